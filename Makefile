@@ -1,0 +1,115 @@
+# fetcherd — hand-written Makefile. pkg-config finds the four libraries;
+# -MMD writes header dependencies next to each object.
+#
+#   make            build/fetcherd, build/fetcher-api, build/fakemarket
+#   make test       bootstrap, then unit + integration (+ sanitizer build)
+#   make run        the local stack against the real providers
+#   make demo       the local stack against fakemarket (no internet needed)
+#   make bench      benchmarks; every figure as "bench <name> <value> <unit>"
+#   make install    PREFIX=/usr/local DESTDIR=
+
+BUILD   ?= build
+PREFIX  ?= /usr/local
+DESTDIR ?=
+CC      ?= cc
+VERSION := 0.1.0
+
+PKGS        := libpq libcurl json-c libmicrohttpd
+PKG_CFLAGS   = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS     = $(shell pkg-config --libs $(PKGS))
+
+# SAN=1 builds with AddressSanitizer + UndefinedBehaviorSanitizer, halting
+# on the first report (used by `make test` in build/asan).
+ifeq ($(SAN),1)
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+OPT      := -O1 -g
+else
+SANFLAGS :=
+OPT      := -O2 -g
+endif
+
+CFLAGS   ?= $(OPT)
+CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+            -Wno-missing-field-initializers -MMD -MP $(SANFLAGS) \
+            -DFETCHER_VERSION='"$(VERSION)"' -Icommon -Idaemon -Iapi
+LDFLAGS  += $(SANFLAGS)
+
+COMMON_SRC := $(wildcard common/*.c)
+DAEMON_SRC := $(wildcard daemon/*.c daemon/providers/*.c)
+API_SRC    := $(wildcard api/*.c)
+FAKE_SRC   := $(wildcard tests/fakemarket/*.c)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+COMMON_OBJ := $(call obj,$(COMMON_SRC))
+DAEMON_OBJ := $(call obj,$(DAEMON_SRC))
+API_OBJ    := $(call obj,$(API_SRC))
+FAKE_OBJ   := $(call obj,$(FAKE_SRC))
+
+PROGRAMS := $(BUILD)/fetcherd $(BUILD)/fetcher-api $(BUILD)/fakemarket
+
+# Unit tests: tests/unit/test_NAME.c links the modules listed in
+# UNIT_DEPS_NAME (sources without .c) and nothing else.
+UNIT_TESTS := $(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c))
+UNIT_BINS  := $(patsubst %,$(BUILD)/tests/test_%,$(UNIT_TESTS))
+-include tests/unit/deps.mk
+
+.PHONY: all test unit run demo bench clean install bootstrap check-style asan
+all: $(PROGRAMS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+$(BUILD)/fetcherd: $(DAEMON_OBJ) $(COMMON_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+$(BUILD)/fetcher-api: $(API_OBJ) $(COMMON_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -lpthread
+
+$(BUILD)/fakemarket: $(FAKE_OBJ) $(COMMON_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+.SECONDEXPANSION:
+$(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $$(call obj,$$(addsuffix .c,$$(UNIT_DEPS_$$*)))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka -lm
+
+unit: $(UNIT_BINS)
+
+bootstrap:
+	@scripts/bootstrap
+
+# The normal build and the sanitizer build both run every suite; the runner
+# prints one "N passed, N failed, N skipped" line summing them all.
+test: bootstrap
+	@$(MAKE) --no-print-directory all unit
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 all unit
+	@tests/run.sh build build/asan
+
+asan:
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 all unit
+
+run: bootstrap all
+	@scripts/stack run
+
+demo: bootstrap all
+	@scripts/stack demo
+
+bench: bootstrap all
+	@bench/run.sh
+
+check-style:
+	@scripts/check-style
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/fetcherd/migrations \
+	           $(DESTDIR)$(PREFIX)/share/fetcherd/dashboard $(DESTDIR)$(PREFIX)/share/fetcherd/demo
+	install -m 0755 $(BUILD)/fetcherd $(BUILD)/fetcher-api $(BUILD)/fakemarket $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 migrations/*.sql $(DESTDIR)$(PREFIX)/share/fetcherd/migrations/
+	install -m 0644 dashboard/* $(DESTDIR)$(PREFIX)/share/fetcherd/dashboard/
+	install -m 0644 demo/*.sql $(DESTDIR)$(PREFIX)/share/fetcherd/demo/
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,158 @@
+/*
+ * config — see config.h.
+ */
+#include "config.h"
+#include "log.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const struct config *cfg;
+
+enum kind { K_STR, K_INT, K_DURATION, K_URL, K_LEVEL };
+
+struct var {
+    const char *name;
+    enum kind kind;
+    size_t offset;
+    size_t size; /* K_STR/K_URL/K_LEVEL: buffer size */
+    const char *def;
+    int64_t min, max;
+    const char *help;
+};
+
+#define S(field) offsetof(struct config, field), sizeof(((struct config *)0)->field)
+#define I(field) offsetof(struct config, field), 0
+
+static const struct var vars[] = {
+    {"DATABASE_URL", K_STR, S(database_url), "postgresql://fetcher@127.0.0.1:5433/fetcher", 0, 0,
+     "PostgreSQL connection string (libpq URI or key=value)"},
+    {"FETCH_INTERVAL", K_DURATION, I(fetch_interval_s), "600", 1, 7 * 86400,
+     "time between cycles: 30s, 10m, 1h"},
+    {"LOG_RETENTION_DAYS", K_INT, I(log_retention_days), "30", 1, 3650,
+     "days of fetcher_logs / price_update_log / fetcher_statistics kept"},
+    {"STATS_PERSIST_INTERVAL", K_DURATION, I(stats_persist_s), "60", 1, 86400,
+     "how often a fetcher_statistics row is written (also after every cycle)"},
+    {"HEARTBEAT_INTERVAL", K_DURATION, I(heartbeat_s), "5", 1, 60,
+     "how often fetcherd writes its heartbeat row"},
+    {"API_BIND", K_STR, S(api_bind), "127.0.0.1", 0, 0, "address fetcher-api listens on"},
+    {"API_PORT", K_INT, I(api_port), "8080", 1, 65535, "port fetcher-api listens on"},
+    {"FETCHER_API_TOKEN", K_STR, S(api_token), "", 0, 0,
+     "bearer token for write endpoints; unset = writes from loopback only"},
+    {"API_THREADS", K_INT, I(api_threads), "4", 1, 64, "fetcher-api worker threads"},
+    {"YAHOO_BASE_URL", K_URL, S(yahoo_base_url), "https://query1.finance.yahoo.com", 0, 0,
+     "Yahoo Finance API base"},
+    {"COINGECKO_BASE_URL", K_URL, S(coingecko_base_url), "https://api.coingecko.com/api/v3", 0,
+     0, "CoinGecko API base"},
+    {"COINGECKO_API_KEY", K_STR, S(coingecko_api_key), "", 0, 0,
+     "optional CoinGecko demo/pro key (sent as a header, never logged)"},
+    {"FX_BASE_URL", K_URL, S(fx_base_url), "https://api.frankfurter.app", 0, 0,
+     "Frankfurter-style exchange-rate API base"},
+    {"FETCH_CONCURRENCY", K_INT, I(fetch_concurrency), "8", 1, 256,
+     "upstream requests in flight at once, all providers"},
+    {"FETCH_TIMEOUT", K_DURATION, I(fetch_timeout_s), "15", 1, 300,
+     "total time one upstream request may take"},
+    {"COINGECKO_BATCH", K_INT, I(coingecko_batch), "100", 1, 500,
+     "CoinGecko ids per /simple/price request"},
+    {"FETCH_MAX_BODY", K_INT, I(max_body_bytes), "1048576", 1024, 64 * 1048576,
+     "largest upstream answer accepted, bytes"},
+    {"FETCHER_INSTANCE_ID", K_STR, S(instance_id), "", 0, 0,
+     "this fetcherd's id in the database; default host-pid-random"},
+    {"LOG_LEVEL", K_LEVEL, S(log_level), "INFO", 0, 0,
+     "lowest level printed on stdout: DEBUG, INFO, WARNING, ERROR"},
+    {"FETCHER_DASHBOARD_DIR", K_STR, S(dashboard_dir), "", 0, 0,
+     "dashboard files; default found beside the binary"},
+    {"FETCHER_MIGRATIONS_DIR", K_STR, S(migrations_dir), "", 0, 0,
+     "migration files; default found beside the binary"},
+    {"API_CORS_ORIGIN", K_STR, S(api_cors_origin), "", 0, 0,
+     "origin allowed to call the REST API from a browser (e.g. https://x.example); unset = none"},
+};
+
+static const char *env_lookup(const char *name, void *cls)
+{
+    (void)cls;
+    return getenv(name);
+}
+
+static int set_one(struct config *c, const struct var *v, const char *val, char *err,
+                   size_t errlen)
+{
+    char *base = (char *)c + v->offset;
+    int64_t n;
+    switch (v->kind) {
+    case K_URL:
+        if (strncmp(val, "http://", 7) != 0 && strncmp(val, "https://", 8) != 0) {
+            snprintf(err, errlen, "%s: '%.200s' is not an http:// or https:// URL", v->name, val);
+            return -1;
+        }
+        /* fall through */
+    case K_STR:
+    case K_LEVEL:
+        if (util_strlcpy(base, val, v->size) >= v->size) {
+            snprintf(err, errlen, "%s: value longer than %zu characters", v->name, v->size - 1);
+            return -1;
+        }
+        if (v->kind == K_LEVEL) {
+            enum log_level lv;
+            if (log_level_parse(val, &lv) != 0) {
+                snprintf(err, errlen, "%s: '%.40s' is not one of DEBUG, INFO, WARNING, ERROR",
+                         v->name, val);
+                return -1;
+            }
+        }
+        if (v->kind == K_URL) {
+            size_t len = strlen(base);
+            while (len > 0 && base[len - 1] == '/')
+                base[--len] = '\0';
+        }
+        return 0;
+    case K_INT:
+        if (util_parse_i64(val, v->min, v->max, &n) != 0) {
+            snprintf(err, errlen, "%s: '%.40s' is not a whole number from %lld to %lld", v->name,
+                     val, (long long)v->min, (long long)v->max);
+            return -1;
+        }
+        *(int64_t *)base = n;
+        return 0;
+    case K_DURATION:
+        if (util_parse_duration(val, v->min, v->max, &n) != 0) {
+            snprintf(err, errlen,
+                     "%s: '%.40s' is not a duration from %llds to %llds (use e.g. 30s, 10m, 1h)",
+                     v->name, val, (long long)v->min, (long long)v->max);
+            return -1;
+        }
+        *(int64_t *)base = n;
+        return 0;
+    }
+    return -1;
+}
+
+int config_load_from(struct config *c, const char *(*lookup)(const char *, void *), void *cls,
+                     char *err, size_t errlen)
+{
+    memset(c, 0, sizeof *c);
+    for (size_t i = 0; i < ARRAY_LEN(vars); i++) {
+        const struct var *v = &vars[i];
+        if (set_one(c, v, v->def, err, errlen) != 0)
+            return -1; /* a bad default is our bug; still reported, never ignored */
+        const char *val = lookup(v->name, cls);
+        if (val != NULL && set_one(c, v, val, err, errlen) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int config_load(struct config *c, char *err, size_t errlen)
+{
+    return config_load_from(c, env_lookup, NULL, err, errlen);
+}
+
+void config_print_help(void)
+{
+    printf("Environment variables:\n");
+    for (size_t i = 0; i < ARRAY_LEN(vars); i++)
+        printf("  %-24s %s (default: %s)\n", vars[i].name, vars[i].help,
+               vars[i].def[0] ? vars[i].def : "unset");
+}

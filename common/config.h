@@ -1,0 +1,57 @@
+/*
+ * config — every setting of both programs, read from environment variables
+ * with a default that works locally. Table-driven: one row per variable
+ * (name, kind, default, range) so the README, the parser and the error
+ * messages cannot disagree.
+ *
+ * A bad value is a start-up error: config_load() fills `err` with one line
+ * naming the variable ("FETCH_INTERVAL: 'abc' is not a duration …") and the
+ * program prints it and exits 2. Nothing here exits by itself.
+ */
+#ifndef FETCHER_CONFIG_H
+#define FETCHER_CONFIG_H
+
+#include "util.h"
+
+#include <stdint.h>
+
+struct config {
+    char database_url[1024];
+    int64_t fetch_interval_s;       /* FETCH_INTERVAL */
+    int64_t log_retention_days;     /* LOG_RETENTION_DAYS */
+    int64_t stats_persist_s;        /* STATS_PERSIST_INTERVAL */
+    int64_t heartbeat_s;            /* HEARTBEAT_INTERVAL */
+    char api_bind[64];              /* API_BIND */
+    int64_t api_port;               /* API_PORT */
+    char api_token[256];            /* FETCHER_API_TOKEN, empty = unset */
+    int64_t api_threads;            /* API_THREADS */
+    char yahoo_base_url[512];
+    char coingecko_base_url[512];
+    char coingecko_api_key[256];
+    char fx_base_url[512];
+    int64_t fetch_concurrency;      /* FETCH_CONCURRENCY: in flight, all providers */
+    int64_t fetch_timeout_s;        /* FETCH_TIMEOUT: per request, total */
+    int64_t coingecko_batch;        /* COINGECKO_BATCH: ids per request */
+    int64_t max_body_bytes;         /* FETCH_MAX_BODY */
+    char instance_id[64];           /* FETCHER_INSTANCE_ID, empty = generated */
+    char log_level[16];             /* LOG_LEVEL (stdout) */
+    char dashboard_dir[512];        /* FETCHER_DASHBOARD_DIR, empty = found */
+    char migrations_dir[512];       /* FETCHER_MIGRATIONS_DIR, empty = found */
+    char api_cors_origin[256];      /* API_CORS_ORIGIN, empty = no CORS headers */
+};
+
+/* The one process-wide configuration, set once at start-up. */
+extern const struct config *cfg;
+
+/* Fills *c from the environment (getenv) over the defaults. Returns 0, or -1
+ * with a one-line reason in err. */
+int config_load(struct config *c, char *err, size_t errlen) MUST_CHECK;
+
+/* Same, with a lookup function instead of getenv (for tests). */
+int config_load_from(struct config *c, const char *(*lookup)(const char *name, void *cls),
+                     void *cls, char *err, size_t errlen) MUST_CHECK;
+
+/* Prints "NAME=default  description" for every variable (for --help). */
+void config_print_help(void);
+
+#endif

@@ -1,0 +1,58 @@
+/*
+ * db — what both programs need from libpq: connecting with our session
+ * settings, preparing a table of named statements, tri-state results and
+ * the one transaction helper.
+ *
+ * Blocking by design: fetcher-api's worker threads each own a connection and
+ * `fetcherd migrate` runs before the loop starts. The daemon's loop never
+ * calls these blocking functions; it talks to PostgreSQL through
+ * daemon/dbconn.c, which uses the same statement tables and db_classify().
+ */
+#ifndef FETCHER_DB_H
+#define FETCHER_DB_H
+
+#include "util.h"
+
+#include <libpq-fe.h>
+
+/* Hard: our bug or bad data (syntax, constraint) — retrying will not help.
+ * Retry: the environment (connection lost, serialization failure, deadlock,
+ * admin shutdown) — the same work may succeed later. */
+enum db_status { DB_OK = 0, DB_RETRY = -1, DB_HARD = -2 };
+
+struct db_stmt {
+    const char *name;
+    const char *sql;
+    int nparams; /* parameter types are inferred by the server */
+};
+
+/* Classifies a finished result (NULL = connection-level failure). */
+enum db_status db_classify(PGconn *conn, const PGresult *res);
+
+/* Connects with keepalives, a connect timeout, application_name and a
+ * statement_timeout (ms, 0 = none). Returns NULL with err filled. The caller
+ * owns the connection (PQfinish). */
+PGconn *db_connect(const char *url, const char *app_name, int statement_timeout_ms, char *err,
+                   size_t errlen);
+
+/* Starts a non-blocking connection with the same settings (PQconnectPoll
+ * finishes it). Returns NULL only when out of memory. */
+PGconn *db_connect_start(const char *url, const char *app_name, int statement_timeout_ms);
+
+/* Prepares every statement of the table on conn. */
+enum db_status db_prepare_all(PGconn *conn, const struct db_stmt *table, size_t n, char *err,
+                              size_t errlen) MUST_CHECK;
+
+/* Runs a prepared statement. On DB_OK *res holds the result (caller clears it);
+ * otherwise *res is NULL and err says why. */
+enum db_status db_exec(PGconn *conn, const char *name, int nparams, const char *const *params,
+                       PGresult **res, char *err, size_t errlen) MUST_CHECK;
+
+/* Runs fn inside BEGIN … COMMIT, retrying the whole transaction up to
+ * max_tries times while it (or the commit) fails with DB_RETRY. fn returns a
+ * db_status; anything but DB_OK rolls back. */
+enum db_status db_run_tx(PGconn *conn, int max_tries,
+                         enum db_status (*fn)(PGconn *conn, void *cls, char *err, size_t errlen),
+                         void *cls, char *err, size_t errlen) MUST_CHECK;
+
+#endif

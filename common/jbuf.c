@@ -1,0 +1,238 @@
+/*
+ * jbuf — see jbuf.h.
+ */
+#include "jbuf.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void jbuf_init(struct jbuf *b)
+{
+    memset(b, 0, sizeof *b);
+    b->first[0] = 1;
+}
+
+void jbuf_free(struct jbuf *b)
+{
+    free(b->p);
+    jbuf_init(b);
+}
+
+const char *jbuf_text(const struct jbuf *b)
+{
+    return b->oom ? NULL : (b->p ? b->p : "");
+}
+
+char *jbuf_take(struct jbuf *b)
+{
+    char *p = b->oom ? NULL : b->p;
+    if (p == NULL && !b->oom)
+        p = calloc(1, 1);
+    if (b->oom)
+        free(b->p);
+    jbuf_init(b);
+    return p;
+}
+
+int jbuf_ok(const struct jbuf *b)
+{
+    return !b->oom;
+}
+
+static void put(struct jbuf *b, const char *s, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (p == NULL) {
+            b->oom = 1;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+/* Before any value: a comma unless it is the first at this depth (or it
+ * follows a key, which placed its own comma). */
+static void sep(struct jbuf *b)
+{
+    if (b->after_key) {
+        b->after_key = 0;
+        return;
+    }
+    if (!b->first[b->depth])
+        put(b, ",", 1);
+    b->first[b->depth] = 0;
+}
+
+static void open(struct jbuf *b, char c)
+{
+    sep(b);
+    put(b, &c, 1);
+    if (b->depth + 1 < JBUF_MAX_DEPTH)
+        b->depth++;
+    else
+        b->oom = 1; /* deeper than any document we write: our bug */
+    b->first[b->depth] = 1;
+}
+
+static void close_(struct jbuf *b, char c)
+{
+    put(b, &c, 1);
+    if (b->depth > 0)
+        b->depth--;
+}
+
+void jbuf_obj(struct jbuf *b)
+{
+    open(b, '{');
+}
+
+void jbuf_obj_end(struct jbuf *b)
+{
+    close_(b, '}');
+}
+
+void jbuf_arr(struct jbuf *b)
+{
+    open(b, '[');
+}
+
+void jbuf_arr_end(struct jbuf *b)
+{
+    close_(b, ']');
+}
+
+/* Length of the valid UTF-8 sequence at s, or 0 if it is not one. */
+static size_t utf8_len(const unsigned char *s)
+{
+    if (s[0] < 0x80)
+        return 1;
+    size_t n;
+    uint32_t cp;
+    if ((s[0] & 0xE0) == 0xC0) {
+        n = 2;
+        cp = s[0] & 0x1F;
+    } else if ((s[0] & 0xF0) == 0xE0) {
+        n = 3;
+        cp = s[0] & 0x0F;
+    } else if ((s[0] & 0xF8) == 0xF0) {
+        n = 4;
+        cp = s[0] & 0x07;
+    } else {
+        return 0;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3F);
+    }
+    /* overlong forms, surrogates and values past U+10FFFF are invalid */
+    if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+        (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+        return 0;
+    return n;
+}
+
+static void put_escaped(struct jbuf *b, const char *s)
+{
+    put(b, "\"", 1);
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        const unsigned char *run = p;
+        while (*p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+            p++;
+        put(b, (const char *)run, (size_t)(p - run));
+        if (*p == '\0')
+            break;
+        char esc[8];
+        if (*p == '"' || *p == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)*p;
+            put(b, esc, 2);
+            p++;
+        } else if (*p < 0x20) {
+            snprintf(esc, sizeof esc, "\\u%04x", *p);
+            put(b, esc, 6);
+            p++;
+        } else {
+            size_t n = utf8_len(p);
+            if (n == 0) {
+                put(b, "\\ufffd", 6);
+                p++;
+            } else {
+                put(b, (const char *)p, n);
+                p += n;
+            }
+        }
+    }
+    put(b, "\"", 1);
+}
+
+void jbuf_key(struct jbuf *b, const char *key)
+{
+    sep(b);
+    put_escaped(b, key);
+    put(b, ":", 1);
+    b->after_key = 1;
+}
+
+void jbuf_str(struct jbuf *b, const char *s)
+{
+    if (s == NULL) {
+        jbuf_null(b);
+        return;
+    }
+    sep(b);
+    put_escaped(b, s);
+}
+
+void jbuf_int(struct jbuf *b, int64_t v)
+{
+    char t[24];
+    int n = snprintf(t, sizeof t, "%lld", (long long)v);
+    sep(b);
+    put(b, t, (size_t)n);
+}
+
+void jbuf_num(struct jbuf *b, double v)
+{
+    if (!isfinite(v)) {
+        jbuf_null(b);
+        return;
+    }
+    char t[40];
+    /* 15 significant digits: exact for every decimal a price is quoted in,
+     * without the …0000001 tails of %.17g. */
+    int n = snprintf(t, sizeof t, "%.15g", v);
+    sep(b);
+    put(b, t, (size_t)n);
+}
+
+void jbuf_bool(struct jbuf *b, int v)
+{
+    sep(b);
+    put(b, v ? "true" : "false", v ? 4 : 5);
+}
+
+void jbuf_null(struct jbuf *b)
+{
+    sep(b);
+    put(b, "null", 4);
+}
+
+void jbuf_raw(struct jbuf *b, const char *json)
+{
+    sep(b);
+    put(b, json, strlen(json));
+}

@@ -1,0 +1,554 @@
+/*
+ * cycle — see cycle.h.
+ *
+ * A cycle is reference-counted: the scheduler holds one reference, and each
+ * batched write that reports back to it (results, recalculation) holds one,
+ * because with the database away those writes may finish long after the
+ * fetching did.
+ */
+#include "cycle.h"
+#include "jbuf.h"
+#include "provider.h"
+#include "sql.h"
+
+#include <json-c/json.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Failures logged one by one per cycle; the rest are summarised, so a whole
+ * provider failing does not write ten thousand log rows. */
+#define CYCLE_LOG_FAILURES 20
+/* A quote stamped more than this in the future is refused (clock skew). */
+#define CYCLE_FUTURE_SLACK_S 300
+/* A quote older than this is refused as stale (markets close for weekends
+ * and holidays: a week is generous). */
+#define CYCLE_MAX_AGE_S (7 * 86400)
+
+struct asset {
+    int64_t id;
+    char symbol[40];
+    char type[16];
+    char currency[8];
+    char provider[32];
+    char psym[72];
+};
+
+struct asset_cache {
+    struct asset *a;
+    size_t n;
+    int loaded;
+};
+
+struct item {
+    struct cycle *c;
+    const struct asset *a;
+    struct quote q;
+    int64_t submitted_ms;
+    int64_t duration_ms;
+};
+
+struct cycle {
+    struct daemon *d;
+    struct asset_cache *ac;
+    int refs;
+    int64_t seq;
+    char trigger[16];
+    int priority;
+    int64_t started_wall_ms, started_mono_ms;
+    uint64_t upstream_at_start;
+    struct asset *assets; /* this cycle's own copy of the list */
+    struct item *items;
+    size_t n, done;
+    int fetching;         /* 1 until every answer is in */
+    int writes_pending;   /* record_updates, recalc_portfolios */
+    const char *write_phase;
+    cycle_done_cb cb;
+    void *cls;
+};
+
+struct asset_cache *asset_cache_new(void)
+{
+    return calloc(1, sizeof(struct asset_cache));
+}
+
+void asset_cache_free(struct asset_cache *ac)
+{
+    if (ac == NULL)
+        return;
+    free(ac->a);
+    free(ac);
+}
+
+int asset_cache_count(const struct asset_cache *ac)
+{
+    return ac->loaded ? (int)ac->n : -1;
+}
+
+static void cycle_ref(struct cycle *c)
+{
+    c->refs++;
+}
+
+void cycle_release(struct cycle *c)
+{
+    if (c == NULL || --c->refs > 0)
+        return;
+    free(c->items);
+    free(c->assets);
+    free(c);
+}
+
+void cycle_get_progress(const struct cycle *c, struct cycle_progress *out)
+{
+    memset(out, 0, sizeof *out);
+    out->phase = "idle";
+    if (c == NULL)
+        return;
+    out->seq = c->seq;
+    out->started_wall_ms = c->started_wall_ms;
+    out->done = (int)c->done;
+    out->total = (int)c->n;
+    out->phase = c->fetching ? "fetching" : c->writes_pending ? c->write_phase : "idle";
+}
+
+void cycle_validate(struct quote *q, const char *expected_currency, int64_t now_s,
+                    int64_t max_age_s)
+{
+    if (q->kind != QUOTE_OK)
+        return;
+    char why[sizeof q->error];
+    why[0] = '\0';
+    if (!isfinite(q->price))
+        snprintf(why, sizeof why, "price is not a finite number");
+    else if (q->price <= 0)
+        snprintf(why, sizeof why, "price %.6g is not positive", q->price);
+    else if (expected_currency && expected_currency[0] && q->currency[0] &&
+             strcasecmp(q->currency, expected_currency) != 0)
+        snprintf(why, sizeof why, "currency mismatch: answer in %.7s, asset is priced in %.7s",
+                 q->currency, expected_currency);
+    else if (q->price_time > now_s + CYCLE_FUTURE_SLACK_S)
+        snprintf(why, sizeof why, "price time is %llds in the future",
+                 (long long)(q->price_time - now_s));
+    else if (q->price_time > 0 && max_age_s > 0 && q->price_time < now_s - max_age_s)
+        snprintf(why, sizeof why, "price is stale (%lld h old)",
+                 (long long)((now_s - q->price_time) / 3600));
+    if (why[0]) {
+        q->kind = QUOTE_PERMANENT;
+        memcpy(q->error, why, sizeof why);
+    }
+    if (q->kind == QUOTE_OK && q->currency[0] == '\0' && expected_currency)
+        util_strlcpy(q->currency, expected_currency, sizeof q->currency);
+}
+
+/* ---- writing the results -------------------------------------------- */
+
+static const char *status_name(enum cycle_status st)
+{
+    static const char *const names[] = {"succeeded", "partial", "failed", "aborted"};
+    return names[st];
+}
+
+static void on_recalc_written(int written, void *cls)
+{
+    (void)written;
+    struct cycle *c = cls;
+    c->writes_pending--;
+    cycle_release(c);
+}
+
+static void on_results_written(int written, void *cls)
+{
+    (void)written;
+    struct cycle *c = cls;
+    c->writes_pending--;
+    if (c->writes_pending > 0)
+        c->write_phase = "recalculating";
+    cycle_release(c);
+}
+
+static void write_json(struct cycle *c, const char *stmt, struct jbuf *b, size_t rows,
+                       writer_cb cb)
+{
+    char *json = jbuf_take(b);
+    if (json == NULL) {
+        writer_log(c->d->writer, LOG_ERROR, c->seq, NULL,
+                   "cycle %lld: out of memory building %s", (long long)c->seq, stmt);
+        if (cb)
+            cb(0, c);
+        return;
+    }
+    const char *params[1] = {json};
+    if (writer_submit(c->d->writer, WRITE_DATA, stmt, 1, params, rows, cb, c) != 0 && cb)
+        cb(0, c);
+    free(json);
+}
+
+static void write_results(struct cycle *c, int64_t now_wall)
+{
+    char ts[32];
+    util_fmt_time(now_wall, ts, sizeof ts);
+    struct jbuf b;
+    jbuf_init(&b);
+    jbuf_arr(&b);
+    for (size_t i = 0; i < c->n; i++) {
+        const struct item *it = &c->items[i];
+        int ok = it->q.kind == QUOTE_OK;
+        jbuf_obj(&b);
+        jbuf_key(&b, "asset_id");
+        jbuf_int(&b, it->a->id);
+        jbuf_key(&b, "symbol");
+        jbuf_str(&b, it->a->symbol);
+        jbuf_key(&b, "ok");
+        jbuf_bool(&b, ok);
+        jbuf_key(&b, "price");
+        if (ok)
+            jbuf_num(&b, it->q.price);
+        else
+            jbuf_null(&b);
+        jbuf_key(&b, "currency");
+        jbuf_str(&b, ok ? it->q.currency : it->a->currency);
+        jbuf_key(&b, "price_time");
+        if (ok && it->q.price_time > 0) {
+            char pt[32];
+            util_fmt_time(it->q.price_time * 1000, pt, sizeof pt);
+            jbuf_str(&b, pt);
+        } else {
+            jbuf_str(&b, ok ? ts : NULL);
+        }
+        jbuf_key(&b, "error");
+        jbuf_str(&b, ok ? NULL : it->q.error);
+        jbuf_key(&b, "duration_ms");
+        jbuf_int(&b, it->duration_ms);
+        jbuf_key(&b, "instance_id");
+        jbuf_str(&b, c->d->instance_id);
+        jbuf_key(&b, "seq");
+        jbuf_int(&b, writer_next_seq(c->d->writer));
+        jbuf_key(&b, "price_seq");
+        jbuf_int(&b, writer_next_seq(c->d->writer));
+        jbuf_key(&b, "cycle_seq");
+        jbuf_int(&b, c->seq);
+        jbuf_key(&b, "ts");
+        jbuf_str(&b, ts);
+        jbuf_key(&b, "source");
+        jbuf_str(&b, it->a->provider);
+        jbuf_obj_end(&b);
+    }
+    jbuf_arr_end(&b);
+    c->writes_pending++;
+    c->write_phase = "writing";
+    cycle_ref(c);
+    write_json(c, SQL_RECORD_UPDATES, &b, c->n, on_results_written);
+    jbuf_free(&b);
+}
+
+static void write_cycle_row(struct cycle *c, const char *stmt, const char *status,
+                            int64_t now_wall, int ok, int failed, const char *error)
+{
+    char ts[32], started[32];
+    util_fmt_time(now_wall, ts, sizeof ts);
+    util_fmt_time(c->started_wall_ms, started, sizeof started);
+    struct queue_counters qc;
+    queue_get_counters(c->d->queue, &qc);
+    struct jbuf b;
+    jbuf_init(&b);
+    jbuf_obj(&b);
+    jbuf_key(&b, "instance_id");
+    jbuf_str(&b, c->d->instance_id);
+    jbuf_key(&b, "seq");
+    jbuf_int(&b, c->seq);
+    jbuf_key(&b, "trigger");
+    jbuf_str(&b, c->trigger);
+    jbuf_key(&b, "started_at");
+    jbuf_str(&b, started);
+    jbuf_key(&b, "status");
+    jbuf_str(&b, status);
+    jbuf_key(&b, "finished_at");
+    jbuf_str(&b, ts);
+    jbuf_key(&b, "duration_ms");
+    jbuf_int(&b, loop_now(c->d->loop) - c->started_mono_ms);
+    jbuf_key(&b, "assets_total");
+    jbuf_int(&b, (int64_t)c->n);
+    jbuf_key(&b, "assets_succeeded");
+    jbuf_int(&b, ok);
+    jbuf_key(&b, "assets_failed");
+    jbuf_int(&b, failed);
+    jbuf_key(&b, "assets_skipped");
+    jbuf_int(&b, 0);
+    jbuf_key(&b, "upstream_requests");
+    jbuf_int(&b, (int64_t)(qc.upstream_requests - c->upstream_at_start));
+    jbuf_key(&b, "error");
+    jbuf_str(&b, error);
+    jbuf_obj_end(&b);
+    write_json(c, stmt, &b, 1, NULL);
+    jbuf_free(&b);
+}
+
+static void log_failures(struct cycle *c)
+{
+    size_t logged = 0, more = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        const struct item *it = &c->items[i];
+        if (it->q.kind == QUOTE_OK)
+            continue;
+        if (logged == CYCLE_LOG_FAILURES) {
+            more++;
+            continue;
+        }
+        logged++;
+        json_object *ctx = json_object_new_object();
+        json_object_object_add(ctx, "symbol", json_object_new_string(it->a->symbol));
+        json_object_object_add(ctx, "provider", json_object_new_string(it->a->provider));
+        json_object_object_add(ctx, "provider_symbol", json_object_new_string(it->a->psym));
+        json_object_object_add(ctx, "error", json_object_new_string(it->q.error));
+        if (it->q.http_status)
+            json_object_object_add(ctx, "http_status", json_object_new_int(it->q.http_status));
+        writer_log(c->d->writer, LOG_ERROR, c->seq, ctx, "Failed to update %s: %s",
+                   it->a->symbol, it->q.error);
+    }
+    if (more > 0) {
+        json_object *ctx = json_object_new_object();
+        json_object_object_add(ctx, "not_listed", json_object_new_int64((int64_t)more));
+        writer_log(c->d->writer, LOG_ERROR, c->seq, ctx,
+                   "%zu more assets failed in cycle %lld (see price_update_log)", more,
+                   (long long)c->seq);
+    }
+}
+
+static void persist_stats(struct cycle *c);
+
+static void finish(struct cycle *c)
+{
+    c->fetching = 0;
+    int64_t now_wall = util_wall_ms();
+    int ok = 0, failed = 0, cancelled = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        if (c->items[i].q.kind == QUOTE_OK)
+            ok++;
+        else
+            failed++;
+        if (c->items[i].q.kind == QUOTE_CANCELLED)
+            cancelled++;
+    }
+    enum cycle_status st = cancelled     ? CYCLE_ABORTED
+                           : failed == 0 ? CYCLE_SUCCEEDED
+                           : ok > 0      ? CYCLE_PARTIAL
+                                         : CYCLE_FAILED;
+    if (c->n > 0)
+        write_results(c, now_wall);
+    if (ok > 0) {
+        char seq[24];
+        snprintf(seq, sizeof seq, "%lld", (long long)c->seq);
+        const char *params[2] = {c->d->instance_id, seq};
+        c->writes_pending++;
+        cycle_ref(c);
+        if (writer_submit(c->d->writer, WRITE_DATA, SQL_RECALC_PORTFOLIOS, 2, params, 1,
+                          on_recalc_written, c) != 0)
+            on_recalc_written(0, c);
+    }
+    log_failures(c);
+    write_cycle_row(c, SQL_CYCLE_FINISH, status_name(st), now_wall, ok, failed,
+                    st == CYCLE_ABORTED ? "fetcherd shut down during the cycle" : NULL);
+    double secs = (double)(loop_now(c->d->loop) - c->started_mono_ms) / 1000.0;
+    struct queue_counters qc;
+    queue_get_counters(c->d->queue, &qc);
+    json_object *ctx = json_object_new_object();
+    json_object_object_add(ctx, "status", json_object_new_string(status_name(st)));
+    json_object_object_add(ctx, "assets_total", json_object_new_int64((int64_t)c->n));
+    json_object_object_add(ctx, "assets_succeeded", json_object_new_int(ok));
+    json_object_object_add(ctx, "assets_failed", json_object_new_int(failed));
+    json_object_object_add(ctx, "upstream_requests",
+                           json_object_new_int64((int64_t)(qc.upstream_requests -
+                                                           c->upstream_at_start)));
+    json_object_object_add(ctx, "duration_seconds", json_object_new_double(secs));
+    writer_log(c->d->writer, st == CYCLE_FAILED ? LOG_ERROR : LOG_INFO, c->seq, ctx,
+               "Cycle %lld %s: %d/%zu assets updated in %.2fs", (long long)c->seq,
+               status_name(st), ok, c->n, secs);
+    persist_stats(c);
+    c->cb(st, c->cls);
+}
+
+static void persist_stats(struct cycle *c)
+{
+    char uptime[24];
+    snprintf(uptime, sizeof uptime, "%lld",
+             (long long)((loop_now(c->d->loop) - c->d->started_mono_ms) / 1000));
+    struct queue_counters qc;
+    queue_get_counters(c->d->queue, &qc);
+    char q[256];
+    snprintf(q, sizeof q,
+             "{\"upstream_requests\":%llu,\"deduplicated\":%llu,\"cache_hits\":%llu,"
+             "\"errors\":%llu,\"retries\":%llu}",
+             (unsigned long long)qc.upstream_requests, (unsigned long long)qc.deduplicated,
+             (unsigned long long)qc.cache_hits, (unsigned long long)qc.errors,
+             (unsigned long long)qc.retries);
+    const char *params[3] = {c->d->instance_id, uptime, q};
+    if (writer_submit(c->d->writer, WRITE_DATA, SQL_PERSIST_STATS, 3, params, 1, NULL, NULL) !=
+        0)
+        log_msg(LOG_ERROR, "cycle: cannot queue statistics (out of memory)");
+}
+
+/* ---- fetching ------------------------------------------------------- */
+
+static void on_quote(const struct quote *q, void *cls)
+{
+    struct item *it = cls;
+    struct cycle *c = it->c;
+    it->q = *q;
+    it->duration_ms = loop_now(c->d->loop) - it->submitted_ms;
+    cycle_validate(&it->q, it->a->currency, util_wall_ms() / 1000, CYCLE_MAX_AGE_S);
+    c->done++;
+    if (c->done == c->n)
+        finish(c);
+}
+
+static void fail_item(struct item *it, const char *fmt, const char *arg)
+{
+    it->q.kind = QUOTE_PERMANENT;
+    snprintf(it->q.error, sizeof it->q.error, fmt, arg);
+}
+
+static void fetch_all(struct cycle *c)
+{
+    int64_t interval_ms = cfg->fetch_interval_s * 1000;
+    /* Within one cycle a key is fetched once (coalescing); the TTL lets a
+     * manual trigger right after a cycle reuse its answers, while the next
+     * scheduled cycle always fetches afresh. */
+    int64_t ttl = interval_ms / 2 < 300000 ? interval_ms / 2 : 300000;
+    size_t immediate = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        struct item *it = &c->items[i];
+        it->c = c;
+        it->a = &c->assets[i];
+        it->submitted_ms = loop_now(c->d->loop);
+        const struct provider *p = provider_find(it->a->provider);
+        char sym[80];
+        if (p == NULL) {
+            fail_item(it, "unknown provider '%s'", it->a->provider);
+        } else if (p->normalize(it->a->psym, sym, sizeof sym) != 0) {
+            fail_item(it, "invalid provider symbol '%s'", it->a->psym);
+        } else if (queue_submit(c->d->queue, p->name, sym, c->priority, ttl, on_quote, it) != 0) {
+            fail_item(it, "could not queue '%s' (out of memory)", it->a->psym);
+        } else {
+            continue;
+        }
+        immediate++;
+    }
+    c->done += immediate;
+    if (c->done == c->n)
+        finish(c);
+}
+
+static void begin(struct cycle *c, const char *note)
+{
+    c->n = c->ac->n;
+    c->assets = c->n ? malloc(c->n * sizeof *c->assets) : NULL;
+    c->items = c->n ? calloc(c->n, sizeof *c->items) : NULL;
+    if (c->n && (c->assets == NULL || c->items == NULL)) {
+        c->n = 0; /* recorded as an empty cycle; the next one tries again */
+        log_msg(LOG_ERROR, "cycle: out of memory for %zu assets", c->ac->n);
+    } else if (c->n) {
+        memcpy(c->assets, c->ac->a, c->n * sizeof *c->assets);
+    }
+    write_cycle_row(c, SQL_CYCLE_START, "running", c->started_wall_ms, 0, 0, NULL);
+    json_object *ctx = json_object_new_object();
+    json_object_object_add(ctx, "trigger", json_object_new_string(c->trigger));
+    json_object_object_add(ctx, "assets", json_object_new_int64((int64_t)c->n));
+    if (note)
+        json_object_object_add(ctx, "note", json_object_new_string(note));
+    writer_log(c->d->writer, LOG_INFO, c->seq, ctx, "Cycle %lld started (%s): %zu assets",
+               (long long)c->seq, c->trigger, c->n);
+    fetch_all(c);
+}
+
+static void fail_early(struct cycle *c, const char *why)
+{
+    c->fetching = 0;
+    write_cycle_row(c, SQL_CYCLE_START, "running", c->started_wall_ms, 0, 0, NULL);
+    write_cycle_row(c, SQL_CYCLE_FINISH, "failed", util_wall_ms(), 0, 0, why);
+    writer_log(c->d->writer, LOG_ERROR, c->seq, NULL, "Cycle %lld failed: %s", (long long)c->seq,
+               why);
+    persist_stats(c);
+    c->cb(CYCLE_FAILED, c->cls);
+}
+
+static void copy_field(char *dst, size_t n, const PGresult *r, int row, int col)
+{
+    util_strlcpy(dst, PQgetvalue(r, row, col), n);
+}
+
+static void on_assets(const PGresult *res, enum db_status st, const char *err, void *cls)
+{
+    struct cycle *c = cls;
+    struct asset_cache *ac = c->ac;
+    if (st == DB_OK) {
+        size_t n = (size_t)PQntuples(res);
+        struct asset *a = n ? calloc(n, sizeof *a) : NULL;
+        if (n == 0 || a != NULL) {
+            for (size_t i = 0; i < n; i++) {
+                int row = (int)i;
+                int64_t id = 0;
+                if (util_parse_i64(PQgetvalue(res, row, 0), 1, INT64_MAX, &id) != 0)
+                    continue;
+                a[i].id = id;
+                copy_field(a[i].symbol, sizeof a[i].symbol, res, row, 1);
+                copy_field(a[i].type, sizeof a[i].type, res, row, 3);
+                copy_field(a[i].currency, sizeof a[i].currency, res, row, 4);
+                copy_field(a[i].provider, sizeof a[i].provider, res, row, 5);
+                copy_field(a[i].psym, sizeof a[i].psym, res, row, 6);
+            }
+            free(ac->a);
+            ac->a = a;
+            ac->n = n;
+            ac->loaded = 1;
+            begin(c, NULL);
+            cycle_release(c);
+            return;
+        }
+        err = "out of memory reading the asset list";
+    }
+    if (ac->loaded) {
+        char note[300];
+        snprintf(note, sizeof note, "database unavailable (%s); using the last known asset list",
+                 err);
+        begin(c, note);
+    } else {
+        char why[300];
+        snprintf(why, sizeof why, "cannot read tracked assets: %s", err);
+        fail_early(c, why);
+    }
+    cycle_release(c);
+}
+
+struct cycle *cycle_start(struct daemon *d, struct asset_cache *ac, int64_t seq,
+                          const char *trigger, int priority, cycle_done_cb done, void *cls)
+{
+    struct cycle *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return NULL;
+    c->d = d;
+    c->ac = ac;
+    c->refs = 1;
+    c->seq = seq;
+    util_strlcpy(c->trigger, trigger, sizeof c->trigger);
+    c->priority = priority;
+    c->started_wall_ms = util_wall_ms();
+    c->started_mono_ms = loop_now(d->loop);
+    c->fetching = 1;
+    c->cb = done;
+    c->cls = cls;
+    struct queue_counters qc;
+    queue_get_counters(d->queue, &qc);
+    c->upstream_at_start = qc.upstream_requests;
+    if (dbconn_is_up(d->db)) {
+        cycle_ref(c); /* held by the query */
+        if (dbconn_query(d->db, SQL_TRACKED_ASSETS, 0, NULL, on_assets, c) == 0)
+            return c;
+        c->refs--;
+    }
+    cycle_ref(c);
+    on_assets(NULL, DB_RETRY, dbconn_last_error(d->db)[0] ? dbconn_last_error(d->db)
+                                                          : "database not connected", c);
+    return c;
+}

@@ -1,0 +1,57 @@
+/*
+ * cycle — one refresh of every tracked asset: read the list (or reuse the
+ * last one while the database is away), ask the fetch queue for every price,
+ * validate each answer, then write the whole cycle in a few batched
+ * statements (the cycle row, one price_update_log row per asset, prices,
+ * logs), recalculate portfolios if anything changed, and persist statistics.
+ *
+ * What it is not: it does not decide when cycles run (scheduler.c) and has
+ * no HTTP or SQL text of its own (queue.c, sql.c).
+ */
+#ifndef FETCHER_CYCLE_H
+#define FETCHER_CYCLE_H
+
+#include "daemon.h"
+#include "quote.h"
+
+enum cycle_status { CYCLE_SUCCEEDED, CYCLE_PARTIAL, CYCLE_FAILED, CYCLE_ABORTED };
+
+struct cycle_progress {
+    int64_t seq;
+    int64_t started_wall_ms;
+    int done, total;
+    const char *phase; /* "fetching", "writing", "recalculating", "idle" */
+};
+
+/* The tracked assets as last read from the database: a cycle uses it when
+ * the database is away, so fetching goes on on schedule. */
+struct asset_cache;
+struct asset_cache *asset_cache_new(void);
+void asset_cache_free(struct asset_cache *ac);
+/* Assets known, or -1 before the first successful read. */
+int asset_cache_count(const struct asset_cache *ac);
+
+typedef void (*cycle_done_cb)(enum cycle_status st, void *cls);
+
+/* Starts cycle number seq. trigger is "startup", "schedule", "manual" or
+ * "once". done runs exactly once, when every asset has an answer and the
+ * cycle's writes are queued (not necessarily written). Returns the cycle
+ * holding one reference for the caller, or NULL (then done never runs).
+ * ac is borrowed and must outlive the cycle. */
+struct cycle *cycle_start(struct daemon *d, struct asset_cache *ac, int64_t seq,
+                          const char *trigger, int priority, cycle_done_cb done, void *cls);
+/* Progress for the heartbeat: phase is "fetching" until every answer is in,
+ * then "writing" and "recalculating" until those writes are done, then
+ * "idle". */
+void cycle_get_progress(const struct cycle *c, struct cycle_progress *out);
+/* Drops the caller's reference; the cycle is freed once its pending writes
+ * have reported too. NULL is a no-op. */
+void cycle_release(struct cycle *c);
+
+/* Checks an upstream quote against what we know of the asset: price finite
+ * and > 0, currency as expected, time neither in the future nor too old.
+ * Turns a bad quote into a failure with the reason. Pure. */
+void cycle_validate(struct quote *q, const char *expected_currency, int64_t now_s,
+                    int64_t max_age_s);
+
+#endif

@@ -1,0 +1,458 @@
+/*
+ * dbconn — see dbconn.h.
+ *
+ * States: DOWN (a reconnect timer is armed), CONNECTING (PQconnectPoll on
+ * the socket), UP (commands flow). After every (re)connect the socket is
+ * read again with PQsocket(): libpq may hand us a different fd.
+ */
+#include "dbconn.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DBCONN_MAX_QUEUED 100000
+#define DBCONN_MAX_PARAMS 16
+
+enum cmd_kind { CMD_PREPARE, CMD_EXEC, CMD_SIMPLE };
+enum conn_state { DOWN, CONNECTING, UP };
+
+struct cmd {
+    struct cmd *next;
+    enum cmd_kind kind;
+    int internal; /* set-up work of this connection: dropped when it breaks */
+    char name[64];
+    const char *sql; /* PREPARE: borrowed from the table; SIMPLE: owned */
+    char *owned_sql;
+    int nparams;
+    char *params[DBCONN_MAX_PARAMS];
+    dbconn_cb cb;
+    void *cls;
+};
+
+struct dbconn {
+    struct loop *loop;
+    char *url;
+    const struct db_stmt *stmts;
+    size_t nstmts;
+    const char *const *channels;
+    struct dbconn_events ev;
+    PGconn *conn;
+    int fd;
+    enum conn_state state;
+    int ever_up;
+    struct cmd *head, *tail;
+    size_t queued;
+    struct cmd *inflight; /* == head while a command runs */
+    PGresult *result;     /* first result of the command in flight */
+    int64_t reconnect_timer;
+    int attempts;
+    char last_error[256];
+};
+
+static void start_connect(struct dbconn *d);
+static void send_next(struct dbconn *d);
+
+static void cmd_free(struct cmd *c)
+{
+    for (int i = 0; i < c->nparams; i++)
+        free(c->params[i]);
+    free(c->owned_sql);
+    free(c);
+}
+
+static void push(struct dbconn *d, struct cmd *c, int front)
+{
+    if (front) {
+        c->next = d->head;
+        d->head = c;
+        if (d->tail == NULL)
+            d->tail = c;
+    } else {
+        c->next = NULL;
+        if (d->tail)
+            d->tail->next = c;
+        else
+            d->head = c;
+        d->tail = c;
+    }
+    d->queued++;
+}
+
+static struct cmd *pop(struct dbconn *d)
+{
+    struct cmd *c = d->head;
+    if (c) {
+        d->head = c->next;
+        if (d->head == NULL)
+            d->tail = NULL;
+        d->queued--;
+    }
+    return c;
+}
+
+static void set_error(struct dbconn *d, const char *msg)
+{
+    util_strlcpy(d->last_error, msg ? msg : "unknown error", sizeof d->last_error);
+    char *nl = strchr(d->last_error, '\n');
+    if (nl)
+        *nl = '\0';
+}
+
+/* ---- connection loss and reconnection ------------------------------- */
+
+static int64_t on_reconnect(struct loop *l, void *cls)
+{
+    (void)l;
+    struct dbconn *d = cls;
+    d->reconnect_timer = 0;
+    start_connect(d);
+    return LOOP_TIMER_STOP;
+}
+
+static void go_down(struct dbconn *d, const char *why)
+{
+    int was_up = d->state == UP;
+    set_error(d, why);
+    if (d->fd >= 0)
+        loop_unwatch(d->loop, d->fd);
+    d->fd = -1;
+    if (d->conn)
+        PQfinish(d->conn);
+    d->conn = NULL;
+    PQclear(d->result);
+    d->result = NULL;
+    d->state = DOWN;
+
+    /* The command in flight has an unknown outcome: tell its owner. The
+     * connection's own set-up commands are redone on the next connect. */
+    struct cmd *failed = d->inflight;
+    d->inflight = NULL;
+    if (failed != NULL)
+        (void)pop(d);
+    struct cmd **pp = &d->head;
+    d->tail = NULL;
+    while (*pp) {
+        if ((*pp)->internal) {
+            struct cmd *c = *pp;
+            *pp = c->next;
+            d->queued--;
+            cmd_free(c);
+        } else {
+            d->tail = *pp;
+            pp = &(*pp)->next;
+        }
+    }
+
+    d->attempts++;
+    int64_t delay = 1000;
+    for (int i = 1; i < d->attempts && delay < 30000; i++)
+        delay *= 2;
+    if (delay > 30000)
+        delay = 30000;
+    log_msg(LOG_WARNING, "database: %s; reconnecting in %llds (attempt %d)", d->last_error,
+            (long long)(delay / 1000), d->attempts);
+    d->reconnect_timer = loop_timer_add(d->loop, delay, on_reconnect, d);
+
+    if (failed != NULL) {
+        if (failed->cb)
+            failed->cb(NULL, DB_RETRY, d->last_error, failed->cls);
+        cmd_free(failed);
+    }
+    if (was_up && d->ev.state)
+        d->ev.state(0, d->ev.cls);
+}
+
+/* ---- commands ------------------------------------------------------- */
+
+static void watch(struct dbconn *d, int mask);
+
+static void on_socket(struct loop *l, int fd, int events, void *cls);
+
+static void watch(struct dbconn *d, int mask)
+{
+    if (loop_watch(d->loop, d->fd, mask, on_socket, d) != 0)
+        go_down(d, "cannot watch the database socket");
+}
+
+static void send_next(struct dbconn *d)
+{
+    if (d->state != UP || d->inflight != NULL || d->head == NULL)
+        return;
+    struct cmd *c = d->head;
+    int ok;
+    switch (c->kind) {
+    case CMD_PREPARE:
+        ok = PQsendPrepare(d->conn, c->name, c->sql, c->nparams, NULL);
+        break;
+    case CMD_SIMPLE:
+        ok = PQsendQuery(d->conn, c->sql);
+        break;
+    default:
+        ok = PQsendQueryPrepared(d->conn, c->name, c->nparams, (const char *const *)c->params,
+                                 NULL, NULL, 0);
+        break;
+    }
+    if (!ok) {
+        d->inflight = c; /* so go_down reports it */
+        go_down(d, PQerrorMessage(d->conn));
+        return;
+    }
+    d->inflight = c;
+    int f = PQflush(d->conn);
+    if (f < 0) {
+        go_down(d, PQerrorMessage(d->conn));
+        return;
+    }
+    watch(d, LOOP_READABLE | (f == 1 ? LOOP_WRITABLE : 0));
+}
+
+static void finish_command(struct dbconn *d)
+{
+    struct cmd *c = pop(d);
+    d->inflight = NULL;
+    PGresult *r = d->result;
+    d->result = NULL;
+    enum db_status st = db_classify(d->conn, r);
+    char err[256] = "";
+    if (st != DB_OK) {
+        snprintf(err, sizeof err, "%s: %s", c->name,
+                 r ? PQresultErrorMessage(r) : PQerrorMessage(d->conn));
+        char *nl = strchr(err, '\n');
+        if (nl)
+            *nl = '\0';
+        if (c->internal)
+            log_msg(LOG_ERROR, "database set-up failed: %s", err);
+    }
+    if (c->cb)
+        c->cb(st == DB_OK ? r : NULL, st, err, c->cls);
+    PQclear(r);
+    cmd_free(c);
+}
+
+static void read_notifies(struct dbconn *d)
+{
+    PGnotify *n;
+    while (d->conn && (n = PQnotifies(d->conn)) != NULL) {
+        if (d->ev.notify)
+            d->ev.notify(n->relname, n->extra ? n->extra : "", d->ev.cls);
+        PQfreemem(n);
+    }
+}
+
+static void on_up(struct dbconn *d)
+{
+    d->state = UP;
+    if (PQsetnonblocking(d->conn, 1) != 0) {
+        go_down(d, "cannot make the connection non-blocking");
+        return;
+    }
+    /* Set-up runs before anything queued: LISTEN first, then the statement
+     * table (pushed to the front in reverse so they run in order). */
+    for (size_t i = d->nstmts; i-- > 0;) {
+        struct cmd *c = calloc(1, sizeof *c);
+        if (c == NULL) {
+            go_down(d, "out of memory");
+            return;
+        }
+        c->kind = CMD_PREPARE;
+        c->internal = 1;
+        util_strlcpy(c->name, d->stmts[i].name, sizeof c->name);
+        c->sql = d->stmts[i].sql;
+        c->nparams = 0;
+        push(d, c, 1);
+    }
+    for (size_t i = 0; d->channels && d->channels[i]; i++) {
+        struct cmd *c = calloc(1, sizeof *c);
+        char *sql = malloc(128);
+        if (c == NULL || sql == NULL) {
+            free(c);
+            free(sql);
+            go_down(d, "out of memory");
+            return;
+        }
+        /* Channel names come from our own constant table, never from input. */
+        snprintf(sql, 128, "LISTEN %s", d->channels[i]);
+        c->kind = CMD_SIMPLE;
+        c->internal = 1;
+        util_strlcpy(c->name, "listen", sizeof c->name);
+        c->sql = c->owned_sql = sql;
+        push(d, c, 1);
+    }
+    if (d->attempts > 0 || !d->ever_up)
+        log_msg(LOG_INFO, "database: connected%s", d->ever_up ? " again" : "");
+    d->attempts = 0;
+    d->ever_up = 1;
+    d->last_error[0] = '\0';
+    watch(d, LOOP_READABLE);
+    if (d->ev.state)
+        d->ev.state(1, d->ev.cls);
+    send_next(d);
+}
+
+static void on_socket(struct loop *l, int fd, int events, void *cls)
+{
+    (void)l;
+    (void)fd;
+    struct dbconn *d = cls;
+    if (d->state == CONNECTING) {
+        PostgresPollingStatusType p = PQconnectPoll(d->conn);
+        if (p == PGRES_POLLING_FAILED) {
+            go_down(d, PQerrorMessage(d->conn));
+            return;
+        }
+        int nfd = PQsocket(d->conn);
+        if (nfd != d->fd) {
+            loop_unwatch(d->loop, d->fd);
+            d->fd = nfd;
+        }
+        if (p == PGRES_POLLING_OK)
+            on_up(d);
+        else
+            watch(d, p == PGRES_POLLING_WRITING ? LOOP_WRITABLE : LOOP_READABLE);
+        return;
+    }
+    if (d->state != UP)
+        return;
+    if (events & LOOP_WRITABLE) {
+        int f = PQflush(d->conn);
+        if (f < 0) {
+            go_down(d, PQerrorMessage(d->conn));
+            return;
+        }
+        if (f == 0)
+            watch(d, LOOP_READABLE);
+    }
+    if (!(events & LOOP_READABLE))
+        return;
+    if (!PQconsumeInput(d->conn)) {
+        go_down(d, PQerrorMessage(d->conn));
+        return;
+    }
+    while (d->inflight != NULL && !PQisBusy(d->conn)) {
+        PGresult *r = PQgetResult(d->conn);
+        if (r == NULL) {
+            finish_command(d);
+            if (d->state != UP)
+                return;
+            send_next(d);
+            continue;
+        }
+        if (d->result == NULL)
+            d->result = r;
+        else
+            PQclear(r); /* our statements return one result each */
+    }
+    read_notifies(d);
+    if (d->conn && PQstatus(d->conn) == CONNECTION_BAD)
+        go_down(d, PQerrorMessage(d->conn));
+}
+
+static void start_connect(struct dbconn *d)
+{
+    d->conn = db_connect_start(d->url, "fetcherd", 30000);
+    if (d->conn == NULL || PQstatus(d->conn) == CONNECTION_BAD) {
+        go_down(d, d->conn ? PQerrorMessage(d->conn) : "out of memory");
+        return;
+    }
+    d->state = CONNECTING;
+    d->fd = PQsocket(d->conn);
+    if (d->fd < 0) {
+        go_down(d, "no socket");
+        return;
+    }
+    watch(d, LOOP_WRITABLE);
+}
+
+/* ---- public --------------------------------------------------------- */
+
+struct dbconn *dbconn_new(struct loop *l, const char *url, const struct db_stmt *stmts, size_t n,
+                          const char *const *channels, const struct dbconn_events *ev)
+{
+    struct dbconn *d = calloc(1, sizeof *d);
+    if (d == NULL)
+        return NULL;
+    d->url = strdup(url);
+    if (d->url == NULL) {
+        free(d);
+        return NULL;
+    }
+    d->loop = l;
+    d->stmts = stmts;
+    d->nstmts = n;
+    d->channels = channels;
+    if (ev)
+        d->ev = *ev;
+    d->fd = -1;
+    start_connect(d);
+    return d;
+}
+
+void dbconn_free(struct dbconn *d)
+{
+    if (d == NULL)
+        return;
+    if (d->fd >= 0)
+        loop_unwatch(d->loop, d->fd);
+    if (d->reconnect_timer > 0)
+        loop_timer_del(d->loop, d->reconnect_timer);
+    if (d->conn)
+        PQfinish(d->conn);
+    PQclear(d->result);
+    struct cmd *c;
+    while ((c = pop(d)) != NULL)
+        cmd_free(c);
+    free(d->url);
+    free(d);
+}
+
+int dbconn_query(struct dbconn *d, const char *name, int nparams, const char *const *params,
+                 dbconn_cb cb, void *cls)
+{
+    if (d->queued >= DBCONN_MAX_QUEUED || nparams > DBCONN_MAX_PARAMS || nparams < 0)
+        return -1;
+    struct cmd *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return -1;
+    c->kind = CMD_EXEC;
+    util_strlcpy(c->name, name, sizeof c->name);
+    c->cb = cb;
+    c->cls = cls;
+    for (int i = 0; i < nparams; i++) {
+        if (params[i] != NULL) {
+            c->params[i] = strdup(params[i]);
+            if (c->params[i] == NULL) {
+                c->nparams = i;
+                cmd_free(c);
+                return -1;
+            }
+        }
+        c->nparams = i + 1;
+    }
+    push(d, c, 0);
+    send_next(d);
+    return 0;
+}
+
+int dbconn_is_up(const struct dbconn *d)
+{
+    return d->state == UP;
+}
+
+size_t dbconn_queued(const struct dbconn *d)
+{
+    return d->queued;
+}
+
+const char *dbconn_state(const struct dbconn *d)
+{
+    if (d->state == UP)
+        return "ok";
+    return d->ever_up ? "reconnecting" : "connecting";
+}
+
+const char *dbconn_last_error(const struct dbconn *d)
+{
+    return d->last_error;
+}

@@ -1,0 +1,53 @@
+/*
+ * dbconn — fetcherd's PostgreSQL connection, driven by the loop: connects
+ * without blocking, prepares the daemon's statement table, LISTENs for
+ * notifications, runs queued statements one at a time, and reconnects with
+ * exponential backoff (1, 2, 4 … 30 s) whenever the server goes away.
+ *
+ * Statements queue in FIFO order and survive a reconnect; the one in flight
+ * when the connection breaks fails with DB_RETRY (its effect is unknown —
+ * callers make such writes idempotent and send them again).
+ */
+#ifndef FETCHER_DBCONN_H
+#define FETCHER_DBCONN_H
+
+#include "db.h"
+#include "loop.h"
+
+#include <libpq-fe.h>
+
+struct dbconn;
+
+/* res is borrowed for the call and non-NULL only when st == DB_OK. */
+typedef void (*dbconn_cb)(const PGresult *res, enum db_status st, const char *err, void *cls);
+
+struct dbconn_events {
+    /* A NOTIFY arrived on one of the LISTEN channels (strings borrowed). */
+    void (*notify)(const char *channel, const char *payload, void *cls);
+    /* The connection became usable (up = 1) or was lost (up = 0). */
+    void (*state)(int up, void *cls);
+    void *cls;
+};
+
+/* Starts connecting at once. stmts and channels are borrowed and must
+ * outlive the dbconn. Returns NULL when out of memory. */
+struct dbconn *dbconn_new(struct loop *l, const char *url, const struct db_stmt *stmts, size_t n,
+                          const char *const *channels, const struct dbconn_events *ev);
+/* Closes the connection; queued statements are dropped without their
+ * callbacks (their owners are being torn down too). NULL is a no-op. */
+void dbconn_free(struct dbconn *d);
+
+/* Queues prepared statement name with params (copied; NULL entries are SQL
+ * NULL). cb runs exactly once. Returns 0, or -1 (queue full, out of memory)
+ * and cb never runs. */
+int dbconn_query(struct dbconn *d, const char *name, int nparams, const char *const *params,
+                 dbconn_cb cb, void *cls) MUST_CHECK;
+
+int dbconn_is_up(const struct dbconn *d);
+/* Statements waiting or in flight. */
+size_t dbconn_queued(const struct dbconn *d);
+/* "ok", "connecting" or "reconnecting"; and the last connection error. */
+const char *dbconn_state(const struct dbconn *d);
+const char *dbconn_last_error(const struct dbconn *d);
+
+#endif

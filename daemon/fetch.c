@@ -1,0 +1,378 @@
+/*
+ * fetch — see fetch.h.
+ *
+ * libcurl tells us which sockets to watch (CURLMOPT_SOCKETFUNCTION) and
+ * when to wake it (CURLMOPT_TIMERFUNCTION); the loop does the waiting. We
+ * only ever remove an easy handle after curl_multi_info_read() said it is
+ * done, and never from inside one of libcurl's callbacks.
+ */
+#include "fetch.h"
+#include "log.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+struct fetch_handle {
+    struct fetcher *f;
+    CURL *easy;
+    struct curl_slist *headers;
+    fetch_cb cb;
+    void *cls;
+    char *body;
+    size_t len, cap;
+    int too_large;
+    int retry_after_s;
+    struct fetch_handle *prev, *next;
+};
+
+struct fetcher {
+    struct loop *loop;
+    CURLM *multi;
+    struct fetch_options opt;
+    int64_t timer_id; /* the loop timer libcurl asked for; 0 = none */
+    struct fetch_handle *active;
+    size_t nactive;
+    uint64_t bytes;
+    int in_curl; /* guards against re-entering curl_multi_* from callbacks */
+};
+
+static int curl_global_done;
+
+static void process_done(struct fetcher *f);
+
+/* ---- socket and timer plumbing -------------------------------------- */
+
+static void on_fd(struct loop *l, int fd, int events, void *cls)
+{
+    (void)l;
+    struct fetcher *f = cls;
+    int flags = ((events & LOOP_READABLE) ? CURL_CSELECT_IN : 0) |
+                ((events & LOOP_WRITABLE) ? CURL_CSELECT_OUT : 0);
+    int running;
+    f->in_curl = 1;
+    curl_multi_socket_action(f->multi, fd, flags, &running);
+    f->in_curl = 0;
+    process_done(f);
+}
+
+static int sock_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
+{
+    (void)easy;
+    (void)socketp;
+    struct fetcher *f = userp;
+    if (what == CURL_POLL_REMOVE) {
+        loop_unwatch(f->loop, s);
+        return 0;
+    }
+    int mask = ((what & CURL_POLL_IN) ? LOOP_READABLE : 0) |
+               ((what & CURL_POLL_OUT) ? LOOP_WRITABLE : 0);
+    if (loop_watch(f->loop, s, mask, on_fd, f) != 0) {
+        log_msg(LOG_ERROR, "fetch: cannot watch socket %d", (int)s);
+        return -1;
+    }
+    return 0;
+}
+
+static int64_t on_timer(struct loop *l, void *cls)
+{
+    (void)l;
+    struct fetcher *f = cls;
+    f->timer_id = 0;
+    int running;
+    f->in_curl = 1;
+    curl_multi_socket_action(f->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    f->in_curl = 0;
+    process_done(f);
+    return LOOP_TIMER_STOP;
+}
+
+/* libcurl asks to be woken after timeout_ms (-1: no timer). Only re-arm the
+ * loop's timer here; acting from inside this callback is not allowed. */
+static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+    (void)multi;
+    struct fetcher *f = userp;
+    if (f->timer_id > 0) {
+        loop_timer_del(f->loop, f->timer_id);
+        f->timer_id = 0;
+    }
+    if (timeout_ms >= 0) {
+        f->timer_id = loop_timer_add(f->loop, timeout_ms, on_timer, f);
+        if (f->timer_id < 0)
+            f->timer_id = 0;
+    }
+    return 0;
+}
+
+/* ---- per-transfer callbacks ----------------------------------------- */
+
+/* Counts bytes as they arrive and stops at the cap: CURLOPT_MAXFILESIZE
+ * only helps when the server announces a length. */
+static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp)
+{
+    struct fetch_handle *h = userp;
+    size_t n = size * nmemb;
+    h->f->bytes += n;
+    if (h->len + n > h->f->opt.max_body) {
+        h->too_large = 1;
+        return 0; /* makes libcurl fail the transfer with CURLE_WRITE_ERROR */
+    }
+    if (h->len + n + 1 > h->cap) {
+        size_t cap = h->cap ? h->cap : 4096;
+        while (cap < h->len + n + 1)
+            cap *= 2;
+        char *b = realloc(h->body, cap);
+        if (b == NULL)
+            return 0;
+        h->body = b;
+        h->cap = cap;
+    }
+    memcpy(h->body + h->len, data, n);
+    h->len += n;
+    h->body[h->len] = '\0';
+    return n;
+}
+
+static size_t header_cb(char *data, size_t size, size_t nmemb, void *userp)
+{
+    struct fetch_handle *h = userp;
+    size_t n = size * nmemb;
+    static const char name[] = "retry-after:";
+    if (n > sizeof name && n < 128 && strncasecmp(data, name, sizeof name - 1) == 0) {
+        char v[128];
+        size_t vl = n - (sizeof name - 1);
+        memcpy(v, data + sizeof name - 1, vl);
+        v[vl] = '\0';
+        char *p = v;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        char *e = p;
+        while (*e >= '0' && *e <= '9')
+            e++;
+        *e = '\0';
+        int64_t secs;
+        /* Only the delta-seconds form; an HTTP-date gets the default pause. */
+        if (util_parse_i64(p, 0, 3600, &secs) == 0)
+            h->retry_after_s = (int)secs;
+    }
+    return n;
+}
+
+/* ---- lifecycle ------------------------------------------------------ */
+
+struct fetcher *fetcher_new(struct loop *l, const struct fetch_options *opt)
+{
+    if (!curl_global_done) {
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+            return NULL;
+        curl_global_done = 1;
+    }
+    struct fetcher *f = calloc(1, sizeof *f);
+    if (f == NULL)
+        return NULL;
+    f->loop = l;
+    f->opt = *opt;
+    f->multi = curl_multi_init();
+    if (f->multi == NULL) {
+        free(f);
+        return NULL;
+    }
+    curl_multi_setopt(f->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
+    curl_multi_setopt(f->multi, CURLMOPT_SOCKETDATA, f);
+    curl_multi_setopt(f->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+    curl_multi_setopt(f->multi, CURLMOPT_TIMERDATA, f);
+    if (opt->max_connections > 0)
+        curl_multi_setopt(f->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)opt->max_connections);
+    curl_multi_setopt(f->multi, CURLMOPT_MAXCONNECTS, (long)(opt->max_connections + 4));
+    return f;
+}
+
+static void handle_free(struct fetcher *f, struct fetch_handle *h)
+{
+    if (h->prev)
+        h->prev->next = h->next;
+    else
+        f->active = h->next;
+    if (h->next)
+        h->next->prev = h->prev;
+    f->nactive--;
+    curl_multi_remove_handle(f->multi, h->easy);
+    curl_easy_cleanup(h->easy);
+    curl_slist_free_all(h->headers);
+    free(h->body);
+    free(h);
+}
+
+void fetcher_free(struct fetcher *f)
+{
+    if (f == NULL)
+        return;
+    while (f->active)
+        handle_free(f, f->active);
+    if (f->timer_id > 0)
+        loop_timer_del(f->loop, f->timer_id);
+    curl_multi_cleanup(f->multi);
+    free(f);
+}
+
+struct fetch_handle *fetch_start(struct fetcher *f, const char *url, const char *const *headers,
+                                 fetch_cb cb, void *cls)
+{
+    struct fetch_handle *h = calloc(1, sizeof *h);
+    if (h == NULL)
+        return NULL;
+    h->f = f;
+    h->cb = cb;
+    h->cls = cls;
+    h->easy = curl_easy_init();
+    if (h->easy == NULL) {
+        free(h);
+        return NULL;
+    }
+    for (size_t i = 0; headers && headers[i]; i++) {
+        struct curl_slist *s = curl_slist_append(h->headers, headers[i]);
+        if (s == NULL) {
+            curl_slist_free_all(h->headers);
+            curl_easy_cleanup(h->easy);
+            free(h);
+            return NULL;
+        }
+        h->headers = s;
+    }
+    CURL *e = h->easy;
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->headers);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, h);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, h);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, h);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_USERAGENT,
+                     "fetcherd/" FETCHER_VERSION " (price fetcher; libcurl)");
+    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+    /* Debian 12's libcurl (7.88) has neither a total timeout nor a redirect
+     * cap by default: both are set explicitly. */
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)f->opt.timeout_ms);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)f->opt.connect_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 64L); /* bytes/s, over … */
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 5L);   /* … 5 s: a drip fails */
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(e, CURLOPT_MAXREDIRS, 3L);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)f->opt.max_body);
+    if (curl_multi_add_handle(f->multi, e) != CURLM_OK) {
+        curl_slist_free_all(h->headers);
+        curl_easy_cleanup(e);
+        free(h);
+        return NULL;
+    }
+    h->next = f->active;
+    if (f->active)
+        f->active->prev = h;
+    f->active = h;
+    f->nactive++;
+    return h;
+}
+
+void fetch_cancel(struct fetcher *f, struct fetch_handle *h)
+{
+    handle_free(f, h);
+}
+
+size_t fetcher_active(const struct fetcher *f)
+{
+    return f->nactive;
+}
+
+uint64_t fetcher_bytes_received(const struct fetcher *f)
+{
+    return f->bytes;
+}
+
+/* ---- completion ----------------------------------------------------- */
+
+static void classify(struct fetch_handle *h, CURLcode code, struct fetch_response *r)
+{
+    r->kind = QUOTE_OK;
+    if (code == CURLE_OK)
+        return;
+    if (h->too_large || code == CURLE_FILESIZE_EXCEEDED) {
+        r->kind = QUOTE_PERMANENT;
+        snprintf(r->error, sizeof r->error, "answer too large (over %zu bytes)",
+                 h->f->opt.max_body);
+        return;
+    }
+    switch (code) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_CONNECT:
+        r->kind = QUOTE_CONNECTION;
+        break;
+    case CURLE_OPERATION_TIMEDOUT:
+        if (r->http_status == 0 && h->len == 0)
+            snprintf(r->error, sizeof r->error, "no answer within the time limit");
+        else
+            snprintf(r->error, sizeof r->error, "answer too slow (timed out while receiving)");
+        r->kind = QUOTE_TRANSIENT;
+        return;
+    case CURLE_TOO_MANY_REDIRECTS:
+        r->kind = QUOTE_PERMANENT;
+        snprintf(r->error, sizeof r->error, "too many redirects (more than 3)");
+        return;
+    case CURLE_UNSUPPORTED_PROTOCOL:
+        r->kind = QUOTE_PERMANENT;
+        snprintf(r->error, sizeof r->error, "redirect to a protocol other than http/https");
+        return;
+    case CURLE_PARTIAL_FILE:
+        r->kind = QUOTE_TRANSIENT;
+        snprintf(r->error, sizeof r->error, "answer truncated (connection closed early)");
+        return;
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CONNECT_ERROR:
+        r->kind = QUOTE_PERMANENT;
+        break;
+    default:
+        r->kind = QUOTE_TRANSIENT;
+        break;
+    }
+    snprintf(r->error, sizeof r->error, "%s", curl_easy_strerror(code));
+}
+
+static void process_done(struct fetcher *f)
+{
+    if (f->in_curl)
+        return;
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(f->multi, &left)) != NULL) {
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        struct fetch_handle *h = NULL;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&h);
+        CURLcode code = m->data.result;
+        struct fetch_response r = {0};
+        curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &r.http_status);
+        double secs = 0;
+        curl_easy_getinfo(h->easy, CURLINFO_TOTAL_TIME, &secs);
+        r.elapsed_ms = secs * 1000.0;
+        char *ct = NULL;
+        curl_easy_getinfo(h->easy, CURLINFO_CONTENT_TYPE, &ct);
+        if (ct)
+            util_strlcpy(r.content_type, ct, sizeof r.content_type);
+        classify(h, code, &r);
+        r.body = h->body ? h->body : "";
+        r.len = h->len;
+        r.retry_after_s = h->retry_after_s;
+        /* The callback may start new transfers; it must not cancel the one
+         * it is told about (its owner drops that pointer in the callback). */
+        h->cb(&r, h->cls);
+        handle_free(f, h);
+    }
+}

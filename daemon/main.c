@@ -1,0 +1,387 @@
+/*
+ * fetcherd — the background price fetcher. Wires the modules together and
+ * runs the loop:
+ *
+ *   fetcherd            migrate, then run cycles every FETCH_INTERVAL
+ *   fetcherd --once     migrate, run one cycle, write it, exit (0 = ok)
+ *   fetcherd migrate    apply pending migrations and exit
+ *
+ * Start-up is the only place that may give up: a bad setting exits 2 with
+ * one line. A database that is not there yet is waited for (with backoff),
+ * never a reason to exit.
+ */
+#include "config.h"
+#include "cycle.h"
+#include "daemon.h"
+#include "db.h"
+#include "dbconn.h"
+#include "fetch.h"
+#include "heartbeat.h"
+#include "log.h"
+#include "loop.h"
+#include "migrate.h"
+#include "paths.h"
+#include "provider.h"
+#include "queue.h"
+#include "scheduler.h"
+#include "sql.h"
+#include "upstream.h"
+#include "writer.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+/* How long shutdown may spend flushing buffered writes: inside docker's
+ * 10 s grace period with room to spare. */
+#define SHUTDOWN_FLUSH_MS 5000
+/* Rows kept in memory while the database is away. */
+#define WRITE_BUFFER_ROWS 100000
+
+static const char *const listen_channels[] = {"fetcher_trigger", NULL};
+
+struct app {
+    struct daemon d;
+    struct upstream *up;
+    struct heartbeat *hb;
+    struct scheduler *sched;
+    int sigfd;
+    int once_ok;
+    int64_t shutdown_deadline;
+    int64_t stale_checked;
+};
+
+static void usage(void)
+{
+    printf("usage: fetcherd [--once] | fetcherd migrate | fetcherd --help | --version\n\n"
+           "Refreshes the prices of tracked assets every FETCH_INTERVAL and records\n"
+           "every cycle in PostgreSQL.\n\n");
+    config_print_help();
+}
+
+static int make_instance_id(char *out, size_t len, const char *host)
+{
+    if (cfg->instance_id[0]) {
+        util_strlcpy(out, cfg->instance_id, len);
+        return 0;
+    }
+    unsigned char r[4];
+    if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
+        return -1;
+    snprintf(out, len, "%.40s-%d-%02x%02x%02x%02x", host, (int)getpid(), r[0], r[1], r[2], r[3]);
+    return 0;
+}
+
+/* Blocking, before the loop: waits for the database (backoff up to 30 s,
+ * interrupted by SIGTERM/SIGINT), then applies pending migrations. */
+static volatile sig_atomic_t early_stop;
+
+static void on_early_signal(int sig)
+{
+    (void)sig;
+    early_stop = 1;
+}
+
+static int run_migrations(int wait_for_db)
+{
+    char dir[1024];
+    if (paths_find(cfg->migrations_dir, "migrations", dir, sizeof dir) != 0) {
+        fprintf(stderr, "fetcherd: migrations directory not found: %s (set FETCHER_MIGRATIONS_DIR)\n",
+                dir);
+        return 2;
+    }
+    int delay = 1;
+    for (int attempt = 1;; attempt++) {
+        char err[512];
+        PGconn *conn = db_connect(cfg->database_url, "fetcherd-migrate", 0, err, sizeof err);
+        if (conn != NULL) {
+            int applied = 0;
+            int rc = migrate_run(conn, dir, &applied, err, sizeof err);
+            PQfinish(conn);
+            if (rc != 0) {
+                fprintf(stderr, "fetcherd: migration failed: %s\n", err);
+                return 1;
+            }
+            log_msg(LOG_INFO, "migrations: %d applied from %s", applied, dir);
+            return 0;
+        }
+        if (!wait_for_db) {
+            fprintf(stderr, "fetcherd: cannot connect to the database: %s\n", err);
+            return 1;
+        }
+        log_msg(LOG_WARNING, "database: %s; retrying in %ds (attempt %d)", err, delay, attempt);
+        struct timespec ts = {delay, 0};
+        while (!early_stop && nanosleep(&ts, &ts) != 0 && errno == EINTR)
+            ;
+        if (early_stop)
+            return 3;
+        delay = delay < 30 ? delay * 2 : 30;
+        if (delay > 30)
+            delay = 30;
+    }
+}
+
+/* ---- the running daemon --------------------------------------------- */
+
+static void begin_shutdown(struct app *a, const char *why)
+{
+    if (a->d.stopping)
+        return;
+    a->d.stopping = 1;
+    log_msg(LOG_INFO, "shutting down: %s", why);
+    scheduler_stop(a->sched);
+    queue_cancel_all(a->d.queue);
+    queue_run(a->d.queue, loop_now(a->d.loop)); /* delivers the cancellations */
+    writer_log(a->d.writer, LOG_INFO, 0, NULL, "fetcherd %s stopping (%s)", a->d.instance_id,
+               why);
+    heartbeat_final(a->hb);
+    a->shutdown_deadline = loop_now(a->d.loop) + SHUTDOWN_FLUSH_MS;
+}
+
+static void on_signal(struct loop *l, int fd, int events, void *cls)
+{
+    (void)l;
+    (void)events;
+    struct app *a = cls;
+    struct signalfd_siginfo si;
+    while (read(fd, &si, sizeof si) == (ssize_t)sizeof si)
+        begin_shutdown(a, si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
+static void on_notify(const char *channel, const char *payload, void *cls)
+{
+    struct app *a = cls;
+    if (strcmp(channel, "fetcher_trigger") != 0 || a->d.stopping)
+        return;
+    char source[96] = "a NOTIFY";
+    json_object *p = json_tokener_parse(payload);
+    json_object *v = NULL;
+    if (p && json_object_object_get_ex(p, "client", &v) && json_object_is_type(v, json_type_string))
+        snprintf(source, sizeof source, "%.60s", json_object_get_string(v));
+    json_object_put(p);
+    scheduler_trigger(a->sched, source);
+}
+
+static void on_abort_stale(const PGresult *res, enum db_status st, const char *err, void *cls)
+{
+    struct app *a = cls;
+    if (st != DB_OK) {
+        log_msg(LOG_WARNING, "could not check for aborted cycles: %s", err);
+        return;
+    }
+    for (int i = 0; i < PQntuples(res); i++) {
+        json_object *ctx = json_object_new_object();
+        json_object_object_add(ctx, "cycle_id", json_object_new_string(PQgetvalue(res, i, 0)));
+        json_object_object_add(ctx, "instance_id",
+                               json_object_new_string(PQgetvalue(res, i, 1)));
+        writer_log(a->d.writer, LOG_WARNING, 0, ctx,
+                   "Cycle %s of instance %s was left unfinished (killed?); marked aborted",
+                   PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
+    }
+}
+
+static void on_db_state(int up, void *cls)
+{
+    struct app *a = cls;
+    if (up && !a->stale_checked) {
+        a->stale_checked = 1;
+        /* A heartbeat older than three intervals (at least 15 s) is dead. */
+        char secs[24];
+        int64_t s = cfg->heartbeat_s * 3 < 15 ? 15 : cfg->heartbeat_s * 3;
+        snprintf(secs, sizeof secs, "%lld", (long long)s);
+        const char *params[2] = {a->d.instance_id, secs};
+        if (dbconn_query(a->d.db, SQL_ABORT_STALE, 2, params, on_abort_stale, a) != 0)
+            log_msg(LOG_ERROR, "cannot queue the aborted-cycle check");
+    }
+}
+
+static void before_sleep(struct loop *l, void *cls)
+{
+    struct app *a = cls;
+    queue_run(a->d.queue, loop_now(l));
+    writer_flush(a->d.writer);
+    if (a->d.stopping) {
+        if (writer_idle(a->d.writer) && dbconn_queued(a->d.db) == 0) {
+            loop_stop(l);
+        } else if (loop_now(l) >= a->shutdown_deadline) {
+            struct writer_stats ws;
+            writer_get_stats(a->d.writer, &ws);
+            log_msg(LOG_ERROR, "shutdown: %zu rows could not be written within %ds; lost",
+                    ws.buffered_rows, SHUTDOWN_FLUSH_MS / 1000);
+            loop_stop(l);
+        }
+    }
+}
+
+/* Wakes the loop at the shutdown deadline even when nothing else happens. */
+static int64_t on_tick(struct loop *l, void *cls)
+{
+    (void)l;
+    (void)cls;
+    return 200;
+}
+
+static void on_once_done(int ok, void *cls)
+{
+    struct app *a = cls;
+    a->once_ok = ok;
+    begin_shutdown(a, "one cycle done (--once)");
+}
+
+static int setup_signals(struct app *a)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
+        return -1;
+    signal(SIGPIPE, SIG_IGN);
+    a->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (a->sigfd < 0)
+        return -1;
+    return loop_watch(a->d.loop, a->sigfd, LOOP_READABLE, on_signal, a);
+}
+
+static int run(int once)
+{
+    struct app a;
+    memset(&a, 0, sizeof a);
+    a.sigfd = -1;
+    int rc = 1;
+    struct daemon *d = &a.d;
+    if (gethostname(d->host, sizeof d->host) != 0)
+        util_strlcpy(d->host, "unknown", sizeof d->host);
+    d->host[sizeof d->host - 1] = '\0';
+    d->pid = (int)getpid();
+    if (make_instance_id(d->instance_id, sizeof d->instance_id, d->host) != 0) {
+        fprintf(stderr, "fetcherd: cannot generate an instance id\n");
+        return 1;
+    }
+    d->started_wall_ms = util_wall_ms();
+
+    d->loop = loop_new();
+    if (d->loop == NULL)
+        goto out;
+    d->started_mono_ms = loop_now(d->loop);
+    if (setup_signals(&a) != 0)
+        goto out;
+    struct fetch_options fo = {
+        .timeout_ms = cfg->fetch_timeout_s * 1000,
+        .connect_timeout_ms = 5000,
+        .max_body = (size_t)cfg->max_body_bytes,
+        .max_connections = (int)cfg->fetch_concurrency,
+    };
+    d->fetcher = fetcher_new(d->loop, &fo);
+    a.up = d->fetcher ? upstream_new(d->loop, d->fetcher, cfg) : NULL;
+    if (a.up == NULL)
+        goto out;
+    struct queue_transport tr = upstream_transport(a.up);
+    struct queue_limits lim = {
+        .concurrency = (int)cfg->fetch_concurrency,
+        .max_retries = 3,
+        .backoff_ms = 500,
+        .backoff_max_ms = 30000,
+    };
+    d->queue = queue_new(&tr, &lim);
+    if (d->queue == NULL)
+        goto out;
+    upstream_attach(a.up, d->queue);
+    size_t np;
+    const struct provider *const *ps = provider_all(&np);
+    for (size_t i = 0; i < np; i++) {
+        int conc = ps[i]->concurrency < cfg->fetch_concurrency ? ps[i]->concurrency
+                                                               : (int)cfg->fetch_concurrency;
+        if (queue_add_provider(d->queue, ps[i]->name, ps[i]->batch_size(cfg), conc) < 0)
+            goto out;
+    }
+    struct dbconn_events ev = {.notify = on_notify, .state = on_db_state, .cls = &a};
+    d->db = dbconn_new(d->loop, cfg->database_url, sql_statements, sql_statement_count,
+                       listen_channels, &ev);
+    d->writer = d->db ? writer_new(d->loop, d->db, d->instance_id, WRITE_BUFFER_ROWS) : NULL;
+    if (d->writer == NULL)
+        goto out;
+    a.sched = scheduler_new(d, once, on_once_done, &a);
+    d->sched = a.sched;
+    if (a.sched == NULL || scheduler_setup(a.sched) != 0)
+        goto out;
+    a.hb = heartbeat_setup(d, a.sched);
+    if (a.hb == NULL || loop_hook_add(d->loop, before_sleep, &a) != 0 ||
+        loop_timer_add(d->loop, 200, on_tick, &a) < 0)
+        goto out;
+
+    writer_log(d->writer, LOG_INFO, 0, NULL,
+               "fetcherd %s started (instance %s, interval %llds, %zu providers)",
+               FETCHER_VERSION, d->instance_id, (long long)cfg->fetch_interval_s, np);
+    loop_run(d->loop);
+    rc = once ? (a.once_ok ? 0 : 1) : 0;
+    log_msg(LOG_INFO, "stopped");
+out:
+    if (rc != 0 && !a.d.stopping)
+        fprintf(stderr, "fetcherd: start-up failed (out of memory or no epoll/signalfd)\n");
+    scheduler_free(a.sched);
+    queue_free(d->queue);
+    upstream_free(a.up);
+    fetcher_free(d->fetcher);
+    dbconn_free(d->db);
+    heartbeat_free(a.hb);
+    writer_free(d->writer);
+    if (a.sigfd >= 0)
+        close(a.sigfd);
+    loop_free(d->loop);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    static struct config config;
+    char err[512];
+    log_set_program("fetcherd");
+    int once = 0, migrate_only = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage();
+            return 0;
+        } else if (strcmp(argv[i], "--version") == 0) {
+            printf("fetcherd %s\n", FETCHER_VERSION);
+            return 0;
+        } else if (strcmp(argv[i], "--once") == 0) {
+            once = 1;
+        } else if (strcmp(argv[i], "migrate") == 0) {
+            migrate_only = 1;
+        } else {
+            fprintf(stderr, "fetcherd: unknown argument '%s' (see --help)\n", argv[i]);
+            return 2;
+        }
+    }
+    if (config_load(&config, err, sizeof err) != 0) {
+        fprintf(stderr, "fetcherd: %s\n", err);
+        return 2;
+    }
+    cfg = &config;
+    /* json-c prints doubles with 17 digits (0.0040000000000000001); six
+     * significant digits say all a log context needs. */
+    json_c_set_serialization_double_format("%.6g", JSON_C_OPTION_GLOBAL);
+    enum log_level lv;
+    if (log_level_parse(cfg->log_level, &lv) == 0)
+        log_set_min_level(lv);
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_early_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    int mrc = run_migrations(!migrate_only);
+    if (mrc == 3)
+        return 0; /* stopped while waiting for the database */
+    if (mrc != 0 || migrate_only)
+        return mrc;
+    return run(once);
+}

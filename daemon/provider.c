@@ -1,0 +1,108 @@
+/*
+ * provider — the registry and the JSON helpers every provider shares.
+ */
+#include "provider.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+extern const struct provider provider_yahoo;
+extern const struct provider provider_coingecko;
+
+/* The registry: one line per provider. */
+static const struct provider *const registry[] = {
+    &provider_yahoo,
+    &provider_coingecko,
+};
+
+const struct provider *provider_find(const char *name)
+{
+    for (size_t i = 0; i < ARRAY_LEN(registry); i++)
+        if (strcmp(registry[i]->name, name) == 0)
+            return registry[i];
+    return NULL;
+}
+
+const struct provider *const *provider_all(size_t *n)
+{
+    *n = ARRAY_LEN(registry);
+    return registry;
+}
+
+/* Deep enough for every provider's answer; deeper is hostile or broken. */
+#define JSON_MAX_DEPTH 24
+
+json_object *provider_parse_json(const char *body, size_t len, const char *content_type,
+                                 char *err, size_t errlen)
+{
+    json_tokener *tok = json_tokener_new_ex(JSON_MAX_DEPTH);
+    if (tok == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    json_object *root = NULL;
+    if (len > 0 && len < (size_t)INT32_MAX)
+        root = json_tokener_parse_ex(tok, body, (int)len);
+    enum json_tokener_error jerr = json_tokener_get_error(tok);
+    size_t used = json_tokener_get_parse_end(tok);
+    json_tokener_free(tok);
+    if (root != NULL && jerr == json_tokener_success) {
+        /* Anything but white space after the value means it was not one
+         * JSON document. */
+        for (size_t i = used; i < len; i++) {
+            if (body[i] != ' ' && body[i] != '\n' && body[i] != '\r' && body[i] != '\t') {
+                json_object_put(root);
+                root = NULL;
+                break;
+            }
+        }
+        if (root != NULL)
+            return root;
+    }
+    json_object_put(root);
+    char snip[64];
+    util_snippet(body, len, 48, snip, sizeof snip);
+    if (len == 0)
+        snprintf(err, errlen, "empty answer");
+    else if (jerr == json_tokener_continue)
+        snprintf(err, errlen, "answer truncated (JSON ends early)");
+    else if (content_type && content_type[0] && strstr(content_type, "json") == NULL)
+        snprintf(err, errlen, "answer is not JSON (%.40s): \"%s\"", content_type, snip);
+    else
+        snprintf(err, errlen, "answer is not valid JSON: \"%s\"", snip);
+    return NULL;
+}
+
+int provider_number(json_object *o, const char *what, double *out, char *err, size_t errlen)
+{
+    if (o == NULL || json_object_get_type(o) == json_type_null) {
+        snprintf(err, errlen, "%s is missing or null", what);
+        return -1;
+    }
+    enum json_type t = json_object_get_type(o);
+    if (t != json_type_double && t != json_type_int) {
+        char snip[40];
+        const char *s = json_object_to_json_string(o);
+        util_snippet(s, strlen(s), 24, snip, sizeof snip);
+        snprintf(err, errlen, "%s is not a number: %s", what, snip);
+        return -1;
+    }
+    double v = json_object_get_double(o);
+    if (!isfinite(v)) {
+        snprintf(err, errlen, "%s is not finite", what);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+json_object *provider_get(json_object *obj, const char *key)
+{
+    json_object *v = NULL;
+    if (obj == NULL || !json_object_is_type(obj, json_type_object))
+        return NULL;
+    if (!json_object_object_get_ex(obj, key, &v))
+        return NULL;
+    return v;
+}

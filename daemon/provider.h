@@ -1,0 +1,62 @@
+/*
+ * provider — one upstream market-data API behind one small interface: how
+ * many symbols one request may carry, how to build that request, how to
+ * read its answer into quotes. Each provider is one file in
+ * daemon/providers/; adding one touches only that file and a line of the
+ * registry in daemon/provider.c.
+ *
+ * What it is not: providers do no I/O. daemon/upstream.c sends the request,
+ * checks the HTTP status, and hands a 200 body to parse().
+ */
+#ifndef FETCHER_PROVIDER_H
+#define FETCHER_PROVIDER_H
+
+#include "config.h"
+#include "quote.h"
+
+#include <json-c/json.h>
+#include <stddef.h>
+
+#define PROVIDER_URL_MAX 4096
+#define PROVIDER_HEADER_MAX 320
+
+struct provider {
+    const char *name;
+    /* Symbols per request (1 = one request per symbol). */
+    int (*batch_size)(const struct config *c);
+    /* Requests in flight at once to this provider. */
+    int concurrency;
+    /* Canonical form of a provider symbol (yahoo: upper case; coingecko:
+     * lower case). Returns 0, or -1 if the symbol cannot be valid. */
+    int (*normalize)(const char *in, char *out, size_t outlen);
+    /* Writes the URL for symbols[0..n). Returns 0 or -1 (too long). */
+    int (*build_url)(const struct config *c, const char *const *symbols, size_t n, char *url,
+                     size_t urllen);
+    /* Writes extra request headers (API keys travel here, never in URLs, so
+     * they cannot leak into logs). Returns how many. May be NULL. */
+    size_t (*headers)(const struct config *c, char out[][PROVIDER_HEADER_MAX], size_t max);
+    /* Reads a parsed 200 answer: for each symbol it finds, fills out[i] and
+     * sets found[i]. Returns 0, or -1 with err when the answer as a whole is
+     * unusable (wrong shape). Unfound symbols fail as missing. */
+    int (*parse)(json_object *root, const char *const *symbols, size_t n, struct quote *out,
+                 unsigned char *found, char *err, size_t errlen);
+};
+
+/* The provider called name, or NULL. */
+const struct provider *provider_find(const char *name);
+/* Every registered provider; *n gets the count. */
+const struct provider *const *provider_all(size_t *n);
+
+/* Parses body (len bytes) as JSON with a nesting cap. Returns the root
+ * (caller puts it), or NULL with a reason naming what came instead. */
+json_object *provider_parse_json(const char *body, size_t len, const char *content_type,
+                                 char *err, size_t errlen);
+
+/* Reads a JSON number (int or double, not a string, not null) into *out.
+ * Returns 0, or -1 with a reason in err ("price is null", …). */
+int provider_number(json_object *o, const char *what, double *out, char *err, size_t errlen);
+
+/* obj[key] if obj is an object and key is present, else NULL. */
+json_object *provider_get(json_object *obj, const char *key);
+
+#endif

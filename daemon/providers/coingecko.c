@@ -1,0 +1,121 @@
+/*
+ * coingecko — CoinGecko's simple-price API for cryptocurrencies:
+ * GET {COINGECKO_BASE_URL}/simple/price?ids=a,b,…&vs_currencies=usd
+ *     &include_last_updated_at=true
+ * many ids per request; the answer maps each known id to {"usd": price,
+ * "last_updated_at": unix seconds}. Unknown ids are simply absent. The
+ * optional COINGECKO_API_KEY travels in a header, never in the URL.
+ */
+#include "provider.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+static int cg_batch(const struct config *c)
+{
+    return (int)c->coingecko_batch;
+}
+
+static int cg_normalize(const char *in, char *out, size_t outlen)
+{
+    size_t n = strlen(in);
+    if (n == 0 || n >= outlen || n > 64)
+        return -1;
+    for (size_t i = 0; i <= n; i++) {
+        unsigned char ch = (unsigned char)in[i];
+        if (ch && !isalnum(ch) && ch != '-' && ch != '_' && ch != '.')
+            return -1;
+        out[i] = (char)tolower(ch);
+    }
+    return 0;
+}
+
+static int cg_url(const struct config *c, const char *const *symbols, size_t n, char *url,
+                  size_t urllen)
+{
+    int w = snprintf(url, urllen, "%s/simple/price?ids=", c->coingecko_base_url);
+    if (w < 0 || (size_t)w >= urllen)
+        return -1;
+    size_t o = (size_t)w;
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0) {
+            if (o + 3 >= urllen)
+                return -1;
+            memcpy(url + o, "%2C", 3); /* ',' */
+            o += 3;
+        }
+        int e = util_urlencode(symbols[i], url + o, urllen - o);
+        if (e < 0)
+            return -1;
+        o += (size_t)e;
+    }
+    w = snprintf(url + o, urllen - o, "&vs_currencies=usd&include_last_updated_at=true");
+    return (w < 0 || (size_t)w >= urllen - o) ? -1 : 0;
+}
+
+static size_t cg_headers(const struct config *c, char out[][PROVIDER_HEADER_MAX], size_t max)
+{
+    if (c->coingecko_api_key[0] == '\0' || max < 1)
+        return 0;
+    /* A pro key goes to the pro host; every other key is a demo key. */
+    const char *name =
+        strstr(c->coingecko_base_url, "pro-api") ? "x-cg-pro-api-key" : "x-cg-demo-api-key";
+    snprintf(out[0], PROVIDER_HEADER_MAX, "%s: %s", name, c->coingecko_api_key);
+    return 1;
+}
+
+static int cg_parse(json_object *root, const char *const *symbols, size_t n, struct quote *out,
+                    unsigned char *found, char *err, size_t errlen)
+{
+    if (!json_object_is_type(root, json_type_object)) {
+        snprintf(err, errlen, "answer is not a JSON object (unexpected shape)");
+        return -1;
+    }
+    /* An error answer ({"status": {"error_code": …}}) is a refusal, not data. */
+    json_object *status = provider_get(root, "status");
+    if (status != NULL && provider_get(status, "error_code") != NULL) {
+        json_object *m = provider_get(status, "error_message");
+        const char *ms = m ? json_object_get_string(m) : "error";
+        char snip[100];
+        util_snippet(ms, strlen(ms), 80, snip, sizeof snip);
+        snprintf(err, errlen, "coingecko refused: %s", snip);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_object *entry = provider_get(root, symbols[i]);
+        if (entry == NULL)
+            continue;
+        struct quote *q = &out[i];
+        found[i] = 1;
+        char why[160];
+        if (!json_object_is_type(entry, json_type_object)) {
+            q->kind = QUOTE_PERMANENT;
+            snprintf(q->error, sizeof q->error, "entry for %s is not an object", symbols[i]);
+            continue;
+        }
+        if (provider_number(provider_get(entry, "usd"), "price", &q->price, why, sizeof why) !=
+            0) {
+            q->kind = QUOTE_PERMANENT;
+            snprintf(q->error, sizeof q->error, "%s", why);
+            continue;
+        }
+        double t = 0;
+        if (provider_number(provider_get(entry, "last_updated_at"), "time", &t, why,
+                            sizeof why) == 0)
+            q->price_time = (int64_t)t;
+        util_strlcpy(q->currency, "USD", sizeof q->currency);
+        q->kind = QUOTE_OK;
+    }
+    return 0;
+}
+
+const struct provider provider_coingecko = {
+    .name = "coingecko",
+    .batch_size = cg_batch,
+    .concurrency = 4,
+    .normalize = cg_normalize,
+    .build_url = cg_url,
+    .headers = cg_headers,
+    .parse = cg_parse,
+};

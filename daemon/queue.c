@@ -1,0 +1,633 @@
+/*
+ * queue — see queue.h.
+ *
+ * An entry's state is the list it sits on (pgbouncer's habit): pending lists
+ * per provider and priority, the in-flight list, the backoff list and the
+ * cache list. set_state() is the only way between them, so the counters
+ * are list lengths and cannot drift from the truth.
+ *
+ * Entries are found by key in a chained hash table. A cached entry stays in
+ * the table after success so a later submit within its TTL is answered from
+ * memory; a failed entry leaves the table, so failures are never cached.
+ */
+#include "queue.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define QUEUE_MAX_PROVIDERS 8
+/* Successes kept for the cache; beyond this the oldest are forgotten. */
+#define QUEUE_CACHE_MAX 200000
+
+enum entry_state { ST_NONE, ST_PENDING, ST_INFLIGHT, ST_BACKOFF, ST_CACHED };
+
+struct waiter {
+    struct waiter *next;
+    queue_cb cb;
+    void *cls;
+    struct quote result;
+};
+
+struct entry;
+
+struct list {
+    struct entry *head, *tail;
+    size_t len;
+};
+
+struct entry {
+    char key[QUEUE_KEY_MAX];
+    const char *symbol; /* points into key, after the ':' */
+    uint32_t hash;
+    struct entry *hnext;
+    int provider;
+    int priority;
+    uint64_t seq; /* FIFO order among equal priorities */
+    enum entry_state state;
+    struct list *on; /* the list it sits on */
+    struct entry *prev, *next;
+    struct waiter *waiters;
+    int attempts;
+    int64_t ready_at; /* backoff: when it may be dispatched again */
+    int64_t fetched_at;
+    struct quote cached;
+};
+
+struct provider {
+    char name[32];
+    int batch_max;
+    int concurrency;
+    int batches_in_flight;
+    struct list pending[QPRIO_COUNT];
+};
+
+struct queue_batch {
+    int provider;
+    const char *provider_name; /* the queue's copy; lives as long as the queue */
+    size_t n;
+    struct entry **entries;
+    struct quote *results;
+    unsigned char *set;
+    struct queue_batch *prev, *next;
+};
+
+struct fetch_queue {
+    struct queue_transport tr;
+    struct queue_limits lim;
+    struct provider providers[QUEUE_MAX_PROVIDERS];
+    int nproviders;
+    struct entry **buckets;
+    size_t nbuckets, nentries;
+    struct list inflight, backoff, cached;
+    struct queue_batch *batches; /* in flight */
+    int batches_in_flight;
+    struct waiter *deliver_head, *deliver_tail;
+    struct queue_counters c;
+    uint64_t seq;
+    uint64_t rng;
+};
+
+/* ---- lists and states ---------------------------------------------- */
+
+static void list_remove(struct list *l, struct entry *e)
+{
+    if (e->prev)
+        e->prev->next = e->next;
+    else
+        l->head = e->next;
+    if (e->next)
+        e->next->prev = e->prev;
+    else
+        l->tail = e->prev;
+    e->prev = e->next = NULL;
+    l->len--;
+}
+
+static void list_append(struct list *l, struct entry *e)
+{
+    e->next = NULL;
+    e->prev = l->tail;
+    if (l->tail)
+        l->tail->next = e;
+    else
+        l->head = e;
+    l->tail = e;
+    l->len++;
+}
+
+static void set_state(struct fetch_queue *q, struct entry *e, enum entry_state st)
+{
+    if (e->on)
+        list_remove(e->on, e);
+    e->on = NULL;
+    e->state = st;
+    switch (st) {
+    case ST_PENDING:
+        e->seq = q->seq++;
+        e->on = &q->providers[e->provider].pending[e->priority];
+        break;
+    case ST_INFLIGHT: e->on = &q->inflight; break;
+    case ST_BACKOFF: e->on = &q->backoff; break;
+    case ST_CACHED: e->on = &q->cached; break;
+    case ST_NONE: break;
+    }
+    if (e->on)
+        list_append(e->on, e);
+}
+
+/* ---- hash table ----------------------------------------------------- */
+
+static uint32_t hash_key(const char *s)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+static struct entry *find(const struct fetch_queue *q, const char *key, uint32_t h)
+{
+    for (struct entry *e = q->buckets[h & (q->nbuckets - 1)]; e; e = e->hnext)
+        if (e->hash == h && strcmp(e->key, key) == 0)
+            return e;
+    return NULL;
+}
+
+static int grow(struct fetch_queue *q)
+{
+    size_t n = q->nbuckets * 2;
+    struct entry **b = calloc(n, sizeof *b);
+    if (b == NULL)
+        return -1;
+    for (size_t i = 0; i < q->nbuckets; i++) {
+        struct entry *e = q->buckets[i];
+        while (e) {
+            struct entry *next = e->hnext;
+            e->hnext = b[e->hash & (n - 1)];
+            b[e->hash & (n - 1)] = e;
+            e = next;
+        }
+    }
+    free(q->buckets);
+    q->buckets = b;
+    q->nbuckets = n;
+    return 0;
+}
+
+static void unlink_entry(struct fetch_queue *q, struct entry *e)
+{
+    struct entry **pp = &q->buckets[e->hash & (q->nbuckets - 1)];
+    while (*pp != e)
+        pp = &(*pp)->hnext;
+    *pp = e->hnext;
+    q->nentries--;
+}
+
+static void free_entry(struct fetch_queue *q, struct entry *e)
+{
+    set_state(q, e, ST_NONE);
+    unlink_entry(q, e);
+    free(e);
+}
+
+/* ---- construction --------------------------------------------------- */
+
+struct fetch_queue *queue_new(const struct queue_transport *t, const struct queue_limits *lim)
+{
+    struct fetch_queue *q = calloc(1, sizeof *q);
+    if (q == NULL)
+        return NULL;
+    q->nbuckets = 1024;
+    q->buckets = calloc(q->nbuckets, sizeof *q->buckets);
+    if (q->buckets == NULL) {
+        free(q);
+        return NULL;
+    }
+    q->tr = *t;
+    q->lim = *lim;
+    if (q->lim.concurrency < 1)
+        q->lim.concurrency = 1;
+    q->rng = 0x9E3779B97F4A7C15ull;
+    return q;
+}
+
+static void free_waiters(struct waiter *w)
+{
+    while (w) {
+        struct waiter *next = w->next;
+        free(w);
+        w = next;
+    }
+}
+
+static void free_batch(struct queue_batch *b)
+{
+    free(b->entries);
+    free(b->results);
+    free(b->set);
+    free(b);
+}
+
+void queue_free(struct fetch_queue *q)
+{
+    if (q == NULL)
+        return;
+    while (q->batches) {
+        struct queue_batch *b = q->batches;
+        q->batches = b->next;
+        free_batch(b);
+    }
+    for (size_t i = 0; i < q->nbuckets; i++) {
+        struct entry *e = q->buckets[i];
+        while (e) {
+            struct entry *next = e->hnext;
+            free_waiters(e->waiters);
+            free(e);
+            e = next;
+        }
+    }
+    free_waiters(q->deliver_head);
+    free(q->buckets);
+    free(q);
+}
+
+int queue_add_provider(struct fetch_queue *q, const char *name, int batch_max, int concurrency)
+{
+    if (q->nproviders == QUEUE_MAX_PROVIDERS || strlen(name) >= sizeof q->providers[0].name ||
+        batch_max < 1 || concurrency < 1)
+        return -1;
+    struct provider *p = &q->providers[q->nproviders];
+    memset(p, 0, sizeof *p);
+    util_strlcpy(p->name, name, sizeof p->name);
+    p->batch_max = batch_max;
+    p->concurrency = concurrency;
+    return q->nproviders++;
+}
+
+/* ---- submitting ----------------------------------------------------- */
+
+static int64_t now_ms(const struct fetch_queue *q)
+{
+    return q->tr.now ? q->tr.now(q->tr.ctx) : util_mono_ms();
+}
+
+static void deliver(struct fetch_queue *q, struct waiter *w, const struct quote *r)
+{
+    w->result = *r;
+    w->next = NULL;
+    if (q->deliver_tail)
+        q->deliver_tail->next = w;
+    else
+        q->deliver_head = w;
+    q->deliver_tail = w;
+}
+
+static void add_waiter(struct entry *e, struct waiter *w)
+{
+    w->next = e->waiters;
+    e->waiters = w;
+}
+
+int queue_submit(struct fetch_queue *q, const char *provider, const char *symbol, int priority,
+                 int64_t ttl_ms, queue_cb cb, void *cls)
+{
+    int p = -1;
+    for (int i = 0; i < q->nproviders; i++)
+        if (strcmp(q->providers[i].name, provider) == 0)
+            p = i;
+    if (p < 0 || symbol[0] == '\0' || cb == NULL)
+        return -1;
+    if (priority < 0)
+        priority = 0;
+    if (priority >= QPRIO_COUNT)
+        priority = QPRIO_COUNT - 1;
+    char key[QUEUE_KEY_MAX];
+    int kl = snprintf(key, sizeof key, "%s:%s", provider, symbol);
+    if (kl < 0 || (size_t)kl >= sizeof key)
+        return -1;
+
+    struct waiter *w = calloc(1, sizeof *w);
+    if (w == NULL)
+        return -1;
+    w->cb = cb;
+    w->cls = cls;
+    q->c.submitted++;
+
+    uint32_t h = hash_key(key);
+    struct entry *e = find(q, key, h);
+    if (e != NULL && e->state == ST_CACHED) {
+        if (ttl_ms > 0 && now_ms(q) - e->fetched_at <= ttl_ms) {
+            q->c.cache_hits++;
+            deliver(q, w, &e->cached);
+            return 0;
+        }
+        /* Stale: the entry is fetched anew, as if it were new. */
+        q->c.cache_misses++;
+        e->priority = priority;
+        e->attempts = 0;
+        add_waiter(e, w);
+        set_state(q, e, ST_PENDING);
+        return 0;
+    }
+    if (e != NULL) {
+        /* Queued, in flight or waiting to retry: join, fetch once. */
+        q->c.deduplicated++;
+        add_waiter(e, w);
+        if (priority > e->priority) {
+            e->priority = priority;
+            if (e->state == ST_PENDING)
+                set_state(q, e, ST_PENDING); /* to the tail of its new level */
+        }
+        return 0;
+    }
+    if (q->nentries >= q->nbuckets && grow(q) != 0) {
+        free(w);
+        return -1;
+    }
+    e = calloc(1, sizeof *e);
+    if (e == NULL) {
+        free(w);
+        return -1;
+    }
+    memcpy(e->key, key, (size_t)kl + 1);
+    e->symbol = e->key + strlen(provider) + 1;
+    e->hash = h;
+    e->provider = p;
+    e->priority = priority;
+    e->hnext = q->buckets[h & (q->nbuckets - 1)];
+    q->buckets[h & (q->nbuckets - 1)] = e;
+    q->nentries++;
+    q->c.cache_misses++;
+    add_waiter(e, w);
+    set_state(q, e, ST_PENDING);
+    return 0;
+}
+
+/* ---- completing ----------------------------------------------------- */
+
+static uint64_t next_rand(struct fetch_queue *q)
+{
+    q->rng ^= q->rng << 13; /* xorshift64 */
+    q->rng ^= q->rng >> 7;
+    q->rng ^= q->rng << 17;
+    return q->rng;
+}
+
+/* Exponential backoff with "equal jitter": half fixed, half random, so
+ * retries of many keys spread out instead of hitting a recovering upstream
+ * together. A 429's Retry-After is a floor. */
+static int64_t backoff_delay(struct fetch_queue *q, int attempts, int retry_after_s)
+{
+    int64_t d = q->lim.backoff_ms > 0 ? q->lim.backoff_ms : 500;
+    for (int i = 1; i < attempts && d < q->lim.backoff_max_ms; i++)
+        d *= 2;
+    if (q->lim.backoff_max_ms > 0 && d > q->lim.backoff_max_ms)
+        d = q->lim.backoff_max_ms;
+    d = d / 2 + (int64_t)(next_rand(q) % (uint64_t)(d / 2 + 1));
+    if (retry_after_s > 0 && d < (int64_t)retry_after_s * 1000)
+        d = (int64_t)retry_after_s * 1000;
+    return d;
+}
+
+static void complete_entry(struct fetch_queue *q, struct entry *e, const struct quote *r)
+{
+    int retryable = r->kind == QUOTE_TRANSIENT || r->kind == QUOTE_CONNECTION;
+    if (retryable && e->attempts <= q->lim.max_retries) {
+        q->c.retries++;
+        e->ready_at = now_ms(q) + backoff_delay(q, e->attempts, r->retry_after_s);
+        set_state(q, e, ST_BACKOFF);
+        return;
+    }
+    if (r->kind == QUOTE_CANCELLED)
+        q->c.cancelled++;
+    else
+        q->c.completed++;
+    if (r->kind != QUOTE_OK && r->kind != QUOTE_CANCELLED)
+        q->c.errors++;
+    struct waiter *w = e->waiters;
+    e->waiters = NULL;
+    while (w) {
+        struct waiter *next = w->next;
+        deliver(q, w, r);
+        w = next;
+    }
+    if (r->kind == QUOTE_OK) {
+        e->cached = *r;
+        e->fetched_at = now_ms(q);
+        e->attempts = 0;
+        set_state(q, e, ST_CACHED);
+        if (q->cached.len > QUEUE_CACHE_MAX)
+            free_entry(q, q->cached.head);
+    } else {
+        free_entry(q, e);
+    }
+}
+
+const char *queue_batch_provider(const struct queue_batch *b)
+{
+    return b->provider_name;
+}
+
+size_t queue_batch_size(const struct queue_batch *b)
+{
+    return b->n;
+}
+
+const char *queue_batch_symbol(const struct queue_batch *b, size_t i)
+{
+    return i < b->n ? b->entries[i]->symbol : NULL;
+}
+
+void queue_batch_set(struct queue_batch *b, size_t i, const struct quote *r)
+{
+    if (i < b->n) {
+        b->results[i] = *r;
+        b->set[i] = 1;
+    }
+}
+
+void queue_batch_set_all(struct queue_batch *b, const struct quote *r)
+{
+    for (size_t i = 0; i < b->n; i++)
+        if (!b->set[i])
+            queue_batch_set(b, i, r);
+}
+
+static void unlink_batch(struct fetch_queue *q, struct queue_batch *b)
+{
+    if (b->prev)
+        b->prev->next = b->next;
+    else
+        q->batches = b->next;
+    if (b->next)
+        b->next->prev = b->prev;
+    q->batches_in_flight--;
+    q->providers[b->provider].batches_in_flight--;
+}
+
+void queue_batch_done(struct fetch_queue *q, struct queue_batch *b)
+{
+    unlink_batch(q, b);
+    for (size_t i = 0; i < b->n; i++) {
+        if (!b->set[i]) {
+            struct quote miss = {.kind = QUOTE_PERMANENT};
+            snprintf(miss.error, sizeof miss.error, "symbol %s missing from %s's answer",
+                     b->entries[i]->symbol, q->providers[b->provider].name);
+            b->results[i] = miss;
+        }
+        complete_entry(q, b->entries[i], &b->results[i]);
+    }
+    free_batch(b);
+}
+
+/* ---- dispatching ---------------------------------------------------- */
+
+/* The provider whose best pending entry comes first: highest priority, then
+ * the oldest, among providers with a free slot. */
+static int pick_provider(const struct fetch_queue *q)
+{
+    int best = -1, best_prio = -1;
+    uint64_t best_seq = 0;
+    for (int i = 0; i < q->nproviders; i++) {
+        const struct provider *p = &q->providers[i];
+        if (p->batches_in_flight >= p->concurrency)
+            continue;
+        for (int prio = QPRIO_COUNT - 1; prio >= 0; prio--) {
+            const struct entry *h = p->pending[prio].head;
+            if (h == NULL)
+                continue;
+            if (prio > best_prio || (prio == best_prio && h->seq < best_seq)) {
+                best = i;
+                best_prio = prio;
+                best_seq = h->seq;
+            }
+            break;
+        }
+    }
+    return best;
+}
+
+static void start_batch(struct fetch_queue *q, int pi)
+{
+    struct provider *p = &q->providers[pi];
+    size_t avail = 0;
+    for (int prio = 0; prio < QPRIO_COUNT; prio++)
+        avail += p->pending[prio].len;
+    size_t n = avail < (size_t)p->batch_max ? avail : (size_t)p->batch_max;
+    struct queue_batch *b = calloc(1, sizeof *b);
+    if (b != NULL) {
+        b->entries = calloc(n, sizeof *b->entries);
+        b->results = calloc(n, sizeof *b->results);
+        b->set = calloc(n, 1);
+    }
+    if (b == NULL || b->entries == NULL || b->results == NULL || b->set == NULL) {
+        if (b)
+            free_batch(b);
+        return; /* out of memory: leave them pending, try next iteration */
+    }
+    b->provider = pi;
+    b->provider_name = p->name;
+    for (int prio = QPRIO_COUNT - 1; prio >= 0 && b->n < n; prio--) {
+        while (b->n < n && p->pending[prio].head) {
+            struct entry *e = p->pending[prio].head;
+            e->attempts++;
+            set_state(q, e, ST_INFLIGHT);
+            b->entries[b->n++] = e;
+        }
+    }
+    b->next = q->batches;
+    if (q->batches)
+        q->batches->prev = b;
+    q->batches = b;
+    q->batches_in_flight++;
+    p->batches_in_flight++;
+    q->c.upstream_requests++;
+    q->c.keys_requested += b->n;
+    if (q->tr.start(q->tr.ctx, b) != 0) {
+        struct quote r = {.kind = QUOTE_TRANSIENT};
+        snprintf(r.error, sizeof r.error, "could not start a request to %s", p->name);
+        queue_batch_set_all(b, &r);
+        queue_batch_done(q, b);
+    }
+}
+
+static void deliver_all(struct fetch_queue *q)
+{
+    /* A callback may submit again; a cache hit then lands on this list and
+     * is delivered in the same pass. */
+    while (q->deliver_head) {
+        struct waiter *w = q->deliver_head;
+        q->deliver_head = w->next;
+        if (q->deliver_head == NULL)
+            q->deliver_tail = NULL;
+        w->cb(&w->result, w->cls);
+        free(w);
+    }
+}
+
+void queue_run(struct fetch_queue *q, int64_t now)
+{
+    while (q->backoff.head) {
+        /* the backoff list is not sorted by ready_at; scan it */
+        struct entry *due = NULL;
+        for (struct entry *e = q->backoff.head; e; e = e->next)
+            if (e->ready_at <= now) {
+                due = e;
+                break;
+            }
+        if (due == NULL)
+            break;
+        set_state(q, due, ST_PENDING);
+    }
+    deliver_all(q);
+    for (;;) {
+        if (q->batches_in_flight >= q->lim.concurrency)
+            break;
+        int pi = pick_provider(q);
+        if (pi < 0)
+            break;
+        start_batch(q, pi);
+    }
+    deliver_all(q);
+}
+
+void queue_cancel_all(struct fetch_queue *q)
+{
+    struct quote r = {.kind = QUOTE_CANCELLED};
+    snprintf(r.error, sizeof r.error, "cancelled: fetcherd is shutting down");
+    while (q->batches) {
+        struct queue_batch *b = q->batches;
+        if (q->tr.cancel)
+            q->tr.cancel(q->tr.ctx, b);
+        for (size_t i = 0; i < b->n; i++)
+            b->set[i] = 0;
+        queue_batch_set_all(b, &r);
+        queue_batch_done(q, b);
+    }
+    for (int i = 0; i < q->nproviders; i++)
+        for (int prio = 0; prio < QPRIO_COUNT; prio++)
+            while (q->providers[i].pending[prio].head)
+                complete_entry(q, q->providers[i].pending[prio].head, &r);
+    while (q->backoff.head)
+        complete_entry(q, q->backoff.head, &r);
+}
+
+void queue_get_counters(const struct fetch_queue *q, struct queue_counters *out)
+{
+    *out = q->c;
+    out->queued = 0;
+    for (int i = 0; i < q->nproviders; i++)
+        for (int prio = 0; prio < QPRIO_COUNT; prio++)
+            out->queued += q->providers[i].pending[prio].len;
+    out->in_flight = q->inflight.len;
+    out->backoff = q->backoff.len;
+    out->cached = q->cached.len;
+}
+
+size_t queue_outstanding(const struct fetch_queue *q)
+{
+    struct queue_counters c;
+    queue_get_counters(q, &c);
+    return c.queued + c.in_flight + c.backoff;
+}

@@ -1,0 +1,108 @@
+/*
+ * queue — the fetch queue: every upstream request of fetcherd goes through
+ * it. Keys are "provider:symbol". A key queued or in flight is fetched once,
+ * whoever asks for it how often; every waiter receives the same quote (or the
+ * same error) exactly once. Higher priority first, FIFO among equals; at most
+ * `concurrency` batches in flight in total and per provider; keys of a
+ * provider that takes many symbols per request travel together; successes
+ * are cached for the TTL the caller asks; transient failures are retried with
+ * backoff.
+ *
+ * What it is not: it knows nothing of HTTP, JSON or SQL. A transport starts
+ * each batch (daemon/upstream.c in the daemon, a fake in the unit tests) and
+ * reports the per-key quotes back with queue_batch_done().
+ *
+ * Callbacks never run inside queue_submit() or queue_batch_done(): results
+ * are delivered from queue_run(), which the daemon calls in the loop's
+ * before-sleep step, so a waiter may submit again or free its state freely.
+ */
+#ifndef FETCHER_QUEUE_H
+#define FETCHER_QUEUE_H
+
+#include "quote.h"
+#include "util.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct fetch_queue;
+struct queue_batch;
+
+/* Priorities: an API caller's on-demand refresh beats a manual trigger,
+ * which beats the schedule. */
+enum queue_priority { QPRIO_SCHEDULED = 0, QPRIO_MANUAL = 1, QPRIO_ON_DEMAND = 2, QPRIO_COUNT };
+
+#define QUEUE_KEY_MAX 96
+
+/* Called once per waiter; q is borrowed for the call only. */
+typedef void (*queue_cb)(const struct quote *q, void *cls);
+
+struct queue_transport {
+    /* Starts an upstream request for every key of batch. Returns 0 and later
+     * calls queue_batch_done() exactly once, or -1 (then the batch fails as
+     * a transient error and start is not called again for it). */
+    int (*start)(void *ctx, struct queue_batch *b);
+    /* Aborts a started batch; the transport must not call
+     * queue_batch_done() for it afterwards. */
+    void (*cancel)(void *ctx, struct queue_batch *b);
+    /* The monotonic clock in ms (the loop's "now"; a fake one in tests). */
+    int64_t (*now)(void *ctx);
+    void *ctx;
+};
+
+struct queue_limits {
+    int concurrency;     /* batches in flight, all providers */
+    int max_retries;     /* retries of a transient failure */
+    int64_t backoff_ms;  /* first retry delay; doubles, with jitter */
+    int64_t backoff_max_ms;
+};
+
+struct queue_counters {
+    uint64_t submitted, completed, deduplicated, errors, retries, cancelled;
+    uint64_t cache_hits, cache_misses, upstream_requests, keys_requested;
+    size_t queued, in_flight, backoff, cached;
+};
+
+/* Returns a queue or NULL. The transport is copied. */
+struct fetch_queue *queue_new(const struct queue_transport *t, const struct queue_limits *lim);
+/* Frees everything without calling any callback (use queue_cancel_all
+ * first for an orderly end). NULL is a no-op. */
+void queue_free(struct fetch_queue *q);
+
+/* Registers a provider: at most batch_max keys per request and concurrency
+ * batches in flight. Returns its index or -1. */
+int queue_add_provider(struct fetch_queue *q, const char *name, int batch_max,
+                       int concurrency) MUST_CHECK;
+
+/* Asks for provider:symbol. ttl_ms > 0 accepts a cached success at most that
+ * old. cb runs exactly once, from a later queue_run(). Returns 0, or -1
+ * (unknown provider, key too long, out of memory) and cb never runs. */
+int queue_submit(struct fetch_queue *q, const char *provider, const char *symbol, int priority,
+                 int64_t ttl_ms, queue_cb cb, void *cls) MUST_CHECK;
+
+/* Delivers finished results, moves due retries back to pending, and starts
+ * batches up to the limits. now is monotonic ms. */
+void queue_run(struct fetch_queue *q, int64_t now);
+
+/* Ends every queued and in-flight request; each waiter receives a
+ * QUOTE_CANCELLED quote from the next queue_run(). */
+void queue_cancel_all(struct fetch_queue *q);
+
+/* The batch's provider name, key count and i-th symbol (borrowed until
+ * queue_batch_done). */
+const char *queue_batch_provider(const struct queue_batch *b);
+size_t queue_batch_size(const struct queue_batch *b);
+const char *queue_batch_symbol(const struct queue_batch *b, size_t i);
+/* Records the quote for key i (copied). */
+void queue_batch_set(struct queue_batch *b, size_t i, const struct quote *r);
+/* Records the same quote for every key not yet set. */
+void queue_batch_set_all(struct queue_batch *b, const struct quote *r);
+/* Ends the batch: keys without a quote fail with "missing from answer". The
+ * batch is freed; b is invalid afterwards. */
+void queue_batch_done(struct fetch_queue *q, struct queue_batch *b);
+
+void queue_get_counters(const struct fetch_queue *q, struct queue_counters *out);
+/* Pending + in flight + backoff: work not yet answered. */
+size_t queue_outstanding(const struct fetch_queue *q);
+
+#endif

@@ -1,0 +1,173 @@
+/*
+ * scheduler — see scheduler.h.
+ */
+#include "scheduler.h"
+#include "log.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* How long a cycle waits for the first database connection. */
+#define STARTUP_DB_WAIT_MS 10000
+
+struct scheduler {
+    struct daemon *d;
+    struct asset_cache *assets;
+    int once;
+    void (*on_once_done)(int ok, void *cls);
+    void *cls;
+    int64_t start, interval, deadline;
+    int64_t timer;
+    int64_t seq;
+    int64_t skipped;
+    int64_t started;
+    struct cycle *current; /* fetching, or the last one (for its write phase) */
+    int running;
+    int stopped;
+};
+
+int64_t scheduler_next_deadline(int64_t start, int64_t interval, int64_t fired, int64_t now,
+                                int64_t *missed)
+{
+    if (interval <= 0)
+        interval = 1;
+    int64_t k_now = now < start ? -1 : (now - start) / interval; /* last deadline <= now */
+    int64_t k_fired = fired < start ? -1 : (fired - start) / interval;
+    *missed = k_now > k_fired ? k_now - k_fired : 0;
+    return start + (k_now + 1) * interval;
+}
+
+static void on_cycle_done(enum cycle_status st, void *cls)
+{
+    struct scheduler *s = cls;
+    s->running = 0;
+    if (s->once && s->on_once_done)
+        s->on_once_done(st == CYCLE_SUCCEEDED || st == CYCLE_PARTIAL, s->cls);
+}
+
+static void run_cycle(struct scheduler *s, const char *trigger, int priority)
+{
+    s->seq++;
+    s->started++;
+    s->running = 1;
+    cycle_release(s->current);
+    s->current = NULL;
+    struct cycle *c = cycle_start(s->d, s->assets, s->seq, trigger, priority, on_cycle_done, s);
+    if (c == NULL) {
+        s->running = 0;
+        log_msg(LOG_ERROR, "scheduler: cannot start a cycle (out of memory)");
+        return;
+    }
+    s->current = c; /* the done callback may already have run */
+}
+
+static int64_t on_deadline(struct loop *l, void *cls)
+{
+    struct scheduler *s = cls;
+    if (s->stopped)
+        return LOOP_TIMER_STOP;
+    int64_t now = loop_now(l);
+    /* Before the first asset list, a cycle has nothing to fetch without the
+     * database: give the connection a moment (it is opened asynchronously
+     * at start) before going ahead and failing that cycle. */
+    if (!s->running && asset_cache_count(s->assets) < 0 && !dbconn_is_up(s->d->db) &&
+        now - s->deadline < STARTUP_DB_WAIT_MS)
+        return 100;
+    if (s->running) {
+        s->skipped++;
+        json_object *ctx = json_object_new_object();
+        json_object_object_add(ctx, "skipped_deadlines", json_object_new_int64(s->skipped));
+        writer_log(s->d->writer, LOG_WARNING, s->seq, ctx,
+                   "Cycle %lld still running at the next deadline; skipping this deadline",
+                   (long long)s->seq);
+    } else {
+        run_cycle(s, s->started == 0 ? "startup" : "schedule", QPRIO_SCHEDULED);
+    }
+    if (s->once)
+        return LOOP_TIMER_STOP;
+    int64_t missed;
+    int64_t fired = s->deadline;
+    s->deadline = scheduler_next_deadline(s->start, s->interval, fired, now, &missed);
+    if (missed > 0) {
+        s->skipped += missed;
+        writer_log(s->d->writer, LOG_WARNING, s->seq, NULL,
+                   "%lld deadlines passed while fetcherd was busy or stalled; skipped",
+                   (long long)missed);
+    }
+    int64_t wait = s->deadline - loop_now(l);
+    return wait < 0 ? 0 : wait;
+}
+
+struct scheduler *scheduler_new(struct daemon *d, int once, void (*on_once_done)(int, void *),
+                                void *cls)
+{
+    struct scheduler *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return NULL;
+    s->assets = asset_cache_new();
+    if (s->assets == NULL) {
+        free(s);
+        return NULL;
+    }
+    s->d = d;
+    s->once = once;
+    s->on_once_done = on_once_done;
+    s->cls = cls;
+    s->interval = cfg->fetch_interval_s * 1000;
+    return s;
+}
+
+void scheduler_free(struct scheduler *s)
+{
+    if (s == NULL)
+        return;
+    if (s->timer > 0)
+        loop_timer_del(s->d->loop, s->timer);
+    cycle_release(s->current);
+    asset_cache_free(s->assets);
+    free(s);
+}
+
+int scheduler_setup(struct scheduler *s)
+{
+    s->start = loop_now(s->d->loop);
+    s->deadline = s->start;
+    s->timer = loop_timer_add(s->d->loop, 0, on_deadline, s);
+    return s->timer > 0 ? 0 : -1;
+}
+
+void scheduler_trigger(struct scheduler *s, const char *source)
+{
+    if (s->stopped || s->once)
+        return;
+    if (s->running) {
+        writer_log(s->d->writer, LOG_INFO, s->seq, NULL,
+                   "Manual trigger from %s ignored: cycle %lld is already running", source,
+                   (long long)s->seq);
+        return;
+    }
+    writer_log(s->d->writer, LOG_INFO, 0, NULL, "Manual trigger from %s: starting a cycle now",
+               source);
+    run_cycle(s, "manual", QPRIO_MANUAL);
+}
+
+void scheduler_stop(struct scheduler *s)
+{
+    s->stopped = 1;
+    if (s->timer > 0)
+        loop_timer_del(s->d->loop, s->timer);
+    s->timer = 0;
+}
+
+void scheduler_get(const struct scheduler *s, struct sched_info *out)
+{
+    memset(out, 0, sizeof *out);
+    out->next_deadline_mono = s->stopped || s->once ? 0 : s->deadline;
+    out->skipped = s->skipped;
+    out->cycles_started = s->started;
+    out->tracked_assets = asset_cache_count(s->assets);
+    out->running = s->running;
+    cycle_get_progress(s->current, &out->progress);
+}

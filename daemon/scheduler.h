@@ -1,0 +1,45 @@
+/*
+ * scheduler — decides when cycles run: the first at start, then on absolute
+ * deadlines (start + k × FETCH_INTERVAL on the monotonic clock) so the
+ * schedule never drifts however long cycles take. A deadline that finds a
+ * cycle still running is skipped, counted and logged. A manual trigger
+ * (NOTIFY fetcher_trigger) starts a cycle now unless one is running.
+ */
+#ifndef FETCHER_SCHEDULER_H
+#define FETCHER_SCHEDULER_H
+
+#include "cycle.h"
+#include "daemon.h"
+
+struct scheduler;
+
+struct sched_info {
+    int64_t next_deadline_mono; /* 0 when not scheduling */
+    int64_t skipped;
+    int64_t cycles_started;
+    int tracked_assets; /* -1 before the first read */
+    struct cycle_progress progress;
+    int running; /* a cycle is fetching */
+};
+
+/* once = run one cycle, then call on_idle. on_idle (may be NULL) runs when
+ * a once-cycle is done. */
+struct scheduler *scheduler_new(struct daemon *d, int once, void (*on_once_done)(int ok, void *),
+                                void *cls);
+void scheduler_free(struct scheduler *s);
+/* Arms the first cycle (now). Returns 0 or -1. */
+int scheduler_setup(struct scheduler *s) MUST_CHECK;
+/* A manual trigger; source says who asked (for the log). */
+void scheduler_trigger(struct scheduler *s, const char *source);
+/* Stops arming cycles (shutdown). A running cycle goes on. */
+void scheduler_stop(struct scheduler *s);
+void scheduler_get(const struct scheduler *s, struct sched_info *out);
+
+/* The deadline arithmetic, pure for tests: with deadlines at
+ * start + k × interval and the deadline `fired` just handled at time now,
+ * returns the first deadline after now, and in *missed how many deadlines
+ * between fired and now passed unhandled (the loop was stalled). */
+int64_t scheduler_next_deadline(int64_t start, int64_t interval, int64_t fired, int64_t now,
+                                int64_t *missed);
+
+#endif

@@ -1,0 +1,197 @@
+/*
+ * sql — see sql.h. Read it as the daemon's whole conversation with the
+ * database.
+ */
+#include "sql.h"
+
+const struct db_stmt sql_statements[] = {
+    /* The assets a cycle fetches: every tracked asset, with where to get it. */
+    {SQL_TRACKED_ASSETS,
+     "SELECT a.id, a.symbol, a.name, a.asset_type, a.currency, a.provider, a.provider_symbol"
+     " FROM tracked_assets t JOIN assets a ON a.id = t.asset_id ORDER BY a.id",
+     0},
+
+    /* A cycle's row is written when it starts, so a crash leaves a trace
+     * ('running') that the next start marks 'aborted'. */
+    {SQL_CYCLE_START,
+     "INSERT INTO fetcher_cycles (instance_id, seq, trigger, status, started_at, assets_total)"
+     " SELECT r.instance_id, r.seq, r.trigger, 'running', r.started_at, r.assets_total"
+     " FROM jsonb_to_record($1::jsonb) AS r(instance_id text, seq bigint, trigger text,"
+     "   started_at timestamptz, assets_total int)"
+     " ON CONFLICT (instance_id, seq) DO NOTHING",
+     1},
+
+    {SQL_CYCLE_FINISH,
+     "UPDATE fetcher_cycles c SET status = r.status, finished_at = r.finished_at,"
+     "   duration_ms = r.duration_ms, assets_total = r.assets_total,"
+     "   assets_succeeded = r.assets_succeeded, assets_failed = r.assets_failed,"
+     "   assets_skipped = r.assets_skipped, upstream_requests = r.upstream_requests,"
+     "   error = r.error"
+     " FROM jsonb_to_record($1::jsonb) AS r(instance_id text, seq bigint, status text,"
+     "   finished_at timestamptz, duration_ms int, assets_total int, assets_succeeded int,"
+     "   assets_failed int, assets_skipped int, upstream_requests int, error text)"
+     " WHERE c.instance_id = r.instance_id AND c.seq = r.seq",
+     1},
+
+    /* One cycle's results in one statement: prices for the successes, one
+     * price_update_log row per asset, and each tracked asset's last update
+     * or last error. An asset deleted meanwhile keeps its log row (symbol)
+     * without the foreign key. */
+    {SQL_RECORD_UPDATES,
+     "WITH r AS ("
+     "  SELECT r.*, (SELECT a.id FROM assets a WHERE a.id = r.asset_id) AS live_asset"
+     "  FROM jsonb_to_recordset($1::jsonb) AS r(asset_id bigint, symbol text, ok boolean,"
+     "    price numeric, currency text, price_time timestamptz, error text, duration_ms int,"
+     "    instance_id text, seq bigint, price_seq bigint, cycle_seq bigint, ts timestamptz,"
+     "    source text)"
+     "), prices AS ("
+     "  INSERT INTO asset_prices (asset_id, price, currency, price_time, fetched_at, source,"
+     "    instance_id, seq)"
+     "  SELECT live_asset, price, currency, price_time, ts, source, instance_id, price_seq"
+     "  FROM r WHERE ok AND live_asset IS NOT NULL"
+     "  ON CONFLICT (instance_id, seq) DO NOTHING"
+     "), log AS ("
+     "  INSERT INTO price_update_log (\"timestamp\", asset_id, symbol, price, currency, success,"
+     "    error, duration_ms, cycle_id, instance_id, seq)"
+     "  SELECT ts, live_asset, symbol, CASE WHEN ok THEN price END, currency, ok, error,"
+     "    duration_ms, (SELECT c.id FROM fetcher_cycles c"
+     "                  WHERE c.instance_id = r.instance_id AND c.seq = r.cycle_seq),"
+     "    instance_id, seq"
+     "  FROM r ON CONFLICT (instance_id, seq) DO NOTHING"
+     ")"
+     " UPDATE tracked_assets t SET"
+     "   last_price_update = CASE WHEN r.ok THEN r.ts ELSE t.last_price_update END,"
+     "   last_error = CASE WHEN r.ok THEN NULL ELSE r.error END,"
+     "   last_error_at = CASE WHEN r.ok THEN t.last_error_at ELSE r.ts END"
+     " FROM r WHERE t.asset_id = r.live_asset",
+     1},
+
+    {SQL_LOGS,
+     "INSERT INTO fetcher_logs (\"timestamp\", level, message, context, instance_id, seq,"
+     "  cycle_id)"
+     " SELECT r.ts, r.level, r.message, r.context, r.instance_id, r.seq,"
+     "   (SELECT c.id FROM fetcher_cycles c"
+     "    WHERE c.instance_id = r.instance_id AND c.seq = r.cycle_seq)"
+     " FROM jsonb_to_recordset($1::jsonb) AS r(ts timestamptz, level text, message text,"
+     "   context jsonb, instance_id text, seq bigint, cycle_seq bigint)"
+     " ON CONFLICT (instance_id, seq) DO NOTHING",
+     1},
+
+    /* Every portfolio in one statement: latest price per held asset (one
+     * index probe each), converted to the portfolio's currency with the
+     * latest exchange rate (direct, inverse, or through USD). A position
+     * without a price is valued at its average buy price and listed in
+     * `missing`; one without a rate is left out of the value and listed
+     * too — a missing rate is never taken as 1. */
+    {SQL_RECALC_PORTFOLIOS,
+     "WITH held AS (SELECT DISTINCT asset_id FROM portfolio_positions),"
+     " latest AS ("
+     "  SELECT h.asset_id, lp.price, lp.currency FROM held h"
+     "  LEFT JOIN LATERAL (SELECT ap.price, ap.currency FROM asset_prices ap"
+     "    WHERE ap.asset_id = h.asset_id ORDER BY ap.fetched_at DESC LIMIT 1) lp ON true"
+     "), rates AS ("
+     "  SELECT DISTINCT ON (base, quote) base, quote, rate FROM exchange_rates"
+     "  ORDER BY base, quote, rate_date DESC, fetched_at DESC"
+     "), pos AS ("
+     "  SELECT pp.portfolio_id, p.currency AS pcur, a.symbol,"
+     "    COALESCE(l.currency, a.currency) AS acur, pp.quantity, pp.average_buy_price,"
+     "    l.price,"
+     "    CASE WHEN COALESCE(l.currency, a.currency) = p.currency THEN 1::numeric"
+     "      ELSE COALESCE("
+     "        (SELECT rate FROM rates WHERE base = COALESCE(l.currency, a.currency)"
+     "           AND quote = p.currency),"
+     "        (SELECT 1 / rate FROM rates WHERE base = p.currency"
+     "           AND quote = COALESCE(l.currency, a.currency)),"
+     "        (SELECT r2.rate / r1.rate FROM rates r1, rates r2 WHERE r1.base = 'USD'"
+     "           AND r1.quote = COALESCE(l.currency, a.currency) AND r2.base = 'USD'"
+     "           AND r2.quote = p.currency)) END AS fx"
+     "  FROM portfolio_positions pp"
+     "  JOIN portfolios p ON p.id = pp.portfolio_id"
+     "  JOIN assets a ON a.id = pp.asset_id"
+     "  LEFT JOIN latest l ON l.asset_id = pp.asset_id"
+     "), agg AS ("
+     "  SELECT portfolio_id, min(pcur) AS pcur,"
+     "    COALESCE(sum(quantity * COALESCE(price, average_buy_price) * fx)"
+     "      FILTER (WHERE fx IS NOT NULL), 0) AS value,"
+     "    COALESCE(sum(quantity * average_buy_price * fx) FILTER (WHERE fx IS NOT NULL), 0)"
+     "      AS invested,"
+     "    count(*) AS positions,"
+     "    count(*) FILTER (WHERE price IS NOT NULL AND fx IS NOT NULL) AS priced,"
+     "    COALESCE(jsonb_agg(jsonb_build_object('symbol', symbol, 'reason',"
+     "      CASE WHEN fx IS NULL THEN 'no exchange rate ' || acur || '->' || pcur"
+     "           ELSE 'no price yet; valued at average buy price' END))"
+     "      FILTER (WHERE fx IS NULL OR price IS NULL), '[]') AS missing"
+     "  FROM pos GROUP BY portfolio_id"
+     ")"
+     " INSERT INTO portfolio_performance_cache (portfolio_id, currency, total_value,"
+     "   total_invested, total_return, return_pct, positions, priced_positions, missing,"
+     "   calculated_at, cycle_id)"
+     " SELECT portfolio_id, pcur, value, invested, value - invested,"
+     "   CASE WHEN invested > 0 THEN round((value - invested) / invested * 100, 6) END,"
+     "   positions, priced, missing, now(),"
+     "   (SELECT c.id FROM fetcher_cycles c WHERE c.instance_id = $1 AND c.seq = $2::bigint)"
+     " FROM agg"
+     " ON CONFLICT (portfolio_id) DO UPDATE SET currency = EXCLUDED.currency,"
+     "   total_value = EXCLUDED.total_value, total_invested = EXCLUDED.total_invested,"
+     "   total_return = EXCLUDED.total_return, return_pct = EXCLUDED.return_pct,"
+     "   positions = EXCLUDED.positions, priced_positions = EXCLUDED.priced_positions,"
+     "   missing = EXCLUDED.missing, calculated_at = EXCLUDED.calculated_at,"
+     "   cycle_id = EXCLUDED.cycle_id",
+     2},
+
+    /* Statistics are computed from fetcher_cycles, not from counters in
+     * memory, so they survive restarts and agree with the API. */
+    {SQL_PERSIST_STATS,
+     "INSERT INTO fetcher_statistics (instance_id, uptime_seconds, total_cycles,"
+     "  successful_cycles, failed_cycles, success_rate, avg_cycle_duration_s,"
+     "  last_cycle_duration_s, assets_tracked, queue)"
+     " SELECT $1, $2::bigint, count(*),"
+     "   count(*) FILTER (WHERE status IN ('succeeded', 'partial')),"
+     "   count(*) FILTER (WHERE status IN ('failed', 'aborted')),"
+     "   CASE WHEN count(*) = 0 THEN 0 ELSE round(100.0 * count(*) FILTER"
+     "     (WHERE status IN ('succeeded', 'partial')) / count(*), 2) END,"
+     "   (SELECT round(avg(duration_ms) / 1000.0, 3) FROM (SELECT duration_ms"
+     "      FROM fetcher_cycles WHERE status <> 'running' AND duration_ms IS NOT NULL"
+     "      ORDER BY id DESC LIMIT 100) last100),"
+     "   (SELECT round(duration_ms / 1000.0, 3) FROM fetcher_cycles"
+     "      WHERE status <> 'running' AND duration_ms IS NOT NULL ORDER BY id DESC LIMIT 1),"
+     "   (SELECT count(*) FROM tracked_assets), $3::jsonb"
+     " FROM fetcher_cycles WHERE status <> 'running'",
+     3},
+
+    {SQL_HEARTBEAT,
+     "INSERT INTO fetcher_instances AS i (instance_id, host, pid, version, started_at,"
+     "  last_heartbeat, state, phase, interval_s, next_cycle_at, cycle_id, cycle_started,"
+     "  cycle_done, cycle_total, tracked_assets, queue, detail, stopped_at)"
+     " SELECT r.instance_id, r.host, r.pid, r.version, r.started_at, now(), r.state, r.phase,"
+     "   r.interval_s, r.next_cycle_at,"
+     "   (SELECT c.id FROM fetcher_cycles c WHERE c.instance_id = r.instance_id"
+     "      AND c.seq = r.cycle_seq), r.cycle_started, r.cycle_done, r.cycle_total,"
+     "   r.tracked_assets, r.queue, r.detail,"
+     "   CASE WHEN r.state = 'stopped' THEN now() END"
+     " FROM jsonb_to_record($1::jsonb) AS r(instance_id text, host text, pid int,"
+     "   version text, started_at timestamptz, state text, phase text, interval_s int,"
+     "   next_cycle_at timestamptz, cycle_seq bigint, cycle_started timestamptz,"
+     "   cycle_done int, cycle_total int, tracked_assets int, queue jsonb, detail jsonb)"
+     " ON CONFLICT (instance_id) DO UPDATE SET last_heartbeat = now(), state = EXCLUDED.state,"
+     "   phase = EXCLUDED.phase, interval_s = EXCLUDED.interval_s,"
+     "   next_cycle_at = EXCLUDED.next_cycle_at, cycle_id = EXCLUDED.cycle_id,"
+     "   cycle_started = EXCLUDED.cycle_started, cycle_done = EXCLUDED.cycle_done,"
+     "   cycle_total = EXCLUDED.cycle_total, tracked_assets = EXCLUDED.tracked_assets,"
+     "   queue = EXCLUDED.queue, detail = EXCLUDED.detail, stopped_at = EXCLUDED.stopped_at",
+     1},
+
+    /* At start: cycles left 'running' by instances that no longer
+     * heartbeat (killed, crashed) are marked aborted. */
+    {SQL_ABORT_STALE,
+     "UPDATE fetcher_cycles c SET status = 'aborted', finished_at = now(),"
+     "   error = 'fetcherd stopped during the cycle (killed or crashed)'"
+     " WHERE c.status = 'running' AND c.instance_id <> $1"
+     "   AND NOT EXISTS (SELECT 1 FROM fetcher_instances i"
+     "     WHERE i.instance_id = c.instance_id AND i.state = 'running'"
+     "       AND i.last_heartbeat > now() - make_interval(secs => $2::int))"
+     " RETURNING c.id, c.instance_id",
+     2},
+};
+
+const size_t sql_statement_count = sizeof sql_statements / sizeof sql_statements[0];

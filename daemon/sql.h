@@ -1,0 +1,29 @@
+/*
+ * sql — every statement fetcherd runs, in one table of named, prepared,
+ * parameterised statements (prepared by dbconn on every connect). Writes
+ * take one JSONB parameter holding a batch of rows, so a cycle's hundreds of
+ * per-asset rows travel in one statement and one round trip; every written
+ * row carries (instance_id, seq) and ON CONFLICT DO NOTHING, so a batch sent
+ * again after an ambiguous failure never duplicates a row.
+ */
+#ifndef FETCHER_SQL_H
+#define FETCHER_SQL_H
+
+#include "db.h"
+
+#include <stddef.h>
+
+#define SQL_TRACKED_ASSETS "tracked_assets"
+#define SQL_CYCLE_START "cycle_start"
+#define SQL_CYCLE_FINISH "cycle_finish"
+#define SQL_RECORD_UPDATES "record_updates"
+#define SQL_LOGS "insert_logs"
+#define SQL_RECALC_PORTFOLIOS "recalc_portfolios"
+#define SQL_PERSIST_STATS "persist_stats"
+#define SQL_HEARTBEAT "heartbeat"
+#define SQL_ABORT_STALE "abort_stale_cycles"
+
+extern const struct db_stmt sql_statements[];
+extern const size_t sql_statement_count;
+
+#endif

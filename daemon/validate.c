@@ -1,0 +1,40 @@
+/*
+ * validate — see validate.h. Moved out of cycle.c (was cycle_validate) so
+ * its unit test links this file alone.
+ */
+#include "validate.h"
+#include "util.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+void validate_quote(struct quote *q, const char *expected_currency, int64_t now_s,
+                    int64_t max_age_s)
+{
+    if (q->kind != QUOTE_OK)
+        return;
+    char why[sizeof q->error];
+    why[0] = '\0';
+    if (!isfinite(q->price))
+        snprintf(why, sizeof why, "price is not a finite number");
+    else if (q->price <= 0)
+        snprintf(why, sizeof why, "price %.6g is not positive", q->price);
+    else if (expected_currency && expected_currency[0] && q->currency[0] &&
+             strcasecmp(q->currency, expected_currency) != 0)
+        snprintf(why, sizeof why, "currency mismatch: answer in %.7s, asset is priced in %.7s",
+                 q->currency, expected_currency);
+    else if (q->price_time > now_s + VALIDATE_FUTURE_SLACK_S)
+        snprintf(why, sizeof why, "price time is %llds in the future",
+                 (long long)(q->price_time - now_s));
+    else if (q->price_time > 0 && max_age_s > 0 && q->price_time < now_s - max_age_s)
+        snprintf(why, sizeof why, "price is stale (%lld h old)",
+                 (long long)((now_s - q->price_time) / 3600));
+    if (why[0]) {
+        q->kind = QUOTE_PERMANENT;
+        memcpy(q->error, why, sizeof why);
+    }
+    if (q->kind == QUOTE_OK && q->currency[0] == '\0' && expected_currency)
+        util_strlcpy(q->currency, expected_currency, sizeof q->currency);
+}

@@ -1,0 +1,27 @@
+/*
+ * validate — the sanity check every upstream quote passes before it is
+ * recorded: price finite and > 0, currency as the asset expects, time
+ * neither in the future nor too old. Pure (the clock is an argument), so the
+ * unit test can pin every rule with a table.
+ *
+ * What it is not: it does not know providers or assets; the cycle passes in
+ * what the asset expects.
+ */
+#ifndef FETCHER_VALIDATE_H
+#define FETCHER_VALIDATE_H
+
+#include "quote.h"
+
+#include <stdint.h>
+
+/* A quote stamped more than this in the future is refused (clock skew). */
+#define VALIDATE_FUTURE_SLACK_S 300
+
+/* Turns a bad QUOTE_OK quote into a QUOTE_PERMANENT one with the reason in
+ * q->error; leaves failures alone. now_s is the wall clock in unix seconds;
+ * max_age_s <= 0 disables the staleness check; price_time 0 means unknown
+ * and passes. A good quote without a currency gets expected_currency. */
+void validate_quote(struct quote *q, const char *expected_currency, int64_t now_s,
+                    int64_t max_age_s);
+
+#endif

@@ -1,0 +1,288 @@
+/*
+ * writer — see writer.h.
+ */
+#include "writer.h"
+#include "sql.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WRITER_MAX_PARAMS 4
+/* Log rows per statement: large enough to batch a busy cycle, small enough
+ * that one statement stays well under any timeout. */
+#define WRITER_LOG_BATCH 500
+/* After a retryable failure, wait this long before sending again, so a
+ * statement that times out does not hammer a struggling server. */
+#define WRITER_RETRY_MS 1000
+
+struct op {
+    struct op *next;
+    enum writer_kind kind;
+    char stmt[48];
+    int nparams;
+    char *params[WRITER_MAX_PARAMS];
+    size_t rows;
+    writer_cb cb;
+    void *cls;
+};
+
+struct writer {
+    struct loop *loop;
+    struct dbconn *db;
+    char instance_id[64];
+    size_t max_rows;
+    struct op *head, *tail;
+    struct op *inflight;
+    size_t rows, nops;
+    json_object *logs; /* rows not yet sealed into a statement */
+    int64_t seq;
+    int64_t retry_at;
+    struct writer_stats st;
+};
+
+static void op_free(struct op *o)
+{
+    for (int i = 0; i < o->nparams; i++)
+        free(o->params[i]);
+    free(o);
+}
+
+struct writer *writer_new(struct loop *l, struct dbconn *db, const char *instance_id,
+                          size_t max_rows)
+{
+    struct writer *w = calloc(1, sizeof *w);
+    if (w == NULL)
+        return NULL;
+    w->loop = l;
+    w->db = db;
+    util_strlcpy(w->instance_id, instance_id, sizeof w->instance_id);
+    w->max_rows = max_rows;
+    /* Sequence numbers only need to be unique per instance id; starting
+     * from the wall clock keeps them unique even if an id is reused. */
+    w->seq = util_wall_ms() * 1000;
+    return w;
+}
+
+void writer_free(struct writer *w)
+{
+    if (w == NULL)
+        return;
+    while (w->head) {
+        struct op *o = w->head;
+        w->head = o->next;
+        op_free(o);
+    }
+    json_object_put(w->logs);
+    free(w);
+}
+
+int64_t writer_next_seq(struct writer *w)
+{
+    return ++w->seq;
+}
+
+static void unlink_op(struct writer *w, struct op *prev, struct op *o)
+{
+    if (prev)
+        prev->next = o->next;
+    else
+        w->head = o->next;
+    if (w->tail == o)
+        w->tail = prev;
+    w->rows -= o->rows;
+    w->nops--;
+}
+
+/* Makes room for `need` rows: the oldest log statements go first, then the
+ * oldest data; never the statement in flight. */
+static void make_room(struct writer *w, size_t need)
+{
+    for (int pass = 0; pass < 2 && w->rows + need > w->max_rows; pass++) {
+        enum writer_kind victim = pass == 0 ? WRITE_LOG : WRITE_DATA;
+        struct op *prev = NULL, *o = w->head;
+        while (o && w->rows + need > w->max_rows) {
+            struct op *next = o->next;
+            if (o != w->inflight && o->kind == victim) {
+                unlink_op(w, prev, o);
+                w->st.dropped_rows += o->rows;
+                log_msg(LOG_ERROR, "writer: buffer full (%zu rows); dropped %zu %s rows",
+                        w->max_rows, o->rows, victim == WRITE_LOG ? "log" : "data");
+                if (o->cb)
+                    o->cb(0, o->cls);
+                op_free(o);
+            } else {
+                prev = o;
+            }
+            o = next;
+        }
+    }
+}
+
+static int enqueue(struct writer *w, enum writer_kind kind, const char *stmt, int nparams,
+                   char **params_take, size_t rows, writer_cb cb, void *cls)
+{
+    struct op *o = calloc(1, sizeof *o);
+    if (o == NULL)
+        return -1;
+    o->kind = kind;
+    util_strlcpy(o->stmt, stmt, sizeof o->stmt);
+    o->nparams = nparams;
+    for (int i = 0; i < nparams; i++)
+        o->params[i] = params_take[i];
+    o->rows = rows;
+    o->cb = cb;
+    o->cls = cls;
+    make_room(w, rows);
+    if (w->tail)
+        w->tail->next = o;
+    else
+        w->head = o;
+    w->tail = o;
+    w->rows += rows;
+    w->nops++;
+    return 0;
+}
+
+static void seal_logs(struct writer *w)
+{
+    if (w->logs == NULL)
+        return;
+    size_t n = json_object_array_length(w->logs);
+    const char *js = json_object_to_json_string_ext(w->logs, JSON_C_TO_STRING_PLAIN);
+    char *p = strdup(js);
+    json_object_put(w->logs);
+    w->logs = NULL;
+    if (p == NULL || enqueue(w, WRITE_LOG, SQL_LOGS, 1, &p, n, NULL, NULL) != 0) {
+        free(p);
+        w->st.dropped_rows += n;
+    }
+}
+
+int writer_submit(struct writer *w, enum writer_kind kind, const char *stmt, int nparams,
+                  const char *const *params, size_t rows, writer_cb cb, void *cls)
+{
+    if (nparams < 0 || nparams > WRITER_MAX_PARAMS)
+        return -1;
+    /* Logs written before this statement must reach the table before it. */
+    seal_logs(w);
+    char *copies[WRITER_MAX_PARAMS] = {0};
+    for (int i = 0; i < nparams; i++) {
+        copies[i] = params[i] ? strdup(params[i]) : NULL;
+        if (params[i] && copies[i] == NULL) {
+            for (int j = 0; j < i; j++)
+                free(copies[j]);
+            return -1;
+        }
+    }
+    if (enqueue(w, kind, stmt, nparams, copies, rows, cb, cls) != 0) {
+        for (int i = 0; i < nparams; i++)
+            free(copies[i]);
+        return -1;
+    }
+    return 0;
+}
+
+void writer_log(struct writer *w, enum log_level level, int64_t cycle_seq, json_object *context,
+                const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (context)
+        log_msg(level, "%s %s", msg, json_object_to_json_string_ext(context, JSON_C_TO_STRING_PLAIN));
+    else
+        log_msg(level, "%s", msg);
+
+    char ts[32];
+    util_fmt_time(util_wall_ms(), ts, sizeof ts);
+    json_object *row = json_object_new_object();
+    if (row == NULL) {
+        json_object_put(context);
+        w->st.dropped_rows++;
+        return;
+    }
+    json_object_object_add(row, "ts", json_object_new_string(ts));
+    json_object_object_add(row, "level", json_object_new_string(log_level_name(level)));
+    json_object_object_add(row, "message", json_object_new_string(msg));
+    json_object_object_add(row, "context", context); /* takes it; NULL is JSON null */
+    json_object_object_add(row, "instance_id", json_object_new_string(w->instance_id));
+    json_object_object_add(row, "seq", json_object_new_int64(writer_next_seq(w)));
+    json_object_object_add(row, "cycle_seq",
+                           cycle_seq > 0 ? json_object_new_int64(cycle_seq) : NULL);
+    if (w->logs == NULL)
+        w->logs = json_object_new_array();
+    if (w->logs == NULL) {
+        json_object_put(row);
+        w->st.dropped_rows++;
+        return;
+    }
+    json_object_array_add(w->logs, row);
+    if (json_object_array_length(w->logs) >= WRITER_LOG_BATCH)
+        seal_logs(w);
+}
+
+static void send_head(struct writer *w);
+
+static void on_written(const PGresult *res, enum db_status st, const char *err, void *cls)
+{
+    (void)res;
+    struct writer *w = cls;
+    struct op *o = w->inflight;
+    w->inflight = NULL;
+    if (o == NULL || o != w->head)
+        return; /* cannot happen: the in-flight statement is never dropped */
+    if (st == DB_RETRY) {
+        /* Unknown outcome; it is idempotent, so it is simply sent again. */
+        w->st.retries++;
+        w->retry_at = loop_now(w->loop) + WRITER_RETRY_MS;
+        return;
+    }
+    unlink_op(w, NULL, o);
+    if (st == DB_OK) {
+        w->st.written_rows += o->rows;
+    } else {
+        /* Refused as invalid: our bug or bad data. Retrying cannot help;
+         * say so loudly and go on with the rest. */
+        w->st.dropped_rows += o->rows;
+        log_msg(LOG_ERROR, "writer: %zu rows refused by the database: %s", o->rows, err);
+    }
+    if (o->cb)
+        o->cb(st == DB_OK, o->cls);
+    op_free(o);
+    send_head(w);
+}
+
+static void send_head(struct writer *w)
+{
+    if (w->inflight || w->head == NULL || !dbconn_is_up(w->db))
+        return;
+    if (w->retry_at > loop_now(w->loop))
+        return;
+    struct op *o = w->head;
+    if (dbconn_query(w->db, o->stmt, o->nparams, (const char *const *)o->params, on_written, w) !=
+        0)
+        return; /* dbconn full: try again next iteration */
+    w->inflight = o;
+}
+
+void writer_flush(struct writer *w)
+{
+    seal_logs(w);
+    send_head(w);
+}
+
+int writer_idle(const struct writer *w)
+{
+    return w->head == NULL && w->logs == NULL;
+}
+
+void writer_get_stats(const struct writer *w, struct writer_stats *out)
+{
+    *out = w->st;
+    out->buffered_rows = w->rows + (w->logs ? json_object_array_length(w->logs) : 0);
+    out->buffered_statements = w->nops;
+}

@@ -1,0 +1,64 @@
+/*
+ * writer — everything fetcherd writes to PostgreSQL goes through here, in
+ * order: log rows, cycle rows, per-asset results, statistics, portfolio
+ * recalculation. Statements wait in a bounded in-memory FIFO and are sent one
+ * at a time through dbconn; while the database is away they stay buffered
+ * and are sent, in order, when it returns. Rows carry idempotency keys
+ * (instance_id, seq), so a statement re-sent after an ambiguous failure
+ * never writes a row twice.
+ *
+ * Log rows of one loop iteration travel as one statement. When the buffer
+ * is full the oldest log statements are dropped first (and counted); data
+ * (cycles, prices, updates) goes last.
+ */
+#ifndef FETCHER_WRITER_H
+#define FETCHER_WRITER_H
+
+#include "dbconn.h"
+#include "log.h"
+#include "loop.h"
+
+#include <json-c/json.h>
+#include <stdint.h>
+
+struct writer;
+
+enum writer_kind { WRITE_LOG, WRITE_DATA };
+
+/* written = 1 once committed, 0 if dropped (buffer full, or refused by the
+ * database as invalid — logged as an error). */
+typedef void (*writer_cb)(int written, void *cls);
+
+struct writer_stats {
+    size_t buffered_rows, buffered_statements;
+    uint64_t written_rows, dropped_rows, retries;
+};
+
+/* instance_id is copied. max_rows bounds the buffer. */
+struct writer *writer_new(struct loop *l, struct dbconn *db, const char *instance_id,
+                          size_t max_rows);
+void writer_free(struct writer *w);
+
+/* Queues statement stmt with nparams params (copied) standing for `rows`
+ * rows. cb (may be NULL) runs exactly once. Returns 0 or -1 (out of memory;
+ * cb never runs). */
+int writer_submit(struct writer *w, enum writer_kind kind, const char *stmt, int nparams,
+                  const char *const *params, size_t rows, writer_cb cb, void *cls) MUST_CHECK;
+
+/* Prints the event on stdout and queues a fetcher_logs row. cycle_seq is
+ * this instance's cycle number or 0; context (may be NULL) is taken. */
+void writer_log(struct writer *w, enum log_level level, int64_t cycle_seq, json_object *context,
+                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* A fresh per-instance sequence number for an idempotency key. */
+int64_t writer_next_seq(struct writer *w);
+
+/* Seals the pending log rows into a statement and sends the next statement
+ * if the database is up. Called from the loop's before-sleep step. */
+void writer_flush(struct writer *w);
+
+/* 1 when nothing is buffered or in flight. */
+int writer_idle(const struct writer *w);
+void writer_get_stats(const struct writer *w, struct writer_stats *out);
+
+#endif
