@@ -109,6 +109,8 @@ static char *build(struct heartbeat *h, const char *state)
     jbuf_null(&b);
     jbuf_key(&b, "paused");
     jbuf_bool(&b, 0);
+    jbuf_key(&b, "heartbeat_s");
+    jbuf_int(&b, cfg->heartbeat_s);
     jbuf_key(&b, "skipped_deadlines");
     jbuf_int(&b, si.skipped);
     jbuf_key(&b, "cycles_started");

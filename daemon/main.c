@@ -42,6 +42,8 @@
 /* How long shutdown may spend flushing buffered writes: inside docker's
  * 10 s grace period with room to spare. */
 #define SHUTDOWN_FLUSH_MS 5000
+/* How often unfinished cycles of dead instances are looked for. */
+#define STALE_CHECK_MS 5000
 /* Rows kept in memory while the database is away. */
 #define WRITE_BUFFER_ROWS 100000
 
@@ -55,7 +57,7 @@ struct app {
     int sigfd;
     int once_ok;
     int64_t shutdown_deadline;
-    int64_t stale_checked;
+    int stale_inflight;
 };
 
 static void usage(void)
@@ -172,6 +174,7 @@ static void on_notify(const char *channel, const char *payload, void *cls)
 static void on_abort_stale(const PGresult *res, enum db_status st, const char *err, void *cls)
 {
     struct app *a = cls;
+    a->stale_inflight = 0;
     if (st != DB_OK) {
         log_msg(LOG_WARNING, "could not check for aborted cycles: %s", err);
         return;
@@ -187,19 +190,29 @@ static void on_abort_stale(const PGresult *res, enum db_status st, const char *e
     }
 }
 
+static void check_stale(struct app *a)
+{
+    if (a->stale_inflight || !dbconn_is_up(a->d.db))
+        return;
+    const char *params[1] = {a->d.instance_id};
+    if (dbconn_query(a->d.db, SQL_ABORT_STALE, 1, params, on_abort_stale, a) == 0)
+        a->stale_inflight = 1;
+}
+
 static void on_db_state(int up, void *cls)
 {
     struct app *a = cls;
-    if (up && !a->stale_checked) {
-        a->stale_checked = 1;
-        /* A heartbeat older than three intervals (at least 15 s) is dead. */
-        char secs[24];
-        int64_t s = cfg->heartbeat_s * 3 < 15 ? 15 : cfg->heartbeat_s * 3;
-        snprintf(secs, sizeof secs, "%lld", (long long)s);
-        const char *params[2] = {a->d.instance_id, secs};
-        if (dbconn_query(a->d.db, SQL_ABORT_STALE, 2, params, on_abort_stale, a) != 0)
-            log_msg(LOG_ERROR, "cannot queue the aborted-cycle check");
-    }
+    if (up)
+        check_stale(a);
+}
+
+/* Another instance killed mid-cycle is noticed within a few of its
+ * heartbeat intervals, not only when some fetcherd next starts. */
+static int64_t on_stale_timer(struct loop *l, void *cls)
+{
+    (void)l;
+    check_stale(cls);
+    return STALE_CHECK_MS;
 }
 
 static void before_sleep(struct loop *l, void *cls)
@@ -314,7 +327,8 @@ static int run(int once)
         goto out;
     a.hb = heartbeat_setup(d, a.sched);
     if (a.hb == NULL || loop_hook_add(d->loop, before_sleep, &a) != 0 ||
-        loop_timer_add(d->loop, 200, on_tick, &a) < 0)
+        loop_timer_add(d->loop, 200, on_tick, &a) < 0 ||
+        loop_timer_add(d->loop, STALE_CHECK_MS, on_stale_timer, &a) < 0)
         goto out;
 
     writer_log(d->writer, LOG_INFO, 0, NULL,

@@ -181,17 +181,20 @@ const struct db_stmt sql_statements[] = {
      "   queue = EXCLUDED.queue, detail = EXCLUDED.detail, stopped_at = EXCLUDED.stopped_at",
      1},
 
-    /* At start: cycles left 'running' by instances that no longer
-     * heartbeat (killed, crashed) are marked aborted. */
+    /* Cycles left 'running' by instances that stopped heartbeating
+     * (killed, crashed) are marked aborted: at start and periodically. An
+     * instance is dead after three of its own heartbeat intervals. */
     {SQL_ABORT_STALE,
      "UPDATE fetcher_cycles c SET status = 'aborted', finished_at = now(),"
      "   error = 'fetcherd stopped during the cycle (killed or crashed)'"
      " WHERE c.status = 'running' AND c.instance_id <> $1"
      "   AND NOT EXISTS (SELECT 1 FROM fetcher_instances i"
      "     WHERE i.instance_id = c.instance_id AND i.state = 'running'"
-     "       AND i.last_heartbeat > now() - make_interval(secs => $2::int))"
+     "       AND i.last_heartbeat > now() - make_interval(secs =>"
+     "         greatest(3, 3 * COALESCE((i.detail->>'heartbeat_s')::int, 5))))"
+     "   AND c.started_at < now() - interval '3 seconds'"
      " RETURNING c.id, c.instance_id",
-     2},
+     1},
 };
 
 const size_t sql_statement_count = sizeof sql_statements / sizeof sql_statements[0];

@@ -10,12 +10,13 @@ cd "$root"
 [ $# -gt 0 ] || set -- build
 
 export TEST_ROOT=$root
-export TEST_RESULTS=$root/.local/test-results
+export TEST_RESULTS=$root/.local/test-results-$$
 mkdir -p "$root/.local"
 : >"$TEST_RESULTS"
 
-# A cluster for the whole run; each integration test makes its own database.
-export PGLOCAL_DIR=$root/.local/pg-test
+# A cluster of this run's own (two runs at once must not share one); each
+# integration test makes its own database in it.
+export PGLOCAL_DIR=${PGLOCAL_DIR:-$root/.local/pg-test-$$}
 export PGLOCAL_PORT=${PGLOCAL_PORT:-$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')}
 export PGLOCAL_FAST=1
 if ! scripts/pg-local start >/dev/null; then
@@ -23,7 +24,7 @@ if ! scripts/pg-local start >/dev/null; then
   echo "0 passed, 1 failed, 0 skipped"
   exit 1
 fi
-trap 'scripts/pg-local stop >/dev/null 2>&1' EXIT
+trap 'scripts/pg-local stop >/dev/null 2>&1; case "$PGLOCAL_DIR" in */pg-test-*) rm -rf "$PGLOCAL_DIR" ;; esac; rm -f "$TEST_RESULTS"' EXIT
 
 only=${TESTS:-}   # TESTS=pattern runs only matching suites
 

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# kill -9 during a cycle, then a restart: the dead instance's cycle is marked
+# aborted and logged, the next cycle runs, nothing is duplicated. SIGTERM
+# during a cycle: exit 0 within 5 s with every asset of the cycle recorded.
+. "$(dirname "$0")/../lib.sh"
+
+new_db || exit 1
+migrate
+load_demo
+tracked=$(sql "SELECT count(*) FROM tracked_assets")
+# Slow upstream, two requests at a time: a cycle takes several seconds.
+start_fakemarket --latency-ms 400 || { not_ok "fakemarket starts"; exit 1; }
+fetching() { [ "$(sql "SELECT count(*) FROM fetcher_instances WHERE instance_id = '$FETCHER_INSTANCE_ID' AND state = 'running' AND phase = 'fetching' AND cycle_done > 0")" -ge 1 ]; }
+current_cycle() { sql "SELECT cycle_id FROM fetcher_instances WHERE instance_id = '$FETCHER_INSTANCE_ID'"; }
+
+export FETCHER_INSTANCE_ID=crash-a
+FETCH_CONCURRENCY=2 FETCH_INTERVAL=1h start_fetcherd
+check "a cycle is under way" wait_for 15 fetching
+killed=$(current_cycle)
+kill -KILL "$FETCHERD_PID"; wait "$FETCHERD_PID" 2>/dev/null
+check_eq "the killed cycle is left 'running'" running "$(sql "SELECT status FROM fetcher_cycles WHERE id = $killed")"
+
+export FETCHER_INSTANCE_ID=crash-b
+FETCH_CONCURRENCY=2 FETCH_INTERVAL=1h start_fetcherd
+aborted() { [ "$(sql "SELECT status FROM fetcher_cycles WHERE id = $killed")" = aborted ]; }
+check "after a restart the killed cycle is marked aborted" wait_for 15 aborted
+check "the abort is logged" \
+  test "$(sql "SELECT count(*) FROM fetcher_logs WHERE level = 'WARNING' AND message LIKE 'Cycle $killed of instance % marked aborted'")" -eq 1
+done_cycles() { [ "$(sql "SELECT count(*) FROM fetcher_cycles WHERE status IN ('succeeded','partial')")" -ge 1 ]; }
+check "the next cycle runs to the end" wait_for 20 done_cycles
+check_eq "no asset has two rows in one cycle" "" \
+  "$(sql "SELECT cycle_id FROM price_update_log GROUP BY cycle_id, symbol HAVING count(*) > 1 LIMIT 1")"
+check_eq "the finished cycle has one row per tracked asset" "$tracked" \
+  "$(sql "SELECT count(*) FROM price_update_log p JOIN fetcher_cycles c ON c.id = p.cycle_id WHERE c.status IN ('succeeded','partial')")"
+
+# SIGTERM in the middle of a cycle.
+stop_pid "$FETCHERD_PID"
+export FETCHER_INSTANCE_ID=crash-c
+FETCH_CONCURRENCY=2 FETCH_INTERVAL=1h start_fetcherd
+check "another cycle is under way" wait_for 15 fetching
+cyc=$(current_cycle)
+t0=$(date +%s%N)
+stop_pid "$FETCHERD_PID"
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check_eq "SIGTERM mid-cycle: exit 0" 0 "$STOP_RC"
+check_cmp "SIGTERM mid-cycle: exit within 5 s (took ${ms} ms)" "$ms" -lt 5000
+check_eq "the interrupted cycle is recorded as aborted" aborted "$(sql "SELECT status FROM fetcher_cycles WHERE id = $cyc")"
+check_eq "every asset of the interrupted cycle has its row (fetched or cancelled)" "$tracked" \
+  "$(sql "SELECT count(*) FROM price_update_log WHERE cycle_id = $cyc")"
+check "the rows not fetched say they were cancelled" \
+  test "$(sql "SELECT count(*) FROM price_update_log WHERE cycle_id = $cyc AND NOT success AND error LIKE '%cancelled%'")" -ge 1
+check_eq "the instance is marked stopped" stopped "$(sql "SELECT state FROM fetcher_instances WHERE instance_id = 'crash-c'")"
+exit 0
