@@ -58,6 +58,10 @@ static const struct var vars[] = {
      "CoinGecko ids per /simple/price request"},
     {"FETCH_MAX_BODY", K_INT, I(max_body_bytes), "1048576", 1024, 64 * 1048576,
      "largest upstream answer accepted, bytes"},
+    {"WRITE_BUFFER_ROWS", K_INT, I(write_buffer_rows), "100000", 100, 10000000,
+     "rows fetcherd keeps in memory while the database is away"},
+    {"WATCHDOG_SECONDS", K_INT, I(watchdog_s), "60", 5, 3600,
+     "fetcherd exits (for a restart) when its loop stalls this long"},
     {"FETCHER_INSTANCE_ID", K_STR, S(instance_id), "", 0, 0,
      "this fetcherd's id in the database; default host-pid-random"},
     {"LOG_LEVEL", K_LEVEL, S(log_level), "INFO", 0, 0,
@@ -82,11 +86,17 @@ static int set_one(struct config *c, const struct var *v, const char *val, char 
     char *base = (char *)c + v->offset;
     int64_t n;
     switch (v->kind) {
-    case K_URL:
-        if (strncmp(val, "http://", 7) != 0 && strncmp(val, "https://", 8) != 0) {
+    case K_URL: {
+        /* A host must follow the scheme: "https://" alone would only fail
+         * later, at every fetch, instead of at start-up. */
+        const char *host = strncmp(val, "http://", 7) == 0    ? val + 7
+                           : strncmp(val, "https://", 8) == 0 ? val + 8
+                                                              : NULL;
+        if (host == NULL || host[0] == '\0' || host[0] == '/') {
             snprintf(err, errlen, "%s: '%.200s' is not an http:// or https:// URL", v->name, val);
             return -1;
         }
+    }
         /* fall through */
     case K_STR:
     case K_LEVEL:

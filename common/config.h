@@ -34,6 +34,8 @@ struct config {
     int64_t coingecko_batch;        /* COINGECKO_BATCH: ids per request */
     int64_t max_body_bytes;         /* FETCH_MAX_BODY */
     char instance_id[64];           /* FETCHER_INSTANCE_ID, empty = generated */
+    int64_t write_buffer_rows;      /* WRITE_BUFFER_ROWS: kept while the DB is away */
+    int64_t watchdog_s;             /* WATCHDOG_SECONDS: loop stall before exit */
     char log_level[16];             /* LOG_LEVEL (stdout) */
     char dashboard_dir[512];        /* FETCHER_DASHBOARD_DIR, empty = found */
     char migrations_dir[512];       /* FETCHER_MIGRATIONS_DIR, empty = found */

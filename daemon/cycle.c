@@ -150,17 +150,19 @@ static const char *status_name(enum cycle_status st)
     return names[st];
 }
 
-static void on_recalc_written(int written, void *cls)
+static void on_recalc_written(int written, const PGresult *res, void *cls)
 {
     (void)written;
+    (void)res;
     struct cycle *c = cls;
     c->writes_pending--;
     cycle_release(c);
 }
 
-static void on_results_written(int written, void *cls)
+static void on_results_written(int written, const PGresult *res, void *cls)
 {
     (void)written;
+    (void)res;
     struct cycle *c = cls;
     c->writes_pending--;
     if (c->writes_pending > 0)
@@ -168,20 +170,20 @@ static void on_results_written(int written, void *cls)
     cycle_release(c);
 }
 
-static void write_json(struct cycle *c, const char *stmt, struct jbuf *b, size_t rows,
-                       writer_cb cb)
+static void write_json(struct cycle *c, enum writer_kind kind, const char *stmt,
+                       struct jbuf *b, size_t rows, writer_cb cb)
 {
     char *json = jbuf_take(b);
     if (json == NULL) {
         writer_log(c->d->writer, LOG_ERROR, c->seq, NULL,
                    "cycle %lld: out of memory building %s", (long long)c->seq, stmt);
         if (cb)
-            cb(0, c);
+            cb(0, NULL, c);
         return;
     }
     const char *params[1] = {json};
-    if (writer_submit(c->d->writer, WRITE_DATA, stmt, 1, params, rows, cb, c) != 0 && cb)
-        cb(0, c);
+    if (writer_submit(c->d->writer, kind, stmt, 1, params, rows, cb, c) != 0 && cb)
+        cb(0, NULL, c);
     free(json);
 }
 
@@ -239,7 +241,7 @@ static void write_results(struct cycle *c, int64_t now_wall)
     c->writes_pending++;
     c->write_phase = "writing";
     cycle_ref(c);
-    write_json(c, SQL_RECORD_UPDATES, &b, c->n, on_results_written);
+    write_json(c, WRITE_PRICES, SQL_RECORD_UPDATES, &b, c->n, on_results_written);
     jbuf_free(&b);
 }
 
@@ -281,7 +283,7 @@ static void write_cycle_row(struct cycle *c, const char *stmt, const char *statu
     jbuf_key(&b, "error");
     jbuf_str(&b, error);
     jbuf_obj_end(&b);
-    write_json(c, stmt, &b, 1, NULL);
+    write_json(c, WRITE_PRICES, stmt, &b, 1, NULL);
     jbuf_free(&b);
 }
 
@@ -345,7 +347,7 @@ static void finish(struct cycle *c)
         cycle_ref(c);
         if (writer_submit(c->d->writer, WRITE_DATA, SQL_RECALC_PORTFOLIOS, 2, params, 1,
                           on_recalc_written, c) != 0)
-            on_recalc_written(0, c);
+            on_recalc_written(0, NULL, c);
     }
     log_failures(c);
     write_cycle_row(c, SQL_CYCLE_FINISH, status_name(st), now_wall, ok, failed,

@@ -25,6 +25,7 @@ struct timer {
     int64_t when; /* monotonic ms */
     loop_timer_cb cb;
     void *cls;
+    uint64_t ran; /* the iteration it last fired in */
 };
 
 struct hook {
@@ -130,7 +131,8 @@ int64_t loop_timer_add(struct loop *l, int64_t delay_ms, loop_timer_cb cb, void 
         l->captimers = n;
     }
     int64_t id = l->next_timer_id++;
-    l->timers[l->ntimers++] = (struct timer){id, l->now + (delay_ms < 0 ? 0 : delay_ms), cb, cls};
+    l->timers[l->ntimers++] =
+        (struct timer){id, l->now + (delay_ms < 0 ? 0 : delay_ms), cb, cls, 0};
     return id;
 }
 
@@ -176,22 +178,27 @@ int64_t loop_now(const struct loop *l)
 
 uint64_t loop_iterations(const struct loop *l)
 {
-    return l->iterations;
+    /* read by the watchdog thread */
+    return __atomic_load_n(&l->iterations, __ATOMIC_RELAXED);
 }
 
 static void run_timers(struct loop *l)
 {
     /* A callback may add or delete timers (its own included), so find each
-     * due timer afresh by id rather than trusting an index across calls. */
+     * due timer afresh by id rather than trusting an index across calls.
+     * Each timer fires at most once per iteration: one returning 0 would
+     * otherwise spin here forever, starving fds and hooks. */
     int64_t horizon = l->next_timer_id; /* timers added now wait a turn */
     for (;;) {
         int due = -1;
         for (int i = 0; i < l->ntimers; i++)
             if (l->timers[i].id < horizon && l->timers[i].when <= l->now &&
+                l->timers[i].ran != l->iterations &&
                 (due < 0 || l->timers[i].when < l->timers[due].when))
                 due = i;
         if (due < 0)
             return;
+        l->timers[due].ran = l->iterations;
         struct timer t = l->timers[due];
         /* Park it in the future while it runs so a failure to find it
          * again cannot make it fire twice in this pass. */
@@ -226,7 +233,7 @@ void loop_run_once(struct loop *l, int64_t max_wait_ms)
     struct epoll_event evs[64];
     int n = epoll_wait(l->epfd, evs, 64, wait > 60000 ? 60000 : (int)wait);
     l->now = util_mono_ms();
-    l->iterations++;
+    __atomic_store_n(&l->iterations, l->iterations + 1, __ATOMIC_RELAXED);
     for (int i = 0; i < n; i++) {
         int fd = evs[i].data.fd;
         if (fd >= l->nwatchers || l->watchers[fd].mask == 0)

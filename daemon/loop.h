@@ -53,7 +53,8 @@ int loop_hook_add(struct loop *l, loop_hook_cb cb, void *cls) MUST_CHECK;
 
 /* The monotonic time in ms read once at this iteration's wake-up. */
 int64_t loop_now(const struct loop *l);
-/* Number of iterations so far (the watchdog reads it to detect stalls). */
+/* Number of iterations so far. The one function safe to call from another
+ * thread: the watchdog reads it to detect stalls. */
 uint64_t loop_iterations(const struct loop *l);
 
 /* Runs until loop_stop(). */

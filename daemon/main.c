@@ -22,10 +22,12 @@
 #include "migrate.h"
 #include "paths.h"
 #include "provider.h"
+#include "retention.h"
 #include "queue.h"
 #include "scheduler.h"
 #include "sql.h"
 #include "upstream.h"
+#include "watchdog.h"
 #include "writer.h"
 
 #include <errno.h>
@@ -44,8 +46,6 @@
 #define SHUTDOWN_FLUSH_MS 5000
 /* How often unfinished cycles of dead instances are looked for. */
 #define STALE_CHECK_MS 5000
-/* Rows kept in memory while the database is away. */
-#define WRITE_BUFFER_ROWS 100000
 
 static const char *const listen_channels[] = {"fetcher_trigger", NULL};
 
@@ -53,6 +53,7 @@ struct app {
     struct daemon d;
     struct upstream *up;
     struct heartbeat *hb;
+    struct retention *ret;
     struct scheduler *sched;
     int sigfd;
     int once_ok;
@@ -202,8 +203,17 @@ static void check_stale(struct app *a)
 static void on_db_state(int up, void *cls)
 {
     struct app *a = cls;
-    if (up)
-        check_stale(a);
+    if (!up)
+        return;
+    check_stale(a);
+    uint64_t dropped = writer_take_dropped(a->d.writer);
+    if (dropped > 0) {
+        json_object *ctx = json_object_new_object();
+        json_object_object_add(ctx, "rows_dropped", json_object_new_int64((int64_t)dropped));
+        writer_log(a->d.writer, LOG_WARNING, 0, ctx,
+                   "%llu rows were dropped while the database was away (write buffer full)",
+                   (unsigned long long)dropped);
+    }
 }
 
 /* Another instance killed mid-cycle is noticed within a few of its
@@ -239,6 +249,29 @@ static int64_t on_tick(struct loop *l, void *cls)
     (void)l;
     (void)cls;
     return 200;
+}
+
+/* Test hook: FETCHERD_TEST_STALL=N blocks the loop for N seconds after the
+ * first cycle, so the watchdog test can see it fire. Never set in
+ * production; nothing else reads it. */
+static void maybe_stall(void)
+{
+    const char *v = getenv("FETCHERD_TEST_STALL");
+    int64_t secs;
+    if (v == NULL || util_parse_i64(v, 1, 3600, &secs) != 0)
+        return;
+    log_msg(LOG_WARNING, "FETCHERD_TEST_STALL: blocking the loop for %llds", (long long)secs);
+    struct timespec ts = {(time_t)secs, 0};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+static int64_t on_stall_timer(struct loop *l, void *cls)
+{
+    (void)l;
+    (void)cls;
+    maybe_stall();
+    return LOOP_TIMER_STOP;
 }
 
 static void on_once_done(int ok, void *cls)
@@ -318,7 +351,7 @@ static int run(int once)
     struct dbconn_events ev = {.notify = on_notify, .state = on_db_state, .cls = &a};
     d->db = dbconn_new(d->loop, cfg->database_url, sql_statements, sql_statement_count,
                        listen_channels, &ev);
-    d->writer = d->db ? writer_new(d->loop, d->db, d->instance_id, WRITE_BUFFER_ROWS) : NULL;
+    d->writer = d->db ? writer_new(d->loop, d->db, d->instance_id, (size_t)cfg->write_buffer_rows) : NULL;
     if (d->writer == NULL)
         goto out;
     a.sched = scheduler_new(d, once, on_once_done, &a);
@@ -326,11 +359,16 @@ static int run(int once)
     if (a.sched == NULL || scheduler_setup(a.sched) != 0)
         goto out;
     a.hb = heartbeat_setup(d, a.sched);
-    if (a.hb == NULL || loop_hook_add(d->loop, before_sleep, &a) != 0 ||
+    a.ret = once ? NULL : retention_setup(d);
+    if (a.hb == NULL || (!once && a.ret == NULL) || loop_hook_add(d->loop, before_sleep, &a) != 0 ||
         loop_timer_add(d->loop, 200, on_tick, &a) < 0 ||
         loop_timer_add(d->loop, STALE_CHECK_MS, on_stale_timer, &a) < 0)
         goto out;
 
+    if (getenv("FETCHERD_TEST_STALL") && loop_timer_add(d->loop, 3000, on_stall_timer, &a) < 0)
+        goto out;
+    if (watchdog_start(d->loop, cfg->watchdog_s) != 0)
+        goto out;
     writer_log(d->writer, LOG_INFO, 0, NULL,
                "fetcherd %s started (instance %s, interval %llds, %zu providers)",
                FETCHER_VERSION, d->instance_id, (long long)cfg->fetch_interval_s, np);
@@ -346,6 +384,7 @@ out:
     fetcher_free(d->fetcher);
     dbconn_free(d->db);
     heartbeat_free(a.hb);
+    retention_free(a.ret);
     writer_free(d->writer);
     if (a.sigfd >= 0)
         close(a.sigfd);

@@ -342,11 +342,13 @@ int queue_submit(struct fetch_queue *q, const char *provider, const char *symbol
         return 0;
     }
     if (q->nentries >= q->nbuckets && grow(q) != 0) {
+        q->c.submitted--; /* refused: cb never runs, so it was never submitted */
         free(w);
         return -1;
     }
     e = calloc(1, sizeof *e);
     if (e == NULL) {
+        q->c.submitted--;
         free(w);
         return -1;
     }
@@ -508,7 +510,8 @@ static int pick_provider(const struct fetch_queue *q)
     return best;
 }
 
-static void start_batch(struct fetch_queue *q, int pi)
+/* Returns 0, or -1 when out of memory (the keys stay pending). */
+static int start_batch(struct fetch_queue *q, int pi)
 {
     struct provider *p = &q->providers[pi];
     size_t avail = 0;
@@ -524,7 +527,7 @@ static void start_batch(struct fetch_queue *q, int pi)
     if (b == NULL || b->entries == NULL || b->results == NULL || b->set == NULL) {
         if (b)
             free_batch(b);
-        return; /* out of memory: leave them pending, try next iteration */
+        return -1; /* out of memory: leave them pending, try next iteration */
     }
     b->provider = pi;
     b->provider_name = p->name;
@@ -550,6 +553,7 @@ static void start_batch(struct fetch_queue *q, int pi)
         queue_batch_set_all(b, &r);
         queue_batch_done(q, b);
     }
+    return 0;
 }
 
 static void deliver_all(struct fetch_queue *q)
@@ -587,7 +591,8 @@ void queue_run(struct fetch_queue *q, int64_t now)
         int pi = pick_provider(q);
         if (pi < 0)
             break;
-        start_batch(q, pi);
+        if (start_batch(q, pi) != 0)
+            break; /* the same provider would be picked again: no spinning */
     }
     deliver_all(q);
 }

@@ -195,6 +195,21 @@ const struct db_stmt sql_statements[] = {
      "   AND c.started_at < now() - interval '3 seconds'"
      " RETURNING c.id, c.instance_id",
      1},
+
+    /* Retention: at most $2 rows per statement, oldest first, so no delete
+     * holds locks long enough to slow the API; repeated until done. */
+    {SQL_RETAIN_LOGS,
+     "DELETE FROM fetcher_logs WHERE id IN (SELECT id FROM fetcher_logs"
+     "  WHERE \"timestamp\" < now() - make_interval(days => $1::int) ORDER BY id LIMIT $2::int)",
+     2},
+    {SQL_RETAIN_UPDATES,
+     "DELETE FROM price_update_log WHERE id IN (SELECT id FROM price_update_log"
+     "  WHERE \"timestamp\" < now() - make_interval(days => $1::int) ORDER BY id LIMIT $2::int)",
+     2},
+    {SQL_RETAIN_STATS,
+     "DELETE FROM fetcher_statistics WHERE id IN (SELECT id FROM fetcher_statistics"
+     "  WHERE recorded_at < now() - make_interval(days => $1::int) ORDER BY id LIMIT $2::int)",
+     2},
 };
 
 const size_t sql_statement_count = sizeof sql_statements / sizeof sql_statements[0];

@@ -22,6 +22,9 @@
 #define SQL_PERSIST_STATS "persist_stats"
 #define SQL_HEARTBEAT "heartbeat"
 #define SQL_ABORT_STALE "abort_stale_cycles"
+#define SQL_RETAIN_LOGS "retain_logs"
+#define SQL_RETAIN_UPDATES "retain_updates"
+#define SQL_RETAIN_STATS "retain_stats"
 
 extern const struct db_stmt sql_statements[];
 extern const size_t sql_statement_count;

@@ -37,6 +37,8 @@ struct writer {
     struct op *inflight;
     size_t rows, nops;
     json_object *logs; /* rows not yet sealed into a statement */
+    enum log_level logs_max; /* highest level among them */
+    uint64_t dropped_unreported;
     int64_t seq;
     int64_t retry_at;
     struct writer_stats st;
@@ -95,22 +97,24 @@ static void unlink_op(struct writer *w, struct op *prev, struct op *o)
     w->nops--;
 }
 
-/* Makes room for `need` rows: the oldest log statements go first, then the
- * oldest data; never the statement in flight. */
+/* Makes room for `need` rows, dropping whole statements, oldest first, in
+ * the order of enum writer_kind; never the statement in flight. */
 static void make_room(struct writer *w, size_t need)
 {
-    for (int pass = 0; pass < 2 && w->rows + need > w->max_rows; pass++) {
-        enum writer_kind victim = pass == 0 ? WRITE_LOG : WRITE_DATA;
+    for (int victim = WRITE_LOG_LOW; victim <= WRITE_PRICES && w->rows + need > w->max_rows;
+         victim++) {
         struct op *prev = NULL, *o = w->head;
         while (o && w->rows + need > w->max_rows) {
             struct op *next = o->next;
-            if (o != w->inflight && o->kind == victim) {
+            if (o != w->inflight && (int)o->kind == victim) {
                 unlink_op(w, prev, o);
                 w->st.dropped_rows += o->rows;
-                log_msg(LOG_ERROR, "writer: buffer full (%zu rows); dropped %zu %s rows",
-                        w->max_rows, o->rows, victim == WRITE_LOG ? "log" : "data");
+                w->st.dropped_by_kind[victim] += o->rows;
+                w->dropped_unreported += o->rows;
+                log_msg(LOG_ERROR, "writer: buffer full (%zu rows); dropped %zu rows (%s)",
+                        w->max_rows, o->rows, o->stmt);
                 if (o->cb)
-                    o->cb(0, o->cls);
+                    o->cb(0, NULL, o->cls);
                 op_free(o);
             } else {
                 prev = o;
@@ -154,7 +158,9 @@ static void seal_logs(struct writer *w)
     char *p = strdup(js);
     json_object_put(w->logs);
     w->logs = NULL;
-    if (p == NULL || enqueue(w, WRITE_LOG, SQL_LOGS, 1, &p, n, NULL, NULL) != 0) {
+    enum writer_kind kind = w->logs_max <= LOG_INFO ? WRITE_LOG_LOW : WRITE_LOG;
+    w->logs_max = LOG_DEBUG;
+    if (p == NULL || enqueue(w, kind, SQL_LOGS, 1, &p, n, NULL, NULL) != 0) {
         free(p);
         w->st.dropped_rows += n;
     }
@@ -221,6 +227,8 @@ void writer_log(struct writer *w, enum log_level level, int64_t cycle_seq, json_
         return;
     }
     json_object_array_add(w->logs, row);
+    if (level > w->logs_max)
+        w->logs_max = level;
     if (json_object_array_length(w->logs) >= WRITER_LOG_BATCH)
         seal_logs(w);
 }
@@ -229,7 +237,6 @@ static void send_head(struct writer *w);
 
 static void on_written(const PGresult *res, enum db_status st, const char *err, void *cls)
 {
-    (void)res;
     struct writer *w = cls;
     struct op *o = w->inflight;
     w->inflight = NULL;
@@ -251,7 +258,7 @@ static void on_written(const PGresult *res, enum db_status st, const char *err, 
         log_msg(LOG_ERROR, "writer: %zu rows refused by the database: %s", o->rows, err);
     }
     if (o->cb)
-        o->cb(st == DB_OK, o->cls);
+        o->cb(st == DB_OK, st == DB_OK ? res : NULL, o->cls);
     op_free(o);
     send_head(w);
 }
@@ -278,6 +285,13 @@ void writer_flush(struct writer *w)
 int writer_idle(const struct writer *w)
 {
     return w->head == NULL && w->logs == NULL;
+}
+
+uint64_t writer_take_dropped(struct writer *w)
+{
+    uint64_t n = w->dropped_unreported;
+    w->dropped_unreported = 0;
+    return n;
 }
 
 void writer_get_stats(const struct writer *w, struct writer_stats *out)

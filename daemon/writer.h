@@ -23,15 +23,20 @@
 
 struct writer;
 
-enum writer_kind { WRITE_LOG, WRITE_DATA };
+/* What a statement holds decides what goes first when the buffer is full:
+ * DEBUG/INFO logs, then other logs, then other data, and price / update
+ * rows last of all. */
+enum writer_kind { WRITE_LOG_LOW, WRITE_LOG, WRITE_DATA, WRITE_PRICES };
 
 /* written = 1 once committed, 0 if dropped (buffer full, or refused by the
- * database as invalid — logged as an error). */
-typedef void (*writer_cb)(int written, void *cls);
+ * database as invalid — logged as an error). res is the statement's result
+ * when written (borrowed for the call), else NULL. */
+typedef void (*writer_cb)(int written, const PGresult *res, void *cls);
 
 struct writer_stats {
     size_t buffered_rows, buffered_statements;
     uint64_t written_rows, dropped_rows, retries;
+    uint64_t dropped_by_kind[4];
 };
 
 /* instance_id is copied. max_rows bounds the buffer. */
@@ -60,5 +65,8 @@ void writer_flush(struct writer *w);
 /* 1 when nothing is buffered or in flight. */
 int writer_idle(const struct writer *w);
 void writer_get_stats(const struct writer *w, struct writer_stats *out);
+/* Rows dropped since the last call (and resets the count), for a log row
+ * once the database is back. */
+uint64_t writer_take_dropped(struct writer *w);
 
 #endif

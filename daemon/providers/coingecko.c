@@ -102,8 +102,15 @@ static int cg_parse(json_object *root, const char *const *symbols, size_t n, str
         }
         double t = 0;
         if (provider_number(provider_get(entry, "last_updated_at"), "time", &t, why,
-                            sizeof why) == 0)
+                            sizeof why) == 0) {
+            /* converting a double outside int64's range is undefined */
+            if (!(t > -9.2e18 && t < 9.2e18)) {
+                q->kind = QUOTE_PERMANENT;
+                snprintf(q->error, sizeof q->error, "time %.6g is out of range", t);
+                continue;
+            }
             q->price_time = (int64_t)t;
+        }
         util_strlcpy(q->currency, "USD", sizeof q->currency);
         q->kind = QUOTE_OK;
     }

@@ -46,8 +46,11 @@ static int yahoo_parse(json_object *root, const char *const *symbols, size_t n, 
                        unsigned char *found, char *err, size_t errlen)
 {
     (void)symbols;
-    if (n != 1)
+    if (n != 1) {
+        /* the caller prints err: never leave it unset */
+        snprintf(err, errlen, "yahoo answers one symbol per request, asked for %zu", n);
         return -1;
+    }
     json_object *chart = provider_get(root, "chart");
     if (chart == NULL) {
         snprintf(err, errlen, "answer has no 'chart' object (unexpected shape)");
@@ -87,8 +90,15 @@ static int yahoo_parse(json_object *root, const char *const *symbols, size_t n, 
     }
     double t = 0;
     if (provider_number(provider_get(meta, "regularMarketTime"), "time", &t, why, sizeof why) ==
-        0)
+        0) {
+        /* converting a double outside int64's range is undefined behaviour */
+        if (!(t > -9.2e18 && t < 9.2e18)) {
+            q->kind = QUOTE_PERMANENT;
+            snprintf(q->error, sizeof q->error, "time %.6g is out of range", t);
+            return 0;
+        }
         q->price_time = (int64_t)t;
+    }
     json_object *ccy = provider_get(meta, "currency");
     if (ccy && json_object_is_type(ccy, json_type_string))
         util_strlcpy(q->currency, json_object_get_string(ccy), sizeof q->currency);

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Retention deletes exactly the rows older than LOG_RETENTION_DAYS; the
+# watchdog ends a fetcherd whose loop stalls, so a supervisor restarts it.
+. "$(dirname "$0")/../lib.sh"
+
+new_db || exit 1
+migrate
+load_demo
+sql "INSERT INTO fetcher_logs (\"timestamp\", level, message) SELECT now() - make_interval(days => d), 'INFO', 'old ' || d FROM generate_series(28, 40) d WHERE d <> 30;
+     INSERT INTO price_update_log (\"timestamp\", symbol, success, instance_id, seq) SELECT now() - make_interval(days => d), 'AAPL', true, 'old', d FROM generate_series(25, 45) d WHERE d <> 30;
+     INSERT INTO fetcher_statistics (instance_id, recorded_at, uptime_seconds, total_cycles, successful_cycles, failed_cycles, success_rate, assets_tracked) SELECT 'old', now() - make_interval(days => d), 1, 1, 1, 0, 100, 1 FROM generate_series(29, 33) d WHERE d <> 30;"
+old_logs=$(sql "SELECT count(*) FROM fetcher_logs WHERE \"timestamp\" < now() - interval '30 days'")
+old_upd=$(sql "SELECT count(*) FROM price_update_log WHERE \"timestamp\" < now() - interval '30 days'")
+old_stats=$(sql "SELECT count(*) FROM fetcher_statistics WHERE recorded_at < now() - interval '30 days'")
+keep_logs=$(sql "SELECT count(*) FROM fetcher_logs")
+start_fakemarket || exit 1
+LOG_RETENTION_DAYS=30 FETCH_INTERVAL=1h start_fetcherd
+retained() { [ "$(sql "SELECT count(*) FROM fetcher_logs WHERE message LIKE 'Retention: deleted %'")" -ge 1 ]; }
+check "retention runs shortly after start and logs what it deleted" wait_for 15 retained
+check_eq "no fetcher_logs row older than 30 days is left" 0 "$(sql "SELECT count(*) FROM fetcher_logs WHERE \"timestamp\" < now() - interval '30 days'")"
+check_eq "no price_update_log row older than 30 days is left" 0 "$(sql "SELECT count(*) FROM price_update_log WHERE \"timestamp\" < now() - interval '30 days'")"
+check_eq "no fetcher_statistics row older than 30 days is left" 0 "$(sql "SELECT count(*) FROM fetcher_statistics WHERE recorded_at < now() - interval '30 days'")"
+check_eq "younger rows are kept (28 and 29 days old logs)" 2 "$(sql "SELECT count(*) FROM fetcher_logs WHERE message IN ('old 28', 'old 29')")"
+check_eq "the log counts exactly what went" "$old_logs $old_upd $old_stats" \
+  "$(sql "SELECT (context->>'fetcher_logs') || ' ' || (context->>'price_update_log') || ' ' || (context->>'fetcher_statistics') FROM fetcher_logs WHERE message LIKE 'Retention: deleted %'")"
+stop_pid "$FETCHERD_PID"
+
+# The watchdog: a stall hook blocks the loop 3 s after start.
+t0=$(date +%s)
+WATCHDOG_SECONDS=5 FETCHERD_TEST_STALL=60 FETCH_INTERVAL=1h start_fetcherd
+exited() { ! kill -0 "$FETCHERD_PID" 2>/dev/null; }
+check "a stalled loop ends fetcherd within WATCHDOG_SECONDS (+ the 3 s before the stall)" wait_for 15 exited
+wait "$FETCHERD_PID" 2>/dev/null; rc=$?
+check_eq "the watchdog exits non-zero (70) for the restart policy" 70 "$rc"
+check "the watchdog says why on stderr" grep -q "watchdog: the event loop has not turned" "$TEST_LOG_DIR/fetcherd.log"
+echo "# watchdog fired after $(( $(date +%s) - t0 )) s"
+exit 0
