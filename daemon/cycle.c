@@ -10,6 +10,7 @@
 #include "jbuf.h"
 #include "provider.h"
 #include "sql.h"
+#include "validate.h"
 
 #include <json-c/json.h>
 #include <math.h>
@@ -20,8 +21,6 @@
 /* Failures logged one by one per cycle; the rest are summarised, so a whole
  * provider failing does not write ten thousand log rows. */
 #define CYCLE_LOG_FAILURES 20
-/* A quote stamped more than this in the future is refused (clock skew). */
-#define CYCLE_FUTURE_SLACK_S 300
 /* A quote older than this is refused as stale (markets close for weekends
  * and holidays: a week is generous). */
 #define CYCLE_MAX_AGE_S (7 * 86400)
@@ -39,6 +38,8 @@ struct asset_cache {
     struct asset *a;
     size_t n;
     int loaded;
+    char (*ccy)[4]; /* currencies needing a USD rate */
+    size_t nccy;
 };
 
 struct item {
@@ -47,6 +48,13 @@ struct item {
     struct quote q;
     int64_t submitted_ms;
     int64_t duration_ms;
+};
+
+/* An exchange rate the cycle asks for (USD → ccy). */
+struct rate_item {
+    struct cycle *c;
+    char ccy[4];
+    struct quote q;
 };
 
 struct cycle {
@@ -61,6 +69,8 @@ struct cycle {
     struct asset *assets; /* this cycle's own copy of the list */
     struct item *items;
     size_t n, done;
+    struct rate_item *rates;
+    size_t nrates, answered; /* answered: assets and rates */
     int fetching;         /* 1 until every answer is in */
     int writes_pending;   /* record_updates, recalc_portfolios */
     const char *write_phase;
@@ -78,6 +88,7 @@ void asset_cache_free(struct asset_cache *ac)
     if (ac == NULL)
         return;
     free(ac->a);
+    free(ac->ccy);
     free(ac);
 }
 
@@ -97,6 +108,7 @@ void cycle_release(struct cycle *c)
         return;
     free(c->items);
     free(c->assets);
+    free(c->rates);
     free(c);
 }
 
@@ -111,35 +123,6 @@ void cycle_get_progress(const struct cycle *c, struct cycle_progress *out)
     out->done = (int)c->done;
     out->total = (int)c->n;
     out->phase = c->fetching ? "fetching" : c->writes_pending ? c->write_phase : "idle";
-}
-
-void cycle_validate(struct quote *q, const char *expected_currency, int64_t now_s,
-                    int64_t max_age_s)
-{
-    if (q->kind != QUOTE_OK)
-        return;
-    char why[sizeof q->error];
-    why[0] = '\0';
-    if (!isfinite(q->price))
-        snprintf(why, sizeof why, "price is not a finite number");
-    else if (q->price <= 0)
-        snprintf(why, sizeof why, "price %.6g is not positive", q->price);
-    else if (expected_currency && expected_currency[0] && q->currency[0] &&
-             strcasecmp(q->currency, expected_currency) != 0)
-        snprintf(why, sizeof why, "currency mismatch: answer in %.7s, asset is priced in %.7s",
-                 q->currency, expected_currency);
-    else if (q->price_time > now_s + CYCLE_FUTURE_SLACK_S)
-        snprintf(why, sizeof why, "price time is %llds in the future",
-                 (long long)(q->price_time - now_s));
-    else if (q->price_time > 0 && max_age_s > 0 && q->price_time < now_s - max_age_s)
-        snprintf(why, sizeof why, "price is stale (%lld h old)",
-                 (long long)((now_s - q->price_time) / 3600));
-    if (why[0]) {
-        q->kind = QUOTE_PERMANENT;
-        memcpy(q->error, why, sizeof why);
-    }
-    if (q->kind == QUOTE_OK && q->currency[0] == '\0' && expected_currency)
-        util_strlcpy(q->currency, expected_currency, sizeof q->currency);
 }
 
 /* ---- writing the results -------------------------------------------- */
@@ -320,6 +303,47 @@ static void log_failures(struct cycle *c)
 
 static void persist_stats(struct cycle *c);
 
+/* Stores the rates that came back; a missing one is a WARNING (portfolios
+ * then list the positions they could not convert). Returns how many. */
+static int write_rates(struct cycle *c)
+{
+    int ok = 0;
+    struct jbuf b;
+    jbuf_init(&b);
+    jbuf_arr(&b);
+    for (size_t i = 0; i < c->nrates; i++) {
+        const struct rate_item *r = &c->rates[i];
+        if (r->q.kind != QUOTE_OK) {
+            json_object *ctx = json_object_new_object();
+            json_object_object_add(ctx, "currency", json_object_new_string(r->ccy));
+            json_object_object_add(ctx, "error", json_object_new_string(r->q.error));
+            writer_log(c->d->writer, LOG_WARNING, c->seq, ctx, "No exchange rate USD->%s: %s",
+                       r->ccy, r->q.error);
+            continue;
+        }
+        char day[32];
+        util_fmt_time((r->q.price_time > 0 ? r->q.price_time * 1000 : util_wall_ms()), day,
+                      sizeof day);
+        day[10] = '\0'; /* the date part */
+        jbuf_obj(&b);
+        jbuf_key(&b, "base");
+        jbuf_str(&b, "USD");
+        jbuf_key(&b, "quote");
+        jbuf_str(&b, r->ccy);
+        jbuf_key(&b, "rate");
+        jbuf_num(&b, r->q.price);
+        jbuf_key(&b, "rate_date");
+        jbuf_str(&b, day);
+        jbuf_obj_end(&b);
+        ok++;
+    }
+    jbuf_arr_end(&b);
+    if (ok > 0)
+        write_json(c, WRITE_DATA, SQL_RECORD_RATES, &b, (size_t)ok, NULL);
+    jbuf_free(&b);
+    return ok;
+}
+
 static void finish(struct cycle *c)
 {
     c->fetching = 0;
@@ -339,7 +363,8 @@ static void finish(struct cycle *c)
                                          : CYCLE_FAILED;
     if (c->n > 0)
         write_results(c, now_wall);
-    if (ok > 0) {
+    int rates_ok = write_rates(c);
+    if (ok > 0 || rates_ok > 0) {
         char seq[24];
         snprintf(seq, sizeof seq, "%lld", (long long)c->seq);
         const char *params[2] = {c->d->instance_id, seq};
@@ -399,9 +424,19 @@ static void on_quote(const struct quote *q, void *cls)
     struct cycle *c = it->c;
     it->q = *q;
     it->duration_ms = loop_now(c->d->loop) - it->submitted_ms;
-    cycle_validate(&it->q, it->a->currency, util_wall_ms() / 1000, CYCLE_MAX_AGE_S);
+    validate_quote(&it->q, it->a->currency, util_wall_ms() / 1000, CYCLE_MAX_AGE_S);
     c->done++;
-    if (c->done == c->n)
+    if (++c->answered == c->n + c->nrates)
+        finish(c);
+}
+
+static void on_rate(const struct quote *q, void *cls)
+{
+    struct rate_item *r = cls;
+    struct cycle *c = r->c;
+    r->q = *q;
+    validate_quote(&r->q, r->ccy, util_wall_ms() / 1000, CYCLE_MAX_AGE_S);
+    if (++c->answered == c->n + c->nrates)
         finish(c);
 }
 
@@ -437,8 +472,19 @@ static void fetch_all(struct cycle *c)
         }
         immediate++;
     }
-    c->done += immediate;
-    if (c->done == c->n)
+    size_t immediate_assets = immediate;
+    for (size_t i = 0; i < c->nrates; i++) {
+        struct rate_item *r = &c->rates[i];
+        r->c = c;
+        if (queue_submit(c->d->queue, "fx", r->ccy, c->priority, ttl, on_rate, r) != 0) {
+            r->q.kind = QUOTE_PERMANENT;
+            snprintf(r->q.error, sizeof r->q.error, "could not queue the rate");
+            immediate++;
+        }
+    }
+    c->done += immediate_assets;
+    c->answered += immediate;
+    if (c->answered == c->n + c->nrates)
         finish(c);
 }
 
@@ -452,6 +498,12 @@ static void begin(struct cycle *c, const char *note)
         log_msg(LOG_ERROR, "cycle: out of memory for %zu assets", c->ac->n);
     } else if (c->n) {
         memcpy(c->assets, c->ac->a, c->n * sizeof *c->assets);
+    }
+    c->rates = c->ac->nccy ? calloc(c->ac->nccy, sizeof *c->rates) : NULL;
+    if (c->rates != NULL) {
+        c->nrates = c->ac->nccy;
+        for (size_t i = 0; i < c->nrates; i++)
+            memcpy(c->rates[i].ccy, c->ac->ccy[i], sizeof c->rates[i].ccy);
     }
     write_cycle_row(c, SQL_CYCLE_START, "running", c->started_wall_ms, 0, 0, NULL);
     json_object *ctx = json_object_new_object();
@@ -480,6 +532,42 @@ static void copy_field(char *dst, size_t n, const PGresult *r, int row, int col)
     util_strlcpy(dst, PQgetvalue(r, row, col), n);
 }
 
+static void use_cache(struct cycle *c, const char *err)
+{
+    if (c->ac->loaded) {
+        char note[300];
+        snprintf(note, sizeof note, "database unavailable (%s); using the last known asset list",
+                 err);
+        begin(c, note);
+    } else {
+        char why[300];
+        snprintf(why, sizeof why, "cannot read tracked assets: %s", err);
+        fail_early(c, why);
+    }
+}
+
+static void on_currencies(const PGresult *res, enum db_status st, const char *err, void *cls)
+{
+    struct cycle *c = cls;
+    struct asset_cache *ac = c->ac;
+    if (st == DB_OK) {
+        size_t n = (size_t)PQntuples(res);
+        char(*ccy)[4] = n ? calloc(n, sizeof *ccy) : NULL;
+        if (n == 0 || ccy != NULL) {
+            for (size_t i = 0; i < n; i++)
+                copy_field(ccy[i], sizeof ccy[i], res, (int)i, 0);
+            free(ac->ccy);
+            ac->ccy = ccy;
+            ac->nccy = n;
+        }
+    } else {
+        log_msg(LOG_WARNING, "cycle: cannot read currencies in use (%s); using the last list",
+                err);
+    }
+    begin(c, NULL);
+    cycle_release(c);
+}
+
 static void on_assets(const PGresult *res, enum db_status st, const char *err, void *cls)
 {
     struct cycle *c = cls;
@@ -504,22 +592,16 @@ static void on_assets(const PGresult *res, enum db_status st, const char *err, v
             ac->a = a;
             ac->n = n;
             ac->loaded = 1;
+            /* the reference moves on to the currencies query */
+            if (dbconn_query(c->d->db, SQL_CURRENCIES, 0, NULL, on_currencies, c) == 0)
+                return;
             begin(c, NULL);
             cycle_release(c);
             return;
         }
         err = "out of memory reading the asset list";
     }
-    if (ac->loaded) {
-        char note[300];
-        snprintf(note, sizeof note, "database unavailable (%s); using the last known asset list",
-                 err);
-        begin(c, note);
-    } else {
-        char why[300];
-        snprintf(why, sizeof why, "cannot read tracked assets: %s", err);
-        fail_early(c, why);
-    }
+    use_cache(c, err);
     cycle_release(c);
 }
 

@@ -48,10 +48,4 @@ void cycle_get_progress(const struct cycle *c, struct cycle_progress *out);
  * have reported too. NULL is a no-op. */
 void cycle_release(struct cycle *c);
 
-/* Checks an upstream quote against what we know of the asset: price finite
- * and > 0, currency as expected, time neither in the future nor too old.
- * Turns a bad quote into a failure with the reason. Pure. */
-void cycle_validate(struct quote *q, const char *expected_currency, int64_t now_s,
-                    int64_t max_age_s);
-
 #endif

@@ -4,8 +4,7 @@
  */
 #include "deadline.h"
 
-int64_t deadline_next(int64_t start, int64_t interval, int64_t fired, int64_t now,
-                      int64_t *missed)
+int64_t deadline_next(int64_t start, int64_t interval, int64_t fired, int64_t now, int64_t *missed)
 {
     if (interval <= 0)
         interval = 1;

@@ -15,7 +15,6 @@
  * deadline `fired` just handled at time now, returns the first deadline after
  * now, and in *missed how many deadlines after fired and not after now
  * passed unhandled (the loop was stalled). */
-int64_t deadline_next(int64_t start, int64_t interval, int64_t fired, int64_t now,
-                      int64_t *missed);
+int64_t deadline_next(int64_t start, int64_t interval, int64_t fired, int64_t now, int64_t *missed);
 
 #endif

@@ -9,11 +9,13 @@
 
 extern const struct provider provider_yahoo;
 extern const struct provider provider_coingecko;
+extern const struct provider provider_fx;
 
 /* The registry: one line per provider. */
 static const struct provider *const registry[] = {
     &provider_yahoo,
     &provider_coingecko,
+    &provider_fx,
 };
 
 const struct provider *provider_find(const char *name)

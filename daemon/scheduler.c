@@ -2,6 +2,7 @@
  * scheduler — see scheduler.h.
  */
 #include "scheduler.h"
+#include "deadline.h"
 #include "log.h"
 
 #include <json-c/json.h>
@@ -27,17 +28,6 @@ struct scheduler {
     int running;
     int stopped;
 };
-
-int64_t scheduler_next_deadline(int64_t start, int64_t interval, int64_t fired, int64_t now,
-                                int64_t *missed)
-{
-    if (interval <= 0)
-        interval = 1;
-    int64_t k_now = now < start ? -1 : (now - start) / interval; /* last deadline <= now */
-    int64_t k_fired = fired < start ? -1 : (fired - start) / interval;
-    *missed = k_now > k_fired ? k_now - k_fired : 0;
-    return start + (k_now + 1) * interval;
-}
 
 static void on_cycle_done(enum cycle_status st, void *cls)
 {
@@ -89,7 +79,7 @@ static int64_t on_deadline(struct loop *l, void *cls)
         return LOOP_TIMER_STOP;
     int64_t missed;
     int64_t fired = s->deadline;
-    s->deadline = scheduler_next_deadline(s->start, s->interval, fired, now, &missed);
+    s->deadline = deadline_next(s->start, s->interval, fired, now, &missed);
     if (missed > 0) {
         s->skipped += missed;
         writer_log(s->d->writer, LOG_WARNING, s->seq, NULL,

@@ -35,11 +35,4 @@ void scheduler_trigger(struct scheduler *s, const char *source);
 void scheduler_stop(struct scheduler *s);
 void scheduler_get(const struct scheduler *s, struct sched_info *out);
 
-/* The deadline arithmetic, pure for tests: with deadlines at
- * start + k × interval and the deadline `fired` just handled at time now,
- * returns the first deadline after now, and in *missed how many deadlines
- * between fired and now passed unhandled (the loop was stalled). */
-int64_t scheduler_next_deadline(int64_t start, int64_t interval, int64_t fired, int64_t now,
-                                int64_t *missed);
-
 #endif

@@ -11,6 +11,22 @@ const struct db_stmt sql_statements[] = {
      " FROM tracked_assets t JOIN assets a ON a.id = t.asset_id ORDER BY a.id",
      0},
 
+    /* Currencies that need a rate against USD: those of tracked assets and
+     * those portfolios are valued in. */
+    {SQL_CURRENCIES,
+     "SELECT currency FROM assets a JOIN tracked_assets t ON t.asset_id = a.id"
+     " UNION SELECT currency FROM portfolios EXCEPT SELECT 'USD' ORDER BY 1",
+     0},
+
+    {SQL_RECORD_RATES,
+     "INSERT INTO exchange_rates (base, quote, rate, rate_date)"
+     " SELECT r.base, r.quote, r.rate, r.rate_date"
+     " FROM jsonb_to_recordset($1::jsonb) AS r(base text, quote text, rate numeric,"
+     "   rate_date date)"
+     " ON CONFLICT (base, quote, rate_date) DO UPDATE SET rate = EXCLUDED.rate,"
+     "   fetched_at = now()",
+     1},
+
     /* A cycle's row is written when it starts, so a crash leaves a trace
      * ('running') that the next start marks 'aborted'. */
     {SQL_CYCLE_START,

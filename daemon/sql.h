@@ -14,6 +14,8 @@
 #include <stddef.h>
 
 #define SQL_TRACKED_ASSETS "tracked_assets"
+#define SQL_CURRENCIES "currencies"
+#define SQL_RECORD_RATES "record_rates"
 #define SQL_CYCLE_START "cycle_start"
 #define SQL_CYCLE_FINISH "cycle_finish"
 #define SQL_RECORD_UPDATES "record_updates"

@@ -25,6 +25,9 @@ void validate_quote(struct quote *q, const char *expected_currency, int64_t now_
              strcasecmp(q->currency, expected_currency) != 0)
         snprintf(why, sizeof why, "currency mismatch: answer in %.7s, asset is priced in %.7s",
                  q->currency, expected_currency);
+    else if (q->price_time < 0)
+        /* 0 means unknown; below it is garbage, not a very old price */
+        snprintf(why, sizeof why, "price time %lld is negative", (long long)q->price_time);
     else if (q->price_time > now_s + VALIDATE_FUTURE_SLACK_S)
         snprintf(why, sizeof why, "price time is %llds in the future",
                  (long long)(q->price_time - now_s));

@@ -20,7 +20,7 @@
 /* Turns a bad QUOTE_OK quote into a QUOTE_PERMANENT one with the reason in
  * q->error; leaves failures alone. now_s is the wall clock in unix seconds;
  * max_age_s <= 0 disables the staleness check; price_time 0 means unknown
- * and passes. A good quote without a currency gets expected_currency. */
+ * and passes, a negative one fails. A good quote without a currency gets expected_currency. */
 void validate_quote(struct quote *q, const char *expected_currency, int64_t now_s,
                     int64_t max_age_s);
 

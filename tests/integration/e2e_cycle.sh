@@ -21,8 +21,10 @@ tracked=$(sql "SELECT count(*) FROM tracked_assets")
 yahoo_syms=$(sql "SELECT count(DISTINCT upper(provider_symbol)) FROM assets a JOIN tracked_assets t ON t.asset_id = a.id WHERE provider = 'yahoo'")
 cg_syms=$(sql "SELECT count(DISTINCT lower(provider_symbol)) FROM assets a JOIN tracked_assets t ON t.asset_id = a.id WHERE provider = 'coingecko'")
 positions=$(sql "SELECT count(*) FROM portfolio_positions")
-# coingecko takes up to COINGECKO_BATCH (100) ids per request
-expect_requests=$(( yahoo_syms + (cg_syms + 99) / 100 ))
+ccys=$(sql "SELECT count(*) FROM (SELECT currency FROM assets UNION SELECT currency FROM portfolios EXCEPT SELECT 'USD') c")
+# coingecko takes up to COINGECKO_BATCH (100) ids per request; all rates
+# against USD come in one fx request
+expect_requests=$(( yahoo_syms + (cg_syms + 99) / 100 + (ccys > 0 ? 1 : 0) ))
 
 start_fakemarket || { not_ok "fakemarket starts"; exit 1; }
 start_api || not_ok "fetcher-api answers /healthz"
@@ -85,8 +87,17 @@ cached=$(psql "$DATABASE_URL" -XAtqF' ' -c "
 check_eq "portfolio values equal a hand computation" "$hand" "$cached"
 check_eq "the recalculation is tied to the last cycle" "$last" \
   "$(sql "SELECT DISTINCT cycle_id FROM portfolio_performance_cache")"
-check "a portfolio without exchange rates lists what it could not value" \
-  test "$(sql "SELECT jsonb_array_length(missing) FROM portfolio_performance_cache c JOIN portfolios p ON p.id = c.portfolio_id WHERE p.currency = 'EUR'")" -ge 0
+check_eq "the USD->EUR rate of each cycle is stored" 1 "$(sql "SELECT count(*) FROM exchange_rates WHERE base = 'USD' AND quote = 'EUR'")"
+# The EUR portfolio by hand: USD assets converted at the stored rate.
+hand_eur=$(psql "$DATABASE_URL" -XAtqF' ' -c "
+  SELECT pp.quantity, (SELECT price FROM asset_prices ap WHERE ap.asset_id = pp.asset_id ORDER BY fetched_at DESC LIMIT 1), a.currency,
+         (SELECT rate FROM exchange_rates WHERE base = 'USD' AND quote = 'EUR')
+  FROM portfolios p JOIN portfolio_positions pp ON pp.portfolio_id = p.id JOIN assets a ON a.id = pp.asset_id WHERE p.currency = 'EUR'" |
+  awk '{v += $1 * $2 * ($3 == "EUR" ? 1 : $4)} END {printf "%.4f", v}')
+check_eq "a EUR portfolio holding USD assets is converted with the stored rate" "$hand_eur" \
+  "$(sql "SELECT round(total_value, 4) FROM portfolio_performance_cache c JOIN portfolios p ON p.id = c.portfolio_id WHERE p.currency = 'EUR'")"
+check_eq "with every rate known, no position is left out" 0 \
+  "$(sql "SELECT sum(jsonb_array_length(missing)) FROM portfolio_performance_cache")"
 
 # Statistics from the API against the cycles table.
 st=$(curl -s "$API_URL/api/fetcher/statistics")

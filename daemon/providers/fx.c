@@ -1,0 +1,108 @@
+/*
+ * fx — exchange rates from a Frankfurter-style API (ECB reference rates):
+ * GET {FX_BASE_URL}/latest?from=USD&to=EUR,GBP,… → {"amount":1.0,
+ * "base":"USD","date":"2026-11-20","rates":{"EUR":0.92,…}}. A "symbol" is
+ * the quote currency; its price is how many of it one USD buys. The cycle
+ * stores them in exchange_rates for portfolio conversion.
+ */
+#include "provider.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static int fx_batch(const struct config *c)
+{
+    (void)c;
+    return 40; /* every currency in use fits in one request */
+}
+
+static int fx_normalize(const char *in, char *out, size_t outlen)
+{
+    if (strlen(in) != 3 || outlen < 4)
+        return -1;
+    for (int i = 0; i < 3; i++) {
+        if (!isalpha((unsigned char)in[i]))
+            return -1;
+        out[i] = (char)toupper((unsigned char)in[i]);
+    }
+    out[3] = '\0';
+    return 0;
+}
+
+static int fx_url(const struct config *c, const char *const *symbols, size_t n, char *url,
+                  size_t urllen)
+{
+    int w = snprintf(url, urllen, "%s/latest?from=USD&to=", c->fx_base_url);
+    if (w < 0 || (size_t)w >= urllen)
+        return -1;
+    size_t o = (size_t)w;
+    for (size_t i = 0; i < n; i++) {
+        /* currency codes are three letters (normalize() checked): no encoding */
+        if (o + 5 >= urllen)
+            return -1;
+        if (i > 0)
+            url[o++] = ',';
+        memcpy(url + o, symbols[i], 3);
+        o += 3;
+    }
+    url[o] = '\0';
+    return 0;
+}
+
+/* "2026-11-20" → unix seconds at the start of that day (UTC): a daily
+ * rate is valid from its date on, never "in the future". */
+static int64_t parse_date(const char *s)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    const char *end = strptime(s, "%Y-%m-%d", &tm);
+    if (end == NULL || *end != '\0')
+        return 0;
+    return (int64_t)timegm(&tm);
+}
+
+static int fx_parse(json_object *root, const char *const *symbols, size_t n, struct quote *out,
+                    unsigned char *found, char *err, size_t errlen)
+{
+    json_object *base = provider_get(root, "base");
+    json_object *rates = provider_get(root, "rates");
+    if (base == NULL || rates == NULL || !json_object_is_type(rates, json_type_object)) {
+        snprintf(err, errlen, "answer has no base/rates (unexpected shape)");
+        return -1;
+    }
+    if (strcmp(json_object_get_string(base), "USD") != 0) {
+        snprintf(err, errlen, "answer is based on %.8s, asked for USD",
+                 json_object_get_string(base));
+        return -1;
+    }
+    json_object *date = provider_get(root, "date");
+    int64_t t = date ? parse_date(json_object_get_string(date)) : 0;
+    for (size_t i = 0; i < n; i++) {
+        json_object *r = provider_get(rates, symbols[i]);
+        if (r == NULL)
+            continue;
+        found[i] = 1;
+        char why[160];
+        if (provider_number(r, "rate", &out[i].price, why, sizeof why) != 0) {
+            out[i].kind = QUOTE_PERMANENT;
+            snprintf(out[i].error, sizeof out[i].error, "%s", why);
+            continue;
+        }
+        out[i].kind = QUOTE_OK;
+        out[i].price_time = t;
+        util_strlcpy(out[i].currency, symbols[i], sizeof out[i].currency);
+    }
+    return 0;
+}
+
+const struct provider provider_fx = {
+    .name = "fx",
+    .batch_size = fx_batch,
+    .concurrency = 1,
+    .normalize = fx_normalize,
+    .build_url = fx_url,
+    .headers = NULL,
+    .parse = fx_parse,
+};

@@ -1,0 +1,11 @@
+# Unit tests of the daemon's core modules (included by tests/unit/deps.mk).
+# Each links the module it tests and only what that module cannot do
+# without (common/util for clocks and strict parsing). UNIT_DEPS_util and
+# UNIT_DEPS_config are in tests/unit/deps.mk.
+UNIT_DEPS_queue     := daemon/queue common/util
+UNIT_DEPS_loop      := daemon/loop common/util
+UNIT_DEPS_jbuf      := common/jbuf
+UNIT_DEPS_scheduler := daemon/deadline
+UNIT_DEPS_validate  := daemon/validate common/util
+UNIT_DEPS_providers := daemon/provider daemon/providers/yahoo daemon/providers/coingecko \
+                       daemon/providers/fx common/util

@@ -1,0 +1,382 @@
+/*
+ * Unit tests of common/jbuf.c — the exact text for small documents (commas,
+ * nesting, escaping, numbers), then random strings and random documents
+ * checked by json-c, the reader every consumer of this text uses.
+ */
+#include "jbuf.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <json-c/json.h>
+
+static void test_nesting_commas(void **state)
+{
+    (void)state;
+    struct jbuf b;
+    jbuf_init(&b);
+    assert_string_equal(jbuf_text(&b), "");
+    jbuf_obj(&b);
+    jbuf_key(&b, "a");
+    jbuf_int(&b, 1);
+    jbuf_key(&b, "list");
+    jbuf_arr(&b);
+    jbuf_int(&b, 1);
+    jbuf_str(&b, "x");
+    jbuf_obj(&b);
+    jbuf_obj_end(&b);
+    jbuf_arr(&b);
+    jbuf_arr_end(&b);
+    jbuf_null(&b);
+    jbuf_bool(&b, 1);
+    jbuf_bool(&b, 0);
+    jbuf_arr_end(&b);
+    jbuf_key(&b, "o");
+    jbuf_obj(&b);
+    jbuf_key(&b, "k");
+    jbuf_raw(&b, "{\"r\":[1,2]}");
+    jbuf_key(&b, "n");
+    jbuf_str(&b, NULL);
+    jbuf_obj_end(&b);
+    jbuf_obj_end(&b);
+    assert_true(jbuf_ok(&b));
+    assert_string_equal(jbuf_text(&b), "{\"a\":1,\"list\":[1,\"x\",{},[],null,true,false],"
+                                       "\"o\":{\"k\":{\"r\":[1,2]},\"n\":null}}");
+    char *t = jbuf_take(&b);
+    assert_non_null(t);
+    assert_string_equal(jbuf_text(&b), ""); /* reset */
+    free(t);
+    /* a buffer reused after take starts fresh */
+    jbuf_arr(&b);
+    jbuf_int(&b, 2);
+    jbuf_arr_end(&b);
+    assert_string_equal(jbuf_text(&b), "[2]");
+    jbuf_free(&b);
+    assert_string_equal(jbuf_text(&b), "");
+    /* take of an empty buffer gives an empty string, not NULL */
+    t = jbuf_take(&b);
+    assert_non_null(t);
+    assert_string_equal(t, "");
+    free(t);
+}
+
+/* Top-level values in sequence are comma-separated too (a stream of
+ * values), and the text grows past the first allocation. */
+static void test_growth(void **state)
+{
+    (void)state;
+    struct jbuf b;
+    jbuf_init(&b);
+    jbuf_arr(&b);
+    for (int i = 0; i < 10000; i++)
+        jbuf_int(&b, i);
+    jbuf_arr_end(&b);
+    assert_true(jbuf_ok(&b));
+    json_object *o = json_tokener_parse(jbuf_text(&b));
+    assert_non_null(o);
+    assert_int_equal(json_object_array_length(o), 10000);
+    assert_int_equal(json_object_get_int(json_object_array_get_idx(o, 9999)), 9999);
+    json_object_put(o);
+    jbuf_free(&b);
+}
+
+struct str_case {
+    const char *in;
+    const char *want; /* the JSON text written */
+};
+
+static void test_escaping(void **state)
+{
+    (void)state;
+    static const struct str_case cases[] = {
+        {"", "\"\""},
+        {"plain", "\"plain\""},
+        {"say \"hi\"", "\"say \\\"hi\\\"\""},
+        {"back\\slash", "\"back\\\\slash\""},
+        {"a/b", "\"a/b\""},
+        {"line\nbreak\ttab\rcr", "\"line\\u000abreak\\u0009tab\\u000dcr\""},
+        {"\x01\x1f", "\"\\u0001\\u001f\""},
+        {"\x7f", "\"\x7f\""},                          /* DEL is legal in JSON */
+        {"caf\xc3\xa9", "\"caf\xc3\xa9\""},            /* 2-byte UTF-8 kept */
+        {"\xe2\x82\xac 5", "\"\xe2\x82\xac 5\""},      /* € kept */
+        {"\xf0\x9f\x93\x88", "\"\xf0\x9f\x93\x88\""},  /* 4-byte (emoji) kept */
+        {"\xef\xbf\xbd", "\"\xef\xbf\xbd\""},          /* U+FFFD itself kept */
+        {"\xff", "\"\\ufffd\""},                       /* never valid */
+        {"a\x80z", "\"a\\ufffdz\""},                   /* lone continuation */
+        {"\xc3", "\"\\ufffd\""},                       /* truncated at the end */
+        {"\xc3z", "\"\\ufffdz\""},                     /* truncated mid-string */
+        {"\xe2\x82", "\"\\ufffd\\ufffd\""},            /* truncated 3-byte: 2 bad bytes */
+        {"\xc0\xaf", "\"\\ufffd\\ufffd\""},            /* overlong '/' */
+        {"\xe0\x80\xaf", "\"\\ufffd\\ufffd\\ufffd\""}, /* overlong 3-byte */
+        {"\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\""}, /* surrogate D800 */
+        {"\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\""},            /* > U+10FFFF */
+        {"\xf8\x88\x80\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\""}, /* 5-byte form */
+        {"\xf4\x8f\xbf\xbf", "\"\xf4\x8f\xbf\xbf\""},                        /* U+10FFFF kept */
+    };
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        struct jbuf b;
+        jbuf_init(&b);
+        jbuf_str(&b, cases[i].in);
+        assert_true(jbuf_ok(&b));
+        assert_string_equal(jbuf_text(&b), cases[i].want);
+        json_object *o = json_tokener_parse(jbuf_text(&b));
+        assert_non_null(o);
+        json_object_put(o);
+        /* keys are escaped the same way */
+        jbuf_free(&b);
+        jbuf_obj(&b);
+        jbuf_key(&b, cases[i].in);
+        jbuf_int(&b, 1);
+        jbuf_obj_end(&b);
+        o = json_tokener_parse(jbuf_text(&b));
+        assert_non_null(o);
+        json_object_put(o);
+        jbuf_free(&b);
+    }
+}
+
+struct num_case {
+    double in;
+    const char *want;
+};
+
+static void test_numbers(void **state)
+{
+    (void)state;
+    static const struct num_case cases[] = {
+        {0, "0"},           {189.84, "189.84"}, {67187.34, "67187.34"},
+        {0.1 + 0.2, "0.3"}, /* 15 digits: no ...0000004 tail */
+        {-1.5, "-1.5"},     {1e300, "1e+300"},  {1e-7, "1e-07"},
+        {NAN, "null"},      {INFINITY, "null"}, {-INFINITY, "null"},
+    };
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        struct jbuf b;
+        jbuf_init(&b);
+        jbuf_num(&b, cases[i].in);
+        assert_string_equal(jbuf_text(&b), cases[i].want);
+        jbuf_free(&b);
+    }
+    struct jbuf b;
+    jbuf_init(&b);
+    jbuf_arr(&b);
+    jbuf_int(&b, INT64_MIN);
+    jbuf_int(&b, INT64_MAX);
+    jbuf_num(&b, NAN);
+    jbuf_num(&b, 2.5);
+    jbuf_arr_end(&b);
+    assert_string_equal(jbuf_text(&b), "[-9223372036854775808,9223372036854775807,null,2.5]");
+    json_object *o = json_tokener_parse(jbuf_text(&b));
+    assert_non_null(o);
+    assert_true(json_object_get_int64(json_object_array_get_idx(o, 0)) == INT64_MIN);
+    assert_true(json_object_get_int64(json_object_array_get_idx(o, 1)) == INT64_MAX);
+    json_object_put(o);
+    jbuf_free(&b);
+}
+
+/* Deeper than JBUF_MAX_DEPTH is our bug: reported through jbuf_ok(). */
+static void test_too_deep(void **state)
+{
+    (void)state;
+    struct jbuf b;
+    jbuf_init(&b);
+    for (int i = 0; i < JBUF_MAX_DEPTH - 1; i++)
+        jbuf_arr(&b);
+    assert_true(jbuf_ok(&b));
+    jbuf_arr(&b);
+    assert_false(jbuf_ok(&b));
+    assert_null(jbuf_text(&b));
+    assert_null(jbuf_take(&b)); /* and take frees what there was */
+    assert_true(jbuf_ok(&b));
+    jbuf_free(&b);
+}
+
+/* ---- random strings through json-c ----------------------------------- */
+
+static uint64_t rng = 42;
+
+static uint32_t rnd(uint32_t n)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (uint32_t)(rng % n);
+}
+
+/* Random bytes biased toward the interesting ones: control characters,
+ * quotes, backslashes, UTF-8 lead and continuation bytes. */
+static void random_string(char *s, size_t len)
+{
+    static const unsigned char pick[] = {'"',  '\\', '/',  '\n', 0x01, 0x1f, 0x7f, 0x80, 0xbf,
+                                         0xc0, 0xc3, 0xa9, 0xe2, 0x82, 0xac, 0xed, 0xa0, 0xf0,
+                                         0x9f, 0xf4, 0x90, 0xf8, 0xff, 'a',  'Z',  ' '};
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c;
+        switch (rnd(3)) {
+        case 0:
+            c = pick[rnd(sizeof pick)];
+            break;
+        case 1:
+            c = (unsigned char)(0x20 + rnd(0x5f));
+            break;
+        default:
+            c = (unsigned char)(1 + rnd(255));
+            break;
+        }
+        s[i] = (char)c;
+    }
+    s[len] = '\0';
+}
+
+/* Is s valid UTF-8 (json-c hands back what we wrote; check the bytes)? */
+static int valid_utf8(const unsigned char *s)
+{
+    while (*s) {
+        if (*s < 0x80) {
+            s++;
+            continue;
+        }
+        int n = (*s & 0xe0) == 0xc0 ? 2 : (*s & 0xf0) == 0xe0 ? 3 : (*s & 0xf8) == 0xf0 ? 4 : 0;
+        if (n == 0)
+            return 0;
+        uint32_t cp = *s & (0x7f >> n);
+        for (int i = 1; i < n; i++) {
+            if ((s[i] & 0xc0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (s[i] & 0x3f);
+        }
+        if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+            (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+            return 0;
+        s += n;
+    }
+    return 1;
+}
+
+static void test_random_strings(void **state)
+{
+    (void)state;
+    char s[65];
+    for (int iter = 0; iter < 20000; iter++) {
+        size_t len = rnd(64);
+        random_string(s, len);
+        struct jbuf b;
+        jbuf_init(&b);
+        jbuf_obj(&b);
+        jbuf_key(&b, s);
+        jbuf_str(&b, s);
+        jbuf_key(&b, "n");
+        jbuf_num(&b, (double)rnd(1000000) / 100.0);
+        jbuf_obj_end(&b);
+        assert_true(jbuf_ok(&b));
+        const char *t = jbuf_text(&b);
+        json_tokener *tok = json_tokener_new();
+        assert_non_null(tok);
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+        json_object *o = json_tokener_parse_ex(tok, t, (int)strlen(t) + 1);
+        if (o == NULL)
+            fail_msg("json-c refused %s: %s", t,
+                     json_tokener_error_desc(json_tokener_get_error(tok)));
+        json_tokener_free(tok);
+        assert_true(json_object_is_type(o, json_type_object));
+        assert_true(json_object_object_length(o) <= 2);
+        /* the value read back is valid UTF-8, and equal to the input when
+         * the input was valid UTF-8 */
+        json_object_object_foreach(o, k, v)
+        {
+            if (strcmp(k, "n") == 0)
+                continue; /* the number (an int when whole) */
+            assert_true(json_object_is_type(v, json_type_string));
+            const char *back = json_object_get_string(v);
+            assert_true(valid_utf8((const unsigned char *)back));
+            assert_true(valid_utf8((const unsigned char *)k));
+            if (valid_utf8((const unsigned char *)s))
+                assert_string_equal(back, s);
+        }
+        json_object_put(o);
+        jbuf_free(&b);
+    }
+}
+
+/* Random documents: random nesting of every value kind; json-c must
+ * accept each and agree on the number of top-level members. */
+static void random_value(struct jbuf *b, int depth, int *count)
+{
+    char s[17];
+    switch (depth >= 6 ? rnd(5) : rnd(7)) {
+    case 0:
+        jbuf_int(b, (int64_t)rnd(UINT32_MAX) - INT32_MAX);
+        break;
+    case 1:
+        jbuf_num(b, rnd(4) == 0 ? NAN : (double)rnd(100000) / 7.0);
+        break;
+    case 2:
+        jbuf_bool(b, (int)rnd(2));
+        break;
+    case 3:
+        jbuf_null(b);
+        break;
+    case 4:
+        random_string(s, rnd(16));
+        jbuf_str(b, s);
+        break;
+    case 5: {
+        jbuf_arr(b);
+        int n = (int)rnd(5), c = 0;
+        for (int i = 0; i < n; i++)
+            random_value(b, depth + 1, &c);
+        jbuf_arr_end(b);
+        break;
+    }
+    default: {
+        jbuf_obj(b);
+        int n = (int)rnd(5), c = 0;
+        for (int i = 0; i < n; i++) {
+            snprintf(s, sizeof s, "k%d", i);
+            jbuf_key(b, s);
+            random_value(b, depth + 1, &c);
+        }
+        jbuf_obj_end(b);
+        break;
+    }
+    }
+    (*count)++;
+}
+
+static void test_random_documents(void **state)
+{
+    (void)state;
+    for (int iter = 0; iter < 3000; iter++) {
+        struct jbuf b;
+        jbuf_init(&b);
+        jbuf_arr(&b);
+        int n = (int)rnd(8), c = 0;
+        for (int i = 0; i < n; i++)
+            random_value(&b, 1, &c);
+        jbuf_arr_end(&b);
+        assert_true(jbuf_ok(&b));
+        json_object *o = json_tokener_parse(jbuf_text(&b));
+        if (o == NULL)
+            fail_msg("json-c refused %s", jbuf_text(&b));
+        assert_int_equal(json_object_array_length(o), (size_t)c);
+        json_object_put(o);
+        jbuf_free(&b);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_nesting_commas),   cmocka_unit_test(test_growth),
+        cmocka_unit_test(test_escaping),         cmocka_unit_test(test_numbers),
+        cmocka_unit_test(test_too_deep),         cmocka_unit_test(test_random_strings),
+        cmocka_unit_test(test_random_documents),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,1166 @@
+/*
+ * Unit tests of daemon/queue.c — one test per rule of queue.h, then a
+ * randomized run checking the invariants after every step.
+ *
+ * The transport is a fake: start() records the batch (provider, symbols)
+ * and keeps it "in flight" until the test completes it with the quotes it
+ * chooses; now() is a fake clock the test advances, so backoff and cache
+ * TTL are tested without sleeping. Every call into queue_submit() and
+ * queue_batch_done() runs with `in_api` set, and every callback asserts it
+ * is clear: callbacks must only come from queue_run().
+ */
+#include "queue.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#define MAX_LIVE 64
+#define MAX_BATCH 16
+#define MAX_HIST 256
+#define MAX_PROV 4
+
+struct live_batch {
+    struct queue_batch *b;
+    char provider[32];
+    size_t n;
+    char sym[MAX_BATCH][32];
+};
+
+struct fake {
+    int64_t now;
+    struct live_batch live[MAX_LIVE];
+    size_t nlive;
+    int starts, cancels;
+    int fail_starts; /* the next N start() calls return -1 */
+    /* limits the fake checks at every start() */
+    int conc_total;
+    char prov_name[MAX_PROV][32];
+    int prov_conc[MAX_PROV], prov_batch[MAX_PROV];
+    int nprov;
+    /* "provider:sym,sym" per start, in order */
+    char hist[MAX_HIST][128];
+    size_t nhist;
+};
+
+static struct fake F;
+static int in_api;
+
+static int fake_prov(const char *name)
+{
+    for (int i = 0; i < F.nprov; i++)
+        if (strcmp(F.prov_name[i], name) == 0)
+            return i;
+    return -1;
+}
+
+/* The invariants of a started batch, checked when it starts: no key in two
+ * in-flight batches, limits total and per provider, batch size. */
+static void check_live(void)
+{
+    assert_true(F.nlive <= (size_t)F.conc_total);
+    int per[MAX_PROV] = {0};
+    for (size_t i = 0; i < F.nlive; i++) {
+        int p = fake_prov(F.live[i].provider);
+        assert_true(p >= 0);
+        per[p]++;
+        assert_true(F.live[i].n >= 1);
+        assert_true(F.live[i].n <= (size_t)F.prov_batch[p]);
+        for (size_t j = 0; j < F.live[i].n; j++)
+            for (size_t k = i; k < F.nlive; k++)
+                for (size_t m = (k == i ? j + 1 : 0); m < F.live[k].n; m++)
+                    if (strcmp(F.live[k].provider, F.live[i].provider) == 0)
+                        assert_string_not_equal(F.live[i].sym[j], F.live[k].sym[m]);
+    }
+    for (int p = 0; p < F.nprov; p++)
+        assert_true(per[p] <= F.prov_conc[p]);
+}
+
+static int fk_start(void *ctx, struct queue_batch *b)
+{
+    assert_ptr_equal(ctx, &F);
+    F.starts++;
+    if (F.fail_starts > 0) {
+        F.fail_starts--;
+        return -1;
+    }
+    assert_true(F.nlive < MAX_LIVE);
+    struct live_batch *x = &F.live[F.nlive++];
+    x->b = b;
+    snprintf(x->provider, sizeof x->provider, "%s", queue_batch_provider(b));
+    x->n = queue_batch_size(b);
+    assert_true(x->n <= MAX_BATCH);
+    assert_null(queue_batch_symbol(b, x->n)); /* out of range */
+    char h[128];
+    snprintf(h, sizeof h, "%s:", queue_batch_provider(b));
+    for (size_t i = 0; i < x->n; i++) {
+        snprintf(x->sym[i], sizeof x->sym[i], "%s", queue_batch_symbol(b, i));
+        size_t l = strlen(h);
+        snprintf(h + l, sizeof h - l, "%s%s", i ? "," : "", queue_batch_symbol(b, i));
+    }
+    if (F.nhist < MAX_HIST)
+        memcpy(F.hist[F.nhist++], h, sizeof h);
+    check_live();
+    return 0;
+}
+
+static void live_remove(size_t i)
+{
+    F.live[i] = F.live[--F.nlive];
+}
+
+static void fk_cancel(void *ctx, struct queue_batch *b)
+{
+    assert_ptr_equal(ctx, &F);
+    F.cancels++;
+    for (size_t i = 0; i < F.nlive; i++)
+        if (F.live[i].b == b) {
+            live_remove(i);
+            return;
+        }
+    fail_msg("cancel of a batch the transport does not have in flight");
+}
+
+static int64_t fk_now(void *ctx)
+{
+    assert_ptr_equal(ctx, &F);
+    return F.now;
+}
+
+/* ---- helpers ---------------------------------------------------------- */
+
+struct rec {
+    int calls;
+    struct quote q;
+};
+
+static void cb_rec(const struct quote *q, void *cls)
+{
+    assert_false(in_api); /* never from inside queue_submit/queue_batch_done */
+    struct rec *r = cls;
+    r->calls++;
+    r->q = *q;
+}
+
+static struct fetch_queue *mkq(int conc, int max_retries, int64_t backoff_ms, int64_t backoff_max)
+{
+    memset(&F, 0, sizeof F);
+    F.conc_total = conc;
+    struct queue_transport t = {fk_start, fk_cancel, fk_now, &F};
+    struct queue_limits lim = {conc, max_retries, backoff_ms, backoff_max};
+    struct fetch_queue *q = queue_new(&t, &lim);
+    assert_non_null(q);
+    return q;
+}
+
+static void addp(struct fetch_queue *q, const char *name, int batch_max, int conc)
+{
+    int i = queue_add_provider(q, name, batch_max, conc);
+    assert_int_equal(i, F.nprov);
+    snprintf(F.prov_name[F.nprov], sizeof F.prov_name[0], "%s", name);
+    F.prov_batch[F.nprov] = batch_max;
+    F.prov_conc[F.nprov] = conc;
+    F.nprov++;
+}
+
+static void submit(struct fetch_queue *q, const char *prov, const char *sym, int prio, int64_t ttl,
+                   struct rec *r)
+{
+    in_api = 1;
+    int rc = queue_submit(q, prov, sym, prio, ttl, cb_rec, r);
+    in_api = 0;
+    assert_int_equal(rc, 0);
+}
+
+static void run(struct fetch_queue *q)
+{
+    queue_run(q, F.now);
+}
+
+static struct quote ok_q(double price)
+{
+    struct quote r = {.kind = QUOTE_OK, .price = price, .price_time = 1763700000};
+    snprintf(r.currency, sizeof r.currency, "USD");
+    return r;
+}
+
+static struct quote err_q(enum quote_error_kind k, const char *msg)
+{
+    struct quote r = {.kind = k};
+    snprintf(r.error, sizeof r.error, "%s", msg);
+    return r;
+}
+
+static size_t live_find(const char *sym)
+{
+    for (size_t i = 0; i < F.nlive; i++)
+        for (size_t j = 0; j < F.live[i].n; j++)
+            if (strcmp(F.live[i].sym[j], sym) == 0)
+                return i;
+    fail_msg("no batch in flight holds %s", sym);
+    return 0;
+}
+
+/* Completes in-flight batch i with r for every key. */
+static void finish(struct fetch_queue *q, size_t i, const struct quote *r)
+{
+    struct queue_batch *b = F.live[i].b;
+    live_remove(i);
+    queue_batch_set_all(b, r);
+    in_api = 1;
+    queue_batch_done(q, b);
+    in_api = 0;
+}
+
+static void finish_sym(struct fetch_queue *q, const char *sym, const struct quote *r)
+{
+    finish(q, live_find(sym), r);
+}
+
+static struct queue_counters counters(const struct fetch_queue *q)
+{
+    struct queue_counters c;
+    queue_get_counters(q, &c);
+    return c;
+}
+
+/* ---- coalescing ------------------------------------------------------- */
+
+static void test_coalesce(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(4, 0, 100, 1000);
+    addp(q, "yahoo", 1, 4);
+    struct rec r[6] = {0};
+    for (int i = 0; i < 3; i++) /* while queued */
+        submit(q, "yahoo", "AAPL", QPRIO_SCHEDULED, 0, &r[i]);
+    assert_int_equal(F.starts, 0); /* nothing starts before queue_run */
+    run(q);
+    assert_int_equal(F.nlive, 1);
+    assert_int_equal(F.live[0].n, 1);
+    assert_string_equal(F.live[0].sym[0], "AAPL");
+    for (int i = 3; i < 6; i++) /* while in flight */
+        submit(q, "yahoo", "AAPL", QPRIO_ON_DEMAND, 0, &r[i]);
+    run(q);
+    assert_int_equal(F.starts, 1);
+    struct quote ok = ok_q(189.84);
+    finish_sym(q, "AAPL", &ok);
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(r[i].calls, 0);
+    run(q);
+    run(q);
+    for (int i = 0; i < 6; i++) {
+        assert_int_equal(r[i].calls, 1);
+        assert_int_equal(r[i].q.kind, QUOTE_OK);
+        assert_true(r[i].q.price == 189.84);
+        assert_string_equal(r[i].q.currency, "USD");
+    }
+    struct queue_counters c = counters(q);
+    assert_int_equal(c.submitted, 6);
+    assert_int_equal(c.deduplicated, 5);
+    assert_int_equal(c.upstream_requests, 1);
+    assert_int_equal(c.keys_requested, 1);
+    assert_int_equal(c.completed, 1);
+    assert_int_equal(c.errors, 0);
+    assert_int_equal(queue_outstanding(q), 0);
+    assert_int_equal(F.starts, 1);
+    queue_free(q);
+}
+
+static void test_same_error(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(4, 3, 100, 1000);
+    addp(q, "yahoo", 1, 4);
+    struct rec r[3] = {0};
+    for (int i = 0; i < 3; i++)
+        submit(q, "yahoo", "NOPE", QPRIO_SCHEDULED, 0, &r[i]);
+    run(q);
+    struct quote e = err_q(QUOTE_PERMANENT, "yahoo: No data found, symbol may be delisted");
+    e.http_status = 404;
+    finish_sym(q, "NOPE", &e);
+    run(q);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(r[i].calls, 1);
+        assert_int_equal(r[i].q.kind, QUOTE_PERMANENT);
+        assert_int_equal(r[i].q.http_status, 404);
+        assert_string_equal(r[i].q.error, e.error);
+    }
+    struct queue_counters c = counters(q);
+    assert_int_equal(c.errors, 1);
+    assert_int_equal(c.retries, 0); /* permanent: not retried */
+    assert_int_equal(F.starts, 1);
+    queue_free(q);
+}
+
+/* ---- priority --------------------------------------------------------- */
+
+static void drain_in_order(struct fetch_queue *q, const char *const *want, size_t n)
+{
+    struct quote ok = ok_q(1);
+    for (size_t i = 0; i < n; i++) {
+        run(q);
+        assert_int_equal(F.nlive, 1);
+        assert_string_equal(F.live[0].sym[0], want[i]);
+        finish(q, 0, &ok);
+    }
+    run(q);
+    assert_int_equal(F.nlive, 0);
+}
+
+static void test_priority_order(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(1, 0, 100, 1000);
+    addp(q, "yahoo", 1, 1);
+    struct rec r[6] = {0};
+    submit(q, "yahoo", "S1", QPRIO_SCHEDULED, 0, &r[0]);
+    submit(q, "yahoo", "M1", QPRIO_MANUAL, 0, &r[1]);
+    submit(q, "yahoo", "S2", QPRIO_SCHEDULED, 0, &r[2]);
+    submit(q, "yahoo", "D1", QPRIO_ON_DEMAND, 0, &r[3]);
+    submit(q, "yahoo", "M2", QPRIO_MANUAL, 0, &r[4]);
+    submit(q, "yahoo", "D2", QPRIO_ON_DEMAND, 0, &r[5]);
+    static const char *const want[] = {"D1", "D2", "M1", "M2", "S1", "S2"};
+    drain_in_order(q, want, ARRAY_LEN(want));
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(r[i].calls, 1);
+    queue_free(q);
+}
+
+/* Across providers the best pending entry wins too. */
+static void test_priority_across_providers(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(1, 0, 100, 1000);
+    addp(q, "yahoo", 1, 1);
+    addp(q, "coingecko", 10, 1);
+    struct rec r[3] = {0};
+    submit(q, "yahoo", "AAPL", QPRIO_SCHEDULED, 0, &r[0]);
+    submit(q, "coingecko", "bitcoin", QPRIO_MANUAL, 0, &r[1]);
+    submit(q, "yahoo", "MSFT", QPRIO_SCHEDULED, 0, &r[2]);
+    run(q);
+    assert_int_equal(F.nlive, 1);
+    assert_string_equal(F.hist[0], "coingecko:bitcoin");
+    struct quote ok = ok_q(1);
+    finish(q, 0, &ok);
+    run(q);
+    assert_string_equal(F.hist[1], "yahoo:AAPL");
+    finish(q, 0, &ok);
+    run(q);
+    assert_string_equal(F.hist[2], "yahoo:MSFT");
+    finish(q, 0, &ok);
+    run(q);
+    queue_free(q);
+}
+
+static void test_priority_raise(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(1, 0, 100, 1000);
+    addp(q, "yahoo", 1, 1);
+    struct rec r[6] = {0};
+    submit(q, "yahoo", "B", QPRIO_SCHEDULED, 0, &r[0]);
+    submit(q, "yahoo", "M", QPRIO_MANUAL, 0, &r[1]);
+    submit(q, "yahoo", "C", QPRIO_SCHEDULED, 0, &r[2]);
+    submit(q, "yahoo", "A", QPRIO_SCHEDULED, 0, &r[3]);
+    /* a later, higher waiter lifts A to MANUAL: after M (FIFO at its new
+     * level), before B and C */
+    submit(q, "yahoo", "A", QPRIO_MANUAL, 0, &r[4]);
+    /* a lower later waiter does not lower it */
+    submit(q, "yahoo", "A", QPRIO_SCHEDULED, 0, &r[5]);
+    static const char *const want[] = {"M", "A", "B", "C"};
+    drain_in_order(q, want, ARRAY_LEN(want));
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(r[i].calls, 1);
+    assert_int_equal(counters(q).deduplicated, 2);
+    queue_free(q);
+}
+
+/* Out-of-range priorities are clamped, not refused. */
+static void test_priority_clamped(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(1, 0, 100, 1000);
+    addp(q, "yahoo", 1, 1);
+    struct rec r[3] = {0};
+    submit(q, "yahoo", "LOW", -5, 0, &r[0]);
+    submit(q, "yahoo", "MID", QPRIO_MANUAL, 0, &r[1]);
+    submit(q, "yahoo", "HIGH", 99, 0, &r[2]);
+    static const char *const want[] = {"HIGH", "MID", "LOW"};
+    drain_in_order(q, want, ARRAY_LEN(want));
+    queue_free(q);
+}
+
+/* ---- concurrency ------------------------------------------------------ */
+
+static void test_concurrency_total(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(3, 0, 100, 1000);
+    addp(q, "yahoo", 1, 10);
+    addp(q, "coingecko", 1, 10);
+    struct rec r[10] = {0};
+    char sym[16];
+    for (int i = 0; i < 10; i++) {
+        snprintf(sym, sizeof sym, "S%d", i);
+        submit(q, i % 2 ? "yahoo" : "coingecko", sym, QPRIO_SCHEDULED, 0, &r[i]);
+    }
+    run(q);
+    assert_int_equal(F.nlive, 3);
+    run(q);
+    assert_int_equal(F.nlive, 3); /* still at the limit */
+    assert_int_equal(counters(q).in_flight, 3);
+    assert_int_equal(counters(q).queued, 7);
+    /* a failure frees its slot as a success does */
+    struct quote e = err_q(QUOTE_TRANSIENT, "HTTP 503");
+    finish(q, 0, &e);
+    run(q);
+    assert_int_equal(F.nlive, 3);
+    struct quote ok = ok_q(2);
+    while (F.nlive > 0) {
+        finish(q, 0, &ok);
+        run(q);
+        assert_true(F.nlive <= 3);
+    }
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(r[i].calls, 1);
+    assert_int_equal(F.starts, 10);
+    assert_int_equal(counters(q).errors, 1);
+    queue_free(q);
+}
+
+static void test_concurrency_per_provider(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(10, 0, 100, 1000);
+    addp(q, "yahoo", 1, 2);
+    addp(q, "coingecko", 1, 1);
+    struct rec r[8] = {0};
+    char sym[16];
+    for (int i = 0; i < 5; i++) {
+        snprintf(sym, sizeof sym, "Y%d", i);
+        submit(q, "yahoo", sym, QPRIO_SCHEDULED, 0, &r[i]);
+    }
+    for (int i = 5; i < 8; i++) {
+        snprintf(sym, sizeof sym, "c%d", i);
+        submit(q, "coingecko", sym, QPRIO_ON_DEMAND, 0, &r[i]);
+    }
+    run(q);
+    assert_int_equal(F.nlive, 3); /* 2 yahoo + 1 coingecko, not 10 */
+    struct quote e = err_q(QUOTE_PERMANENT, "HTTP 404");
+    finish_sym(q, "Y0", &e);
+    run(q);
+    assert_int_equal(F.nlive, 3);
+    assert_int_equal(r[0].calls, 1);
+    assert_int_equal(r[0].q.kind, QUOTE_PERMANENT);
+    struct quote ok = ok_q(3);
+    while (F.nlive > 0) {
+        finish(q, 0, &ok);
+        run(q);
+    }
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(r[i].calls, 1);
+    queue_free(q);
+}
+
+/* A transport that cannot start a batch: it fails as transient (retried)
+ * and never holds a slot. */
+static void test_start_failure(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(1, 1, 100, 1000);
+    addp(q, "yahoo", 1, 1);
+    struct rec r[2] = {0};
+    submit(q, "yahoo", "A", QPRIO_SCHEDULED, 0, &r[0]);
+    submit(q, "yahoo", "B", QPRIO_SCHEDULED, 0, &r[1]);
+    F.fail_starts = 3;
+    run(q); /* A fails, B fails: both to backoff, no slot held */
+    assert_int_equal(F.starts, 2);
+    assert_int_equal(F.nlive, 0);
+    assert_int_equal(counters(q).backoff, 2);
+    assert_int_equal(counters(q).in_flight, 0);
+    F.now += 1000;
+    run(q); /* A's retry fails again (last try), B's retry starts */
+    assert_int_equal(r[0].calls, 1);
+    assert_int_equal(r[0].q.kind, QUOTE_TRANSIENT);
+    assert_non_null(strstr(r[0].q.error, "could not start"));
+    assert_int_equal(F.nlive, 1);
+    struct quote ok = ok_q(4);
+    finish(q, 0, &ok);
+    run(q);
+    assert_int_equal(r[1].calls, 1);
+    assert_int_equal(r[1].q.kind, QUOTE_OK);
+    queue_free(q);
+}
+
+/* ---- batching --------------------------------------------------------- */
+
+static void test_batching(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(1, 0, 100, 1000);
+    addp(q, "coingecko", 3, 1);
+    static const char *const ids[] = {"bitcoin",  "ethereum", "solana",  "cardano",
+                                      "dogecoin", "tron",     "polkadot"};
+    struct rec r[7] = {0};
+    for (size_t i = 0; i < 7; i++)
+        submit(q, "coingecko", ids[i], QPRIO_SCHEDULED, 0, &r[i]);
+    run(q);
+    assert_int_equal(F.nlive, 1);
+    assert_string_equal(F.hist[0], "coingecko:bitcoin,ethereum,solana");
+    /* the answer lacks ethereum: it alone fails, as missing */
+    struct queue_batch *b = F.live[0].b;
+    struct quote btc = ok_q(67187.34), sol = ok_q(140.5);
+    queue_batch_set(b, 0, &btc);
+    queue_batch_set(b, 2, &sol);
+    queue_batch_set(b, 7, &sol); /* out of range: ignored */
+    live_remove(0);
+    in_api = 1;
+    queue_batch_done(q, b);
+    in_api = 0;
+    run(q);
+    assert_int_equal(r[0].q.kind, QUOTE_OK);
+    assert_true(r[0].q.price == 67187.34);
+    assert_int_equal(r[1].q.kind, QUOTE_PERMANENT);
+    assert_non_null(strstr(r[1].q.error, "missing"));
+    assert_non_null(strstr(r[1].q.error, "ethereum"));
+    assert_int_equal(r[2].q.kind, QUOTE_OK);
+    assert_true(r[2].q.price == 140.5);
+    assert_string_equal(F.hist[1], "coingecko:cardano,dogecoin,tron");
+    struct quote ok = ok_q(1);
+    finish(q, 0, &ok);
+    run(q);
+    assert_string_equal(F.hist[2], "coingecko:polkadot");
+    finish(q, 0, &ok);
+    run(q);
+    for (int i = 0; i < 7; i++)
+        assert_int_equal(r[i].calls, 1);
+    struct queue_counters c = counters(q);
+    assert_int_equal(c.upstream_requests, 3);
+    assert_int_equal(c.keys_requested, 7);
+    assert_int_equal(c.errors, 1);
+    queue_free(q);
+}
+
+/* A batch takes the best keys first: higher priority before older. */
+static void test_batching_priority(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(1, 0, 100, 1000);
+    addp(q, "coingecko", 2, 1);
+    struct rec r[4] = {0};
+    submit(q, "coingecko", "a", QPRIO_SCHEDULED, 0, &r[0]);
+    submit(q, "coingecko", "b", QPRIO_SCHEDULED, 0, &r[1]);
+    submit(q, "coingecko", "c", QPRIO_ON_DEMAND, 0, &r[2]);
+    submit(q, "coingecko", "d", QPRIO_MANUAL, 0, &r[3]);
+    run(q);
+    assert_string_equal(F.hist[0], "coingecko:c,d");
+    struct quote ok = ok_q(1);
+    finish(q, 0, &ok);
+    run(q);
+    assert_string_equal(F.hist[1], "coingecko:a,b");
+    finish(q, 0, &ok);
+    run(q);
+    queue_free(q);
+}
+
+/* ---- cache ------------------------------------------------------------ */
+
+static void test_cache(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(2, 0, 100, 1000);
+    addp(q, "yahoo", 1, 2);
+    struct rec r[8] = {0};
+    F.now = 1000;
+    submit(q, "yahoo", "AAPL", QPRIO_SCHEDULED, 60000, &r[0]);
+    run(q);
+    struct quote ok = ok_q(189.84);
+    finish(q, 0, &ok);
+    run(q);
+    assert_int_equal(r[0].calls, 1);
+    assert_int_equal(counters(q).cached, 1);
+
+    /* within the TTL: answered from memory, no batch, and not synchronously */
+    F.now = 1000 + 60000;
+    submit(q, "yahoo", "AAPL", QPRIO_ON_DEMAND, 60000, &r[1]);
+    assert_int_equal(r[1].calls, 0);
+    run(q);
+    assert_int_equal(r[1].calls, 1);
+    assert_true(r[1].q.price == 189.84);
+    assert_int_equal(F.starts, 1);
+    assert_int_equal(counters(q).cache_hits, 1);
+
+    /* the caller decides the TTL: a shorter one refetches */
+    submit(q, "yahoo", "AAPL", QPRIO_ON_DEMAND, 1000, &r[2]);
+    run(q);
+    assert_int_equal(F.starts, 2);
+    assert_int_equal(r[2].calls, 0);
+    struct quote ok2 = ok_q(190.01);
+    finish(q, 0, &ok2);
+    run(q);
+    assert_true(r[2].q.price == 190.01);
+
+    /* after the TTL: a new fetch */
+    F.now += 60001;
+    submit(q, "yahoo", "AAPL", QPRIO_SCHEDULED, 60000, &r[3]);
+    run(q);
+    assert_int_equal(F.starts, 3);
+    finish(q, 0, &ok);
+    run(q);
+    assert_int_equal(r[3].calls, 1);
+
+    /* ttl 0: never from the cache */
+    submit(q, "yahoo", "AAPL", QPRIO_SCHEDULED, 0, &r[4]);
+    run(q);
+    assert_int_equal(F.starts, 4);
+    finish(q, 0, &ok);
+    run(q);
+
+    /* failures are not cached */
+    submit(q, "yahoo", "BAD", QPRIO_SCHEDULED, 60000, &r[5]);
+    run(q);
+    struct quote e = err_q(QUOTE_PERMANENT, "HTTP 404");
+    finish(q, 0, &e);
+    run(q);
+    submit(q, "yahoo", "BAD", QPRIO_SCHEDULED, 60000, &r[6]);
+    run(q);
+    assert_int_equal(F.starts, 6);
+    assert_int_equal(r[6].calls, 0);
+    finish(q, 0, &e);
+    run(q);
+    assert_int_equal(r[6].calls, 1);
+
+    struct queue_counters c = counters(q);
+    assert_int_equal(c.cache_hits, 1);
+    assert_int_equal(c.cache_misses, 6);
+    assert_int_equal(c.submitted, 7);
+    assert_int_equal(c.cached, 1); /* AAPL only */
+    for (int i = 0; i < 7; i++)
+        assert_int_equal(r[i].calls, 1);
+    queue_free(q);
+}
+
+/* ---- retries ---------------------------------------------------------- */
+
+static void test_retries_transient(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(1, 2, 1000, 8000);
+    addp(q, "yahoo", 1, 1);
+    struct rec r = {0};
+    submit(q, "yahoo", "AAPL", QPRIO_SCHEDULED, 0, &r);
+    run(q);
+    struct quote e = err_q(QUOTE_TRANSIENT, "HTTP 503 (server error)");
+    e.http_status = 503;
+    /* attempt 1 fails: backoff in [500, 1000] ms (equal jitter) */
+    finish(q, 0, &e);
+    run(q);
+    assert_int_equal(r.calls, 0);
+    assert_int_equal(counters(q).backoff, 1);
+    assert_int_equal(queue_outstanding(q), 1);
+    F.now += 499;
+    run(q);
+    assert_int_equal(F.starts, 1);
+    F.now += 501; /* 1000 after the failure */
+    run(q);
+    assert_int_equal(F.starts, 2);
+    /* attempt 2 fails: backoff doubles, in [1000, 2000] */
+    int64_t t0 = F.now;
+    finish(q, 0, &e);
+    F.now = t0 + 999;
+    run(q);
+    assert_int_equal(F.starts, 2);
+    F.now = t0 + 2000;
+    run(q);
+    assert_int_equal(F.starts, 3);
+    /* attempt 3 (= 1 + max_retries) fails: the error reaches the waiter */
+    struct quote c503 = err_q(QUOTE_CONNECTION, "could not connect");
+    finish(q, 0, &c503);
+    run(q);
+    assert_int_equal(r.calls, 1);
+    assert_int_equal(r.q.kind, QUOTE_CONNECTION);
+    struct queue_counters c = counters(q);
+    assert_int_equal(c.retries, 2);
+    assert_int_equal(c.errors, 1);
+    assert_int_equal(c.completed, 1);
+    assert_int_equal(c.upstream_requests, 3);
+    assert_int_equal(queue_outstanding(q), 0);
+    queue_free(q);
+}
+
+/* A retry that succeeds delivers the success (and caches it). */
+static void test_retry_then_success(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(1, 3, 100, 1000);
+    addp(q, "yahoo", 1, 1);
+    struct rec r[2] = {0};
+    submit(q, "yahoo", "AAPL", QPRIO_SCHEDULED, 0, &r[0]);
+    run(q);
+    struct quote e = err_q(QUOTE_CONNECTION, "timeout");
+    finish(q, 0, &e);
+    run(q);
+    /* a waiter arriving during backoff joins the retry */
+    submit(q, "yahoo", "AAPL", QPRIO_SCHEDULED, 0, &r[1]);
+    F.now += 100;
+    run(q);
+    assert_int_equal(F.starts, 2);
+    struct quote ok = ok_q(5);
+    finish(q, 0, &ok);
+    run(q);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(r[i].calls, 1);
+        assert_int_equal(r[i].q.kind, QUOTE_OK);
+    }
+    assert_int_equal(counters(q).retries, 1);
+    assert_int_equal(counters(q).errors, 0);
+    assert_int_equal(counters(q).deduplicated, 1);
+    queue_free(q);
+}
+
+static void test_retry_after_floor(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(1, 1, 100, 1000);
+    addp(q, "yahoo", 1, 1);
+    struct rec r = {0};
+    submit(q, "yahoo", "AAPL", QPRIO_SCHEDULED, 0, &r);
+    run(q);
+    struct quote e = err_q(QUOTE_TRANSIENT, "HTTP 429 (rate limited)");
+    e.http_status = 429;
+    e.retry_after_s = 5;
+    finish(q, 0, &e);
+    F.now += 4999;
+    run(q);
+    assert_int_equal(F.starts, 1);
+    F.now += 1;
+    run(q);
+    assert_int_equal(F.starts, 2);
+    struct quote ok = ok_q(1);
+    finish(q, 0, &ok);
+    run(q);
+    assert_int_equal(r.calls, 1);
+    queue_free(q);
+}
+
+/* Permanent failures (and max_retries 0) are never retried. */
+static void test_no_retry(void **state)
+{
+    (void)state;
+    static const struct {
+        int max_retries;
+        enum quote_error_kind kind;
+        int starts;
+    } cases[] = {
+        {3, QUOTE_PERMANENT, 1}, {0, QUOTE_TRANSIENT, 1},  {0, QUOTE_CONNECTION, 1},
+        {1, QUOTE_TRANSIENT, 2}, {4, QUOTE_CONNECTION, 5},
+    };
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        struct fetch_queue *q = mkq(1, cases[i].max_retries, 10, 10);
+        addp(q, "yahoo", 1, 1);
+        struct rec r = {0};
+        submit(q, "yahoo", "AAPL", QPRIO_SCHEDULED, 0, &r);
+        for (int k = 0; k < 20 && r.calls == 0; k++) {
+            run(q);
+            if (F.nlive) {
+                struct quote e = err_q(cases[i].kind, "no");
+                finish(q, 0, &e);
+            }
+            F.now += 10;
+        }
+        run(q);
+        assert_int_equal(r.calls, 1);
+        assert_int_equal(r.q.kind, cases[i].kind);
+        assert_int_equal(F.starts, cases[i].starts);
+        assert_int_equal(counters(q).retries, (uint64_t)(cases[i].starts - 1));
+        queue_free(q);
+    }
+}
+
+/* ---- cancel_all ------------------------------------------------------- */
+
+static void test_cancel_all(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(2, 5, 1000, 1000);
+    addp(q, "yahoo", 1, 2);
+    addp(q, "coingecko", 5, 1);
+    struct rec r[7] = {0};
+    submit(q, "yahoo", "A", QPRIO_SCHEDULED, 0, &r[0]);
+    submit(q, "yahoo", "R", QPRIO_ON_DEMAND, 0, &r[1]);
+    submit(q, "coingecko", "bitcoin", QPRIO_MANUAL, 0, &r[2]);
+    submit(q, "coingecko", "ethereum", QPRIO_MANUAL, 0, &r[3]);
+    run(q); /* in flight: R, coingecko batch */
+    assert_int_equal(F.nlive, 2);
+    struct quote e = err_q(QUOTE_TRANSIENT, "503");
+    finish_sym(q, "R", &e);                                    /* R to backoff */
+    run(q);                                                    /* A starts */
+    submit(q, "yahoo", "A", QPRIO_SCHEDULED, 0, &r[4]);        /* in flight */
+    submit(q, "yahoo", "Q", QPRIO_SCHEDULED, 0, &r[5]);        /* queued (global limit) */
+    submit(q, "coingecko", "tron", QPRIO_SCHEDULED, 0, &r[6]); /* queued */
+    struct queue_counters c = counters(q);
+    assert_int_equal(c.in_flight, 3);
+    assert_int_equal(c.backoff, 1);
+    assert_int_equal(c.queued, 2);
+
+    queue_cancel_all(q);
+    assert_int_equal(F.cancels, 2); /* each in-flight batch once */
+    assert_int_equal(F.nlive, 0);
+    for (int i = 0; i < 7; i++)
+        assert_int_equal(r[i].calls, 0); /* only from queue_run */
+    run(q);
+    assert_int_equal(F.starts, 3); /* nothing new starts */
+    for (int i = 0; i < 7; i++) {
+        assert_int_equal(r[i].calls, 1);
+        assert_int_equal(r[i].q.kind, QUOTE_CANCELLED);
+    }
+    run(q);
+    for (int i = 0; i < 7; i++)
+        assert_int_equal(r[i].calls, 1);
+    c = counters(q);
+    assert_int_equal(c.cancelled, 6); /* keys: A, R, bitcoin, ethereum, Q, tron */
+    assert_int_equal(c.errors, 0);
+    assert_int_equal(queue_outstanding(q), 0);
+    /* cancel_all on an idle queue is harmless */
+    queue_cancel_all(q);
+    run(q);
+    assert_int_equal(F.cancels, 2);
+    queue_free(q);
+}
+
+/* ---- callbacks -------------------------------------------------------- */
+
+struct resub {
+    struct fetch_queue *q;
+    const char *sym;
+    int64_t ttl;
+    struct rec *next;
+    int calls;
+};
+
+static void cb_resubmit(const struct quote *r, void *cls)
+{
+    (void)r;
+    assert_false(in_api);
+    struct resub *s = cls;
+    s->calls++;
+    in_api = 1;
+    int rc = queue_submit(s->q, "yahoo", s->sym, QPRIO_MANUAL, s->ttl, cb_rec, s->next);
+    in_api = 0;
+    assert_int_equal(rc, 0);
+}
+
+static void test_callback_submits(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(2, 0, 100, 1000);
+    addp(q, "yahoo", 1, 2);
+    struct rec again = {0}, other = {0};
+    struct resub s1 = {q, "AAPL", 60000, &again, 0};
+    struct resub s2 = {q, "MSFT", 0, &other, 0};
+    in_api = 1;
+    assert_int_equal(queue_submit(q, "yahoo", "AAPL", QPRIO_SCHEDULED, 0, cb_resubmit, &s1), 0);
+    assert_int_equal(queue_submit(q, "yahoo", "AAPL", QPRIO_SCHEDULED, 0, cb_resubmit, &s2), 0);
+    in_api = 0;
+    run(q);
+    struct quote ok = ok_q(7);
+    finish(q, 0, &ok);
+    assert_int_equal(s1.calls + s2.calls, 0);
+    run(q);
+    assert_int_equal(s1.calls, 1);
+    assert_int_equal(s2.calls, 1);
+    /* the cache hit submitted from a callback is delivered in the same run;
+     * the new key is already started */
+    assert_int_equal(again.calls, 1);
+    assert_true(again.q.price == 7);
+    assert_int_equal(other.calls, 0);
+    assert_int_equal(F.nlive, 1);
+    assert_string_equal(F.live[0].sym[0], "MSFT");
+    finish(q, 0, &ok);
+    run(q);
+    assert_int_equal(other.calls, 1);
+    queue_free(q);
+}
+
+/* ---- refusals --------------------------------------------------------- */
+
+static void test_refusals(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(1, 0, 100, 1000);
+    addp(q, "yahoo", 1, 1);
+    char longsym[QUEUE_KEY_MAX + 8];
+    memset(longsym, 'X', sizeof longsym - 1);
+    longsym[sizeof longsym - 1] = '\0';
+    struct rec r = {0};
+    static const struct {
+        const char *prov, *sym;
+    } bad[] = {{"nosuch", "AAPL"}, {"yahoo", ""}, {"yahoo", NULL}};
+    for (size_t i = 0; i < ARRAY_LEN(bad); i++)
+        assert_int_equal(
+            queue_submit(q, bad[i].prov, bad[i].sym ? bad[i].sym : longsym, 0, 0, cb_rec, &r), -1);
+    assert_int_equal(queue_submit(q, "yahoo", "AAPL", 0, 0, NULL, &r), -1);
+    /* bad providers */
+    assert_int_equal(queue_add_provider(q, "zero-batch", 0, 1), -1);
+    assert_int_equal(queue_add_provider(q, "zero-conc", 1, 0), -1);
+    assert_int_equal(queue_add_provider(q, "a-name-longer-than-thirty-one-chars", 1, 1), -1);
+    run(q);
+    assert_int_equal(r.calls, 0);
+    assert_int_equal(F.starts, 0);
+    assert_int_equal(counters(q).submitted, 0);
+    queue_free(q);
+    queue_free(NULL);
+}
+
+/* queue_free with work outstanding frees it without calling back (ASan
+ * checks nothing leaks). */
+static void test_free_with_work(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(1, 3, 100, 1000);
+    addp(q, "yahoo", 1, 1);
+    struct rec r[3] = {0};
+    submit(q, "yahoo", "A", 0, 0, &r[0]);
+    submit(q, "yahoo", "B", 0, 0, &r[1]);
+    submit(q, "yahoo", "C", 0, 0, &r[2]);
+    run(q);
+    struct quote e = err_q(QUOTE_TRANSIENT, "x");
+    finish(q, 0, &e); /* A to backoff */
+    run(q);           /* B in flight, C queued */
+    struct quote ok = ok_q(1);
+    finish(q, 0, &ok); /* B delivered on the next run, which never comes */
+    queue_free(q);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(r[i].calls, 0);
+}
+
+/* Many keys: the hash table grows and the cache holds them all. */
+static void test_many_keys(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(8, 0, 100, 1000);
+    addp(q, "coingecko", 16, 8);
+    enum { N = 5000 };
+    struct rec *r = calloc(N, sizeof *r);
+    assert_non_null(r);
+    char sym[16];
+    for (int i = 0; i < N; i++) {
+        snprintf(sym, sizeof sym, "c%d", i);
+        submit(q, "coingecko", sym, 0, 100000, &r[i]);
+    }
+    struct quote ok = ok_q(1);
+    for (int k = 0; k < 10000 && queue_outstanding(q) > 0; k++) {
+        run(q);
+        while (F.nlive > 0)
+            finish(q, 0, &ok);
+    }
+    run(q);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(r[i].calls, 1);
+    assert_int_equal(counters(q).cached, N);
+    for (int i = 0; i < N; i++) {
+        snprintf(sym, sizeof sym, "c%d", i);
+        submit(q, "coingecko", sym, 0, 100000, &r[i]);
+    }
+    run(q);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(r[i].calls, 2);
+    assert_int_equal(counters(q).cache_hits, N);
+    assert_int_equal(counters(q).upstream_requests, (N + 15) / 16);
+    queue_free(q);
+    free(r);
+}
+
+/* ---- randomized ------------------------------------------------------- */
+
+#define RW_MAX 40000
+
+struct rwaiter {
+    int calls;
+    int key; /* provider * NKEYS + symbol */
+    enum quote_error_kind kind;
+};
+
+static struct rwaiter *RW;
+static int nrw, rdelivered;
+static uint64_t rng_state;
+static struct fetch_queue *RQ;
+
+static const char *const rprov[] = {"yahoo", "coingecko", "fx"};
+#define NKEYS 8
+
+static uint32_t rnd(uint32_t n)
+{
+    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint32_t)(rng_state >> 33) % n;
+}
+
+static void rsubmit(void);
+
+static void cb_random(const struct quote *r, void *cls)
+{
+    assert_false(in_api);
+    struct rwaiter *w = &RW[(intptr_t)cls];
+    w->calls++;
+    assert_int_equal(w->calls, 1); /* exactly once */
+    rdelivered++;
+    w->kind = r->kind;
+    if (r->kind == QUOTE_OK) {
+        /* the fake writes the key into the quote: a waiter gets its own */
+        char want[48];
+        snprintf(want, sizeof want, "key %d", w->key);
+        assert_string_equal(r->error, want);
+    }
+    if (rnd(10) == 0 && nrw < RW_MAX - 1000)
+        rsubmit(); /* a callback may submit again */
+}
+
+static void rsubmit(void)
+{
+    assert_true(nrw < RW_MAX);
+    int p = (int)rnd(3), k = (int)rnd(NKEYS);
+    char sym[16];
+    snprintf(sym, sizeof sym, "s%d", k);
+    static const int64_t ttls[] = {0, 0, 300, 3000};
+    int idx = nrw++;
+    RW[idx].key = p * NKEYS + k;
+    in_api = 1;
+    int rc = queue_submit(RQ, rprov[p], sym, (int)rnd(QPRIO_COUNT), ttls[rnd(4)], cb_random,
+                          (void *)(intptr_t)idx);
+    in_api = 0;
+    assert_int_equal(rc, 0);
+}
+
+static void rcomplete(void)
+{
+    size_t i = rnd((uint32_t)F.nlive);
+    struct live_batch x = F.live[i];
+    live_remove(i);
+    int mode = (int)rnd(6);
+    for (size_t j = 0; j < x.n; j++) {
+        int p = fake_prov(x.provider);
+        int k = (int)strtol(x.sym[j] + 1, NULL, 10); /* "sN" */
+        struct quote r;
+        int what = mode < 4 ? (int)rnd(5) : mode - 4; /* whole-batch outcomes too */
+        switch (what) {
+        case 0:
+        case 4:
+            r = ok_q(1 + k);
+            snprintf(r.error, sizeof r.error, "key %d", p * NKEYS + k);
+            break;
+        case 1:
+            r = err_q(QUOTE_TRANSIENT, "503");
+            break;
+        case 2:
+            r = err_q(QUOTE_PERMANENT, "404");
+            break;
+        default:
+            continue; /* missing from the answer */
+        }
+        queue_batch_set(x.b, j, &r);
+    }
+    in_api = 1;
+    queue_batch_done(RQ, x.b);
+    in_api = 0;
+}
+
+static void rcheck(void)
+{
+    check_live();
+    struct queue_counters c;
+    queue_get_counters(RQ, &c);
+    size_t keys = 0;
+    for (size_t i = 0; i < F.nlive; i++)
+        keys += F.live[i].n;
+    assert_int_equal(c.in_flight, keys);
+    assert_int_equal(queue_outstanding(RQ), c.queued + c.in_flight + c.backoff);
+    assert_int_equal(c.submitted, (uint64_t)nrw);
+    assert_int_equal(c.submitted, c.cache_hits + c.cache_misses + c.deduplicated);
+    /* every fetch started by a miss ends once: completed, cancelled, or
+     * still outstanding */
+    assert_int_equal(c.cache_misses,
+                     c.completed + c.cancelled + c.queued + c.in_flight + c.backoff);
+    assert_true(c.errors <= c.completed);
+    assert_true(c.cached <= (size_t)(3 * NKEYS));
+}
+
+static void test_random(void **state)
+{
+    (void)state;
+    RW = calloc(RW_MAX, sizeof *RW);
+    assert_non_null(RW);
+    nrw = rdelivered = 0;
+    rng_state = 20261121;
+    RQ = mkq(4, 2, 50, 400);
+    addp(RQ, "yahoo", 1, 3);
+    addp(RQ, "coingecko", 4, 2);
+    addp(RQ, "fx", 2, 1);
+    for (int step = 0; step < 20000; step++) {
+        uint32_t a = rnd(100);
+        if (a < 40) {
+            rsubmit();
+        } else if (a < 70) {
+            if (F.nlive > 0)
+                rcomplete();
+        } else if (a < 73) {
+            F.fail_starts = 1 + (int)rnd(2);
+        } else if (a < 74) {
+            queue_cancel_all(RQ);
+            assert_int_equal(F.nlive, 0);
+            assert_int_equal(queue_outstanding(RQ), 0);
+        } else if (a < 85) {
+            F.now += rnd(300);
+        } else {
+            queue_run(RQ, F.now);
+        }
+        rcheck();
+    }
+    queue_cancel_all(RQ);
+    queue_run(RQ, F.now);
+    rcheck();
+    assert_int_equal(queue_outstanding(RQ), 0);
+    assert_int_equal(F.nlive, 0);
+    for (int i = 0; i < nrw; i++)
+        assert_int_equal(RW[i].calls, 1);
+    assert_int_equal(rdelivered, nrw);
+    struct queue_counters c;
+    queue_get_counters(RQ, &c);
+    assert_int_equal(c.submitted, (uint64_t)rdelivered);
+    assert_int_equal(c.cache_misses, c.completed + c.cancelled);
+    /* the run exercised every path */
+    assert_true(c.cache_hits > 0);
+    assert_true(c.deduplicated > 0);
+    assert_true(c.retries > 0);
+    assert_true(c.cancelled > 0);
+    assert_true(c.errors > 0);
+    assert_true(F.cancels > 0);
+    queue_free(RQ);
+    RQ = NULL;
+    free(RW);
+    RW = NULL;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_coalesce),          cmocka_unit_test(test_same_error),
+        cmocka_unit_test(test_priority_order),    cmocka_unit_test(test_priority_across_providers),
+        cmocka_unit_test(test_priority_raise),    cmocka_unit_test(test_priority_clamped),
+        cmocka_unit_test(test_concurrency_total), cmocka_unit_test(test_concurrency_per_provider),
+        cmocka_unit_test(test_start_failure),     cmocka_unit_test(test_batching),
+        cmocka_unit_test(test_batching_priority), cmocka_unit_test(test_cache),
+        cmocka_unit_test(test_retries_transient), cmocka_unit_test(test_retry_then_success),
+        cmocka_unit_test(test_retry_after_floor), cmocka_unit_test(test_no_retry),
+        cmocka_unit_test(test_cancel_all),        cmocka_unit_test(test_callback_submits),
+        cmocka_unit_test(test_refusals),          cmocka_unit_test(test_free_with_work),
+        cmocka_unit_test(test_many_keys),         cmocka_unit_test(test_random),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

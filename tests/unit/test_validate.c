@@ -1,0 +1,96 @@
+/*
+ * Unit tests of daemon/validate.c — table-driven: a quote as a provider
+ * would hand it over, what the asset expects, and whether it must pass
+ * (and with which currency) or fail (and why).
+ */
+#include "validate.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#define NOW INT64_C(1763700000)
+#define WEEK (7 * 86400)
+
+struct v_case {
+    const char *name;
+    enum quote_error_kind kind; /* of the quote going in */
+    double price;
+    const char *currency;
+    int64_t price_time;
+    const char *expected; /* the asset's currency */
+    int64_t max_age_s;
+    enum quote_error_kind want;
+    const char *want_currency; /* when it passes */
+    const char *why;           /* substring of the reason when it fails */
+};
+
+static void test_table(void **state)
+{
+    (void)state;
+    const struct v_case cases[] = {
+        {"fine quote", QUOTE_OK, 189.84, "USD", NOW - 60, "USD", WEEK, QUOTE_OK, "USD", NULL},
+        {"currency any case", QUOTE_OK, 1, "usd", NOW, "USD", WEEK, QUOTE_OK, "usd", NULL},
+        {"no currency: the asset's", QUOTE_OK, 1, "", NOW, "EUR", WEEK, QUOTE_OK, "EUR", NULL},
+        {"no expectation", QUOTE_OK, 1, "GBp", NOW, "", WEEK, QUOTE_OK, "GBp", NULL},
+        {"NULL expectation", QUOTE_OK, 1, "JPY", NOW, NULL, WEEK, QUOTE_OK, "JPY", NULL},
+        {"unknown time passes", QUOTE_OK, 1, "USD", 0, "USD", WEEK, QUOTE_OK, "USD", NULL},
+        {"tiny price", QUOTE_OK, 1e-8, "USD", NOW, "USD", WEEK, QUOTE_OK, "USD", NULL},
+        {"a little ahead (clock skew)", QUOTE_OK, 1, "USD", NOW + VALIDATE_FUTURE_SLACK_S, "USD",
+         WEEK, QUOTE_OK, "USD", NULL},
+        {"exactly max age", QUOTE_OK, 1, "USD", NOW - WEEK, "USD", WEEK, QUOTE_OK, "USD", NULL},
+        {"age check off", QUOTE_OK, 1, "USD", 1, "USD", 0, QUOTE_OK, "USD", NULL},
+        {"NaN", QUOTE_OK, NAN, "USD", NOW, "USD", WEEK, QUOTE_PERMANENT, NULL, "finite"},
+        {"infinity", QUOTE_OK, INFINITY, "USD", NOW, "USD", WEEK, QUOTE_PERMANENT, NULL, "finite"},
+        {"zero", QUOTE_OK, 0, "USD", NOW, "USD", WEEK, QUOTE_PERMANENT, NULL, "not positive"},
+        {"negative", QUOTE_OK, -3.5, "USD", NOW, "USD", WEEK, QUOTE_PERMANENT, NULL,
+         "not positive"},
+        {"currency mismatch", QUOTE_OK, 1, "EUR", NOW, "USD", WEEK, QUOTE_PERMANENT, NULL,
+         "currency mismatch"},
+        {"future timestamp", QUOTE_OK, 1, "USD", NOW + VALIDATE_FUTURE_SLACK_S + 1, "USD", WEEK,
+         QUOTE_PERMANENT, NULL, "future"},
+        {"far future", QUOTE_OK, 1, "USD", NOW + 86400 * 365, "USD", WEEK, QUOTE_PERMANENT, NULL,
+         "future"},
+        {"stale timestamp", QUOTE_OK, 1, "USD", NOW - WEEK - 1, "USD", WEEK, QUOTE_PERMANENT, NULL,
+         "stale"},
+        {"negative timestamp", QUOTE_OK, 1, "USD", -5, "USD", WEEK, QUOTE_PERMANENT, NULL,
+         "negative"},
+        {"negative timestamp, age check off", QUOTE_OK, 1, "USD", -5, "USD", 0, QUOTE_PERMANENT,
+         NULL, "negative"},
+        /* failures pass through untouched */
+        {"already failed", QUOTE_TRANSIENT, NAN, "EUR", 0, "USD", WEEK, QUOTE_TRANSIENT, NULL,
+         "upstream said no"},
+        {"cancelled", QUOTE_CANCELLED, 0, "", 0, "USD", WEEK, QUOTE_CANCELLED, NULL,
+         "upstream said no"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const struct v_case *c = &cases[i];
+        struct quote q = {.kind = c->kind, .price = c->price, .price_time = c->price_time};
+        snprintf(q.currency, sizeof q.currency, "%s", c->currency);
+        if (c->kind != QUOTE_OK)
+            snprintf(q.error, sizeof q.error, "upstream said no");
+        validate_quote(&q, c->expected, NOW, c->max_age_s);
+        if (q.kind != c->want)
+            fail_msg("%s: kind %d, want %d (%s)", c->name, q.kind, c->want, q.error);
+        if (c->want == QUOTE_OK) {
+            assert_string_equal(q.currency, c->want_currency);
+            assert_string_equal(q.error, "");
+        } else if (strstr(q.error, c->why) == NULL) {
+            fail_msg("%s: reason '%s' lacks '%s'", c->name, q.error, c->why);
+        }
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_table),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
