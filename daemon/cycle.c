@@ -133,11 +133,25 @@ static const char *status_name(enum cycle_status st)
     return names[st];
 }
 
+/* Says in the log which portfolios were valued with a gap (no price yet:
+ * average buy price used; no exchange rate: left out) — one line per
+ * portfolio, not per position. */
 static void on_recalc_written(int written, const PGresult *res, void *cls)
 {
-    (void)written;
-    (void)res;
     struct cycle *c = cls;
+    for (int i = 0; written && res && i < PQntuples(res); i++) {
+        int64_t gaps = 0;
+        if (util_parse_i64(PQgetvalue(res, i, 1), 0, INT64_MAX, &gaps) != 0 || gaps == 0)
+            continue;
+        json_object *ctx = json_object_new_object();
+        json_object_object_add(ctx, "portfolio_id",
+                               json_object_new_string(PQgetvalue(res, i, 0)));
+        json_object *missing = json_tokener_parse(PQgetvalue(res, i, 2));
+        json_object_object_add(ctx, "missing", missing);
+        writer_log(c->d->writer, LOG_WARNING, c->seq, ctx,
+                   "Portfolio %s: %lld positions valued without a current price or rate",
+                   PQgetvalue(res, i, 0), (long long)gaps);
+    }
     c->writes_pending--;
     cycle_release(c);
 }
