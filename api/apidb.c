@@ -1,0 +1,151 @@
+/*
+ * apidb — see apidb.h.
+ */
+#include "apidb.h"
+#include "config.h"
+#include "log.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+/* Long enough for any of our queries on a big table, short enough that a
+ * stuck query frees its worker before the client gives up. */
+#define APIDB_STATEMENT_TIMEOUT_MS 10000
+/* After a failed connect, this thread answers 503 at once for this long. */
+#define APIDB_CONNECT_BACKOFF_MS 1000
+/* Warnings about a dead database: at most one per this period, all threads. */
+#define APIDB_WARN_EVERY_MS 5000
+
+struct apidb_thread {
+    PGconn *conn;
+    int64_t failed_at_ms; /* monotonic time of the last failed connect, 0 = none */
+};
+
+static pthread_key_t thread_key;
+static _Atomic int64_t last_warn_ms;
+
+static void thread_free(void *p)
+{
+    struct apidb_thread *t = p;
+    if (t == NULL)
+        return;
+    if (t->conn != NULL)
+        PQfinish(t->conn);
+    free(t);
+}
+
+int apidb_init(void)
+{
+    return pthread_key_create(&thread_key, thread_free) == 0 ? 0 : -1;
+}
+
+static void warn_limited(const char *what, const char *err)
+{
+    int64_t now = util_mono_ms();
+    int64_t last = atomic_load(&last_warn_ms);
+    if (now - last < APIDB_WARN_EVERY_MS && last != 0)
+        return;
+    if (atomic_compare_exchange_strong(&last_warn_ms, &last, now))
+        log_msg(LOG_WARNING, "database: %s: %s", what, err);
+}
+
+static struct apidb_thread *thread_state(void)
+{
+    struct apidb_thread *t = pthread_getspecific(thread_key);
+    if (t != NULL)
+        return t;
+    t = calloc(1, sizeof *t);
+    if (t == NULL)
+        return NULL;
+    if (pthread_setspecific(thread_key, t) != 0) {
+        free(t);
+        return NULL;
+    }
+    return t;
+}
+
+static PGconn *connect_prepared(struct apidb_thread *t)
+{
+    char err[512];
+    if (t->conn != NULL)
+        return t->conn;
+    int64_t now = util_mono_ms();
+    if (t->failed_at_ms != 0 && now - t->failed_at_ms < APIDB_CONNECT_BACKOFF_MS)
+        return NULL;
+    PGconn *c =
+        db_connect(cfg->database_url, "fetcher-api", APIDB_STATEMENT_TIMEOUT_MS, err, sizeof err);
+    if (c == NULL)
+        goto fail;
+    /* Custom plans: our statements carry optional filters as
+     * "$n IS NULL OR …", which only a plan made for the actual values can
+     * turn into index scans. No parallel workers: the API's parallelism is
+     * its worker threads; helpers per query would multiply backends under
+     * load and slow every request down. */
+    PGresult *r = PQexec(c, "SET plan_cache_mode = force_custom_plan;"
+                            " SET max_parallel_workers_per_gather = 0");
+    if (db_classify(c, r) != DB_OK) {
+        util_strlcpy(err, PQerrorMessage(c), sizeof err);
+        PQclear(r);
+        goto fail;
+    }
+    PQclear(r);
+    if (db_prepare_all(c, api_sql, ARRAY_LEN(api_sql), err, sizeof err) != DB_OK)
+        goto fail;
+    t->conn = c;
+    t->failed_at_ms = 0;
+    return c;
+fail:
+    warn_limited("connect", err);
+    if (c != NULL)
+        PQfinish(c);
+    t->failed_at_ms = now != 0 ? now : 1;
+    return NULL;
+}
+
+PGconn *apidb_conn(void)
+{
+    struct apidb_thread *t = thread_state();
+    return t != NULL ? connect_prepared(t) : NULL;
+}
+
+void apidb_discard(void)
+{
+    struct apidb_thread *t = pthread_getspecific(thread_key);
+    if (t != NULL && t->conn != NULL) {
+        PQfinish(t->conn);
+        t->conn = NULL;
+    }
+}
+
+enum db_status apidb_exec(enum api_stmt st, const char *const *params, PGresult **res)
+{
+    char err[512];
+    enum db_status rc = DB_RETRY;
+    *res = NULL;
+    struct apidb_thread *t = thread_state();
+    if (t == NULL)
+        return DB_HARD;
+    /* Two attempts: the first may run on a connection the server closed
+     * since the last request (restart, idle timeout); that is the one case
+     * a fresh connection fixes at once. */
+    for (int attempt = 0; attempt < 2; attempt++) {
+        PGconn *c = connect_prepared(t);
+        if (c == NULL)
+            return DB_RETRY;
+        rc = db_exec(c, api_sql[st].name, api_sql[st].nparams, params, res, err, sizeof err);
+        if (rc == DB_OK)
+            return DB_OK;
+        if (rc == DB_HARD) {
+            /* Our bug (bad SQL, bad cast): say so loudly, but only in our log. */
+            log_msg(LOG_ERROR, "database: %s", err);
+            return DB_HARD;
+        }
+        warn_limited(api_sql[st].name, err);
+        if (PQstatus(c) != CONNECTION_OK) {
+            PQfinish(c);
+            t->conn = NULL;
+        }
+    }
+    return rc;
+}

@@ -1,0 +1,323 @@
+/*
+ * fetcher-api — the REST API and dashboard server of fetcherd.
+ *
+ * Threading model, and why: every request is short (one or two indexed
+ * queries against PostgreSQL, or one small file), and libpq's calls block.
+ * libmicrohttpd's internal thread pool (MHD_USE_INTERNAL_POLLING_THREAD +
+ * MHD_OPTION_THREAD_POOL_SIZE = API_THREADS) gives each worker its own
+ * listen/poll loop, and each worker owns one PostgreSQL connection
+ * (apidb.c), so blocking on the database stalls one worker, needs no locks
+ * and no connection pool, and the number of database connections is fixed
+ * and small. An event loop with asynchronous libpq would save threads we do
+ * not need; a thread per connection would let a burst of clients open a
+ * burst of database connections. Long-lived streams (server-sent events)
+ * would not fit this model and will get their own listener connection with
+ * suspended MHD connections, not a worker each.
+ *
+ * This file: start-up (config, flags), the MHD daemon and its limits, the
+ * per-request life cycle (body capped at HTTP_BODY_MAX, state freed in the
+ * completion callback), signals, and --healthcheck. Not here: routes,
+ * endpoints, SQL.
+ */
+#include "apidb.h"
+#include "config.h"
+#include "handlers.h"
+#include "http.h"
+#include "log.h"
+#include "routes.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+/* Idle keep-alive connections are closed after this; a slow client cannot
+ * hold a worker's slot for long. */
+#define SERVER_CONNECTION_TIMEOUT_S 30
+/* Connections at once, in total and per client address: enough for many
+ * dashboards and scripts, small enough that file descriptors and memory
+ * stay bounded. */
+#define SERVER_CONNECTION_LIMIT 512
+#define SERVER_PER_IP_LIMIT 128
+/* MHD's per-connection buffer: bounds the request line plus headers (MHD
+ * answers 414/431 beyond it) and the read buffer. */
+#define SERVER_CONNECTION_MEMORY (32 * 1024)
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: fetcher-api [--help | --version | --healthcheck]\n"
+               "\n"
+               "Serves fetcherd's monitoring data as a REST API under /api/fetcher/ and the\n"
+               "dashboard under /. All settings come from the environment.\n"
+               "\n"
+               "  --healthcheck  GET /healthz on API_BIND:API_PORT; exit 0 when it answers 200\n"
+               "                 (for Docker HEALTHCHECK), else 1\n"
+               "  --version      print the version and exit\n"
+               "  --help         this text\n\n");
+}
+
+/* The address to reach the server at: a wildcard bind is reached on the
+ * loopback address of the same family. */
+static const char *connect_host(const char *bind)
+{
+    if (strcmp(bind, "0.0.0.0") == 0 || bind[0] == '\0')
+        return "127.0.0.1";
+    if (strcmp(bind, "::") == 0)
+        return "::1";
+    return bind;
+}
+
+/* A raw-socket HTTP/1.0 GET: no libcurl start-up cost, nothing to leak, and
+ * the container check stays independent of the code it checks. */
+static int healthcheck(const struct config *c)
+{
+    int rc = 1;
+    int fd = -1;
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST};
+    struct addrinfo *ai = NULL;
+    char port[16];
+    snprintf(port, sizeof port, "%lld", (long long)c->api_port);
+    const char *host = connect_host(c->api_bind);
+    if (getaddrinfo(host, port, &hints, &ai) != 0 || ai == NULL) {
+        fprintf(stderr, "fetcher-api: healthcheck: bad address %s\n", host);
+        goto out;
+    }
+    fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        goto out;
+    struct timeval tv = {.tv_sec = 3};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+        fprintf(stderr, "fetcher-api: healthcheck: connect %s:%s: %s\n", host, port,
+                strerror(errno));
+        goto out;
+    }
+    static const char reqline[] = "GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n";
+    if (send(fd, reqline, sizeof reqline - 1, MSG_NOSIGNAL) != (ssize_t)(sizeof reqline - 1))
+        goto out;
+    char buf[64];
+    size_t got = 0;
+    while (got < sizeof buf - 1) {
+        ssize_t n = recv(fd, buf + got, sizeof buf - 1 - got, 0);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    buf[got] = '\0';
+    /* "HTTP/1.x 200 " — only the status line matters. */
+    if (got >= 12 && strncmp(buf, "HTTP/1.", 7) == 0 && strncmp(buf + 8, " 200", 4) == 0)
+        rc = 0;
+    else
+        fprintf(stderr, "fetcher-api: healthcheck: unexpected answer '%.12s'\n", buf);
+out:
+    if (fd >= 0)
+        close(fd);
+    if (ai != NULL)
+        freeaddrinfo(ai);
+    return rc;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    (void)cls;
+    (void)version;
+    struct api_request *req = *con_cls;
+    if (req == NULL) {
+        req = calloc(1, sizeof *req);
+        if (req == NULL)
+            return MHD_NO;
+        req->method = method;
+        req->url = url;
+        req->head = strcmp(method, "HEAD") == 0;
+        *con_cls = req;
+        /* A declared length over the cap is refused before any of the body
+         * is read; MHD then closes the connection. */
+        const char *cl =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        int64_t n;
+        if (cl != NULL && util_parse_i64(cl, 0, INT64_MAX, &n) == 0 && n > HTTP_BODY_MAX)
+            return reply_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, NULL,
+                               "request body larger than 65536 bytes");
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (req->body_too_large || req->body_len + n > HTTP_BODY_MAX) {
+            /* Chunked bodies have no declared length: read and drop the
+             * rest, answer 413 at the end. */
+            req->body_too_large = 1;
+            return MHD_YES;
+        }
+        char *b = realloc(req->body, req->body_len + n + 1);
+        if (b == NULL)
+            return MHD_NO;
+        memcpy(b + req->body_len, upload_data, n);
+        req->body = b;
+        req->body_len += n;
+        req->body[req->body_len] = '\0';
+        return MHD_YES;
+    }
+    if (req->body_too_large)
+        return reply_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, NULL,
+                           "request body larger than 65536 bytes");
+    return routes_dispatch(conn, req);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    http_request_free(*con_cls);
+    *con_cls = NULL;
+}
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decoding in place, as MHD's own, except that "%00" stays as
+ * written: a decoded NUL would silently cut the path or value short
+ * ("/index.html%00.js" → "/index.html"); kept literal, every name and
+ * parameter check refuses it. */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+    (void)cls;
+    (void)conn;
+    char *w = s;
+    for (const char *r = s; *r != '\0'; w++) {
+        int hi = r[0] == '%' ? hex_value(r[1]) : -1;
+        int lo = hi >= 0 ? hex_value(r[2]) : -1;
+        if (lo >= 0 && (hi | lo) != 0) {
+            *w = (char)(hi * 16 + lo);
+            r += 3;
+        } else {
+            *w = *r++;
+        }
+    }
+    *w = '\0';
+    return (size_t)(w - s);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    log_msg(LOG_WARNING, "http: %s", msg);
+}
+
+int main(int argc, char **argv)
+{
+    static struct config config;
+    char err[512];
+    int rc = 1;
+    struct MHD_Daemon *d = NULL;
+    struct addrinfo *ai = NULL;
+
+    log_set_program("fetcher-api");
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            config_print_help();
+            return 0;
+        }
+        if (strcmp(argv[i], "--version") == 0) {
+            printf("fetcher-api %s\n", FETCHER_VERSION);
+            return 0;
+        }
+        if (strcmp(argv[i], "--healthcheck") != 0) {
+            fprintf(stderr, "fetcher-api: unknown argument '%s' (try --help)\n", argv[i]);
+            return 2;
+        }
+    }
+    if (config_load(&config, err, sizeof err) != 0) {
+        fprintf(stderr, "fetcher-api: %s\n", err);
+        return 2;
+    }
+    cfg = &config;
+    enum log_level lv;
+    if (log_level_parse(cfg->log_level, &lv) == 0)
+        log_set_min_level(lv);
+    if (argc > 1) /* --healthcheck, the only argument left */
+        return healthcheck(cfg);
+
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST | AI_PASSIVE};
+    char port[16];
+    snprintf(port, sizeof port, "%lld", (long long)cfg->api_port);
+    if (getaddrinfo(cfg->api_bind, port, &hints, &ai) != 0 || ai == NULL) {
+        fprintf(stderr, "fetcher-api: API_BIND: '%s' is not a numeric IPv4 or IPv6 address\n",
+                cfg->api_bind);
+        return 2;
+    }
+    if (apidb_init() != 0) {
+        log_msg(LOG_CRITICAL, "cannot create the thread key");
+        goto out;
+    }
+    if (static_setup() != 0)
+        log_msg(LOG_WARNING, "no dashboard directory found; / answers 404");
+    http_setup(cfg->api_cors_origin);
+
+    /* Signals are taken synchronously by sigwait() below; block them before
+     * MHD creates its threads so that they inherit the mask and none of them
+     * is interrupted. SIGPIPE: a client that hangs up is not our death. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+    if (ai->ai_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    d = MHD_start_daemon(flags, (uint16_t)cfg->api_port, NULL, NULL, on_request, NULL,
+                         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
+                         ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->api_threads,
+                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SERVER_CONNECTION_TIMEOUT_S,
+                         MHD_OPTION_CONNECTION_LIMIT, (unsigned)SERVER_CONNECTION_LIMIT,
+                         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)SERVER_PER_IP_LIMIT,
+                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SERVER_CONNECTION_MEMORY,
+                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+                         MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
+    if (d == NULL) {
+        log_msg(LOG_CRITICAL, "cannot listen on %s:%s (in use, or not an address of this host)",
+                cfg->api_bind, port);
+        goto out;
+    }
+    log_msg(LOG_INFO, "listening on %s:%s with %lld threads", cfg->api_bind, port,
+            (long long)cfg->api_threads);
+
+    int sig = 0;
+    while (sigwait(&sigs, &sig) != 0)
+        ;
+    log_msg(LOG_INFO, "signal %d: stopping", sig);
+    rc = 0;
+out:
+    /* Stops the workers; their thread-key destructors close the database
+     * connections. */
+    if (d != NULL)
+        MHD_stop_daemon(d);
+    if (ai != NULL)
+        freeaddrinfo(ai);
+    return rc;
+}

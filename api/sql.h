@@ -1,0 +1,38 @@
+/*
+ * sql — every statement fetcher-api runs, in one table of named,
+ * parameterised statements (STYLE rule 7). Each worker thread prepares the
+ * whole table once per connection (apidb.c); handlers name a statement by
+ * its enum and pass parameters as text, NULL meaning "no filter".
+ *
+ * List endpoints let PostgreSQL build the JSON document (json_build_object /
+ * json_agg): one round trip, one consistent snapshot for rows and totals,
+ * and no parse-and-rebuild in C. Status is assembled in C because deciding
+ * running/stopped/degraded is our rule, not the database's.
+ */
+#ifndef FETCHER_API_SQL_H
+#define FETCHER_API_SQL_H
+
+#include "db.h"
+
+#include <stddef.h>
+
+enum api_stmt {
+    SQL_INSTANCES,      /* $1 live window (s) → instance rows, newest heartbeat first */
+    SQL_STATUS_SUMMARY, /* → tracked count, last update */
+    SQL_STATISTICS,     /* $1 live window (s) → one JSON document */
+    SQL_LOGS,           /* $1 limit $2 offset $3 level $4 levels[] $5 since $6 until
+                           $7 cycle_id $8 q $9 before_id → JSON */
+    SQL_RECENT_UPDATES, /* $1 limit $2 symbol $3 success → JSON */
+    SQL_TRIGGER,        /* $1 payload → pg_notify */
+    SQL_CYCLES,         /* $1 limit $2 offset $3 status → JSON */
+    SQL_CYCLE,          /* $1 id → JSON or no row */
+    SQL_ASSETS,         /* → JSON */
+    SQL_PORTFOLIOS,     /* → JSON */
+    SQL_QUEUE,          /* $1 live window (s) → JSON */
+    SQL_COUNT_
+};
+
+/* The table, indexed by enum api_stmt. */
+extern const struct db_stmt api_sql[SQL_COUNT_];
+
+#endif

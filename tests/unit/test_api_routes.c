@@ -1,0 +1,136 @@
+/*
+ * Unit tests of api/routes.c: which handler a method and path reach, 404
+ * versus 405 and the Allow list, the one-segment '*' patterns, HEAD as GET.
+ * The handlers and the reply functions are stubs that record the call, so
+ * the route table is tested alone, without MHD or a database.
+ */
+#include "handlers.h"
+#include "http.h"
+#include "routes.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+static const char *called;  /* handler name, or "404", "405", "preflight" */
+static char allow_seen[64]; /* Allow of the last 405 / preflight */
+static char tail_seen[64];  /* routes_tail() inside the handler */
+
+#define STUB(name)                                                                                 \
+    HANDLER(name)                                                                                  \
+    {                                                                                              \
+        (void)conn;                                                                                \
+        called = #name;                                                                            \
+        snprintf(tail_seen, sizeof tail_seen, "%s", routes_tail(req));                             \
+        return MHD_YES;                                                                            \
+    }
+STUB(ep_healthz)
+STUB(ep_readyz)
+STUB(ep_status)
+STUB(ep_statistics)
+STUB(ep_queue)
+STUB(ep_logs)
+STUB(ep_recent_updates)
+STUB(ep_cycles)
+STUB(ep_cycle)
+STUB(ep_assets)
+STUB(ep_portfolios)
+STUB(ep_trigger_update)
+STUB(static_serve)
+
+enum MHD_Result reply_error(struct MHD_Connection *conn, unsigned status, const char *parameter,
+                            const char *message)
+{
+    (void)conn;
+    (void)parameter;
+    (void)message;
+    called = status == 404 ? "404" : "other error";
+    return MHD_YES;
+}
+
+enum MHD_Result http_reply_405(struct MHD_Connection *conn, const char *allow)
+{
+    (void)conn;
+    called = "405";
+    snprintf(allow_seen, sizeof allow_seen, "%s", allow);
+    return MHD_YES;
+}
+
+enum MHD_Result http_reply_preflight(struct MHD_Connection *conn, const char *allow)
+{
+    (void)conn;
+    called = "preflight";
+    snprintf(allow_seen, sizeof allow_seen, "%s", allow);
+    return MHD_YES;
+}
+
+static void run(const char *method, const char *url)
+{
+    struct api_request req = {.method = method, .url = url, .head = strcmp(method, "HEAD") == 0};
+    called = NULL;
+    allow_seen[0] = tail_seen[0] = '\0';
+    assert_int_equal(routes_dispatch(NULL, &req), MHD_YES);
+    assert_non_null(called);
+}
+
+static void test_table(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *method, *url, *want, *allow, *tail;
+    } cases[] = {
+        {"GET", "/healthz", "ep_healthz", "", ""},
+        {"GET", "/readyz", "ep_readyz", "", ""},
+        {"GET", "/api/fetcher/status", "ep_status", "", ""},
+        {"HEAD", "/api/fetcher/status", "ep_status", "", ""},
+        {"GET", "/api/fetcher/statistics", "ep_statistics", "", ""},
+        {"GET", "/api/fetcher/logs", "ep_logs", "", ""},
+        {"GET", "/api/fetcher/recent-updates", "ep_recent_updates", "", ""},
+        {"GET", "/api/fetcher/cycles", "ep_cycles", "", ""},
+        {"GET", "/api/fetcher/cycles/42", "ep_cycle", "", "42"},
+        {"GET", "/api/fetcher/cycles/", "ep_cycle", "", ""},
+        {"GET", "/api/fetcher/assets", "ep_assets", "", ""},
+        {"GET", "/api/fetcher/portfolios", "ep_portfolios", "", ""},
+        {"GET", "/api/fetcher/queue", "ep_queue", "", ""},
+        {"POST", "/api/fetcher/trigger-update", "ep_trigger_update", "", ""},
+        {"GET", "/", "static_serve", "", ""},
+        {"GET", "/app.js", "static_serve", "", "app.js"},
+        /* wrong method on a known path: 405 with every method it takes */
+        {"POST", "/api/fetcher/status", "405", "GET, HEAD", ""},
+        {"DELETE", "/api/fetcher/logs", "405", "GET, HEAD", ""},
+        {"GET", "/api/fetcher/trigger-update", "405", "POST", ""},
+        {"PUT", "/api/fetcher/cycles/7", "405", "GET, HEAD", ""},
+        {"POST", "/style.css", "405", "GET, HEAD", ""},
+        {"OPTIONS", "/api/fetcher/trigger-update", "preflight", "POST", ""},
+        /* unknown: 404, and never a static file under /api/ */
+        {"GET", "/api/fetcher/nope", "404", "", ""},
+        {"POST", "/api/fetcher/nope", "404", "", ""},
+        {"GET", "/api", "404", "", ""},
+        {"GET", "/api/fetcher/status/", "404", "", ""},
+        {"GET", "/api/fetcher/cycles/1/x", "404", "", ""},
+        {"GET", "/a/b", "404", "", ""},
+        {"GET", "/healthz/x", "404", "", ""},
+        {"GET", "/api/fetcher/STATUS", "404", "", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        run(cases[i].method, cases[i].url);
+        if (strcmp(called, cases[i].want) != 0)
+            fail_msg("%s %s: got %s, want %s", cases[i].method, cases[i].url, called,
+                     cases[i].want);
+        assert_string_equal(allow_seen, cases[i].allow);
+        assert_string_equal(tail_seen, cases[i].tail);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_table),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
