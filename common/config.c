@@ -56,6 +56,8 @@ static const struct var vars[] = {
      "total time one upstream request may take"},
     {"COINGECKO_BATCH", K_INT, I(coingecko_batch), "100", 1, 500,
      "CoinGecko ids per /simple/price request"},
+    {"FETCH_RATE_LIMITS", K_STR, S(rate_limits), "yahoo=300,coingecko=30,fx=30", 0, 0,
+     "requests per minute per provider (provider=N,…; 0 = unlimited)"},
     {"FETCH_MAX_BODY", K_INT, I(max_body_bytes), "1048576", 1024, 64 * 1048576,
      "largest upstream answer accepted, bytes"},
     {"WRITE_BUFFER_ROWS", K_INT, I(write_buffer_rows), "100000", 100, 10000000,

@@ -32,6 +32,7 @@ struct config {
     int64_t fetch_concurrency;      /* FETCH_CONCURRENCY: in flight, all providers */
     int64_t fetch_timeout_s;        /* FETCH_TIMEOUT: per request, total */
     int64_t coingecko_batch;        /* COINGECKO_BATCH: ids per request */
+    char rate_limits[256];          /* FETCH_RATE_LIMITS: "yahoo=300,coingecko=30" per minute */
     int64_t max_body_bytes;         /* FETCH_MAX_BODY */
     char instance_id[64];           /* FETCHER_INSTANCE_ID, empty = generated */
     int64_t write_buffer_rows;      /* WRITE_BUFFER_ROWS: kept while the DB is away */

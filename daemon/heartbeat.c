@@ -98,15 +98,57 @@ static char *build(struct heartbeat *h, const char *state)
                                       : 0.0);
     jbuf_key(&b, "bytes_received");
     jbuf_int(&b, (int64_t)fetcher_bytes_received(d->fetcher));
+    jbuf_key(&b, "rate_limited");
+    jbuf_int(&b, (int64_t)qc.rate_limited);
+    jbuf_key(&b, "cached");
+    jbuf_int(&b, (int64_t)qc.cached);
+    jbuf_key(&b, "providers");
+    jbuf_arr(&b);
+    struct queue_provider_info pi[8];
+    int np = queue_get_providers(d->queue, pi, 8);
+    int64_t mono = util_mono_ms(), wall = util_wall_ms();
+    for (int i = 0; i < np && i < 8; i++) {
+        jbuf_obj(&b);
+        jbuf_key(&b, "name");
+        jbuf_str(&b, pi[i].name);
+        jbuf_key(&b, "state");
+        jbuf_str(&b, qc.offline ? "offline" : pi[i].paused_until ? "paused" : "ok");
+        jbuf_key(&b, "paused_until");
+        if (pi[i].paused_until) {
+            util_fmt_time(wall + (pi[i].paused_until - mono), t, sizeof t);
+            jbuf_str(&b, t);
+        } else {
+            jbuf_null(&b);
+        }
+        jbuf_key(&b, "in_flight");
+        jbuf_int(&b, pi[i].batches_in_flight);
+        jbuf_key(&b, "queued");
+        jbuf_int(&b, (int64_t)pi[i].queued);
+        jbuf_key(&b, "requests");
+        jbuf_int(&b, (int64_t)pi[i].requests);
+        jbuf_key(&b, "errors");
+        jbuf_int(&b, (int64_t)pi[i].errors);
+        jbuf_key(&b, "rate_per_minute");
+        jbuf_int(&b, pi[i].rate_per_minute);
+        jbuf_key(&b, "latency_p50_ms");
+        jbuf_num(&b, pi[i].latency_p50_ms);
+        jbuf_key(&b, "latency_p95_ms");
+        jbuf_num(&b, pi[i].latency_p95_ms);
+        jbuf_obj_end(&b);
+    }
+    jbuf_arr_end(&b);
     jbuf_obj_end(&b);
     jbuf_key(&b, "detail");
     jbuf_obj(&b);
     jbuf_key(&b, "db");
     jbuf_str(&b, dbconn_state(d->db));
     jbuf_key(&b, "offline");
-    jbuf_bool(&b, 0);
+    jbuf_bool(&b, qc.offline);
     jbuf_key(&b, "degraded_reason");
-    jbuf_null(&b);
+    if (qc.offline)
+        jbuf_str(&b, "offline: no upstream reachable at the connection level");
+    else
+        jbuf_null(&b);
     jbuf_key(&b, "paused");
     jbuf_bool(&b, 0);
     jbuf_key(&b, "heartbeat_s");

@@ -58,6 +58,9 @@ struct app {
     int sigfd;
     int once_ok;
     int64_t shutdown_deadline;
+    int64_t queue_timer;      /* armed at the queue's next timed event */
+    int64_t paused_seen[8];   /* per provider: the pause already logged */
+    int offline_seen;
     int stale_inflight;
 };
 
@@ -67,6 +70,37 @@ static void usage(void)
            "Refreshes the prices of tracked assets every FETCH_INTERVAL and records\n"
            "every cycle in PostgreSQL.\n\n");
     config_print_help();
+}
+
+/* FETCH_RATE_LIMITS: "yahoo=300,coingecko=30" → per-minute limits. An
+ * unknown provider or a bad number is a start-up error naming it. */
+static int apply_rate_limits(struct fetch_queue *q, const char *spec, char *err, size_t errlen)
+{
+    char buf[256];
+    util_strlcpy(buf, spec, sizeof buf);
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(tok, '=');
+        int64_t n;
+        if (eq == NULL || util_parse_i64(eq + 1, 0, 100000, &n) != 0) {
+            snprintf(err, errlen, "FETCH_RATE_LIMITS: '%.60s' is not provider=requests_per_minute",
+                     tok);
+            return -1;
+        }
+        *eq = '\0';
+        size_t np;
+        const struct provider *const *ps = provider_all(&np);
+        int found = -1;
+        for (size_t i = 0; i < np; i++)
+            if (strcmp(ps[i]->name, tok) == 0)
+                found = (int)i;
+        if (found < 0) {
+            snprintf(err, errlen, "FETCH_RATE_LIMITS: unknown provider '%.40s'", tok);
+            return -1;
+        }
+        queue_set_rate_limit(q, found, (int)n);
+    }
+    return 0;
 }
 
 static int make_instance_id(char *out, size_t len, const char *host)
@@ -133,6 +167,14 @@ static int run_migrations(int wait_for_db)
 
 /* ---- the running daemon --------------------------------------------- */
 
+/* Wakes the loop at the shutdown deadline even when nothing else happens. */
+static int64_t on_shutdown_timer(struct loop *l, void *cls)
+{
+    (void)l;
+    (void)cls;
+    return LOOP_TIMER_STOP;
+}
+
 static void begin_shutdown(struct app *a, const char *why)
 {
     if (a->d.stopping)
@@ -146,6 +188,7 @@ static void begin_shutdown(struct app *a, const char *why)
                why);
     heartbeat_final(a->hb);
     a->shutdown_deadline = loop_now(a->d.loop) + SHUTDOWN_FLUSH_MS;
+    (void)loop_timer_add(a->d.loop, SHUTDOWN_FLUSH_MS, on_shutdown_timer, a);
 }
 
 static void on_signal(struct loop *l, int fd, int events, void *cls)
@@ -225,10 +268,59 @@ static int64_t on_stale_timer(struct loop *l, void *cls)
     return STALE_CHECK_MS;
 }
 
+static int64_t on_queue_timer(struct loop *l, void *cls)
+{
+    (void)l;
+    struct app *a = cls;
+    a->queue_timer = 0;
+    return LOOP_TIMER_STOP; /* queue_run() happens in before_sleep */
+}
+
+/* Logs what the queue learnt since the last iteration: a provider paused
+ * by a 429, the network gone or back. */
+static void log_queue_changes(struct app *a)
+{
+    struct queue_provider_info info[8];
+    int n = queue_get_providers(a->d.queue, info, 8);
+    for (int i = 0; i < n && i < 8; i++) {
+        if (info[i].paused_until > a->paused_seen[i]) {
+            int64_t secs = (info[i].paused_until - loop_now(a->d.loop) + 999) / 1000;
+            json_object *ctx = json_object_new_object();
+            json_object_object_add(ctx, "provider", json_object_new_string(info[i].name));
+            json_object_object_add(ctx, "pause_seconds", json_object_new_int64(secs));
+            writer_log(a->d.writer, LOG_WARNING, 0, ctx,
+                       "%s answered HTTP 429 (rate limited): pausing %s for %llds", info[i].name,
+                       info[i].name, (long long)secs);
+            a->paused_seen[i] = info[i].paused_until;
+        }
+    }
+    struct queue_counters qc;
+    queue_get_counters(a->d.queue, &qc);
+    if (qc.offline != a->offline_seen) {
+        a->offline_seen = qc.offline;
+        if (qc.offline)
+            writer_log(a->d.writer, LOG_ERROR, 0, NULL,
+                       "Offline: no upstream reachable at the connection level; probing every "
+                       "%ds",
+                       QUEUE_PROBE_MS / 1000);
+        else
+            writer_log(a->d.writer, LOG_INFO, 0, NULL, "Online again: an upstream answered");
+    }
+}
+
 static void before_sleep(struct loop *l, void *cls)
 {
     struct app *a = cls;
     queue_run(a->d.queue, loop_now(l));
+    log_queue_changes(a);
+    int64_t next = queue_next_event(a->d.queue);
+    if (next >= 0) {
+        int64_t wait = next - loop_now(l);
+        if (a->queue_timer > 0)
+            (void)loop_timer_reset(l, a->queue_timer, wait);
+        else
+            a->queue_timer = loop_timer_add(l, wait, on_queue_timer, a);
+    }
     writer_flush(a->d.writer);
     if (a->d.stopping) {
         if (writer_idle(a->d.writer) && dbconn_queued(a->d.db) == 0) {
@@ -241,14 +333,6 @@ static void before_sleep(struct loop *l, void *cls)
             loop_stop(l);
         }
     }
-}
-
-/* Wakes the loop at the shutdown deadline even when nothing else happens. */
-static int64_t on_tick(struct loop *l, void *cls)
-{
-    (void)l;
-    (void)cls;
-    return 200;
 }
 
 /* Test hook: FETCHERD_TEST_STALL=N blocks the loop for N seconds after the
@@ -348,6 +432,13 @@ static int run(int once)
         if (queue_add_provider(d->queue, ps[i]->name, ps[i]->batch_size(cfg), conc) < 0)
             goto out;
     }
+    char rerr[160];
+    if (apply_rate_limits(d->queue, cfg->rate_limits, rerr, sizeof rerr) != 0) {
+        fprintf(stderr, "fetcherd: %s\n", rerr);
+        rc = 2;
+        a.d.stopping = 1; /* not a start-up crash: a clear config error */
+        goto out;
+    }
     struct dbconn_events ev = {.notify = on_notify, .state = on_db_state, .cls = &a};
     d->db = dbconn_new(d->loop, cfg->database_url, sql_statements, sql_statement_count,
                        listen_channels, &ev);
@@ -361,7 +452,6 @@ static int run(int once)
     a.hb = heartbeat_setup(d, a.sched);
     a.ret = once ? NULL : retention_setup(d);
     if (a.hb == NULL || (!once && a.ret == NULL) || loop_hook_add(d->loop, before_sleep, &a) != 0 ||
-        loop_timer_add(d->loop, 200, on_tick, &a) < 0 ||
         loop_timer_add(d->loop, STALE_CHECK_MS, on_stale_timer, &a) < 0)
         goto out;
 

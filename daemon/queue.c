@@ -17,6 +17,9 @@
 #include <string.h>
 
 #define QUEUE_MAX_PROVIDERS 8
+/* Consecutive connection failures, of every provider in use, that mean
+ * the network is gone rather than one host having a bad moment. */
+#define QUEUE_OFFLINE_STREAK 3
 /* Successes kept for the cache; beyond this the oldest are forgotten. */
 #define QUEUE_CACHE_MAX 200000
 
@@ -54,21 +57,34 @@ struct entry {
     struct quote cached;
 };
 
+#define LATENCY_RING 256
+
 struct provider {
     char name[32];
     int batch_max;
     int concurrency;
     int batches_in_flight;
     struct list pending[QPRIO_COUNT];
+    /* token bucket: tokens in thousandths, refilled continuously */
+    int rate_per_minute;
+    int64_t tokens_milli, burst_milli, refilled_at;
+    int64_t paused_until;
+    int used;        /* has made a request: counts for offline detection */
+    int conn_streak; /* consecutive batches that failed to connect */
+    uint64_t requests, errors;
+    double latency[LATENCY_RING];
+    size_t nlatency, latency_pos;
 };
 
 struct queue_batch {
     int provider;
+    int probe; /* sent while offline to see whether the network is back */
     const char *provider_name; /* the queue's copy; lives as long as the queue */
     size_t n;
     struct entry **entries;
     struct quote *results;
     unsigned char *set;
+    double latency_ms;
     struct queue_batch *prev, *next;
 };
 
@@ -86,6 +102,8 @@ struct fetch_queue {
     struct queue_counters c;
     uint64_t seq;
     uint64_t rng;
+    int offline;
+    int64_t next_probe;
 };
 
 /* ---- lists and states ---------------------------------------------- */
@@ -394,7 +412,7 @@ static int64_t backoff_delay(struct fetch_queue *q, int attempts, int retry_afte
 
 static void complete_entry(struct fetch_queue *q, struct entry *e, const struct quote *r)
 {
-    int retryable = r->kind == QUOTE_TRANSIENT || r->kind == QUOTE_CONNECTION;
+    int retryable = r->kind == QUOTE_TRANSIENT || (r->kind == QUOTE_CONNECTION && !q->offline);
     if (retryable && e->attempts <= q->lim.max_retries) {
         q->c.retries++;
         e->ready_at = now_ms(q) + backoff_delay(q, e->attempts, r->retry_after_s);
@@ -468,9 +486,71 @@ static void unlink_batch(struct fetch_queue *q, struct queue_batch *b)
     q->providers[b->provider].batches_in_flight--;
 }
 
+void queue_batch_note_latency(struct queue_batch *b, double ms)
+{
+    b->latency_ms = ms;
+}
+
+static void record_latency(struct provider *p, double ms)
+{
+    p->latency[p->latency_pos] = ms;
+    p->latency_pos = (p->latency_pos + 1) % LATENCY_RING;
+    if (p->nlatency < LATENCY_RING)
+        p->nlatency++;
+}
+
+/* What a batch's answers say about its provider and the network: a 429
+ * pauses the provider; connection failures everywhere mean offline; any
+ * answer at all means online again. */
+static void learn_from(struct fetch_queue *q, struct queue_batch *b)
+{
+    struct provider *p = &q->providers[b->provider];
+    int conn = b->n > 0, answered = 0;
+    int64_t pause = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        const struct quote *r = &b->results[i];
+        if (r->kind != QUOTE_CONNECTION)
+            conn = 0;
+        if (r->kind != QUOTE_CONNECTION && r->kind != QUOTE_CANCELLED)
+            answered = 1;
+        if (r->http_status == 429) {
+            int64_t ms = r->retry_after_s > 0 ? (int64_t)r->retry_after_s * 1000
+                                              : QUEUE_DEFAULT_PAUSE_MS;
+            if (ms > pause)
+                pause = ms;
+        }
+        if (r->kind != QUOTE_OK && r->kind != QUOTE_CANCELLED)
+            p->errors++;
+    }
+    if (b->latency_ms > 0)
+        record_latency(p, b->latency_ms);
+    if (pause > 0) {
+        q->c.rate_limited++;
+        if (now_ms(q) + pause > p->paused_until)
+            p->paused_until = now_ms(q) + pause;
+    }
+    if (conn) {
+        p->conn_streak++;
+    } else if (answered) {
+        p->conn_streak = 0;
+        q->offline = 0;
+    }
+    if (!q->offline && conn) {
+        int all = 1;
+        for (int i = 0; i < q->nproviders; i++)
+            if (q->providers[i].used && q->providers[i].conn_streak < QUEUE_OFFLINE_STREAK)
+                all = 0;
+        if (all) {
+            q->offline = 1;
+            q->next_probe = now_ms(q) + QUEUE_PROBE_MS;
+        }
+    }
+}
+
 void queue_batch_done(struct fetch_queue *q, struct queue_batch *b)
 {
     unlink_batch(q, b);
+    learn_from(q, b);
     for (size_t i = 0; i < b->n; i++) {
         if (!b->set[i]) {
             struct quote miss = {.kind = QUOTE_PERMANENT};
@@ -487,13 +567,34 @@ void queue_batch_done(struct fetch_queue *q, struct queue_batch *b)
 
 /* The provider whose best pending entry comes first: highest priority, then
  * the oldest, among providers with a free slot. */
-static int pick_provider(const struct fetch_queue *q)
+static void refill(struct provider *p, int64_t now)
+{
+    if (p->rate_per_minute <= 0)
+        return;
+    int64_t dt = now - p->refilled_at;
+    if (dt <= 0)
+        return;
+    /* per_minute tokens per 60,000 ms, in thousandths of a token */
+    p->tokens_milli += dt * p->rate_per_minute / 60;
+    if (p->tokens_milli > p->burst_milli)
+        p->tokens_milli = p->burst_milli;
+    p->refilled_at = now;
+}
+
+static int may_send(const struct provider *p, int64_t now)
+{
+    if (p->paused_until > now)
+        return 0;
+    return p->rate_per_minute <= 0 || p->tokens_milli >= 1000;
+}
+
+static int pick_provider(const struct fetch_queue *q, int64_t now)
 {
     int best = -1, best_prio = -1;
     uint64_t best_seq = 0;
     for (int i = 0; i < q->nproviders; i++) {
         const struct provider *p = &q->providers[i];
-        if (p->batches_in_flight >= p->concurrency)
+        if (p->batches_in_flight >= p->concurrency || !may_send(p, now))
             continue;
         for (int prio = QPRIO_COUNT - 1; prio >= 0; prio--) {
             const struct entry *h = p->pending[prio].head;
@@ -545,6 +646,11 @@ static int start_batch(struct fetch_queue *q, int pi)
     q->batches = b;
     q->batches_in_flight++;
     p->batches_in_flight++;
+    p->used = 1;
+    p->requests++;
+    if (p->rate_per_minute > 0)
+        p->tokens_milli -= 1000;
+    b->probe = q->offline;
     q->c.upstream_requests++;
     q->c.keys_requested += b->n;
     if (q->tr.start(q->tr.ctx, b) != 0) {
@@ -554,6 +660,35 @@ static int start_batch(struct fetch_queue *q, int pi)
         queue_batch_done(q, b);
     }
     return 0;
+}
+
+/* Offline: every waiting key fails now with the reason, except what the
+ * next probe will carry (the oldest key of each provider stays queued), so
+ * cycles end instead of hanging on a dead network. */
+static void fail_offline(struct fetch_queue *q, int64_t now)
+{
+    struct quote r = {.kind = QUOTE_CONNECTION};
+    int64_t in = q->next_probe > now ? (q->next_probe - now + 999) / 1000 : 0;
+    snprintf(r.error, sizeof r.error,
+             "offline: no upstream reachable at the connection level (next probe in %llds)",
+             (long long)in);
+    for (int i = 0; i < q->nproviders; i++) {
+        struct provider *p = &q->providers[i];
+        struct entry *keep = NULL;
+        for (int prio = QPRIO_COUNT - 1; prio >= 0 && keep == NULL; prio--)
+            keep = p->pending[prio].head;
+        for (int prio = 0; prio < QPRIO_COUNT; prio++) {
+            struct entry *e = p->pending[prio].head;
+            while (e) {
+                struct entry *next = e->next;
+                if (e != keep)
+                    complete_entry(q, e, &r);
+                e = next;
+            }
+        }
+    }
+    while (q->backoff.head)
+        complete_entry(q, q->backoff.head, &r);
 }
 
 static void deliver_all(struct fetch_queue *q)
@@ -585,12 +720,20 @@ void queue_run(struct fetch_queue *q, int64_t now)
         set_state(q, due, ST_PENDING);
     }
     deliver_all(q);
+    for (int i = 0; i < q->nproviders; i++)
+        refill(&q->providers[i], now);
+    if (q->offline)
+        fail_offline(q, now);
     for (;;) {
         if (q->batches_in_flight >= q->lim.concurrency)
             break;
-        int pi = pick_provider(q);
+        if (q->offline && (now < q->next_probe || q->batches_in_flight > 0))
+            break; /* offline: only the probe goes out */
+        int pi = pick_provider(q, now);
         if (pi < 0)
             break;
+        if (q->offline)
+            q->next_probe = now + QUEUE_PROBE_MS;
         if (start_batch(q, pi) != 0)
             break; /* the same provider would be picked again: no spinning */
     }
@@ -628,6 +771,80 @@ void queue_get_counters(const struct fetch_queue *q, struct queue_counters *out)
     out->in_flight = q->inflight.len;
     out->backoff = q->backoff.len;
     out->cached = q->cached.len;
+    out->offline = q->offline;
+}
+
+void queue_set_rate_limit(struct fetch_queue *q, int provider, int per_minute)
+{
+    if (provider < 0 || provider >= q->nproviders)
+        return;
+    struct provider *p = &q->providers[provider];
+    p->rate_per_minute = per_minute > 0 ? per_minute : 0;
+    int64_t burst = per_minute / 10 > 1 ? per_minute / 10 : 1;
+    p->burst_milli = burst * 1000;
+    p->tokens_milli = p->burst_milli;
+    p->refilled_at = now_ms(q);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int queue_get_providers(const struct fetch_queue *q, struct queue_provider_info *out, int max)
+{
+    int64_t now = now_ms(q);
+    for (int i = 0; i < q->nproviders && i < max; i++) {
+        const struct provider *p = &q->providers[i];
+        struct queue_provider_info *o = &out[i];
+        memset(o, 0, sizeof *o);
+        o->name = p->name;
+        o->batches_in_flight = p->batches_in_flight;
+        for (int prio = 0; prio < QPRIO_COUNT; prio++)
+            o->queued += p->pending[prio].len;
+        o->requests = p->requests;
+        o->errors = p->errors;
+        o->paused_until = p->paused_until > now ? p->paused_until : 0;
+        o->rate_per_minute = p->rate_per_minute;
+        if (p->nlatency > 0) {
+            double sorted[LATENCY_RING];
+            memcpy(sorted, p->latency, p->nlatency * sizeof sorted[0]);
+            qsort(sorted, p->nlatency, sizeof sorted[0], cmp_double);
+            o->latency_p50_ms = sorted[(p->nlatency - 1) / 2];
+            o->latency_p95_ms = sorted[(p->nlatency - 1) * 95 / 100];
+        }
+    }
+    return q->nproviders;
+}
+
+int64_t queue_next_event(const struct fetch_queue *q)
+{
+    int64_t next = -1;
+#define EARLIER(t)                                                                             \
+    do {                                                                                       \
+        if (next < 0 || (t) < next)                                                            \
+            next = (t);                                                                        \
+    } while (0)
+    for (const struct entry *e = q->backoff.head; e; e = e->next)
+        EARLIER(e->ready_at);
+    for (int i = 0; i < q->nproviders; i++) {
+        const struct provider *p = &q->providers[i];
+        size_t queued = 0;
+        for (int prio = 0; prio < QPRIO_COUNT; prio++)
+            queued += p->pending[prio].len;
+        if (queued == 0)
+            continue;
+        if (p->paused_until > 0)
+            EARLIER(p->paused_until);
+        if (p->rate_per_minute > 0 && p->tokens_milli < 1000)
+            EARLIER(p->refilled_at +
+                    (1000 - p->tokens_milli) * 60 / p->rate_per_minute + 1);
+        if (q->offline)
+            EARLIER(q->next_probe);
+    }
+#undef EARLIER
+    return next;
 }
 
 size_t queue_outstanding(const struct fetch_queue *q)

@@ -12,6 +12,11 @@
  * each batch (daemon/upstream.c in the daemon, a fake in the unit tests) and
  * reports the per-key quotes back with queue_batch_done().
  *
+ * Per provider: a token-bucket rate limit, and a pause when it answers 429
+ * (for its Retry-After, else 30 s). When every provider in use fails at the
+ * connection level the queue goes offline: waiting keys fail at once with
+ * that reason, and one request every 30 s probes until an answer comes.
+ *
  * Callbacks never run inside queue_submit() or queue_batch_done(): results
  * are delivered from queue_run(), which the daemon calls in the loop's
  * before-sleep step, so a waiter may submit again or free its state freely.
@@ -60,7 +65,24 @@ struct queue_limits {
 struct queue_counters {
     uint64_t submitted, completed, deduplicated, errors, retries, cancelled;
     uint64_t cache_hits, cache_misses, upstream_requests, keys_requested;
+    uint64_t rate_limited; /* 429 answers */
     size_t queued, in_flight, backoff, cached;
+    int offline;
+};
+
+/* 429 pauses a provider this long when no Retry-After says otherwise. */
+#define QUEUE_DEFAULT_PAUSE_MS 30000
+/* While offline, one probe request this often. */
+#define QUEUE_PROBE_MS 30000
+
+struct queue_provider_info {
+    const char *name;
+    int batches_in_flight;
+    size_t queued;
+    uint64_t requests, errors;
+    int64_t paused_until; /* monotonic ms; 0 = not paused */
+    int rate_per_minute;  /* 0 = unlimited */
+    double latency_p50_ms, latency_p95_ms; /* over the last 256 requests */
 };
 
 /* Returns a queue or NULL. The transport is copied. */
@@ -73,6 +95,11 @@ void queue_free(struct fetch_queue *q);
  * batches in flight. Returns its index or -1. */
 int queue_add_provider(struct fetch_queue *q, const char *name, int batch_max,
                        int concurrency) MUST_CHECK;
+
+/* Limits provider (an index from queue_add_provider) to per_minute
+ * requests, with bursts of up to a tenth of that (at least 1); 0 lifts the
+ * limit. */
+void queue_set_rate_limit(struct fetch_queue *q, int provider, int per_minute);
 
 /* Asks for provider:symbol. ttl_ms > 0 accepts a cached success at most that
  * old. cb runs exactly once, from a later queue_run(). Returns 0, or -1
@@ -97,11 +124,19 @@ const char *queue_batch_symbol(const struct queue_batch *b, size_t i);
 void queue_batch_set(struct queue_batch *b, size_t i, const struct quote *r);
 /* Records the same quote for every key not yet set. */
 void queue_batch_set_all(struct queue_batch *b, const struct quote *r);
+/* Records how long the batch's upstream request took (for p50/p95). */
+void queue_batch_note_latency(struct queue_batch *b, double ms);
 /* Ends the batch: keys without a quote fail with "missing from answer". The
  * batch is freed; b is invalid afterwards. */
 void queue_batch_done(struct fetch_queue *q, struct queue_batch *b);
 
 void queue_get_counters(const struct fetch_queue *q, struct queue_counters *out);
+/* Providers, for the heartbeat: returns the count; fills out[0..max). */
+int queue_get_providers(const struct fetch_queue *q, struct queue_provider_info *out, int max);
+/* The monotonic time of the queue's next timed event (a retry becomes due,
+ * a rate-limit token or a pause ends, an offline probe), or -1 for none:
+ * the loop must run queue_run() by then. */
+int64_t queue_next_event(const struct fetch_queue *q);
 /* Pending + in flight + backoff: work not yet answered. */
 size_t queue_outstanding(const struct fetch_queue *q);
 

@@ -88,6 +88,8 @@ start_fakemarket() {
 
 provider_env() {
   export YAHOO_BASE_URL=$FAKE_URL COINGECKO_BASE_URL=$FAKE_URL/api/v3 FX_BASE_URL=$FAKE_URL
+  # fakemarket is ours: no free-tier limits unless a test is about them
+  export FETCH_RATE_LIMITS=${FETCH_RATE_LIMITS:-yahoo=0,coingecko=0,fx=0}
 }
 
 # start_fetcherd [args…] — environment as set by the caller; sets FETCHERD_PID.

@@ -760,7 +760,7 @@ static void test_no_retry(void **state)
         int starts;
     } cases[] = {
         {3, QUOTE_PERMANENT, 1}, {0, QUOTE_TRANSIENT, 1},  {0, QUOTE_CONNECTION, 1},
-        {1, QUOTE_TRANSIENT, 2}, {4, QUOTE_CONNECTION, 5},
+        {1, QUOTE_TRANSIENT, 2}, {4, QUOTE_TRANSIENT, 5}, {2, QUOTE_CONNECTION, 3},
     };
     for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
         struct fetch_queue *q = mkq(1, cases[i].max_retries, 10, 10);
@@ -1147,6 +1147,196 @@ static void test_random(void **state)
     RW = NULL;
 }
 
+
+/* ---- rate limits, 429 pauses, offline, latency ----------------------- */
+
+/* A token bucket per provider: a burst of a tenth of the per-minute rate,
+ * then one request per 60/rate seconds; other providers are not held up. */
+static void test_rate_limit(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(8, 0, 10, 10);
+    addp(q, "yahoo", 1, 8);
+    addp(q, "coingecko", 1, 8);
+    queue_set_rate_limit(q, 0, 60); /* burst 6, then one a second */
+    struct rec r[12] = {0};
+    char sym[12][16];
+    for (int i = 0; i < 10; i++) {
+        snprintf(sym[i], sizeof sym[i], "S%d", i);
+        submit(q, "yahoo", sym[i], QPRIO_SCHEDULED, 0, &r[i]);
+    }
+    submit(q, "coingecko", "bitcoin", QPRIO_SCHEDULED, 0, &r[10]);
+    run(q);
+    assert_int_equal(F.starts, 7); /* 6 yahoo + coingecko, unlimited */
+    while (F.nlive) {
+        struct quote ok = ok_q(1);
+        finish(q, 0, &ok);
+    }
+    F.now += 999;
+    run(q);
+    assert_int_equal(F.starts, 7);
+    int64_t next = queue_next_event(q);
+    assert_true(next > F.now && next <= F.now + 2);
+    F.now += 1;
+    run(q);
+    assert_int_equal(F.starts, 8);
+    queue_set_rate_limit(q, 0, 0); /* lifted */
+    run(q);
+    assert_int_equal(F.starts, 11);
+    queue_free(q);
+}
+
+/* A 429 pauses that provider for its Retry-After (else the default), not
+ * the others; it is counted. */
+static void test_429_pauses_provider(void **state)
+{
+    (void)state;
+    static const struct {
+        int retry_after_s;
+        int64_t pause_ms;
+    } cases[] = {{2, 2000}, {0, QUEUE_DEFAULT_PAUSE_MS}};
+    for (size_t c = 0; c < ARRAY_LEN(cases); c++) {
+        struct fetch_queue *q = mkq(8, 3, 10, 10);
+        addp(q, "yahoo", 1, 8);
+        addp(q, "coingecko", 1, 8);
+        struct rec r[4] = {0};
+        submit(q, "yahoo", "AAPL", QPRIO_SCHEDULED, 0, &r[0]);
+        run(q);
+        struct quote e = err_q(QUOTE_TRANSIENT, "HTTP 429");
+        e.http_status = 429;
+        e.retry_after_s = cases[c].retry_after_s;
+        finish(q, 0, &e);
+        assert_int_equal(counters(q).rate_limited, 1);
+        submit(q, "yahoo", "MSFT", QPRIO_SCHEDULED, 0, &r[1]);
+        submit(q, "coingecko", "bitcoin", QPRIO_SCHEDULED, 0, &r[2]);
+        F.now += 1;
+        run(q);
+        assert_int_equal(F.starts, 2); /* only coingecko went */
+        assert_string_equal(F.live[0].provider, "coingecko");
+        struct queue_provider_info info[2];
+        assert_int_equal(queue_get_providers(q, info, 2), 2);
+        assert_true(info[0].paused_until > F.now);
+        assert_int_equal(info[1].paused_until, 0);
+        F.now = cases[c].pause_ms - 1;
+        run(q);
+        assert_int_equal(F.starts, 2);
+        F.now = cases[c].pause_ms;
+        run(q);
+        assert_true(F.starts >= 3); /* yahoo again: the retry and MSFT */
+        queue_cancel_all(q);
+        run(q);
+        queue_free(q);
+    }
+}
+
+/* Every provider in use failing to connect three times in a row: offline.
+ * Waiting keys fail at once with the reason; one probe every
+ * QUEUE_PROBE_MS; an answer brings the queue back. */
+static void test_offline(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(8, 5, 10, 10);
+    addp(q, "yahoo", 1, 1);
+    struct rec r[6] = {0};
+    submit(q, "yahoo", "AAPL", QPRIO_SCHEDULED, 0, &r[0]);
+    submit(q, "yahoo", "MSFT", QPRIO_SCHEDULED, 0, &r[1]);
+    submit(q, "yahoo", "NVDA", QPRIO_SCHEDULED, 0, &r[2]);
+    struct quote down = err_q(QUOTE_CONNECTION, "Couldn't connect to server");
+    for (int i = 0; i < 3; i++) {
+        run(q);
+        assert_int_equal(F.nlive, 1);
+        assert_int_equal(counters(q).offline, 0);
+        finish(q, 0, &down);
+        F.now += 100;
+    }
+    assert_int_equal(counters(q).offline, 1);
+    run(q);
+    /* all but the one key the probe will carry have failed: the key whose
+     * failure completed the streak with its own error, the others with
+     * the offline reason */
+    int failed = 0, said_offline = 0;
+    for (int i = 0; i < 3; i++)
+        if (r[i].calls) {
+            failed++;
+            assert_int_equal(r[i].q.kind, QUOTE_CONNECTION);
+            said_offline += strstr(r[i].q.error, "offline") != NULL;
+        }
+    assert_int_equal(failed, 2);
+    assert_int_equal(said_offline, 1);
+    int starts = F.starts;
+    submit(q, "yahoo", "META", QPRIO_SCHEDULED, 0, &r[3]);
+    run(q);
+    assert_int_equal(r[3].calls, 1); /* new work fails at once, no request */
+    assert_int_equal(F.starts, starts);
+    assert_true(queue_next_event(q) > F.now);
+    F.now += QUEUE_PROBE_MS;
+    run(q);
+    assert_int_equal(F.starts, starts + 1); /* the probe */
+    assert_int_equal(F.nlive, 1);
+    struct quote ok = ok_q(3);
+    finish(q, 0, &ok);
+    assert_int_equal(counters(q).offline, 0);
+    run(q);
+    submit(q, "yahoo", "TSLA", QPRIO_SCHEDULED, 0, &r[4]);
+    run(q);
+    assert_int_equal(F.starts, starts + 2); /* online: dispatching again */
+    finish(q, 0, &ok);
+    run(q);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(r[i].calls, 1);
+    queue_free(q);
+}
+
+/* One provider down while another answers is not offline. */
+static void test_not_offline_when_one_answers(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(8, 0, 10, 10);
+    addp(q, "yahoo", 1, 8);
+    addp(q, "coingecko", 1, 8);
+    struct rec r[8] = {0};
+    char sym[8][16];
+    for (int i = 0; i < 4; i++) {
+        snprintf(sym[i], sizeof sym[i], "Y%d", i);
+        submit(q, "yahoo", sym[i], QPRIO_SCHEDULED, 0, &r[i]);
+    }
+    submit(q, "coingecko", "bitcoin", QPRIO_SCHEDULED, 0, &r[4]);
+    run(q);
+    struct quote down = err_q(QUOTE_CONNECTION, "refused");
+    struct quote ok = ok_q(1);
+    finish_sym(q, "bitcoin", &ok);
+    while (F.nlive)
+        finish(q, 0, &down);
+    run(q);
+    assert_int_equal(counters(q).offline, 0);
+    queue_free(q);
+}
+
+/* Latency percentiles per provider over the recent requests. */
+static void test_latency(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(1, 0, 10, 10);
+    addp(q, "yahoo", 1, 1);
+    struct rec r = {0};
+    for (int i = 1; i <= 100; i++) {
+        char sym[16];
+        snprintf(sym, sizeof sym, "L%d", i);
+        submit(q, "yahoo", sym, QPRIO_SCHEDULED, 0, &r);
+        run(q);
+        queue_batch_note_latency(F.live[0].b, (double)i);
+        struct quote ok = ok_q(1);
+        finish(q, 0, &ok);
+        run(q);
+    }
+    struct queue_provider_info info;
+    assert_int_equal(queue_get_providers(q, &info, 1), 1);
+    assert_true(info.latency_p50_ms >= 49 && info.latency_p50_ms <= 51);
+    assert_true(info.latency_p95_ms >= 94 && info.latency_p95_ms <= 96);
+    assert_int_equal(info.requests, 100);
+    queue_free(q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1161,6 +1351,9 @@ int main(void)
         cmocka_unit_test(test_cancel_all),        cmocka_unit_test(test_callback_submits),
         cmocka_unit_test(test_refusals),          cmocka_unit_test(test_free_with_work),
         cmocka_unit_test(test_many_keys),         cmocka_unit_test(test_random),
+        cmocka_unit_test(test_rate_limit),        cmocka_unit_test(test_429_pauses_provider),
+        cmocka_unit_test(test_offline),           cmocka_unit_test(test_not_offline_when_one_answers),
+        cmocka_unit_test(test_latency),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
