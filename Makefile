@@ -80,8 +80,10 @@ bootstrap:
 	@scripts/bootstrap
 
 # The normal build and the sanitizer build both run every suite; the runner
-# prints one "N passed, N failed, N skipped" line summing them all.
-test: bootstrap
+# prints one "N passed, N failed, N skipped" line summing them all. The
+# browser test needs Debian's chromium, so `make test` installs it too.
+test:
+	@BOOTSTRAP_PROFILE=browser scripts/bootstrap
 	@$(MAKE) --no-print-directory all unit
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 all unit
 	@tests/run.sh build build/asan

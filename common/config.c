@@ -58,6 +58,14 @@ static const struct var vars[] = {
      "CoinGecko ids per /simple/price request"},
     {"FETCH_RATE_LIMITS", K_STR, S(rate_limits), "yahoo=300,coingecko=30,fx=30", 0, 0,
      "requests per minute per provider (provider=N,…; 0 = unlimited)"},
+    {"FETCH_STALENESS", K_STR, S(staleness), "", 0, 0,
+     "per asset type, how old a price may get before a scheduled cycle refetches it "
+     "(stock=10m,bond=1d; default: FETCH_INTERVAL for every type)"},
+    {"PRICE_MAX_AGE", K_DURATION, I(price_max_age_s), "7d", 60, 365 * 86400,
+     "an upstream price stamped older than this is refused as stale"},
+    {"PRICE_MOVE_WARN_PCT", K_INT, I(price_move_warn_pct), "50", 0, 100000,
+     "a price that moved more than this % since the last one is stored and logged "
+     "as a WARNING (0 = off)"},
     {"FETCH_MAX_BODY", K_INT, I(max_body_bytes), "1048576", 1024, 64 * 1048576,
      "largest upstream answer accepted, bytes"},
     {"WRITE_BUFFER_ROWS", K_INT, I(write_buffer_rows), "100000", 100, 10000000,
@@ -74,6 +82,10 @@ static const struct var vars[] = {
      "migration files; default found beside the binary"},
     {"API_CORS_ORIGIN", K_STR, S(api_cors_origin), "", 0, 0,
      "origin allowed to call the REST API from a browser (e.g. https://x.example); unset = none"},
+    {"API_CACHE_MS", K_INT, I(api_cache_ms), "500", 0, 5000,
+     "fetcher-api serves identical GET answers for this long (ms, Age header); 0 = off"},
+    {"API_SSE_MAX_CLIENTS", K_INT, I(api_sse_max_clients), "64", 1, 1024,
+     "event streams (/api/fetcher/events) open at once; more get 503"},
 };
 
 static const char *env_lookup(const char *name, void *cls)

@@ -32,7 +32,10 @@ struct config {
     int64_t fetch_concurrency;      /* FETCH_CONCURRENCY: in flight, all providers */
     int64_t fetch_timeout_s;        /* FETCH_TIMEOUT: per request, total */
     int64_t coingecko_batch;        /* COINGECKO_BATCH: ids per request */
-    char rate_limits[256];          /* FETCH_RATE_LIMITS: "yahoo=300,coingecko=30" per minute */
+    char rate_limits[256];
+    char staleness[256];            /* FETCH_STALENESS: "stock=10m,bond=1d" */
+    int64_t price_max_age_s;        /* PRICE_MAX_AGE: older quotes are refused */
+    int64_t price_move_warn_pct;    /* PRICE_MOVE_WARN_PCT: log moves larger than this */          /* FETCH_RATE_LIMITS: "yahoo=300,coingecko=30" per minute */
     int64_t max_body_bytes;         /* FETCH_MAX_BODY */
     char instance_id[64];           /* FETCHER_INSTANCE_ID, empty = generated */
     int64_t write_buffer_rows;      /* WRITE_BUFFER_ROWS: kept while the DB is away */
@@ -41,6 +44,8 @@ struct config {
     char dashboard_dir[512];        /* FETCHER_DASHBOARD_DIR, empty = found */
     char migrations_dir[512];       /* FETCHER_MIGRATIONS_DIR, empty = found */
     char api_cors_origin[256];      /* API_CORS_ORIGIN, empty = no CORS headers */
+    int64_t api_cache_ms;           /* API_CACHE_MS: identical GET answers shared, 0 = off */
+    int64_t api_sse_max_clients;    /* API_SSE_MAX_CLIENTS: event streams at once */
 };
 
 /* The one process-wide configuration, set once at start-up. */

@@ -1,15 +1,17 @@
 /*
  * cycle — see cycle.h.
  *
- * A cycle is reference-counted: the scheduler holds one reference, and each
+ * A cycle is reference-counted: its starter holds one, the fetching phase
+ * holds one (the queue's waiters point into it) until finish(), and each
  * batched write that reports back to it (results, recalculation) holds one,
  * because with the database away those writes may finish long after the
- * fetching did.
+ * fetching did. An on-demand refresh has no owner but these.
  */
 #include "cycle.h"
 #include "jbuf.h"
 #include "provider.h"
 #include "sql.h"
+#include "staleness.h"
 #include "validate.h"
 
 #include <json-c/json.h>
@@ -21,9 +23,8 @@
 /* Failures logged one by one per cycle; the rest are summarised, so a whole
  * provider failing does not write ten thousand log rows. */
 #define CYCLE_LOG_FAILURES 20
-/* A quote older than this is refused as stale (markets close for weekends
- * and holidays: a week is generous). */
-#define CYCLE_MAX_AGE_S (7 * 86400)
+/* Progress events at most this often while a cycle fetches. */
+#define CYCLE_PROGRESS_MS 1000
 
 struct asset {
     int64_t id;
@@ -32,6 +33,8 @@ struct asset {
     char currency[8];
     char provider[32];
     char psym[72];
+    int64_t age_s;     /* since its last update when read; -1 = never */
+    double last_price; /* 0 = none */
 };
 
 struct asset_cache {
@@ -48,6 +51,7 @@ struct item {
     struct quote q;
     int64_t submitted_ms;
     int64_t duration_ms;
+    int skipped; /* fresh enough: not fetched, no row */
 };
 
 /* An exchange rate the cycle asks for (USD → ccy). */
@@ -61,14 +65,17 @@ struct cycle {
     struct daemon *d;
     struct asset_cache *ac;
     int refs;
-    int64_t seq;
+    int64_t seq;      /* 0 for an on-demand refresh: no cycle row */
+    int refresh;
+    char client[64];  /* who asked for a refresh */
     char trigger[16];
     int priority;
     int64_t started_wall_ms, started_mono_ms;
     uint64_t upstream_at_start;
     struct asset *assets; /* this cycle's own copy of the list */
     struct item *items;
-    size_t n, done;
+    size_t n, done, skipped;
+    int64_t last_progress_ms;
     struct rate_item *rates;
     size_t nrates, answered; /* answered: assets and rates */
     int fetching;         /* 1 until every answer is in */
@@ -191,8 +198,12 @@ static void write_results(struct cycle *c, int64_t now_wall)
     struct jbuf b;
     jbuf_init(&b);
     jbuf_arr(&b);
+    size_t rows = 0;
     for (size_t i = 0; i < c->n; i++) {
         const struct item *it = &c->items[i];
+        if (it->skipped)
+            continue;
+        rows++;
         int ok = it->q.kind == QUOTE_OK;
         jbuf_obj(&b);
         jbuf_key(&b, "asset_id");
@@ -238,7 +249,7 @@ static void write_results(struct cycle *c, int64_t now_wall)
     c->writes_pending++;
     c->write_phase = "writing";
     cycle_ref(c);
-    write_json(c, WRITE_PRICES, SQL_RECORD_UPDATES, &b, c->n, on_results_written);
+    write_json(c, WRITE_PRICES, SQL_RECORD_UPDATES, &b, rows, on_results_written);
     jbuf_free(&b);
 }
 
@@ -274,7 +285,7 @@ static void write_cycle_row(struct cycle *c, const char *stmt, const char *statu
     jbuf_key(&b, "assets_failed");
     jbuf_int(&b, failed);
     jbuf_key(&b, "assets_skipped");
-    jbuf_int(&b, 0);
+    jbuf_int(&b, (int64_t)c->skipped);
     jbuf_key(&b, "upstream_requests");
     jbuf_int(&b, (int64_t)(qc.upstream_requests - c->upstream_at_start));
     jbuf_key(&b, "error");
@@ -289,7 +300,7 @@ static void log_failures(struct cycle *c)
     size_t logged = 0, more = 0;
     for (size_t i = 0; i < c->n; i++) {
         const struct item *it = &c->items[i];
-        if (it->q.kind == QUOTE_OK)
+        if (it->q.kind == QUOTE_OK || it->skipped)
             continue;
         if (logged == CYCLE_LOG_FAILURES) {
             more++;
@@ -358,12 +369,51 @@ static int write_rates(struct cycle *c)
     return ok;
 }
 
+static void send_event(struct cycle *c, struct jbuf *b)
+{
+    /* Progress is news only now: sent if the database is there, never
+     * buffered. */
+    const char *text = jbuf_text(b);
+    if (text && dbconn_is_up(c->d->db)) {
+        const char *params[1] = {text};
+        if (dbconn_query(c->d->db, SQL_NOTIFY_EVENT, 1, params, NULL, NULL) != 0)
+            log_msg(LOG_DEBUG, "cycle: progress event dropped (database queue full)");
+    }
+}
+
+static void send_progress(struct cycle *c)
+{
+    if (c->refresh)
+        return;
+    c->last_progress_ms = loop_now(c->d->loop);
+    struct jbuf b;
+    jbuf_init(&b);
+    jbuf_obj(&b);
+    jbuf_key(&b, "type");
+    jbuf_str(&b, "progress");
+    jbuf_key(&b, "instance_id");
+    jbuf_str(&b, c->d->instance_id);
+    jbuf_key(&b, "seq");
+    jbuf_int(&b, c->seq);
+    jbuf_key(&b, "done");
+    jbuf_int(&b, (int64_t)c->done);
+    jbuf_key(&b, "total");
+    jbuf_int(&b, (int64_t)c->n);
+    jbuf_key(&b, "phase");
+    jbuf_str(&b, c->fetching ? "fetching" : "writing");
+    jbuf_obj_end(&b);
+    send_event(c, &b);
+    jbuf_free(&b);
+}
+
 static void finish(struct cycle *c)
 {
     c->fetching = 0;
     int64_t now_wall = util_wall_ms();
     int ok = 0, failed = 0, cancelled = 0;
     for (size_t i = 0; i < c->n; i++) {
+        if (c->items[i].skipped)
+            continue;
         if (c->items[i].q.kind == QUOTE_OK)
             ok++;
         else
@@ -375,7 +425,8 @@ static void finish(struct cycle *c)
                            : failed == 0 ? CYCLE_SUCCEEDED
                            : ok > 0      ? CYCLE_PARTIAL
                                          : CYCLE_FAILED;
-    if (c->n > 0)
+    send_progress(c);
+    if (c->n > c->skipped)
         write_results(c, now_wall);
     int rates_ok = write_rates(c);
     if (ok > 0 || rates_ok > 0) {
@@ -389,9 +440,21 @@ static void finish(struct cycle *c)
             on_recalc_written(0, NULL, c);
     }
     log_failures(c);
+    double secs = (double)(loop_now(c->d->loop) - c->started_mono_ms) / 1000.0;
+    if (c->refresh) {
+        json_object *ctx = json_object_new_object();
+        json_object_object_add(ctx, "client", json_object_new_string(c->client));
+        json_object_object_add(ctx, "assets", json_object_new_int64((int64_t)c->n));
+        json_object_object_add(ctx, "assets_succeeded", json_object_new_int(ok));
+        writer_log(c->d->writer, LOG_INFO, 0, ctx,
+                   "On-demand refresh for %s: %d/%zu assets updated in %.2fs", c->client, ok,
+                   c->n, secs);
+        c->cb(st, c->cls);
+        cycle_release(c);
+        return;
+    }
     write_cycle_row(c, SQL_CYCLE_FINISH, status_name(st), now_wall, ok, failed,
                     st == CYCLE_ABORTED ? "fetcherd shut down during the cycle" : NULL);
-    double secs = (double)(loop_now(c->d->loop) - c->started_mono_ms) / 1000.0;
     struct queue_counters qc;
     queue_get_counters(c->d->queue, &qc);
     json_object *ctx = json_object_new_object();
@@ -399,15 +462,17 @@ static void finish(struct cycle *c)
     json_object_object_add(ctx, "assets_total", json_object_new_int64((int64_t)c->n));
     json_object_object_add(ctx, "assets_succeeded", json_object_new_int(ok));
     json_object_object_add(ctx, "assets_failed", json_object_new_int(failed));
+    json_object_object_add(ctx, "assets_skipped", json_object_new_int64((int64_t)c->skipped));
     json_object_object_add(ctx, "upstream_requests",
                            json_object_new_int64((int64_t)(qc.upstream_requests -
                                                            c->upstream_at_start)));
     json_object_object_add(ctx, "duration_seconds", json_object_new_double(secs));
     writer_log(c->d->writer, st == CYCLE_FAILED ? LOG_ERROR : LOG_INFO, c->seq, ctx,
                "Cycle %lld %s: %d/%zu assets updated in %.2fs", (long long)c->seq,
-               status_name(st), ok, c->n, secs);
+               status_name(st), ok, c->n - c->skipped, secs);
     persist_stats(c);
     c->cb(st, c->cls);
+    cycle_release(c);
 }
 
 static void persist_stats(struct cycle *c)
@@ -432,26 +497,41 @@ static void persist_stats(struct cycle *c)
 
 /* ---- fetching ------------------------------------------------------- */
 
+static void answered(struct cycle *c)
+{
+    if (++c->answered == c->n + c->nrates)
+        finish(c);
+    else if (loop_now(c->d->loop) - c->last_progress_ms >= CYCLE_PROGRESS_MS)
+        send_progress(c);
+}
+
 static void on_quote(const struct quote *q, void *cls)
 {
     struct item *it = cls;
     struct cycle *c = it->c;
     it->q = *q;
     it->duration_ms = loop_now(c->d->loop) - it->submitted_ms;
-    validate_quote(&it->q, it->a->currency, util_wall_ms() / 1000, CYCLE_MAX_AGE_S);
+    validate_quote(&it->q, it->a->currency, util_wall_ms() / 1000, cfg->price_max_age_s);
+    char why[200];
+    if (it->q.kind == QUOTE_OK &&
+        validate_move(it->a->last_price, it->q.price, (double)cfg->price_move_warn_pct / 100.0,
+                      why, sizeof why)) {
+        json_object *ctx = json_object_new_object();
+        json_object_object_add(ctx, "symbol", json_object_new_string(it->a->symbol));
+        json_object_object_add(ctx, "previous_price", json_object_new_double(it->a->last_price));
+        json_object_object_add(ctx, "price", json_object_new_double(it->q.price));
+        writer_log(c->d->writer, LOG_WARNING, c->seq, ctx, "%s: %s (stored)", it->a->symbol, why);
+    }
     c->done++;
-    if (++c->answered == c->n + c->nrates)
-        finish(c);
+    answered(c);
 }
 
 static void on_rate(const struct quote *q, void *cls)
 {
     struct rate_item *r = cls;
-    struct cycle *c = r->c;
     r->q = *q;
-    validate_quote(&r->q, r->ccy, util_wall_ms() / 1000, CYCLE_MAX_AGE_S);
-    if (++c->answered == c->n + c->nrates)
-        finish(c);
+    validate_quote(&r->q, r->ccy, util_wall_ms() / 1000, cfg->price_max_age_s);
+    answered(r->c);
 }
 
 static void fail_item(struct item *it, const char *fmt, const char *arg)
@@ -460,19 +540,36 @@ static void fail_item(struct item *it, const char *fmt, const char *arg)
     snprintf(it->q.error, sizeof it->q.error, fmt, arg);
 }
 
+/* Scheduled cycles honour FETCH_STALENESS; a manual trigger, --once and an
+ * on-demand refresh fetch everything they name. */
+static int honours_staleness(const struct cycle *c)
+{
+    return !c->refresh && (strcmp(c->trigger, "schedule") == 0 ||
+                           strcmp(c->trigger, "startup") == 0);
+}
+
 static void fetch_all(struct cycle *c)
 {
     int64_t interval_ms = cfg->fetch_interval_s * 1000;
     /* Within one cycle a key is fetched once (coalescing); the TTL lets a
      * manual trigger right after a cycle reuse its answers, while the next
-     * scheduled cycle always fetches afresh. */
-    int64_t ttl = interval_ms / 2 < 300000 ? interval_ms / 2 : 300000;
+     * scheduled cycle always fetches afresh. A refresh accepts answers at
+     * most a few seconds old: one a running cycle just got, for instance. */
+    int64_t ttl = c->refresh ? 5000 : interval_ms / 2 < 300000 ? interval_ms / 2 : 300000;
     size_t immediate = 0;
     for (size_t i = 0; i < c->n; i++) {
         struct item *it = &c->items[i];
         it->c = c;
         it->a = &c->assets[i];
         it->submitted_ms = loop_now(c->d->loop);
+        if (honours_staleness(c) &&
+            !staleness_due(it->a->age_s, staleness_bound(c->d->staleness, it->a->type),
+                           cfg->fetch_interval_s)) {
+            it->skipped = 1;
+            c->skipped++;
+            immediate++;
+            continue;
+        }
         const struct provider *p = provider_find(it->a->provider);
         char sym[80];
         if (p == NULL) {
@@ -502,37 +599,64 @@ static void fetch_all(struct cycle *c)
         finish(c);
 }
 
-static void begin(struct cycle *c, const char *note)
+/* Takes ownership of assets[0..n). */
+static void begin(struct cycle *c, struct asset *assets, size_t n, const char *note)
 {
-    c->n = c->ac->n;
-    c->assets = c->n ? malloc(c->n * sizeof *c->assets) : NULL;
-    c->items = c->n ? calloc(c->n, sizeof *c->items) : NULL;
-    if (c->n && (c->assets == NULL || c->items == NULL)) {
+    c->n = n;
+    c->assets = assets;
+    c->items = n ? calloc(n, sizeof *c->items) : NULL;
+    if (n && c->items == NULL) {
         c->n = 0; /* recorded as an empty cycle; the next one tries again */
-        log_msg(LOG_ERROR, "cycle: out of memory for %zu assets", c->ac->n);
-    } else if (c->n) {
-        memcpy(c->assets, c->ac->a, c->n * sizeof *c->assets);
+        log_msg(LOG_ERROR, "cycle: out of memory for %zu assets", n);
     }
-    c->rates = c->ac->nccy ? calloc(c->ac->nccy, sizeof *c->rates) : NULL;
+    const struct asset_cache *ac = c->ac;
+    c->rates = !c->refresh && ac->nccy ? calloc(ac->nccy, sizeof *c->rates) : NULL;
     if (c->rates != NULL) {
-        c->nrates = c->ac->nccy;
+        c->nrates = ac->nccy;
         for (size_t i = 0; i < c->nrates; i++)
-            memcpy(c->rates[i].ccy, c->ac->ccy[i], sizeof c->rates[i].ccy);
+            memcpy(c->rates[i].ccy, ac->ccy[i], sizeof c->rates[i].ccy);
     }
-    write_cycle_row(c, SQL_CYCLE_START, "running", c->started_wall_ms, 0, 0, NULL);
-    json_object *ctx = json_object_new_object();
-    json_object_object_add(ctx, "trigger", json_object_new_string(c->trigger));
-    json_object_object_add(ctx, "assets", json_object_new_int64((int64_t)c->n));
-    if (note)
-        json_object_object_add(ctx, "note", json_object_new_string(note));
-    writer_log(c->d->writer, LOG_INFO, c->seq, ctx, "Cycle %lld started (%s): %zu assets",
-               (long long)c->seq, c->trigger, c->n);
+    if (c->refresh) {
+        json_object *ctx = json_object_new_object();
+        json_object_object_add(ctx, "client", json_object_new_string(c->client));
+        json_object_object_add(ctx, "assets", json_object_new_int64((int64_t)c->n));
+        writer_log(c->d->writer, LOG_INFO, 0, ctx, "On-demand refresh of %zu assets for %s",
+                   c->n, c->client);
+    } else {
+        write_cycle_row(c, SQL_CYCLE_START, "running", c->started_wall_ms, 0, 0, NULL);
+        json_object *ctx = json_object_new_object();
+        json_object_object_add(ctx, "trigger", json_object_new_string(c->trigger));
+        json_object_object_add(ctx, "assets", json_object_new_int64((int64_t)c->n));
+        if (note)
+            json_object_object_add(ctx, "note", json_object_new_string(note));
+        writer_log(c->d->writer, LOG_INFO, c->seq, ctx, "Cycle %lld started (%s): %zu assets",
+                   (long long)c->seq, c->trigger, c->n);
+    }
+    c->last_progress_ms = loop_now(c->d->loop);
+    cycle_ref(c); /* held by the fetching phase; released at the end of finish() */
     fetch_all(c);
+}
+
+/* A copy of the cached list for a cycle to own. */
+static void begin_from_cache(struct cycle *c, const char *note)
+{
+    const struct asset_cache *ac = c->ac;
+    struct asset *a = ac->n ? malloc(ac->n * sizeof *a) : NULL;
+    size_t n = a ? ac->n : 0;
+    if (a)
+        memcpy(a, ac->a, n * sizeof *a);
+    begin(c, a, n, note);
 }
 
 static void fail_early(struct cycle *c, const char *why)
 {
     c->fetching = 0;
+    if (c->refresh) {
+        writer_log(c->d->writer, LOG_ERROR, 0, NULL, "On-demand refresh for %s failed: %s",
+                   c->client, why);
+        c->cb(CYCLE_FAILED, c->cls);
+        return;
+    }
     write_cycle_row(c, SQL_CYCLE_START, "running", c->started_wall_ms, 0, 0, NULL);
     write_cycle_row(c, SQL_CYCLE_FINISH, "failed", util_wall_ms(), 0, 0, why);
     writer_log(c->d->writer, LOG_ERROR, c->seq, NULL, "Cycle %lld failed: %s", (long long)c->seq,
@@ -546,13 +670,40 @@ static void copy_field(char *dst, size_t n, const PGresult *r, int row, int col)
     util_strlcpy(dst, PQgetvalue(r, row, col), n);
 }
 
+/* Rows of SQL_TRACKED_ASSETS / SQL_ASSETS_BY_SYMBOL → a new array (caller
+ * frees), or NULL with *n = 0 when there are none or memory ran out. */
+static struct asset *read_assets(const PGresult *res, size_t *n)
+{
+    size_t rows = (size_t)PQntuples(res);
+    struct asset *a = rows ? calloc(rows, sizeof *a) : NULL;
+    *n = 0;
+    if (a == NULL)
+        return NULL;
+    for (size_t i = 0; i < rows; i++) {
+        int row = (int)i;
+        struct asset *x = &a[*n];
+        if (util_parse_i64(PQgetvalue(res, row, 0), 1, INT64_MAX, &x->id) != 0)
+            continue;
+        copy_field(x->symbol, sizeof x->symbol, res, row, 1);
+        copy_field(x->type, sizeof x->type, res, row, 3);
+        copy_field(x->currency, sizeof x->currency, res, row, 4);
+        copy_field(x->provider, sizeof x->provider, res, row, 5);
+        copy_field(x->psym, sizeof x->psym, res, row, 6);
+        if (util_parse_i64(PQgetvalue(res, row, 7), -1, INT64_MAX, &x->age_s) != 0)
+            x->age_s = -1;
+        x->last_price = PQgetisnull(res, row, 8) ? 0 : strtod(PQgetvalue(res, row, 8), NULL);
+        (*n)++;
+    }
+    return a;
+}
+
 static void use_cache(struct cycle *c, const char *err)
 {
     if (c->ac->loaded) {
         char note[300];
         snprintf(note, sizeof note, "database unavailable (%s); using the last known asset list",
                  err);
-        begin(c, note);
+        begin_from_cache(c, note);
     } else {
         char why[300];
         snprintf(why, sizeof why, "cannot read tracked assets: %s", err);
@@ -578,7 +729,7 @@ static void on_currencies(const PGresult *res, enum db_status st, const char *er
         log_msg(LOG_WARNING, "cycle: cannot read currencies in use (%s); using the last list",
                 err);
     }
-    begin(c, NULL);
+    begin_from_cache(c, NULL);
     cycle_release(c);
 }
 
@@ -587,21 +738,9 @@ static void on_assets(const PGresult *res, enum db_status st, const char *err, v
     struct cycle *c = cls;
     struct asset_cache *ac = c->ac;
     if (st == DB_OK) {
-        size_t n = (size_t)PQntuples(res);
-        struct asset *a = n ? calloc(n, sizeof *a) : NULL;
-        if (n == 0 || a != NULL) {
-            for (size_t i = 0; i < n; i++) {
-                int row = (int)i;
-                int64_t id = 0;
-                if (util_parse_i64(PQgetvalue(res, row, 0), 1, INT64_MAX, &id) != 0)
-                    continue;
-                a[i].id = id;
-                copy_field(a[i].symbol, sizeof a[i].symbol, res, row, 1);
-                copy_field(a[i].type, sizeof a[i].type, res, row, 3);
-                copy_field(a[i].currency, sizeof a[i].currency, res, row, 4);
-                copy_field(a[i].provider, sizeof a[i].provider, res, row, 5);
-                copy_field(a[i].psym, sizeof a[i].psym, res, row, 6);
-            }
+        size_t n;
+        struct asset *a = read_assets(res, &n);
+        if (a != NULL || PQntuples(res) == 0) {
             free(ac->a);
             ac->a = a;
             ac->n = n;
@@ -609,7 +748,7 @@ static void on_assets(const PGresult *res, enum db_status st, const char *err, v
             /* the reference moves on to the currencies query */
             if (dbconn_query(c->d->db, SQL_CURRENCIES, 0, NULL, on_currencies, c) == 0)
                 return;
-            begin(c, NULL);
+            begin_from_cache(c, NULL);
             cycle_release(c);
             return;
         }
@@ -619,8 +758,22 @@ static void on_assets(const PGresult *res, enum db_status st, const char *err, v
     cycle_release(c);
 }
 
-struct cycle *cycle_start(struct daemon *d, struct asset_cache *ac, int64_t seq,
-                          const char *trigger, int priority, cycle_done_cb done, void *cls)
+static void on_refresh_assets(const PGresult *res, enum db_status st, const char *err,
+                              void *cls)
+{
+    struct cycle *c = cls;
+    if (st != DB_OK) {
+        fail_early(c, err);
+    } else {
+        size_t n;
+        struct asset *a = read_assets(res, &n);
+        begin(c, a, n, NULL);
+    }
+    cycle_release(c);
+}
+
+static struct cycle *new_cycle(struct daemon *d, struct asset_cache *ac, int64_t seq,
+                               const char *trigger, int priority, cycle_done_cb done, void *cls)
 {
     struct cycle *c = calloc(1, sizeof *c);
     if (c == NULL)
@@ -639,6 +792,15 @@ struct cycle *cycle_start(struct daemon *d, struct asset_cache *ac, int64_t seq,
     struct queue_counters qc;
     queue_get_counters(d->queue, &qc);
     c->upstream_at_start = qc.upstream_requests;
+    return c;
+}
+
+struct cycle *cycle_start(struct daemon *d, struct asset_cache *ac, int64_t seq,
+                          const char *trigger, int priority, cycle_done_cb done, void *cls)
+{
+    struct cycle *c = new_cycle(d, ac, seq, trigger, priority, done, cls);
+    if (c == NULL)
+        return NULL;
     if (dbconn_is_up(d->db)) {
         cycle_ref(c); /* held by the query */
         if (dbconn_query(d->db, SQL_TRACKED_ASSETS, 0, NULL, on_assets, c) == 0)
@@ -648,5 +810,21 @@ struct cycle *cycle_start(struct daemon *d, struct asset_cache *ac, int64_t seq,
     cycle_ref(c);
     on_assets(NULL, DB_RETRY, dbconn_last_error(d->db)[0] ? dbconn_last_error(d->db)
                                                           : "database not connected", c);
+    return c;
+}
+
+struct cycle *cycle_start_refresh(struct daemon *d, struct asset_cache *ac,
+                                  const char *symbols_json, const char *client,
+                                  cycle_done_cb done, void *cls)
+{
+    struct cycle *c = new_cycle(d, ac, 0, "refresh", QPRIO_ON_DEMAND, done, cls);
+    if (c == NULL)
+        return NULL;
+    c->refresh = 1;
+    util_strlcpy(c->client, client, sizeof c->client);
+    const char *params[1] = {symbols_json};
+    cycle_ref(c);
+    if (dbconn_query(d->db, SQL_ASSETS_BY_SYMBOL, 1, params, on_refresh_assets, c) != 0)
+        on_refresh_assets(NULL, DB_RETRY, "database queue full", c);
     return c;
 }

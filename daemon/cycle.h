@@ -40,6 +40,15 @@ typedef void (*cycle_done_cb)(enum cycle_status st, void *cls);
  * ac is borrowed and must outlive the cycle. */
 struct cycle *cycle_start(struct daemon *d, struct asset_cache *ac, int64_t seq,
                           const char *trigger, int priority, cycle_done_cb done, void *cls);
+/* An on-demand refresh of the tracked assets named in symbols_json (a JSON
+ * array of symbols), at the highest priority: no cycle row, one
+ * price_update_log row per asset (without a cycle), portfolios
+ * recalculated. A symbol a running cycle is fetching costs no second
+ * request. client says who asked (for the log). Same ownership as
+ * cycle_start. */
+struct cycle *cycle_start_refresh(struct daemon *d, struct asset_cache *ac,
+                                  const char *symbols_json, const char *client,
+                                  cycle_done_cb done, void *cls);
 /* Progress for the heartbeat: phase is "fetching" until every answer is in,
  * then "writing" and "recalculating" until those writes are done, then
  * "idle". */

@@ -19,6 +19,7 @@
 
 struct scheduler;
 struct cycle;
+struct staleness;
 
 struct daemon {
     struct loop *loop;
@@ -27,6 +28,7 @@ struct daemon {
     struct fetch_queue *queue;
     struct fetcher *fetcher;
     struct scheduler *sched;
+    const struct staleness *staleness; /* parsed FETCH_STALENESS */
     char instance_id[64];
     char host[128];
     int pid;

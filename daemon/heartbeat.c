@@ -53,13 +53,16 @@ static char *build(struct heartbeat *h, const char *state)
     } else {
         jbuf_null(&b);
     }
+    /* A cycle is named only while it is active (fetching, or its writes
+     * pending): an idle daemon has no current cycle. */
+    int active = si.progress.seq > 0 && strcmp(si.progress.phase, "idle") != 0;
     jbuf_key(&b, "cycle_seq");
-    if (si.progress.seq > 0)
+    if (active)
         jbuf_int(&b, si.progress.seq);
     else
         jbuf_null(&b);
     jbuf_key(&b, "cycle_started");
-    if (si.progress.seq > 0) {
+    if (active) {
         util_fmt_time(si.progress.started_wall_ms, t, sizeof t);
         jbuf_str(&b, t);
     } else {
@@ -150,7 +153,14 @@ static char *build(struct heartbeat *h, const char *state)
     else
         jbuf_null(&b);
     jbuf_key(&b, "paused");
-    jbuf_bool(&b, 0);
+    jbuf_bool(&b, si.paused);
+    jbuf_key(&b, "paused_since");
+    if (si.paused && si.paused_since_wall_ms > 0) {
+        util_fmt_time(si.paused_since_wall_ms, t, sizeof t);
+        jbuf_str(&b, t);
+    } else {
+        jbuf_null(&b);
+    }
     jbuf_key(&b, "heartbeat_s");
     jbuf_int(&b, cfg->heartbeat_s);
     jbuf_key(&b, "skipped_deadlines");

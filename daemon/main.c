@@ -25,6 +25,7 @@
 #include "retention.h"
 #include "queue.h"
 #include "scheduler.h"
+#include "staleness.h"
 #include "sql.h"
 #include "upstream.h"
 #include "watchdog.h"
@@ -47,7 +48,8 @@
 /* How often unfinished cycles of dead instances are looked for. */
 #define STALE_CHECK_MS 5000
 
-static const char *const listen_channels[] = {"fetcher_trigger", NULL};
+static const char *const listen_channels[] = {"fetcher_trigger", "fetcher_refresh",
+                                              "fetcher_control", NULL};
 
 struct app {
     struct daemon d;
@@ -201,18 +203,51 @@ static void on_signal(struct loop *l, int fd, int events, void *cls)
         begin_shutdown(a, si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
 }
 
+static void on_settings(const PGresult *res, enum db_status st, const char *err, void *cls)
+{
+    struct app *a = cls;
+    if (st != DB_OK || PQntuples(res) != 1) {
+        log_msg(LOG_DEBUG, "settings: %s", st != DB_OK ? err : "no row");
+        return;
+    }
+    int paused = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    scheduler_set_paused(a->sched, paused, paused ? util_wall_ms() : 0);
+}
+
+static void read_settings(struct app *a)
+{
+    if (dbconn_is_up(a->d.db) &&
+        dbconn_query(a->d.db, SQL_SETTINGS, 0, NULL, on_settings, a) != 0)
+        log_msg(LOG_WARNING, "cannot queue the settings query");
+}
+
+/* fetcher_trigger: a cycle now (or, with "symbols", a refresh of those);
+ * fetcher_refresh: a refresh of the named symbols; fetcher_control: the
+ * pause flag changed. Payloads come from fetcher-api; anything unexpected
+ * in them is ignored, never trusted. */
 static void on_notify(const char *channel, const char *payload, void *cls)
 {
     struct app *a = cls;
-    if (strcmp(channel, "fetcher_trigger") != 0 || a->d.stopping)
+    if (a->d.stopping)
         return;
+    if (strcmp(channel, "fetcher_control") == 0) {
+        read_settings(a);
+        return;
+    }
     char source[96] = "a NOTIFY";
     json_object *p = json_tokener_parse(payload);
-    json_object *v = NULL;
+    json_object *v = NULL, *syms = NULL;
     if (p && json_object_object_get_ex(p, "client", &v) && json_object_is_type(v, json_type_string))
         snprintf(source, sizeof source, "%.60s", json_object_get_string(v));
+    if (p && json_object_object_get_ex(p, "symbols", &syms) &&
+        (!json_object_is_type(syms, json_type_array) || json_object_array_length(syms) == 0))
+        syms = NULL;
+    if (syms != NULL)
+        scheduler_refresh(a->sched, json_object_to_json_string_ext(syms, JSON_C_TO_STRING_PLAIN),
+                          source);
+    else if (strcmp(channel, "fetcher_trigger") == 0)
+        scheduler_trigger(a->sched, source);
     json_object_put(p);
-    scheduler_trigger(a->sched, source);
 }
 
 static void on_abort_stale(const PGresult *res, enum db_status st, const char *err, void *cls)
@@ -249,6 +284,7 @@ static void on_db_state(int up, void *cls)
     if (!up)
         return;
     check_stale(a);
+    read_settings(a);
     uint64_t dropped = writer_take_dropped(a->d.writer);
     if (dropped > 0) {
         json_object *ctx = json_object_new_object();
@@ -432,13 +468,16 @@ static int run(int once)
         if (queue_add_provider(d->queue, ps[i]->name, ps[i]->batch_size(cfg), conc) < 0)
             goto out;
     }
-    char rerr[160];
-    if (apply_rate_limits(d->queue, cfg->rate_limits, rerr, sizeof rerr) != 0) {
+    char rerr[200];
+    static struct staleness stale;
+    if (staleness_parse(cfg->staleness, cfg->fetch_interval_s, &stale, rerr, sizeof rerr) != 0 ||
+        apply_rate_limits(d->queue, cfg->rate_limits, rerr, sizeof rerr) != 0) {
         fprintf(stderr, "fetcherd: %s\n", rerr);
         rc = 2;
         a.d.stopping = 1; /* not a start-up crash: a clear config error */
         goto out;
     }
+    d->staleness = &stale;
     struct dbconn_events ev = {.notify = on_notify, .state = on_db_state, .cls = &a};
     d->db = dbconn_new(d->loop, cfg->database_url, sql_statements, sql_statement_count,
                        listen_channels, &ev);

@@ -27,6 +27,8 @@ struct scheduler {
     struct cycle *current; /* fetching, or the last one (for its write phase) */
     int running;
     int stopped;
+    int paused;
+    int64_t paused_since;
 };
 
 static void on_cycle_done(enum cycle_status st, void *cls)
@@ -65,7 +67,9 @@ static int64_t on_deadline(struct loop *l, void *cls)
     if (!s->running && asset_cache_count(s->assets) < 0 && !dbconn_is_up(s->d->db) &&
         now - s->deadline < STARTUP_DB_WAIT_MS)
         return 100;
-    if (s->running) {
+    if (s->paused) {
+        /* paused deadlines are not "skipped": nobody meant them to run */
+    } else if (s->running) {
         s->skipped++;
         json_object *ctx = json_object_new_object();
         json_object_object_add(ctx, "skipped_deadlines", json_object_new_int64(s->skipped));
@@ -143,6 +147,28 @@ void scheduler_trigger(struct scheduler *s, const char *source)
     run_cycle(s, "manual", QPRIO_MANUAL);
 }
 
+static void on_refresh_done(enum cycle_status st, void *cls)
+{
+    (void)st;
+    (void)cls;
+}
+
+void scheduler_refresh(struct scheduler *s, const char *symbols_json, const char *source)
+{
+    if (s->stopped)
+        return;
+    /* The refresh owns itself until its writes are done. */
+    cycle_release(cycle_start_refresh(s->d, s->assets, symbols_json, source, on_refresh_done, s));
+}
+
+void scheduler_set_paused(struct scheduler *s, int paused, int64_t since_wall_ms)
+{
+    if (paused != s->paused)
+        log_msg(LOG_INFO, "scheduled cycles %s", paused ? "paused" : "resumed");
+    s->paused = paused;
+    s->paused_since = paused ? since_wall_ms : 0;
+}
+
 void scheduler_stop(struct scheduler *s)
 {
     s->stopped = 1;
@@ -159,5 +185,7 @@ void scheduler_get(const struct scheduler *s, struct sched_info *out)
     out->cycles_started = s->started;
     out->tracked_assets = asset_cache_count(s->assets);
     out->running = s->running;
+    out->paused = s->paused;
+    out->paused_since_wall_ms = s->paused_since;
     cycle_get_progress(s->current, &out->progress);
 }

@@ -20,6 +20,8 @@ struct sched_info {
     int tracked_assets; /* -1 before the first read */
     struct cycle_progress progress;
     int running; /* a cycle is fetching */
+    int paused;
+    int64_t paused_since_wall_ms;
 };
 
 /* once = run one cycle, then call on_idle. on_idle (may be NULL) runs when
@@ -31,6 +33,12 @@ void scheduler_free(struct scheduler *s);
 int scheduler_setup(struct scheduler *s) MUST_CHECK;
 /* A manual trigger; source says who asked (for the log). */
 void scheduler_trigger(struct scheduler *s, const char *source);
+/* Refreshes the tracked assets named in symbols_json (a JSON array) now,
+ * at the highest priority, whether or not a cycle is running. */
+void scheduler_refresh(struct scheduler *s, const char *symbols_json, const char *source);
+/* Pauses or resumes scheduled cycles (manual triggers and refreshes still
+ * run; the heartbeat goes on). since is wall-clock ms. */
+void scheduler_set_paused(struct scheduler *s, int paused, int64_t since_wall_ms);
 /* Stops arming cycles (shutdown). A running cycle goes on. */
 void scheduler_stop(struct scheduler *s);
 void scheduler_get(const struct scheduler *s, struct sched_info *out);

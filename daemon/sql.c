@@ -7,9 +7,29 @@
 const struct db_stmt sql_statements[] = {
     /* The assets a cycle fetches: every tracked asset, with where to get it. */
     {SQL_TRACKED_ASSETS,
-     "SELECT a.id, a.symbol, a.name, a.asset_type, a.currency, a.provider, a.provider_symbol"
+     "SELECT a.id, a.symbol, a.name, a.asset_type, a.currency, a.provider, a.provider_symbol,"
+     "   COALESCE(extract(epoch FROM now() - t.last_price_update)::bigint, -1),"
+     "   (SELECT ap.price FROM asset_prices ap WHERE ap.asset_id = a.id"
+     "    ORDER BY ap.fetched_at DESC LIMIT 1)"
      " FROM tracked_assets t JOIN assets a ON a.id = t.asset_id ORDER BY a.id",
      0},
+
+    /* The tracked assets an on-demand refresh names (same columns). */
+    {SQL_ASSETS_BY_SYMBOL,
+     "SELECT a.id, a.symbol, a.name, a.asset_type, a.currency, a.provider, a.provider_symbol,"
+     "   COALESCE(extract(epoch FROM now() - t.last_price_update)::bigint, -1),"
+     "   (SELECT ap.price FROM asset_prices ap WHERE ap.asset_id = a.id"
+     "    ORDER BY ap.fetched_at DESC LIMIT 1)"
+     " FROM tracked_assets t JOIN assets a ON a.id = t.asset_id"
+     " WHERE upper(a.symbol) = ANY (SELECT upper(x) FROM"
+     "   jsonb_array_elements_text($1::jsonb) AS x) ORDER BY a.id",
+     1},
+
+    /* Whether scheduled cycles are paused (fetcher-api's pause/resume). */
+    {SQL_SETTINGS, "SELECT paused, paused_at, paused_by FROM fetcher_settings WHERE id = 1", 0},
+
+    /* Progress events: not rows, so sent as they happen and never buffered. */
+    {SQL_NOTIFY_EVENT, "SELECT pg_notify('fetcher_events', $1)", 1},
 
     /* Currencies that need a rate against USD: those of tracked assets and
      * those portfolios are valued in. */
@@ -30,15 +50,20 @@ const struct db_stmt sql_statements[] = {
     /* A cycle's row is written when it starts, so a crash leaves a trace
      * ('running') that the next start marks 'aborted'. */
     {SQL_CYCLE_START,
-     "INSERT INTO fetcher_cycles (instance_id, seq, trigger, status, started_at, assets_total)"
-     " SELECT r.instance_id, r.seq, r.trigger, 'running', r.started_at, r.assets_total"
-     " FROM jsonb_to_record($1::jsonb) AS r(instance_id text, seq bigint, trigger text,"
-     "   started_at timestamptz, assets_total int)"
-     " ON CONFLICT (instance_id, seq) DO NOTHING",
+     "WITH ins AS ("
+     "  INSERT INTO fetcher_cycles (instance_id, seq, trigger, status, started_at, assets_total)"
+     "  SELECT r.instance_id, r.seq, r.trigger, 'running', r.started_at, r.assets_total"
+     "  FROM jsonb_to_record($1::jsonb) AS r(instance_id text, seq bigint, trigger text,"
+     "    started_at timestamptz, assets_total int)"
+     "  ON CONFLICT (instance_id, seq) DO NOTHING"
+     "  RETURNING id, instance_id, seq, trigger, assets_total)"
+     " SELECT pg_notify('fetcher_events', json_build_object('type', 'cycle_started',"
+     "   'cycle_id', id, 'instance_id', instance_id, 'seq', seq, 'trigger', trigger,"
+     "   'total', assets_total)::text) FROM ins",
      1},
 
     {SQL_CYCLE_FINISH,
-     "UPDATE fetcher_cycles c SET status = r.status, finished_at = r.finished_at,"
+     "WITH upd AS (UPDATE fetcher_cycles c SET status = r.status, finished_at = r.finished_at,"
      "   duration_ms = r.duration_ms, assets_total = r.assets_total,"
      "   assets_succeeded = r.assets_succeeded, assets_failed = r.assets_failed,"
      "   assets_skipped = r.assets_skipped, upstream_requests = r.upstream_requests,"
@@ -46,7 +71,13 @@ const struct db_stmt sql_statements[] = {
      " FROM jsonb_to_record($1::jsonb) AS r(instance_id text, seq bigint, status text,"
      "   finished_at timestamptz, duration_ms int, assets_total int, assets_succeeded int,"
      "   assets_failed int, assets_skipped int, upstream_requests int, error text)"
-     " WHERE c.instance_id = r.instance_id AND c.seq = r.seq",
+     " WHERE c.instance_id = r.instance_id AND c.seq = r.seq AND c.status = 'running'"
+     " RETURNING c.id, c.instance_id, c.seq, c.status, c.assets_succeeded, c.assets_failed,"
+     "   c.assets_skipped, c.duration_ms)"
+     " SELECT pg_notify('fetcher_events', json_build_object('type', 'cycle_finished',"
+     "   'cycle_id', id, 'instance_id', instance_id, 'seq', seq, 'status', status,"
+     "   'assets_succeeded', assets_succeeded, 'assets_failed', assets_failed,"
+     "   'assets_skipped', assets_skipped, 'duration_ms', duration_ms)::text) FROM upd",
      1},
 
     /* One cycle's results in one statement: prices for the successes, one
@@ -74,23 +105,36 @@ const struct db_stmt sql_statements[] = {
      "                  WHERE c.instance_id = r.instance_id AND c.seq = r.cycle_seq),"
      "    instance_id, seq"
      "  FROM r ON CONFLICT (instance_id, seq) DO NOTHING"
+     "  RETURNING cycle_id, success"
+     "), tracked AS ("
+     "  UPDATE tracked_assets t SET"
+     "    last_price_update = CASE WHEN r.ok THEN r.ts ELSE t.last_price_update END,"
+     "    last_error = CASE WHEN r.ok THEN NULL ELSE r.error END,"
+     "    last_error_at = CASE WHEN r.ok THEN t.last_error_at ELSE r.ts END"
+     "  FROM r WHERE t.asset_id = r.live_asset"
      ")"
-     " UPDATE tracked_assets t SET"
-     "   last_price_update = CASE WHEN r.ok THEN r.ts ELSE t.last_price_update END,"
-     "   last_error = CASE WHEN r.ok THEN NULL ELSE r.error END,"
-     "   last_error_at = CASE WHEN r.ok THEN t.last_error_at ELSE r.ts END"
-     " FROM r WHERE t.asset_id = r.live_asset",
+     " SELECT pg_notify('fetcher_events', json_build_object('type', 'assets_updated',"
+     "   'cycle_id', min(cycle_id), 'instance_id', (SELECT instance_id FROM r LIMIT 1),"
+     "   'count', count(*), 'succeeded', count(*) FILTER (WHERE success))::text)"
+     " FROM log HAVING count(*) > 0",
      1},
 
+    /* WARNING and above also go out as events (message cut to fit
+     * NOTIFY's 8,000-byte payload). */
     {SQL_LOGS,
-     "INSERT INTO fetcher_logs (\"timestamp\", level, message, context, instance_id, seq,"
-     "  cycle_id)"
-     " SELECT r.ts, r.level, r.message, r.context, r.instance_id, r.seq,"
-     "   (SELECT c.id FROM fetcher_cycles c"
-     "    WHERE c.instance_id = r.instance_id AND c.seq = r.cycle_seq)"
-     " FROM jsonb_to_recordset($1::jsonb) AS r(ts timestamptz, level text, message text,"
-     "   context jsonb, instance_id text, seq bigint, cycle_seq bigint)"
-     " ON CONFLICT (instance_id, seq) DO NOTHING",
+     "WITH ins AS ("
+     "  INSERT INTO fetcher_logs (\"timestamp\", level, message, context, instance_id, seq,"
+     "    cycle_id)"
+     "  SELECT r.ts, r.level, r.message, r.context, r.instance_id, r.seq,"
+     "    (SELECT c.id FROM fetcher_cycles c"
+     "     WHERE c.instance_id = r.instance_id AND c.seq = r.cycle_seq)"
+     "  FROM jsonb_to_recordset($1::jsonb) AS r(ts timestamptz, level text, message text,"
+     "    context jsonb, instance_id text, seq bigint, cycle_seq bigint)"
+     "  ON CONFLICT (instance_id, seq) DO NOTHING"
+     "  RETURNING id, level, message, cycle_id)"
+     " SELECT pg_notify('fetcher_events', json_build_object('type', 'log', 'id', id,"
+     "   'level', level, 'message', left(message, 2000), 'cycle_id', cycle_id)::text)"
+     " FROM ins WHERE level IN ('WARNING', 'ERROR', 'CRITICAL')",
      1},
 
     /* Every portfolio in one statement. Per held asset: the latest price and

@@ -14,6 +14,9 @@
 #include <stddef.h>
 
 #define SQL_TRACKED_ASSETS "tracked_assets"
+#define SQL_ASSETS_BY_SYMBOL "assets_by_symbol"
+#define SQL_SETTINGS "settings"
+#define SQL_NOTIFY_EVENT "notify_event"
 #define SQL_CURRENCIES "currencies"
 #define SQL_RECORD_RATES "record_rates"
 #define SQL_CYCLE_START "cycle_start"

@@ -29,15 +29,32 @@ void validate_quote(struct quote *q, const char *expected_currency, int64_t now_
         /* 0 means unknown; below it is garbage, not a very old price */
         snprintf(why, sizeof why, "price time %lld is negative", (long long)q->price_time);
     else if (q->price_time > now_s + VALIDATE_FUTURE_SLACK_S)
-        snprintf(why, sizeof why, "price time is %llds in the future",
-                 (long long)(q->price_time - now_s));
+        snprintf(why, sizeof why, "price time is %llds in the future (more than %ds of clock skew)",
+                 (long long)(q->price_time - now_s), VALIDATE_FUTURE_SLACK_S);
     else if (q->price_time > 0 && max_age_s > 0 && q->price_time < now_s - max_age_s)
-        snprintf(why, sizeof why, "price is stale (%lld h old)",
-                 (long long)((now_s - q->price_time) / 3600));
+        snprintf(why, sizeof why, "price is stale: %lld h old, the limit is %lld h",
+                 (long long)((now_s - q->price_time) / 3600), (long long)(max_age_s / 3600));
     if (why[0]) {
         q->kind = QUOTE_PERMANENT;
         memcpy(q->error, why, sizeof why);
     }
     if (q->kind == QUOTE_OK && q->currency[0] == '\0' && expected_currency)
         util_strlcpy(q->currency, expected_currency, sizeof q->currency);
+}
+
+int validate_move(double last, double now, double max_ratio, char *why, size_t whylen)
+{
+    if (whylen > 0)
+        why[0] = '\0';
+    if (!isfinite(last) || !isfinite(now) || !isfinite(max_ratio) || last <= 0 || now <= 0 ||
+        max_ratio <= 0)
+        return 0;
+    double move = (now - last) / last;
+    if (fabs(move) <= max_ratio)
+        return 0;
+    if (whylen > 0)
+        snprintf(why, whylen,
+                 "price moved %+.1f%% since the last one (%.10g -> %.10g), more than %.10g%%",
+                 move * 100.0, last, now, max_ratio * 100.0);
+    return 1;
 }

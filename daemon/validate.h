@@ -12,6 +12,7 @@
 
 #include "quote.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* A quote stamped more than this in the future is refused (clock skew). */
@@ -23,5 +24,16 @@
  * and passes, a negative one fails. A good quote without a currency gets expected_currency. */
 void validate_quote(struct quote *q, const char *expected_currency, int64_t now_s,
                     int64_t max_age_s);
+
+/* Whether a price moved suspiciously far since the last one: returns 1 when
+ * |now - last| / last > max_ratio (a relative move, so 0.5 flags 100 -> 151
+ * and 100 -> 49, not 100 -> 150 or 100 -> 50), with a sentence for the log in
+ * why ("price moved +62.0% since the last one (100 -> 162), more than 50%");
+ * else 0 and why = "". Never flags when there is nothing to compare with:
+ * last not finite or <= 0 (no previous price), now not finite or <= 0
+ * (validate_quote refuses those anyway), max_ratio not finite or <= 0
+ * (check disabled). Pure. The price is still stored; the caller logs a
+ * WARNING. */
+int validate_move(double last, double now, double max_ratio, char *why, size_t whylen);
 
 #endif

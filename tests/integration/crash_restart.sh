@@ -8,20 +8,20 @@ new_db || exit 1
 migrate
 load_demo
 tracked=$(sql "SELECT count(*) FROM tracked_assets")
-# Slow upstream, two requests at a time: a cycle takes several seconds.
-start_fakemarket --latency-ms 400 || { not_ok "fakemarket starts"; exit 1; }
+# Slow upstream, one request at a time: a cycle takes several seconds.
+start_fakemarket --latency-ms 1500 || { not_ok "fakemarket starts"; exit 1; }
 fetching() { [ "$(sql "SELECT count(*) FROM fetcher_instances WHERE instance_id = '$FETCHER_INSTANCE_ID' AND state = 'running' AND phase = 'fetching' AND cycle_done > 0")" -ge 1 ]; }
 current_cycle() { sql "SELECT cycle_id FROM fetcher_instances WHERE instance_id = '$FETCHER_INSTANCE_ID'"; }
 
 export FETCHER_INSTANCE_ID=crash-a
-FETCH_CONCURRENCY=2 FETCH_INTERVAL=1h start_fetcherd
+FETCH_CONCURRENCY=1 FETCH_INTERVAL=1h start_fetcherd
 check "a cycle is under way" wait_for 15 fetching
 killed=$(current_cycle)
 kill -KILL "$FETCHERD_PID"; wait "$FETCHERD_PID" 2>/dev/null
 check_eq "the killed cycle is left 'running'" running "$(sql "SELECT status FROM fetcher_cycles WHERE id = $killed")"
 
 export FETCHER_INSTANCE_ID=crash-b
-FETCH_CONCURRENCY=2 FETCH_INTERVAL=1h start_fetcherd
+FETCH_CONCURRENCY=1 FETCH_INTERVAL=1h start_fetcherd
 aborted() { [ "$(sql "SELECT status FROM fetcher_cycles WHERE id = $killed")" = aborted ]; }
 check "after a restart the killed cycle is marked aborted" wait_for 15 aborted
 check "the abort is logged" \
@@ -36,7 +36,7 @@ check_eq "the finished cycle has one row per tracked asset" "$tracked" \
 # SIGTERM in the middle of a cycle.
 stop_pid "$FETCHERD_PID"
 export FETCHER_INSTANCE_ID=crash-c
-FETCH_CONCURRENCY=2 FETCH_INTERVAL=1h start_fetcherd
+FETCH_CONCURRENCY=1 FETCH_INTERVAL=1h start_fetcherd
 check "another cycle is under way" wait_for 15 fetching
 cyc=$(current_cycle)
 t0=$(date +%s%N)

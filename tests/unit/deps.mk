@@ -3,3 +3,4 @@
 UNIT_DEPS_config := common/config common/util common/log
 UNIT_DEPS_util   := common/util
 -include tests/unit/deps_*.mk
+UNIT_DEPS_staleness := daemon/staleness common/util

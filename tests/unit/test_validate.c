@@ -87,10 +87,65 @@ static void test_table(void **state)
     }
 }
 
+struct m_case {
+    double last, now, ratio;
+    int want;
+    const char *why; /* substring when flagged */
+};
+
+static void test_move(void **state)
+{
+    (void)state;
+    const struct m_case cases[] = {
+        {100, 100, 0.5, 0, NULL},
+        {100, 150, 0.5, 0, NULL}, /* exactly the ratio: not more than it */
+        {100, 50, 0.5, 0, NULL},
+        {100, 150.01, 0.5, 1, "+50.0%"},
+        {100, 162, 0.5, 1, "price moved +62.0% since the last one (100 -> 162), more than 50%"},
+        {100, 49, 0.5, 1, "-51.0%"},
+        {100, 0.01, 0.5, 1, "-100.0%"},
+        {1e-8, 2e-8, 0.5, 1, "(1e-08 -> 2e-08)"},
+        {189.84, 379.68, 0.99, 1, "more than 99%"},
+        {100, 120, 0.1, 1, "+20.0%"},
+        /* nothing to compare with, or the check is off */
+        {0, 500, 0.5, 0, NULL},
+        {-1, 500, 0.5, 0, NULL},
+        {NAN, 500, 0.5, 0, NULL},
+        {INFINITY, 500, 0.5, 0, NULL},
+        {100, 0, 0.5, 0, NULL},
+        {100, -5, 0.5, 0, NULL},
+        {100, NAN, 0.5, 0, NULL},
+        {100, INFINITY, 0.5, 0, NULL},
+        {100, 1000, 0, 0, NULL},
+        {100, 1000, -1, 0, NULL},
+        {100, 1000, NAN, 0, NULL},
+        {100, 1000, INFINITY, 0, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const struct m_case *c = &cases[i];
+        char why[200];
+        memset(why, 'x', sizeof why);
+        int got = validate_move(c->last, c->now, c->ratio, why, sizeof why);
+        if (got != c->want)
+            fail_msg("case %zu (%g -> %g, %g): got %d, want %d (%s)", i, c->last, c->now,
+                     c->ratio, got, c->want, why);
+        if (c->want == 0)
+            assert_string_equal(why, "");
+        else if (strstr(why, c->why) == NULL)
+            fail_msg("case %zu: '%s' lacks '%s'", i, why, c->why);
+    }
+    /* a short buffer is cut, never overrun; none at all is fine */
+    char small[8];
+    assert_int_equal(validate_move(100, 300, 0.5, small, sizeof small), 1);
+    assert_int_equal(strlen(small), sizeof small - 1);
+    assert_int_equal(validate_move(100, 300, 0.5, NULL, 0), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table),
+        cmocka_unit_test(test_move),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

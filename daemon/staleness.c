@@ -1,0 +1,65 @@
+/*
+ * staleness — see staleness.h.
+ */
+#include "staleness.h"
+
+#include <stdio.h>
+#include <string.h>
+
+const char *const staleness_type_names[STALENESS_TYPES] = {
+    "stock", "etf", "crypto", "fx", "bond", "fund", "index", "commodity"};
+
+static int type_index(const char *t, size_t len)
+{
+    for (int i = 0; i < STALENESS_TYPES; i++)
+        if (strlen(staleness_type_names[i]) == len && strncmp(staleness_type_names[i], t, len) == 0)
+            return i;
+    return -1;
+}
+
+int staleness_parse(const char *spec, int64_t default_s, struct staleness *out, char *err,
+                    size_t errlen)
+{
+    for (int i = 0; i < STALENESS_TYPES; i++)
+        out->bound_s[i] = default_s;
+    const char *p = spec;
+    while (p && *p) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        const char *eq = memchr(p, '=', len);
+        char val[32];
+        int t = eq ? type_index(p, (size_t)(eq - p)) : -1;
+        size_t vlen = eq ? len - (size_t)(eq - p) - 1 : 0;
+        int64_t secs;
+        if (t < 0 || vlen == 0 || vlen >= sizeof val) {
+            snprintf(err, errlen,
+                     "FETCH_STALENESS: '%.*s' is not type=duration (types: stock, etf, crypto, "
+                     "fx, bond, fund, index, commodity)",
+                     (int)(len > 60 ? 60 : len), p);
+            return -1;
+        }
+        memcpy(val, eq + 1, vlen);
+        val[vlen] = '\0';
+        if (util_parse_duration(val, 1, 365 * 86400, &secs) != 0) {
+            snprintf(err, errlen, "FETCH_STALENESS: '%s' is not a duration (use e.g. 10m, 1d)",
+                     val);
+            return -1;
+        }
+        out->bound_s[t] = secs;
+        p = comma ? comma + 1 : NULL;
+    }
+    return 0;
+}
+
+int64_t staleness_bound(const struct staleness *s, const char *type)
+{
+    int t = type_index(type, strlen(type));
+    return t < 0 ? 0 : s->bound_s[t];
+}
+
+int staleness_due(int64_t age_s, int64_t bound_s, int64_t interval_s)
+{
+    if (age_s < 0)
+        return 1;
+    return age_s + interval_s >= bound_s;
+}
