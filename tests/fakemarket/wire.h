@@ -1,0 +1,83 @@
+/*
+ * wire — the bodies fakemarket answers, in the providers' own wire formats
+ * (Yahoo v8 chart and spark, CoinGecko /simple/price, Frankfurter /latest),
+ * with content faults applied per entry. The exact shapes are documented
+ * at the top of fakemarket.c, where provider authors look for them.
+ *
+ * Pure: given the same symbols, faults and second, the same bytes. No HTTP
+ * here (status and content type are only carried along in struct fm_body),
+ * no clock, no shared state; request faults that spoil the whole HTTP
+ * answer (errors, hangs, truncation) are fakemarket.c's business.
+ */
+#ifndef FAKEMARKET_WIRE_H
+#define FAKEMARKET_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "faults.h"
+#include "util.h"
+
+enum fm_endpoint { FM_EP_CHART, FM_EP_SPARK, FM_EP_SIMPLE_PRICE, FM_EP_FX };
+
+/* An answer. data is malloc'd and NUL-terminated (len excludes the NUL);
+ * content_type is static. fm_body_clear() frees data and zeroes the rest. */
+struct fm_body {
+    unsigned status;
+    const char *content_type;
+    char *data;
+    size_t len;
+};
+void fm_body_clear(struct fm_body *b);
+
+/* One requested symbol or id, with the content fault that governs its
+ * entry (already resolved with fm_fault_for_entry; NONE for none).
+ * MISSING and NOSUCH leave the entry out; request faults are ignored. */
+struct fm_entry {
+    const char *name;
+    enum fm_fault fault;
+};
+
+/* Every builder returns 0 with *out filled, or -1 when out of memory (then
+ * *out holds nothing to free). `now` is the wall clock in Unix seconds. */
+
+/* GET /v8/finance/chart/{symbol}: 200 with one result, or 404 when the
+ * entry is absent. */
+int fm_wire_chart(const struct fm_entry *symbol, int64_t now, struct fm_body *out) MUST_CHECK;
+
+/* GET /v8/finance/spark?symbols=…: 200 with one member per present entry,
+ * 404 Yahoo-style when none is present. */
+int fm_wire_spark(const struct fm_entry *e, size_t n, int64_t now, struct fm_body *out) MUST_CHECK;
+
+/* GET /api/v3/simple/price: 200, one member per present id holding the
+ * requested vs currencies the FX table knows (lowercase keys), plus
+ * last_updated_at when with_ts. Absent ids are left out; none → {}. */
+int fm_wire_simple_price(const struct fm_entry *ids, size_t n, const char *const *vs, size_t n_vs,
+                         bool with_ts, int64_t now, struct fm_body *out) MUST_CHECK;
+
+/* GET /latest: rates of `to` per 1 `base` (NULL base → EUR, the
+ * Frankfurter default; n_to 0 → USD, EUR, GBP, CHF, JPY, CAD). The base
+ * itself is never listed. An unknown code, or fault NOSUCH → 404
+ * {"message":"not found"}. fault is a content fault for the whole answer:
+ * price faults hit every rate, FUTURETS/OLDTS the date, WRONGCCY the base,
+ * MISSING empties the rates. */
+int fm_wire_fx_latest(const char *base, const char *const *to, size_t n_to, enum fm_fault fault,
+                      int64_t now, struct fm_body *out) MUST_CHECK;
+
+/* The EMPTY fault: a well-formed answer with nothing in it. */
+int fm_wire_empty(enum fm_endpoint ep, struct fm_body *out) MUST_CHECK;
+
+/* The BADJSON fault: the endpoint's answer broken off into garbage. */
+int fm_wire_bad_json(enum fm_endpoint ep, struct fm_body *out) MUST_CHECK;
+
+/* fakemarket's own errors: {"error": message} with the given status. */
+int fm_wire_error(unsigned status, const char *message, struct fm_body *out) MUST_CHECK;
+
+/* The HUGE fault: grows a JSON object body to exactly `size` bytes by
+ * adding a leading "padding" array of zeros, so it stays valid JSON of the
+ * right shape and only a size cap can refuse it. -1 if the body is not an
+ * object, is already too big, or memory runs out (body left unchanged). */
+int fm_wire_pad(struct fm_body *b, size_t size) MUST_CHECK;
+
+#endif
