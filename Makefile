@@ -76,6 +76,10 @@ $(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $$(call obj,$$(addsuffix
 
 unit: $(UNIT_BINS)
 
+$(BUILD)/bench/queue_bench: $(BUILD)/obj/bench/queue_bench.o $(BUILD)/obj/daemon/queue.o $(BUILD)/obj/common/util.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^
+
 bootstrap:
 	@scripts/bootstrap
 
@@ -97,7 +101,7 @@ run: bootstrap all
 demo: bootstrap all
 	@scripts/stack demo
 
-bench: bootstrap all
+bench: bootstrap all $(BUILD)/bench/queue_bench
 	@bench/run.sh
 
 check-style:

@@ -6,6 +6,12 @@
  * batched write that reports back to it (results, recalculation) holds one,
  * because with the database away those writes may finish long after the
  * fetching did. An on-demand refresh has no owner but these.
+ *
+ * Memory is per asset and a cycle may hold ten thousand: an item keeps a
+ * compact answer (the error text is allocated only on failure), the asset
+ * list is shared with the cache by reference, and results travel to the
+ * database in chunks of CYCLE_WRITE_CHUNK rows, each built only when the
+ * writer is ready to send it.
  */
 #include "cycle.h"
 #include "jbuf.h"
@@ -25,33 +31,50 @@
 #define CYCLE_LOG_FAILURES 20
 /* Progress events at most this often while a cycle fetches. */
 #define CYCLE_PROGRESS_MS 1000
+/* Rows per record_updates statement: a few hundred KB of JSON, so neither
+ * our buffers nor libpq's grow with the size of the cycle. */
+#define CYCLE_WRITE_CHUNK 500
 
+/* Field sizes follow the schema's CHECKs (symbol ≤ 32, provider ≤ 32 but
+ * ours are short, provider_symbol ≤ 64, currency 3 letters): a cycle may
+ * hold ten thousand of these. */
 struct asset {
     int64_t id;
-    char symbol[40];
-    char type[16];
-    char currency[8];
-    char provider[32];
-    char psym[72];
+    char symbol[33];
+    char type[12];
+    char currency[4];
+    char provider[16];
+    char psym[65];
     int64_t age_s;     /* since its last update when read; -1 = never */
     double last_price; /* 0 = none */
 };
 
-struct asset_cache {
-    struct asset *a;
+/* An immutable list of assets shared by the cache and the cycles using it. */
+struct asset_list {
+    int refs;
     size_t n;
-    int loaded;
-    char (*ccy)[4]; /* currencies needing a USD rate */
+    struct asset a[];
+};
+
+struct asset_cache {
+    struct asset_list *list; /* NULL before the first successful read */
+    char (*ccy)[4];          /* currencies needing a USD rate */
     size_t nccy;
 };
 
+/* One asset's answer, compact: a cycle may hold ten thousand. */
 struct item {
     struct cycle *c;
     const struct asset *a;
-    struct quote q;
     int64_t submitted_ms;
-    int64_t duration_ms;
-    int skipped; /* fresh enough: not fetched, no row */
+    int64_t price_time;
+    double price;
+    char *error; /* the reason (malloc'd) when it failed, else NULL */
+    int32_t duration_ms;
+    int16_t http_status;
+    uint8_t kind; /* enum quote_error_kind */
+    uint8_t skipped;
+    char currency[8];
 };
 
 /* An exchange rate the cycle asks for (USD → ccy). */
@@ -65,25 +88,48 @@ struct cycle {
     struct daemon *d;
     struct asset_cache *ac;
     int refs;
-    int64_t seq;      /* 0 for an on-demand refresh: no cycle row */
+    int64_t seq;     /* 0 for an on-demand refresh: no cycle row */
     int refresh;
-    char client[64];  /* who asked for a refresh */
+    char client[64]; /* who asked for a refresh */
     char trigger[16];
     int priority;
     int64_t started_wall_ms, started_mono_ms;
     uint64_t upstream_at_start;
-    struct asset *assets; /* this cycle's own copy of the list */
+    struct asset_list *list; /* the assets of this cycle (a reference) */
     struct item *items;
     size_t n, done, skipped;
     int64_t last_progress_ms;
     struct rate_item *rates;
     size_t nrates, answered; /* answered: assets and rates */
-    int fetching;         /* 1 until every answer is in */
-    int writes_pending;   /* record_updates, recalc_portfolios */
-    const char *write_phase;
+    int fetching;            /* 1 until every answer is in */
+    int results_pending;     /* record_updates chunks not yet written */
+    int recalc_pending;
     cycle_done_cb cb;
     void *cls;
 };
+
+/* ---- asset lists and the cache ---------------------------------------- */
+
+static struct asset_list *list_new(size_t n)
+{
+    struct asset_list *l = calloc(1, sizeof *l + n * sizeof l->a[0]);
+    if (l != NULL)
+        l->refs = 1;
+    return l;
+}
+
+static struct asset_list *list_ref(struct asset_list *l)
+{
+    if (l)
+        l->refs++;
+    return l;
+}
+
+static void list_release(struct asset_list *l)
+{
+    if (l != NULL && --l->refs == 0)
+        free(l);
+}
 
 struct asset_cache *asset_cache_new(void)
 {
@@ -94,15 +140,17 @@ void asset_cache_free(struct asset_cache *ac)
 {
     if (ac == NULL)
         return;
-    free(ac->a);
+    list_release(ac->list);
     free(ac->ccy);
     free(ac);
 }
 
 int asset_cache_count(const struct asset_cache *ac)
 {
-    return ac->loaded ? (int)ac->n : -1;
+    return ac->list ? (int)ac->list->n : -1;
 }
+
+/* ---- lifetime and progress --------------------------------------------- */
 
 static void cycle_ref(struct cycle *c)
 {
@@ -113,8 +161,10 @@ void cycle_release(struct cycle *c)
 {
     if (c == NULL || --c->refs > 0)
         return;
+    for (size_t i = 0; i < c->n; i++)
+        free(c->items[i].error);
     free(c->items);
-    free(c->assets);
+    list_release(c->list);
     free(c->rates);
     free(c);
 }
@@ -129,10 +179,13 @@ void cycle_get_progress(const struct cycle *c, struct cycle_progress *out)
     out->started_wall_ms = c->started_wall_ms;
     out->done = (int)c->done;
     out->total = (int)c->n;
-    out->phase = c->fetching ? "fetching" : c->writes_pending ? c->write_phase : "idle";
+    out->phase = c->fetching          ? "fetching"
+                 : c->results_pending ? "writing"
+                 : c->recalc_pending  ? "recalculating"
+                                      : "idle";
 }
 
-/* ---- writing the results -------------------------------------------- */
+/* ---- writing the results ----------------------------------------------- */
 
 static const char *status_name(enum cycle_status st)
 {
@@ -159,7 +212,7 @@ static void on_recalc_written(int written, const PGresult *res, void *cls)
                    "Portfolio %s: %lld positions valued without a current price or rate",
                    PQgetvalue(res, i, 0), (long long)gaps);
     }
-    c->writes_pending--;
+    c->recalc_pending--;
     cycle_release(c);
 }
 
@@ -168,12 +221,11 @@ static void on_results_written(int written, const PGresult *res, void *cls)
     (void)written;
     (void)res;
     struct cycle *c = cls;
-    c->writes_pending--;
-    if (c->writes_pending > 0)
-        c->write_phase = "recalculating";
+    c->results_pending--;
     cycle_release(c);
 }
 
+/* Hands b's text to the writer. cb, when given, runs exactly once. */
 static void write_json(struct cycle *c, enum writer_kind kind, const char *stmt,
                        struct jbuf *b, size_t rows, writer_cb cb)
 {
@@ -181,76 +233,111 @@ static void write_json(struct cycle *c, enum writer_kind kind, const char *stmt,
     if (json == NULL) {
         writer_log(c->d->writer, LOG_ERROR, c->seq, NULL,
                    "cycle %lld: out of memory building %s", (long long)c->seq, stmt);
-        if (cb)
-            cb(0, NULL, c);
+    } else if (writer_submit_take(c->d->writer, kind, stmt, json, rows, cb, c) == 0) {
         return;
     }
-    const char *params[1] = {json};
-    if (writer_submit(c->d->writer, kind, stmt, 1, params, rows, cb, c) != 0 && cb)
-        cb(0, NULL, c);
     free(json);
+    if (cb)
+        cb(0, NULL, c);
+}
+
+static void result_row(struct cycle *c, struct jbuf *b, const struct item *it, const char *ts)
+{
+    int ok = it->kind == QUOTE_OK;
+    jbuf_obj(b);
+    jbuf_key(b, "asset_id");
+    jbuf_int(b, it->a->id);
+    jbuf_key(b, "symbol");
+    jbuf_str(b, it->a->symbol);
+    jbuf_key(b, "ok");
+    jbuf_bool(b, ok);
+    jbuf_key(b, "price");
+    if (ok)
+        jbuf_num(b, it->price);
+    else
+        jbuf_null(b);
+    jbuf_key(b, "currency");
+    jbuf_str(b, ok ? it->currency : it->a->currency);
+    jbuf_key(b, "price_time");
+    if (ok && it->price_time > 0) {
+        char pt[32];
+        util_fmt_time(it->price_time * 1000, pt, sizeof pt);
+        jbuf_str(b, pt);
+    } else {
+        jbuf_str(b, ok ? ts : NULL);
+    }
+    jbuf_key(b, "error");
+    jbuf_str(b, ok ? NULL : (it->error ? it->error : "unknown error"));
+    jbuf_key(b, "duration_ms");
+    jbuf_int(b, it->duration_ms);
+    jbuf_key(b, "instance_id");
+    jbuf_str(b, c->d->instance_id);
+    jbuf_key(b, "seq");
+    jbuf_int(b, writer_next_seq(c->d->writer));
+    jbuf_key(b, "price_seq");
+    jbuf_int(b, writer_next_seq(c->d->writer));
+    jbuf_key(b, "cycle_seq");
+    jbuf_int(b, c->seq);
+    jbuf_key(b, "ts");
+    jbuf_str(b, ts);
+    jbuf_key(b, "source");
+    jbuf_str(b, it->a->provider);
+    jbuf_obj_end(b);
+}
+
+/* A chunk of results, built when the writer is ready to send it. */
+struct chunk {
+    struct cycle *c;
+    size_t from, to; /* items [from, to) */
+    char ts[32];
+};
+
+static char *build_chunk(void *cls)
+{
+    struct chunk *k = cls;
+    struct jbuf b;
+    jbuf_init(&b);
+    jbuf_arr(&b);
+    for (size_t i = k->from; i < k->to; i++)
+        if (!k->c->items[i].skipped)
+            result_row(k->c, &b, &k->c->items[i], k->ts);
+    jbuf_arr_end(&b);
+    return jbuf_take(&b);
+}
+
+static void on_chunk_written(int written, const PGresult *res, void *cls)
+{
+    struct chunk *k = cls;
+    struct cycle *c = k->c;
+    free(k);
+    on_results_written(written, res, c);
 }
 
 static void write_results(struct cycle *c, int64_t now_wall)
 {
-    char ts[32];
-    util_fmt_time(now_wall, ts, sizeof ts);
-    struct jbuf b;
-    jbuf_init(&b);
-    jbuf_arr(&b);
-    size_t rows = 0;
-    for (size_t i = 0; i < c->n; i++) {
-        const struct item *it = &c->items[i];
-        if (it->skipped)
+    size_t i = 0;
+    while (i < c->n) {
+        size_t from = i, rows = 0;
+        for (; i < c->n && rows < CYCLE_WRITE_CHUNK; i++)
+            rows += !c->items[i].skipped;
+        if (rows == 0)
             continue;
-        rows++;
-        int ok = it->q.kind == QUOTE_OK;
-        jbuf_obj(&b);
-        jbuf_key(&b, "asset_id");
-        jbuf_int(&b, it->a->id);
-        jbuf_key(&b, "symbol");
-        jbuf_str(&b, it->a->symbol);
-        jbuf_key(&b, "ok");
-        jbuf_bool(&b, ok);
-        jbuf_key(&b, "price");
-        if (ok)
-            jbuf_num(&b, it->q.price);
-        else
-            jbuf_null(&b);
-        jbuf_key(&b, "currency");
-        jbuf_str(&b, ok ? it->q.currency : it->a->currency);
-        jbuf_key(&b, "price_time");
-        if (ok && it->q.price_time > 0) {
-            char pt[32];
-            util_fmt_time(it->q.price_time * 1000, pt, sizeof pt);
-            jbuf_str(&b, pt);
-        } else {
-            jbuf_str(&b, ok ? ts : NULL);
+        struct chunk *k = calloc(1, sizeof *k);
+        c->results_pending++;
+        cycle_ref(c);
+        if (k == NULL) {
+            log_msg(LOG_ERROR, "cycle: out of memory; %zu result rows lost", rows);
+            on_results_written(0, NULL, c);
+            continue;
         }
-        jbuf_key(&b, "error");
-        jbuf_str(&b, ok ? NULL : it->q.error);
-        jbuf_key(&b, "duration_ms");
-        jbuf_int(&b, it->duration_ms);
-        jbuf_key(&b, "instance_id");
-        jbuf_str(&b, c->d->instance_id);
-        jbuf_key(&b, "seq");
-        jbuf_int(&b, writer_next_seq(c->d->writer));
-        jbuf_key(&b, "price_seq");
-        jbuf_int(&b, writer_next_seq(c->d->writer));
-        jbuf_key(&b, "cycle_seq");
-        jbuf_int(&b, c->seq);
-        jbuf_key(&b, "ts");
-        jbuf_str(&b, ts);
-        jbuf_key(&b, "source");
-        jbuf_str(&b, it->a->provider);
-        jbuf_obj_end(&b);
+        k->c = c;
+        k->from = from;
+        k->to = i;
+        util_fmt_time(now_wall, k->ts, sizeof k->ts);
+        if (writer_submit_lazy(c->d->writer, WRITE_PRICES, SQL_RECORD_UPDATES, rows, build_chunk,
+                               on_chunk_written, k) != 0)
+            on_chunk_written(0, NULL, k);
     }
-    jbuf_arr_end(&b);
-    c->writes_pending++;
-    c->write_phase = "writing";
-    cycle_ref(c);
-    write_json(c, WRITE_PRICES, SQL_RECORD_UPDATES, &b, rows, on_results_written);
-    jbuf_free(&b);
 }
 
 static void write_cycle_row(struct cycle *c, const char *stmt, const char *status,
@@ -300,22 +387,23 @@ static void log_failures(struct cycle *c)
     size_t logged = 0, more = 0;
     for (size_t i = 0; i < c->n; i++) {
         const struct item *it = &c->items[i];
-        if (it->q.kind == QUOTE_OK || it->skipped)
+        if (it->kind == QUOTE_OK || it->skipped)
             continue;
         if (logged == CYCLE_LOG_FAILURES) {
             more++;
             continue;
         }
         logged++;
+        const char *why = it->error ? it->error : "unknown error";
         json_object *ctx = json_object_new_object();
         json_object_object_add(ctx, "symbol", json_object_new_string(it->a->symbol));
         json_object_object_add(ctx, "provider", json_object_new_string(it->a->provider));
         json_object_object_add(ctx, "provider_symbol", json_object_new_string(it->a->psym));
-        json_object_object_add(ctx, "error", json_object_new_string(it->q.error));
-        if (it->q.http_status)
-            json_object_object_add(ctx, "http_status", json_object_new_int(it->q.http_status));
+        json_object_object_add(ctx, "error", json_object_new_string(why));
+        if (it->http_status)
+            json_object_object_add(ctx, "http_status", json_object_new_int(it->http_status));
         writer_log(c->d->writer, LOG_ERROR, c->seq, ctx, "Failed to update %s: %s",
-                   it->a->symbol, it->q.error);
+                   it->a->symbol, why);
     }
     if (more > 0) {
         json_object *ctx = json_object_new_object();
@@ -325,8 +413,6 @@ static void log_failures(struct cycle *c)
                    (long long)c->seq);
     }
 }
-
-static void persist_stats(struct cycle *c);
 
 /* Stores the rates that came back; a missing one is a WARNING (portfolios
  * then list the positions they could not convert). Returns how many. */
@@ -369,112 +455,6 @@ static int write_rates(struct cycle *c)
     return ok;
 }
 
-static void send_event(struct cycle *c, struct jbuf *b)
-{
-    /* Progress is news only now: sent if the database is there, never
-     * buffered. */
-    const char *text = jbuf_text(b);
-    if (text && dbconn_is_up(c->d->db)) {
-        const char *params[1] = {text};
-        if (dbconn_query(c->d->db, SQL_NOTIFY_EVENT, 1, params, NULL, NULL) != 0)
-            log_msg(LOG_DEBUG, "cycle: progress event dropped (database queue full)");
-    }
-}
-
-static void send_progress(struct cycle *c)
-{
-    if (c->refresh)
-        return;
-    c->last_progress_ms = loop_now(c->d->loop);
-    struct jbuf b;
-    jbuf_init(&b);
-    jbuf_obj(&b);
-    jbuf_key(&b, "type");
-    jbuf_str(&b, "progress");
-    jbuf_key(&b, "instance_id");
-    jbuf_str(&b, c->d->instance_id);
-    jbuf_key(&b, "seq");
-    jbuf_int(&b, c->seq);
-    jbuf_key(&b, "done");
-    jbuf_int(&b, (int64_t)c->done);
-    jbuf_key(&b, "total");
-    jbuf_int(&b, (int64_t)c->n);
-    jbuf_key(&b, "phase");
-    jbuf_str(&b, c->fetching ? "fetching" : "writing");
-    jbuf_obj_end(&b);
-    send_event(c, &b);
-    jbuf_free(&b);
-}
-
-static void finish(struct cycle *c)
-{
-    c->fetching = 0;
-    int64_t now_wall = util_wall_ms();
-    int ok = 0, failed = 0, cancelled = 0;
-    for (size_t i = 0; i < c->n; i++) {
-        if (c->items[i].skipped)
-            continue;
-        if (c->items[i].q.kind == QUOTE_OK)
-            ok++;
-        else
-            failed++;
-        if (c->items[i].q.kind == QUOTE_CANCELLED)
-            cancelled++;
-    }
-    enum cycle_status st = cancelled     ? CYCLE_ABORTED
-                           : failed == 0 ? CYCLE_SUCCEEDED
-                           : ok > 0      ? CYCLE_PARTIAL
-                                         : CYCLE_FAILED;
-    send_progress(c);
-    if (c->n > c->skipped)
-        write_results(c, now_wall);
-    int rates_ok = write_rates(c);
-    if (ok > 0 || rates_ok > 0) {
-        char seq[24];
-        snprintf(seq, sizeof seq, "%lld", (long long)c->seq);
-        const char *params[2] = {c->d->instance_id, seq};
-        c->writes_pending++;
-        cycle_ref(c);
-        if (writer_submit(c->d->writer, WRITE_DATA, SQL_RECALC_PORTFOLIOS, 2, params, 1,
-                          on_recalc_written, c) != 0)
-            on_recalc_written(0, NULL, c);
-    }
-    log_failures(c);
-    double secs = (double)(loop_now(c->d->loop) - c->started_mono_ms) / 1000.0;
-    if (c->refresh) {
-        json_object *ctx = json_object_new_object();
-        json_object_object_add(ctx, "client", json_object_new_string(c->client));
-        json_object_object_add(ctx, "assets", json_object_new_int64((int64_t)c->n));
-        json_object_object_add(ctx, "assets_succeeded", json_object_new_int(ok));
-        writer_log(c->d->writer, LOG_INFO, 0, ctx,
-                   "On-demand refresh for %s: %d/%zu assets updated in %.2fs", c->client, ok,
-                   c->n, secs);
-        c->cb(st, c->cls);
-        cycle_release(c);
-        return;
-    }
-    write_cycle_row(c, SQL_CYCLE_FINISH, status_name(st), now_wall, ok, failed,
-                    st == CYCLE_ABORTED ? "fetcherd shut down during the cycle" : NULL);
-    struct queue_counters qc;
-    queue_get_counters(c->d->queue, &qc);
-    json_object *ctx = json_object_new_object();
-    json_object_object_add(ctx, "status", json_object_new_string(status_name(st)));
-    json_object_object_add(ctx, "assets_total", json_object_new_int64((int64_t)c->n));
-    json_object_object_add(ctx, "assets_succeeded", json_object_new_int(ok));
-    json_object_object_add(ctx, "assets_failed", json_object_new_int(failed));
-    json_object_object_add(ctx, "assets_skipped", json_object_new_int64((int64_t)c->skipped));
-    json_object_object_add(ctx, "upstream_requests",
-                           json_object_new_int64((int64_t)(qc.upstream_requests -
-                                                           c->upstream_at_start)));
-    json_object_object_add(ctx, "duration_seconds", json_object_new_double(secs));
-    writer_log(c->d->writer, st == CYCLE_FAILED ? LOG_ERROR : LOG_INFO, c->seq, ctx,
-               "Cycle %lld %s: %d/%zu assets updated in %.2fs", (long long)c->seq,
-               status_name(st), ok, c->n - c->skipped, secs);
-    persist_stats(c);
-    c->cb(st, c->cls);
-    cycle_release(c);
-}
-
 static void persist_stats(struct cycle *c)
 {
     char uptime[24];
@@ -495,7 +475,110 @@ static void persist_stats(struct cycle *c)
         log_msg(LOG_ERROR, "cycle: cannot queue statistics (out of memory)");
 }
 
-/* ---- fetching ------------------------------------------------------- */
+/* ---- events --------------------------------------------------------------- */
+
+static void send_progress(struct cycle *c)
+{
+    if (c->refresh)
+        return;
+    c->last_progress_ms = loop_now(c->d->loop);
+    /* Progress is news only now: sent if the database is there, never
+     * buffered. */
+    if (!dbconn_is_up(c->d->db))
+        return;
+    struct jbuf b;
+    jbuf_init(&b);
+    jbuf_obj(&b);
+    jbuf_key(&b, "type");
+    jbuf_str(&b, "progress");
+    jbuf_key(&b, "instance_id");
+    jbuf_str(&b, c->d->instance_id);
+    jbuf_key(&b, "seq");
+    jbuf_int(&b, c->seq);
+    jbuf_key(&b, "done");
+    jbuf_int(&b, (int64_t)c->done);
+    jbuf_key(&b, "total");
+    jbuf_int(&b, (int64_t)c->n);
+    jbuf_key(&b, "phase");
+    jbuf_str(&b, c->fetching ? "fetching" : "writing");
+    jbuf_obj_end(&b);
+    const char *text = jbuf_text(&b);
+    const char *params[1] = {text};
+    if (text && dbconn_query(c->d->db, SQL_NOTIFY_EVENT, 1, params, NULL, NULL) != 0)
+        log_msg(LOG_DEBUG, "cycle: progress event dropped (database queue full)");
+    jbuf_free(&b);
+}
+
+/* ---- the end of a cycle --------------------------------------------------- */
+
+static void finish(struct cycle *c)
+{
+    c->fetching = 0;
+    int64_t now_wall = util_wall_ms();
+    int ok = 0, failed = 0, cancelled = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        if (c->items[i].skipped)
+            continue;
+        if (c->items[i].kind == QUOTE_OK)
+            ok++;
+        else
+            failed++;
+        if (c->items[i].kind == QUOTE_CANCELLED)
+            cancelled++;
+    }
+    enum cycle_status st = cancelled     ? CYCLE_ABORTED
+                           : failed == 0 ? CYCLE_SUCCEEDED
+                           : ok > 0      ? CYCLE_PARTIAL
+                                         : CYCLE_FAILED;
+    send_progress(c);
+    write_results(c, now_wall);
+    int rates_ok = write_rates(c);
+    if (ok > 0 || rates_ok > 0) {
+        char seq[24];
+        snprintf(seq, sizeof seq, "%lld", (long long)c->seq);
+        const char *params[2] = {c->d->instance_id, seq};
+        c->recalc_pending++;
+        cycle_ref(c);
+        if (writer_submit(c->d->writer, WRITE_DATA, SQL_RECALC_PORTFOLIOS, 2, params, 1,
+                          on_recalc_written, c) != 0)
+            on_recalc_written(0, NULL, c);
+    }
+    log_failures(c);
+    double secs = (double)(loop_now(c->d->loop) - c->started_mono_ms) / 1000.0;
+    if (c->refresh) {
+        json_object *ctx = json_object_new_object();
+        json_object_object_add(ctx, "client", json_object_new_string(c->client));
+        json_object_object_add(ctx, "assets", json_object_new_int64((int64_t)c->n));
+        json_object_object_add(ctx, "assets_succeeded", json_object_new_int(ok));
+        writer_log(c->d->writer, LOG_INFO, 0, ctx,
+                   "On-demand refresh for %s: %d/%zu assets updated in %.2fs", c->client, ok,
+                   c->n, secs);
+    } else {
+        write_cycle_row(c, SQL_CYCLE_FINISH, status_name(st), now_wall, ok, failed,
+                        st == CYCLE_ABORTED ? "fetcherd shut down during the cycle" : NULL);
+        struct queue_counters qc;
+        queue_get_counters(c->d->queue, &qc);
+        json_object *ctx = json_object_new_object();
+        json_object_object_add(ctx, "status", json_object_new_string(status_name(st)));
+        json_object_object_add(ctx, "assets_total", json_object_new_int64((int64_t)c->n));
+        json_object_object_add(ctx, "assets_succeeded", json_object_new_int(ok));
+        json_object_object_add(ctx, "assets_failed", json_object_new_int(failed));
+        json_object_object_add(ctx, "assets_skipped",
+                               json_object_new_int64((int64_t)c->skipped));
+        json_object_object_add(ctx, "upstream_requests",
+                               json_object_new_int64((int64_t)(qc.upstream_requests -
+                                                               c->upstream_at_start)));
+        json_object_object_add(ctx, "duration_seconds", json_object_new_double(secs));
+        writer_log(c->d->writer, st == CYCLE_FAILED ? LOG_ERROR : LOG_INFO, c->seq, ctx,
+                   "Cycle %lld %s: %d/%zu assets updated in %.2fs", (long long)c->seq,
+                   status_name(st), ok, c->n - c->skipped, secs);
+        persist_stats(c);
+    }
+    c->cb(st, c->cls);
+    cycle_release(c); /* the fetching phase's reference */
+}
+
+/* ---- fetching ------------------------------------------------------------- */
 
 static void answered(struct cycle *c)
 {
@@ -505,22 +588,39 @@ static void answered(struct cycle *c)
         send_progress(c);
 }
 
-static void on_quote(const struct quote *q, void *cls)
+static void set_failure(struct item *it, enum quote_error_kind kind, const char *why)
+{
+    it->kind = (uint8_t)kind;
+    free(it->error);
+    it->error = strdup(why); /* NULL (out of memory) reads as "unknown error" */
+}
+
+static void on_quote(const struct quote *answer, void *cls)
 {
     struct item *it = cls;
     struct cycle *c = it->c;
-    it->q = *q;
-    it->duration_ms = loop_now(c->d->loop) - it->submitted_ms;
-    validate_quote(&it->q, it->a->currency, util_wall_ms() / 1000, cfg->price_max_age_s);
-    char why[200];
-    if (it->q.kind == QUOTE_OK &&
-        validate_move(it->a->last_price, it->q.price, (double)cfg->price_move_warn_pct / 100.0,
-                      why, sizeof why)) {
-        json_object *ctx = json_object_new_object();
-        json_object_object_add(ctx, "symbol", json_object_new_string(it->a->symbol));
-        json_object_object_add(ctx, "previous_price", json_object_new_double(it->a->last_price));
-        json_object_object_add(ctx, "price", json_object_new_double(it->q.price));
-        writer_log(c->d->writer, LOG_WARNING, c->seq, ctx, "%s: %s (stored)", it->a->symbol, why);
+    struct quote q = *answer;
+    it->duration_ms = (int32_t)(loop_now(c->d->loop) - it->submitted_ms);
+    validate_quote(&q, it->a->currency, util_wall_ms() / 1000, cfg->price_max_age_s);
+    it->http_status = (int16_t)q.http_status;
+    if (q.kind == QUOTE_OK) {
+        it->kind = QUOTE_OK;
+        it->price = q.price;
+        it->price_time = q.price_time;
+        memcpy(it->currency, q.currency, sizeof it->currency);
+        char why[200];
+        if (validate_move(it->a->last_price, q.price, (double)cfg->price_move_warn_pct / 100.0,
+                          why, sizeof why)) {
+            json_object *ctx = json_object_new_object();
+            json_object_object_add(ctx, "symbol", json_object_new_string(it->a->symbol));
+            json_object_object_add(ctx, "previous_price",
+                                   json_object_new_double(it->a->last_price));
+            json_object_object_add(ctx, "price", json_object_new_double(q.price));
+            writer_log(c->d->writer, LOG_WARNING, c->seq, ctx, "%s: %s (stored)",
+                       it->a->symbol, why);
+        }
+    } else {
+        set_failure(it, q.kind, q.error);
     }
     c->done++;
     answered(c);
@@ -536,16 +636,17 @@ static void on_rate(const struct quote *q, void *cls)
 
 static void fail_item(struct item *it, const char *fmt, const char *arg)
 {
-    it->q.kind = QUOTE_PERMANENT;
-    snprintf(it->q.error, sizeof it->q.error, fmt, arg);
+    char why[200];
+    snprintf(why, sizeof why, fmt, arg);
+    set_failure(it, QUOTE_PERMANENT, why);
 }
 
 /* Scheduled cycles honour FETCH_STALENESS; a manual trigger, --once and an
  * on-demand refresh fetch everything they name. */
 static int honours_staleness(const struct cycle *c)
 {
-    return !c->refresh && (strcmp(c->trigger, "schedule") == 0 ||
-                           strcmp(c->trigger, "startup") == 0);
+    return !c->refresh &&
+           (strcmp(c->trigger, "schedule") == 0 || strcmp(c->trigger, "startup") == 0);
 }
 
 static void fetch_all(struct cycle *c)
@@ -560,7 +661,7 @@ static void fetch_all(struct cycle *c)
     for (size_t i = 0; i < c->n; i++) {
         struct item *it = &c->items[i];
         it->c = c;
-        it->a = &c->assets[i];
+        it->a = &c->list->a[i];
         it->submitted_ms = loop_now(c->d->loop);
         if (honours_staleness(c) &&
             !staleness_due(it->a->age_s, staleness_bound(c->d->staleness, it->a->type),
@@ -599,15 +700,16 @@ static void fetch_all(struct cycle *c)
         finish(c);
 }
 
-/* Takes ownership of assets[0..n). */
-static void begin(struct cycle *c, struct asset *assets, size_t n, const char *note)
+/* Starts fetching the assets of list (a reference the cycle takes over;
+ * NULL = none). */
+static void begin(struct cycle *c, struct asset_list *list, const char *note)
 {
-    c->n = n;
-    c->assets = assets;
-    c->items = n ? calloc(n, sizeof *c->items) : NULL;
-    if (n && c->items == NULL) {
+    c->list = list;
+    c->n = list ? list->n : 0;
+    c->items = c->n ? calloc(c->n, sizeof *c->items) : NULL;
+    if (c->n && c->items == NULL) {
+        log_msg(LOG_ERROR, "cycle: out of memory for %zu assets", c->n);
         c->n = 0; /* recorded as an empty cycle; the next one tries again */
-        log_msg(LOG_ERROR, "cycle: out of memory for %zu assets", n);
     }
     const struct asset_cache *ac = c->ac;
     c->rates = !c->refresh && ac->nccy ? calloc(ac->nccy, sizeof *c->rates) : NULL;
@@ -616,17 +718,15 @@ static void begin(struct cycle *c, struct asset *assets, size_t n, const char *n
         for (size_t i = 0; i < c->nrates; i++)
             memcpy(c->rates[i].ccy, ac->ccy[i], sizeof c->rates[i].ccy);
     }
+    json_object *ctx = json_object_new_object();
+    json_object_object_add(ctx, "assets", json_object_new_int64((int64_t)c->n));
     if (c->refresh) {
-        json_object *ctx = json_object_new_object();
         json_object_object_add(ctx, "client", json_object_new_string(c->client));
-        json_object_object_add(ctx, "assets", json_object_new_int64((int64_t)c->n));
         writer_log(c->d->writer, LOG_INFO, 0, ctx, "On-demand refresh of %zu assets for %s",
                    c->n, c->client);
     } else {
         write_cycle_row(c, SQL_CYCLE_START, "running", c->started_wall_ms, 0, 0, NULL);
-        json_object *ctx = json_object_new_object();
         json_object_object_add(ctx, "trigger", json_object_new_string(c->trigger));
-        json_object_object_add(ctx, "assets", json_object_new_int64((int64_t)c->n));
         if (note)
             json_object_object_add(ctx, "note", json_object_new_string(note));
         writer_log(c->d->writer, LOG_INFO, c->seq, ctx, "Cycle %lld started (%s): %zu assets",
@@ -635,17 +735,6 @@ static void begin(struct cycle *c, struct asset *assets, size_t n, const char *n
     c->last_progress_ms = loop_now(c->d->loop);
     cycle_ref(c); /* held by the fetching phase; released at the end of finish() */
     fetch_all(c);
-}
-
-/* A copy of the cached list for a cycle to own. */
-static void begin_from_cache(struct cycle *c, const char *note)
-{
-    const struct asset_cache *ac = c->ac;
-    struct asset *a = ac->n ? malloc(ac->n * sizeof *a) : NULL;
-    size_t n = a ? ac->n : 0;
-    if (a)
-        memcpy(a, ac->a, n * sizeof *a);
-    begin(c, a, n, note);
 }
 
 static void fail_early(struct cycle *c, const char *why)
@@ -665,45 +754,46 @@ static void fail_early(struct cycle *c, const char *why)
     c->cb(CYCLE_FAILED, c->cls);
 }
 
+/* ---- reading the assets ----------------------------------------------------- */
+
 static void copy_field(char *dst, size_t n, const PGresult *r, int row, int col)
 {
     util_strlcpy(dst, PQgetvalue(r, row, col), n);
 }
 
-/* Rows of SQL_TRACKED_ASSETS / SQL_ASSETS_BY_SYMBOL → a new array (caller
- * frees), or NULL with *n = 0 when there are none or memory ran out. */
-static struct asset *read_assets(const PGresult *res, size_t *n)
+/* Rows of SQL_TRACKED_ASSETS / SQL_ASSETS_BY_SYMBOL → a new list (one
+ * reference for the caller), or NULL when memory ran out. */
+static struct asset_list *read_assets(const PGresult *res)
 {
     size_t rows = (size_t)PQntuples(res);
-    struct asset *a = rows ? calloc(rows, sizeof *a) : NULL;
-    *n = 0;
-    if (a == NULL)
+    struct asset_list *l = list_new(rows);
+    if (l == NULL)
         return NULL;
     for (size_t i = 0; i < rows; i++) {
         int row = (int)i;
-        struct asset *x = &a[*n];
+        struct asset *x = &l->a[l->n];
         if (util_parse_i64(PQgetvalue(res, row, 0), 1, INT64_MAX, &x->id) != 0)
             continue;
         copy_field(x->symbol, sizeof x->symbol, res, row, 1);
-        copy_field(x->type, sizeof x->type, res, row, 3);
-        copy_field(x->currency, sizeof x->currency, res, row, 4);
-        copy_field(x->provider, sizeof x->provider, res, row, 5);
-        copy_field(x->psym, sizeof x->psym, res, row, 6);
-        if (util_parse_i64(PQgetvalue(res, row, 7), -1, INT64_MAX, &x->age_s) != 0)
+        copy_field(x->type, sizeof x->type, res, row, 2);
+        copy_field(x->currency, sizeof x->currency, res, row, 3);
+        copy_field(x->provider, sizeof x->provider, res, row, 4);
+        copy_field(x->psym, sizeof x->psym, res, row, 5);
+        if (util_parse_i64(PQgetvalue(res, row, 6), -1, INT64_MAX, &x->age_s) != 0)
             x->age_s = -1;
-        x->last_price = PQgetisnull(res, row, 8) ? 0 : strtod(PQgetvalue(res, row, 8), NULL);
-        (*n)++;
+        x->last_price = PQgetisnull(res, row, 7) ? 0 : strtod(PQgetvalue(res, row, 7), NULL);
+        l->n++;
     }
-    return a;
+    return l;
 }
 
 static void use_cache(struct cycle *c, const char *err)
 {
-    if (c->ac->loaded) {
+    if (c->ac->list != NULL) {
         char note[300];
         snprintf(note, sizeof note, "database unavailable (%s); using the last known asset list",
                  err);
-        begin_from_cache(c, note);
+        begin(c, list_ref(c->ac->list), note);
     } else {
         char why[300];
         snprintf(why, sizeof why, "cannot read tracked assets: %s", err);
@@ -729,7 +819,7 @@ static void on_currencies(const PGresult *res, enum db_status st, const char *er
         log_msg(LOG_WARNING, "cycle: cannot read currencies in use (%s); using the last list",
                 err);
     }
-    begin_from_cache(c, NULL);
+    begin(c, list_ref(ac->list), NULL);
     cycle_release(c);
 }
 
@@ -738,17 +828,14 @@ static void on_assets(const PGresult *res, enum db_status st, const char *err, v
     struct cycle *c = cls;
     struct asset_cache *ac = c->ac;
     if (st == DB_OK) {
-        size_t n;
-        struct asset *a = read_assets(res, &n);
-        if (a != NULL || PQntuples(res) == 0) {
-            free(ac->a);
-            ac->a = a;
-            ac->n = n;
-            ac->loaded = 1;
+        struct asset_list *l = read_assets(res);
+        if (l != NULL) {
+            list_release(ac->list);
+            ac->list = l;
             /* the reference moves on to the currencies query */
             if (dbconn_query(c->d->db, SQL_CURRENCIES, 0, NULL, on_currencies, c) == 0)
                 return;
-            begin_from_cache(c, NULL);
+            begin(c, list_ref(l), NULL);
             cycle_release(c);
             return;
         }
@@ -762,15 +849,14 @@ static void on_refresh_assets(const PGresult *res, enum db_status st, const char
                               void *cls)
 {
     struct cycle *c = cls;
-    if (st != DB_OK) {
+    if (st != DB_OK)
         fail_early(c, err);
-    } else {
-        size_t n;
-        struct asset *a = read_assets(res, &n);
-        begin(c, a, n, NULL);
-    }
+    else
+        begin(c, read_assets(res), NULL);
     cycle_release(c);
 }
+
+/* ---- starting --------------------------------------------------------------- */
 
 static struct cycle *new_cycle(struct daemon *d, struct asset_cache *ac, int64_t seq,
                                const char *trigger, int priority, cycle_done_cb done, void *cls)
@@ -808,8 +894,9 @@ struct cycle *cycle_start(struct daemon *d, struct asset_cache *ac, int64_t seq,
         c->refs--;
     }
     cycle_ref(c);
-    on_assets(NULL, DB_RETRY, dbconn_last_error(d->db)[0] ? dbconn_last_error(d->db)
-                                                          : "database not connected", c);
+    on_assets(NULL, DB_RETRY,
+              dbconn_last_error(d->db)[0] ? dbconn_last_error(d->db) : "database not connected",
+              c);
     return c;
 }
 

@@ -27,6 +27,7 @@ struct cmd {
     char *owned_sql;
     int nparams;
     char *params[DBCONN_MAX_PARAMS];
+    int borrowed; /* params belong to the caller */
     dbconn_cb cb;
     void *cls;
 };
@@ -56,7 +57,7 @@ static void send_next(struct dbconn *d);
 
 static void cmd_free(struct cmd *c)
 {
-    for (int i = 0; i < c->nparams; i++)
+    for (int i = 0; i < c->nparams && !c->borrowed; i++)
         free(c->params[i]);
     free(c->owned_sql);
     free(c);
@@ -407,8 +408,8 @@ void dbconn_free(struct dbconn *d)
     free(d);
 }
 
-int dbconn_query(struct dbconn *d, const char *name, int nparams, const char *const *params,
-                 dbconn_cb cb, void *cls)
+static int query(struct dbconn *d, const char *name, int nparams, const char *const *params,
+                 int borrow, dbconn_cb cb, void *cls)
 {
     if (d->queued >= DBCONN_MAX_QUEUED || nparams > DBCONN_MAX_PARAMS || nparams < 0)
         return -1;
@@ -419,8 +420,11 @@ int dbconn_query(struct dbconn *d, const char *name, int nparams, const char *co
     util_strlcpy(c->name, name, sizeof c->name);
     c->cb = cb;
     c->cls = cls;
+    c->borrowed = borrow;
     for (int i = 0; i < nparams; i++) {
-        if (params[i] != NULL) {
+        if (borrow) {
+            c->params[i] = (char *)params[i];
+        } else if (params[i] != NULL) {
             c->params[i] = strdup(params[i]);
             if (c->params[i] == NULL) {
                 c->nparams = i;
@@ -433,6 +437,18 @@ int dbconn_query(struct dbconn *d, const char *name, int nparams, const char *co
     push(d, c, 0);
     send_next(d);
     return 0;
+}
+
+int dbconn_query(struct dbconn *d, const char *name, int nparams, const char *const *params,
+                 dbconn_cb cb, void *cls)
+{
+    return query(d, name, nparams, params, 0, cb, cls);
+}
+
+int dbconn_query_borrowed(struct dbconn *d, const char *name, int nparams,
+                          const char *const *params, dbconn_cb cb, void *cls)
+{
+    return query(d, name, nparams, params, 1, cb, cls);
 }
 
 int dbconn_is_up(const struct dbconn *d)

@@ -43,6 +43,12 @@ void dbconn_free(struct dbconn *d);
 int dbconn_query(struct dbconn *d, const char *name, int nparams, const char *const *params,
                  dbconn_cb cb, void *cls) MUST_CHECK;
 
+/* Same, but the parameter strings are borrowed, not copied: they must stay
+ * valid until cb runs (or the dbconn is freed). For large batches whose
+ * owner keeps them until written anyway. */
+int dbconn_query_borrowed(struct dbconn *d, const char *name, int nparams,
+                          const char *const *params, dbconn_cb cb, void *cls) MUST_CHECK;
+
 int dbconn_is_up(const struct dbconn *d);
 /* Statements waiting or in flight. */
 size_t dbconn_queued(const struct dbconn *d);

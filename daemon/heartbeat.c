@@ -185,10 +185,8 @@ static void on_sent(const PGresult *res, enum db_status st, const char *err, voi
     h->inflight = 0;
 }
 
-static int64_t on_timer(struct loop *l, void *cls)
+void heartbeat_now(struct heartbeat *h)
 {
-    (void)l;
-    struct heartbeat *h = cls;
     if (!h->inflight && dbconn_is_up(h->d->db)) {
         char *json = build(h, "running");
         const char *params[1] = {json};
@@ -196,6 +194,12 @@ static int64_t on_timer(struct loop *l, void *cls)
             h->inflight = 1;
         free(json);
     }
+}
+
+static int64_t on_timer(struct loop *l, void *cls)
+{
+    (void)l;
+    heartbeat_now(cls);
     return cfg->heartbeat_s * 1000;
 }
 

@@ -14,6 +14,9 @@
 struct heartbeat;
 
 struct heartbeat *heartbeat_setup(struct daemon *d, struct scheduler *s);
+/* Sends a heartbeat now (e.g. the moment the database is reachable, so a
+ * fresh start is not shown as stopped for a whole interval). */
+void heartbeat_now(struct heartbeat *h);
 /* Queues the final "stopped" row behind every pending write, and stops the
  * timer. */
 void heartbeat_final(struct heartbeat *h);

@@ -283,6 +283,8 @@ static void on_db_state(int up, void *cls)
     struct app *a = cls;
     if (!up)
         return;
+    if (a->hb)
+        heartbeat_now(a->hb);
     check_stale(a);
     read_settings(a);
     uint64_t dropped = writer_take_dropped(a->d.writer);

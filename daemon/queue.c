@@ -25,11 +25,25 @@
 
 enum entry_state { ST_NONE, ST_PENDING, ST_INFLIGHT, ST_BACKOFF, ST_CACHED };
 
+/* One answer shared by every waiter of a key (refs: waiters not yet
+ * delivered), so ten thousand waiters do not each carry a copy. */
+struct result {
+    int refs;
+    struct quote q;
+};
+
 struct waiter {
     struct waiter *next;
     queue_cb cb;
     void *cls;
-    struct quote result;
+    struct result *res;
+};
+
+/* What the cache keeps of a success: enough to answer a hit. */
+struct cached {
+    double price;
+    int64_t price_time;
+    char currency[8];
 };
 
 struct entry;
@@ -40,7 +54,6 @@ struct list {
 };
 
 struct entry {
-    char key[QUEUE_KEY_MAX];
     const char *symbol; /* points into key, after the ':' */
     uint32_t hash;
     struct entry *hnext;
@@ -54,7 +67,8 @@ struct entry {
     int attempts;
     int64_t ready_at; /* backoff: when it may be dispatched again */
     int64_t fetched_at;
-    struct quote cached;
+    struct cached cached;
+    char key[]; /* "provider:symbol", allocated to its length */
 };
 
 #define LATENCY_RING 256
@@ -99,6 +113,7 @@ struct fetch_queue {
     struct queue_batch *batches; /* in flight */
     int batches_in_flight;
     struct waiter *deliver_head, *deliver_tail;
+    struct result oom; /* delivered when a result cannot be allocated */
     struct queue_counters c;
     uint64_t seq;
     uint64_t rng;
@@ -227,13 +242,22 @@ struct fetch_queue *queue_new(const struct queue_transport *t, const struct queu
     if (q->lim.concurrency < 1)
         q->lim.concurrency = 1;
     q->rng = 0x9E3779B97F4A7C15ull;
+    q->oom.q.kind = QUOTE_TRANSIENT;
+    snprintf(q->oom.q.error, sizeof q->oom.q.error, "out of memory in the fetch queue");
     return q;
 }
 
-static void free_waiters(struct waiter *w)
+static void result_drop(struct fetch_queue *q, struct result *r)
+{
+    if (r != NULL && r != &q->oom && --r->refs == 0)
+        free(r);
+}
+
+static void free_waiters(struct fetch_queue *q, struct waiter *w)
 {
     while (w) {
         struct waiter *next = w->next;
+        result_drop(q, w->res);
         free(w);
         w = next;
     }
@@ -260,12 +284,12 @@ void queue_free(struct fetch_queue *q)
         struct entry *e = q->buckets[i];
         while (e) {
             struct entry *next = e->hnext;
-            free_waiters(e->waiters);
+            free_waiters(q, e->waiters);
             free(e);
             e = next;
         }
     }
-    free_waiters(q->deliver_head);
+    free_waiters(q, q->deliver_head);
     free(q->buckets);
     free(q);
 }
@@ -290,9 +314,10 @@ static int64_t now_ms(const struct fetch_queue *q)
     return q->tr.now ? q->tr.now(q->tr.ctx) : util_mono_ms();
 }
 
-static void deliver(struct fetch_queue *q, struct waiter *w, const struct quote *r)
+/* r: a reference the waiter takes over. */
+static void deliver(struct fetch_queue *q, struct waiter *w, struct result *r)
 {
-    w->result = *r;
+    w->res = r;
     w->next = NULL;
     if (q->deliver_tail)
         q->deliver_tail->next = w;
@@ -336,8 +361,19 @@ int queue_submit(struct fetch_queue *q, const char *provider, const char *symbol
     struct entry *e = find(q, key, h);
     if (e != NULL && e->state == ST_CACHED) {
         if (ttl_ms > 0 && now_ms(q) - e->fetched_at <= ttl_ms) {
+            struct result *r = calloc(1, sizeof *r);
+            if (r == NULL) {
+                free(w);
+                q->c.submitted--;
+                return -1;
+            }
+            r->refs = 1;
+            r->q.kind = QUOTE_OK;
+            r->q.price = e->cached.price;
+            r->q.price_time = e->cached.price_time;
+            memcpy(r->q.currency, e->cached.currency, sizeof r->q.currency);
             q->c.cache_hits++;
-            deliver(q, w, &e->cached);
+            deliver(q, w, r);
             return 0;
         }
         /* Stale: the entry is fetched anew, as if it were new. */
@@ -364,7 +400,7 @@ int queue_submit(struct fetch_queue *q, const char *provider, const char *symbol
         free(w);
         return -1;
     }
-    e = calloc(1, sizeof *e);
+    e = calloc(1, sizeof *e + (size_t)kl + 1);
     if (e == NULL) {
         q->c.submitted--;
         free(w);
@@ -427,13 +463,25 @@ static void complete_entry(struct fetch_queue *q, struct entry *e, const struct 
         q->c.errors++;
     struct waiter *w = e->waiters;
     e->waiters = NULL;
+    int n = 0;
+    for (struct waiter *x = w; x; x = x->next)
+        n++;
+    struct result *shared = n ? malloc(sizeof *shared) : NULL;
+    if (shared != NULL) {
+        shared->refs = n;
+        shared->q = *r;
+    } else if (n > 0) {
+        shared = &q->oom;
+    }
     while (w) {
         struct waiter *next = w->next;
-        deliver(q, w, r);
+        deliver(q, w, shared);
         w = next;
     }
     if (r->kind == QUOTE_OK) {
-        e->cached = *r;
+        e->cached.price = r->price;
+        e->cached.price_time = r->price_time;
+        memcpy(e->cached.currency, r->currency, sizeof e->cached.currency);
         e->fetched_at = now_ms(q);
         e->attempts = 0;
         set_state(q, e, ST_CACHED);
@@ -700,7 +748,8 @@ static void deliver_all(struct fetch_queue *q)
         q->deliver_head = w->next;
         if (q->deliver_head == NULL)
             q->deliver_tail = NULL;
-        w->cb(&w->result, w->cls);
+        w->cb(&w->res->q, w->cls);
+        result_drop(q, w->res);
         free(w);
     }
 }

@@ -7,7 +7,7 @@
 const struct db_stmt sql_statements[] = {
     /* The assets a cycle fetches: every tracked asset, with where to get it. */
     {SQL_TRACKED_ASSETS,
-     "SELECT a.id, a.symbol, a.name, a.asset_type, a.currency, a.provider, a.provider_symbol,"
+     "SELECT a.id, a.symbol, a.asset_type, a.currency, a.provider, a.provider_symbol,"
      "   COALESCE(extract(epoch FROM now() - t.last_price_update)::bigint, -1),"
      "   (SELECT ap.price FROM asset_prices ap WHERE ap.asset_id = a.id"
      "    ORDER BY ap.fetched_at DESC LIMIT 1)"
@@ -16,7 +16,7 @@ const struct db_stmt sql_statements[] = {
 
     /* The tracked assets an on-demand refresh names (same columns). */
     {SQL_ASSETS_BY_SYMBOL,
-     "SELECT a.id, a.symbol, a.name, a.asset_type, a.currency, a.provider, a.provider_symbol,"
+     "SELECT a.id, a.symbol, a.asset_type, a.currency, a.provider, a.provider_symbol,"
      "   COALESCE(extract(epoch FROM now() - t.last_price_update)::bigint, -1),"
      "   (SELECT ap.price FROM asset_prices ap WHERE ap.asset_id = a.id"
      "    ORDER BY ap.fetched_at DESC LIMIT 1)"
@@ -139,12 +139,13 @@ const struct db_stmt sql_statements[] = {
 
     /* Every portfolio in one statement. Per held asset: the latest price and
      * the price as of a day, a week, a month and a year ago (one index
-     * probe each, on asset_prices (asset_id, fetched_at)). Conversion
-     * factors between every pair of currencies in use come from the latest
-     * rates: direct, inverse, or across USD. A position without a price is
-     * valued at its average buy price; one without a rate is left out of
-     * the value; both are listed in `missing` (and logged by the daemon) —
-     * a missing rate is never taken as 1. */
+     * probe each, on asset_prices (asset_id, fetched_at)). Positions are
+     * summed per (portfolio, currency) first and only those sums are
+     * converted — with the latest rates: direct, inverse, or across USD —
+     * so the conversion joins a few rows per portfolio, not every position.
+     * A position without a price is valued at its average buy price; a
+     * currency without a rate is left out of the value; both are listed in
+     * `missing` (and logged by the daemon) — a missing rate is never 1. */
     {SQL_RECALC_PORTFOLIOS,
      "WITH held AS (SELECT DISTINCT asset_id FROM portfolio_positions),"
      " px AS ("
@@ -161,53 +162,56 @@ const struct db_stmt sql_statements[] = {
      "    AND fetched_at <= now() - interval '1 month' ORDER BY fetched_at DESC LIMIT 1) m ON true"
      "  LEFT JOIN LATERAL (SELECT price FROM asset_prices ap WHERE ap.asset_id = h.asset_id"
      "    AND fetched_at <= now() - interval '1 year' ORDER BY fetched_at DESC LIMIT 1) y ON true"
-     "), rates AS ("
-     "  SELECT DISTINCT ON (base, quote) base, quote, rate FROM exchange_rates"
-     "  ORDER BY base, quote, rate_date DESC, fetched_at DESC"
-     "), ccy AS ("
-     "  SELECT currency AS c FROM assets UNION SELECT currency FROM portfolios"
-     "  UNION SELECT currency FROM asset_prices WHERE asset_id IN (SELECT asset_id FROM held)"
-     "    AND fetched_at > now() - interval '1 day'"
-     "  UNION SELECT 'USD'"
-     "), conv AS ("
-     "  SELECT f.c AS from_c, t.c AS to_c,"
-     "    CASE WHEN f.c = t.c THEN 1::numeric ELSE COALESCE("
-     "      (SELECT rate FROM rates WHERE base = f.c AND quote = t.c),"
-     "      (SELECT 1 / rate FROM rates WHERE base = t.c AND quote = f.c),"
-     "      (SELECT r2.rate / r1.rate FROM rates r1, rates r2 WHERE r1.base = 'USD'"
-     "         AND r1.quote = f.c AND r2.base = 'USD' AND r2.quote = t.c)) END AS factor"
-     "  FROM ccy f CROSS JOIN ccy t"
-     "), pos AS ("
-     "  SELECT pp.portfolio_id, p.currency AS pcur, a.symbol, COALESCE(x.currency, a.currency)"
-     "    AS acur, pp.quantity AS q, pp.average_buy_price AS avg, x.price, x.p_day, x.p_week,"
-     "    x.p_month, x.p_year, cp.factor AS fx, cu.factor AS fxu"
+     "), grp AS ("
+     "  SELECT pp.portfolio_id, min(p.currency) AS pcur, COALESCE(x.currency, a.currency) AS acur,"
+     "    sum(pp.quantity * COALESCE(x.price, pp.average_buy_price)) AS value,"
+     "    sum(pp.quantity * pp.average_buy_price) AS invested,"
+     "    count(*) AS positions, count(x.price) AS priced,"
+     "    bool_and(x.p_day IS NOT NULL OR x.price IS NULL) AND count(x.p_day) > 0 AS d_ok,"
+     "    bool_and(x.p_week IS NOT NULL OR x.price IS NULL) AND count(x.p_week) > 0 AS w_ok,"
+     "    bool_and(x.p_month IS NOT NULL OR x.price IS NULL) AND count(x.p_month) > 0 AS m_ok,"
+     "    bool_and(x.p_year IS NOT NULL OR x.price IS NULL) AND count(x.p_year) > 0 AS y_ok,"
+     "    COALESCE(sum(pp.quantity * (x.price - x.p_day)), 0) AS d,"
+     "    COALESCE(sum(pp.quantity * (x.price - x.p_week)), 0) AS w,"
+     "    COALESCE(sum(pp.quantity * (x.price - x.p_month)), 0) AS m,"
+     "    COALESCE(sum(pp.quantity * (x.price - x.p_year)), 0) AS y,"
+     "    array_agg(a.symbol) FILTER (WHERE x.price IS NULL) AS unpriced,"
+     "    array_agg(a.symbol) AS symbols"
      "  FROM portfolio_positions pp"
      "  JOIN portfolios p ON p.id = pp.portfolio_id"
      "  JOIN assets a ON a.id = pp.asset_id"
      "  LEFT JOIN px x ON x.asset_id = pp.asset_id"
-     "  LEFT JOIN conv cp ON cp.from_c = COALESCE(x.currency, a.currency) AND cp.to_c = p.currency"
-     "  LEFT JOIN conv cu ON cu.from_c = COALESCE(x.currency, a.currency) AND cu.to_c = 'USD'"
+     "  GROUP BY pp.portfolio_id, COALESCE(x.currency, a.currency)"
+     "), rates AS ("
+     "  SELECT DISTINCT ON (base, quote) base, quote, rate FROM exchange_rates"
+     "  ORDER BY base, quote, rate_date DESC, fetched_at DESC"
+     "), conv AS ("
+     "  SELECT g.*,"
+     "    (SELECT CASE WHEN g.acur = g.pcur THEN 1::numeric ELSE COALESCE("
+     "       (SELECT rate FROM rates WHERE base = g.acur AND quote = g.pcur),"
+     "       (SELECT 1 / rate FROM rates WHERE base = g.pcur AND quote = g.acur),"
+     "       (SELECT r2.rate / r1.rate FROM rates r1, rates r2 WHERE r1.base = 'USD'"
+     "          AND r1.quote = g.acur AND r2.base = 'USD' AND r2.quote = g.pcur)) END) AS fx,"
+     "    (SELECT CASE WHEN g.acur = 'USD' THEN 1::numeric ELSE COALESCE("
+     "       (SELECT 1 / rate FROM rates WHERE base = 'USD' AND quote = g.acur),"
+     "       (SELECT rate FROM rates WHERE base = g.acur AND quote = 'USD')) END) AS fxu"
+     "  FROM grp g"
      "), agg AS ("
      "  SELECT portfolio_id, min(pcur) AS pcur,"
-     "    COALESCE(sum(q * COALESCE(price, avg) * fx) FILTER (WHERE fx IS NOT NULL), 0) AS value,"
-     "    COALESCE(sum(q * avg * fx) FILTER (WHERE fx IS NOT NULL), 0) AS invested,"
-     "    CASE WHEN bool_and(fxu IS NOT NULL) THEN sum(q * COALESCE(price, avg) * fxu) END"
-     "      AS value_usd,"
-     "    CASE WHEN bool_and(p_day IS NOT NULL OR price IS NULL) AND count(p_day) > 0"
-     "      THEN sum(q * (price - p_day) * fx) FILTER (WHERE price IS NOT NULL) END AS d,"
-     "    CASE WHEN bool_and(p_week IS NOT NULL OR price IS NULL) AND count(p_week) > 0"
-     "      THEN sum(q * (price - p_week) * fx) FILTER (WHERE price IS NOT NULL) END AS w,"
-     "    CASE WHEN bool_and(p_month IS NOT NULL OR price IS NULL) AND count(p_month) > 0"
-     "      THEN sum(q * (price - p_month) * fx) FILTER (WHERE price IS NOT NULL) END AS m,"
-     "    CASE WHEN bool_and(p_year IS NOT NULL OR price IS NULL) AND count(p_year) > 0"
-     "      THEN sum(q * (price - p_year) * fx) FILTER (WHERE price IS NOT NULL) END AS y,"
-     "    count(*) AS positions,"
-     "    count(*) FILTER (WHERE price IS NOT NULL AND fx IS NOT NULL) AS priced,"
-     "    COALESCE(jsonb_agg(jsonb_build_object('symbol', symbol, 'reason',"
-     "      CASE WHEN fx IS NULL THEN 'no exchange rate ' || acur || '->' || pcur"
-     "           ELSE 'no price yet; valued at average buy price' END))"
-     "      FILTER (WHERE fx IS NULL OR price IS NULL), '[]') AS missing"
-     "  FROM pos GROUP BY portfolio_id"
+     "    COALESCE(sum(value * fx), 0) AS value, COALESCE(sum(invested * fx), 0) AS invested,"
+     "    CASE WHEN bool_and(fxu IS NOT NULL) THEN sum(value * fxu) END AS value_usd,"
+     "    CASE WHEN bool_and(d_ok) THEN sum(d * fx) END AS d,"
+     "    CASE WHEN bool_and(w_ok) THEN sum(w * fx) END AS w,"
+     "    CASE WHEN bool_and(m_ok) THEN sum(m * fx) END AS m,"
+     "    CASE WHEN bool_and(y_ok) THEN sum(y * fx) END AS y,"
+     "    sum(positions) AS positions,"
+     "    COALESCE(sum(priced) FILTER (WHERE fx IS NOT NULL), 0) AS priced,"
+     "    COALESCE(jsonb_agg(jsonb_build_object('symbols', to_jsonb(symbols), 'reason',"
+     "      'no exchange rate ' || acur || '->' || pcur)) FILTER (WHERE fx IS NULL), '[]')"
+     "    || COALESCE(jsonb_agg(jsonb_build_object('symbols', to_jsonb(unpriced), 'reason',"
+     "      'no price yet; valued at average buy price'))"
+     "      FILTER (WHERE fx IS NOT NULL AND unpriced IS NOT NULL), '[]') AS missing"
+     "  FROM conv GROUP BY portfolio_id"
      ")"
      " INSERT INTO portfolio_performance_cache AS c (portfolio_id, currency, total_value,"
      "   total_invested, total_return, return_pct, positions, priced_positions, missing,"
@@ -233,7 +237,9 @@ const struct db_stmt sql_statements[] = {
      "   week_change = EXCLUDED.week_change, week_change_pct = EXCLUDED.week_change_pct,"
      "   month_change = EXCLUDED.month_change, month_change_pct = EXCLUDED.month_change_pct,"
      "   year_change = EXCLUDED.year_change, year_change_pct = EXCLUDED.year_change_pct"
-     " RETURNING c.portfolio_id, jsonb_array_length(c.missing), c.missing::text",
+     " RETURNING c.portfolio_id,"
+     "   (SELECT COALESCE(sum(jsonb_array_length(e->'symbols')), 0)"
+     "    FROM jsonb_array_elements(c.missing) e), c.missing::text",
      2},
 
     /* Statistics are computed from fetcher_cycles, not from counters in

@@ -24,6 +24,7 @@ struct op {
     int nparams;
     char *params[WRITER_MAX_PARAMS];
     size_t rows;
+    char *(*build)(void *cls); /* lazy: params[0] made when first sent */
     writer_cb cb;
     void *cls;
 };
@@ -190,6 +191,24 @@ int writer_submit(struct writer *w, enum writer_kind kind, const char *stmt, int
     return 0;
 }
 
+int writer_submit_take(struct writer *w, enum writer_kind kind, const char *stmt, char *param,
+                       size_t rows, writer_cb cb, void *cls)
+{
+    seal_logs(w);
+    return enqueue(w, kind, stmt, 1, &param, rows, cb, cls);
+}
+
+int writer_submit_lazy(struct writer *w, enum writer_kind kind, const char *stmt, size_t rows,
+                       char *(*build)(void *cls), writer_cb cb, void *cls)
+{
+    seal_logs(w);
+    char *none = NULL;
+    if (enqueue(w, kind, stmt, 1, &none, rows, cb, cls) != 0)
+        return -1;
+    w->tail->build = build;
+    return 0;
+}
+
 void writer_log(struct writer *w, enum log_level level, int64_t cycle_seq, json_object *context,
                 const char *fmt, ...)
 {
@@ -270,8 +289,24 @@ static void send_head(struct writer *w)
     if (w->retry_at > loop_now(w->loop))
         return;
     struct op *o = w->head;
-    if (dbconn_query(w->db, o->stmt, o->nparams, (const char *const *)o->params, on_written, w) !=
-        0)
+    if (o->build != NULL && o->params[0] == NULL) {
+        o->params[0] = o->build(o->cls);
+        if (o->params[0] == NULL) {
+            unlink_op(w, NULL, o);
+            w->st.dropped_rows += o->rows;
+            log_msg(LOG_ERROR, "writer: out of memory building %s; %zu rows lost", o->stmt,
+                    o->rows);
+            if (o->cb)
+                o->cb(0, NULL, o->cls);
+            op_free(o);
+            send_head(w);
+            return;
+        }
+    }
+    /* The op keeps its parameters until on_written: dbconn may borrow them
+     * (a cycle's batch is not copied again). */
+    if (dbconn_query_borrowed(w->db, o->stmt, o->nparams, (const char *const *)o->params,
+                              on_written, w) != 0)
         return; /* dbconn full: try again next iteration */
     w->inflight = o;
 }

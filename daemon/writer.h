@@ -50,6 +50,20 @@ void writer_free(struct writer *w);
 int writer_submit(struct writer *w, enum writer_kind kind, const char *stmt, int nparams,
                   const char *const *params, size_t rows, writer_cb cb, void *cls) MUST_CHECK;
 
+/* Same for a one-parameter statement whose parameter (malloc'd) the writer
+ * takes, to spare a copy of a large batch. On -1 the caller still owns it. */
+int writer_submit_take(struct writer *w, enum writer_kind kind, const char *stmt, char *param,
+                       size_t rows, writer_cb cb, void *cls) MUST_CHECK;
+
+/* Queues a one-parameter statement whose parameter is built by build(cls)
+ * only when it reaches the head of the FIFO (its place in the order is
+ * taken now). A large batch then exists in memory only while it is being
+ * written, not for as long as the statements before it wait. build returns
+ * a malloc'd string the writer frees, or NULL (out of memory: the
+ * statement is dropped and cb gets 0). */
+int writer_submit_lazy(struct writer *w, enum writer_kind kind, const char *stmt, size_t rows,
+                       char *(*build)(void *cls), writer_cb cb, void *cls) MUST_CHECK;
+
 /* Prints the event on stdout and queues a fetcher_logs row. cycle_seq is
  * this instance's cycle number or 0; context (may be NULL) is taken. */
 void writer_log(struct writer *w, enum log_level level, int64_t cycle_seq, json_object *context,
