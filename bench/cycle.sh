@@ -34,14 +34,25 @@ newdb() {
 }
 q() { psql "$DATABASE_URL" -XAtq -v ON_ERROR_STOP=1 -c "$1"; }
 
-# one_cycle NAME: runs fetcherd --once, sets WALL (s), FETCH (s), RSS (KB), REQ, DUPS
+# one_cycle NAME: runs fetcherd --once, sets WALL (s), FETCH (s), RSS (KB,
+# VmHWM: includes ~10 MB of shared library pages), ANON (KB, peak private
+# memory, sampled every 20 ms), REQ, DUPS
 one_cycle() {
   curl -s -X POST "http://127.0.0.1:$fport/_reset" >/dev/null
-  local t0 t1
+  local t0 t1 pid
   t0=$(date +%s%N)
-  RSS=$( { /usr/bin/time -f '%M' "$bin/fetcherd" --once >/dev/null 2>"$root/.local/bench-$1.err"; } 2>&1; tail -1 "$root/.local/bench-$1.err")
+  /usr/bin/time -f '%M' -o "$root/.local/bench-$1.rss" "$bin/fetcherd" --once >/dev/null 2>&1 &
+  sleep 0.05
+  pid=$(pgrep -P $! fetcherd | head -1)
+  ANON=0
+  while kill -0 $! 2>/dev/null; do
+    a=$(awk '/^RssAnon:/ {print $2}' "/proc/$pid/status" 2>/dev/null)
+    [ -n "$a" ] && [ "$a" -gt "$ANON" ] && ANON=$a
+    sleep 0.02
+  done
+  wait $!
   t1=$(date +%s%N)
-  RSS=$(tail -1 "$root/.local/bench-$1.err")
+  RSS=$(tail -1 "$root/.local/bench-$1.rss")
   WALL=$(echo "($t1 - $t0) / 1000000000" | bc -l)
   FETCH=$(q "SELECT duration_ms / 1000.0 FROM fetcher_cycles ORDER BY id DESC LIMIT 1")
   local stats; stats=$(curl -s "http://127.0.0.1:$fport/_stats")
@@ -77,12 +88,14 @@ printf '  %-32s %10.2f\n' "ratio to ideal" "$ratio10"
 printf '  %-32s %10d\n' "duplicate upstream requests" "$DUPS"
 printf '  %-32s %10d (%d ok)\n' "price_update_log rows" "$ROWS" "$OKROWS"
 printf '  %-32s %10.1f MB\n' "peak RSS of fetcherd" "$(echo "$RSS / 1024" | bc -l)"
+printf '  %-32s %10.1f MB\n' "  of which private (RssAnon)" "$(echo "$ANON / 1024" | bc -l)"
 b10=("bench cycle_wall_10k $(printf %.2f "$FETCH") s" "bench cycle_run_10k $(printf %.2f "$WALL") s"
      "bench cycle_upstream_requests_10k $REQ count" "bench cycle_ideal_10k $ideal10 s"
      "bench cycle_ratio_to_ideal_10k $(printf %.2f "$ratio10") ratio"
      "bench cycle_write_and_start_10k $(printf %.2f "$write10") s"
      "bench cycle_duplicate_requests_10k $DUPS count" "bench cycle_rows_10k $ROWS count"
-     "bench fetcherd_peak_rss_10k $(printf %.1f "$(echo "$RSS / 1024" | bc -l)") MB")
+     "bench fetcherd_peak_rss_10k $(printf %.1f "$(echo "$RSS / 1024" | bc -l)") MB"
+     "bench fetcherd_peak_private_10k $(printf %.1f "$(echo "$ANON / 1024" | bc -l)") MB")
 
 # --- 2k stocks ------------------------------------------------------------
 newdb bench2k
