@@ -61,13 +61,13 @@ static void answer_all(void)
 int main(void)
 {
     struct queue_transport t = {.start = start, .now = now};
-    struct queue_limits lim = {.concurrency = 8, .max_retries = 3, .backoff_ms = 500,
-                               .backoff_max_ms = 30000};
+    struct queue_limits lim = {
+        .concurrency = 8, .max_retries = 3, .backoff_ms = 500, .backoff_max_ms = 30000};
     q = queue_new(&t, &lim);
     if (q == NULL || queue_add_provider(q, "yahoo", 20, 8) < 0 ||
         queue_add_provider(q, "coingecko", 100, 4) < 0)
         return 1;
-    char (*keys)[16] = malloc((size_t)KEYS * sizeof *keys);
+    char(*keys)[16] = malloc((size_t)KEYS * sizeof *keys);
     if (keys == NULL)
         return 1;
     for (int i = 0; i < KEYS; i++)

@@ -44,8 +44,8 @@ static const struct var vars[] = {
     {"API_THREADS", K_INT, I(api_threads), "4", 1, 64, "fetcher-api worker threads"},
     {"YAHOO_BASE_URL", K_URL, S(yahoo_base_url), "https://query1.finance.yahoo.com", 0, 0,
      "Yahoo Finance API base"},
-    {"COINGECKO_BASE_URL", K_URL, S(coingecko_base_url), "https://api.coingecko.com/api/v3", 0,
-     0, "CoinGecko API base"},
+    {"COINGECKO_BASE_URL", K_URL, S(coingecko_base_url), "https://api.coingecko.com/api/v3", 0, 0,
+     "CoinGecko API base"},
     {"COINGECKO_API_KEY", K_STR, S(coingecko_api_key), "", 0, 0,
      "optional CoinGecko demo/pro key (sent as a header, never logged)"},
     {"FX_BASE_URL", K_URL, S(fx_base_url), "https://api.frankfurter.app", 0, 0,
@@ -94,8 +94,7 @@ static const char *env_lookup(const char *name, void *cls)
     return getenv(name);
 }
 
-static int set_one(struct config *c, const struct var *v, const char *val, char *err,
-                   size_t errlen)
+static int set_one(struct config *c, const struct var *v, const char *val, char *err, size_t errlen)
 {
     char *base = (char *)c + v->offset;
     int64_t n;

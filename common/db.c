@@ -60,11 +60,12 @@ static PGconn *connect_with(const char *url, const char *app_name, int statement
     /* expand_dbname lets DATABASE_URL be a URI or key=value string; the later
      * keywords fill in what it does not say. Keepalives make a dead server
      * visible within seconds instead of at the next write. */
-    const char *keys[] = {"dbname", "application_name", "connect_timeout", "keepalives",
-                          "keepalives_idle", "keepalives_interval", "keepalives_count",
-                          "options", NULL};
+    const char *keys[] = {"dbname",           "application_name", "connect_timeout",
+                          "keepalives",       "keepalives_idle",  "keepalives_interval",
+                          "keepalives_count", "options",          NULL};
     const char *vals[] = {url, app_name, "5", "1", "5", "2", "3", options, NULL};
-    PGconn *c = nonblocking ? PQconnectStartParams(keys, vals, 1) : PQconnectdbParams(keys, vals, 1);
+    PGconn *c =
+        nonblocking ? PQconnectStartParams(keys, vals, 1) : PQconnectdbParams(keys, vals, 1);
     if (c != NULL)
         PQsetNoticeProcessor(c, ignore_notice, NULL);
     return c;

@@ -4,7 +4,7 @@
  *
  * Strict parsing exists because input comes from environment variables, query
  * strings and upstream bodies: "12abc", " 12", "" and overflow are errors,
- * never a silent 0 the way atoi() would have it.
+ * never a silent 0 the way the classic ato-family functions would have it.
  */
 #ifndef FETCHER_UTIL_H
 #define FETCHER_UTIL_H

@@ -88,7 +88,7 @@ struct cycle {
     struct daemon *d;
     struct asset_cache *ac;
     int refs;
-    int64_t seq;     /* 0 for an on-demand refresh: no cycle row */
+    int64_t seq; /* 0 for an on-demand refresh: no cycle row */
     int refresh;
     char client[64]; /* who asked for a refresh */
     char trigger[16];
@@ -204,8 +204,7 @@ static void on_recalc_written(int written, const PGresult *res, void *cls)
         if (util_parse_i64(PQgetvalue(res, i, 1), 0, INT64_MAX, &gaps) != 0 || gaps == 0)
             continue;
         json_object *ctx = json_object_new_object();
-        json_object_object_add(ctx, "portfolio_id",
-                               json_object_new_string(PQgetvalue(res, i, 0)));
+        json_object_object_add(ctx, "portfolio_id", json_object_new_string(PQgetvalue(res, i, 0)));
         json_object *missing = json_tokener_parse(PQgetvalue(res, i, 2));
         json_object_object_add(ctx, "missing", missing);
         writer_log(c->d->writer, LOG_WARNING, c->seq, ctx,
@@ -226,13 +225,13 @@ static void on_results_written(int written, const PGresult *res, void *cls)
 }
 
 /* Hands b's text to the writer. cb, when given, runs exactly once. */
-static void write_json(struct cycle *c, enum writer_kind kind, const char *stmt,
-                       struct jbuf *b, size_t rows, writer_cb cb)
+static void write_json(struct cycle *c, enum writer_kind kind, const char *stmt, struct jbuf *b,
+                       size_t rows, writer_cb cb)
 {
     char *json = jbuf_take(b);
     if (json == NULL) {
-        writer_log(c->d->writer, LOG_ERROR, c->seq, NULL,
-                   "cycle %lld: out of memory building %s", (long long)c->seq, stmt);
+        writer_log(c->d->writer, LOG_ERROR, c->seq, NULL, "cycle %lld: out of memory building %s",
+                   (long long)c->seq, stmt);
     } else if (writer_submit_take(c->d->writer, kind, stmt, json, rows, cb, c) == 0) {
         return;
     }
@@ -340,8 +339,8 @@ static void write_results(struct cycle *c, int64_t now_wall)
     }
 }
 
-static void write_cycle_row(struct cycle *c, const char *stmt, const char *status,
-                            int64_t now_wall, int ok, int failed, const char *error)
+static void write_cycle_row(struct cycle *c, const char *stmt, const char *status, int64_t now_wall,
+                            int ok, int failed, const char *error)
 {
     char ts[32], started[32];
     util_fmt_time(now_wall, ts, sizeof ts);
@@ -402,8 +401,8 @@ static void log_failures(struct cycle *c)
         json_object_object_add(ctx, "error", json_object_new_string(why));
         if (it->http_status)
             json_object_object_add(ctx, "http_status", json_object_new_int(it->http_status));
-        writer_log(c->d->writer, LOG_ERROR, c->seq, ctx, "Failed to update %s: %s",
-                   it->a->symbol, why);
+        writer_log(c->d->writer, LOG_ERROR, c->seq, ctx, "Failed to update %s: %s", it->a->symbol,
+                   why);
     }
     if (more > 0) {
         json_object *ctx = json_object_new_object();
@@ -470,8 +469,7 @@ static void persist_stats(struct cycle *c)
              (unsigned long long)qc.cache_hits, (unsigned long long)qc.errors,
              (unsigned long long)qc.retries);
     const char *params[3] = {c->d->instance_id, uptime, q};
-    if (writer_submit(c->d->writer, WRITE_DATA, SQL_PERSIST_STATS, 3, params, 1, NULL, NULL) !=
-        0)
+    if (writer_submit(c->d->writer, WRITE_DATA, SQL_PERSIST_STATS, 3, params, 1, NULL, NULL) != 0)
         log_msg(LOG_ERROR, "cycle: cannot queue statistics (out of memory)");
 }
 
@@ -551,8 +549,8 @@ static void finish(struct cycle *c)
         json_object_object_add(ctx, "assets", json_object_new_int64((int64_t)c->n));
         json_object_object_add(ctx, "assets_succeeded", json_object_new_int(ok));
         writer_log(c->d->writer, LOG_INFO, 0, ctx,
-                   "On-demand refresh for %s: %d/%zu assets updated in %.2fs", c->client, ok,
-                   c->n, secs);
+                   "On-demand refresh for %s: %d/%zu assets updated in %.2fs", c->client, ok, c->n,
+                   secs);
     } else {
         write_cycle_row(c, SQL_CYCLE_FINISH, status_name(st), now_wall, ok, failed,
                         st == CYCLE_ABORTED ? "fetcherd shut down during the cycle" : NULL);
@@ -563,11 +561,10 @@ static void finish(struct cycle *c)
         json_object_object_add(ctx, "assets_total", json_object_new_int64((int64_t)c->n));
         json_object_object_add(ctx, "assets_succeeded", json_object_new_int(ok));
         json_object_object_add(ctx, "assets_failed", json_object_new_int(failed));
-        json_object_object_add(ctx, "assets_skipped",
-                               json_object_new_int64((int64_t)c->skipped));
-        json_object_object_add(ctx, "upstream_requests",
-                               json_object_new_int64((int64_t)(qc.upstream_requests -
-                                                               c->upstream_at_start)));
+        json_object_object_add(ctx, "assets_skipped", json_object_new_int64((int64_t)c->skipped));
+        json_object_object_add(
+            ctx, "upstream_requests",
+            json_object_new_int64((int64_t)(qc.upstream_requests - c->upstream_at_start)));
         json_object_object_add(ctx, "duration_seconds", json_object_new_double(secs));
         writer_log(c->d->writer, st == CYCLE_FAILED ? LOG_ERROR : LOG_INFO, c->seq, ctx,
                    "Cycle %lld %s: %d/%zu assets updated in %.2fs", (long long)c->seq,
@@ -609,15 +606,15 @@ static void on_quote(const struct quote *answer, void *cls)
         it->price_time = q.price_time;
         memcpy(it->currency, q.currency, sizeof it->currency);
         char why[200];
-        if (validate_move(it->a->last_price, q.price, (double)cfg->price_move_warn_pct / 100.0,
-                          why, sizeof why)) {
+        if (validate_move(it->a->last_price, q.price, (double)cfg->price_move_warn_pct / 100.0, why,
+                          sizeof why)) {
             json_object *ctx = json_object_new_object();
             json_object_object_add(ctx, "symbol", json_object_new_string(it->a->symbol));
             json_object_object_add(ctx, "previous_price",
                                    json_object_new_double(it->a->last_price));
             json_object_object_add(ctx, "price", json_object_new_double(q.price));
-            writer_log(c->d->writer, LOG_WARNING, c->seq, ctx, "%s: %s (stored)",
-                       it->a->symbol, why);
+            writer_log(c->d->writer, LOG_WARNING, c->seq, ctx, "%s: %s (stored)", it->a->symbol,
+                       why);
         }
     } else {
         set_failure(it, q.kind, q.error);
@@ -722,8 +719,8 @@ static void begin(struct cycle *c, struct asset_list *list, const char *note)
     json_object_object_add(ctx, "assets", json_object_new_int64((int64_t)c->n));
     if (c->refresh) {
         json_object_object_add(ctx, "client", json_object_new_string(c->client));
-        writer_log(c->d->writer, LOG_INFO, 0, ctx, "On-demand refresh of %zu assets for %s",
-                   c->n, c->client);
+        writer_log(c->d->writer, LOG_INFO, 0, ctx, "On-demand refresh of %zu assets for %s", c->n,
+                   c->client);
     } else {
         write_cycle_row(c, SQL_CYCLE_START, "running", c->started_wall_ms, 0, 0, NULL);
         json_object_object_add(ctx, "trigger", json_object_new_string(c->trigger));
@@ -816,8 +813,7 @@ static void on_currencies(const PGresult *res, enum db_status st, const char *er
             ac->nccy = n;
         }
     } else {
-        log_msg(LOG_WARNING, "cycle: cannot read currencies in use (%s); using the last list",
-                err);
+        log_msg(LOG_WARNING, "cycle: cannot read currencies in use (%s); using the last list", err);
     }
     begin(c, list_ref(ac->list), NULL);
     cycle_release(c);
@@ -845,8 +841,7 @@ static void on_assets(const PGresult *res, enum db_status st, const char *err, v
     cycle_release(c);
 }
 
-static void on_refresh_assets(const PGresult *res, enum db_status st, const char *err,
-                              void *cls)
+static void on_refresh_assets(const PGresult *res, enum db_status st, const char *err, void *cls)
 {
     struct cycle *c = cls;
     if (st != DB_OK)
@@ -895,14 +890,13 @@ struct cycle *cycle_start(struct daemon *d, struct asset_cache *ac, int64_t seq,
     }
     cycle_ref(c);
     on_assets(NULL, DB_RETRY,
-              dbconn_last_error(d->db)[0] ? dbconn_last_error(d->db) : "database not connected",
-              c);
+              dbconn_last_error(d->db)[0] ? dbconn_last_error(d->db) : "database not connected", c);
     return c;
 }
 
 struct cycle *cycle_start_refresh(struct daemon *d, struct asset_cache *ac,
-                                  const char *symbols_json, const char *client,
-                                  cycle_done_cb done, void *cls)
+                                  const char *symbols_json, const char *client, cycle_done_cb done,
+                                  void *cls)
 {
     struct cycle *c = new_cycle(d, ac, 0, "refresh", QPRIO_ON_DEMAND, done, cls);
     if (c == NULL)

@@ -47,8 +47,8 @@ struct cycle *cycle_start(struct daemon *d, struct asset_cache *ac, int64_t seq,
  * request. client says who asked (for the log). Same ownership as
  * cycle_start. */
 struct cycle *cycle_start_refresh(struct daemon *d, struct asset_cache *ac,
-                                  const char *symbols_json, const char *client,
-                                  cycle_done_cb done, void *cls);
+                                  const char *symbols_json, const char *client, cycle_done_cb done,
+                                  void *cls);
 /* Progress for the heartbeat: phase is "fetching" until every answer is in,
  * then "writing" and "recalculating" until those writes are done, then
  * "idle". */

@@ -191,8 +191,8 @@ static void send_next(struct dbconn *d)
         ok = PQsendQuery(d->conn, c->sql);
         break;
     default:
-        ok = PQsendQueryPrepared(d->conn, c->name, c->nparams, (const char *const *)c->params,
-                                 NULL, NULL, 0);
+        ok = PQsendQueryPrepared(d->conn, c->name, c->nparams, (const char *const *)c->params, NULL,
+                                 NULL, 0);
         break;
     }
     if (!ok) {

@@ -97,8 +97,8 @@ static char *build(struct heartbeat *h, const char *state)
     jbuf_key(&b, "upstream_requests");
     jbuf_int(&b, (int64_t)qc.upstream_requests);
     jbuf_key(&b, "keys_per_request");
-    jbuf_num(&b, qc.upstream_requests ? (double)qc.keys_requested / (double)qc.upstream_requests
-                                      : 0.0);
+    jbuf_num(&b,
+             qc.upstream_requests ? (double)qc.keys_requested / (double)qc.upstream_requests : 0.0);
     jbuf_key(&b, "bytes_received");
     jbuf_int(&b, (int64_t)fetcher_bytes_received(d->fetcher));
     jbuf_key(&b, "rate_limited");

@@ -244,8 +244,7 @@ void loop_run_once(struct loop *l, int64_t max_wait_ms)
         if (evs[i].events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
             events |= LOOP_WRITABLE;
         struct watcher w = l->watchers[fd];
-        w.cb(l, fd, events & (w.mask | ((evs[i].events & (EPOLLHUP | EPOLLERR)) ? 3 : 0)),
-             w.cls);
+        w.cb(l, fd, events & (w.mask | ((evs[i].events & (EPOLLHUP | EPOLLERR)) ? 3 : 0)), w.cls);
     }
     run_timers(l);
 }

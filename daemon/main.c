@@ -60,8 +60,8 @@ struct app {
     int sigfd;
     int once_ok;
     int64_t shutdown_deadline;
-    int64_t queue_timer;      /* armed at the queue's next timed event */
-    int64_t paused_seen[8];   /* per provider: the pause already logged */
+    int64_t queue_timer;    /* armed at the queue's next timed event */
+    int64_t paused_seen[8]; /* per provider: the pause already logged */
     int offline_seen;
     int stale_inflight;
 };
@@ -132,8 +132,8 @@ static int run_migrations(int wait_for_db)
 {
     char dir[1024];
     if (paths_find(cfg->migrations_dir, "migrations", dir, sizeof dir) != 0) {
-        fprintf(stderr, "fetcherd: migrations directory not found: %s (set FETCHER_MIGRATIONS_DIR)\n",
-                dir);
+        fprintf(stderr,
+                "fetcherd: migrations directory not found: %s (set FETCHER_MIGRATIONS_DIR)\n", dir);
         return 2;
     }
     int delay = 1;
@@ -186,8 +186,7 @@ static void begin_shutdown(struct app *a, const char *why)
     scheduler_stop(a->sched);
     queue_cancel_all(a->d.queue);
     queue_run(a->d.queue, loop_now(a->d.loop)); /* delivers the cancellations */
-    writer_log(a->d.writer, LOG_INFO, 0, NULL, "fetcherd %s stopping (%s)", a->d.instance_id,
-               why);
+    writer_log(a->d.writer, LOG_INFO, 0, NULL, "fetcherd %s stopping (%s)", a->d.instance_id, why);
     heartbeat_final(a->hb);
     a->shutdown_deadline = loop_now(a->d.loop) + SHUTDOWN_FLUSH_MS;
     (void)loop_timer_add(a->d.loop, SHUTDOWN_FLUSH_MS, on_shutdown_timer, a);
@@ -216,8 +215,7 @@ static void on_settings(const PGresult *res, enum db_status st, const char *err,
 
 static void read_settings(struct app *a)
 {
-    if (dbconn_is_up(a->d.db) &&
-        dbconn_query(a->d.db, SQL_SETTINGS, 0, NULL, on_settings, a) != 0)
+    if (dbconn_is_up(a->d.db) && dbconn_query(a->d.db, SQL_SETTINGS, 0, NULL, on_settings, a) != 0)
         log_msg(LOG_WARNING, "cannot queue the settings query");
 }
 
@@ -261,8 +259,7 @@ static void on_abort_stale(const PGresult *res, enum db_status st, const char *e
     for (int i = 0; i < PQntuples(res); i++) {
         json_object *ctx = json_object_new_object();
         json_object_object_add(ctx, "cycle_id", json_object_new_string(PQgetvalue(res, i, 0)));
-        json_object_object_add(ctx, "instance_id",
-                               json_object_new_string(PQgetvalue(res, i, 1)));
+        json_object_object_add(ctx, "instance_id", json_object_new_string(PQgetvalue(res, i, 1)));
         writer_log(a->d.writer, LOG_WARNING, 0, ctx,
                    "Cycle %s of instance %s was left unfinished (killed?); marked aborted",
                    PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
@@ -483,7 +480,8 @@ static int run(int once)
     struct dbconn_events ev = {.notify = on_notify, .state = on_db_state, .cls = &a};
     d->db = dbconn_new(d->loop, cfg->database_url, sql_statements, sql_statement_count,
                        listen_channels, &ev);
-    d->writer = d->db ? writer_new(d->loop, d->db, d->instance_id, (size_t)cfg->write_buffer_rows) : NULL;
+    d->writer =
+        d->db ? writer_new(d->loop, d->db, d->instance_id, (size_t)cfg->write_buffer_rows) : NULL;
     if (d->writer == NULL)
         goto out;
     a.sched = scheduler_new(d, once, on_once_done, &a);
@@ -501,8 +499,8 @@ static int run(int once)
     if (watchdog_start(d->loop, cfg->watchdog_s) != 0)
         goto out;
     writer_log(d->writer, LOG_INFO, 0, NULL,
-               "fetcherd %s started (instance %s, interval %llds, %zu providers)",
-               FETCHER_VERSION, d->instance_id, (long long)cfg->fetch_interval_s, np);
+               "fetcherd %s started (instance %s, interval %llds, %zu providers)", FETCHER_VERSION,
+               d->instance_id, (long long)cfg->fetch_interval_s, np);
     loop_run(d->loop);
     rc = once ? (a.once_ok ? 0 : 1) : 0;
     log_msg(LOG_INFO, "stopped");

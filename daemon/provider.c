@@ -35,8 +35,8 @@ const struct provider *const *provider_all(size_t *n)
 /* Deep enough for every provider's answer; deeper is hostile or broken. */
 #define JSON_MAX_DEPTH 24
 
-json_object *provider_parse_json(const char *body, size_t len, const char *content_type,
-                                 char *err, size_t errlen)
+json_object *provider_parse_json(const char *body, size_t len, const char *content_type, char *err,
+                                 size_t errlen)
 {
     json_tokener *tok = json_tokener_new_ex(JSON_MAX_DEPTH);
     if (tok == NULL) {

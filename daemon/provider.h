@@ -6,7 +6,8 @@
  * registry in daemon/provider.c.
  *
  * What it is not: providers do no I/O. daemon/upstream.c sends the request,
- * checks the HTTP status, and hands a 200 body to parse().
+ * checks the HTTP status, and hands a 200 body to parse() (and a 4xx body
+ * too: a provider may explain a refusal in its own format).
  */
 #ifndef FETCHER_PROVIDER_H
 #define FETCHER_PROVIDER_H
@@ -40,6 +41,22 @@ struct provider {
      * unusable (wrong shape). Unfound symbols fail as missing. */
     int (*parse)(json_object *root, const char *const *symbols, size_t n, struct quote *out,
                  unsigned char *found, char *err, size_t errlen);
+
+    /* Optional second request kind, one symbol at a time, for a symbol the
+     * batch answer lacks (yahoo: the chart endpoint behind the spark
+     * batch). Both NULL when the provider has none. Same contracts as
+     * build_url and parse, always called with n == 1. upstream.c uses it
+     * (1) for each symbol a usable batch answer does not carry, and (2) for
+     * every symbol of a batch of more than one whose answer is unusable as
+     * a whole in a way that is not transient (not JSON, wrong shape, a 4xx,
+     * too large, bad redirect): one poisoned symbol must not fail its
+     * batch-mates. Transient failures (429, 5xx, timeouts) are never split:
+     * the queue retries the batch, and splitting would multiply the load on
+     * an upstream that is already struggling. */
+    int (*fallback_url)(const struct config *c, const char *const *symbols, size_t n, char *url,
+                        size_t urllen);
+    int (*fallback_parse)(json_object *root, const char *const *symbols, size_t n,
+                          struct quote *out, unsigned char *found, char *err, size_t errlen);
 };
 
 /* The provider called name, or NULL. */
@@ -49,8 +66,8 @@ const struct provider *const *provider_all(size_t *n);
 
 /* Parses body (len bytes) as JSON with a nesting cap. Returns the root
  * (caller puts it), or NULL with a reason naming what came instead. */
-json_object *provider_parse_json(const char *body, size_t len, const char *content_type,
-                                 char *err, size_t errlen);
+json_object *provider_parse_json(const char *body, size_t len, const char *content_type, char *err,
+                                 size_t errlen);
 
 /* Reads a JSON number (int or double, not a string, not null) into *out.
  * Returns 0, or -1 with a reason in err ("price is null", …). */

@@ -92,7 +92,7 @@ struct provider {
 
 struct queue_batch {
     int provider;
-    int probe; /* sent while offline to see whether the network is back */
+    int probe;                 /* sent while offline to see whether the network is back */
     const char *provider_name; /* the queue's copy; lives as long as the queue */
     size_t n;
     struct entry **entries;
@@ -160,10 +160,17 @@ static void set_state(struct fetch_queue *q, struct entry *e, enum entry_state s
         e->seq = q->seq++;
         e->on = &q->providers[e->provider].pending[e->priority];
         break;
-    case ST_INFLIGHT: e->on = &q->inflight; break;
-    case ST_BACKOFF: e->on = &q->backoff; break;
-    case ST_CACHED: e->on = &q->cached; break;
-    case ST_NONE: break;
+    case ST_INFLIGHT:
+        e->on = &q->inflight;
+        break;
+    case ST_BACKOFF:
+        e->on = &q->backoff;
+        break;
+    case ST_CACHED:
+        e->on = &q->cached;
+        break;
+    case ST_NONE:
+        break;
     }
     if (e->on)
         list_append(e->on, e);
@@ -562,8 +569,8 @@ static void learn_from(struct fetch_queue *q, struct queue_batch *b)
         if (r->kind != QUOTE_CONNECTION && r->kind != QUOTE_CANCELLED)
             answered = 1;
         if (r->http_status == 429) {
-            int64_t ms = r->retry_after_s > 0 ? (int64_t)r->retry_after_s * 1000
-                                              : QUEUE_DEFAULT_PAUSE_MS;
+            int64_t ms =
+                r->retry_after_s > 0 ? (int64_t)r->retry_after_s * 1000 : QUEUE_DEFAULT_PAUSE_MS;
             if (ms > pause)
                 pause = ms;
         }
@@ -870,10 +877,10 @@ int queue_get_providers(const struct fetch_queue *q, struct queue_provider_info 
 int64_t queue_next_event(const struct fetch_queue *q)
 {
     int64_t next = -1;
-#define EARLIER(t)                                                                             \
-    do {                                                                                       \
-        if (next < 0 || (t) < next)                                                            \
-            next = (t);                                                                        \
+#define EARLIER(t)                                                                                 \
+    do {                                                                                           \
+        if (next < 0 || (t) < next)                                                                \
+            next = (t);                                                                            \
     } while (0)
     for (const struct entry *e = q->backoff.head; e; e = e->next)
         EARLIER(e->ready_at);
@@ -887,8 +894,7 @@ int64_t queue_next_event(const struct fetch_queue *q)
         if (p->paused_until > 0)
             EARLIER(p->paused_until);
         if (p->rate_per_minute > 0 && p->tokens_milli < 1000)
-            EARLIER(p->refilled_at +
-                    (1000 - p->tokens_milli) * 60 / p->rate_per_minute + 1);
+            EARLIER(p->refilled_at + (1000 - p->tokens_milli) * 60 / p->rate_per_minute + 1);
         if (q->offline)
             EARLIER(q->next_probe);
     }

@@ -56,9 +56,9 @@ struct queue_transport {
 };
 
 struct queue_limits {
-    int concurrency;     /* batches in flight, all providers */
-    int max_retries;     /* retries of a transient failure */
-    int64_t backoff_ms;  /* first retry delay; doubles, with jitter */
+    int concurrency;    /* batches in flight, all providers */
+    int max_retries;    /* retries of a transient failure */
+    int64_t backoff_ms; /* first retry delay; doubles, with jitter */
     int64_t backoff_max_ms;
 };
 
@@ -80,8 +80,8 @@ struct queue_provider_info {
     int batches_in_flight;
     size_t queued;
     uint64_t requests, errors;
-    int64_t paused_until; /* monotonic ms; 0 = not paused */
-    int rate_per_minute;  /* 0 = unlimited */
+    int64_t paused_until;                  /* monotonic ms; 0 = not paused */
+    int rate_per_minute;                   /* 0 = unlimited */
     double latency_p50_ms, latency_p95_ms; /* over the last 256 requests */
 };
 

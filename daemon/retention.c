@@ -36,9 +36,8 @@ static void report(struct retention *r)
     for (size_t i = 0; i < 3; i++)
         json_object_object_add(ctx, names[i], json_object_new_int64(r->deleted[i]));
     json_object_object_add(ctx, "retention_days", json_object_new_int64(cfg->log_retention_days));
-    writer_log(r->d->writer, LOG_INFO, 0, ctx,
-               "Retention: deleted %lld rows older than %lld days", (long long)total,
-               (long long)cfg->log_retention_days);
+    writer_log(r->d->writer, LOG_INFO, 0, ctx, "Retention: deleted %lld rows older than %lld days",
+               (long long)total, (long long)cfg->log_retention_days);
 }
 
 static void on_deleted(const PGresult *res, enum db_status st, const char *err, void *cls)

@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-const char *const staleness_type_names[STALENESS_TYPES] = {
-    "stock", "etf", "crypto", "fx", "bond", "fund", "index", "commodity"};
+const char *const staleness_type_names[STALENESS_TYPES] = {"stock", "etf",  "crypto", "fx",
+                                                           "bond",  "fund", "index",  "commodity"};
 
 static int type_index(const char *t, size_t len)
 {

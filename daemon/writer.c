@@ -37,7 +37,7 @@ struct writer {
     struct op *head, *tail;
     struct op *inflight;
     size_t rows, nops;
-    json_object *logs; /* rows not yet sealed into a statement */
+    json_object *logs;       /* rows not yet sealed into a statement */
     enum log_level logs_max; /* highest level among them */
     uint64_t dropped_unreported;
     int64_t seq;
@@ -218,7 +218,8 @@ void writer_log(struct writer *w, enum log_level level, int64_t cycle_seq, json_
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     if (context)
-        log_msg(level, "%s %s", msg, json_object_to_json_string_ext(context, JSON_C_TO_STRING_PLAIN));
+        log_msg(level, "%s %s", msg,
+                json_object_to_json_string_ext(context, JSON_C_TO_STRING_PLAIN));
     else
         log_msg(level, "%s", msg);
 

@@ -759,7 +759,7 @@ static void test_no_retry(void **state)
         enum quote_error_kind kind;
         int starts;
     } cases[] = {
-        {3, QUOTE_PERMANENT, 1}, {0, QUOTE_TRANSIENT, 1},  {0, QUOTE_CONNECTION, 1},
+        {3, QUOTE_PERMANENT, 1}, {0, QUOTE_TRANSIENT, 1}, {0, QUOTE_CONNECTION, 1},
         {1, QUOTE_TRANSIENT, 2}, {4, QUOTE_TRANSIENT, 5}, {2, QUOTE_CONNECTION, 3},
     };
     for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
@@ -1145,7 +1145,6 @@ static void test_random(void **state)
     RW = NULL;
 }
 
-
 /* ---- rate limits, 429 pauses, offline, latency ----------------------- */
 
 /* A token bucket per provider: a burst of a tenth of the per-minute rate,
@@ -1338,19 +1337,32 @@ static void test_latency(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_coalesce),          cmocka_unit_test(test_same_error),
-        cmocka_unit_test(test_priority_order),    cmocka_unit_test(test_priority_across_providers),
-        cmocka_unit_test(test_priority_raise),    cmocka_unit_test(test_priority_clamped),
-        cmocka_unit_test(test_concurrency_total), cmocka_unit_test(test_concurrency_per_provider),
-        cmocka_unit_test(test_start_failure),     cmocka_unit_test(test_batching),
-        cmocka_unit_test(test_batching_priority), cmocka_unit_test(test_cache),
-        cmocka_unit_test(test_retries_transient), cmocka_unit_test(test_retry_then_success),
-        cmocka_unit_test(test_retry_after_floor), cmocka_unit_test(test_no_retry),
-        cmocka_unit_test(test_cancel_all),        cmocka_unit_test(test_callback_submits),
-        cmocka_unit_test(test_refusals),          cmocka_unit_test(test_free_with_work),
-        cmocka_unit_test(test_many_keys),         cmocka_unit_test(test_random),
-        cmocka_unit_test(test_rate_limit),        cmocka_unit_test(test_429_pauses_provider),
-        cmocka_unit_test(test_offline),           cmocka_unit_test(test_not_offline_when_one_answers),
+        cmocka_unit_test(test_coalesce),
+        cmocka_unit_test(test_same_error),
+        cmocka_unit_test(test_priority_order),
+        cmocka_unit_test(test_priority_across_providers),
+        cmocka_unit_test(test_priority_raise),
+        cmocka_unit_test(test_priority_clamped),
+        cmocka_unit_test(test_concurrency_total),
+        cmocka_unit_test(test_concurrency_per_provider),
+        cmocka_unit_test(test_start_failure),
+        cmocka_unit_test(test_batching),
+        cmocka_unit_test(test_batching_priority),
+        cmocka_unit_test(test_cache),
+        cmocka_unit_test(test_retries_transient),
+        cmocka_unit_test(test_retry_then_success),
+        cmocka_unit_test(test_retry_after_floor),
+        cmocka_unit_test(test_no_retry),
+        cmocka_unit_test(test_cancel_all),
+        cmocka_unit_test(test_callback_submits),
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_free_with_work),
+        cmocka_unit_test(test_many_keys),
+        cmocka_unit_test(test_random),
+        cmocka_unit_test(test_rate_limit),
+        cmocka_unit_test(test_429_pauses_provider),
+        cmocka_unit_test(test_offline),
+        cmocka_unit_test(test_not_offline_when_one_answers),
         cmocka_unit_test(test_latency),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
