@@ -223,12 +223,12 @@ for p in "fetcher $fetcher_pid" "api $api_pid"; do
 done
 check_eq "the fetcher instance is marked stopped" stopped "$(sql "SELECT state FROM fetcher_instances")"
 
-# ---- the documented commands (contrib/README-docker.md) ----------------------
+# ---- the documented commands (README.md, "Run with Docker") ----------------------
 # Blocks marked <!-- tested: NAME -->, with `docker compose exec -T db psql -U
 # fetcher -d fetcher` → psql on the test database and `docker compose exec -T
 # api cat` → the installed tree.
 doc() {
-  "$PY" - "$TEST_ROOT/contrib/README-docker.md" "$1" <<'PYEOF' |
+  "$PY" - "$TEST_ROOT/README.md" "$1" <<'PYEOF' |
 import re, sys
 t = open(sys.argv[1]).read()
 m = re.search(r'<!-- tested: %s -->\s*```sh\n(.*?)```' % re.escape(sys.argv[2]), t, re.S)

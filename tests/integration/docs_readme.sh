@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The README stays true: every environment variable the programs read is in
+# its configuration table (and none it lists is gone), the two commands and
+# every documented endpoint exist.
+. "$(dirname "$0")/../lib.sh"
+
+readme=$TEST_ROOT/README.md
+vars=$("$BIN/fetcherd" --help | sed -n '/^Environment variables/,$p' | awk 'NR > 1 {print $1}')
+missing=""
+for v in $vars; do grep -q "^| \`$v\` |" "$readme" || missing="$missing $v"; done
+check_eq "every variable fetcherd --help lists is in the README's table" "" "$missing"
+gone=""
+config_section=$(sed -n '/^## Configuration/,/^## /p' "$readme")
+for v in $(grep -oE '^\| `[A-Z_]+` \|' <<<"$config_section" | tr -d '|` '); do
+  echo "$vars" | grep -qx "$v" || gone="$gone $v"
+done
+check_eq "the README lists no variable the programs do not read" "" "$gone"
+check "the README shows make run" grep -q 'make run' "$readme"
+check "the README shows make test" grep -q 'make test' "$readme"
+check ".ci/run calls make test" grep -q 'make test' "$TEST_ROOT/.ci/run"
+
+# every endpoint in the README's API table answers something other than 404
+new_db || exit 1
+migrate
+start_api || { not_ok "fetcher-api starts"; exit 0; }
+while read -r method path; do
+  p=${path%%\?*}
+  p=${p//\{symbol\}/AAPL}
+  p=${p//\{id\}/1}
+  code=$(curl -s -o /dev/null -w '%{http_code}' -X "$method" -H 'Content-Type: application/json' -d '{}' "$API_URL$p")
+  [ "$method" = GET ] || code=$(curl -s -o /dev/null -w '%{http_code}' -X "$method" "$API_URL$p")
+  check "README endpoint $method $p exists (HTTP $code)" test "$code" != 404 -o "$p" != "${p%/1}" -o "$p" != "${p%/AAPL}"
+done < <(grep -oE '^\| (GET|POST|DELETE) +\| `[^`]+`' "$readme" | sed -E 's/^\| ([A-Z]+) +\| `([^`]+)`/\1 \2/')
+exit 0
