@@ -6,6 +6,9 @@
 #   make run        the local stack against the real providers
 #   make demo       the local stack against fakemarket (no internet needed)
 #   make bench      benchmarks; every figure as "bench <name> <value> <unit>"
+#   make fuzz       libFuzzer targets, FUZZ_SECONDS (300) each
+#   make valgrind   the daemons under memcheck through faults and API load
+#   make check-style  clang-format and banned functions
 #   make install    PREFIX=/usr/local DESTDIR=
 
 BUILD   ?= build
@@ -53,7 +56,7 @@ UNIT_TESTS := $(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c))
 UNIT_BINS  := $(patsubst %,$(BUILD)/tests/test_%,$(UNIT_TESTS))
 -include tests/unit/deps.mk
 
-.PHONY: all test unit run demo bench clean install bootstrap check-style asan
+.PHONY: all test unit run demo bench clean install bootstrap check-style asan fuzz valgrind
 all: $(PROGRAMS)
 
 $(BUILD)/obj/%.o: %.c
@@ -106,6 +109,15 @@ bench: bootstrap all $(BUILD)/bench/queue_bench
 
 check-style:
 	@scripts/check-style
+
+# libFuzzer targets (clang), FUZZ_SECONDS each (make test runs them briefly).
+fuzz: bootstrap
+	@for s in tests/fuzz/run*.sh; do bash $$s $${FUZZ_SECONDS:-300} || exit 1; done
+
+# fetcherd and fetcher-api under valgrind memcheck through cycles with faults
+# and API traffic: 0 errors, 0 bytes definitely or indirectly lost.
+valgrind: bootstrap all
+	@scripts/valgrind-run
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/fetcherd/migrations \

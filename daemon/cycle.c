@@ -454,13 +454,13 @@ static int write_rates(struct cycle *c)
     return ok;
 }
 
-static void persist_stats(struct cycle *c)
+void cycle_persist_stats(struct daemon *d)
 {
     char uptime[24];
     snprintf(uptime, sizeof uptime, "%lld",
-             (long long)((loop_now(c->d->loop) - c->d->started_mono_ms) / 1000));
+             (long long)((loop_now(d->loop) - d->started_mono_ms) / 1000));
     struct queue_counters qc;
-    queue_get_counters(c->d->queue, &qc);
+    queue_get_counters(d->queue, &qc);
     char q[256];
     snprintf(q, sizeof q,
              "{\"upstream_requests\":%llu,\"deduplicated\":%llu,\"cache_hits\":%llu,"
@@ -468,8 +468,8 @@ static void persist_stats(struct cycle *c)
              (unsigned long long)qc.upstream_requests, (unsigned long long)qc.deduplicated,
              (unsigned long long)qc.cache_hits, (unsigned long long)qc.errors,
              (unsigned long long)qc.retries);
-    const char *params[3] = {c->d->instance_id, uptime, q};
-    if (writer_submit(c->d->writer, WRITE_DATA, SQL_PERSIST_STATS, 3, params, 1, NULL, NULL) != 0)
+    const char *params[3] = {d->instance_id, uptime, q};
+    if (writer_submit(d->writer, WRITE_DATA, SQL_PERSIST_STATS, 3, params, 1, NULL, NULL) != 0)
         log_msg(LOG_ERROR, "cycle: cannot queue statistics (out of memory)");
 }
 
@@ -569,7 +569,7 @@ static void finish(struct cycle *c)
         writer_log(c->d->writer, st == CYCLE_FAILED ? LOG_ERROR : LOG_INFO, c->seq, ctx,
                    "Cycle %lld %s: %d/%zu assets updated in %.2fs", (long long)c->seq,
                    status_name(st), ok, c->n - c->skipped, secs);
-        persist_stats(c);
+        cycle_persist_stats(c->d);
     }
     c->cb(st, c->cls);
     cycle_release(c); /* the fetching phase's reference */
@@ -747,7 +747,7 @@ static void fail_early(struct cycle *c, const char *why)
     write_cycle_row(c, SQL_CYCLE_FINISH, "failed", util_wall_ms(), 0, 0, why);
     writer_log(c->d->writer, LOG_ERROR, c->seq, NULL, "Cycle %lld failed: %s", (long long)c->seq,
                why);
-    persist_stats(c);
+    cycle_persist_stats(c->d);
     c->cb(CYCLE_FAILED, c->cls);
 }
 

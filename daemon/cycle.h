@@ -49,6 +49,9 @@ struct cycle *cycle_start(struct daemon *d, struct asset_cache *ac, int64_t seq,
 struct cycle *cycle_start_refresh(struct daemon *d, struct asset_cache *ac,
                                   const char *symbols_json, const char *client, cycle_done_cb done,
                                   void *cls);
+/* Queues a fetcher_statistics row computed from fetcher_cycles (after
+ * every cycle, and every STATS_PERSIST_INTERVAL). */
+void cycle_persist_stats(struct daemon *d);
 /* Progress for the heartbeat: phase is "fetching" until every answer is in,
  * then "writing" and "recalculating" until those writes are done, then
  * "idle". */

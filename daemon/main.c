@@ -294,6 +294,15 @@ static void on_db_state(int up, void *cls)
     }
 }
 
+static int64_t on_stats_timer(struct loop *l, void *cls)
+{
+    (void)l;
+    struct app *a = cls;
+    if (!a->d.stopping)
+        cycle_persist_stats(&a->d);
+    return cfg->stats_persist_s * 1000;
+}
+
 /* Another instance killed mid-cycle is noticed within a few of its
  * heartbeat intervals, not only when some fetcherd next starts. */
 static int64_t on_stale_timer(struct loop *l, void *cls)
@@ -491,7 +500,8 @@ static int run(int once)
     a.hb = heartbeat_setup(d, a.sched);
     a.ret = once ? NULL : retention_setup(d);
     if (a.hb == NULL || (!once && a.ret == NULL) || loop_hook_add(d->loop, before_sleep, &a) != 0 ||
-        loop_timer_add(d->loop, STALE_CHECK_MS, on_stale_timer, &a) < 0)
+        loop_timer_add(d->loop, STALE_CHECK_MS, on_stale_timer, &a) < 0 ||
+        loop_timer_add(d->loop, cfg->stats_persist_s * 1000, on_stats_timer, &a) < 0)
         goto out;
 
     if (getenv("FETCHERD_TEST_STALL") && loop_timer_add(d->loop, 3000, on_stall_timer, &a) < 0)

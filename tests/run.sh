@@ -47,6 +47,7 @@ for bdir in "$@"; do
     printf '%-8s %-40s %4d passed %4d failed\n' "$label" "$name" "$p" "$f"
     echo "$label $name $p $f 0" >>"$TEST_RESULTS"
   done
+  rm -f "$root/.local/logs/$label/summary.txt"
   for t in tests/integration/*.sh; do
     [ -f "$t" ] || continue
     name="integration/$(basename "$t" .sh)"
@@ -69,6 +70,16 @@ for bdir in "$@"; do
     printf '%-8s %-40s %4d passed %4d failed %4d skipped  (%ss)\n' "$label" "$name" "$p" "$f" "$s" $(( $(date +%s) - start ))
     echo "$label $name $p $f $s" >>"$TEST_RESULTS"
   done
+done
+
+# The reliability summary: what the fault and hostile-client suites
+# counted (they append "summary <key> <value>" lines), per build.
+for bdir in "$@"; do
+  label=$(basename "$bdir"); [ "$bdir" = build ] && label=normal
+  sum=$root/.local/logs/$label/summary.txt
+  sanit=$(grep -l -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$root"/.local/logs/"$label"/*/*.log 2>/dev/null | wc -l)
+  echo "reliability ($label): sanitizer_reports $sanit"
+  [ -f "$sum" ] && awk '{v[$2] += $3} END {for (k in v) printf "reliability: %s %s\n", k, v[k]}' "$sum" | sort | sed "s/^reliability:/reliability ($label):/"
 done
 
 awk '{p+=$3; f+=$4; s+=$5} END {printf "%d passed, %d failed, %d skipped\n", p, f, s; exit (f > 0 || p == 0)}' "$TEST_RESULTS"

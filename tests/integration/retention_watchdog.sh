@@ -14,7 +14,7 @@ old_upd=$(sql "SELECT count(*) FROM price_update_log WHERE \"timestamp\" < now()
 old_stats=$(sql "SELECT count(*) FROM fetcher_statistics WHERE recorded_at < now() - interval '30 days'")
 keep_logs=$(sql "SELECT count(*) FROM fetcher_logs")
 start_fakemarket || exit 1
-LOG_RETENTION_DAYS=30 FETCH_INTERVAL=1h start_fetcherd
+LOG_RETENTION_DAYS=30 FETCH_INTERVAL=1h STATS_PERSIST_INTERVAL=1s start_fetcherd
 retained() { [ "$(sql "SELECT count(*) FROM fetcher_logs WHERE message LIKE 'Retention: deleted %'")" -ge 1 ]; }
 check "retention runs shortly after start and logs what it deleted" wait_for 15 retained
 check_eq "no fetcher_logs row older than 30 days is left" 0 "$(sql "SELECT count(*) FROM fetcher_logs WHERE \"timestamp\" < now() - interval '30 days'")"
@@ -23,6 +23,12 @@ check_eq "no fetcher_statistics row older than 30 days is left" 0 "$(sql "SELECT
 check_eq "younger rows are kept (28 and 29 days old logs)" 2 "$(sql "SELECT count(*) FROM fetcher_logs WHERE message IN ('old 28', 'old 29')")"
 check_eq "the log counts exactly what went" "$old_logs $old_upd $old_stats" \
   "$(sql "SELECT (context->>'fetcher_logs') || ' ' || (context->>'price_update_log') || ' ' || (context->>'fetcher_statistics') FROM fetcher_logs WHERE message LIKE 'Retention: deleted %'")"
+# One cycle in an hour, yet statistics every STATS_PERSIST_INTERVAL.
+stats_rows() { [ "$(sql "SELECT count(*) FROM fetcher_statistics WHERE instance_id <> 'old'")" -ge 4 ]; }
+check "statistics are persisted every STATS_PERSIST_INTERVAL, not only after cycles" wait_for 10 stats_rows
+check_eq "persisted statistics agree with the cycles table" \
+  "$(sql "SELECT count(*) FROM fetcher_cycles WHERE status <> 'running'")" \
+  "$(sql "SELECT total_cycles FROM fetcher_statistics WHERE instance_id <> 'old' ORDER BY id DESC LIMIT 1")"
 stop_pid "$FETCHERD_PID"
 
 # The watchdog: a stall hook blocks the loop 3 s after start.
