@@ -77,11 +77,18 @@ sql() { psql "$DATABASE_URL" -X -Atq -v ON_ERROR_STOP=1 -c "$1"; }
 migrate() { "$BIN/fetcherd" migrate >>"$TEST_LOG_DIR/migrate.log" 2>&1; }
 load_demo() { psql "$DATABASE_URL" -X -q -v ON_ERROR_STOP=1 -f "$TEST_ROOT/demo/seed.sql" >/dev/null; }
 
-# start_fakemarket [args…] — sets FAKE_URL.
+# start_fakemarket [args…] — sets FAKE_URL. fakemarket binds a free port
+# itself (--port 0) and says which, so two test runs cannot race for one.
 start_fakemarket() {
-  local port; port=$(free_port)
-  "$BIN/fakemarket" --port "$port" "$@" >>"$TEST_LOG_DIR/fakemarket.log" 2>&1 &
+  local log="$TEST_LOG_DIR/fakemarket.$RANDOM.log" port=""
+  "$BIN/fakemarket" --port 0 "$@" >"$log" 2>&1 &
   T_PIDS+=($!); FAKE_PID=$!
+  for _ in $(seq 100); do
+    port=$(sed -n 's/^fakemarket listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$log" | head -1)
+    [ -n "$port" ] && break
+    sleep 0.05
+  done
+  [ -n "$port" ] || return 1
   export FAKE_URL="http://127.0.0.1:$port"
   wait_for 10 curl -sf "$FAKE_URL/_stats"
 }
