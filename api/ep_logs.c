@@ -70,6 +70,14 @@ HANDLER(ep_logs)
     snprintf(s_offset, sizeof s_offset, "%lld", (long long)offset);
     snprintf(s_cycle, sizeof s_cycle, "%lld", (long long)cycle_id);
     snprintf(s_before, sizeof s_before, "%lld", (long long)before_id);
+    if (!has_since && !has_until && cycle_id < 0 && !has_q) {
+        /* Level filters only: the exact total comes from the counters kept
+         * by migration 003's triggers instead of a count(*). */
+        const char *fast[5] = {s_limit, s_offset, level,
+                               min_level != NULL ? levels_from[min_rank] : NULL,
+                               before_id >= 0 ? s_before : NULL};
+        return ep_reply_document(conn, SQL_LOGS_FAST, fast, "no logs");
+    }
     const char *params[9] = {
         s_limit,
         s_offset,

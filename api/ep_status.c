@@ -198,9 +198,11 @@ HANDLER(ep_status)
     int offline = detail != NULL && json_object_object_get_ex(detail, "offline", &v) &&
                   json_object_get_boolean(v);
     json_object_object_add(o, "offline", json_object_new_boolean(offline));
-    int paused = detail != NULL && json_object_object_get_ex(detail, "paused", &v) &&
-                 json_object_get_boolean(v);
-    json_object_object_add(o, "paused", json_object_new_boolean(paused));
+    /* fetcher_settings is the truth about pausing (the daemon's heartbeat
+     * detail only echoes it, and is absent while no daemon runs). */
+    json_object_object_add(o, "paused", json_object_new_boolean(col_true(sum, 0, 2)));
+    json_object_object_add(o, "paused_since", col_str(sum, 0, 3));
+    json_object_object_add(o, "paused_by", col_str(sum, 0, 4));
     json_object_object_add(o, "degraded_reason",
                            reason != NULL ? json_object_new_string(reason) : NULL);
     json_object_put(detail); /* reason pointed into it; copied above */

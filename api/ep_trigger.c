@@ -4,13 +4,14 @@
  * between the two programs). The answer is 202: the request is delivered to
  * every listening fetcherd, but the cycle itself runs later, in the daemon.
  *
- * Who may: with FETCHER_API_TOKEN set, a client presenting it as a Bearer
- * token; without it, only clients on the loopback address, so a default
- * install cannot be made to hammer the upstream APIs from the network.
+ * Who may: see auth.h (the token, or loopback when none is set), so a
+ * default install cannot be made to hammer the upstream APIs from the
+ * network.
  *
  * Body (optional): {"symbols": ["AAPL", …]} to ask for some assets only.
  */
 #include "apidb.h"
+#include "auth.h"
 #include "config.h"
 #include "handlers.h"
 #include "query.h"
@@ -21,30 +22,6 @@
 /* Enough for any portfolio's worth of symbols, and far inside NOTIFY's
  * 8000-byte payload limit (100 × 32-byte symbols). */
 #define TRIGGER_MAX_SYMBOLS 100
-
-/* Compares in time that depends on the length of the expected token only,
- * so response timing tells an attacker nothing about how much matched. */
-static int token_equal(const char *given, size_t glen, const char *expected)
-{
-    size_t elen = strlen(expected);
-    unsigned char diff = (unsigned char)(glen != elen);
-    for (size_t i = 0; i < elen; i++) {
-        unsigned char g = glen > 0 ? (unsigned char)given[i % glen] : 0;
-        diff |= (unsigned char)(g ^ (unsigned char)expected[i]);
-    }
-    return diff == 0;
-}
-
-static int authorized(struct MHD_Connection *conn)
-{
-    const char *h =
-        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-    static const char scheme[] = "Bearer ";
-    if (h == NULL || strncasecmp(h, scheme, sizeof scheme - 1) != 0)
-        return 0;
-    const char *tok = h + sizeof scheme - 1;
-    return token_equal(tok, strlen(tok), cfg->api_token);
-}
 
 /* Validates the optional body and adds "symbols" to payload. Returns NULL
  * or the reason the body is refused (static), with *param the part named. */
@@ -90,19 +67,10 @@ out:
 HANDLER(ep_trigger_update)
 {
     char client[64];
-    int loopback;
     enum MHD_Result ret;
     PGresult *r = NULL;
-    http_client_addr(conn, client, sizeof client, &loopback);
-    if (cfg->api_token[0] != '\0') {
-        if (!authorized(conn))
-            return reply_error(conn, MHD_HTTP_UNAUTHORIZED, NULL,
-                               "a valid 'Authorization: Bearer <token>' header is required");
-    } else if (!loopback) {
-        return reply_error(conn, MHD_HTTP_FORBIDDEN, NULL,
-                           "triggering is allowed from localhost only unless "
-                           "FETCHER_API_TOKEN is set");
-    }
+    if (!auth_write_allowed(conn, client, sizeof client, &ret))
+        return ret;
     struct json_object *payload = json_object_new_object();
     json_object_object_add(payload, "source", json_object_new_string("api"));
     json_object_object_add(payload, "client", json_object_new_string(client));

@@ -7,6 +7,8 @@
  *   ep_logs.c     /api/fetcher/logs, /recent-updates, /cycles, /cycles/{id}
  *   ep_data.c     /api/fetcher/assets, /portfolios
  *   ep_trigger.c  POST /api/fetcher/trigger-update
+ *   ep_control.c  POST/DELETE /api/fetcher/assets…, /pause, /resume
+ *   ep_metrics.c  /metrics, /api/fetcher/events (events.c does the work)
  *   static.c      the dashboard's files
  *
  * Each answers exactly once through http.h. Only routes.c calls them.
@@ -32,6 +34,13 @@ HANDLER(ep_cycle);
 HANDLER(ep_assets);
 HANDLER(ep_portfolios);
 HANDLER(ep_trigger_update);
+HANDLER(ep_track);
+HANDLER(ep_untrack);
+HANDLER(ep_refresh);
+HANDLER(ep_pause);
+HANDLER(ep_resume);
+HANDLER(ep_metrics);
+HANDLER(ep_events);
 HANDLER(static_serve);
 
 /* The dashboard directory is looked up once at start-up (static.c).

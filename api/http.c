@@ -2,6 +2,7 @@
  * http — see http.h.
  */
 #include "http.h"
+#include "cache.h"
 #include "log.h"
 #include "query.h"
 
@@ -60,14 +61,58 @@ static int etag_matches(const char *header, const char *etag)
     return strstr(header, etag) != NULL;
 }
 
-static enum MHD_Result queue(struct MHD_Connection *conn, unsigned status,
-                             struct MHD_Response *resp)
+/* Thread-local: MHD calls the handler and this on the same worker thread,
+ * and the handler's answer is queued before the handler returns. */
+static __thread unsigned tl_status;
+static __thread const char *tl_cache_key;
+
+enum MHD_Result http_queue(struct MHD_Connection *conn, unsigned status, struct MHD_Response *resp)
 {
     if (resp == NULL)
         return MHD_NO; /* out of memory: MHD closes the connection */
     enum MHD_Result r = MHD_queue_response(conn, status, resp);
     MHD_destroy_response(resp);
+    if (r == MHD_YES)
+        tl_status = status;
     return r;
+}
+
+#define queue http_queue
+
+unsigned http_take_status(void)
+{
+    unsigned s = tl_status;
+    tl_status = 0;
+    return s;
+}
+
+void http_cache_capture(const char *key)
+{
+    tl_cache_key = key;
+}
+
+enum MHD_Result http_reply_empty(struct MHD_Connection *conn, unsigned status)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    if (resp == NULL)
+        return MHD_NO;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    http_add_common_headers(resp);
+    return queue(conn, status, resp);
+}
+
+enum MHD_Result http_reply_text(struct MHD_Connection *conn, unsigned status,
+                                const char *content_type, const char *body, size_t len)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    if (resp == NULL)
+        return MHD_NO;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    http_add_common_headers(resp);
+    return queue(conn, status, resp);
 }
 
 static enum MHD_Result reply_json_hdr(struct MHD_Connection *conn, unsigned status,
@@ -76,6 +121,8 @@ static enum MHD_Result reply_json_hdr(struct MHD_Connection *conn, unsigned stat
 {
     char etag[24] = "";
     int cacheable = status == MHD_HTTP_OK && hname == NULL;
+    if (cacheable && tl_cache_key != NULL && hval == NULL)
+        cache_put(tl_cache_key, json, len);
     if (cacheable) {
         snprintf(etag, sizeof etag, "\"%016llx\"", fnv1a(json, len));
         const char *inm =
@@ -104,8 +151,26 @@ static enum MHD_Result reply_json_hdr(struct MHD_Connection *conn, unsigned stat
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
     if (hname != NULL)
         MHD_add_response_header(resp, hname, hval);
+    else if (hval != NULL) {
+        /* A stored answer (cache.h): its age, and that it was one. */
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_AGE, hval);
+        MHD_add_response_header(resp, "X-Cache", "hit");
+    }
     http_add_common_headers(resp);
     return queue(conn, status, resp);
+}
+
+enum MHD_Result http_reply_cached(struct MHD_Connection *conn, const char *json, size_t len,
+                                  int64_t age_ms)
+{
+    /* Stored answers are not stored again; the ETag still applies. */
+    const char *key = tl_cache_key;
+    tl_cache_key = NULL;
+    char age[24];
+    snprintf(age, sizeof age, "%lld", (long long)(age_ms / 1000));
+    enum MHD_Result r = reply_json_hdr(conn, MHD_HTTP_OK, json, len, NULL, age);
+    tl_cache_key = key;
+    return r;
 }
 
 enum MHD_Result http_reply_json(struct MHD_Connection *conn, unsigned status, const char *json,

@@ -34,6 +34,10 @@ struct api_request {
     size_t body_len;
     int body_too_large; /* the rest of the body was discarded */
     int head;           /* HEAD: answered as GET without body */
+    char segment[72];   /* the segment a route's '*' matched (routes.c) */
+    int64_t start_us;   /* monotonic, when the request arrived (for metrics) */
+    unsigned status;    /* the status queued for it, 0 until then */
+    int stream;         /* a long-lived stream (SSE): kept out of the latency figures */
 };
 
 /* Frees req and its body. NULL is a no-op. */
@@ -83,5 +87,31 @@ enum MHD_Result http_bad_param(struct MHD_Connection *conn, const char *name,
 
 /* Adds the API's common headers (CORS) to a response built elsewhere. */
 void http_add_common_headers(struct MHD_Response *resp);
+
+/* An answer without a body (e.g. 204), with the common headers. */
+enum MHD_Result http_reply_empty(struct MHD_Connection *conn, unsigned status) MUST_CHECK;
+
+/* A non-JSON answer (copied), no-store, with the common headers. */
+enum MHD_Result http_reply_text(struct MHD_Connection *conn, unsigned status,
+                                const char *content_type, const char *body, size_t len) MUST_CHECK;
+
+/* Queues resp (and destroys the caller's reference), recording the status
+ * for http_take_status(). Every answer of fetcher-api goes through here. */
+enum MHD_Result http_queue(struct MHD_Connection *conn, unsigned status,
+                           struct MHD_Response *resp) MUST_CHECK;
+
+/* The status this thread queued since the last call (0 = none), for the
+ * request life cycle in server.c. */
+unsigned http_take_status(void);
+
+/* A 200 JSON answer served from the cache (cache.h), with Age (seconds)
+ * and "X-Cache: hit"; ETag and 304 as for any other. */
+enum MHD_Result http_reply_cached(struct MHD_Connection *conn, const char *json, size_t len,
+                                  int64_t age_ms) MUST_CHECK;
+
+/* Answer caching (cache.h): while a key is set, a 200 JSON answer queued on
+ * this thread is stored under it. The dispatcher sets it around a cacheable
+ * handler and clears it after. NULL clears. */
+void http_cache_capture(const char *key);
 
 #endif

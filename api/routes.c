@@ -3,39 +3,61 @@
  * to know every path fetcher-api answers.
  */
 #include "routes.h"
+#include "cache.h"
 #include "handlers.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static const struct api_route routes[] = {
-    {"GET", "/healthz", ep_healthz},
-    {"GET", "/readyz", ep_readyz},
-    {"GET", "/api/fetcher/status", ep_status},
-    {"GET", "/api/fetcher/statistics", ep_statistics},
-    {"GET", "/api/fetcher/queue", ep_queue},
-    {"GET", "/api/fetcher/logs", ep_logs},
-    {"GET", "/api/fetcher/recent-updates", ep_recent_updates},
-    {"GET", "/api/fetcher/cycles", ep_cycles},
-    {"GET", "/api/fetcher/cycles/*", ep_cycle},
-    {"GET", "/api/fetcher/assets", ep_assets},
-    {"GET", "/api/fetcher/portfolios", ep_portfolios},
-    {"POST", "/api/fetcher/trigger-update", ep_trigger_update},
+    {"GET", "/healthz", ep_healthz, 0},
+    {"GET", "/readyz", ep_readyz, 0},
+    {"GET", "/metrics", ep_metrics, ROUTE_CACHED},
+    {"GET", "/api/fetcher/status", ep_status, ROUTE_CACHED},
+    {"GET", "/api/fetcher/statistics", ep_statistics, ROUTE_CACHED},
+    {"GET", "/api/fetcher/queue", ep_queue, ROUTE_CACHED},
+    {"GET", "/api/fetcher/logs", ep_logs, ROUTE_CACHED},
+    {"GET", "/api/fetcher/recent-updates", ep_recent_updates, ROUTE_CACHED},
+    {"GET", "/api/fetcher/cycles", ep_cycles, ROUTE_CACHED},
+    {"GET", "/api/fetcher/cycles/*", ep_cycle, ROUTE_CACHED},
+    {"GET", "/api/fetcher/assets", ep_assets, ROUTE_CACHED},
+    {"POST", "/api/fetcher/assets", ep_track, 0},
+    {"DELETE", "/api/fetcher/assets/*", ep_untrack, 0},
+    {"POST", "/api/fetcher/assets/*/refresh", ep_refresh, 0},
+    {"GET", "/api/fetcher/portfolios", ep_portfolios, ROUTE_CACHED},
+    {"GET", "/api/fetcher/events", ep_events, 0},
+    {"POST", "/api/fetcher/trigger-update", ep_trigger_update, 0},
+    {"POST", "/api/fetcher/pause", ep_pause, 0},
+    {"POST", "/api/fetcher/resume", ep_resume, 0},
     /* Last: the dashboard's files, one segment under the root, never under
      * /api/ (an unknown API path is a JSON 404, not a missing file). */
-    {"GET", "/*", static_serve},
+    {"GET", "/*", static_serve, 0},
 };
 
-/* Length of the fixed part the url matched, or -1. */
-static int match(const struct api_route *r, const char *url)
+int routes_match(const char *pattern, const char *url, char *seg, size_t seglen)
 {
-    size_t plen = strlen(r->path);
-    if (plen > 0 && r->path[plen - 1] == '*') {
-        size_t fixed = plen - 1;
-        if (strncmp(url, r->path, fixed) != 0 || strchr(url + fixed, '/') != NULL)
-            return -1;
-        return (int)fixed;
-    }
-    return strcmp(url, r->path) == 0 ? (int)plen : -1;
+    const char *star = strchr(pattern, '*');
+    if (seglen > 0)
+        seg[0] = '\0';
+    if (star == NULL)
+        return strcmp(url, pattern) == 0;
+    size_t fixed = (size_t)(star - pattern);
+    if (strncmp(url, pattern, fixed) != 0)
+        return 0;
+    const char *s = url + fixed;
+    size_t n = strcspn(s, "/");
+    /* The rest of the url must be the rest of the pattern exactly. */
+    if (strcmp(s + n, star + 1) != 0)
+        return 0;
+    /* An empty segment ("/cycles/") matches a trailing star only, so the
+     * handler answers 404 itself; inside a path it never matches. */
+    if (n == 0 && star[1] != '\0')
+        return 0;
+    if (n >= seglen)
+        return 0;
+    memcpy(seg, s, n);
+    seg[n] = '\0';
+    return 1;
 }
 
 static int is_api(const char *url)
@@ -45,10 +67,64 @@ static int is_api(const char *url)
 
 const char *routes_tail(const struct api_request *req)
 {
-    if (req->route == NULL)
-        return "";
-    int n = match(req->route, req->url);
-    return n < 0 ? "" : req->url + n;
+    return req->segment;
+}
+
+/* "path?k=v&k2=v2" in the order the client sent them, into key; -1 when
+ * it does not fit (the request is then not cached). */
+struct key_buf {
+    char *p;
+    size_t len, cap;
+    int overflow;
+};
+
+static void key_add(struct key_buf *k, const char *s)
+{
+    size_t n = strlen(s);
+    if (k->len + n + 1 > k->cap) {
+        k->overflow = 1;
+        return;
+    }
+    memcpy(k->p + k->len, s, n + 1);
+    k->len += n;
+}
+
+static enum MHD_Result key_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                               const char *value)
+{
+    (void)kind;
+    struct key_buf *k = cls;
+    key_add(k, k->len > 0 && strchr(k->p, '?') != NULL ? "&" : "?");
+    key_add(k, key);
+    if (value != NULL) {
+        key_add(k, "=");
+        key_add(k, value);
+    }
+    return k->overflow ? MHD_NO : MHD_YES;
+}
+
+static enum MHD_Result run_cached(struct MHD_Connection *conn, const struct api_route *r,
+                                  struct api_request *req)
+{
+    char key[CACHE_KEY_MAX];
+    struct key_buf k = {key, 0, sizeof key, 0};
+    key[0] = '\0';
+    key_add(&k, req->url);
+    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, key_arg, &k);
+    if (k.overflow)
+        return r->handler(conn, req);
+    size_t len;
+    int64_t age;
+    char *body = cache_get(key, &len, &age);
+    if (body != NULL) {
+        enum MHD_Result ret = http_reply_cached(conn, body, len, age);
+        free(body);
+        return ret;
+    }
+    http_cache_capture(key);
+    enum MHD_Result ret = r->handler(conn, req);
+    http_cache_capture(NULL);
+    return ret;
 }
 
 enum MHD_Result routes_dispatch(struct MHD_Connection *conn, struct api_request *req)
@@ -56,15 +132,22 @@ enum MHD_Result routes_dispatch(struct MHD_Connection *conn, struct api_request 
     const char *method = req->head ? "GET" : req->method;
     char allow[64] = "";
     size_t alen = 0;
+    char seg[sizeof req->segment];
     for (size_t i = 0; i < ARRAY_LEN(routes); i++) {
         const struct api_route *r = &routes[i];
-        if (match(r, req->url) < 0)
+        if (!routes_match(r->path, req->url, seg, sizeof seg))
             continue;
         if (r == &routes[ARRAY_LEN(routes) - 1] && is_api(req->url))
             continue;
         if (strcmp(r->method, method) == 0) {
             req->route = r;
-            return r->handler(conn, req);
+            memcpy(req->segment, seg, sizeof seg);
+            if ((r->flags & ROUTE_CACHED) && cache_enabled())
+                return run_cached(conn, r, req);
+            enum MHD_Result ret = r->handler(conn, req);
+            if (strcmp(method, "GET") != 0 && cache_enabled())
+                cache_clear();
+            return ret;
         }
         /* Collect every method this path takes, for Allow. */
         const char *m = strcmp(r->method, "GET") == 0 ? "GET, HEAD" : r->method;

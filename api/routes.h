@@ -1,12 +1,16 @@
 /*
  * routes — the route table of fetcher-api and the dispatcher over it.
  *
- * A route is {method, path, handler}. A path is exact ("/healthz") or a
- * pattern ending in '*' that matches one trailing segment without '/'
- * ("/api/fetcher/cycles/{id}" is written with a star for {id}); the
- * handler reads the segment itself. A known path asked with another method gets 405 with Allow
- * listing the methods it does take; anything else 404. HEAD is answered as GET (MHD drops the
- * body).
+ * A route is {method, path, handler, flags}. A path is exact ("/healthz")
+ * or has one '*' standing for one segment without '/', at the end
+ * (cycles/{id} is "/api/fetcher/cycles/" + star) or inside (assets/{symbol}
+ * /refresh); a segment inside a path must not be empty;
+ * the handler reads the segment with routes_tail(). A known path asked
+ * with another method gets 405 with Allow listing the methods it does take;
+ * anything else 404. HEAD is answered as GET (MHD drops the body).
+ *
+ * ROUTE_CACHED answers may be served from cache.h; a request with any other
+ * method than GET empties the cache (a write changes what reads see).
  */
 #ifndef FETCHER_API_ROUTES_H
 #define FETCHER_API_ROUTES_H
@@ -17,18 +21,25 @@
 
 typedef enum MHD_Result (*api_handler)(struct MHD_Connection *conn, const struct api_request *req);
 
+enum { ROUTE_CACHED = 1 };
+
 struct api_route {
     const char *method;
     const char *path;
     api_handler handler;
+    int flags;
 };
 
 /* Answers req: runs the matching handler, or 404/405 (and CORS preflights
  * for OPTIONS). */
 enum MHD_Result routes_dispatch(struct MHD_Connection *conn, struct api_request *req) MUST_CHECK;
 
-/* The trailing segment a '*' route matched (empty when none), borrowed from
- * req->url. */
+/* The segment the route's '*' matched ("" when none), owned by req. */
 const char *routes_tail(const struct api_request *req);
+
+/* Pure matching, for tests and fuzzing: 1 when url matches pattern, with
+ * the '*' segment copied into seg (seglen bytes; a longer segment does not
+ * match). */
+int routes_match(const char *pattern, const char *url, char *seg, size_t seglen);
 
 #endif

@@ -11,8 +11,12 @@
  * and small. An event loop with asynchronous libpq would save threads we do
  * not need; a thread per connection would let a burst of clients open a
  * burst of database connections. Long-lived streams (server-sent events)
- * would not fit this model and will get their own listener connection with
- * suspended MHD connections, not a worker each.
+ * do not fit this model, so they do not hold a worker: events.c has one
+ * listener thread with its own connection (LISTEN fetcher_events) and each
+ * stream is a callback response whose connection is suspended while it has
+ * nothing to send and resumed by the listener (MHD_ALLOW_SUSPEND_RESUME).
+ * Streams get their own, longer idle timeout and a keep-alive comment every
+ * 15 s, well inside it.
  *
  * This file: start-up (config, flags), the MHD daemon and its limits, the
  * per-request life cycle (body capped at HTTP_BODY_MAX, state freed in the
@@ -20,6 +24,9 @@
  * endpoints, SQL.
  */
 #include "apidb.h"
+#include "cache.h"
+#include "events.h"
+#include "metrics.h"
 #include "config.h"
 #include "handlers.h"
 #include "http.h"
@@ -36,11 +43,14 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Idle keep-alive connections are closed after this; a slow client cannot
- * hold a worker's slot for long. */
+ * hold a worker's slot for long. Above the event streams' keep-alive
+ * period (EVENTS_KEEPALIVE_S), and streams get a longer one of their own. */
 #define SERVER_CONNECTION_TIMEOUT_S 30
+_Static_assert(SERVER_CONNECTION_TIMEOUT_S > EVENTS_KEEPALIVE_S, "keep-alive inside the timeout");
 /* Connections at once, in total and per client address: enough for many
  * dashboards and scripts, small enough that file descriptors and memory
  * stay bounded. */
@@ -125,17 +135,17 @@ out:
     return rc;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version, const char *upload_data,
-                                  size_t *upload_data_size, void **con_cls)
+static enum MHD_Result handle(struct MHD_Connection *conn, const char *url, const char *method,
+                              const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
-    (void)cls;
-    (void)version;
     struct api_request *req = *con_cls;
     if (req == NULL) {
         req = calloc(1, sizeof *req);
         if (req == NULL)
             return MHD_NO;
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        req->start_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
         req->method = method;
         req->url = url;
         req->head = strcmp(method, "HEAD") == 0;
@@ -171,7 +181,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (req->body_too_large)
         return reply_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, NULL,
                            "request body larger than 65536 bytes");
-    return routes_dispatch(conn, req);
+    enum MHD_Result r = routes_dispatch(conn, req);
+    req->stream = req->route != NULL && req->route->handler == ep_events;
+    return r;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    (void)cls;
+    (void)version;
+    (void)http_take_status();
+    enum MHD_Result r = handle(conn, url, method, upload_data, upload_data_size, con_cls);
+    unsigned st = http_take_status();
+    struct api_request *req = *con_cls;
+    if (st != 0 && req != NULL)
+        req->status = st;
+    return r;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -180,7 +207,14 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)cls;
     (void)conn;
     (void)toe;
-    http_request_free(*con_cls);
+    struct api_request *req = *con_cls;
+    if (req != NULL && req->status != 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        int64_t now_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+        metrics_record(req->status, now_us - req->start_us, !req->stream);
+    }
+    http_request_free(req);
     *con_cls = NULL;
 }
 
@@ -231,6 +265,7 @@ int main(int argc, char **argv)
     static struct config config;
     char err[512];
     int rc = 1;
+    int events_started = 0;
     struct MHD_Daemon *d = NULL;
     struct addrinfo *ai = NULL;
 
@@ -276,6 +311,7 @@ int main(int argc, char **argv)
     if (static_setup() != 0)
         log_msg(LOG_WARNING, "no dashboard directory found; / answers 404");
     http_setup(cfg->api_cors_origin);
+    cache_setup(cfg->api_cache_ms);
 
     /* Signals are taken synchronously by sigwait() below; block them before
      * MHD creates its threads so that they inherit the mask and none of them
@@ -287,7 +323,13 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+    if (events_start((int)cfg->api_sse_max_clients) != 0) {
+        log_msg(LOG_CRITICAL, "cannot start the event listener thread");
+        goto out;
+    }
+    events_started = 1;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG |
+                     MHD_ALLOW_SUSPEND_RESUME;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     d = MHD_start_daemon(flags, (uint16_t)cfg->api_port, NULL, NULL, on_request, NULL,
@@ -315,6 +357,8 @@ int main(int argc, char **argv)
 out:
     /* Stops the workers; their thread-key destructors close the database
      * connections. */
+    if (events_started)
+        events_stop(1000); /* MHD must not stop with suspended streams */
     if (d != NULL)
         MHD_stop_daemon(d);
     if (ai != NULL)

@@ -34,28 +34,49 @@ const struct db_stmt api_sql[SQL_COUNT_] = {
          "SELECT (SELECT count(*) FROM tracked_assets), "
          TS("greatest((SELECT max(last_price_update) FROM tracked_assets),"
             " (SELECT finished_at FROM fetcher_cycles WHERE status <> 'running'"
-            "  ORDER BY id DESC LIMIT 1))"),
+            "  ORDER BY id DESC LIMIT 1))") ","
+         " coalesce(s.paused, false), " TS("s.paused_at") ", s.paused_by"
+         " FROM (SELECT 1) one LEFT JOIN fetcher_settings s ON s.id = 1",
          0},
+    /* All-time totals come from fetcher_cycle_counts (kept by triggers,
+     * migration 003): five rows instead of an aggregate over every cycle.
+     * "Since start" is the live instance's cycles since its started_at, by
+     * the (instance_id, started_at) index. */
     [SQL_STATISTICS] =
         {"api_statistics",
-         "WITH fin AS NOT MATERIALIZED (SELECT id, status, duration_ms, assets_succeeded, assets_failed,"
-         "  upstream_requests, finished_at FROM fetcher_cycles WHERE status <> 'running'),"
-         " agg AS (SELECT count(*) AS total,"
-         "  count(*) FILTER (WHERE status IN ('succeeded', 'partial')) AS ok,"
-         "  count(*) FILTER (WHERE status IN ('failed', 'aborted')) AS bad,"
-         "  count(*) FILTER (WHERE status = 'partial') AS partial,"
-         "  coalesce(sum(assets_succeeded), 0) AS a_ok, coalesce(sum(assets_failed), 0) AS a_bad,"
-         "  coalesce(sum(upstream_requests), 0) AS upstream FROM fin),"
-         " recent AS (SELECT duration_ms FROM fin ORDER BY id DESC LIMIT 100),"
-         " last AS (SELECT duration_ms, finished_at, status FROM fin ORDER BY id DESC LIMIT 1),"
-         " live AS (SELECT started_at FROM fetcher_instances WHERE " LIVE_INSTANCE
-         "  ORDER BY last_heartbeat DESC LIMIT 1)"
+         "WITH cc AS (SELECT"
+         "  coalesce(sum(n) FILTER (WHERE status <> 'running'), 0) AS total,"
+         "  coalesce(sum(n) FILTER (WHERE status IN ('succeeded', 'partial')), 0) AS ok,"
+         "  coalesce(sum(n) FILTER (WHERE status IN ('failed', 'aborted')), 0) AS bad,"
+         "  coalesce(sum(n) FILTER (WHERE status = 'partial'), 0) AS partial,"
+         "  coalesce(sum(n) FILTER (WHERE status = 'running'), 0) AS running,"
+         "  coalesce(sum(assets_succeeded) FILTER (WHERE status <> 'running'), 0) AS a_ok,"
+         "  coalesce(sum(assets_failed) FILTER (WHERE status <> 'running'), 0) AS a_bad,"
+         "  coalesce(sum(upstream_requests) FILTER (WHERE status <> 'running'), 0) AS upstream,"
+         "  coalesce(sum(duration_ms) FILTER (WHERE status <> 'running'), 0) AS ms"
+         "  FROM fetcher_cycle_counts),"
+         " recent AS (SELECT duration_ms FROM fetcher_cycles WHERE status <> 'running'"
+         "  ORDER BY id DESC LIMIT 100),"
+         " last AS (SELECT duration_ms, finished_at, status FROM fetcher_cycles"
+         "  WHERE status <> 'running' ORDER BY id DESC LIMIT 1),"
+         " live AS (SELECT instance_id, started_at FROM fetcher_instances WHERE " LIVE_INSTANCE
+         "  ORDER BY last_heartbeat DESC LIMIT 1),"
+         " ss AS (SELECT l.instance_id, l.started_at,"
+         "  count(c.id) FILTER (WHERE c.status <> 'running') AS total,"
+         "  count(c.id) FILTER (WHERE c.status IN ('succeeded', 'partial')) AS ok,"
+         "  count(c.id) FILTER (WHERE c.status IN ('failed', 'aborted')) AS bad,"
+         "  count(c.id) FILTER (WHERE c.status = 'partial') AS partial,"
+         "  coalesce(sum(c.assets_succeeded) FILTER (WHERE c.status <> 'running'), 0) AS a_ok,"
+         "  coalesce(sum(c.assets_failed) FILTER (WHERE c.status <> 'running'), 0) AS a_bad,"
+         "  coalesce(sum(c.upstream_requests) FILTER (WHERE c.status <> 'running'), 0) AS upstream,"
+         "  avg(c.duration_ms) FILTER (WHERE c.status <> 'running') AS avg_ms"
+         "  FROM live l LEFT JOIN fetcher_cycles c ON c.instance_id = l.instance_id"
+         "   AND c.started_at >= l.started_at GROUP BY l.instance_id, l.started_at)"
          " SELECT json_build_object("
          " 'uptime_seconds', coalesce((SELECT greatest(0, floor(extract(epoch FROM"
          "   now() - started_at)))::bigint FROM live), 0),"
          " 'total_cycles', a.total, 'successful_cycles', a.ok, 'failed_cycles', a.bad,"
-         " 'partial_cycles', a.partial,"
-         " 'running_cycles', (SELECT count(*) FROM fetcher_cycles WHERE status = 'running'),"
+         " 'partial_cycles', a.partial, 'running_cycles', a.running,"
          " 'success_rate', CASE WHEN a.total = 0 THEN 0 ELSE round(100.0 * a.ok / a.total, 2) END,"
          " 'average_cycle_duration_seconds', (SELECT round(avg(duration_ms) / 1000.0, 3) FROM recent),"
          " 'last_cycle_duration_seconds', (SELECT round(duration_ms / 1000.0, 3) FROM last),"
@@ -65,7 +86,20 @@ const struct db_stmt api_sql[SQL_COUNT_] = {
          " 'assets_succeeded', a.a_ok, 'assets_failed', a.a_bad,"
          " 'asset_success_rate', CASE WHEN a.a_ok + a.a_bad = 0 THEN 0"
          "   ELSE round(100.0 * a.a_ok / (a.a_ok + a.a_bad), 2) END,"
-         " 'upstream_requests', a.upstream)::text FROM agg a",
+         " 'upstream_requests', a.upstream,"
+         " 'all_time', json_build_object('total_cycles', a.total, 'successful_cycles', a.ok,"
+         "   'failed_cycles', a.bad, 'partial_cycles', a.partial,"
+         "   'success_rate', CASE WHEN a.total = 0 THEN 0 ELSE round(100.0 * a.ok / a.total, 2) END,"
+         "   'average_cycle_duration_seconds', CASE WHEN a.total = 0 THEN NULL"
+         "     ELSE round(a.ms / a.total / 1000.0, 3) END,"
+         "   'assets_succeeded', a.a_ok, 'assets_failed', a.a_bad, 'upstream_requests', a.upstream),"
+         " 'since_start', (SELECT json_build_object('instance_id', instance_id,"
+         "   'started_at', " TS("started_at") ", 'total_cycles', total, 'successful_cycles', ok,"
+         "   'failed_cycles', bad, 'partial_cycles', partial,"
+         "   'success_rate', CASE WHEN total = 0 THEN 0 ELSE round(100.0 * ok / total, 2) END,"
+         "   'average_cycle_duration_seconds', round(avg_ms / 1000.0, 3),"
+         "   'assets_succeeded', a_ok, 'assets_failed', a_bad, 'upstream_requests', upstream)"
+         "   FROM ss))::text FROM cc a",
          1},
     [SQL_LOGS] =
         {"api_logs",
@@ -154,7 +188,13 @@ const struct db_stmt api_sql[SQL_COUNT_] = {
          " 'total_return', trim_scale(c.total_return), 'return_pct', trim_scale(c.return_pct),"
          " 'positions', c.positions, 'priced_positions', c.priced_positions,"
          " 'missing', c.missing, 'calculated_at', " TS("c.calculated_at") ","
-         " 'cycle_id', c.cycle_id) ORDER BY p.id), '[]'::json))::text"
+         " 'cycle_id', c.cycle_id, 'value_usd', trim_scale(c.value_usd),"
+         " 'day_change', trim_scale(c.day_change), 'day_change_pct', trim_scale(c.day_change_pct),"
+         " 'week_change', trim_scale(c.week_change), 'week_change_pct', trim_scale(c.week_change_pct),"
+         " 'month_change', trim_scale(c.month_change),"
+         " 'month_change_pct', trim_scale(c.month_change_pct),"
+         " 'year_change', trim_scale(c.year_change), 'year_change_pct', trim_scale(c.year_change_pct))"
+         " ORDER BY p.id), '[]'::json))::text"
          " FROM portfolios p LEFT JOIN portfolio_performance_cache c ON c.portfolio_id = p.id",
          0},
     [SQL_QUEUE] = {"api_queue",
@@ -162,5 +202,126 @@ const struct db_stmt api_sql[SQL_COUNT_] = {
                    " FROM fetcher_instances WHERE " LIVE_INSTANCE
                    " ORDER BY last_heartbeat DESC LIMIT 1",
                    1},
+    /* Logs filtered by level only (the common case): the page through an
+     * index-only walk to the offset, then at most $1 rows by primary key;
+     * the exact total from fetcher_log_counts, never a count(*). */
+    [SQL_LOGS_FAST] =
+        {"api_logs_fast",
+         "WITH cut AS (SELECT id FROM fetcher_logs"
+         "  WHERE ($3::text IS NULL OR level = $3::text)"
+         "  AND ($4::text[] IS NULL OR level = ANY ($4::text[]))"
+         "  AND ($5::bigint IS NULL OR id < $5::bigint)"
+         "  ORDER BY id DESC OFFSET $2::bigint LIMIT 1),"
+         " page AS (SELECT id, \"timestamp\", level, message, context, cycle_id, instance_id"
+         "  FROM fetcher_logs"
+         "  WHERE ($3::text IS NULL OR level = $3::text)"
+         "  AND ($4::text[] IS NULL OR level = ANY ($4::text[]))"
+         "  AND id <= (SELECT id FROM cut) ORDER BY id DESC LIMIT $1::int)"
+         " SELECT json_build_object("
+         " 'logs', coalesce((SELECT json_agg(json_build_object('id', id, 'timestamp', " TS(
+             "\"timestamp\"") ","
+         "   'level', level, 'message', message, 'context', context, 'cycle_id', cycle_id,"
+         "   'instance_id', instance_id) ORDER BY id DESC) FROM page), '[]'::json),"
+         " 'total', (SELECT coalesce(sum(n), 0) FROM fetcher_log_counts"
+         "   WHERE ($3::text IS NULL OR level = $3::text)"
+         "   AND ($4::text[] IS NULL OR level = ANY ($4::text[]))),"
+         " 'limit', $1::int, 'offset', $2::bigint,"
+         " 'next_before_id', (SELECT CASE WHEN count(*) = $1::int THEN min(id) END FROM page)"
+         " )::text",
+         5},
+    /* Track: the asset row is created when new (an existing one is kept as
+     * it is), then tracked; one statement, so the log row, the asset and
+     * the tracking commit together. Nothing tracked → already tracked. */
+    [SQL_TRACK] =
+        {"api_track",
+         "WITH ins AS (INSERT INTO assets (symbol, name, asset_type, currency, provider,"
+         "  provider_symbol) VALUES ($1::text, $2::text, $3::text, $4::text, $5::text, $6::text)"
+         "  ON CONFLICT (symbol) DO NOTHING RETURNING *),"
+         " a AS (SELECT * FROM ins UNION ALL SELECT * FROM assets"
+         "  WHERE symbol = $1::text AND NOT EXISTS (SELECT 1 FROM ins)),"
+         " t AS (INSERT INTO tracked_assets (asset_id) SELECT id FROM a"
+         "  ON CONFLICT (asset_id) DO NOTHING RETURNING asset_id, added_at),"
+         " l AS (INSERT INTO fetcher_logs (level, message, context)"
+         "  SELECT 'INFO', 'Asset ' || a.symbol || ' tracked by ' || $7::text,"
+         "   jsonb_build_object('client', $7::text, 'action', 'track', 'symbol', a.symbol,"
+         "    'created', EXISTS (SELECT 1 FROM ins))"
+         "  FROM a JOIN t ON t.asset_id = a.id)"
+         " SELECT (SELECT count(*) FROM t), (SELECT json_build_object("
+         " 'id', a.id, 'symbol', a.symbol, 'name', a.name, 'asset_type', a.asset_type,"
+         " 'currency', a.currency, 'exchange', a.exchange, 'provider', a.provider,"
+         " 'provider_symbol', a.provider_symbol, 'tracked', true,"
+         " 'added_at', " TS("t.added_at") ", 'created', EXISTS (SELECT 1 FROM ins))::text"
+         " FROM a JOIN t ON t.asset_id = a.id)",
+         7},
+    /* Untrack keeps the asset and its history; only the tracking goes. */
+    [SQL_UNTRACK] =
+        {"api_untrack",
+         "WITH d AS (DELETE FROM tracked_assets t USING assets a"
+         "  WHERE t.asset_id = a.id AND a.symbol = $1::text RETURNING a.symbol),"
+         " l AS (INSERT INTO fetcher_logs (level, message, context)"
+         "  SELECT 'INFO', 'Asset ' || symbol || ' untracked by ' || $2::text,"
+         "   jsonb_build_object('client', $2::text, 'action', 'untrack', 'symbol', symbol) FROM d)"
+         " SELECT count(*) FROM d",
+         2},
+    [SQL_REFRESH] =
+        {"api_refresh",
+         "SELECT pg_notify('fetcher_refresh', $2::text) FROM tracked_assets t"
+         " JOIN assets a ON a.id = t.asset_id WHERE a.symbol = $1::text",
+         2},
+    /* Pause: the first pause sets the time and who; pausing again keeps
+     * them (the answer's "since" is when cycles stopped). The settings row,
+     * the log row and both notifications commit together. */
+    [SQL_PAUSE] =
+        {"api_pause",
+         "WITH s AS (INSERT INTO fetcher_settings AS f (id, paused, paused_at, paused_by)"
+         "  VALUES (1, true, now(), $1::text) ON CONFLICT (id) DO UPDATE SET paused = true,"
+         "  paused_at = CASE WHEN f.paused THEN f.paused_at ELSE now() END,"
+         "  paused_by = CASE WHEN f.paused THEN f.paused_by ELSE $1::text END"
+         "  RETURNING paused, paused_at),"
+         " l AS (INSERT INTO fetcher_logs (level, message, context) VALUES ('INFO',"
+         "  'Scheduled cycles paused by ' || $1::text, jsonb_build_object('client', $1::text)))"
+         " SELECT s.paused, " TS("s.paused_at") ", pg_notify('fetcher_control', $2::text),"
+         " pg_notify('fetcher_events', $3::text) FROM s",
+         3},
+    [SQL_RESUME] =
+        {"api_resume",
+         "WITH s AS (INSERT INTO fetcher_settings AS f (id, paused) VALUES (1, false)"
+         "  ON CONFLICT (id) DO UPDATE SET paused = false, paused_at = NULL, paused_by = NULL"
+         "  RETURNING paused, paused_at),"
+         " l AS (INSERT INTO fetcher_logs (level, message, context) VALUES ('INFO',"
+         "  'Scheduled cycles resumed by ' || $1::text, jsonb_build_object('client', $1::text)))"
+         " SELECT s.paused, " TS("s.paused_at") ", pg_notify('fetcher_control', $2::text),"
+         " pg_notify('fetcher_events', $3::text) FROM s",
+         3},
+    /* Everything /metrics reads from the database, in one round trip.
+     * Durations: the last 1000 finished cycles, bucket bounds in ms (the
+     * same list as METRICS_CYCLE_BUCKETS in ep_metrics.c). Errors: every
+     * failed price_update_log row still kept (LOG_RETENTION_DAYS), by the
+     * provider of its asset. */
+    [SQL_METRICS] =
+        {"api_metrics",
+         "SELECT json_build_object("
+         " 'cycles', (SELECT json_object_agg(status, n) FROM fetcher_cycle_counts),"
+         " 'last_success', (SELECT extract(epoch FROM finished_at) FROM fetcher_cycles"
+         "  WHERE status = 'succeeded' ORDER BY id DESC LIMIT 1),"
+         " 'durations', (SELECT json_build_object('count', count(*),"
+         "  'sum_ms', coalesce(sum(duration_ms), 0), 'le', json_build_array("
+         "  count(*) FILTER (WHERE duration_ms <= 100), count(*) FILTER (WHERE duration_ms <= 250),"
+         "  count(*) FILTER (WHERE duration_ms <= 500), count(*) FILTER (WHERE duration_ms <= 1000),"
+         "  count(*) FILTER (WHERE duration_ms <= 2500), count(*) FILTER (WHERE duration_ms <= 5000),"
+         "  count(*) FILTER (WHERE duration_ms <= 10000),"
+         "  count(*) FILTER (WHERE duration_ms <= 30000),"
+         "  count(*) FILTER (WHERE duration_ms <= 60000),"
+         "  count(*) FILTER (WHERE duration_ms <= 120000),"
+         "  count(*) FILTER (WHERE duration_ms <= 300000)))"
+         "  FROM (SELECT duration_ms FROM fetcher_cycles WHERE status <> 'running'"
+         "   AND duration_ms IS NOT NULL ORDER BY id DESC LIMIT 1000) r),"
+         " 'assets_tracked', (SELECT count(*) FROM tracked_assets),"
+         " 'errors', (SELECT json_object_agg(provider, n) FROM (SELECT"
+         "  coalesce(a.provider, 'unknown') AS provider, count(*) AS n FROM price_update_log p"
+         "  LEFT JOIN assets a ON a.id = p.asset_id WHERE NOT p.success GROUP BY 1) e),"
+         " 'instances', (SELECT json_agg(json_build_object('id', instance_id, 'queue', queue))"
+         "  FROM fetcher_instances WHERE " LIVE_INSTANCE "))::text",
+         1},
 };
 // clang-format on

@@ -18,7 +18,7 @@
 
 enum api_stmt {
     SQL_INSTANCES,      /* $1 live window (s) → instance rows, newest heartbeat first */
-    SQL_STATUS_SUMMARY, /* → tracked count, last update */
+    SQL_STATUS_SUMMARY, /* → tracked count, last update, paused, paused_at, paused_by */
     SQL_STATISTICS,     /* $1 live window (s) → one JSON document */
     SQL_LOGS,           /* $1 limit $2 offset $3 level $4 levels[] $5 since $6 until
                            $7 cycle_id $8 q $9 before_id → JSON */
@@ -29,6 +29,15 @@ enum api_stmt {
     SQL_ASSETS,         /* → JSON */
     SQL_PORTFOLIOS,     /* → JSON */
     SQL_QUEUE,          /* $1 live window (s) → JSON */
+    SQL_LOGS_FAST,      /* $1 limit $2 offset $3 level $4 levels[] $5 before_id → JSON;
+                           total from fetcher_log_counts (migration 003) */
+    SQL_TRACK,          /* $1 symbol $2 name $3 type $4 currency $5 provider
+                           $6 provider_symbol $7 client → tracked now (0/1), asset JSON */
+    SQL_UNTRACK,        /* $1 symbol $2 client → rows untracked (0/1) */
+    SQL_REFRESH,        /* $1 symbol $2 payload → one row when tracked (and notified) */
+    SQL_PAUSE,          /* $1 client $2 control payload $3 event payload → paused, since */
+    SQL_RESUME,         /* same → paused, since */
+    SQL_METRICS,        /* $1 live window (s) → one JSON document */
     SQL_COUNT_
 };
 

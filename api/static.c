@@ -105,7 +105,5 @@ HANDLER(static_serve)
     /* Revalidate each time: the dashboard changes with a new release and is
      * tiny, so a stale app.js is worse than a few bytes saved. */
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
-    enum MHD_Result r = MHD_queue_response(conn, MHD_HTTP_OK, resp);
-    MHD_destroy_response(resp);
-    return r;
+    return http_queue(conn, MHD_HTTP_OK, resp);
 }

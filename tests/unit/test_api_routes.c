@@ -41,7 +41,32 @@ STUB(ep_cycle)
 STUB(ep_assets)
 STUB(ep_portfolios)
 STUB(ep_trigger_update)
+STUB(ep_track)
+STUB(ep_untrack)
+STUB(ep_refresh)
+STUB(ep_pause)
+STUB(ep_resume)
+STUB(ep_metrics)
+STUB(ep_events)
 STUB(static_serve)
+
+/* The cache is off in these tests (cache_setup never called); these are
+ * only reached when it is on. */
+enum MHD_Result http_reply_cached(struct MHD_Connection *conn, const char *json, size_t len,
+                                  int64_t age_ms)
+{
+    (void)conn;
+    (void)json;
+    (void)len;
+    (void)age_ms;
+    called = "cached";
+    return MHD_YES;
+}
+
+void http_cache_capture(const char *key)
+{
+    (void)key;
+}
 
 enum MHD_Result reply_error(struct MHD_Connection *conn, unsigned status, const char *parameter,
                             const char *message)
@@ -98,6 +123,23 @@ static void test_table(void **state)
         {"GET", "/api/fetcher/portfolios", "ep_portfolios", "", ""},
         {"GET", "/api/fetcher/queue", "ep_queue", "", ""},
         {"POST", "/api/fetcher/trigger-update", "ep_trigger_update", "", ""},
+        {"POST", "/api/fetcher/assets", "ep_track", "", ""},
+        {"DELETE", "/api/fetcher/assets/AAPL", "ep_untrack", "", "AAPL"},
+        {"DELETE", "/api/fetcher/assets/", "ep_untrack", "", ""},
+        {"POST", "/api/fetcher/assets/BRK-B/refresh", "ep_refresh", "", "BRK-B"},
+        {"POST", "/api/fetcher/pause", "ep_pause", "", ""},
+        {"POST", "/api/fetcher/resume", "ep_resume", "", ""},
+        {"GET", "/api/fetcher/events", "ep_events", "", ""},
+        {"GET", "/metrics", "ep_metrics", "", ""},
+        {"PUT", "/api/fetcher/assets", "405", "GET, HEAD, POST", ""},
+        {"GET", "/api/fetcher/assets/AAPL", "405", "DELETE", ""},
+        {"GET", "/api/fetcher/assets/AAPL/refresh", "405", "POST", ""},
+        {"GET", "/api/fetcher/pause", "405", "POST", ""},
+        {"POST", "/api/fetcher/events", "405", "GET, HEAD", ""},
+        {"POST", "/metrics", "405", "GET, HEAD", ""},
+        {"POST", "/api/fetcher/assets//refresh", "404", "", ""},
+        {"POST", "/api/fetcher/assets/A/B/refresh", "404", "", ""},
+        {"POST", "/api/fetcher/assets/A/refresh/", "404", "", ""},
         {"GET", "/", "static_serve", "", ""},
         {"GET", "/app.js", "static_serve", "", "app.js"},
         /* wrong method on a known path: 405 with every method it takes */
@@ -127,10 +169,29 @@ static void test_table(void **state)
     }
 }
 
+static void test_match(void **state)
+{
+    (void)state;
+    char seg[8];
+    assert_int_equal(routes_match("/a/*/r", "/a/xy/r", seg, sizeof seg), 1);
+    assert_string_equal(seg, "xy");
+    assert_int_equal(routes_match("/a/*/r", "/a//r", seg, sizeof seg), 0);
+    assert_int_equal(routes_match("/a/*/r", "/a/x/rr", seg, sizeof seg), 0);
+    assert_int_equal(routes_match("/a/*/r", "/a/x", seg, sizeof seg), 0);
+    assert_int_equal(routes_match("/a/*", "/a/", seg, sizeof seg), 1);
+    assert_string_equal(seg, "");
+    /* a segment that does not fit the buffer does not match */
+    assert_int_equal(routes_match("/a/*", "/a/1234567", seg, sizeof seg), 1);
+    assert_int_equal(routes_match("/a/*", "/a/12345678", seg, sizeof seg), 0);
+    assert_int_equal(routes_match("/a", "/a", seg, sizeof seg), 1);
+    assert_int_equal(routes_match("/a", "/ab", seg, sizeof seg), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table),
+        cmocka_unit_test(test_match),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
