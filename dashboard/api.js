@@ -25,15 +25,20 @@ export function setToken(token) {
   } catch { /* storage disabled: the token lives for this request only */ }
 }
 
-async function call(method, path, { timeout = TIMEOUT_MS } = {}) {
+async function call(method, path, { timeout = TIMEOUT_MS, json } = {}) {
   const ctl = new AbortController();
   const timer = setTimeout(() => ctl.abort(), timeout);
   const headers = { Accept: 'application/json' };
   const token = getToken();
   if (token) headers.Authorization = `Bearer ${token}`;
+  const init = { method, headers, cache: 'no-store', signal: ctl.signal };
+  if (json !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(json);
+  }
   let res;
   try {
-    res = await fetch(BASE + path, { method, headers, cache: 'no-store', signal: ctl.signal });
+    res = await fetch(BASE + path, init);
   } catch (e) {
     throw new ApiError(0, ctl.signal.aborted ? 'the API did not answer in time' : 'the API is unreachable');
   } finally {
@@ -49,6 +54,7 @@ async function call(method, path, { timeout = TIMEOUT_MS } = {}) {
     if (body && body.parameter) msg += ` (${body.parameter})`;
     throw new ApiError(res.status, msg, body);
   }
+  if (res.status === 204 && body === null) return {};
   if (body === null || typeof body !== 'object') {
     throw new ApiError(res.status, 'the API answered with something that is not JSON');
   }

@@ -1,19 +1,24 @@
-// app.js — entry point of the fetcherd dashboard: loads every panel, keeps
-// them fresh (every 15 s, every 2 s while a cycle runs), ticks the clocks
-// every second and handles the #logs?level=X deep link.
+// app.js — entry point of the fetcherd dashboard. Live updates come through
+// Server-Sent Events (live.js); polling is the fallback: every 15 s (2 s
+// while a cycle runs) without the stream, every 60 s (15 s while a cycle
+// runs) with it. Clocks tick every second. Deep links: #logs?level=ERROR,
+// #assets?q=AAPL, #cycles/123.
 
 import { ApiError, apiGet } from './api.js';
 import { $, refreshRelativeTimes, setText } from './dom.js';
 import { fmtClock } from './format.js';
-import { renderCycles, initCycles } from './cycles.js';
+import { initActions, pokeRetries } from './actions.js';
+import { applyAssetsHash, assetsChanged, initAssets, renderAssets, setAssetsInterval } from './assets.js';
+import { applyCyclesHash, renderCycles, initCycles, cycleEventSeen } from './cycles.js';
+import { initLive, isLive, liveDebug, liveState } from './live.js';
 import { applyLogsHash, initLogs, loadLogs, logsFollowLive } from './logs.js';
-import { renderPortfolios, renderStats, renderUpdates, showPanelError } from './panels.js';
+import { renderPortfolios, renderQueue, renderStats, renderUpdates, showPanelError } from './panels.js';
 import {
-  initStatus, lastStatus, observeForTrigger, renderStatus, renderStatusUnknown, statusBusy, tickStatus,
+  askForToken, initStatus, lastStatus, liveCycleFinished, liveCycleStarted, livePaused, liveProgress,
+  observeForTrigger, renderStatus, renderStatusUnknown, setLiveProbe, statusBusy, tickStatus,
 } from './status.js';
 
-const SLOW_MS = 15000;
-const FAST_MS = 2000;
+const POLL = { slow: 15000, fast: 2000, liveSlow: 60000, liveFast: 15000 };
 const PROBE_MS = 5 * 60 * 1000;  // re-ask for optional endpoints that were 404
 
 let timer = null;
@@ -22,12 +27,16 @@ let again = false;
 let lastOk = null;
 let lastStats = null;
 let refreshCount = 0;
+let pollCount = 0;     // refreshes started by the timer (not by events or clicks)
+let nextPollAt = null;
 
 // Optional endpoints: 'unknown' → first try; 'absent' after a 404 (panel
 // hidden, asked again every PROBE_MS); 'present' once they answered.
 const optional = {
   cycles: { state: 'unknown', at: 0 },
   portfolios: { state: 'unknown', at: 0 },
+  assets: { state: 'unknown', at: 0 },
+  queue: { state: 'unknown', at: 0 },
 };
 
 function wantOptional(name) {
@@ -54,11 +63,13 @@ async function loadOptional(name, path, render) {
     }
   } finally {
     $(`#${name}`).hidden = o.state !== 'present';
-    $(`#nav-${name}`).hidden = o.state !== 'present';
+    const nav = $(`#nav-${name}`);
+    if (nav) nav.hidden = o.state !== 'present';
   }
 }
 
-async function refresh() {
+// what: 'all' (poll, click), or a set of parts after a live event
+async function refresh(what = 'all') {
   if (running) {
     again = true;
     return;
@@ -66,10 +77,15 @@ async function refresh() {
   running = true;
   clearTimeout(timer);
   refreshCount++;
+  const all = what === 'all';
   try {
     const [st, stats] = await Promise.allSettled([apiGet('/status'), apiGet('/statistics')]);
-    if (st.status === 'fulfilled') renderStatus(st.value);
-    else renderStatusUnknown(st.reason);
+    if (st.status === 'fulfilled') {
+      renderStatus(st.value);
+      setAssetsInterval(st.value.update_interval_minutes);
+    } else {
+      renderStatusUnknown(st.reason);
+    }
     if (stats.status === 'fulfilled') {
       lastStats = stats.value;
       renderStats(stats.value);
@@ -82,13 +98,16 @@ async function refresh() {
         (e) => { showPanelError('updates', e); throw e; }),
       logsFollowLive() || refreshCount === 1 ? loadLogs() : Promise.resolve(),
       loadOptional('cycles', '/cycles?limit=100', renderCycles),
+      loadOptional('assets', '/assets', (b) => { renderAssets(b); assetsChanged(); }),
+      loadOptional('queue', '/queue', renderQueue),
     ];
     // portfolios change once per cycle: no need to ask every 2 s
-    if (refreshCount === 1 || !statusBusy() || refreshCount % 5 === 0) {
+    if (all || refreshCount === 1 || !statusBusy() || refreshCount % 5 === 0) {
       others.push(loadOptional('portfolios', '/portfolios', renderPortfolios));
     }
     await Promise.allSettled(others);
     observeForTrigger(st.status === 'fulfilled' ? st.value : null, lastStats);
+    pokeRetries();
 
     if (st.status === 'fulfilled') {
       lastOk = new Date();
@@ -99,11 +118,12 @@ async function refresh() {
     showBanner(st.status === 'rejected' ? st.reason : null);
     if (st.status === 'rejected' && st.reason.status === 0) {
       // the banner says it once; no need for the same error in every panel
-      for (const id of ['stats', 'updates', 'logs', 'cycles', 'portfolios']) showPanelError(id, null);
+      for (const id of ['stats', 'updates', 'logs', 'cycles', 'portfolios', 'assets', 'queue']) showPanelError(id, null);
     }
-    if (scrollToLogs) {
-      scrollToLogs = false;
-      requestAnimationFrame(() => $('#logs').scrollIntoView({ block: 'start' }));
+    if (scrollTo) {
+      const id = scrollTo;
+      scrollTo = null;
+      requestAnimationFrame(() => { const el = $(`#${id}`); if (el && !el.hidden) el.scrollIntoView({ block: 'start' }); });
     }
   } finally {
     running = false;
@@ -116,6 +136,12 @@ async function refresh() {
   }
 }
 
+function pollInterval() {
+  const busy = statusBusy();
+  if (isLive()) return busy ? POLL.liveFast : POLL.liveSlow;
+  return busy ? POLL.fast : POLL.slow;
+}
+
 function showBanner(err) {
   const b = $('#banner');
   if (!err) {
@@ -124,7 +150,7 @@ function showBanner(err) {
   } else {
     const since = lastOk ? ` Showing data from ${fmtClock(lastOk)}.` : '';
     const what = err.status === 0 ? `Cannot reach the fetcher API: ${err.message}.` : `The fetcher API answered ${err.status}: ${err.message}.`;
-    setText(b, `${what}${since} Retrying every ${Math.round(SLOW_MS / 1000)} s.`);
+    setText(b, `${what}${since} Retrying every ${Math.round(POLL.slow / 1000)} s.`);
     b.hidden = false;
   }
   updateRefreshInfo();
@@ -132,44 +158,105 @@ function showBanner(err) {
 
 function updateRefreshInfo() {
   const el = $('#refresh-info');
+  const ms = pollInterval();
+  el.dataset.pollMs = String(ms);
   if (!lastOk) {
     setText(el, 'Waiting for the API…');
     return;
   }
   const ago = Math.round((Date.now() - lastOk.getTime()) / 1000);
-  const mode = statusBusy() ? 'live (2 s)' : 'every 15 s';
-  setText(el, `Updated ${ago < 2 ? 'just now' : `${ago} s ago`} · ${mode}`);
-  el.title = `Last successful refresh ${lastOk.toString()}`;
+  setText(el, `Updated ${ago < 2 ? 'just now' : `${ago} s ago`}`);
+  el.title = `Last successful refresh ${lastOk.toString()}; ` +
+    `${isLive() ? 'live events, plus a check' : 'polling'} every ${Math.round(ms / 1000)} s`;
 }
 
+// ms: a one-off delay (0 = now); otherwise the next regular poll
 function schedule(ms) {
   clearTimeout(timer);
-  const wait = ms ?? (statusBusy() ? FAST_MS : SLOW_MS);
-  timer = setTimeout(refresh, wait);
+  const regular = ms === undefined;
+  const wait = regular ? pollInterval() : ms;
+  nextPollAt = Date.now() + wait;
+  timer = setTimeout(() => {
+    if (regular) pollCount++;
+    refresh('all');
+  }, wait);
 }
 
-let scrollToLogs = false;
+// Live events → the parts of the page they change, fetched once (debounced).
+let eventTimer = null;
+function refreshSoon(ms = 250) {
+  clearTimeout(eventTimer);
+  eventTimer = setTimeout(() => {
+    if (running) again = true;
+    else refresh('event');
+  }, ms);
+}
+
+function onLiveState(s, was) {
+  // slower polling while live, faster when it drops
+  if (s === 'live' && was !== 'live' && lastOk) refreshSoon(0);   // catch up on what we missed
+  else if (s !== 'live' && was === 'live') schedule(Math.min(POLL.slow, 3000));
+  else if (s === 'live') schedule();
+  updateRefreshInfo();
+}
+
+// While a cycle runs, its queue counters follow the progress events (at
+// most once a second).
+let queueTimer = null;
+function refreshQueueSoon() {
+  if (queueTimer || optional.queue.state !== 'present') return;
+  queueTimer = setTimeout(() => {
+    queueTimer = null;
+    loadOptional('queue', '/queue', renderQueue);
+  }, 1000);
+}
+
+const liveHandlers = {
+  cycle_started: (d) => { liveCycleStarted(d); cycleEventSeen(d, 'running'); schedule(); refreshQueueSoon(); },
+  progress: (d) => { liveProgress(d); refreshQueueSoon(); },
+  assets_updated: () => { pokeRetries(); refreshSoon(400); },
+  cycle_finished: (d) => { liveCycleFinished(d); cycleEventSeen(d, d.status); refreshSoon(600); },
+  log: () => { if (logsFollowLive()) refreshSoon(400); },
+  paused: () => { livePaused(true); refreshSoon(200); },
+  resumed: () => { livePaused(false); refreshSoon(200); },
+  reset: () => refreshSoon(0),
+};
+
+let scrollTo = null;
 
 function onHash(initial) {
-  if (applyLogsHash(location.hash)) {
-    // "#logs?level=…" is no element id, so the browser does not scroll by
-    // itself; on first load wait until the panels above have their content
-    if (initial) scrollToLogs = true;
-    else {
-      loadLogs().catch(() => {});
-      $('#logs').scrollIntoView({ block: 'start' });
-    }
+  const hash = location.hash;
+  let target = null;
+  if (applyLogsHash(hash)) {
+    target = 'logs';
+    if (!initial) loadLogs().catch(() => {});
+  } else if (applyAssetsHash(hash)) {
+    target = 'assets';
+  } else if (applyCyclesHash(hash, initial)) {
+    target = 'cycles';
+  }
+  if (!target) return;
+  // "#logs?level=…" is no element id, so the browser does not scroll by
+  // itself; on first load wait until the panels above have their content
+  if (initial) scrollTo = target;
+  else {
+    const el = $(`#${target}`);
+    if (el && !el.hidden) el.scrollIntoView({ block: 'start' });
+    else scrollTo = target;
   }
 }
 
 function start() {
   initStatus({ onRequestRefresh: (ms) => schedule(ms) });
+  setLiveProbe(isLive);
+  initActions({ onAuthNeeded: askForToken, onChanged: () => refreshSoon(300) });
   initLogs();
   initCycles();
+  initAssets();
   $('#refresh-now').addEventListener('click', () => schedule(0));
   window.addEventListener('hashchange', () => onHash(false));
   document.addEventListener('visibilitychange', () => {
-    if (!document.hidden && lastOk && Date.now() - lastOk.getTime() > FAST_MS) schedule(0);
+    if (!document.hidden && lastOk && Date.now() - lastOk.getTime() > POLL.fast) schedule(0);
   });
   onHash(true);
   setInterval(() => {
@@ -177,9 +264,14 @@ function start() {
     refreshRelativeTimes();
     updateRefreshInfo();
   }, 1000);
+  initLive({ handlers: liveHandlers, onState: onLiveState });
   refresh();
-  // for the browser test: proves the page was not reloaded
-  window.fetcherDashboard = { refresh: () => schedule(0), status: () => lastStatus() };
+  // for the browser test: proves the page was not reloaded, shows how it is fed
+  window.fetcherDashboard = {
+    refresh: () => schedule(0),
+    status: () => lastStatus(),
+    live: () => ({ ...liveDebug(), pollMs: pollInterval(), pollCount, refreshCount, nextPollAt, liveState: liveState() }),
+  };
 }
 
 start();

@@ -6,12 +6,15 @@ import { apiGet } from './api.js';
 import { $, h, changed, svg, clear, setText, timeEl } from './dom.js';
 import { fmtClock, fmtDuration, fmtExact, fmtInt, fmtPrice, isNum, parseTime } from './format.js';
 import { assetName, resultCell } from './panels.js';
+import { providerOf } from './assets.js';
+import { retryButton } from './actions.js';
 
 const STATUSES = ['succeeded', 'partial', 'failed', 'aborted', 'running'];
 let cycles = [];         // oldest first
 let selected = null;     // cycle id shown in the detail view
 let focusId = null;      // roving tabindex target
 let lastWidth = 0;
+let pendingOpen = null;  // a #cycles/123 deep link waiting for the chart
 
 export function initCycles() {
   const chart = $('#cycles-chart');
@@ -29,6 +32,12 @@ export function renderCycles(body) {
   list.sort((a, b) => (a.id ?? 0) - (b.id ?? 0));
   cycles = list.slice(-100);
   drawChart();
+  if (pendingOpen !== null) {
+    const id = pendingOpen;
+    pendingOpen = null;
+    selectCycle(id, true);
+    return;
+  }
   if (selected !== null) {
     const c = cycles.find((x) => x.id === selected);
     if (c && c.status === 'running') loadCycle(selected, { quiet: true });
@@ -150,8 +159,40 @@ function onBarKey(e, i) {
   bars[j].focus();
 }
 
+// "#cycles/123" opens that cycle; "#cycles" is just the panel.
+export function applyCyclesHash(hash, initial) {
+  const m = /^#cycles(?:\/(\d+))?$/.exec(hash || '');
+  if (!m) return false;
+  if (m[1]) {
+    const id = Number(m[1]);
+    if (initial || !cycles.length) pendingOpen = id;
+    else selectCycle(id, true);
+  }
+  return true;
+}
+
+// A live cycle_started / cycle_finished: the chart follows without waiting
+// for the next poll (the refresh that follows fills in the details).
+export function cycleEventSeen(d, status) {
+  if (!isNum(d.cycle_id) || !cycles.length && status !== 'running') return;
+  let c = cycles.find((x) => x.id === d.cycle_id);
+  if (!c) {
+    c = { id: d.cycle_id, status: 'running', started_at: new Date().toISOString(), trigger: d.trigger, assets_total: d.total };
+    cycles.push(c);
+    cycles = cycles.slice(-100);
+  }
+  c.status = status;
+  if (status !== 'running') {
+    c.duration_ms = d.duration_ms;
+    c.assets_succeeded = d.assets_succeeded;
+    c.assets_failed = d.assets_failed;
+  }
+  if (!$('#cycles').hidden) drawChart();
+}
+
 function selectCycle(id, fromUser) {
   selected = id;
+  if (fromUser && location.hash !== `#cycles/${id}`) history.replaceState(null, '', `#cycles/${id}`);
   focusId = id;
   for (const b of document.querySelectorAll('#cycles-chart .cbar')) {
     b.classList.toggle('selected', Number(b.dataset.id) === id);
@@ -191,6 +232,7 @@ function renderDetail(body) {
   close.addEventListener('click', () => {
     const id = selected;
     selected = null;
+    if (location.hash.startsWith('#cycles/')) history.replaceState(null, '', '#cycles');
     box.hidden = true;
     clear(box);
     for (const b of document.querySelectorAll('#cycles-chart .cbar')) b.classList.remove('selected');
@@ -212,6 +254,8 @@ function renderDetail(body) {
     box.append(h('p', { class: 'empty' }, 'No per-asset updates recorded for this cycle.'));
     return;
   }
+  const failedUps = ups.filter((u) => !u.success);
+  if (failedUps.length) box.append(renderGroups(failedUps, c));
   const tbody = h('tbody');
   // failures first: they are what one opens a cycle for
   const sorted = ups.filter((u) => !u.success).concat(ups.filter((u) => u.success));
@@ -221,7 +265,7 @@ function renderDetail(body) {
       h('td', { class: 'col-name' }, String(u.name ?? assetName(u.symbol) ?? '')),
       h('td', { class: 'num mono' }, u.price === null || u.price === undefined ? '—' : fmtPrice(u.price, u.currency)),
       h('td', { class: 'num mono' }, isNum(u.duration_ms) ? `${fmtInt(u.duration_ms)} ms` : '—'),
-      h('td', null, resultCell(u))));
+      h('td', null, h('div', { class: 'result-wrap' }, resultCell(u), u.success ? null : retryButton([u.symbol], { testid: 'update-retry', label: 'Retry' })))));
   }
   box.append(h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
     h('caption', { class: 'sr-only' }, `Updates of cycle ${c.id}`),
@@ -231,4 +275,54 @@ function renderDetail(body) {
       h('th', { scope: 'col' }, 'Result'))),
     tbody)));
   setText($('#cycles-error'), '');
+}
+
+// ---- errors grouped by cause ---------------------------------------------------
+
+function escapeRe(s) {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+// The cause of an error, without what is particular to one asset: the
+// symbol (and the provider's id for it) become "…", so "symbol X missing
+// from coingecko's answer" and "symbol Y …" fall in one group.
+export function errorCause(u) {
+  let msg = String(u.error || 'no error message');
+  const prov = providerOf(u.symbol) || (/^([a-z][a-z0-9_-]*): /.exec(msg) || [])[1] || '';
+  for (const s of [u.symbol, u.provider_symbol].filter(Boolean)) {
+    msg = msg.replace(new RegExp(`(^|[^A-Za-z0-9])${escapeRe(String(s))}(?![A-Za-z0-9])`, 'gi'), '$1…');
+  }
+  let rest = prov && msg.startsWith(`${prov}: `) ? msg.slice(prov.length + 2) : msg;
+  let title;
+  const http = /^HTTP (\d{3})\b[:\s]*(.*)$/.exec(rest);
+  if (http) {
+    const why = http[2].replace(/^\((.*)\)$/, '$1');
+    title = `HTTP ${http[1]}${prov ? ` from ${prov}` : ''}${why ? ` — ${why}` : ''}`;
+  } else {
+    rest = rest.charAt(0).toUpperCase() + rest.slice(1);
+    title = prov && !rest.toLowerCase().includes(prov.toLowerCase()) ? `${prov}: ${rest}` : rest;
+  }
+  return { key: `${prov}|${rest}`, title };
+}
+
+function renderGroups(failedUps, c) {
+  const groups = new Map();
+  for (const u of failedUps) {
+    const cause = errorCause(u);
+    let g = groups.get(cause.key);
+    if (!g) groups.set(cause.key, (g = { title: cause.title, symbols: [] }));
+    if (!g.symbols.includes(u.symbol)) g.symbols.push(u.symbol);
+  }
+  const list = Array.from(groups.values()).sort((a, b) => b.symbols.length - a.symbols.length || a.title.localeCompare(b.title));
+  const ul = h('ul', { class: 'groups', dataset: { testid: 'error-groups' }, 'aria-label': `Errors of cycle ${c.id}, grouped by cause` });
+  for (const g of list) {
+    const n = g.symbols.length;
+    const shown = g.symbols.slice(0, 12).join(', ') + (n > 12 ? ` and ${n - 12} more` : '');
+    ul.append(h('li', { class: 'group', dataset: { testid: 'error-group', count: String(n), symbols: g.symbols.join(' ') } },
+      h('div', { class: 'group-text' },
+        h('strong', { dataset: { testid: 'error-group-title' } }, `${fmtInt(n)} ${n === 1 ? 'asset' : 'assets'}: ${g.title}`),
+        h('span', { class: 'group-syms mono' }, shown)),
+      retryButton(g.symbols, { testid: 'group-retry', label: n === 1 ? 'Retry' : `Retry all ${n}` })));
+  }
+  return h('div', { class: 'group-box' }, h('h4', null, 'Errors by cause'), ul);
 }

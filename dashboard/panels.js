@@ -2,7 +2,9 @@
 // table. Each render takes the API body and rebuilds its part of the page.
 
 import { $, h, changed, clear, setText, setBar, timeEl } from './dom.js';
-import { fmtDuration, fmtInt, fmtMoney, fmtPercent, fmtPrice, fmtUptime, isNum } from './format.js';
+import {
+  capitalize, fmtClock, fmtDuration, fmtExact, fmtInt, fmtMoney, fmtPercent, fmtPrice, fmtUptime, isNum, parseTime,
+} from './format.js';
 
 export function showPanelError(id, err) {
   const el = $(`#${id}-error`);
@@ -104,23 +106,103 @@ export function renderPortfolios(body) {
   const tbody = $('#portfolios-body');
   clear(tbody);
   const num = (v) => (v === null || v === undefined || v === '' ? NaN : Number(v));
+  const sign = (n) => (n > 0 ? 'pos' : n < 0 ? 'neg' : '');
+  const arrow = (n) => (n > 0 ? '▲ ' : n < 0 ? '▼ ' : '');
+  let usdTotal = 0;
+  let usdAll = true;
   for (const p of list) {
     const ret = num(p.total_return);
     const pct = num(p.return_pct);
-    const sign = (n) => (n > 0 ? 'pos' : n < 0 ? 'neg' : '');
-    const arrow = (n) => (n > 0 ? '▲ ' : n < 0 ? '▼ ' : '');
-    tbody.append(h('tr', { dataset: { testid: 'portfolio-row' } },
+    const day = num(p.day_change);
+    const dayPct = num(p.day_change_pct);
+    const usd = num(p.value_usd);
+    if (Number.isFinite(usd)) usdTotal += usd; else usdAll = false;
+    const periods = [['week', 'Week'], ['month', 'Month'], ['year', 'Year']]
+      .filter(([k]) => Number.isFinite(num(p[`${k}_change_pct`])))
+      .map(([k, w]) => `${w}: ${fmtPercent(num(p[`${k}_change_pct`]))} (${fmtMoney(num(p[`${k}_change`]), p.currency)})`);
+    tbody.append(h('tr', { dataset: { testid: 'portfolio-row', id: String(p.id ?? '') } },
       h('th', { scope: 'row' }, h('span', { dataset: { testid: 'portfolio-name' } }, String(p.name ?? `#${p.id}`)),
-        h('span', { class: 'muted cur' }, ` ${p.currency || ''}`),
         isNum(p.positions) && isNum(p.priced_positions) && p.priced_positions < p.positions
           ? h('span', { class: 'unpriced', title: missingText(p.missing) },
             ` ⚠ ${p.positions - p.priced_positions} of ${p.positions} positions unpriced`)
           : null),
-      h('td', { class: 'num mono' }, fmtMoney(num(p.total_value), p.currency)),
-      h('td', { class: 'num mono col-opt' }, fmtMoney(num(p.total_invested), p.currency)),
-      h('td', { class: `num mono col-opt ${sign(ret)}` }, Number.isFinite(ret) ? arrow(ret) + fmtMoney(ret, p.currency) : '—'),
-      h('td', { class: `num mono ${sign(pct)}` }, Number.isFinite(pct) ? arrow(pct) + fmtPercent(pct) : '—'),
+      h('td', { class: 'num mono', dataset: { testid: 'portfolio-value', value: p.total_value ?? '' } },
+        fmtMoney(num(p.total_value), p.currency),
+        p.currency && p.currency !== 'USD' && Number.isFinite(usd)
+          ? h('span', { class: 'sub', dataset: { testid: 'portfolio-usd' } }, `≈ ${fmtMoney(usd, 'USD')}`) : null),
+      h('td', { class: 'cur-cell', dataset: { testid: 'portfolio-currency' } }, String(p.currency || '—')),
+      h('td', { class: 'num mono col-opt', dataset: { testid: 'portfolio-invested' } }, fmtMoney(num(p.total_invested), p.currency)),
+      h('td', { class: `num mono ${sign(ret)}`, dataset: { testid: 'portfolio-return' } },
+        Number.isFinite(ret) ? arrow(ret) + fmtMoney(ret, p.currency) : '—',
+        Number.isFinite(pct) ? h('span', { class: 'sub', dataset: { testid: 'portfolio-return-pct' } }, fmtPercent(pct)) : null),
+      h('td', { class: `num mono ${sign(day)}`, dataset: { testid: 'portfolio-day' }, title: periods.join('\n') || null },
+        Number.isFinite(day) ? arrow(day) + fmtMoney(day, p.currency) : h('span', { class: 'muted', title: 'No value from a day ago yet' }, '—'),
+        Number.isFinite(dayPct) ? h('span', { class: 'sub' }, fmtPercent(dayPct)) : null),
       h('td', { class: 'col-opt' }, timeEl(p.calculated_at))));
   }
   $('#portfolios-empty').hidden = list.length > 0;
+  setText($('#portfolios-summary'), list.length > 1 && usdAll ? `total ≈ ${fmtMoney(usdTotal, 'USD')}` : '');
+}
+
+// ---- queue and providers (/queue; the status's queue is the same data) -----
+
+const QUEUE_LABELS = [
+  ['in_flight', 'In flight'], ['queued', 'Queued'], ['deduplicated', 'Deduplicated'],
+  ['upstream_requests', 'Upstream requests'], ['retries', 'Retries'], ['errors', 'Errors'],
+  ['completed', 'Completed'], ['rate_limited', 'Rate limited (429)'],
+];
+
+function fmtBytes(n) {
+  if (!isNum(n)) return '—';
+  if (n < 1024) return `${fmtInt(n)} B`;
+  if (n < 1048576) return `${(n / 1024).toFixed(1)} KB`;
+  return `${(n / 1048576).toFixed(1)} MB`;
+}
+
+export function renderQueue(body) {
+  if (!changed('queue', body)) return;
+  const q = body && typeof body.queue === 'object' && body.queue ? body.queue : {};
+  const dl = $('#queue-counters');
+  clear(dl);
+  const tile = (key, label, text, title) => h('div', { class: 'qtile', dataset: { key } },
+    h('dt', null, label), h('dd', { dataset: { testid: `queue-${key}`, value: q[key] ?? '' }, title: title || null }, text));
+  if (isNum(q.cache_hits) && isNum(q.cache_misses)) {
+    const n = q.cache_hits + q.cache_misses;
+    const rate = n ? (q.cache_hits / n) * 100 : null;
+    const el = tile('cache', 'Cache hit rate', rate === null ? '—' : `${Math.round(rate)} %`,
+      `${fmtInt(q.cache_hits)} hits, ${fmtInt(q.cache_misses)} misses`);
+    el.querySelector('dd').dataset.value = rate === null ? '' : String(rate);
+    dl.append(el);
+  }
+  for (const [k, label] of QUEUE_LABELS) {
+    if (k in q) dl.append(tile(k, label, fmtInt(q[k])));
+  }
+  if (isNum(q.keys_per_request)) dl.append(tile('keys_per_request', 'Symbols per request', q.keys_per_request.toFixed(1)));
+  if (isNum(q.bytes_received)) dl.append(tile('bytes_received', 'Received', fmtBytes(q.bytes_received)));
+
+  const up = parseTime(body.updated_at);
+  setText($('#queue-summary'), [body.phase ? capitalize(body.phase) : '', up ? `reported ${fmtClock(up)}` : ''].filter(Boolean).join(' · '));
+  $('#queue-summary').title = up ? `${body.instance_id || ''} ${fmtExact(up)}`.trim() : '';
+
+  const provs = Array.isArray(q.providers) ? q.providers : Array.isArray(body.providers) ? body.providers : null;
+  const tbody = $('#providers-body');
+  clear(tbody);
+  $('#providers-wrap').hidden = !provs;
+  $('#providers-missing').hidden = !!provs;
+  if (!provs) return;
+  const ms = (v) => (isNum(v) ? `${v < 10 ? v.toFixed(1) : fmtInt(v)} ms` : '—');
+  for (const p of provs) {
+    const st = ['ok', 'paused', 'offline'].includes(p.state) ? p.state : 'unknown';
+    const until = parseTime(p.paused_until);
+    const word = st === 'paused' ? `Paused (429)${until ? ` until ${fmtClock(until)}` : ''}` : capitalize(st === 'ok' ? 'OK' : st);
+    tbody.append(h('tr', { dataset: { testid: 'provider-row', name: String(p.name ?? ''), state: st } },
+      h('th', { scope: 'row', class: 'sym' }, String(p.name ?? '—')),
+      h('td', null, h('span', { class: `badge prov-${st}`, dataset: { testid: 'provider-state' }, title: until ? fmtExact(until) : null }, word)),
+      h('td', { class: 'num mono' }, fmtInt(p.in_flight)),
+      h('td', { class: 'num mono col-opt' }, fmtInt(p.queued)),
+      h('td', { class: 'num mono' }, fmtInt(p.requests)),
+      h('td', { class: `num mono${p.errors ? ' neg' : ''}` }, fmtInt(p.errors)),
+      h('td', { class: 'num mono col-opt' }, isNum(p.rate_per_minute) ? `${fmtInt(p.rate_per_minute)}/min` : '—'),
+      h('td', { class: 'num mono', dataset: { testid: 'provider-latency' } }, `${ms(p.latency_p50_ms)} / ${ms(p.latency_p95_ms)}`)));
+  }
 }

@@ -2,6 +2,7 @@
 // instances) and the "Trigger update now" button with its token prompt.
 
 import { apiPost, getToken, setToken } from './api.js';
+import { setPaused, writeError } from './actions.js';
 import { $, h, clear, setText, setBar, timeEl } from './dom.js';
 import {
   capitalize, fmtClock, fmtCountdown, fmtDuration, fmtExact, fmtInt, fmtInterval, fmtRelative,
@@ -38,13 +39,21 @@ export function initStatus({ onRequestRefresh }) {
     trigger.set('idle', 'Saved token removed.');
     $('#trigger').focus();
   });
+  $('#pause').addEventListener('click', togglePause);
   showTokenSaved();
-  // on a phone the queue counters would push everything else far down
+  // on a phone the instances table would push everything else far down
   if (window.matchMedia('(max-width: 560px)').matches) $('#status-more').open = false;
 }
 
 function showTokenSaved() {
   $('#token-saved').hidden = !getToken() || !$('#token-form').hidden;
+}
+
+// A write other than the trigger needs a token: the same form, and the
+// message in the trigger's feedback line (next to the form).
+export function askForToken(message) {
+  trigger.set('auth', message);
+  showTokenForm();
 }
 
 function showTokenForm() {
@@ -61,6 +70,7 @@ function hideTokenForm() {
 // A cycle is running (or was just asked for): poll fast.
 export function statusBusy() {
   if (trigger.waiting()) return true;
+  if (liveCycle && liveCycle.running) return true;
   return !!runningCycle(last) || !!(last && last.phase && last.phase !== 'idle');
 }
 
@@ -88,7 +98,7 @@ export function renderStatus(s) {
   const reasons = [];
   if (s.degraded_reason) reasons.push(String(s.degraded_reason));
   if (s.offline) reasons.push('Upstream providers are unreachable (offline); prices are not being refreshed.');
-  if (s.paused) reasons.push('Fetching is paused.');
+  renderPaused(s);
   if (st === 'stopped' && !reasons.length) reasons.push('No fetcherd heartbeat: the daemon is not running.');
   setText(reasonEl, reasons.join(' '));
   reasonEl.hidden = reasons.length === 0;
@@ -110,14 +120,22 @@ export function renderStatus(s) {
   setText(ta, fmtInt(s.tracked_assets_count));
   setText($('[data-testid="interval"]'), fmtInterval(s.update_interval_minutes));
 
-  const phase = $('[data-testid="phase"]');
-  phase.dataset.phase = s.phase || '';
-  setText(phase, s.phase ? capitalize(s.phase) : '—');
+  // while live events drive a running cycle, they know its phase best
+  if (!(liveCycle && liveCycle.running)) {
+    const phase = $('[data-testid="phase"]');
+    phase.dataset.phase = s.phase || '';
+    setText(phase, s.phase ? capitalize(s.phase) : '—');
+  }
 
   setText($('[data-testid="database"]'), describeDb(s.database));
 
-  renderProgress(runningCycle(s));
-  renderQueue(s.queue);
+  // live events drive the block; a poll takes over when they went quiet
+  const pc = runningCycle(s);
+  if (liveCycle && liveCycle.running && !pc && Date.now() - liveCycle.seenAt > 5000) liveCycle = null;
+  if (!liveCycle || (pc && pc.id !== liveCycle.id)) {
+    liveCycle = null;
+    renderProgress(pc, 'poll');
+  }
   renderInstances(s.instances);
 }
 
@@ -148,44 +166,144 @@ function describeDb(db) {
   return String(db);
 }
 
-function renderProgress(cycle) {
+// The cycle progress block: from a poll (status.cycle) or from live events
+// (source 'live'); data-* attributes say what it shows, for tests and CSS.
+function renderProgress(cycle, source, finished) {
   const block = $('#cycle-progress');
   if (!cycle || typeof cycle !== 'object') {
     block.hidden = true;
+    block.dataset.state = 'idle';
     return;
   }
   block.hidden = false;
   const done = isNum(cycle.done) ? cycle.done : 0;
   const total = isNum(cycle.total) ? cycle.total : 0;
   const started = parseTime(cycle.started_at);
-  setText($('#cycle-progress-title'),
-    `Cycle #${cycle.id ?? '?'} running${started ? ` since ${fmtClock(started)}` : ''}`);
+  const id = cycle.id ?? '?';
+  block.dataset.cycle = String(id);
+  block.dataset.done = String(done);
+  block.dataset.total = String(total);
+  block.dataset.source = source;
+  block.dataset.state = finished ? 'finished' : 'running';
+  const ph = cycle.phase && cycle.phase !== 'idle' ? cycle.phase : null;
+  setText($('#cycle-progress-phase'), finished ? '' : ph ? capitalize(ph) : '');
+  setText($('#cycle-progress-title'), finished
+    ? `Cycle #${id} ${finished.status || 'finished'}${isNum(finished.duration_ms) ? ` in ${fmtDuration(finished.duration_ms / 1000)}` : ''}`
+    : `Cycle #${id} running${started ? ` since ${fmtClock(started)}` : ''}`);
   const pct = total > 0 ? Math.round((done / total) * 100) : 0;
   setText($('#cycle-progress-count'), `${fmtInt(done)} / ${fmtInt(total)} (${pct} %)`);
   setBar($('#cycle-progress-bar'), done, total, `${done} of ${total} assets`);
+  $('#cycle-progress-bar').dataset.level = finished && finished.status && finished.status !== 'succeeded' ? 'warn' : '';
 }
 
-const QUEUE_LABELS = [
-  ['queued', 'Queued'], ['in_flight', 'In flight'], ['completed', 'Completed'],
-  ['deduplicated', 'Deduplicated'], ['errors', 'Errors'], ['retries', 'Retries'],
-  ['upstream_requests', 'Upstream requests'],
-];
+// ---- live events (live.js) -------------------------------------------------
 
-function renderQueue(q) {
-  const dl = $('#queue-counters');
-  clear(dl);
-  if (!q || typeof q !== 'object') {
-    dl.append(h('div', null, h('dt', null, 'Queue'), h('dd', null, 'no data')));
-    return;
+let liveCycle = null;   // {id, done, total, phase, started_at, running}
+let hideTimer = null;
+
+export function liveCycleStarted(d) {
+  clearTimeout(hideTimer);
+  liveCycle = { id: d.cycle_id, seq: d.seq, instance: d.instance_id, done: 0, total: d.total, phase: 'fetching',
+    started_at: new Date().toISOString(), running: true, trigger: d.trigger, seenAt: Date.now() };
+  renderProgress(liveCycle, 'live');
+  setPhase('fetching');
+  trigger.liveStarted(liveCycle);
+}
+
+export function liveProgress(d) {
+  if (!liveCycle || !liveCycle.running || (d.instance_id && liveCycle.instance && d.instance_id !== liveCycle.instance)) {
+    // joined in the middle of a cycle: the id comes with the next poll
+    liveCycle = { id: last && last.cycle ? last.cycle.id : '?', instance: d.instance_id, started_at: last && last.cycle ? last.cycle.started_at : null, running: true };
   }
-  for (const [k, label] of QUEUE_LABELS) {
-    if (k in q) dl.append(h('div', null, h('dt', null, label), h('dd', { dataset: { key: k } }, fmtInt(q[k]))));
+  liveCycle.done = d.done;
+  liveCycle.seenAt = Date.now();
+  liveCycle.total = d.total;
+  liveCycle.phase = d.phase;
+  renderProgress(liveCycle, 'live');
+  if (d.phase) setPhase(d.phase);
+  trigger.liveStarted(liveCycle);
+}
+
+export function liveCycleFinished(d) {
+  clearTimeout(hideTimer);
+  const c = liveCycle && liveCycle.id === d.cycle_id ? liveCycle : { id: d.cycle_id, total: null };
+  c.running = false;
+  const total = isNum(c.total) ? c.total : (d.assets_succeeded || 0) + (d.assets_failed || 0) + (d.assets_skipped || 0);
+  c.total = total;
+  c.done = total;
+  liveCycle = c;
+  renderProgress(c, 'live', d);
+  setPhase('idle');
+  trigger.liveFinished(d);
+  // the finished bar stays a moment, then the block goes away
+  hideTimer = setTimeout(() => {
+    if (liveCycle === c) {
+      liveCycle = null;
+      renderProgress(runningCycle(last), 'poll');
+    }
+  }, 6000);
+}
+
+function setPhase(p) {
+  const phase = $('[data-testid="phase"]');
+  phase.dataset.phase = p || '';
+  setText(phase, p ? capitalize(p) : '—');
+  if (last) last.phase = p;
+}
+
+export function livePaused(paused) {
+  if (!last) return;
+  last.paused = paused;
+  if (paused && !last.paused_since) last.paused_since = new Date().toISOString();
+  if (!paused) last.paused_since = null;
+  renderPaused(last);
+}
+
+// ---- pause / resume ------------------------------------------------------------
+
+function renderPaused(s) {
+  const badge = $('#paused-badge');
+  const btn = $('#pause');
+  const paused = !!s.paused;
+  badge.hidden = !paused;
+  const since = parseTime(s.paused_since);
+  setText($('#paused-text'), paused ? `Paused${since ? ` since ${fmtClock(since)}` : ''}${s.paused_by ? ` by ${s.paused_by}` : ''}` : '');
+  badge.title = since ? fmtExact(since) : '';
+  document.body.classList.toggle('is-paused', paused);
+  if (!btn.disabled || btn.dataset.busy !== '1') {
+    btn.dataset.paused = String(paused);
+    setText(btn, paused ? 'Resume schedule' : 'Pause schedule');
+    btn.setAttribute('aria-pressed', String(paused));
   }
-  if (isNum(q.cache_hits) && isNum(q.cache_misses)) {
-    const n = q.cache_hits + q.cache_misses;
-    const rate = n ? `${Math.round((q.cache_hits / n) * 100)} %` : '—';
-    dl.append(h('div', null, h('dt', null, 'Cache hits'),
-      h('dd', { title: `${q.cache_hits} hits, ${q.cache_misses} misses` }, `${fmtInt(q.cache_hits)} (${rate})`)));
+}
+
+async function togglePause() {
+  const btn = $('#pause');
+  const out = $('#pause-feedback');
+  const pause = btn.dataset.paused !== 'true';
+  btn.disabled = true;
+  btn.dataset.busy = '1';
+  out.dataset.state = 'pending';
+  setText(out, pause ? 'Pausing the schedule…' : 'Resuming the schedule…');
+  try {
+    const b = await setPaused(pause);
+    btn.dataset.busy = '';
+    btn.disabled = false;
+    if (last) {
+      last.paused = !!b.paused;
+      last.paused_since = b.since || null;
+    }
+    renderPaused(last || { paused: b.paused, paused_since: b.since });
+    out.dataset.state = 'finished';
+    setText(out, b.paused
+      ? 'Scheduled cycles paused: no cycle starts on its own until you resume (manual triggers still work).'
+      : 'Scheduled cycles resumed.');
+    requestRefresh(200);
+  } catch (e) {
+    btn.dataset.busy = '';
+    btn.disabled = false;
+    out.dataset.state = 'error';
+    setText(out, writeError(e, pause ? 'pause the schedule' : 'resume the schedule'));
   }
 }
 
@@ -213,6 +331,11 @@ export function tickStatus() {
   const el = $('[data-testid="next-update"]');
   if (!last) return;
   const busy = runningCycle(last) || (last.phase && last.phase !== 'idle');
+  if (last.paused && !busy) {
+    setText(el, 'paused');
+    el.title = 'Scheduled cycles are paused';
+    return;
+  }
   if (nextDeadline === null) {
     setText(el, busy ? 'cycle running' : last.status === 'stopped' ? 'not scheduled' : '—');
     el.title = '';
@@ -232,6 +355,7 @@ const trigger = {
   seenCycle: null,
   sentAt: 0,
   history: [],
+  early: [],
 
   waiting() {
     return this.state === 'pending' || this.state === 'started' || this.state === 'running';
@@ -244,6 +368,7 @@ const trigger = {
     if (this.history[this.history.length - 1] !== state) this.history.push(state);
     el.dataset.state = state;
     el.dataset.history = this.history.join(' ');
+    el.dataset.source = this.source || '';
     setText(el, message || '');
     $('#trigger').disabled = this.waiting();
     $('#trigger').setAttribute('aria-busy', String(this.waiting()));
@@ -260,6 +385,8 @@ const trigger = {
       lastCycleId: s.cycle && s.cycle.id !== undefined ? s.cycle.id : null,
     };
     this.seenCycle = null;
+    this.early = [];
+    this.source = '';
     this.sentAt = Date.now();
     this.set('pending', 'Sending the update request…');
     try {
@@ -267,8 +394,11 @@ const trigger = {
       const msg = body && typeof body.message === 'string' && body.message ? body.message : 'Update requested';
       this.set('started', `${msg} — waiting for the daemon to start a cycle…`);
       showTokenSaved();
-      requestRefresh(300);
+      // live: the cycle's start arrives as an event; else look soon
+      if (!isLiveNow()) requestRefresh(300);
+      for (const replay of this.early.splice(0)) replay();
     } catch (e) {
+      this.early = [];
       if (e.status === 401) {
         const had = !!getToken();
         if (had) setToken('');
@@ -288,9 +418,32 @@ const trigger = {
     }
   },
 
+  // Live events: a cycle started / progressed, a cycle finished.
+  liveStarted(c) {
+    // the stream can beat the POST's answer: keep the event for then
+    if (this.state === 'pending') { this.early.push(() => this.liveStarted(c)); return; }
+    if (this.state !== 'started' && this.state !== 'running') return;
+    if (c.id === this.baseline.runningId) return;
+    this.seenCycle = c.id;
+    this.source = 'live';
+    this.set('running', `Cycle #${c.id} running: ${fmtInt(c.done || 0)} of ${fmtInt(c.total || 0)} assets fetched…`);
+  },
+
+  liveFinished(d) {
+    if (this.state === 'pending') { this.early.push(() => this.liveFinished(d)); return; }
+    if (this.state !== 'started' && this.state !== 'running') return;
+    if (this.seenCycle !== null && d.cycle_id !== this.seenCycle) return;
+    if (this.seenCycle === null && d.cycle_id === this.baseline.lastCycleId) return;
+    this.source = 'live';
+    const dur = isNum(d.duration_ms) ? ` in ${fmtDuration(d.duration_ms / 1000)}` : '';
+    const counts = isNum(d.assets_succeeded) ? `: ${fmtInt(d.assets_succeeded)} ok, ${fmtInt(d.assets_failed || 0)} failed` : '';
+    this.set('finished', `Cycle #${d.cycle_id} finished (${d.status || 'done'})${dur}${counts} at ${fmtClock(new Date())}.`);
+  },
+
   // Called after every refresh with the fresh status and statistics.
   observe(s, stats) {
     if (this.state !== 'started' && this.state !== 'running') return;
+    this.source = 'poll';
     const b = this.baseline;
     const cyc = runningCycle(s);
     if (cyc && cyc.id !== b.runningId) {
@@ -322,6 +475,11 @@ const trigger = {
 };
 
 let statsTotal = null;
+let isLiveNow = () => false;
+
+export function setLiveProbe(fn) {
+  isLiveNow = fn;
+}
 
 export function observeForTrigger(s, stats) {
   if (stats && isNum(stats.total_cycles) && !trigger.waiting()) statsTotal = stats.total_cycles;

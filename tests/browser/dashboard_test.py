@@ -13,17 +13,29 @@ Environment:
                    Anything else skips those checks (reason in DAEMON_SKIP_REASON).
   SCREENSHOT_DIR   where PNGs go (default: <repo>/build/screenshots)
 
+Checks: the values on screen equal the API's (status, statistics, updates,
+assets with prices and sparklines, queue counters, portfolios); the level
+filter and deep links (#logs?level=, #assets?q=, #cycles/N); that the page
+is live through /api/fetcher/events (EventSource open, indicator "Live",
+slower polling, and a triggered cycle's start, progress and finish shown
+before any poll ran); a cycle's errors grouped by cause; "Retry now" on a
+failed asset and on an error group (new price_update_log rows, seen through
+recent-updates?symbol=); pause then resume (state and log lines); keyboard
+reach; no console errors; screenshots desktop and phone, light and dark.
+
 Prints "ok - …", "not ok - …" (followed by "#   detail") and
 "ok - … # SKIP reason" lines; tests/integration/browser_dashboard.sh counts them.
 """
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
 import time
 import traceback
 import urllib.error
+import urllib.parse
 import urllib.request
 
 from selenium import webdriver
@@ -399,7 +411,9 @@ def test_deep_link(drv):
 def test_keyboard(drv):
     load(drv, f'{API}/')
     drv.find_element(By.TAG_NAME, 'body').click()
-    want = {'trigger-button', 'level-filter', 'refresh-button'}
+    want = {'trigger-button', 'level-filter', 'refresh-button', 'pause-button'}
+    if api('/api/fetcher/assets')[0] == 200:
+        want |= {'asset-search', 'sort-symbol'}
     if wait_until(lambda: qa(drv, 'cycle-bar'), 3):
         want.add('cycle-bar')
     seen = set()
@@ -470,42 +484,402 @@ def test_optional(drv):
         not_ok('GET /api/fetcher/portfolios answers 200 or 404', f'got {code}')
 
 
-def test_trigger(drv):
+PROGRESS_SPY = """
+window.__progress = [];
+const el = document.querySelector('[data-testid="cycle-progress"]');
+const snap = () => window.__progress.push({hidden: el.hidden, state: el.dataset.state || '', cycle: el.dataset.cycle || '',
+  done: el.dataset.done || '', total: el.dataset.total || '', source: el.dataset.source || '',
+  polls: window.fetcherDashboard.live().pollCount, at: Date.now()});
+new MutationObserver(snap).observe(el, {attributes: true});
+"""
+
+
+def live_info(drv):
+    return drv.execute_script('return window.fetcherDashboard && window.fetcherDashboard.live()') or {}
+
+
+def test_live(drv):
+    """The page is fed by /api/fetcher/events: indicator, EventSource, poll interval."""
     load(drv, f'{API}/')
+    code = api_stream_status()
+    if code != 200:
+        check('without /events the live indicator says it polls', wait_until(
+            lambda: attr(drv, 'live-indicator', 'data-state') in ('unavailable', 'off'), 10), f'/events answered {code}')
+        return False
+    res = wait_until(lambda: attr(drv, 'live-indicator', 'data-state') == 'live', 10)
+    info = live_info(drv)
+    check('live indicator says "Live" once the event stream is open',
+          res and 'live' in q(drv, 'live-indicator').text.lower() and info.get('readyState') == 1,
+          f'indicator {attr(drv, "live-indicator", "data-state")!r} {q(drv, "live-indicator").text!r}, EventSource readyState {info.get("readyState")}')
+    check('the indicator is announced (role=status, aria-live)',
+          attr(drv, 'live-indicator', 'aria-live') == 'polite' and attr(drv, 'live-indicator', 'role') == 'status')
+    poll = int(attr(drv, 'refresh-info', 'data-poll-ms') or 0)
+    check('polling slows down while live (fallback poll ≥ 60 s when idle)', poll >= 60000 and info.get('pollMs') == poll,
+          f'data-poll-ms {poll}, live() {info}')
+    return True
+
+
+def api_stream_status():
+    """Status code of GET /api/fetcher/events without reading the stream."""
+    req = urllib.request.Request(API + '/api/fetcher/events')
+    try:
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+    except Exception:
+        return 0
+
+
+def test_trigger(drv, live):
+    set_viewport(drv, 1366, 900)
+    load(drv, f'{API}/')
+    if live:
+        wait_until(lambda: attr(drv, 'live-indicator', 'data-state') == 'live', 10)
     drv.execute_script('window.__noReload = "still here"')
+    drv.execute_script(PROGRESS_SPY)
     _, stats0 = api('/api/fetcher/statistics')
     before = stats0.get('total_cycles') or 0
     _, cyc0 = api('/api/fetcher/cycles?limit=1')
+    polls0 = live_info(drv).get('pollCount')
     btn = q(drv, 'trigger-button')
     btn.click()
-    state = wait_until(lambda: attr(drv, 'trigger-feedback', 'data-state') in ('started', 'running', 'finished')
-                       and attr(drv, 'trigger-feedback', 'data-state'), 10)
+    disabled = []
+
+    def started():
+        st = attr(drv, 'trigger-feedback', 'data-state')
+        if st in ('pending', 'started', 'running'):
+            disabled.append(btn.get_attribute('disabled') is not None)
+        return st in ('started', 'running', 'finished') and st
+    state = wait_until(started, 10, 0.05)
     hist = attr(drv, 'trigger-feedback', 'data-history') or ''
     check('trigger button gives feedback: pending, then started', state and hist.startswith('pending started'),
           f'state {attr(drv, "trigger-feedback", "data-state")!r}, history {hist!r}, text {q(drv, "trigger-feedback").text!r}')
     check('trigger button is disabled while the update runs',
-          state == 'finished' or btn.get_attribute('disabled') is not None)
+          (disabled and all(disabled)) or (state != 'finished' and btn.get_attribute('disabled') is not None), f'{disabled}')
 
     if not EXPECT_DAEMON:
         for d in ['triggered update finishes and says so', 'new cycle shows up without a reload',
-                  'total cycles on screen follows the new cycle']:
+                  'total cycles on screen follows the new cycle', 'the running cycle arrived live (SSE), before any poll']:
             skip(d, DAEMON_SKIP)
         return
-    res = wait_until(lambda: attr(drv, 'trigger-feedback', 'data-state') in ('finished', 'error'), 120, 0.5)
+    if live:
+        # a picture of a cycle in progress, fed by the event stream
+        shown = wait_until(lambda: attr(drv, 'cycle-progress', 'data-state') == 'running' and
+                           q(drv, 'cycle-progress').is_displayed(), 30, 0.05)
+        # and with some assets done, when the daemon reports that in time
+        wait_until(lambda: attr(drv, 'cycle-progress', 'data-state') != 'running' or
+                   int(attr(drv, 'cycle-progress', 'data-done') or 0) > 0, 3, 0.05)
+        if shown:
+            os.makedirs(SHOTS, exist_ok=True)
+            drv.save_screenshot(os.path.join(SHOTS, 'desktop-cycle-running.png'))
+    res = wait_until(lambda: attr(drv, 'trigger-feedback', 'data-state') in ('finished', 'error'), 120, 0.2)
     fb = q(drv, 'trigger-feedback')
     check('triggered update finishes and says so', attr(drv, 'trigger-feedback', 'data-state') == 'finished',
           f'{fb.get_attribute("data-history")!r}: {fb.text!r}')
     check('new cycle shows up without a reload', drv.execute_script('return window.__noReload') == 'still here')
+    code, cyc = api('/api/fetcher/cycles?limit=100')
+    newest = max([c['id'] for c in (cyc or {}).get('cycles', [])] or [0])
+    if live:
+        info = live_info(drv)
+        spy = drv.execute_script('return window.__progress') or []
+        mine = [x for x in spy if x['cycle'] == str(newest)]
+        types = [(e['type'], (e['data'] or {}).get('cycle_id')) for e in info.get('events', [])]
+        check('the cycle\'s start and finish arrived through the event stream',
+              ('cycle_started', newest) in types and ('cycle_finished', newest) in types and info.get('readyState') == 1,
+              f'events {types[-8:]}, readyState {info.get("readyState")}')
+        check('the progress bar showed the running cycle, then its finish, from live events',
+              any(x['state'] == 'running' and x['source'] == 'live' and not x['hidden'] for x in mine) and
+              any(x['state'] == 'finished' and x['source'] == 'live' and x['done'] == x['total'] for x in mine),
+              f'progress snapshots {mine[:6]}')
+        check('start, progress and finish were shown before the next poll (no poll ran meanwhile)',
+              polls0 is not None and all(x['polls'] == polls0 for x in mine) and
+              attr(drv, 'trigger-feedback', 'data-source') == 'live',
+              f'polls before {polls0}, during {[x["polls"] for x in mine]}, feedback source '
+              f'{attr(drv, "trigger-feedback", "data-source")!r}')
+    else:
+        skip('the running cycle arrived live (SSE), before any poll', 'no /api/fetcher/events')
     res = wait_until(lambda: (digits(q(drv, 'total-cycles').text) or 0) > before and
                      digits(q(drv, 'total-cycles').text) == api('/api/fetcher/statistics')[1].get('total_cycles'), 20)
     check('total cycles on screen follows the new cycle', res,
           f'before {before}, page {q(drv, "total-cycles").text}, API {api("/api/fetcher/statistics")[1].get("total_cycles")}')
-    code, cyc = api('/api/fetcher/cycles?limit=100')
     if code == 200 and cyc.get('cycles'):
-        newest = max(c['id'] for c in cyc['cycles'])
         old = max([c['id'] for c in (cyc0 or {}).get('cycles', [])] or [0])
         res = wait_until(lambda: drv.find_elements(By.CSS_SELECTOR, f'[data-testid="cycle-bar"][data-id="{newest}"]'), 15)
         check('the new cycle appears in the cycle history', newest > old and res, f'newest {newest}, before {old}')
+
+
+def error_groups(updates):
+    """The grouping the page should show: errors equal once the symbol is cut out."""
+    groups = {}
+    for u in updates:
+        if u.get('success'):
+            continue
+        sym = u.get('symbol') or ''
+        key = re.sub(r'(^|[^A-Za-z0-9])' + re.escape(sym) + r'(?![A-Za-z0-9])', r'\1…', u.get('error') or '', flags=re.I)
+        groups.setdefault(key, set()).add(sym)
+    return sorted(sorted(v) for v in groups.values())
+
+
+def newest_update_id(symbol):
+    _, b = api(f'/api/fetcher/recent-updates?symbol={urllib.parse.quote(symbol)}&limit=1')
+    ups = (b or {}).get('updates') or []
+    return ups[0]['id'] if ups else 0
+
+
+def test_drilldown(drv):
+    code, cyc = api('/api/fetcher/cycles?limit=100')
+    if code != 200:
+        skip('a cycle\'s errors are grouped by cause', f'/cycles answered {code}')
+        return
+    finished = [c for c in cyc.get('cycles', []) if c.get('status') != 'running' and c.get('assets_failed')]
+    if not finished:
+        skip('a cycle\'s errors are grouped by cause', 'no cycle with failed assets')
+        return
+    c = max(finished, key=lambda x: x['id'])
+    _, det = api(f'/api/fetcher/cycles/{c["id"]}')
+    ups = det.get('updates') or []
+    want = error_groups(ups)
+    load(drv, f'{API}/#cycles/{c["id"]}')
+    res = wait_until(lambda: q(drv, 'cycle-detail').is_displayed() and f'#{c["id"]}' in q(drv, 'cycle-detail').text
+                     and len(qa(drv, 'cycle-update-row')) == len(ups), 15)
+    check(f'deep link #cycles/{c["id"]} opens that cycle with its {len(ups)} updates', res,
+          f'{len(qa(drv, "cycle-update-row"))} rows')
+    top = drv.execute_script("const r=document.getElementById('cycles').getBoundingClientRect();return r.top>=-5 && r.top<innerHeight/2")
+    check('the cycle deep link scrolls to the cycle history', top)
+    got = wait_until(lambda: sorted(sorted(g.get_attribute('data-symbols').split()) for g in qa(drv, 'error-group')), 5)
+    check('the cycle\'s errors are grouped by cause (one group per distinct error, symbols cut out)', got == want,
+          f'page {got}, expected {want}')
+    titles = [t.text for t in qa(drv, 'error-group-title')]
+    big = max(want, key=len)
+    check('a group title says how many assets and why ("2 assets: HTTP 404 from yahoo …")',
+          any(t.startswith(f'{len(big)} asset') for t in titles) and all(':' in t for t in titles), f'{titles}')
+
+    # retry a whole group: trigger-update with {"symbols": [...]}
+    groups = qa(drv, 'error-group')
+    g = max(groups, key=lambda e: int(e.get_attribute('data-count')))
+    syms = g.get_attribute('data-symbols').split()
+    base = {s: newest_update_id(s) for s in syms}
+    g.find_element(By.CSS_SELECTOR, '[data-testid="group-retry"]').click()
+    if not EXPECT_DAEMON:
+        skip('"Retry all" on an error group refreshes exactly those assets', DAEMON_SKIP)
+        return
+    res = wait_until(lambda: all(newest_update_id(s) > base[s] for s in syms), 30, 0.5)
+    check(f'"Retry all" on an error group refreshes those assets ({" ".join(syms)}: new price_update_log rows)', res,
+          f'before {base}, now { {s: newest_update_id(s) for s in syms} }')
+    out = wait_until(lambda: g.find_element(By.CSS_SELECTOR, '[data-testid="group-retry-result"]').get_attribute('data-state')
+                     in ('finished', 'failed') and g.find_element(By.CSS_SELECTOR, '[data-testid="group-retry-result"]').text, 30)
+    check('the group shows the retry\'s outcome', out and f'{len(syms)} assets' in out, repr(out))
+
+
+def test_retry_asset(drv):
+    code, body = api('/api/fetcher/assets')
+    if code != 200:
+        skip('"Retry now" on a failed asset', f'/assets answered {code}')
+        return
+    bad = [a for a in body.get('assets', []) if a.get('last_error') and a.get('tracked') is not False]
+    if not bad:
+        skip('"Retry now" on a failed asset', 'no failing asset')
+        return
+    sym = sorted(a['symbol'] for a in bad)[0]
+    load(drv, f'{API}/#assets?q={urllib.parse.quote(sym)}')
+    row = wait_until(lambda: drv.find_element(By.CSS_SELECTOR, f'[data-testid="asset-row"][data-symbol="{sym}"][data-failing="true"]'), 15)
+    if not check(f'failing asset {sym} shows its error and a "Retry now" button', row and
+                 row.find_elements(By.CSS_SELECTOR, '[data-testid="asset-retry"]') and
+                 row.find_element(By.CSS_SELECTOR, '[data-testid="asset-error"]').text.strip()):
+        return
+    before = newest_update_id(sym)
+    row.find_element(By.CSS_SELECTOR, '[data-testid="asset-retry"]').click()
+    if not EXPECT_DAEMON:
+        skip('"Retry now" issues a refresh', DAEMON_SKIP)
+        return
+    res = wait_until(lambda: newest_update_id(sym) > before, 30, 0.5)
+    check(f'"Retry now" on {sym} issues a refresh (a new price_update_log row in recent-updates?symbol={sym})', res,
+          f'newest id before {before}, after {newest_update_id(sym)}')
+
+    def outcome():
+        r = drv.find_element(By.CSS_SELECTOR, f'[data-testid="asset-row"][data-symbol="{sym}"] [data-testid="asset-retry-result"]')
+        return r.get_attribute('data-state') in ('finished', 'failed') and r.text
+    out = wait_until(outcome, 20)
+    check('the asset row says how the retry went', out and sym in out, repr(out))
+    _, logs = api('/api/fetcher/logs?limit=20')
+    check('the refresh request is in the logs (the API logs it)',
+          any(sym in (l.get('message') or '') for l in logs.get('logs', [])), [l.get('message') for l in logs.get('logs', [])][:5])
+
+
+def log_texts(drv):
+    return [e.text for e in qa(drv, 'log-message')]
+
+
+def test_pause(drv):
+    code, st = api('/api/fetcher/status')
+    if 'paused' not in (st or {}):
+        skip('pause then resume', 'the API\'s status has no "paused"')
+        return
+    load(drv, f'{API}/')
+    btn = q(drv, 'pause-button')
+    check('the schedule shows as not paused first', not q(drv, 'paused-badge').is_displayed() and 'Pause' in btn.text, btn.text)
+    btn.click()
+    res = wait_until(lambda: q(drv, 'paused-badge').is_displayed() and api('/api/fetcher/status')[1].get('paused') is True, 10)
+    check('"Pause schedule" pauses through the API and the page shows "Paused"', res and 'Paused' in q(drv, 'paused-badge').text,
+          f'badge {q(drv, "paused-badge").text!r}, API paused {api("/api/fetcher/status")[1].get("paused")}, '
+          f'feedback {q(drv, "pause-feedback").text!r}')
+    check('while paused the countdown says so and the button offers Resume',
+          wait_until(lambda: q(drv, 'next-update').text == 'paused' and 'Resume' in q(drv, 'pause-button').text, 5),
+          f'{q(drv, "next-update").text!r}, {q(drv, "pause-button").text!r}')
+    res = wait_until(lambda: any('paused' in t.lower() for t in log_texts(drv)[:5]), 10)
+    check('the pause shows in the logs without a reload', res, log_texts(drv)[:3])
+    q(drv, 'pause-button').click()
+    res = wait_until(lambda: not q(drv, 'paused-badge').is_displayed() and api('/api/fetcher/status')[1].get('paused') is False, 10)
+    check('"Resume schedule" resumes and the page shows it', res and 'Pause' in q(drv, 'pause-button').text,
+          f'API paused {api("/api/fetcher/status")[1].get("paused")}')
+    res = wait_until(lambda: any('resumed' in t.lower() for t in log_texts(drv)[:5]), 10)
+    check('the resume shows in the logs', res, log_texts(drv)[:3])
+
+
+def test_assets(drv):
+    code, body = api('/api/fetcher/assets')
+    load(drv, f'{API}/')
+    panel = q(drv, 'assets-panel')
+    if code != 200:
+        check('assets panel is hidden while the API has no /assets', wait_until(lambda: not panel.is_displayed(), 5), f'{code}')
+        return
+    tracked = [a for a in body.get('assets', []) if a.get('tracked') is not False]
+
+    def page_assets():
+        return {r.get_attribute('data-symbol'): r for r in qa(drv, 'asset-row')}
+    res = wait_until(lambda: panel.is_displayed() and len(page_assets()) == min(100, len(tracked)), 10)
+    check('assets panel lists every tracked asset', res, f'{len(page_assets())} rows, API {len(tracked)}')
+
+    def prices():
+        _, b = api('/api/fetcher/assets')
+        want = {a['symbol']: (None if a.get('price') is None else float(a['price'])) for a in b.get('assets', [])
+                if a.get('tracked') is not False}
+        got = {}
+        for r in qa(drv, 'asset-row'):
+            v = r.find_element(By.CSS_SELECTOR, '[data-testid="asset-price"]').get_attribute('data-value')
+            got[r.get_attribute('data-symbol')] = float(v) if v not in (None, '') else None
+        return want, got
+    same_as_api(drv, 'each asset\'s price on screen equals the API\'s', lambda: prices()[0], lambda: prices()[1])
+    failing = lambda: int(q(drv, 'assets-summary').get_attribute('data-failing') or -1)
+    fails_api = sum(1 for a in tracked if a.get('last_error') and
+                    (not a.get('last_price_update') or (a.get('last_error_at') or '') >= a['last_price_update']))
+    check('failing assets counted as in the API (last error newer than last price)', failing() == fails_api,
+          f'page {failing()}, API {fails_api}')
+    rows = qa(drv, 'asset-row')
+    t = rows[0].find_elements(By.CSS_SELECTOR, '[data-testid="asset-age"] time')
+    check('asset age is relative with the exact time on hover', t and t[0].get_attribute('title') and
+          ('ago' in t[0].text or 'just now' in t[0].text), t[0].text if t else 'no <time>')
+
+    # sparkline: as many points as the API's recent successful prices
+    with_price = [a for a in tracked if a.get('price') is not None]
+    if with_price:
+        sym = sorted(a['symbol'] for a in with_price)[0]
+        _, h = api(f'/api/fetcher/recent-updates?symbol={urllib.parse.quote(sym)}&success=true&limit=30')
+        n = len((h or {}).get('updates') or [])
+        sel = f'[data-testid="asset-row"][data-symbol="{sym}"] [data-testid="sparkline"]'
+        if n >= 2:
+            # sparklines load when their row scrolls into view
+            drv.execute_script('arguments[0].scrollIntoView({block: "center"})', page_assets()[sym])
+            sp = wait_until(lambda: drv.find_elements(By.CSS_SELECTOR, sel), 10)
+            check(f'{sym} has a sparkline of its {n} recent prices', sp and sp[0].get_attribute('data-points') == str(n),
+                  f'{sp[0].get_attribute("data-points") if sp else "no sparkline"}')
+        else:
+            skip('assets have a sparkline of recent prices', f'{sym} has {n} prices so far')
+
+    # sorting
+    q(drv, 'sort-price').click()
+
+    def price_order():
+        vals = [r.find_element(By.CSS_SELECTOR, '[data-testid="asset-price"]').get_attribute('data-value') for r in qa(drv, 'asset-row')]
+        nums = [float(v) if v else 0.0 for v in vals]
+        return nums
+    p = price_order()
+    check('clicking "Price" sorts by price, ascending', p == sorted(p), p[:6])
+    q(drv, 'sort-price').click()
+    p = price_order()
+    check('clicking it again sorts descending, and aria-sort says so',
+          p == sorted(p, reverse=True) and drv.find_element(By.CSS_SELECTOR, 'th[data-col="price"]').get_attribute('aria-sort') == 'descending',
+          p[:6])
+    q(drv, 'sort-symbol').click()
+
+    # search
+    sym = sorted(a['symbol'] for a in tracked)[0]
+    box = q(drv, 'asset-search')
+    box.send_keys(sym)
+    want = sorted(a['symbol'] for a in tracked if sym.upper() in a['symbol'].upper() or sym.upper() in (a.get('name') or '').upper())
+    res = wait_until(lambda: sorted(page_assets()) == want, 5)
+    check(f'search "{sym}" shows only matching assets', res, f'{sorted(page_assets())} want {want}')
+    check('the search is in the URL (#assets?q=…)', drv.execute_script('return location.hash') == f'#assets?q={sym}',
+          drv.execute_script('return location.hash'))
+    # deep link
+    load(drv, f'{API}/#assets?q=NOSUCH')
+    want = sorted(a['symbol'] for a in tracked if 'NOSUCH' in a['symbol'].upper() or 'NOSUCH' in (a.get('name') or '').upper())
+    res = wait_until(lambda: sorted(page_assets()) == want and q(drv, 'asset-search').get_attribute('value') == 'NOSUCH', 10)
+    check('deep link #assets?q=NOSUCH fills the search and filters', res, f'{sorted(page_assets())} want {want}')
+    top = wait_until(lambda: drv.execute_script(
+        "const r=document.getElementById('assets').getBoundingClientRect();return r.top>=-5 && r.top<innerHeight/2"), 3)
+    check('the assets deep link scrolls to the assets', top)
+
+
+def test_queue(drv):
+    code, body = api('/api/fetcher/queue')
+    if code != 200:
+        skip('queue counters equal the API\'s', f'/queue answered {code}')
+        return
+    load(drv, f'{API}/')
+    wait_until(lambda: q(drv, 'queue-panel').is_displayed(), 10)
+
+    def val(key):
+        els = qa(drv, f'queue-{key}')
+        v = els[0].get_attribute('data-value') if els else None
+        return int(float(v)) if v not in (None, '') else None
+    for key in ('in_flight', 'queued', 'deduplicated', 'upstream_requests', 'retries'):
+        same_as_api(drv, f'queue "{key}" on screen equals /api/fetcher/queue',
+                    lambda key=key: (api('/api/fetcher/queue')[1].get('queue') or {}).get(key), lambda key=key: val(key))
+
+    def rate_api():
+        qq = api('/api/fetcher/queue')[1].get('queue') or {}
+        n = (qq.get('cache_hits') or 0) + (qq.get('cache_misses') or 0)
+        return round(100 * qq['cache_hits'] / n) if n else None
+
+    def rate_page():
+        els = qa(drv, 'queue-cache')
+        return digits(els[0].text) if els else None
+    same_as_api(drv, 'cache hit rate on screen equals the API\'s hits / (hits + misses)', rate_api, rate_page)
+    provs = (body.get('queue') or {}).get('providers') or body.get('providers')
+    if provs:
+        want = sorted((p['name'], p.get('state')) for p in provs)
+        got = wait_until(lambda: sorted((r.get_attribute('data-name'), r.get_attribute('data-state')) for r in qa(drv, 'provider-row')), 10)
+        check('providers table shows each provider and its state', got == want, f'page {got}, API {want}')
+    else:
+        check('without per-provider figures the queue panel says they are not reported', q(drv, 'providers-missing').is_displayed())
+        skip('providers table shows each provider, its state and latency',
+             '/api/fetcher/queue does not pass the heartbeat\'s "providers" through')
+
+
+def test_portfolio_values(drv):
+    code, pf = api('/api/fetcher/portfolios')
+    if code != 200:
+        return
+    load(drv, f'{API}/')
+    want = {str(p['id']): p for p in pf.get('portfolios', [])}
+    res = wait_until(lambda: len(qa(drv, 'portfolio-row')) == len(want), 10)
+    bad = []
+    for r in qa(drv, 'portfolio-row'):
+        p = want.get(r.get_attribute('data-id'))
+        if not p:
+            bad.append(f'unknown row {r.get_attribute("data-id")}')
+            continue
+        v = r.find_element(By.CSS_SELECTOR, '[data-testid="portfolio-value"]').get_attribute('data-value')
+        cur = r.find_element(By.CSS_SELECTOR, '[data-testid="portfolio-currency"]').text
+        if p.get('total_value') is not None and abs(float(v or 'nan') - float(p['total_value'])) > 1e-6:
+            bad.append(f'{p["name"]}: value {v} vs {p["total_value"]}')
+        if cur != (p.get('currency') or '—'):
+            bad.append(f'{p["name"]}: currency {cur} vs {p.get("currency")}')
+        if p.get('currency') != 'USD' and p.get('value_usd') is not None and not r.find_elements(By.CSS_SELECTOR, '[data-testid="portfolio-usd"]'):
+            bad.append(f'{p["name"]}: no USD value')
+    check('portfolio value, currency and USD value equal the API\'s', res and not bad, '\n'.join(bad))
 
 
 def test_screens(drv):
@@ -514,7 +888,13 @@ def test_screens(drv):
     set_viewport(drv, 1366, 900)
     load(drv, f'{API}/')
     wait_until(lambda: qa(drv, 'updates-row') or drv.find_element(By.ID, 'updates-empty').is_displayed(), 10)
+    # the full-page shots show a cycle's drill-down with its error groups
+    bars = qa(drv, 'cycle-bar')
+    if bars:
+        drv.execute_script('location.hash = arguments[0]', f'#cycles/{bars[-1].get_attribute("data-id")}')
+        wait_until(lambda: q(drv, 'cycle-detail').is_displayed(), 5)
     time.sleep(1)
+    drv.execute_script('window.scrollTo(0, 0)')
     light = body_bg(drv)
     screenshot(drv, 'desktop-light')
     set_viewport(drv, 1366, 900, dark=True)
@@ -574,8 +954,16 @@ def test_token(drv, console):
     forget.click()
     gone = wait_until(lambda: drv.execute_script("return localStorage.getItem('fetcherd.apiToken')") is None, 3)
     check('a saved token is shown after a reload and can be forgotten', shown and gone)
+    if 'paused' in (api('/api/fetcher/status', base=API_TOKEN_URL)[1] or {}):
+        q(drv, 'pause-button').click()
+        res = wait_until(lambda: attr(drv, 'trigger-feedback', 'data-state') == 'auth' and q(drv, 'token-form').is_displayed()
+                         and attr(drv, 'pause-feedback', 'data-state') == 'error', 10)
+        check('pause without a token: 401 explained and the token prompt appears', res and '401' in q(drv, 'pause-feedback').text,
+              f'{q(drv, "pause-feedback").text!r} / {q(drv, "trigger-feedback").text!r}')
+        check('the schedule was not paused', api('/api/fetcher/status', base=API_TOKEN_URL)[1].get('paused') is False)
     console.check('no console errors besides the expected 401s', allowed=(
-        'trigger-update - Failed to load resource: the server responded with a status of 401',))
+        'trigger-update - Failed to load resource: the server responded with a status of 401',
+        '/pause - Failed to load resource: the server responded with a status of 401'))
 
 
 def main():
@@ -585,8 +973,10 @@ def main():
     drv, profile = make_driver()
     console = Console(drv)
     allowed = []
-    for path in ('/api/fetcher/cycles', '/api/fetcher/portfolios'):
-        if api(path)[0] == 404:
+    for path in ('/api/fetcher/cycles', '/api/fetcher/portfolios', '/api/fetcher/assets', '/api/fetcher/queue',
+                 '/api/fetcher/events'):
+        code = api_stream_status() if path.endswith('/events') else api(path)[0]
+        if code == 404:
             allowed.append(f'{path}')
     # a 404 from an optional endpoint the API does not have is expected
     allowed = tuple(f'{p}' for p in allowed)
@@ -613,18 +1003,26 @@ def main():
         check("the dashboard is served with the strict CSP (so the checks below run under it)",
               "script-src 'self'" in csp and 'unsafe' not in csp, csp)
         code, _ = api('/api/fetcher/status')
-        for step in (test_values, test_logs, test_deep_link, test_optional, test_keyboard):
+        for step in (test_values, test_logs, test_deep_link, test_optional, test_assets, test_queue,
+                     test_portfolio_values, test_keyboard):
             try:
                 step(drv)
             except Exception:
                 not_ok(f'{step.__name__} ran to the end', traceback.format_exc())
         console_ok('no console errors (SEVERE) on the dashboard')
-        for step in (test_trigger, test_screens):
+        live = False
+        try:
+            live = test_live(drv)
+        except Exception:
+            not_ok('test_live ran to the end', traceback.format_exc())
+        def test_trigger_live(d):
+            test_trigger(d, live)
+        for step in (test_trigger_live, test_drilldown, test_retry_asset, test_pause, test_screens):
             try:
                 step(drv)
             except Exception:
-                not_ok(f'{step.__name__} ran to the end', traceback.format_exc())
-        console_ok('no console errors (SEVERE) while triggering and resizing')
+                not_ok(f'{getattr(step, "__name__", "step")} ran to the end', traceback.format_exc())
+        console_ok('no console errors (SEVERE) while triggering, retrying, pausing and resizing')
         try:
             test_token(drv, console)
         except Exception:

@@ -51,12 +51,15 @@ if ! migrate; then
   done
 fi
 check "demo data loads" load_demo
-# One asset fakemarket does not know (a "NOSUCH" content fault), so every
-# cycle has a failed update whose error the dashboard can show; some log
+# Assets fakemarket does not know ("NOSUCH" content faults: two on yahoo
+# with one cause, one on coingecko with another), so every cycle has failed
+# updates whose errors the dashboard can show and group; some log
 # rows with context at each level, and enough rows that the logs page.
-sql "INSERT INTO assets (symbol, name, asset_type, currency, exchange, provider, provider_symbol)
-     VALUES ('NOSUCH1', 'Delisted Example Corp', 'stock', 'USD', 'NYSE', 'yahoo', 'NOSUCH1');
-     INSERT INTO tracked_assets (asset_id) SELECT id FROM assets WHERE symbol = 'NOSUCH1';" >/dev/null
+sql "INSERT INTO assets (symbol, name, asset_type, currency, exchange, provider, provider_symbol) VALUES
+     ('NOSUCH1', 'Delisted Example Corp', 'stock', 'USD', 'NYSE', 'yahoo', 'NOSUCH1'),
+     ('NOSUCH2', 'Gone Holdings', 'stock', 'USD', 'NYSE', 'yahoo', 'NOSUCH2'),
+     ('nosuch-coin', 'Vanished Coin', 'crypto', 'USD', NULL, 'coingecko', 'nosuch-coin');
+     INSERT INTO tracked_assets (asset_id) SELECT id FROM assets WHERE symbol IN ('NOSUCH1', 'NOSUCH2', 'nosuch-coin');" >/dev/null
 sql "INSERT INTO fetcher_logs (\"timestamp\", level, message, context)
      SELECT now() - make_interval(mins => 90 + g), 'DEBUG', 'housekeeping pass ' || g, NULL
        FROM generate_series(1, 60) g;
@@ -72,7 +75,8 @@ cycle_finished() { [ "$(sql "SELECT count(*) FROM fetcher_cycles WHERE status <>
 daemon_ok=0
 skip_reason="fetcherd did not start"
 if "$BIN/fetcherd" --help >/dev/null 2>&1 && [ -x "$BIN/fakemarket" ]; then
-  if start_fakemarket; then
+  # answers take 1.2 s, so a cycle runs long enough to show its progress
+  if start_fakemarket --latency-ms 1200; then
     # a long interval: only the startup cycle and the ones the test triggers
     FETCH_INTERVAL=10m start_fetcherd
     if wait_for 30 cycle_finished; then
@@ -87,6 +91,20 @@ else
   skip_reason="$BIN/fetcherd or $BIN/fakemarket does not run"
 fi
 [ $daemon_ok = 1 ] && ok "fetcherd ran its startup cycle" || echo "# $skip_reason"
+if [ $daemon_ok = 1 ]; then
+  # four hours of earlier prices (a gentle wave around the price just
+  # fetched), so the assets' sparklines have a history to draw; negative
+  # ids keep them older than every real row (the API orders by id)
+  sql "INSERT INTO price_update_log (id, \"timestamp\", asset_id, symbol, price, currency, success, duration_ms, instance_id, seq)
+       OVERRIDING SYSTEM VALUE
+       SELECT -(g * 100000 + a.id), now() - make_interval(mins => 10 * g), a.id, a.symbol,
+              round(p.price * (1 + 0.04 * sin(g / 3.0 + a.id) + 0.01 * cos(g * 1.7))::numeric, 6), p.currency, true, 5,
+              'history-seed', row_number() OVER ()
+         FROM assets a
+         JOIN LATERAL (SELECT price, currency FROM price_update_log l
+                        WHERE l.symbol = a.symbol AND l.success ORDER BY l.id DESC LIMIT 1) p ON true,
+              generate_series(1, 24) g;" >/dev/null || echo "# could not seed the price history"
+fi
 
 token=tok-$RANDOM$RANDOM
 FETCHER_DASHBOARD_DIR=$DASH FETCHER_API_TOKEN=$token start_api || { not_ok "fetcher-api (with a token) answers /healthz"; exit 0; }

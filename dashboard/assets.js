@@ -1,0 +1,270 @@
+// assets.js — every tracked asset: last price, a sparkline of its recent
+// prices (hand-made SVG from /recent-updates?symbol=X&success=true), age of
+// the price, last error with "Retry now"; sortable columns, search by
+// symbol (or name), deep link #assets?q=AAPL.
+
+import { apiGet } from './api.js';
+import { $, h, changed, clear, setText, svg, timeEl } from './dom.js';
+import { fmtExact, fmtInt, fmtPrice, isNum, parseTime } from './format.js';
+import { retryButton } from './actions.js';
+
+const SHOW = 100;          // rows drawn at once; "Show more" adds as many
+const SPARK_POINTS = 30;
+const SPARK_PARALLEL = 4;
+
+let assets = [];
+let byProvider = new Map();   // symbol → provider (for the error grouping)
+let sort = { key: 'symbol', dir: 1 };
+let query = '';
+let onlyFailing = false;
+let shown = SHOW;
+let intervalMin = 10;
+
+export function providerOf(symbol) {
+  return byProvider.get(symbol);
+}
+
+export function setAssetsInterval(minutes) {
+  if (isNum(minutes) && minutes > 0) intervalMin = minutes;
+}
+
+export function failing(a) {
+  if (!a.last_error) return false;
+  const e = parseTime(a.last_error_at);
+  const ok = parseTime(a.last_price_update);
+  return !ok || !e || e.getTime() >= ok.getTime();
+}
+
+const num = (v) => (v === null || v === undefined || v === '' ? NaN : Number(v));
+
+const SORTS = {
+  symbol: (a, b) => String(a.symbol).localeCompare(String(b.symbol)),
+  name: (a, b) => String(a.name ?? '').localeCompare(String(b.name ?? '')),
+  price: (a, b) => (num(a.price) || 0) - (num(b.price) || 0),
+  age: (a, b) => (parseTime(b.last_price_update)?.getTime() ?? 0) - (parseTime(a.last_price_update)?.getTime() ?? 0),
+  error: (a, b) => Number(failing(b)) - Number(failing(a)) || String(a.last_error ?? '').localeCompare(String(b.last_error ?? '')),
+};
+
+export function initAssets() {
+  const input = $('#asset-search');
+  input.addEventListener('input', () => {
+    query = input.value.trim();
+    shown = SHOW;
+    writeHash();
+    draw();
+  });
+  $('#asset-failing').addEventListener('change', (e) => {
+    onlyFailing = e.target.checked;
+    shown = SHOW;
+    draw();
+  });
+  for (const btn of document.querySelectorAll('#assets thead button[data-sort]')) {
+    btn.addEventListener('click', () => {
+      const k = btn.dataset.sort;
+      sort = sort.key === k ? { key: k, dir: -sort.dir } : { key: k, dir: 1 };
+      draw();
+    });
+  }
+  $('#assets-more').addEventListener('click', () => {
+    shown += SHOW;
+    draw();
+  });
+}
+
+// "#assets?q=AAPL" → the search; true when the hash is about assets.
+export function applyAssetsHash(hash) {
+  const m = /^#assets(?:\?(.*))?$/.exec(hash || '');
+  if (!m) return false;
+  if (m[1] === undefined) {
+    // a plain "#assets" (the nav link) keeps the current search
+    if (query) writeHash();
+    return true;
+  }
+  const params = new URLSearchParams(m[1] || '');
+  query = (params.get('q') || '').trim();
+  $('#asset-search').value = query;
+  shown = SHOW;
+  if (assets.length) draw();
+  return true;
+}
+
+function writeHash() {
+  const q = query ? `?${new URLSearchParams({ q: query })}` : '';
+  history.replaceState(null, '', `#assets${q}`);
+}
+
+export function renderAssets(body) {
+  if (!changed('assets', body)) return;
+  const list = Array.isArray(body.assets) ? body.assets : [];
+  assets = list.filter((a) => a.tracked !== false);
+  byProvider = new Map(list.map((a) => [a.symbol, a.provider]));
+  draw();
+}
+
+function matches(a) {
+  if (onlyFailing && !failing(a)) return false;
+  if (!query) return true;
+  const q = query.toUpperCase();
+  return String(a.symbol).toUpperCase().includes(q) || String(a.name ?? '').toUpperCase().includes(q);
+}
+
+function draw() {
+  const tbody = $('#assets-body');
+  // keep focus on a retry button that is being redrawn
+  const focused = document.activeElement && tbody.contains(document.activeElement)
+    ? document.activeElement.closest('tr')?.dataset.symbol : null;
+  clear(tbody);
+  const cmp = SORTS[sort.key] || SORTS.symbol;
+  const rows = assets.filter(matches).sort((a, b) => cmp(a, b) * sort.dir || SORTS.symbol(a, b));
+  const bad = assets.filter(failing).length;
+  for (const th of document.querySelectorAll('#assets thead th[data-col]')) {
+    th.setAttribute('aria-sort', th.dataset.col === sort.key ? (sort.dir > 0 ? 'ascending' : 'descending') : 'none');
+  }
+  const staleMs = intervalMin * 60000 * 2.5;
+  const now = Date.now();
+  for (const a of rows.slice(0, shown)) {
+    const fail = failing(a);
+    const upd = parseTime(a.last_price_update);
+    const stale = !upd || now - upd.getTime() > staleMs;
+    const spark = h('td', { class: 'spark-cell', dataset: { symbol: a.symbol } });
+    fillSpark(spark, a);
+    let errCell;
+    if (fail) {
+      errCell = h('td', { class: 'err-cell' },
+        h('span', { class: 'err-text', dataset: { testid: 'asset-error' }, title: a.last_error_at ? fmtExact(parseTime(a.last_error_at)) : '' }, String(a.last_error)),
+        retryButton([a.symbol], { testid: 'asset-retry' }));
+    } else {
+      errCell = h('td', { class: 'muted', title: a.last_error ? `Earlier error (since recovered): ${a.last_error}` : '' }, '—');
+    }
+    tbody.append(h('tr', { class: fail ? 'row-bad' : '', dataset: { testid: 'asset-row', symbol: a.symbol, failing: String(fail) } },
+      h('th', { scope: 'row', class: 'sym' }, h('span', { dataset: { testid: 'asset-symbol' } }, String(a.symbol)),
+        h('span', { class: 'prov' }, String(a.provider ?? ''))),
+      h('td', { class: 'col-name' }, String(a.name ?? '')),
+      h('td', { class: 'num mono', dataset: { testid: 'asset-price', value: a.price ?? '' } },
+        a.price === null || a.price === undefined ? h('span', { class: 'muted' }, '—') : fmtPrice(a.price, a.price_currency || a.currency)),
+      spark,
+      h('td', { class: stale ? 'age stale' : 'age', dataset: { testid: 'asset-age' } },
+        upd ? timeEl(a.last_price_update, { clock: false }) : h('span', { class: 'muted' }, 'never')),
+      errCell));
+  }
+  if (focused) {
+    const b = tbody.querySelector(`tr[data-symbol="${CSS.escape(focused)}"] button`);
+    if (b) b.focus();
+  }
+  const total = rows.length;
+  $('#assets-empty').hidden = total > 0;
+  setText($('#assets-empty'), assets.length ? `No asset matches “${query}”.` : 'No tracked assets.');
+  $('#assets-more').hidden = total <= shown;
+  setText($('#assets-summary'), `${fmtInt(assets.length)} tracked${bad ? ` · ${fmtInt(bad)} failing` : ''}` +
+    (total !== assets.length ? ` · ${fmtInt(total)} shown by the filter` : ''));
+  $('#assets-summary').dataset.failing = String(bad);
+  observeSparks();
+}
+
+// ---- sparklines -----------------------------------------------------------
+
+const sparkCache = new Map();   // symbol → {key, points:[{t,p}], state}
+const sparkQueue = [];
+let sparkActive = 0;
+let io = null;
+
+function sparkKey(a) {
+  return `${a.last_price_update || ''}|${a.price ?? ''}`;
+}
+
+function fillSpark(cell, a) {
+  const c = sparkCache.get(a.symbol);
+  clear(cell);
+  if (c && c.points) cell.append(drawSpark(c.points, a));
+  else cell.append(h('span', { class: 'spark-empty', 'aria-hidden': 'true' }, ''));
+}
+
+function observeSparks() {
+  const cells = document.querySelectorAll('#assets-body .spark-cell');
+  if (!('IntersectionObserver' in window)) {
+    cells.forEach(want);
+    return;
+  }
+  if (!io) {
+    io = new IntersectionObserver((entries) => {
+      for (const e of entries) if (e.isIntersecting) want(e.target);
+    }, { rootMargin: '200px' });
+  }
+  io.disconnect();
+  cells.forEach((c) => io.observe(c));
+}
+
+function want(cell) {
+  const sym = cell.dataset.symbol;
+  const a = assets.find((x) => x.symbol === sym);
+  if (!a) return;
+  const c = sparkCache.get(sym);
+  if (c && (c.key === sparkKey(a) || c.state === 'loading')) return;
+  sparkCache.set(sym, { key: sparkKey(a), points: c ? c.points : null, state: 'loading' });
+  sparkQueue.push(sym);
+  pump();
+}
+
+function pump() {
+  while (sparkActive < SPARK_PARALLEL && sparkQueue.length) {
+    const sym = sparkQueue.shift();
+    sparkActive++;
+    apiGet(`/recent-updates?symbol=${encodeURIComponent(sym)}&success=true&limit=${SPARK_POINTS}`)
+      .then((b) => {
+        const pts = (Array.isArray(b.updates) ? b.updates : [])
+          .map((u) => ({ t: parseTime(u.timestamp), p: num(u.price), c: u.currency }))
+          .filter((x) => x.t && Number.isFinite(x.p))
+          .sort((x, y) => x.t - y.t);   // oldest first
+        const c = sparkCache.get(sym);
+        if (c) { c.points = pts; c.state = 'done'; }
+        const cell = document.querySelector(`#assets-body .spark-cell[data-symbol="${CSS.escape(sym)}"]`);
+        const a = assets.find((x) => x.symbol === sym);
+        if (cell && a) fillSpark(cell, a);
+      })
+      .catch(() => {
+        const c = sparkCache.get(sym);
+        if (c) { c.state = 'error'; c.key = ''; }
+      })
+      .finally(() => {
+        sparkActive--;
+        pump();
+      });
+  }
+}
+
+function drawSpark(points, a) {
+  const W = 96;
+  const H = 24;
+  const cur = a.price_currency || a.currency;
+  if (points.length < 2) {
+    return h('span', { class: 'spark-empty muted', title: points.length ? 'Only one price so far' : 'No price history yet' },
+      points.length ? '·' : '—');
+  }
+  const ps = points.map((x) => x.p);
+  const min = Math.min(...ps);
+  const max = Math.max(...ps);
+  const span = max - min || 1;
+  const t0 = points[0].t.getTime();
+  const tspan = points[points.length - 1].t.getTime() - t0 || 1;
+  const xy = points.map((x) => [
+    2 + ((x.t.getTime() - t0) / tspan) * (W - 4),
+    max === min ? H / 2 : 2 + (1 - (x.p - min) / span) * (H - 4),
+  ]);
+  const first = ps[0];
+  const last = ps[ps.length - 1];
+  const dir = last > first ? 'up' : last < first ? 'down' : 'flat';
+  const change = first ? ((last - first) / first) * 100 : 0;
+  const label = `${a.symbol}: ${points.length} prices, from ${fmtPrice(first, cur)} to ${fmtPrice(last, cur)}` +
+    ` (${change >= 0 ? '+' : ''}${change.toFixed(2)} %), low ${fmtPrice(min, cur)}, high ${fmtPrice(max, cur)}`;
+  const end = xy[xy.length - 1];
+  return svg('svg', { class: `spark spark-${dir}`, width: W, height: H, viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': label, 'data-testid': 'sparkline', 'data-points': points.length },
+    svg('title', null, label),
+    svg('polyline', { points: xy.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(' ') }),
+    svg('circle', { cx: end[0].toFixed(1), cy: end[1].toFixed(1), r: 2 }));
+}
+
+// After a cycle or a refresh: prices changed, sparklines must be asked again
+// (their key is the asset's last update, so only changed ones are).
+export function assetsChanged() {
+  observeSparks();
+}
