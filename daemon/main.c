@@ -515,6 +515,7 @@ static int run(int once)
     rc = once ? (a.once_ok ? 0 : 1) : 0;
     log_msg(LOG_INFO, "stopped");
 out:
+    watchdog_stop();
     if (rc != 0 && !a.d.stopping)
         fprintf(stderr, "fetcherd: start-up failed (out of memory or no epoll/signalfd)\n");
     scheduler_free(a.sched);

@@ -10,8 +10,10 @@
 
 #include "loop.h"
 
-/* Starts watching l. Returns 0 or -1 (no thread). The thread lives as long
- * as the process. */
+/* Starts watching l. Returns 0 or -1 (no thread). */
 int watchdog_start(const struct loop *l, int64_t seconds) MUST_CHECK;
+/* Stops the thread and waits for it (at once, not at its next tick); call
+ * before freeing the loop. A no-op if it was never started. */
+void watchdog_stop(void);
 
 #endif

@@ -75,6 +75,8 @@ void writer_free(struct writer *w)
     while (w->head) {
         struct op *o = w->head;
         w->head = o->next;
+        if (o->cb)
+            o->cb(0, NULL, o->cls);
         op_free(o);
     }
     json_object_put(w->logs);

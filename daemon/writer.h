@@ -42,6 +42,9 @@ struct writer_stats {
 /* instance_id is copied. max_rows bounds the buffer. */
 struct writer *writer_new(struct loop *l, struct dbconn *db, const char *instance_id,
                           size_t max_rows);
+/* Frees the writer; statements still buffered are lost, and their callbacks
+ * run with written = 0 (so owners release what they hold). Free the dbconn
+ * first: nothing may be in flight. */
 void writer_free(struct writer *w);
 
 /* Queues statement stmt with nparams params (copied) standing for `rows`
