@@ -107,6 +107,15 @@ static struct json_object *queue_object(const PGresult *r, int row, int col)
         else
             json_object_object_add(q, queue_keys[i], json_object_new_int(0));
     }
+    /* Passed through as fetcherd wrote them, when present: per-provider
+     * state (paused by a 429, offline, latency) and the batching figures. */
+    static const char *const extra[] = {"providers", "rate_limited", "keys_per_request",
+                                        "bytes_received", "backoff", "cached"};
+    for (size_t i = 0; i < ARRAY_LEN(extra); i++) {
+        struct json_object *v = NULL;
+        if (src != NULL && json_object_object_get_ex(src, extra[i], &v))
+            json_object_object_add(q, extra[i], json_object_get(v));
+    }
     json_object_put(src);
     return q;
 }

@@ -501,8 +501,10 @@ static void send_progress(struct cycle *c)
     jbuf_str(&b, c->fetching ? "fetching" : "writing");
     jbuf_obj_end(&b);
     const char *text = jbuf_text(&b);
-    const char *params[1] = {text};
-    if (text && dbconn_query(c->d->db, SQL_NOTIFY_EVENT, 1, params, NULL, NULL) != 0)
+    char seq[24];
+    snprintf(seq, sizeof seq, "%lld", (long long)c->seq);
+    const char *params[3] = {text, c->d->instance_id, seq};
+    if (text && dbconn_query(c->d->db, SQL_NOTIFY_EVENT, 3, params, NULL, NULL) != 0)
         log_msg(LOG_DEBUG, "cycle: progress event dropped (database queue full)");
     jbuf_free(&b);
 }

@@ -29,7 +29,10 @@ const struct db_stmt sql_statements[] = {
     {SQL_SETTINGS, "SELECT paused, paused_at, paused_by FROM fetcher_settings WHERE id = 1", 0},
 
     /* Progress events: not rows, so sent as they happen and never buffered. */
-    {SQL_NOTIFY_EVENT, "SELECT pg_notify('fetcher_events', $1)", 1},
+    {SQL_NOTIFY_EVENT,
+     "SELECT pg_notify('fetcher_events', ($1::jsonb || jsonb_build_object('cycle_id',"
+     "   (SELECT id FROM fetcher_cycles WHERE instance_id = $2 AND seq = $3::bigint)))::text)",
+     3},
 
     /* Currencies that need a rate against USD: those of tracked assets and
      * those portfolios are valued in. */
@@ -56,10 +59,10 @@ const struct db_stmt sql_statements[] = {
      "  FROM jsonb_to_record($1::jsonb) AS r(instance_id text, seq bigint, trigger text,"
      "    started_at timestamptz, assets_total int)"
      "  ON CONFLICT (instance_id, seq) DO NOTHING"
-     "  RETURNING id, instance_id, seq, trigger, assets_total)"
+     "  RETURNING id, instance_id, seq, trigger, assets_total, started_at)"
      " SELECT pg_notify('fetcher_events', json_build_object('type', 'cycle_started',"
      "   'cycle_id', id, 'instance_id', instance_id, 'seq', seq, 'trigger', trigger,"
-     "   'total', assets_total)::text) FROM ins",
+     "   'total', assets_total, 'started_at', started_at)::text) FROM ins",
      1},
 
     {SQL_CYCLE_FINISH,

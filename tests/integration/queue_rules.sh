@@ -38,10 +38,12 @@ check "the refresh is logged with who asked" \
   test "$(sql "SELECT count(*) FROM fetcher_logs WHERE message LIKE 'On-demand refresh for tester:%'")" -eq 1
 wait "$listener" 2>/dev/null
 for ev in cycle_started progress assets_updated cycle_finished; do
-  check "LISTEN fetcher_events saw $ev" grep -q "\"type\" : \"$ev\"\|\"type\":\"$ev\"" "$TEST_LOG_DIR/events.txt"
+  check "LISTEN fetcher_events saw $ev" grep -qE "\"type\" *: *\"$ev\"" "$TEST_LOG_DIR/events.txt"
 done
 check_eq "cycle_started carries the cycle id" "$(sql "SELECT id FROM fetcher_cycles")" \
   "$(grep -o '"type" : "cycle_started", "cycle_id" : [0-9]*' "$TEST_LOG_DIR/events.txt" | grep -o '[0-9]*$' | head -1)"
+check_eq "progress events carry the cycle id too" "$(sql "SELECT id FROM fetcher_cycles")" \
+  "$(grep -oE '"type": "progress".*"cycle_id": [0-9]+' "$TEST_LOG_DIR/events.txt" | grep -oE '[0-9]+$' | head -1)"
 # A refresh on its own (no cycle running) fetches the symbol and updates
 # its price; an unknown or untracked symbol is simply not refreshed.
 before=$(requests .requests_total)
