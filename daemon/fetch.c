@@ -36,6 +36,7 @@ struct fetcher {
     struct fetch_handle *active;
     size_t nactive;
     uint64_t bytes;
+    uint64_t requests;
     int in_curl; /* guards against re-entering curl_multi_* from callbacks */
 };
 
@@ -278,6 +279,7 @@ struct fetch_handle *fetch_start(struct fetcher *f, const char *url, const char 
         f->active->prev = h;
     f->active = h;
     f->nactive++;
+    f->requests++;
     return h;
 }
 
@@ -289,6 +291,11 @@ void fetch_cancel(struct fetcher *f, struct fetch_handle *h)
 size_t fetcher_active(const struct fetcher *f)
 {
     return f->nactive;
+}
+
+uint64_t fetcher_requests(const struct fetcher *f)
+{
+    return f->requests;
 }
 
 uint64_t fetcher_bytes_received(const struct fetcher *f)
@@ -309,12 +316,19 @@ static void classify(struct fetch_handle *h, CURLcode code, struct fetch_respons
                  h->f->opt.max_body);
         return;
     }
+    /* Our own sentences where curl's would confuse ("SSL peer certificate
+     * or SSH remote key was not OK"); never curl's error buffer, which may
+     * quote the URL and with it a query string. */
     switch (code) {
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
+        r->kind = QUOTE_CONNECTION;
+        snprintf(r->error, sizeof r->error, "cannot resolve the host name");
+        return;
     case CURLE_COULDNT_CONNECT:
         r->kind = QUOTE_CONNECTION;
-        break;
+        snprintf(r->error, sizeof r->error, "cannot connect (refused or unreachable)");
+        return;
     case CURLE_OPERATION_TIMEDOUT:
         if (r->http_status == 0 && h->len == 0)
             snprintf(r->error, sizeof r->error, "no answer within the time limit");
@@ -335,9 +349,14 @@ static void classify(struct fetch_handle *h, CURLcode code, struct fetch_respons
         snprintf(r->error, sizeof r->error, "answer truncated (connection closed early)");
         return;
     case CURLE_PEER_FAILED_VERIFICATION:
+        r->kind = QUOTE_PERMANENT;
+        snprintf(r->error, sizeof r->error,
+                 "TLS certificate verification failed (untrusted or wrong host)");
+        return;
     case CURLE_SSL_CONNECT_ERROR:
         r->kind = QUOTE_PERMANENT;
-        break;
+        snprintf(r->error, sizeof r->error, "TLS handshake failed");
+        return;
     default:
         r->kind = QUOTE_TRANSIENT;
         break;

@@ -58,6 +58,9 @@ void fetch_cancel(struct fetcher *f, struct fetch_handle *h);
 
 /* Transfers in progress. */
 size_t fetcher_active(const struct fetcher *f);
+/* Transfers started so far (each is one request to an upstream; a
+ * redirect it follows is not counted again). */
+uint64_t fetcher_requests(const struct fetcher *f);
 /* Bytes received in bodies so far. */
 uint64_t fetcher_bytes_received(const struct fetcher *f);
 

@@ -29,8 +29,10 @@ void validate_quote(struct quote *q, const char *expected_currency, int64_t now_
         /* 0 means unknown; below it is garbage, not a very old price */
         snprintf(why, sizeof why, "price time %lld is negative", (long long)q->price_time);
     else if (q->price_time > now_s + VALIDATE_FUTURE_SLACK_S)
-        snprintf(why, sizeof why, "price time is %llds in the future (more than %ds of clock skew)",
-                 (long long)(q->price_time - now_s), VALIDATE_FUTURE_SLACK_S);
+        snprintf(why, sizeof why,
+                 "price time is %lld s (%.1f h) in the future, more than %d s of clock skew",
+                 (long long)(q->price_time - now_s), (double)(q->price_time - now_s) / 3600.0,
+                 VALIDATE_FUTURE_SLACK_S);
     else if (q->price_time > 0 && max_age_s > 0 && q->price_time < now_s - max_age_s)
         snprintf(why, sizeof why, "price is stale: %lld h old, the limit is %lld h",
                  (long long)((now_s - q->price_time) / 3600), (long long)(max_age_s / 3600));

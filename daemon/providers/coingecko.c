@@ -76,7 +76,9 @@ static int cg_parse(json_object *root, const char *const *symbols, size_t n, str
     json_object *status = provider_get(root, "status");
     if (status != NULL && provider_get(status, "error_code") != NULL) {
         json_object *m = provider_get(status, "error_message");
-        const char *ms = m ? json_object_get_string(m) : "error";
+        const char *ms = m ? json_object_get_string(m) : "";
+        if (ms[0] == '\0') /* a reason nobody can read is no reason */
+            ms = json_object_get_string(provider_get(status, "error_code"));
         char snip[100];
         util_snippet(ms, strlen(ms), 80, snip, sizeof snip);
         snprintf(err, errlen, "coingecko refused: %s", snip);
@@ -94,8 +96,28 @@ static int cg_parse(json_object *root, const char *const *symbols, size_t n, str
             snprintf(q->error, sizeof q->error, "entry for %s is not an object", symbols[i]);
             continue;
         }
-        if (provider_number(provider_get(entry, "usd"), "price", &q->price, why, sizeof why) !=
-            0) {
+        json_object *usd = NULL;
+        /* (a JSON null is a NULL value too: ask whether the key exists) */
+        if (!json_object_object_get_ex(entry, "usd", &usd) &&
+            json_object_object_length(entry) > 0) {
+            /* priced, but not in the currency asked for */
+            char other[40] = "";
+            json_object_object_foreach(entry, key, val)
+            {
+                (void)val;
+                if (strcmp(key, "last_updated_at") != 0) {
+                    util_snippet(key, strlen(key), 16, other, sizeof other);
+                    break;
+                }
+            }
+            if (other[0]) {
+                q->kind = QUOTE_PERMANENT;
+                snprintf(q->error, sizeof q->error, "no USD price in the answer (only %s)",
+                         other);
+                continue;
+            }
+        }
+        if (provider_number(usd, "price", &q->price, why, sizeof why) != 0) {
             q->kind = QUOTE_PERMANENT;
             snprintf(q->error, sizeof q->error, "%s", why);
             continue;

@@ -40,7 +40,7 @@ static int fx_url(const struct config *c, const char *const *symbols, size_t n, 
     size_t o = (size_t)w;
     for (size_t i = 0; i < n; i++) {
         /* currency codes are three letters (normalize() checked): no encoding */
-        if (o + 5 >= urllen)
+        if (o + (i > 0 ? 1 : 0) + 3 + 1 > urllen)
             return -1;
         if (i > 0)
             url[o++] = ',';
@@ -80,8 +80,9 @@ static int fx_parse(json_object *root, const char *const *symbols, size_t n, str
     json_object *date = provider_get(root, "date");
     int64_t t = date ? parse_date(json_object_get_string(date)) : 0;
     for (size_t i = 0; i < n; i++) {
-        json_object *r = provider_get(rates, symbols[i]);
-        if (r == NULL)
+        json_object *r = NULL;
+        /* get_ex, not provider_get: a JSON null rate is present, not missing */
+        if (!json_object_object_get_ex(rates, symbols[i], &r))
             continue;
         found[i] = 1;
         char why[160];
