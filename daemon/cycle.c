@@ -94,7 +94,7 @@ struct cycle {
     char trigger[16];
     int priority;
     int64_t started_wall_ms, started_mono_ms;
-    uint64_t upstream_at_start;
+    uint64_t upstream_at_start; /* fetcher_requests() when it started */
     struct asset_list *list; /* the assets of this cycle (a reference) */
     struct item *items;
     size_t n, done, skipped;
@@ -373,7 +373,7 @@ static void write_cycle_row(struct cycle *c, const char *stmt, const char *statu
     jbuf_key(&b, "assets_skipped");
     jbuf_int(&b, (int64_t)c->skipped);
     jbuf_key(&b, "upstream_requests");
-    jbuf_int(&b, (int64_t)(qc.upstream_requests - c->upstream_at_start));
+    jbuf_int(&b, (int64_t)(fetcher_requests(c->d->fetcher) - c->upstream_at_start));
     jbuf_key(&b, "error");
     jbuf_str(&b, error);
     jbuf_obj_end(&b);
@@ -465,7 +465,7 @@ void cycle_persist_stats(struct daemon *d)
     snprintf(q, sizeof q,
              "{\"upstream_requests\":%llu,\"deduplicated\":%llu,\"cache_hits\":%llu,"
              "\"errors\":%llu,\"retries\":%llu}",
-             (unsigned long long)qc.upstream_requests, (unsigned long long)qc.deduplicated,
+             (unsigned long long)fetcher_requests(d->fetcher), (unsigned long long)qc.deduplicated,
              (unsigned long long)qc.cache_hits, (unsigned long long)qc.errors,
              (unsigned long long)qc.retries);
     const char *params[3] = {d->instance_id, uptime, q};
@@ -566,7 +566,7 @@ static void finish(struct cycle *c)
         json_object_object_add(ctx, "assets_skipped", json_object_new_int64((int64_t)c->skipped));
         json_object_object_add(
             ctx, "upstream_requests",
-            json_object_new_int64((int64_t)(qc.upstream_requests - c->upstream_at_start)));
+            json_object_new_int64((int64_t)(fetcher_requests(c->d->fetcher) - c->upstream_at_start)));
         json_object_object_add(ctx, "duration_seconds", json_object_new_double(secs));
         writer_log(c->d->writer, st == CYCLE_FAILED ? LOG_ERROR : LOG_INFO, c->seq, ctx,
                    "Cycle %lld %s: %d/%zu assets updated in %.2fs", (long long)c->seq,
@@ -874,7 +874,8 @@ static struct cycle *new_cycle(struct daemon *d, struct asset_cache *ac, int64_t
     c->cls = cls;
     struct queue_counters qc;
     queue_get_counters(d->queue, &qc);
-    c->upstream_at_start = qc.upstream_requests;
+    /* Requests as sent (a spark batch, its chart fallbacks), not batches. */
+    c->upstream_at_start = fetcher_requests(d->fetcher);
     return c;
 }
 

@@ -94,11 +94,15 @@ static char *build(struct heartbeat *h, const char *state)
     jbuf_int(&b, (int64_t)qc.cache_hits);
     jbuf_key(&b, "cache_misses");
     jbuf_int(&b, (int64_t)qc.cache_misses);
+    /* Requests as sent (fallbacks included); batches are the queue's unit. */
+    uint64_t requests = fetcher_requests(d->fetcher);
     jbuf_key(&b, "upstream_requests");
+    jbuf_int(&b, (int64_t)requests);
+    jbuf_key(&b, "batches");
     jbuf_int(&b, (int64_t)qc.upstream_requests);
     jbuf_key(&b, "keys_per_request");
     jbuf_num(&b,
-             qc.upstream_requests ? (double)qc.keys_requested / (double)qc.upstream_requests : 0.0);
+             requests ? (double)qc.keys_requested / (double)requests : 0.0);
     jbuf_key(&b, "bytes_received");
     jbuf_int(&b, (int64_t)fetcher_bytes_received(d->fetcher));
     jbuf_key(&b, "rate_limited");

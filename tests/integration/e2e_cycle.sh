@@ -22,9 +22,11 @@ yahoo_syms=$(sql "SELECT count(DISTINCT upper(provider_symbol)) FROM assets a JO
 cg_syms=$(sql "SELECT count(DISTINCT lower(provider_symbol)) FROM assets a JOIN tracked_assets t ON t.asset_id = a.id WHERE provider = 'coingecko'")
 positions=$(sql "SELECT count(*) FROM portfolio_positions")
 ccys=$(sql "SELECT count(*) FROM (SELECT currency FROM assets UNION SELECT currency FROM portfolios EXCEPT SELECT 'USD') c")
-# coingecko takes up to COINGECKO_BATCH (100) ids per request; all rates
-# against USD come in one fx request
-expect_requests=$(( yahoo_syms + (cg_syms + 99) / 100 + (ccys > 0 ? 1 : 0) ))
+# yahoo: 20 symbols per spark request; the last batch (SAP.DE, NOSUCHCO,
+# BADJSON, in asset order) gets an unusable answer because of BADJSON and
+# is split into one chart request each, so one bad symbol fails alone.
+# coingecko: up to COINGECKO_BATCH (100) ids a request; fx: all rates in one.
+expect_requests=$(( (yahoo_syms + 19) / 20 + 3 + (cg_syms + 99) / 100 + (ccys > 0 ? 1 : 0) ))
 
 start_fakemarket || { not_ok "fakemarket starts"; exit 1; }
 start_api || not_ok "fetcher-api answers /healthz"
@@ -50,7 +52,7 @@ check_eq "no cycle is left running" 0 "$(sql "SELECT count(*) FROM fetcher_cycle
 check_eq "every finished cycle has one price_update_log row per tracked asset ($tracked)" "" \
   "$(sql "SELECT c.id FROM fetcher_cycles c LEFT JOIN price_update_log p ON p.cycle_id = c.id
           WHERE c.status IN ('succeeded','partial','failed') GROUP BY c.id HAVING count(p.id) <> $tracked")"
-check_eq "each cycle cost one upstream request per distinct provider symbol ($expect_requests for $positions positions, $tracked assets)" "" \
+check_eq "each cycle cost the expected upstream requests: batches, not positions ($expect_requests for $positions positions, $tracked assets)" "" \
   "$(sql "SELECT id FROM fetcher_cycles WHERE status IN ('succeeded','partial','failed') AND upstream_requests <> $expect_requests")"
 check_eq "fakemarket counted exactly the requests the cycles recorded" \
   "$(sql "SELECT sum(upstream_requests) FROM fetcher_cycles")" "$(echo "$stats" | jq .requests_total)"
