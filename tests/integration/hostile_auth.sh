@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Auth of every write endpoint: with FETCHER_API_TOKEN set, no token, a
+# wrong one, a prefix of it, or another scheme is refused (401) and changes
+# nothing; the right one is accepted. Without a token, writes are accepted
+# from loopback and refused (403) from a non-loopback address: fetcher-api
+# is bound to 0.0.0.0 and called from this machine's own non-loopback
+# address (the first of `hostname -I`), never from anywhere else. Reads
+# stay open. An endpoint that answers 404/405 is not there yet: skipped.
+. "$(dirname "$0")/../lib.sh"
+
+new_db || exit 1
+migrate
+load_demo
+B=$TEST_LOG_DIR/body
+code() { curl -s -o "$B" -w '%{http_code}' --max-time 10 "$@"; }
+# METHOD PATH [BODY]
+writes=("POST /api/fetcher/trigger-update" "POST /api/fetcher/pause" "POST /api/fetcher/resume"
+        'POST /api/fetcher/assets {"symbol":"AUTHX","type":"stock","name":"Auth test"}'
+        "POST /api/fetcher/assets/AAPL/refresh" "DELETE /api/fetcher/assets/AUTHX")
+call() {   # base "METHOD PATH [BODY]" [curl args…]
+  local base=$1 w=$2; shift 2
+  local m=${w%% *} rest=${w#* } p body=""
+  p=${rest%% *}; [ "$p" != "$rest" ] && body=${rest#* }
+  if [ -n "$body" ]; then code -X "$m" -H 'Content-Type: application/json' --data "$body" "$@" "$base$p"
+  else code -X "$m" "$@" "$base$p"; fi
+}
+state() { sql "SELECT (SELECT paused FROM fetcher_settings) || ' ' || (SELECT count(*) FROM assets a JOIN tracked_assets t ON t.asset_id = a.id WHERE a.symbol = 'AUTHX')"; }
+refused=0 accepted=0
+
+# 1. With a token.
+TOKEN=tok-$RANDOM-$RANDOM-secret
+FETCHER_API_TOKEN=$TOKEN start_api || { not_ok "fetcher-api starts with a token"; exit 1; }
+present=()
+for w in "${writes[@]}"; do
+  c=$(call "$API_URL" "$w")
+  if [ "$c" = 404 ] || [ "$c" = 405 ]; then skip "${w%% \{*}" "not there yet ($c)"; continue; fi
+  present+=("$w")
+  s0=$(state)
+  for hdr in "" "Authorization: Bearer wrong" "Authorization: Bearer ${TOKEN%?}" "Authorization: Bearer ${TOKEN}x" \
+             "Authorization: Basic $TOKEN" "Authorization: $TOKEN" "Authorization: Bearer" "X-Token: $TOKEN"; do
+    if [ -n "$hdr" ]; then c=$(call "$API_URL" "$w" -H "$hdr"); else c=$(call "$API_URL" "$w"); fi
+    if [ "$c" = 401 ]; then refused=$((refused + 1)); else not_ok "token set: ${w%% \{*} with '${hdr:-no header}' → 401" "got $c"; fi
+  done
+  check_eq "token set: ${w%% \{*} refused 8 ways changed nothing" "$s0" "$(state)"
+  c=$(call "$API_URL" "$w" -H "Authorization: Bearer $TOKEN")
+  case "$c" in 2??) accepted=$((accepted + 1)); ok "token set: ${w%% \{*} with the token → $c" ;;
+               *) not_ok "token set: ${w%% \{*} with the token is accepted" "got $c: $(head -c 200 "$B")" ;; esac
+done
+check_eq "token set: reads need no token" 200 "$(code "$API_URL/api/fetcher/status")"
+stop_pid "$API_PID"
+
+# 2. Without a token, bound to every address.
+addr=$(hostname -I 2>/dev/null | tr ' ' '\n' | grep -E '^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$' | grep -v '^127\.' | head -1)
+API_BIND=0.0.0.0 start_api || { not_ok "fetcher-api starts on 0.0.0.0"; exit 1; }
+port=${API_URL##*:}
+sql "DELETE FROM tracked_assets WHERE asset_id IN (SELECT id FROM assets WHERE symbol = 'AUTHX')" >/dev/null
+if [ -z "$addr" ]; then
+  skip "no token: writes from a non-loopback address are refused" "this machine has no non-loopback IPv4 address"
+else
+  check_eq "no token: reads from $addr are open" 200 "$(code --interface "$addr" "http://$addr:$port/api/fetcher/status")"
+  for w in "${present[@]}"; do
+    s0=$(state)
+    c=$(call "http://$addr:$port" "$w" --interface "$addr")
+    if [ "$c" = 403 ]; then refused=$((refused + 1)); ok "no token: ${w%% \{*} from $addr → 403"
+    else not_ok "no token: ${w%% \{*} from $addr → 403" "got $c"; fi
+    # a token that is not configured does not open the door either
+    c=$(call "http://$addr:$port" "$w" --interface "$addr" -H "Authorization: Bearer anything")
+    if [ "$c" = 403 ]; then refused=$((refused + 1)); else not_ok "no token: ${w%% \{*} from $addr with a made-up bearer → 403" "got $c"; fi
+    check_eq "no token: ${w%% \{*} refused from $addr changed nothing" "$s0" "$(state)"
+  done
+fi
+for w in "${present[@]}"; do
+  c=$(call "http://127.0.0.1:$port" "$w")
+  case "$c" in 2??) accepted=$((accepted + 1)); ok "no token: ${w%% \{*} from 127.0.0.1 → $c" ;;
+               *) not_ok "no token: ${w%% \{*} from 127.0.0.1 is accepted" "got $c: $(head -c 200 "$B")" ;; esac
+done
+echo "# auth: ${#present[@]} write endpoints, $refused refusals, $accepted acceptances"
+echo "summary auth_refusals $refused" >>"$TEST_LOG_DIR/../summary.txt"
+exit 0
