@@ -22,13 +22,18 @@ check ".ci/run calls make test" grep -q 'make test' "$TEST_ROOT/.ci/run"
 # every endpoint in the README's API table answers something other than 404
 new_db || exit 1
 migrate
+load_demo   # so {symbol} = AAPL names a tracked asset
 start_api || { not_ok "fetcher-api starts"; exit 0; }
 while read -r method path; do
   p=${path%%\?*}
   p=${p//\{symbol\}/AAPL}
   p=${p//\{id\}/1}
-  code=$(curl -s -o /dev/null -w '%{http_code}' -X "$method" -H 'Content-Type: application/json' -d '{}' "$API_URL$p")
-  [ "$method" = GET ] || code=$(curl -s -o /dev/null -w '%{http_code}' -X "$method" "$API_URL$p")
-  check "README endpoint $method $p exists (HTTP $code)" test "$code" != 404 -o "$p" != "${p%/1}" -o "$p" != "${p%/AAPL}"
+  # One request each. A route that does not exist answers {"error": "not
+  # found"}; a missing resource (no cycle 1 yet) names what is missing.
+  code=$(curl -s --max-time 3 -o "$TEST_LOG_DIR/doc-body" -w '%{http_code}' -X "$method" \
+           -H 'Content-Type: application/json' "$API_URL$p")
+  err=$(jq -r '.error? // empty' "$TEST_LOG_DIR/doc-body" 2>/dev/null)
+  check "README endpoint $method $p is routed (HTTP $code${err:+: $err})" \
+    test "$code" != 404 -o "$err" != "not found"
 done < <(grep -oE '^\| (GET|POST|DELETE) +\| `[^`]+`' "$readme" | sed -E 's/^\| ([A-Z]+) +\| `([^`]+)`/\1 \2/')
 exit 0
