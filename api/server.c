@@ -26,6 +26,7 @@
 #include "apidb.h"
 #include "cache.h"
 #include "events.h"
+#include "guard.h"
 #include "metrics.h"
 #include "config.h"
 #include "handlers.h"
@@ -41,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
@@ -52,9 +54,10 @@
 #define SERVER_CONNECTION_TIMEOUT_S 30
 _Static_assert(SERVER_CONNECTION_TIMEOUT_S > EVENTS_KEEPALIVE_S, "keep-alive inside the timeout");
 /* Connections at once, in total and per client address: enough for many
- * dashboards and scripts, small enough that file descriptors and memory
- * stay bounded. */
-#define SERVER_CONNECTION_LIMIT 512
+ * dashboards and scripts, small enough that memory stays bounded (each
+ * connection: SERVER_CONNECTION_MEMORY at most). Slow clients cannot hold
+ * them for long (guard.c); the open-files limit is raised to fit. */
+#define SERVER_CONNECTION_LIMIT 4096
 #define SERVER_PER_IP_LIMIT 128
 /* MHD's per-connection buffer: bounds the request line plus headers (MHD
  * answers 414/431 beyond it) and the read buffer. */
@@ -193,6 +196,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     (void)cls;
     (void)version;
     (void)http_take_status();
+    if (*con_cls == NULL)
+        guard_headers_done(conn); /* the first call: the headers are all here */
     enum MHD_Result r = handle(conn, url, method, upload_data, upload_data_size, con_cls);
     unsigned st = http_take_status();
     struct api_request *req = *con_cls;
@@ -205,8 +210,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
     (void)cls;
-    (void)conn;
     (void)toe;
+    guard_request_done(conn);
     struct api_request *req = *con_cls;
     if (req != NULL && req->status != 0) {
         struct timespec ts;
@@ -265,7 +270,7 @@ int main(int argc, char **argv)
     static struct config config;
     char err[512];
     int rc = 1;
-    int events_started = 0;
+    int events_started = 0, guard_started = 0;
     struct MHD_Daemon *d = NULL;
     struct addrinfo *ai = NULL;
 
@@ -323,6 +328,21 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* Room for SERVER_CONNECTION_LIMIT sockets plus our own descriptors:
+     * the soft open-files limit (often 1024) up to the hard one. */
+    struct rlimit nofile;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < SERVER_CONNECTION_LIMIT + 256) {
+        nofile.rlim_cur = nofile.rlim_max < SERVER_CONNECTION_LIMIT + 256
+                              ? nofile.rlim_max
+                              : SERVER_CONNECTION_LIMIT + 256;
+        if (setrlimit(RLIMIT_NOFILE, &nofile) != 0)
+            log_msg(LOG_WARNING, "cannot raise the open-files limit; fewer connections fit");
+    }
+    if (guard_start() != 0) {
+        log_msg(LOG_CRITICAL, "cannot start the header-deadline thread");
+        goto out;
+    }
+    guard_started = 1;
     if (events_start((int)cfg->api_sse_max_clients) != 0) {
         log_msg(LOG_CRITICAL, "cannot start the event listener thread");
         goto out;
@@ -340,6 +360,7 @@ int main(int argc, char **argv)
                          MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)SERVER_PER_IP_LIMIT,
                          MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SERVER_CONNECTION_MEMORY,
                          MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+                         MHD_OPTION_NOTIFY_CONNECTION, guard_notify, NULL,
                          MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
     if (d == NULL) {
         log_msg(LOG_CRITICAL, "cannot listen on %s:%s (in use, or not an address of this host)",
@@ -361,6 +382,8 @@ out:
         events_stop(1000); /* MHD must not stop with suspended streams */
     if (d != NULL)
         MHD_stop_daemon(d);
+    if (guard_started)
+        guard_stop();
     if (ai != NULL)
         freeaddrinfo(ai);
     return rc;

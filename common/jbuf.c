@@ -213,8 +213,12 @@ void jbuf_num(struct jbuf *b, double v)
     }
     char t[40];
     /* 15 significant digits: exact for every decimal a price is quoted in,
-     * without the …0000001 tails of %.17g. */
+     * without the …0000001 tails of %.17g. Within ~1e-15 of DBL_MAX they
+     * round up to a number that reads back as infinity (found by fuzzing);
+     * there 17 digits are used. */
     int n = snprintf(t, sizeof t, "%.15g", v);
+    if (!isfinite(strtod(t, NULL)))
+        n = snprintf(t, sizeof t, "%.17g", v);
     sep(b);
     put(b, t, (size_t)n);
 }

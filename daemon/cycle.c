@@ -650,12 +650,11 @@ static int honours_staleness(const struct cycle *c)
 
 static void fetch_all(struct cycle *c)
 {
-    int64_t interval_ms = cfg->fetch_interval_s * 1000;
-    /* Within one cycle a key is fetched once (coalescing); the TTL lets a
-     * manual trigger right after a cycle reuse its answers, while the next
-     * scheduled cycle always fetches afresh. A refresh accepts answers at
-     * most a few seconds old: one a running cycle just got, for instance. */
-    int64_t ttl = c->refresh ? 5000 : interval_ms / 2 < 300000 ? interval_ms / 2 : 300000;
+    /* Within one cycle a key is fetched once (coalescing). A scheduled
+     * cycle accepts no cached answer at all, however late it starts after
+     * the last one; a manual trigger, --once and a refresh accept answers
+     * at most a few seconds old (one a running cycle just got). */
+    int64_t ttl = honours_staleness(c) ? 0 : 5000;
     size_t immediate = 0;
     for (size_t i = 0; i < c->n; i++) {
         struct item *it = &c->items[i];

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,6 +156,8 @@ static void test_numbers(void **state)
         {0.1 + 0.2, "0.3"}, /* 15 digits: no ...0000004 tail */
         {-1.5, "-1.5"},     {1e300, "1e+300"},  {1e-7, "1e-07"},
         {NAN, "null"},      {INFINITY, "null"}, {-INFINITY, "null"},
+        /* %.15g would round this up to 1.79769313486232e+308: infinity */
+        {DBL_MAX, "1.7976931348623157e+308"},
     };
     for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
         struct jbuf b;
