@@ -9,6 +9,10 @@
 
 secs=${FUZZ_SECONDS:-15}
 summary=$TEST_LOG_DIR/../summary.txt
+# The targets do not depend on $BIN: once per make test is enough.
+if [ "${TEST_LABEL:-}" = asan ]; then
+  skip "fuzz targets" "built with their own sanitizers; run in the normal pass"; exit 0
+fi
 if ! command -v "${FUZZ_CC:-clang}" >/dev/null; then
   skip "fuzz targets" "no clang (scripts/bootstrap installs it)"; exit 0
 fi
