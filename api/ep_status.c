@@ -109,8 +109,8 @@ static struct json_object *queue_object(const PGresult *r, int row, int col)
     }
     /* Passed through as fetcherd wrote them, when present: per-provider
      * state (paused by a 429, offline, latency) and the batching figures. */
-    static const char *const extra[] = {"providers", "rate_limited", "keys_per_request",
-                                        "bytes_received", "backoff", "cached"};
+    static const char *const extra[] = {"providers",      "rate_limited", "keys_per_request",
+                                        "bytes_received", "backoff",      "cached"};
     for (size_t i = 0; i < ARRAY_LEN(extra); i++) {
         struct json_object *v = NULL;
         if (src != NULL && json_object_object_get_ex(src, extra[i], &v))

@@ -36,10 +36,10 @@ struct config {
     char staleness[256];     /* FETCH_STALENESS: "stock=10m,bond=1d" */
     int64_t price_max_age_s; /* PRICE_MAX_AGE: older quotes are refused */
     int64_t price_move_warn_pct;
-        /* PRICE_MOVE_WARN_PCT: log moves larger than this */ /* FETCH_RATE_LIMITS:
-                                                                 "yahoo=300,coingecko=30" per minute
-                                                               */
-    int64_t max_body_bytes;                                   /* FETCH_MAX_BODY */
+    /* PRICE_MOVE_WARN_PCT: log moves larger than this */ /* FETCH_RATE_LIMITS:
+                                                             "yahoo=300,coingecko=30" per minute
+                                                           */
+    int64_t max_body_bytes;                               /* FETCH_MAX_BODY */
     char instance_id[64];        /* FETCHER_INSTANCE_ID, empty = generated */
     int64_t write_buffer_rows;   /* WRITE_BUFFER_ROWS: kept while the DB is away */
     int64_t watchdog_s;          /* WATCHDOG_SECONDS: loop stall before exit */

@@ -95,7 +95,7 @@ struct cycle {
     int priority;
     int64_t started_wall_ms, started_mono_ms;
     uint64_t upstream_at_start; /* fetcher_requests() when it started */
-    struct asset_list *list; /* the assets of this cycle (a reference) */
+    struct asset_list *list;    /* the assets of this cycle (a reference) */
     struct item *items;
     size_t n, done, skipped;
     int64_t last_progress_ms;
@@ -564,9 +564,9 @@ static void finish(struct cycle *c)
         json_object_object_add(ctx, "assets_succeeded", json_object_new_int(ok));
         json_object_object_add(ctx, "assets_failed", json_object_new_int(failed));
         json_object_object_add(ctx, "assets_skipped", json_object_new_int64((int64_t)c->skipped));
-        json_object_object_add(
-            ctx, "upstream_requests",
-            json_object_new_int64((int64_t)(fetcher_requests(c->d->fetcher) - c->upstream_at_start)));
+        json_object_object_add(ctx, "upstream_requests",
+                               json_object_new_int64((int64_t)(fetcher_requests(c->d->fetcher) -
+                                                               c->upstream_at_start)));
         json_object_object_add(ctx, "duration_seconds", json_object_new_double(secs));
         writer_log(c->d->writer, st == CYCLE_FAILED ? LOG_ERROR : LOG_INFO, c->seq, ctx,
                    "Cycle %lld %s: %d/%zu assets updated in %.2fs", (long long)c->seq,

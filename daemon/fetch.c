@@ -68,8 +68,8 @@ static int sock_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *soc
         loop_unwatch(f->loop, s);
         return 0;
     }
-    int mask = ((what & CURL_POLL_IN) ? LOOP_READABLE : 0) |
-               ((what & CURL_POLL_OUT) ? LOOP_WRITABLE : 0);
+    int mask =
+        ((what & CURL_POLL_IN) ? LOOP_READABLE : 0) | ((what & CURL_POLL_OUT) ? LOOP_WRITABLE : 0);
     if (loop_watch(f->loop, s, mask, on_fd, f) != 0) {
         log_msg(LOG_ERROR, "fetch: cannot watch socket %d", (int)s);
         return -1;
@@ -252,8 +252,7 @@ struct fetch_handle *fetch_start(struct fetcher *f, const char *url, const char 
     curl_easy_setopt(e, CURLOPT_HEADERDATA, h);
     curl_easy_setopt(e, CURLOPT_PRIVATE, h);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_USERAGENT,
-                     "fetcherd/" FETCHER_VERSION " (price fetcher; libcurl)");
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "fetcherd/" FETCHER_VERSION " (price fetcher; libcurl)");
     curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
     /* Debian 12's libcurl (7.88) has neither a total timeout nor a redirect
      * cap by default: both are set explicitly. */

@@ -101,8 +101,7 @@ static char *build(struct heartbeat *h, const char *state)
     jbuf_key(&b, "batches");
     jbuf_int(&b, (int64_t)qc.upstream_requests);
     jbuf_key(&b, "keys_per_request");
-    jbuf_num(&b,
-             requests ? (double)qc.keys_requested / (double)requests : 0.0);
+    jbuf_num(&b, requests ? (double)qc.keys_requested / (double)requests : 0.0);
     jbuf_key(&b, "bytes_received");
     jbuf_int(&b, (int64_t)fetcher_bytes_received(d->fetcher));
     jbuf_key(&b, "rate_limited");

@@ -112,8 +112,7 @@ static int cg_parse(json_object *root, const char *const *symbols, size_t n, str
             }
             if (other[0]) {
                 q->kind = QUOTE_PERMANENT;
-                snprintf(q->error, sizeof q->error, "no USD price in the answer (only %s)",
-                         other);
+                snprintf(q->error, sizeof q->error, "no USD price in the answer (only %s)", other);
                 continue;
             }
         }
@@ -123,8 +122,8 @@ static int cg_parse(json_object *root, const char *const *symbols, size_t n, str
             continue;
         }
         double t = 0;
-        if (provider_number(provider_get(entry, "last_updated_at"), "time", &t, why,
-                            sizeof why) == 0) {
+        if (provider_number(provider_get(entry, "last_updated_at"), "time", &t, why, sizeof why) ==
+            0) {
             /* converting a double outside int64's range is undefined */
             if (!(t > -9.2e18 && t < 9.2e18)) {
                 q->kind = QUOTE_PERMANENT;

@@ -152,10 +152,16 @@ static void test_numbers(void **state)
 {
     (void)state;
     static const struct num_case cases[] = {
-        {0, "0"},           {189.84, "189.84"}, {67187.34, "67187.34"},
+        {0, "0"},
+        {189.84, "189.84"},
+        {67187.34, "67187.34"},
         {0.1 + 0.2, "0.3"}, /* 15 digits: no ...0000004 tail */
-        {-1.5, "-1.5"},     {1e300, "1e+300"},  {1e-7, "1e-07"},
-        {NAN, "null"},      {INFINITY, "null"}, {-INFINITY, "null"},
+        {-1.5, "-1.5"},
+        {1e300, "1e+300"},
+        {1e-7, "1e-07"},
+        {NAN, "null"},
+        {INFINITY, "null"},
+        {-INFINITY, "null"},
         /* %.15g would round this up to 1.79769313486232e+308: infinity */
         {DBL_MAX, "1.7976931348623157e+308"},
     };

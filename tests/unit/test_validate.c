@@ -127,8 +127,8 @@ static void test_move(void **state)
         memset(why, 'x', sizeof why);
         int got = validate_move(c->last, c->now, c->ratio, why, sizeof why);
         if (got != c->want)
-            fail_msg("case %zu (%g -> %g, %g): got %d, want %d (%s)", i, c->last, c->now,
-                     c->ratio, got, c->want, why);
+            fail_msg("case %zu (%g -> %g, %g): got %d, want %d (%s)", i, c->last, c->now, c->ratio,
+                     got, c->want, why);
         if (c->want == 0)
             assert_string_equal(why, "");
         else if (strstr(why, c->why) == NULL)
