@@ -763,17 +763,12 @@ static void deliver_all(struct fetch_queue *q)
 
 void queue_run(struct fetch_queue *q, int64_t now)
 {
-    while (q->backoff.head) {
-        /* the backoff list is not sorted by ready_at; scan it */
-        struct entry *due = NULL;
-        for (struct entry *e = q->backoff.head; e; e = e->next)
-            if (e->ready_at <= now) {
-                due = e;
-                break;
-            }
-        if (due == NULL)
-            break;
-        set_state(q, due, ST_PENDING);
+    /* One pass over the (unsorted) backoff list, saving next before an
+     * entry moves to its pending list. */
+    for (struct entry *e = q->backoff.head, *next; e; e = next) {
+        next = e->next;
+        if (e->ready_at <= now)
+            set_state(q, e, ST_PENDING);
     }
     deliver_all(q);
     for (int i = 0; i < q->nproviders; i++)
@@ -891,11 +886,13 @@ int64_t queue_next_event(const struct fetch_queue *q)
             queued += p->pending[prio].len;
         if (queued == 0)
             continue;
-        if (p->paused_until > 0)
+        int64_t now = now_ms(q);
+        /* only a pause still to come: a past one would make the loop spin */
+        if (p->paused_until > now)
             EARLIER(p->paused_until);
         if (p->rate_per_minute > 0 && p->tokens_milli < 1000)
             EARLIER(p->refilled_at + (1000 - p->tokens_milli) * 60 / p->rate_per_minute + 1);
-        if (q->offline)
+        if (q->offline && q->next_probe > now)
             EARLIER(q->next_probe);
     }
 #undef EARLIER

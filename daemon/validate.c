@@ -17,10 +17,28 @@ void validate_quote(struct quote *q, const char *expected_currency, int64_t now_
         return;
     char why[sizeof q->error];
     why[0] = '\0';
+    /* Quotes in a minor unit (Yahoo: London in pence "GBp", Johannesburg in
+     * cents "ZAc", Tel Aviv in agorot "ILA") become the major unit, so a
+     * price is never stored a hundred times too high. */
+    static const struct {
+        const char *minor, *major;
+    } minor_units[] = {{"GBp", "GBP"}, {"GBX", "GBP"}, {"ZAc", "ZAR"}, {"ILA", "ILS"}};
+    for (size_t i = 0; i < sizeof minor_units / sizeof minor_units[0]; i++) {
+        if (strcmp(q->currency, minor_units[i].minor) == 0) {
+            q->price /= 100.0;
+            util_strlcpy(q->currency, minor_units[i].major, sizeof q->currency);
+            break;
+        }
+    }
     if (!isfinite(q->price))
         snprintf(why, sizeof why, "price is not a finite number");
     else if (q->price <= 0)
         snprintf(why, sizeof why, "price %.6g is not positive", q->price);
+    else if (q->price < VALIDATE_PRICE_MIN || q->price >= VALIDATE_PRICE_MAX)
+        /* asset_prices.price is numeric(30,10): outside this range one
+         * row would make the database refuse the whole batch it is in */
+        snprintf(why, sizeof why, "price %.6g is outside the storable range (%g to %g)", q->price,
+                 VALIDATE_PRICE_MIN, VALIDATE_PRICE_MAX);
     else if (expected_currency && expected_currency[0] && q->currency[0] &&
              strcasecmp(q->currency, expected_currency) != 0)
         snprintf(why, sizeof why, "currency mismatch: answer in %.7s, asset is priced in %.7s",

@@ -15,6 +15,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Prices outside asset_prices.price's numeric(30,10) are refused. */
+#define VALIDATE_PRICE_MIN 1e-10
+#define VALIDATE_PRICE_MAX 1e20
 /* A quote stamped more than this in the future is refused (clock skew). */
 #define VALIDATE_FUTURE_SLACK_S 300
 

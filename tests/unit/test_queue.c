@@ -1220,6 +1220,18 @@ static void test_429_pauses_provider(void **state)
         F.now = cases[c].pause_ms;
         run(q);
         assert_true(F.starts >= 3); /* yahoo again: the retry and MSFT */
+        /* the pause is over and keys wait for a slot: never an event in the
+         * past (the loop would spin until a slot frees) */
+        struct rec more[12] = {0};
+        char msym[12][16];
+        for (int i = 0; i < 12; i++) {
+            snprintf(msym[i], sizeof msym[i], "M%d", i);
+            submit(q, "yahoo", msym[i], QPRIO_SCHEDULED, 0, &more[i]);
+        }
+        F.now += 10;
+        run(q);
+        int64_t next = queue_next_event(q);
+        assert_true(next < 0 || next > F.now);
         queue_cancel_all(q);
         run(q);
         queue_free(q);

@@ -38,7 +38,13 @@ static void test_table(void **state)
         {"fine quote", QUOTE_OK, 189.84, "USD", NOW - 60, "USD", WEEK, QUOTE_OK, "USD", NULL},
         {"currency any case", QUOTE_OK, 1, "usd", NOW, "USD", WEEK, QUOTE_OK, "usd", NULL},
         {"no currency: the asset's", QUOTE_OK, 1, "", NOW, "EUR", WEEK, QUOTE_OK, "EUR", NULL},
-        {"no expectation", QUOTE_OK, 1, "GBp", NOW, "", WEEK, QUOTE_OK, "GBp", NULL},
+        {"no expectation", QUOTE_OK, 1, "GBp", NOW, "", WEEK, QUOTE_OK, "GBP", NULL},
+        {"pence become pounds", QUOTE_OK, 250, "GBp", NOW, "GBP", WEEK, QUOTE_OK, "GBP", NULL},
+        {"cents become rand", QUOTE_OK, 250, "ZAc", NOW, "ZAR", WEEK, QUOTE_OK, "ZAR", NULL},
+        {"below numeric(30,10)", QUOTE_OK, 4e-11, "USD", NOW, "USD", WEEK, QUOTE_PERMANENT, NULL,
+         "storable range"},
+        {"above numeric(30,10)", QUOTE_OK, 1e21, "USD", NOW, "USD", WEEK, QUOTE_PERMANENT, NULL,
+         "storable range"},
         {"NULL expectation", QUOTE_OK, 1, "JPY", NOW, NULL, WEEK, QUOTE_OK, "JPY", NULL},
         {"unknown time passes", QUOTE_OK, 1, "USD", 0, "USD", WEEK, QUOTE_OK, "USD", NULL},
         {"tiny price", QUOTE_OK, 1e-8, "USD", NOW, "USD", WEEK, QUOTE_OK, "USD", NULL},
@@ -80,6 +86,10 @@ static void test_table(void **state)
             fail_msg("%s: kind %d, want %d (%s)", c->name, q.kind, c->want, q.error);
         if (c->want == QUOTE_OK) {
             assert_string_equal(q.currency, c->want_currency);
+            /* a minor unit was divided into the major one */
+            int minor =
+                c->currency && (strcmp(c->currency, "GBp") == 0 || strcmp(c->currency, "ZAc") == 0);
+            assert_true(q.price == (minor ? c->price / 100.0 : c->price));
             assert_string_equal(q.error, "");
         } else if (strstr(q.error, c->why) == NULL) {
             fail_msg("%s: reason '%s' lacks '%s'", c->name, q.error, c->why);
