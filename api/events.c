@@ -181,6 +181,8 @@ static void resume_all(struct MHD_Connection **v, int n)
 static void publish(const char *type, char *data)
 {
     int n;
+    if (data == NULL)
+        return; /* out of memory: the event is lost, the stream is not */
     pthread_mutex_lock(&lock);
     uint64_t id = ++last_id;
     struct event *e = &ring[id % EVENTS_RING];

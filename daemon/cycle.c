@@ -317,7 +317,13 @@ static void write_results(struct cycle *c, int64_t now_wall)
     size_t i = 0;
     while (i < c->n) {
         size_t from = i, rows = 0;
-        for (; i < c->n && rows < CYCLE_WRITE_CHUNK; i++)
+        /* a chunk never fills more than a quarter of the write buffer */
+        size_t chunk = (size_t)cfg->write_buffer_rows / 4;
+        if (chunk > CYCLE_WRITE_CHUNK)
+            chunk = CYCLE_WRITE_CHUNK;
+        if (chunk < 1)
+            chunk = 1;
+        for (; i < c->n && rows < chunk; i++)
             rows += !c->items[i].skipped;
         if (rows == 0)
             continue;
@@ -661,6 +667,13 @@ static void fetch_all(struct cycle *c)
         it->c = c;
         it->a = &c->list->a[i];
         it->submitted_ms = loop_now(c->d->loop);
+        if (c->d->stopping) {
+            /* the asset list came back after shutdown began: nothing is
+             * fetched, and the cycle is recorded as aborted */
+            set_failure(it, QUOTE_CANCELLED, "cancelled: fetcherd is shutting down");
+            immediate++;
+            continue;
+        }
         if (honours_staleness(c) &&
             !staleness_due(it->a->age_s, staleness_bound(c->d->staleness, it->a->type),
                            cfg->fetch_interval_s)) {
@@ -686,7 +699,11 @@ static void fetch_all(struct cycle *c)
     for (size_t i = 0; i < c->nrates; i++) {
         struct rate_item *r = &c->rates[i];
         r->c = c;
-        if (queue_submit(c->d->queue, "fx", r->ccy, c->priority, ttl, on_rate, r) != 0) {
+        if (c->d->stopping) {
+            r->q.kind = QUOTE_CANCELLED;
+            snprintf(r->q.error, sizeof r->q.error, "cancelled: fetcherd is shutting down");
+            immediate++;
+        } else if (queue_submit(c->d->queue, "fx", r->ccy, c->priority, ttl, on_rate, r) != 0) {
             r->q.kind = QUOTE_PERMANENT;
             snprintf(r->q.error, sizeof r->q.error, "could not queue the rate");
             immediate++;

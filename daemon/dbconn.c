@@ -126,26 +126,15 @@ static void go_down(struct dbconn *d, const char *why)
     d->result = NULL;
     d->state = DOWN;
 
-    /* The command in flight has an unknown outcome: tell its owner. The
-     * connection's own set-up commands are redone on the next connect. */
-    struct cmd *failed = d->inflight;
+    /* The command in flight has an unknown outcome, and the queued ones
+     * would wait for as long as the outage lasts: all of them fail now with
+     * DB_RETRY, and each owner decides (the writer sends again, a cycle
+     * uses its last asset list). The connection's own set-up commands are
+     * redone on the next connect. */
+    struct cmd *failed = d->head;
+    d->head = d->tail = NULL;
+    d->queued = 0;
     d->inflight = NULL;
-    if (failed != NULL)
-        (void)pop(d);
-    struct cmd **pp = &d->head;
-    d->tail = NULL;
-    while (*pp) {
-        if ((*pp)->internal) {
-            struct cmd *c = *pp;
-            *pp = c->next;
-            d->queued--;
-            cmd_free(c);
-        } else {
-            d->tail = *pp;
-            pp = &(*pp)->next;
-        }
-    }
-
     d->attempts++;
     int64_t delay = 1000;
     for (int i = 1; i < d->attempts && delay < 30000; i++)
@@ -156,10 +145,12 @@ static void go_down(struct dbconn *d, const char *why)
             (long long)(delay / 1000), d->attempts);
     d->reconnect_timer = loop_timer_add(d->loop, delay, on_reconnect, d);
 
-    if (failed != NULL) {
-        if (failed->cb)
-            failed->cb(NULL, DB_RETRY, d->last_error, failed->cls);
-        cmd_free(failed);
+    while (failed != NULL) {
+        struct cmd *c = failed;
+        failed = c->next;
+        if (c->cb && !c->internal)
+            c->cb(NULL, DB_RETRY, d->last_error, c->cls);
+        cmd_free(c);
     }
     if (was_up && d->ev.state)
         d->ev.state(0, d->ev.cls);

@@ -4,9 +4,11 @@
  * notifications, runs queued statements one at a time, and reconnects with
  * exponential backoff (1, 2, 4 … 30 s) whenever the server goes away.
  *
- * Statements queue in FIFO order and survive a reconnect; the one in flight
- * when the connection breaks fails with DB_RETRY (its effect is unknown —
- * callers make such writes idempotent and send them again).
+ * Statements run in FIFO order. When the connection breaks, the one in
+ * flight and every queued one fail with DB_RETRY: the in-flight one's effect
+ * is unknown (callers make writes idempotent and send them again), and a
+ * queued read must not wait for the whole outage (a cycle then uses its
+ * last asset list).
  */
 #ifndef FETCHER_DBCONN_H
 #define FETCHER_DBCONN_H

@@ -190,7 +190,8 @@ static void on_sent(const PGresult *res, enum db_status st, const char *err, voi
 
 void heartbeat_now(struct heartbeat *h)
 {
-    if (!h->inflight && dbconn_is_up(h->d->db)) {
+    /* after the final "stopped" row, a late "running" one would undo it */
+    if (!h->inflight && !h->d->stopping && dbconn_is_up(h->d->db)) {
         char *json = build(h, "running");
         const char *params[1] = {json};
         if (json && dbconn_query(h->d->db, SQL_HEARTBEAT, 1, params, on_sent, h) == 0)

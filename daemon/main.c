@@ -118,6 +118,26 @@ static int make_instance_id(char *out, size_t len, const char *host)
     return 0;
 }
 
+/* The cycle number to start after (a fixed FETCHER_INSTANCE_ID reuses its
+ * (instance_id, seq) keys across restarts; a generated id is new). */
+static int64_t start_seq;
+
+static void resume_instance(PGconn *conn)
+{
+    const char *params[1] = {cfg->instance_id};
+    PGresult *r = PQexecParams(conn, sql_resume_instance, 1, NULL, params, NULL, NULL, 0);
+    if (db_classify(conn, r) == DB_OK && PQntuples(r) == 1) {
+        if (util_parse_i64(PQgetvalue(r, 0, 0), 0, INT64_MAX, &start_seq) != 0)
+            start_seq = 0;
+        if (strcmp(PQgetvalue(r, 0, 1), "0") != 0)
+            log_msg(LOG_WARNING, "instance %s: %s unfinished cycles of its previous run aborted",
+                    cfg->instance_id, PQgetvalue(r, 0, 1));
+    } else {
+        log_msg(LOG_WARNING, "instance %s: could not read its last cycle number", cfg->instance_id);
+    }
+    PQclear(r);
+}
+
 /* Blocking, before the loop: waits for the database (backoff up to 30 s,
  * interrupted by SIGTERM/SIGINT), then applies pending migrations. */
 static volatile sig_atomic_t early_stop;
@@ -143,6 +163,8 @@ static int run_migrations(int wait_for_db)
         if (conn != NULL) {
             int applied = 0;
             int rc = migrate_run(conn, dir, &applied, err, sizeof err);
+            if (rc == 0 && cfg->instance_id[0])
+                resume_instance(conn);
             PQfinish(conn);
             if (rc != 0) {
                 fprintf(stderr, "fetcherd: migration failed: %s\n", err);
@@ -493,7 +515,7 @@ static int run(int once)
         d->db ? writer_new(d->loop, d->db, d->instance_id, (size_t)cfg->write_buffer_rows) : NULL;
     if (d->writer == NULL)
         goto out;
-    a.sched = scheduler_new(d, once, on_once_done, &a);
+    a.sched = scheduler_new(d, once, start_seq, on_once_done, &a);
     d->sched = a.sched;
     if (a.sched == NULL || scheduler_setup(a.sched) != 0)
         goto out;

@@ -85,7 +85,8 @@ static int64_t on_timer(struct loop *l, void *cls)
     r->table = 0;
     r->deleted[0] = r->deleted[1] = r->deleted[2] = 0;
     step(r);
-    return RETAIN_EVERY_MS;
+    /* a step that could not even be queued retries soon, not in a day */
+    return r->running ? RETAIN_EVERY_MS : RETAIN_RETRY_MS;
 }
 
 struct retention *retention_setup(struct daemon *d)

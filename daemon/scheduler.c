@@ -94,8 +94,8 @@ static int64_t on_deadline(struct loop *l, void *cls)
     return wait < 0 ? 0 : wait;
 }
 
-struct scheduler *scheduler_new(struct daemon *d, int once, void (*on_once_done)(int, void *),
-                                void *cls)
+struct scheduler *scheduler_new(struct daemon *d, int once, int64_t first_seq,
+                                void (*on_once_done)(int, void *), void *cls)
 {
     struct scheduler *s = calloc(1, sizeof *s);
     if (s == NULL)
@@ -107,6 +107,7 @@ struct scheduler *scheduler_new(struct daemon *d, int once, void (*on_once_done)
     }
     s->d = d;
     s->once = once;
+    s->seq = first_seq;
     s->on_once_done = on_once_done;
     s->cls = cls;
     s->interval = cfg->fetch_interval_s * 1000;

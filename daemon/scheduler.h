@@ -26,8 +26,9 @@ struct sched_info {
 
 /* once = run one cycle, then call on_idle. on_idle (may be NULL) runs when
  * a once-cycle is done. */
-struct scheduler *scheduler_new(struct daemon *d, int once, void (*on_once_done)(int ok, void *),
-                                void *cls);
+/* Cycle numbers start after first_seq (0 for a new instance). */
+struct scheduler *scheduler_new(struct daemon *d, int once, int64_t first_seq,
+                                void (*on_once_done)(int ok, void *), void *cls);
 void scheduler_free(struct scheduler *s);
 /* Arms the first cycle (now). Returns 0 or -1. */
 int scheduler_setup(struct scheduler *s) MUST_CHECK;

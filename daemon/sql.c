@@ -4,6 +4,13 @@
  */
 #include "sql.h"
 
+const char sql_resume_instance[] =
+    "WITH aborted AS (UPDATE fetcher_cycles SET status = 'aborted', finished_at = now(),"
+    "   error = 'fetcherd restarted during the cycle'"
+    " WHERE instance_id = $1 AND status = 'running' RETURNING seq)"
+    " SELECT COALESCE(max(seq), 0), (SELECT count(*) FROM aborted) FROM fetcher_cycles"
+    " WHERE instance_id = $1";
+
 const struct db_stmt sql_statements[] = {
     /* The assets a cycle fetches: every tracked asset, with where to get it. */
     {SQL_TRACKED_ASSETS,

@@ -31,6 +31,11 @@
 #define SQL_RETAIN_UPDATES "retain_updates"
 #define SQL_RETAIN_STATS "retain_stats"
 
+/* Run once at start (blocking, before the loop) when FETCHER_INSTANCE_ID
+ * is fixed: the instance's cycles left 'running' by its previous life are
+ * aborted, and its cycle numbers continue after the last one ($1 = id). */
+extern const char sql_resume_instance[];
+
 extern const struct db_stmt sql_statements[];
 extern const size_t sql_statement_count;
 

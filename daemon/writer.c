@@ -16,6 +16,10 @@
 /* After a retryable failure, wait this long before sending again, so a
  * statement that times out does not hammer a struggling server. */
 #define WRITER_RETRY_MS 1000
+/* A statement that fails retryably this often while the connection stays
+ * up (a statement timeout, every time) is dropped, so it cannot block
+ * every write behind it for ever. */
+#define WRITER_MAX_REFUSALS 5
 
 struct op {
     struct op *next;
@@ -25,6 +29,7 @@ struct op {
     char *params[WRITER_MAX_PARAMS];
     size_t rows;
     char *(*build)(void *cls); /* lazy: params[0] made when first sent */
+    int refusals;              /* retryable failures with the database up */
     writer_cb cb;
     void *cls;
 };
@@ -42,6 +47,7 @@ struct writer {
     uint64_t dropped_unreported;
     int64_t seq;
     int64_t retry_at;
+    int64_t retry_timer;
     struct writer_stats st;
 };
 
@@ -80,6 +86,8 @@ void writer_free(struct writer *w)
         op_free(o);
     }
     json_object_put(w->logs);
+    if (w->retry_timer > 0)
+        loop_timer_del(w->loop, w->retry_timer);
     free(w);
 }
 
@@ -257,6 +265,16 @@ void writer_log(struct writer *w, enum log_level level, int64_t cycle_seq, json_
 
 static void send_head(struct writer *w);
 
+/* Wakes the loop when a retry is due (nothing else may). */
+static int64_t on_retry_timer(struct loop *l, void *cls)
+{
+    (void)l;
+    struct writer *w = cls;
+    w->retry_timer = 0;
+    send_head(w);
+    return LOOP_TIMER_STOP;
+}
+
 static void on_written(const PGresult *res, enum db_status st, const char *err, void *cls)
 {
     struct writer *w = cls;
@@ -264,18 +282,20 @@ static void on_written(const PGresult *res, enum db_status st, const char *err, 
     w->inflight = NULL;
     if (o == NULL || o != w->head)
         return; /* cannot happen: the in-flight statement is never dropped */
-    if (st == DB_RETRY) {
+    if (st == DB_RETRY && !(dbconn_is_up(w->db) && ++o->refusals >= WRITER_MAX_REFUSALS)) {
         /* Unknown outcome; it is idempotent, so it is simply sent again. */
         w->st.retries++;
         w->retry_at = loop_now(w->loop) + WRITER_RETRY_MS;
+        if (w->retry_timer == 0)
+            w->retry_timer = loop_timer_add(w->loop, WRITER_RETRY_MS, on_retry_timer, w);
         return;
     }
     unlink_op(w, NULL, o);
     if (st == DB_OK) {
         w->st.written_rows += o->rows;
     } else {
-        /* Refused as invalid: our bug or bad data. Retrying cannot help;
-         * say so loudly and go on with the rest. */
+        /* Refused as invalid (our bug or bad data), or timed out again and
+         * again: retrying cannot help; say so loudly and go on. */
         w->st.dropped_rows += o->rows;
         log_msg(LOG_ERROR, "writer: %zu rows refused by the database: %s", o->rows, err);
     }

@@ -50,4 +50,13 @@ check_eq "every asset of the interrupted cycle has its row (fetched or cancelled
 check "the rows not fetched say they were cancelled" \
   test "$(sql "SELECT count(*) FROM price_update_log WHERE cycle_id = $cyc AND NOT success AND error LIKE '%cancelled%'")" -ge 1
 check_eq "the instance is marked stopped" stopped "$(sql "SELECT state FROM fetcher_instances WHERE instance_id = 'crash-c'")"
+
+# The same fixed instance id again: its cycle numbers continue after the
+# last one instead of colliding with the rows its previous run wrote.
+provider_env
+FETCHER_INSTANCE_ID=crash-c FETCH_CONCURRENCY=8 "$BIN/fetcherd" --once >>"$TEST_LOG_DIR/fetcherd.log" 2>&1
+check_eq "a restarted fixed instance id writes a new cycle row" 2 \
+  "$(sql "SELECT count(*) FROM fetcher_cycles WHERE instance_id = 'crash-c'")"
+check_eq "… numbered after its previous one, with its own rows" "$tracked" \
+  "$(sql "SELECT count(*) FROM price_update_log p JOIN fetcher_cycles c ON c.id = p.cycle_id WHERE c.instance_id = 'crash-c' AND c.seq = 2")"
 exit 0
