@@ -30,7 +30,7 @@ export PATH=$PGBIN:$PATH
 command -v wrk >/dev/null || { echo "bench/api.sh: wrk is not installed" >&2; exit 1; }
 [ -x "$BIN/fetcher-api" ] && [ -x "$BIN/fetcherd" ] || { echo "bench/api.sh: build first (make)" >&2; exit 1; }
 
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+free_port() { "$root/scripts/free-port"; }
 
 export PGLOCAL_DIR=$root/.local/pg-bench-api-$$ PGLOCAL_PORT=${PGLOCAL_PORT:-$(free_port)} PGLOCAL_FAST=1
 api_pid="" hb_pid="" db=""

@@ -14,7 +14,7 @@ bin=${BIN:-$root/build}
 latency=${BENCH_LATENCY_MS:-50}
 conc=${FETCH_CONCURRENCY:-8}
 export PATH=/usr/lib/postgresql/15/bin:$PATH
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+free_port() { "$root/scripts/free-port"; }
 
 export PGLOCAL_DIR=$root/.local/pg-bench-$$ PGLOCAL_PORT=$(free_port) PGLOCAL_FAST=1
 scripts/pg-local start >/dev/null || { echo "bench: cannot start PostgreSQL" >&2; exit 1; }

@@ -50,9 +50,7 @@ t_cleanup() {
 }
 trap t_cleanup EXIT
 
-free_port() {
-  python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'
-}
+free_port() { "$TEST_ROOT/scripts/free-port"; }
 
 # wait_for seconds command… — polls every 0.1 s until the command succeeds.
 wait_for() {

@@ -17,7 +17,7 @@ mkdir -p "$root/.local"
 # A cluster of this run's own (two runs at once must not share one); each
 # integration test makes its own database in it.
 export PGLOCAL_DIR=${PGLOCAL_DIR:-$root/.local/pg-test-$$}
-export PGLOCAL_PORT=${PGLOCAL_PORT:-$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')}
+export PGLOCAL_PORT=${PGLOCAL_PORT:-$(scripts/free-port)}
 export PGLOCAL_FAST=1
 if ! scripts/pg-local start >/dev/null; then
   echo "run.sh: could not start the test PostgreSQL" >&2
