@@ -11,6 +11,13 @@
 #ifndef FETCHER_CONFIG_H
 #define FETCHER_CONFIG_H
 
+/* Per-minute limits a real provider tolerates from a keyless client:
+ * long-running Yahoo clients keep to about one request a second, and
+ * CoinGecko's public API allows 5–15 calls a minute (a demo key 30; see
+ * README, "Rate limits"). */
+#define CONFIG_DEFAULT_RATE_LIMITS "yahoo=60,coingecko=10,fx=30"
+#define CONFIG_COINGECKO_KEYED_RATE 30
+
 #include "util.h"
 
 #include <stdint.h>

@@ -74,7 +74,12 @@ struct item {
     int16_t http_status;
     uint8_t kind; /* enum quote_error_kind */
     uint8_t skipped;
+    uint8_t time_basis; /* enum quote_time_basis */
     char currency[8];
+    char quoted_currency[8];
+    /* where the listing trades, when the answer said (malloc'd; only
+     * Yahoo's answers carry it, so most items keep a NULL here) */
+    struct quote_market *market;
 };
 
 /* An exchange rate the cycle asks for (USD → ccy). */
@@ -161,8 +166,10 @@ void cycle_release(struct cycle *c)
 {
     if (c == NULL || --c->refs > 0)
         return;
-    for (size_t i = 0; i < c->n; i++)
+    for (size_t i = 0; i < c->n; i++) {
         free(c->items[i].error);
+        free(c->items[i].market);
+    }
     free(c->items);
     list_release(c->list);
     free(c->rates);
@@ -281,6 +288,29 @@ static void result_row(struct cycle *c, struct jbuf *b, const struct item *it, c
     jbuf_str(b, ts);
     jbuf_key(b, "source");
     jbuf_str(b, it->a->provider);
+    if (ok) {
+        static const char *const basis[] = {"market", "bar", "date"};
+        jbuf_key(b, "time_basis");
+        jbuf_str(b,
+                 it->price_time <= 0 ? "fetched" : basis[it->time_basis < 3 ? it->time_basis : 0]);
+        jbuf_key(b, "quoted_currency");
+        jbuf_str(b, it->quoted_currency[0] ? it->quoted_currency : NULL);
+    }
+    if (ok && it->market) {
+        const struct quote_market *m = it->market;
+        jbuf_key(b, "exchange");
+        jbuf_str(b, m->exchange);
+        jbuf_key(b, "instrument_type");
+        jbuf_str(b, m->instrument_type[0] ? m->instrument_type : NULL);
+        jbuf_key(b, "exchange_tz");
+        jbuf_str(b, m->timezone[0] ? m->timezone : NULL);
+        jbuf_key(b, "session_start");
+        jbuf_int(b, m->session_start);
+        jbuf_key(b, "session_end");
+        jbuf_int(b, m->session_end);
+        jbuf_key(b, "gmtoffset");
+        jbuf_int(b, m->gmtoffset);
+    }
     jbuf_obj_end(b);
 }
 
@@ -612,7 +642,15 @@ static void on_quote(const struct quote *answer, void *cls)
         it->kind = QUOTE_OK;
         it->price = q.price;
         it->price_time = q.price_time;
+        it->time_basis = q.time_basis;
         memcpy(it->currency, q.currency, sizeof it->currency);
+        memcpy(it->quoted_currency, q.quoted_currency, sizeof it->quoted_currency);
+        if (q.market.exchange[0]) {
+            free(it->market);
+            it->market = malloc(sizeof *it->market);
+            if (it->market) /* out of memory: the price is stored without it */
+                *it->market = q.market;
+        }
         char why[200];
         if (validate_move(it->a->last_price, q.price, (double)cfg->price_move_warn_pct / 100.0, why,
                           sizeof why)) {

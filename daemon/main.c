@@ -5,6 +5,7 @@
  *   fetcherd            migrate, then run cycles every FETCH_INTERVAL
  *   fetcherd --once     migrate, run one cycle, write it, exit (0 = ok)
  *   fetcherd migrate    apply pending migrations and exit
+ *   fetcherd check      one request per provider, print what came back, exit
  *
  * Start-up is the only place that may give up: a bad setting exits 2 with
  * one line. A database that is not there yet is waited for (with backoff),
@@ -19,6 +20,7 @@
 #include "heartbeat.h"
 #include "log.h"
 #include "loop.h"
+#include "check.h"
 #include "migrate.h"
 #include "paths.h"
 #include "provider.h"
@@ -68,13 +70,15 @@ struct app {
 
 static void usage(void)
 {
-    printf("usage: fetcherd [--once] | fetcherd migrate | fetcherd --help | --version\n\n"
+    printf("usage: fetcherd [--once] | fetcherd migrate | fetcherd check | fetcherd --help |\n"
+           "       fetcherd --version\n\n"
            "Refreshes the prices of tracked assets every FETCH_INTERVAL and records\n"
-           "every cycle in PostgreSQL.\n\n");
+           "every cycle in PostgreSQL. `fetcherd check` asks each provider once for a\n"
+           "known symbol and prints what it answered, or why not.\n\n");
     config_print_help();
 }
 
-/* FETCH_RATE_LIMITS: "yahoo=300,coingecko=30" → per-minute limits. An
+/* FETCH_RATE_LIMITS: "yahoo=60,coingecko=10" → per-minute limits. An
  * unknown provider or a bad number is a start-up error naming it. */
 static int apply_rate_limits(struct fetch_queue *q, const char *spec, char *err, size_t errlen)
 {
@@ -101,6 +105,15 @@ static int apply_rate_limits(struct fetch_queue *q, const char *spec, char *err,
             return -1;
         }
         queue_set_rate_limit(q, found, (int)n);
+    }
+    /* A demo or pro key buys CoinGecko's keyed rate, unless the limits were
+     * set by hand. */
+    if (strcmp(spec, CONFIG_DEFAULT_RATE_LIMITS) == 0 && cfg->coingecko_api_key[0]) {
+        size_t np;
+        const struct provider *const *ps = provider_all(&np);
+        for (size_t i = 0; i < np; i++)
+            if (strcmp(ps[i]->name, "coingecko") == 0)
+                queue_set_rate_limit(q, (int)i, CONFIG_COINGECKO_KEYED_RATE);
     }
     return 0;
 }
@@ -559,7 +572,7 @@ int main(int argc, char **argv)
     static struct config config;
     char err[512];
     log_set_program("fetcherd");
-    int once = 0, migrate_only = 0;
+    int once = 0, migrate_only = 0, check = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage();
@@ -571,6 +584,8 @@ int main(int argc, char **argv)
             once = 1;
         } else if (strcmp(argv[i], "migrate") == 0) {
             migrate_only = 1;
+        } else if (strcmp(argv[i], "check") == 0) {
+            check = 1;
         } else {
             fprintf(stderr, "fetcherd: unknown argument '%s' (see --help)\n", argv[i]);
             return 2;
@@ -587,6 +602,8 @@ int main(int argc, char **argv)
     enum log_level lv;
     if (log_level_parse(cfg->log_level, &lv) == 0)
         log_set_min_level(lv);
+    if (check)
+        return check_run(cfg);
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);

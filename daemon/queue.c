@@ -25,6 +25,9 @@
 
 enum entry_state { ST_NONE, ST_PENDING, ST_INFLIGHT, ST_BACKOFF, ST_CACHED };
 
+/* What queue_batch_done() does with a deferred key. */
+enum { DEFER_NO = 0, DEFER_SINGLE, DEFER_SAME };
+
 /* One answer shared by every waiter of a key (refs: waiters not yet
  * delivered), so ten thousand waiters do not each carry a copy. */
 struct result {
@@ -65,6 +68,7 @@ struct entry {
     struct entry *prev, *next;
     struct waiter *waiters;
     int attempts;
+    uint8_t kind;     /* enum queue_request_kind it waits for */
     int64_t ready_at; /* backoff: when it may be dispatched again */
     int64_t fetched_at;
     struct cached cached;
@@ -78,26 +82,39 @@ struct provider {
     int batch_max;
     int concurrency;
     int batches_in_flight;
-    struct list pending[QPRIO_COUNT];
-    /* token bucket: tokens in thousandths, refilled continuously */
+    struct list pending[QUEUE_KINDS][QPRIO_COUNT];
+    /* token bucket: tokens in thousandths, refilled continuously; the
+     * refill's remainder (in thousandths × 60) is kept, so that a loop that
+     * turns every millisecond still refills a 7/min bucket */
     int rate_per_minute;
-    int64_t tokens_milli, burst_milli, refilled_at;
+    int64_t tokens_milli, burst_milli, refilled_at, refill_rem;
     int64_t paused_until;
+    /* Why it is paused, when it refused us (401/403, a block page): while
+     * such a pause lasts, its waiting keys fail at once with this reason. */
+    int refused;
+    char pause_reason[160];
+    int pause_streak; /* consecutive 429s/refusals: the pause doubles */
+    /* Has answered since start or since its last refusal or 429. Until it
+     * has, one batch at a time goes out: a blocked provider costs one
+     * request per backoff step, not a burst. */
+    int trusted;
     int used;        /* has made a request: counts for offline detection */
     int conn_streak; /* consecutive batches that failed to connect */
-    uint64_t requests, errors;
+    uint64_t requests, errors, refusals;
     double latency[LATENCY_RING];
     size_t nlatency, latency_pos;
 };
 
 struct queue_batch {
     int provider;
+    int kind;                  /* enum queue_request_kind */
     int probe;                 /* sent while offline to see whether the network is back */
     const char *provider_name; /* the queue's copy; lives as long as the queue */
     size_t n;
     struct entry **entries;
     struct quote *results;
     unsigned char *set;
+    unsigned char *defer; /* DEFER_*: key goes back to pending, unanswered */
     double latency_ms;
     struct queue_batch *prev, *next;
 };
@@ -158,7 +175,7 @@ static void set_state(struct fetch_queue *q, struct entry *e, enum entry_state s
     switch (st) {
     case ST_PENDING:
         e->seq = q->seq++;
-        e->on = &q->providers[e->provider].pending[e->priority];
+        e->on = &q->providers[e->provider].pending[e->kind][e->priority];
         break;
     case ST_INFLIGHT:
         e->on = &q->inflight;
@@ -275,6 +292,7 @@ static void free_batch(struct queue_batch *b)
     free(b->entries);
     free(b->results);
     free(b->set);
+    free(b->defer);
     free(b);
 }
 
@@ -554,35 +572,71 @@ static void record_latency(struct provider *p, double ms)
         p->nlatency++;
 }
 
-/* What a batch's answers say about its provider and the network: a 429
- * pauses the provider; connection failures everywhere mean offline; any
- * answer at all means online again. */
+/* The pause after the streak-th 429 without Retry-After, or refusal, in a
+ * row: doubling from QUEUE_DEFAULT_PAUSE_MS up to QUEUE_PAUSE_MAX_MS, so a
+ * provider that keeps refusing is asked less and less often. */
+static int64_t pause_for(int streak)
+{
+    int64_t ms = QUEUE_DEFAULT_PAUSE_MS;
+    for (int i = 1; i < streak && ms < QUEUE_PAUSE_MAX_MS; i++)
+        ms *= 2;
+    return ms < QUEUE_PAUSE_MAX_MS ? ms : QUEUE_PAUSE_MAX_MS;
+}
+
+/* What a batch's answers say about its provider and the network: a 429 or
+ * a refusal pauses the provider; connection failures everywhere mean
+ * offline; any answer at all means online again. */
 static void learn_from(struct fetch_queue *q, struct queue_batch *b)
 {
     struct provider *p = &q->providers[b->provider];
-    int conn = b->n > 0, answered = 0;
-    int64_t pause = 0;
+    int conn = b->n > 0, answered = 0, limited = 0;
+    int64_t retry_after_ms = 0;
+    const struct quote *refusal = NULL;
     for (size_t i = 0; i < b->n; i++) {
         const struct quote *r = &b->results[i];
+        if (b->defer[i] != DEFER_NO) {
+            /* no answer of its own; a key handed to the single-symbol
+             * request still means the provider answered */
+            if (b->defer[i] == DEFER_SINGLE)
+                conn = 0, answered = 1;
+            continue;
+        }
         if (r->kind != QUOTE_CONNECTION)
             conn = 0;
         if (r->kind != QUOTE_CONNECTION && r->kind != QUOTE_CANCELLED)
             answered = 1;
+        if (r->refused && refusal == NULL)
+            refusal = r;
         if (r->http_status == 429) {
-            int64_t ms =
-                r->retry_after_s > 0 ? (int64_t)r->retry_after_s * 1000 : QUEUE_DEFAULT_PAUSE_MS;
-            if (ms > pause)
-                pause = ms;
+            limited = 1;
+            if ((int64_t)r->retry_after_s * 1000 > retry_after_ms)
+                retry_after_ms = (int64_t)r->retry_after_s * 1000;
         }
         if (r->kind != QUOTE_OK && r->kind != QUOTE_CANCELLED)
             p->errors++;
     }
     if (b->latency_ms > 0)
         record_latency(p, b->latency_ms);
-    if (pause > 0) {
-        q->c.rate_limited++;
+    if (limited || refusal) {
+        /* A Retry-After is the provider's own word; without one the pause
+         * grows with every 429 or refusal in a row. */
+        p->pause_streak++;
+        p->trusted = 0;
+        int64_t pause = retry_after_ms > 0 ? retry_after_ms : pause_for(p->pause_streak);
+        if (limited)
+            q->c.rate_limited++;
+        p->refused = refusal != NULL;
+        if (refusal) {
+            q->c.refused++;
+            p->refusals++;
+            util_strlcpy(p->pause_reason, refusal->error, sizeof p->pause_reason);
+        }
         if (now_ms(q) + pause > p->paused_until)
             p->paused_until = now_ms(q) + pause;
+    } else if (answered) {
+        p->pause_streak = 0;
+        p->refused = 0;
+        p->trusted = 1;
     }
     if (conn) {
         p->conn_streak++;
@@ -602,18 +656,43 @@ static void learn_from(struct fetch_queue *q, struct queue_batch *b)
     }
 }
 
+void queue_batch_defer(struct queue_batch *b, size_t i, int single)
+{
+    if (i < b->n && !b->set[i])
+        b->defer[i] = single && b->kind == QREQ_BATCH ? DEFER_SINGLE : DEFER_SAME;
+}
+
+int queue_batch_kind(const struct queue_batch *b)
+{
+    return b->kind;
+}
+
 void queue_batch_done(struct fetch_queue *q, struct queue_batch *b)
 {
     unlink_batch(q, b);
     learn_from(q, b);
     for (size_t i = 0; i < b->n; i++) {
+        struct entry *e = b->entries[i];
+        if (!b->set[i] && b->defer[i] != DEFER_NO) {
+            /* Back to pending, as a new request: the single-symbol kind
+             * takes its turn, its token and its slot like any request. A
+             * key that was never sent was not an attempt. */
+            if (b->defer[i] == DEFER_SINGLE) {
+                e->kind = QREQ_SINGLE;
+                e->attempts = 0;
+            } else if (e->attempts > 0) {
+                e->attempts--;
+            }
+            set_state(q, e, ST_PENDING);
+            continue;
+        }
         if (!b->set[i]) {
             struct quote miss = {.kind = QUOTE_PERMANENT};
-            snprintf(miss.error, sizeof miss.error, "symbol %s missing from %s's answer",
-                     b->entries[i]->symbol, q->providers[b->provider].name);
+            snprintf(miss.error, sizeof miss.error, "symbol %s missing from %s's answer", e->symbol,
+                     q->providers[b->provider].name);
             b->results[i] = miss;
         }
-        complete_entry(q, b->entries[i], &b->results[i]);
+        complete_entry(q, e, &b->results[i]);
     }
     free_batch(b);
 }
@@ -629,10 +708,15 @@ static void refill(struct provider *p, int64_t now)
     int64_t dt = now - p->refilled_at;
     if (dt <= 0)
         return;
-    /* per_minute tokens per 60,000 ms, in thousandths of a token */
-    p->tokens_milli += dt * p->rate_per_minute / 60;
-    if (p->tokens_milli > p->burst_milli)
+    /* per_minute tokens per 60,000 ms is rate/60 thousandths per ms; the
+     * part that does not make a whole thousandth is carried over */
+    int64_t units = dt * p->rate_per_minute + p->refill_rem;
+    p->tokens_milli += units / 60;
+    p->refill_rem = units % 60;
+    if (p->tokens_milli >= p->burst_milli) {
         p->tokens_milli = p->burst_milli;
+        p->refill_rem = 0;
+    }
     p->refilled_at = now;
 }
 
@@ -643,53 +727,91 @@ static int may_send(const struct provider *p, int64_t now)
     return p->rate_per_minute <= 0 || p->tokens_milli >= 1000;
 }
 
-static int pick_provider(const struct fetch_queue *q, int64_t now)
+/* The pending list whose head goes first for provider p: highest priority,
+ * then the oldest, over both request kinds; NULL when none is waiting. */
+static struct list *best_list(struct provider *p)
+{
+    struct list *best = NULL;
+    for (int prio = QPRIO_COUNT - 1; prio >= 0 && best == NULL; prio--)
+        for (int k = 0; k < QUEUE_KINDS; k++) {
+            struct list *l = &p->pending[k][prio];
+            if (l->head && (best == NULL || l->head->seq < best->head->seq))
+                best = l;
+        }
+    return best;
+}
+
+/* Batches provider p may have in flight now: one while it is on probation
+ * after a refusal or a 429, so that a blocked provider costs one request
+ * per pause, not a burst. */
+static int slots(const struct provider *p)
+{
+    return p->trusted || p->pause_streak == 0 ? p->concurrency : 1;
+}
+
+static int pick_provider(struct fetch_queue *q, int64_t now)
 {
     int best = -1, best_prio = -1;
     uint64_t best_seq = 0;
     for (int i = 0; i < q->nproviders; i++) {
-        const struct provider *p = &q->providers[i];
-        if (p->batches_in_flight >= p->concurrency || !may_send(p, now))
+        struct provider *p = &q->providers[i];
+        if (p->batches_in_flight >= slots(p) || !may_send(p, now))
             continue;
-        for (int prio = QPRIO_COUNT - 1; prio >= 0; prio--) {
-            const struct entry *h = p->pending[prio].head;
-            if (h == NULL)
-                continue;
-            if (prio > best_prio || (prio == best_prio && h->seq < best_seq)) {
-                best = i;
-                best_prio = prio;
-                best_seq = h->seq;
-            }
-            break;
+        struct list *l = best_list(p);
+        if (l == NULL)
+            continue;
+        const struct entry *h = l->head;
+        if (h->priority > best_prio || (h->priority == best_prio && h->seq < best_seq)) {
+            best = i;
+            best_prio = h->priority;
+            best_seq = h->seq;
         }
     }
     return best;
 }
 
-/* Returns 0, or -1 when out of memory (the keys stay pending). */
+static size_t provider_queued(const struct provider *p)
+{
+    size_t n = 0;
+    for (int k = 0; k < QUEUE_KINDS; k++)
+        for (int prio = 0; prio < QPRIO_COUNT; prio++)
+            n += p->pending[k][prio].len;
+    return n;
+}
+
+/* Returns 0, or -1 when out of memory (the keys stay pending). A batch is
+ * of one request kind: the provider's batch request takes up to batch_max
+ * keys of that kind, its single-symbol request one key. */
 static int start_batch(struct fetch_queue *q, int pi)
 {
     struct provider *p = &q->providers[pi];
+    struct list *first = best_list(p);
+    int kind = first->head->kind;
     size_t avail = 0;
     for (int prio = 0; prio < QPRIO_COUNT; prio++)
-        avail += p->pending[prio].len;
-    size_t n = avail < (size_t)p->batch_max ? avail : (size_t)p->batch_max;
+        avail += p->pending[kind][prio].len;
+    size_t max = kind == QREQ_SINGLE ? 1 : (size_t)p->batch_max;
+    size_t n = avail < max ? avail : max;
     struct queue_batch *b = calloc(1, sizeof *b);
     if (b != NULL) {
         b->entries = calloc(n, sizeof *b->entries);
         b->results = calloc(n, sizeof *b->results);
         b->set = calloc(n, 1);
+        b->defer = calloc(n, 1);
     }
-    if (b == NULL || b->entries == NULL || b->results == NULL || b->set == NULL) {
+    if (b == NULL || b->entries == NULL || b->results == NULL || b->set == NULL ||
+        b->defer == NULL) {
         if (b)
             free_batch(b);
         return -1; /* out of memory: leave them pending, try next iteration */
     }
     b->provider = pi;
+    b->kind = kind;
     b->provider_name = p->name;
     for (int prio = QPRIO_COUNT - 1; prio >= 0 && b->n < n; prio--) {
-        while (b->n < n && p->pending[prio].head) {
-            struct entry *e = p->pending[prio].head;
+        struct list *l = &p->pending[kind][prio];
+        while (b->n < n && l->head) {
+            struct entry *e = l->head;
             e->attempts++;
             set_state(q, e, ST_INFLIGHT);
             b->entries[b->n++] = e;
@@ -717,6 +839,22 @@ static int start_batch(struct fetch_queue *q, int pi)
     return 0;
 }
 
+/* Fails every pending key of p with r, except keep (may be NULL). */
+static void fail_pending(struct fetch_queue *q, struct provider *p, const struct entry *keep,
+                         const struct quote *r)
+{
+    for (int k = 0; k < QUEUE_KINDS; k++)
+        for (int prio = 0; prio < QPRIO_COUNT; prio++) {
+            struct entry *e = p->pending[k][prio].head;
+            while (e) {
+                struct entry *next = e->next;
+                if (e != keep)
+                    complete_entry(q, e, r);
+                e = next;
+            }
+        }
+}
+
 /* Offline: every waiting key fails now with the reason, except what the
  * next probe will carry (the oldest key of each provider stays queued), so
  * cycles end instead of hanging on a dead network. */
@@ -729,21 +867,28 @@ static void fail_offline(struct fetch_queue *q, int64_t now)
              (long long)in);
     for (int i = 0; i < q->nproviders; i++) {
         struct provider *p = &q->providers[i];
-        struct entry *keep = NULL;
-        for (int prio = QPRIO_COUNT - 1; prio >= 0 && keep == NULL; prio--)
-            keep = p->pending[prio].head;
-        for (int prio = 0; prio < QPRIO_COUNT; prio++) {
-            struct entry *e = p->pending[prio].head;
-            while (e) {
-                struct entry *next = e->next;
-                if (e != keep)
-                    complete_entry(q, e, &r);
-                e = next;
-            }
-        }
+        struct list *l = best_list(p);
+        fail_pending(q, p, l ? l->head : NULL, &r);
     }
     while (q->backoff.head)
         complete_entry(q, q->backoff.head, &r);
+}
+
+/* A provider that refused us (401/403, a block page) and is still paused:
+ * its waiting keys fail now with that reason instead of waiting out the
+ * pause, so a cycle ends and says why. The backoff list keeps its keys;
+ * they come back when their retry is due. */
+static void fail_refused(struct fetch_queue *q, int64_t now)
+{
+    for (int i = 0; i < q->nproviders; i++) {
+        struct provider *p = &q->providers[i];
+        if (!p->refused || p->paused_until <= now || provider_queued(p) == 0)
+            continue;
+        struct quote r = {.kind = QUOTE_PERMANENT, .refused = 1};
+        snprintf(r.error, sizeof r.error, "%.150s (paused %llds)", p->pause_reason,
+                 (long long)((p->paused_until - now + 999) / 1000));
+        fail_pending(q, p, NULL, &r);
+    }
 }
 
 static void deliver_all(struct fetch_queue *q)
@@ -775,6 +920,7 @@ void queue_run(struct fetch_queue *q, int64_t now)
         refill(&q->providers[i], now);
     if (q->offline)
         fail_offline(q, now);
+    fail_refused(q, now);
     for (;;) {
         if (q->batches_in_flight >= q->lim.concurrency)
             break;
@@ -805,9 +951,7 @@ void queue_cancel_all(struct fetch_queue *q)
         queue_batch_done(q, b);
     }
     for (int i = 0; i < q->nproviders; i++)
-        for (int prio = 0; prio < QPRIO_COUNT; prio++)
-            while (q->providers[i].pending[prio].head)
-                complete_entry(q, q->providers[i].pending[prio].head, &r);
+        fail_pending(q, &q->providers[i], NULL, &r);
     while (q->backoff.head)
         complete_entry(q, q->backoff.head, &r);
 }
@@ -817,8 +961,7 @@ void queue_get_counters(const struct fetch_queue *q, struct queue_counters *out)
     *out = q->c;
     out->queued = 0;
     for (int i = 0; i < q->nproviders; i++)
-        for (int prio = 0; prio < QPRIO_COUNT; prio++)
-            out->queued += q->providers[i].pending[prio].len;
+        out->queued += provider_queued(&q->providers[i]);
     out->in_flight = q->inflight.len;
     out->backoff = q->backoff.len;
     out->cached = q->cached.len;
@@ -834,6 +977,7 @@ void queue_set_rate_limit(struct fetch_queue *q, int provider, int per_minute)
     int64_t burst = per_minute / 10 > 1 ? per_minute / 10 : 1;
     p->burst_milli = burst * 1000;
     p->tokens_milli = p->burst_milli;
+    p->refill_rem = 0;
     p->refilled_at = now_ms(q);
 }
 
@@ -852,9 +996,12 @@ int queue_get_providers(const struct fetch_queue *q, struct queue_provider_info 
         memset(o, 0, sizeof *o);
         o->name = p->name;
         o->batches_in_flight = p->batches_in_flight;
-        for (int prio = 0; prio < QPRIO_COUNT; prio++)
-            o->queued += p->pending[prio].len;
+        o->queued = provider_queued(p);
         o->requests = p->requests;
+        o->refusals = p->refusals;
+        o->refused = p->refused && p->paused_until > now;
+        if (o->refused)
+            util_strlcpy(o->pause_reason, p->pause_reason, sizeof o->pause_reason);
         o->errors = p->errors;
         o->paused_until = p->paused_until > now ? p->paused_until : 0;
         o->rate_per_minute = p->rate_per_minute;
@@ -881,17 +1028,16 @@ int64_t queue_next_event(const struct fetch_queue *q)
         EARLIER(e->ready_at);
     for (int i = 0; i < q->nproviders; i++) {
         const struct provider *p = &q->providers[i];
-        size_t queued = 0;
-        for (int prio = 0; prio < QPRIO_COUNT; prio++)
-            queued += p->pending[prio].len;
-        if (queued == 0)
+        if (provider_queued(p) == 0)
             continue;
         int64_t now = now_ms(q);
         /* only a pause still to come: a past one would make the loop spin */
         if (p->paused_until > now)
             EARLIER(p->paused_until);
         if (p->rate_per_minute > 0 && p->tokens_milli < 1000)
-            EARLIER(p->refilled_at + (1000 - p->tokens_milli) * 60 / p->rate_per_minute + 1);
+            EARLIER(p->refilled_at +
+                    ((1000 - p->tokens_milli) * 60 - p->refill_rem + p->rate_per_minute - 1) /
+                        p->rate_per_minute);
         if (q->offline && q->next_probe > now)
             EARLIER(q->next_probe);
     }

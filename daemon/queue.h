@@ -13,9 +13,20 @@
  * reports the per-key quotes back with queue_batch_done().
  *
  * Per provider: a token-bucket rate limit, and a pause when it answers 429
- * (for its Retry-After, else 30 s). When every provider in use fails at the
- * connection level the queue goes offline: waiting keys fail at once with
- * that reason, and one request every 30 s probes until an answer comes.
+ * (for its Retry-After; without one 30 s, doubling with every 429 in a row
+ * up to 30 min) or refuses us (a quote marked `refused`: 401/403, a block
+ * page; the same doubling pause, and its waiting keys fail at once with
+ * the reason). After a 429 or a refusal one batch at a time goes to that
+ * provider until it answers normally, so a blocked provider costs one
+ * request per pause. When every provider in use fails at the connection
+ * level the queue goes offline: waiting keys fail at once with that reason,
+ * and one request every 30 s probes until an answer comes.
+ *
+ * Request kinds: a provider may have a single-symbol request besides its
+ * batch request (yahoo's chart behind its spark batch). A transport hands a
+ * key to it with queue_batch_defer(); the key goes back to pending and is
+ * sent alone, under the same priority, rate limit, pause and concurrency as
+ * every other request. Nothing reaches upstream around the queue.
  *
  * Callbacks never run inside queue_submit() or queue_batch_done(): results
  * are delivered from queue_run(), which the daemon calls in the loop's
@@ -38,6 +49,10 @@ struct queue_batch;
 enum queue_priority { QPRIO_SCHEDULED = 0, QPRIO_MANUAL = 1, QPRIO_ON_DEMAND = 2, QPRIO_COUNT };
 
 #define QUEUE_KEY_MAX 96
+
+/* Which of a provider's requests a batch is. */
+enum queue_request_kind { QREQ_BATCH = 0, QREQ_SINGLE = 1 };
+#define QUEUE_KINDS 2
 
 /* Called once per waiter; q is borrowed for the call only. */
 typedef void (*queue_cb)(const struct quote *q, void *cls);
@@ -66,12 +81,15 @@ struct queue_counters {
     uint64_t submitted, completed, deduplicated, errors, retries, cancelled;
     uint64_t cache_hits, cache_misses, upstream_requests, keys_requested;
     uint64_t rate_limited; /* 429 answers */
+    uint64_t refused;      /* batches a provider refused (401/403, block page) */
     size_t queued, in_flight, backoff, cached;
     int offline;
 };
 
-/* 429 pauses a provider this long when no Retry-After says otherwise. */
+/* The first pause after a 429 without Retry-After, or a refusal; it
+ * doubles with each one in a row, up to the maximum. */
 #define QUEUE_DEFAULT_PAUSE_MS 30000
+#define QUEUE_PAUSE_MAX_MS (30 * 60 * 1000)
 /* While offline, one probe request this often. */
 #define QUEUE_PROBE_MS 30000
 
@@ -79,8 +97,10 @@ struct queue_provider_info {
     const char *name;
     int batches_in_flight;
     size_t queued;
-    uint64_t requests, errors;
-    int64_t paused_until;                  /* monotonic ms; 0 = not paused */
+    uint64_t requests, errors, refusals;
+    int64_t paused_until; /* monotonic ms; 0 = not paused */
+    int refused;          /* paused because it refused us; why: */
+    char pause_reason[160];
     int rate_per_minute;                   /* 0 = unlimited */
     double latency_p50_ms, latency_p95_ms; /* over the last 256 requests */
 };
@@ -124,6 +144,14 @@ const char *queue_batch_symbol(const struct queue_batch *b, size_t i);
 void queue_batch_set(struct queue_batch *b, size_t i, const struct quote *r);
 /* Records the same quote for every key not yet set. */
 void queue_batch_set_all(struct queue_batch *b, const struct quote *r);
+/* The batch's request kind (enum queue_request_kind). */
+int queue_batch_kind(const struct queue_batch *b);
+/* Leaves key i unanswered and puts it back to pending when the batch is
+ * done: single != 0 for the provider's single-symbol request (a key the
+ * batch answer lacks), 0 for the same kind again (a key the request could
+ * not carry, e.g. a URL that would be too long; not counted as an attempt).
+ * A key set with queue_batch_set() is not deferred. */
+void queue_batch_defer(struct queue_batch *b, size_t i, int single);
 /* Records how long the batch's upstream request took (for p50/p95). */
 void queue_batch_note_latency(struct queue_batch *b, double ms);
 /* Ends the batch: keys without a quote fail with "missing from answer". The

@@ -1,13 +1,13 @@
 /*
  * upstream — see upstream.h.
  *
- * A job is one batch from the queue. Its life: the batch request (one
- * provider request for every key); then, if the provider has a fallback
- * kind and some keys are still without a quote, one fallback request per
- * such key, at most UPSTREAM_FALLBACK_PARALLEL at a time; then
- * queue_batch_done(). The queue sees one batch either way; the requests it
- * cost are counted here (upstream_get_counters) and in fetch
- * (fetcher_requests).
+ * A job is one batch from the queue and exactly one HTTP request: the
+ * provider's batch request, or its single-symbol request for a key the
+ * queue sends alone. A key the batch answer lacks is handed back to the
+ * queue (queue_batch_defer) rather than asked for here, so that every
+ * request, fallbacks included, takes its turn under the queue's priority,
+ * rate limit, pause and concurrency. What is not is our business: what an
+ * answer means.
  */
 #include "upstream.h"
 #include "log.h"
@@ -16,91 +16,41 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #define UPSTREAM_MAX_HEADERS 4
-/* Fallback requests of one job in flight at once: a batch rarely lacks
- * more than a symbol or two, and a whole batch split into singles should
- * not open twenty connections to an upstream at once. */
-#define UPSTREAM_FALLBACK_PARALLEL 4
-
-struct job;
-
-struct fallback {
-    struct job *j;
-    size_t key; /* index in the batch */
-    struct fetch_handle *h;
-};
 
 struct job {
     struct upstream *u;
     struct queue_batch *batch;
     const struct provider *p;
-    size_t n;
+    int single;             /* the provider's single-symbol request */
+    size_t n;               /* keys this request carries (a prefix of the batch) */
     const char **syms;      /* borrowed from the batch */
-    unsigned char *decided; /* decided[i]: key i has its quote */
-    struct fetch_handle *h; /* the batch request; NULL once answered */
-    size_t *todo;           /* keys waiting for a fallback request */
-    size_t ntodo, next_todo;
-    struct fallback fb[UPSTREAM_FALLBACK_PARALLEL];
-    int fb_running;
-    double latency_ms;
-    struct job *prev, *next;
+    struct fetch_handle *h; /* NULL once answered */
+    TAILQ_ENTRY(job) link;
 };
+
+TAILQ_HEAD(job_list, job);
 
 struct upstream {
     struct loop *loop;
     struct fetcher *f;
     const struct config *c;
     struct fetch_queue *q;
-    struct job *jobs;
+    struct job_list jobs;
     struct upstream_counters cnt;
 };
 
-static void job_unlink(struct upstream *u, struct job *j)
-{
-    if (j->prev)
-        j->prev->next = j->next;
-    else
-        u->jobs = j->next;
-    if (j->next)
-        j->next->prev = j->prev;
-    j->prev = j->next = NULL;
-}
-
-static void job_free(struct job *j)
+static void up_job_free(struct job *j)
 {
     if (j == NULL)
         return;
     free(j->syms);
-    free(j->decided);
-    free(j->todo);
     free(j);
 }
 
-/* Cancels whatever the job still has in flight (no callback will run). */
-static void job_cancel_fetches(struct job *j)
-{
-    if (j->h) {
-        fetch_cancel(j->u->f, j->h);
-        j->h = NULL;
-    }
-    for (int k = 0; k < UPSTREAM_FALLBACK_PARALLEL; k++) {
-        if (j->fb[k].h) {
-            fetch_cancel(j->u->f, j->fb[k].h);
-            j->fb[k].h = NULL;
-        }
-    }
-}
-
-/* Every reason a person reads names the provider, and the HTTP status
- * when it was not 200: "yahoo: HTTP 404: No data found, …". */
-static void decide(struct job *j, size_t i, const struct quote *q)
-{
-    j->decided[i] = 1;
-    queue_batch_set(j->batch, i, q);
-}
-
-static void set_found(struct job *j, size_t i, struct quote *q, const char *provider, long status)
+static void up_set(struct job *j, size_t i, struct quote *q, const char *provider, long status)
 {
     q->http_status = (int)status;
     if (q->kind != QUOTE_OK) {
@@ -111,49 +61,75 @@ static void set_found(struct job *j, size_t i, struct quote *q, const char *prov
         else
             snprintf(q->error, sizeof q->error, "%s: %.160s", provider, why);
     }
-    decide(j, i, q);
+    queue_batch_set(j->batch, i, q);
 }
 
-static void fail_one(struct job *j, size_t i, enum quote_error_kind kind, int http, int retry_after,
-                     const char *provider, const char *why)
+/* Every reason a person reads names the provider, and the HTTP status
+ * when it was not 200: "yahoo: HTTP 404: No data found, …". */
+static void up_fail(struct job *j, size_t i, enum quote_error_kind kind, int http, int retry_after,
+                    int refused, const char *why)
 {
-    struct quote r = {.kind = kind, .http_status = http, .retry_after_s = retry_after};
-    snprintf(r.error, sizeof r.error, "%.20s: %.170s", provider, why);
-    decide(j, i, &r);
+    struct quote r = {
+        .kind = kind, .http_status = http, .retry_after_s = retry_after, .refused = refused};
+    snprintf(r.error, sizeof r.error, "%.20s: %.170s", j->p->name, why);
+    queue_batch_set(j->batch, i, &r);
 }
 
-/* What one answer (batch or fallback) says about keys[0..n) of the batch.
- * Sets a quote for each key the answer decides and leaves the others
- * unset. Returns 1 when the answer as a whole was unusable in a way that
- * is not transient (the keys were failed with that reason), else 0. */
-static int judge(struct job *j, const struct fetch_response *r, const size_t *keys, size_t n,
-                 int fallback)
+int upstream_refusal(const struct fetch_response *r, char *why, size_t whylen)
+{
+    char snip[64];
+    util_snippet(r->body, r->len, 48, snip, sizeof snip);
+    if (r->http_status == 401 || r->http_status == 403) {
+        snprintf(why, whylen, "HTTP %ld: refused (\"%s\")", r->http_status, snip);
+        return 1;
+    }
+    if (r->http_status != 200)
+        return 0;
+    size_t k = 0;
+    while (k < r->len &&
+           (r->body[k] == ' ' || r->body[k] == '\n' || r->body[k] == '\r' || r->body[k] == '\t'))
+        k++;
+    int html = strstr(r->content_type, "html") != NULL || (k < r->len && r->body[k] == '<');
+    if (html) {
+        snprintf(why, whylen, "answered an HTML page, not data (a consent or block page?): \"%s\"",
+                 snip);
+        return 1;
+    }
+    if (k == r->len) {
+        snprintf(why, whylen, "answered an empty body");
+        return 1;
+    }
+    if (r->body[k] != '{' && r->body[k] != '[') {
+        snprintf(why, whylen, "answered text, not JSON: \"%s\"", snip);
+        return 1;
+    }
+    return 0;
+}
+
+/* What one answer says about keys [0, j->n) of the batch. Sets a quote
+ * for each key it decides; hands the others to the single-symbol request
+ * (queue_batch_defer) when the provider has one, or fails them. */
+static void up_judge(struct job *j, const struct fetch_response *r)
 {
     const char *name = j->p->name;
     int (*parse)(json_object *, const char *const *, size_t, struct quote *, unsigned char *,
-                 char *, size_t) = fallback ? j->p->fallback_parse : j->p->parse;
+                 char *, size_t) = j->single ? j->p->fallback_parse : j->p->parse;
+    int can_defer = !j->single && j->p->fallback_url != NULL && j->p->fallback_parse != NULL;
+    size_t n = j->n;
     char why[200];
     char err[160];
-    int unusable = 0;
-    const char **syms = calloc(n ? n : 1, sizeof *syms);
     struct quote *qs = calloc(n ? n : 1, sizeof *qs);
     unsigned char *found = calloc(n ? n : 1, 1);
     json_object *root = NULL;
-    if (syms == NULL || qs == NULL || found == NULL) {
+    if (qs == NULL || found == NULL) {
         for (size_t i = 0; i < n; i++)
-            fail_one(j, keys[i], QUOTE_TRANSIENT, 0, 0, name, "out of memory");
+            up_fail(j, i, QUOTE_TRANSIENT, 0, 0, 0, "out of memory");
         goto out;
     }
-    for (size_t i = 0; i < n; i++)
-        syms[i] = j->syms[keys[i]];
-
     if (r->kind != QUOTE_OK) {
         /* transport trouble; fetch's reason never holds the URL */
         for (size_t i = 0; i < n; i++)
-            fail_one(j, keys[i], r->kind, (int)r->http_status, 0, name, r->error);
-        /* Split only when the server did answer (too large, a bad
-         * redirect): a TLS failure is the host's, not a symbol's. */
-        unusable = r->kind == QUOTE_PERMANENT && r->http_status != 0;
+            up_fail(j, i, r->kind, (int)r->http_status, 0, 0, r->error);
         goto out;
     }
     /* The status first: a 429 or 5xx may pass, whatever its body says. */
@@ -166,158 +142,115 @@ static int judge(struct job *j, const struct fetch_response *r, const size_t *ke
         else
             snprintf(why, sizeof why, "HTTP 429 (rate limited)");
         for (size_t i = 0; i < n; i++)
-            fail_one(j, keys[i], QUOTE_TRANSIENT, (int)r->http_status,
-                     r->http_status == 429 ? r->retry_after_s : 0, name, why);
+            up_fail(j, i, QUOTE_TRANSIENT, (int)r->http_status,
+                    r->http_status == 429 ? r->retry_after_s : 0, 0, why);
+        goto out;
+    }
+    /* A refusal is the provider's, not a symbol's: asking again per symbol
+     * would multiply the traffic that caused it. The queue pauses it. */
+    if (upstream_refusal(r, why, sizeof why)) {
+        for (size_t i = 0; i < n; i++)
+            up_fail(j, i, QUOTE_PERMANENT, (int)r->http_status, 0, 1, why);
+        j->u->cnt.refused++;
         goto out;
     }
     root = provider_parse_json(r->body, r->len, r->content_type, err, sizeof err);
     int rc = -1;
     if (root != NULL)
-        rc = parse(root, syms, n, qs, found, err, sizeof err);
+        rc = parse(root, j->syms, n, qs, found, err, sizeof err);
     if (r->http_status != 200) {
         /* A 4xx may still explain itself in the provider's own format
-         * (Yahoo's 404 says "No data found, symbol may be delisted");
-         * keys it does not explain fail with the status and a snippet,
-         * unless a fallback may still find them. */
+         * (Yahoo's 404 says "No data found, symbol may be delisted"); its
+         * reason, else the status and a snippet, for the keys it does not
+         * decide, unless the single-symbol request may still find them. */
         char snip[64];
         util_snippet(r->body, r->len, 48, snip, sizeof snip);
-        snprintf(why, sizeof why, "HTTP %ld: \"%s\"", r->http_status, snip);
+        if (rc != 0 && root != NULL)
+            snprintf(why, sizeof why, "HTTP %ld: %.150s", r->http_status, err);
+        else
+            snprintf(why, sizeof why, "HTTP %ld: \"%s\"", r->http_status, snip);
         for (size_t i = 0; i < n; i++) {
             if (rc == 0 && found[i])
-                set_found(j, keys[i], &qs[i], name, r->http_status);
-            else if (rc != 0 || fallback || j->p->fallback_url == NULL)
-                fail_one(j, keys[i], QUOTE_PERMANENT, (int)r->http_status, 0, name, why);
+                up_set(j, i, &qs[i], name, r->http_status);
+            else if (can_defer)
+                queue_batch_defer(j->batch, i, 1);
+            else
+                up_fail(j, i, QUOTE_PERMANENT, (int)r->http_status, 0, 0, why);
         }
-        unusable = rc != 0;
         goto out;
     }
     if (rc != 0) {
-        for (size_t i = 0; i < n; i++)
-            fail_one(j, keys[i], QUOTE_PERMANENT, 200, 0, name, err);
-        unusable = 1;
+        /* JSON of a shape we do not know: the single-symbol request may
+         * still be readable (each takes its own token) */
+        for (size_t i = 0; i < n; i++) {
+            if (can_defer)
+                queue_batch_defer(j->batch, i, 1);
+            else
+                up_fail(j, i, QUOTE_PERMANENT, 200, 0, 0, err);
+        }
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
         if (found[i]) {
-            set_found(j, keys[i], &qs[i], name, 200);
-        } else if (fallback) {
-            snprintf(why, sizeof why, "symbol %.40s missing from the answer", syms[i]);
-            fail_one(j, keys[i], QUOTE_PERMANENT, 200, 0, name, why);
+            up_set(j, i, &qs[i], name, 200);
+        } else if (can_defer) {
+            queue_batch_defer(j->batch, i, 1);
+            j->u->cnt.fallback_keys++;
+        } else {
+            snprintf(why, sizeof why, "symbol %.40s missing from the answer", j->syms[i]);
+            up_fail(j, i, QUOTE_PERMANENT, 200, 0, 0, why);
         }
     }
 out:
     json_object_put(root);
-    free(syms);
     free(qs);
     free(found);
-    return unusable;
 }
 
-static void job_finish(struct job *j)
-{
-    struct upstream *u = j->u;
-    job_unlink(u, j);
-    if (j->latency_ms > 0)
-        queue_batch_note_latency(j->batch, j->latency_ms);
-    queue_batch_done(u->q, j->batch);
-    job_free(j);
-}
-
-static void on_fallback(const struct fetch_response *r, void *cls);
-
-/* Starts fallback requests while there is room; finishes the job when
- * nothing is left to do. */
-static void pump(struct job *j)
-{
-    struct upstream *u = j->u;
-    char *url = NULL;
-    while (j->next_todo < j->ntodo && j->fb_running < UPSTREAM_FALLBACK_PARALLEL) {
-        size_t key = j->todo[j->next_todo++];
-        int slot = 0;
-        while (j->fb[slot].h != NULL)
-            slot++;
-        if (url == NULL)
-            url = malloc(PROVIDER_URL_MAX);
-        const char *sym[1] = {j->syms[key]};
-        if (url == NULL || j->p->fallback_url(u->c, sym, 1, url, PROVIDER_URL_MAX) != 0) {
-            fail_one(j, key, QUOTE_PERMANENT, 0, 0, j->p->name,
-                     "cannot build the single-symbol request (symbol too long?)");
-            continue;
-        }
-        const char *hp[UPSTREAM_MAX_HEADERS + 2];
-        char hdrs[UPSTREAM_MAX_HEADERS][PROVIDER_HEADER_MAX];
-        hp[0] = "Accept: application/json";
-        size_t nh = j->p->headers ? j->p->headers(u->c, hdrs, UPSTREAM_MAX_HEADERS) : 0;
-        for (size_t i = 0; i < nh; i++)
-            hp[i + 1] = hdrs[i];
-        hp[nh + 1] = NULL;
-        j->fb[slot].j = j;
-        j->fb[slot].key = key;
-        j->fb[slot].h = fetch_start(u->f, url, hp, on_fallback, &j->fb[slot]);
-        if (j->fb[slot].h == NULL) {
-            fail_one(j, key, QUOTE_TRANSIENT, 0, 0, j->p->name, "could not start a request");
-            continue;
-        }
-        j->fb_running++;
-        u->cnt.requests++;
-        u->cnt.fallback_requests++;
-    }
-    free(url);
-    if (j->fb_running == 0 && j->next_todo >= j->ntodo)
-        job_finish(j);
-}
-
-static void on_fallback(const struct fetch_response *r, void *cls)
-{
-    struct fallback *fb = cls;
-    struct job *j = fb->j;
-    fb->h = NULL; /* fetch frees it after we return */
-    j->fb_running--;
-    size_t key = fb->key;
-    judge(j, r, &key, 1, 1);
-    pump(j);
-}
-
-/* The batch answer is in: decide what it can, then send the fallback
- * requests for the rest. */
-static void on_response(const struct fetch_response *r, void *cls)
+static void up_on_response(const struct fetch_response *r, void *cls)
 {
     struct job *j = cls;
-    j->h = NULL;
-    j->latency_ms = r->elapsed_ms;
-    size_t *all = calloc(j->n ? j->n : 1, sizeof *all);
-    if (all == NULL) {
-        struct quote q = {.kind = QUOTE_TRANSIENT};
-        snprintf(q.error, sizeof q.error, "%s: out of memory", j->p->name);
-        queue_batch_set_all(j->batch, &q);
-        job_finish(j);
-        return;
-    }
-    for (size_t i = 0; i < j->n; i++)
-        all[i] = i;
-    int unusable = judge(j, r, all, j->n, 0);
-    if (j->p->fallback_url != NULL && j->p->fallback_parse != NULL) {
-        /* Keys still without a quote: the answer lacked them. If the answer
-         * was unusable as a whole and carried several keys, each key gets a
-         * request of its own, so a poisoned symbol fails alone. */
-        size_t nt = 0;
-        for (size_t i = 0; i < j->n; i++)
-            if (!j->decided[i] || (unusable && j->n > 1))
-                all[nt++] = i;
-        j->todo = all;
-        j->ntodo = nt;
-        all = NULL;
-        j->u->cnt.fallback_keys += nt;
-    }
-    free(all);
-    pump(j);
+    struct upstream *u = j->u;
+    j->h = NULL; /* fetch frees it after we return */
+    up_judge(j, r);
+    if (r->elapsed_ms > 0)
+        queue_batch_note_latency(j->batch, r->elapsed_ms);
+    TAILQ_REMOVE(&u->jobs, j, link);
+    queue_batch_done(u->q, j->batch);
+    up_job_free(j);
 }
 
-static int start(void *ctx, struct queue_batch *b)
+/* Builds the request URL for as many of the batch's keys as fit, from
+ * the front; the rest go back to the queue for a later request. Returns
+ * how many the URL carries, 0 when not even one fits. */
+static size_t up_build_url(const struct provider *p, const struct config *c, int single,
+                           const char **syms, size_t n, char *url)
+{
+    int (*build)(const struct config *, const char *const *, size_t, char *, size_t) =
+        single ? p->fallback_url : p->build_url;
+    if (build(c, syms, n, url, PROVIDER_URL_MAX) == 0)
+        return n;
+    size_t lo = 0, hi = n; /* lo fits (or is 0), hi does not */
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (build(c, syms, mid, url, PROVIDER_URL_MAX) == 0)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    if (lo > 0 && build(c, syms, lo, url, PROVIDER_URL_MAX) != 0)
+        lo = 0;
+    return lo;
+}
+
+static int up_start(void *ctx, struct queue_batch *b)
 {
     struct upstream *u = ctx;
     const struct provider *p = provider_find(queue_batch_provider(b));
     if (p == NULL)
+        return -1;
+    int single = queue_batch_kind(b) == QREQ_SINGLE;
+    if (single && (p->fallback_url == NULL || p->fallback_parse == NULL))
         return -1;
     size_t n = queue_batch_size(b);
     char *url = malloc(PROVIDER_URL_MAX);
@@ -326,15 +259,18 @@ static int start(void *ctx, struct queue_batch *b)
     if (url == NULL || j == NULL)
         goto out;
     j->syms = calloc(n ? n : 1, sizeof *j->syms);
-    j->decided = calloc(n ? n : 1, 1);
-    if (j->syms == NULL || j->decided == NULL)
+    if (j->syms == NULL)
         goto out;
     for (size_t i = 0; i < n; i++)
         j->syms[i] = queue_batch_symbol(b, i);
-    if (p->build_url(u->c, j->syms, n, url, PROVIDER_URL_MAX) != 0) {
-        log_msg(LOG_ERROR, "%s: request URL for %zu symbols is too long", p->name, n);
+    size_t fit = up_build_url(p, u->c, single, j->syms, n, url);
+    if (fit == 0) {
+        log_msg(LOG_ERROR, "%s: cannot build a request URL for %s (symbol too long?)", p->name,
+                j->syms[0]);
         goto out;
     }
+    for (size_t i = fit; i < n; i++)
+        queue_batch_defer(b, i, 0);
     char hdrs[UPSTREAM_MAX_HEADERS][PROVIDER_HEADER_MAX];
     const char *hp[UPSTREAM_MAX_HEADERS + 2] = {"Accept: application/json"};
     size_t nh = p->headers ? p->headers(u->c, hdrs, UPSTREAM_MAX_HEADERS) : 0;
@@ -344,37 +280,39 @@ static int start(void *ctx, struct queue_batch *b)
     j->u = u;
     j->batch = b;
     j->p = p;
-    j->n = n;
-    j->h = fetch_start(u->f, url, hp, on_response, j);
+    j->single = single;
+    j->n = fit;
+    j->h = fetch_start(u->f, url, hp, up_on_response, j);
     if (j->h == NULL)
         goto out;
     u->cnt.requests++;
-    j->next = u->jobs;
-    if (u->jobs)
-        u->jobs->prev = j;
-    u->jobs = j;
+    if (single)
+        u->cnt.fallback_requests++;
+    TAILQ_INSERT_HEAD(&u->jobs, j, link);
     j = NULL;
     rc = 0;
 out:
-    job_free(j);
+    up_job_free(j);
     free(url);
     return rc;
 }
 
-static void cancel(void *ctx, struct queue_batch *b)
+static void up_cancel(void *ctx, struct queue_batch *b)
 {
     struct upstream *u = ctx;
-    for (struct job *j = u->jobs; j; j = j->next) {
+    struct job *j;
+    TAILQ_FOREACH(j, &u->jobs, link)
+    {
         if (j->batch == b) {
-            job_unlink(u, j);
-            job_cancel_fetches(j);
-            job_free(j);
+            TAILQ_REMOVE(&u->jobs, j, link);
+            fetch_cancel(u->f, j->h);
+            up_job_free(j);
             return;
         }
     }
 }
 
-static int64_t now(void *ctx)
+static int64_t up_now(void *ctx)
 {
     struct upstream *u = ctx;
     return loop_now(u->loop);
@@ -388,6 +326,7 @@ struct upstream *upstream_new(struct loop *l, struct fetcher *f, const struct co
     u->loop = l;
     u->f = f;
     u->c = c;
+    TAILQ_INIT(&u->jobs);
     return u;
 }
 
@@ -395,18 +334,19 @@ void upstream_free(struct upstream *u)
 {
     if (u == NULL)
         return;
-    while (u->jobs) {
-        struct job *j = u->jobs;
-        job_unlink(u, j);
-        job_cancel_fetches(j);
-        job_free(j);
+    struct job *j;
+    while ((j = TAILQ_FIRST(&u->jobs)) != NULL) {
+        TAILQ_REMOVE(&u->jobs, j, link);
+        fetch_cancel(u->f, j->h);
+        up_job_free(j);
     }
     free(u);
 }
 
 struct queue_transport upstream_transport(struct upstream *u)
 {
-    return (struct queue_transport){.start = start, .cancel = cancel, .now = now, .ctx = u};
+    return (struct queue_transport){
+        .start = up_start, .cancel = up_cancel, .now = up_now, .ctx = u};
 }
 
 void upstream_attach(struct upstream *u, struct fetch_queue *q)

@@ -8,11 +8,16 @@
  * the queue only sees quotes.
  *
  * Fallback: a provider with a second, single-symbol request kind (yahoo's
- * chart behind its spark batch; see provider.h) gets one such request per
- * key its batch answer lacks, or per key of a multi-key batch whose answer
- * was unusable in a way that is not transient; only then is the batch
- * done. The queue counts one request per batch; every request really sent
- * is counted here (and in fetch's fetcher_requests()).
+ * chart behind its spark batch; see provider.h) gets such a request, from
+ * the queue, for each key its batch answer lacks (or gives no usable price
+ * for), and for each key of a batch whose 200 or 4xx answer is JSON of a
+ * shape we cannot read. Never for a refusal (401/403, an HTML, empty or
+ * non-JSON 200): that is the provider's state, not a symbol's, and the
+ * keys fail with `refused` set so the queue pauses the provider. Nor for
+ * transient failures (429, 5xx, timeouts): the queue retries those.
+ *
+ * A batch whose URL would exceed PROVIDER_URL_MAX carries as many keys as
+ * fit; the rest go back to the queue for the next request.
  */
 #ifndef FETCHER_UPSTREAM_H
 #define FETCHER_UPSTREAM_H
@@ -36,8 +41,15 @@ void upstream_attach(struct upstream *u, struct fetch_queue *q);
 struct upstream_counters {
     uint64_t requests;          /* every HTTP request started: batch + fallback */
     uint64_t fallback_requests; /* of which single-symbol fallback requests */
-    uint64_t fallback_keys;     /* keys that needed one */
+    uint64_t fallback_keys;     /* keys a batch answer lacked */
+    uint64_t refused;           /* answers that were refusals */
 };
+
+/* Whether an HTTP answer is the provider refusing us rather than data: 401,
+ * 403, or a 200 that is HTML (a consent or block page), empty, or text that
+ * is not JSON. Returns 1 with the reason in why, else 0. (Also used by
+ * `fetcherd check`.) */
+int upstream_refusal(const struct fetch_response *r, char *why, size_t whylen);
 
 void upstream_get_counters(const struct upstream *u, struct upstream_counters *out);
 

@@ -1,6 +1,5 @@
 /*
- * validate — see validate.h. Moved out of cycle.c (was cycle_validate) so
- * its unit test links this file alone.
+ * validate — see validate.h.
  */
 #include "validate.h"
 #include "util.h"
@@ -17,15 +16,20 @@ void validate_quote(struct quote *q, const char *expected_currency, int64_t now_
         return;
     char why[sizeof q->error];
     why[0] = '\0';
-    /* Quotes in a minor unit (Yahoo: London in pence "GBp", Johannesburg in
-     * cents "ZAc", Tel Aviv in agorot "ILA") become the major unit, so a
-     * price is never stored a hundred times too high. */
+    /* Quotes in a minor unit (Yahoo: London in pence "GBp"/"GBX",
+     * Johannesburg in cents "ZAc", Tel Aviv in agorot "ILA", US cents
+     * futures "USX") become the major unit, so a price is never stored a
+     * hundred times too high. The division is exact as stored: prices are
+     * written with 15 significant digits (jbuf_num), and 305.3 / 100 reads
+     * 3.053. The answer's own code is kept beside it. */
     static const struct {
         const char *minor, *major;
-    } minor_units[] = {{"GBp", "GBP"}, {"GBX", "GBP"}, {"ZAc", "ZAR"}, {"ILA", "ILS"}};
+    } minor_units[] = {
+        {"GBp", "GBP"}, {"GBX", "GBP"}, {"ZAc", "ZAR"}, {"ILA", "ILS"}, {"USX", "USD"}};
     for (size_t i = 0; i < sizeof minor_units / sizeof minor_units[0]; i++) {
         if (strcmp(q->currency, minor_units[i].minor) == 0) {
             q->price /= 100.0;
+            util_strlcpy(q->quoted_currency, q->currency, sizeof q->quoted_currency);
             util_strlcpy(q->currency, minor_units[i].major, sizeof q->currency);
             break;
         }

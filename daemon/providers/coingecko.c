@@ -3,8 +3,17 @@
  * GET {COINGECKO_BASE_URL}/simple/price?ids=a,b,…&vs_currencies=usd
  *     &include_last_updated_at=true
  * many ids per request; the answer maps each known id to {"usd": price,
- * "last_updated_at": unix seconds}. Unknown ids are simply absent. The
- * optional COINGECKO_API_KEY travels in a header, never in the URL.
+ * "last_updated_at": unix seconds} (coingecko_simple_price_docs_example).
+ * Unknown ids are simply absent. The optional COINGECKO_API_KEY travels in
+ * a header, never in the URL.
+ *
+ * Errors come in three shapes, all read for their text: {"status":
+ * {"error_code":429,"error_message":…}} (coingecko_429_rate_limit),
+ * {"error":"Missing parameter ids"} (a 422), and {"error":{"status":
+ * {"error_code":10002,"error_message":…}}} (401s of the keyed plans).
+ *
+ * Keyless access allows few calls (historically 5–15 a minute; a demo key
+ * 30): the default rate limit follows (main.c).
  */
 #include "provider.h"
 
@@ -65,6 +74,33 @@ static size_t cg_headers(const struct config *c, char out[][PROVIDER_HEADER_MAX]
     return 1;
 }
 
+/* The text of any of CoinGecko's error shapes into out; 0 when root is
+ * not an error answer. */
+static int cg_error_text(json_object *root, char *out, size_t outlen)
+{
+    json_object *e = provider_get(root, "error");
+    json_object *status = provider_get(root, "status");
+    if (e != NULL && json_object_is_type(e, json_type_string)) {
+        const char *t = json_object_get_string(e);
+        util_snippet(t, strlen(t), 80, out, outlen);
+        return 1;
+    }
+    if (e != NULL && json_object_is_type(e, json_type_object))
+        status = provider_get(e, "status");
+    if (status == NULL || provider_get(status, "error_code") == NULL)
+        return 0;
+    json_object *m = provider_get(status, "error_message");
+    const char *ms = m && json_object_is_type(m, json_type_string) ? json_object_get_string(m) : "";
+    char code[24] = "";
+    if (ms[0] == '\0') { /* a reason nobody can read is no reason */
+        snprintf(code, sizeof code, "error code %.12s",
+                 json_object_get_string(provider_get(status, "error_code")));
+        ms = code;
+    }
+    util_snippet(ms, strlen(ms), 80, out, outlen);
+    return 1;
+}
+
 static int cg_parse(json_object *root, const char *const *symbols, size_t n, struct quote *out,
                     unsigned char *found, char *err, size_t errlen)
 {
@@ -72,16 +108,10 @@ static int cg_parse(json_object *root, const char *const *symbols, size_t n, str
         snprintf(err, errlen, "answer is not a JSON object (unexpected shape)");
         return -1;
     }
-    /* An error answer ({"status": {"error_code": …}}) is a refusal, not data. */
-    json_object *status = provider_get(root, "status");
-    if (status != NULL && provider_get(status, "error_code") != NULL) {
-        json_object *m = provider_get(status, "error_message");
-        const char *ms = m ? json_object_get_string(m) : "";
-        if (ms[0] == '\0') /* a reason nobody can read is no reason */
-            ms = json_object_get_string(provider_get(status, "error_code"));
-        char snip[100];
-        util_snippet(ms, strlen(ms), 80, snip, sizeof snip);
-        snprintf(err, errlen, "coingecko refused: %s", snip);
+    /* An error answer is a refusal, not data: its text is the reason. */
+    char said[100];
+    if (cg_error_text(root, said, sizeof said)) {
+        snprintf(err, errlen, "coingecko refused: %s", said);
         return -1;
     }
     for (size_t i = 0; i < n; i++) {

@@ -1,29 +1,36 @@
 /*
- * yahoo — Yahoo Finance for stocks, ETFs and indices, in two request kinds:
+ * yahoo — Yahoo Finance for stocks, ETFs, indices, futures and currency
+ * pairs, in two request kinds. What the real servers answer is recorded in
+ * tests/fixtures/real/ (each with its source note); this file reads that.
  *
- * batch: GET {YAHOO_BASE_URL}/v8/finance/spark?symbols=A,B,…&range=1d
- *        &interval=1d, up to YAHOO_SPARK_MAX symbols per request (public
- *        clients use 20). Today's answer has one top-level member per symbol
- *        it knows: {"AAPL":{"symbol":"AAPL","timestamp":[t…],"close":[p…],
- *        …}}; unknown symbols are simply absent, and when none is known the
- *        answer is a 404 {"spark":{"result":null,"error":{…}}}. The older
- *        wrapped shape {"spark":{"result":[{"symbol":"AAPL","response":[
- *        {"meta":{…},"timestamp":[…],"indicators":{"quote":[{"close":[…]}]}}
- *        ]}],"error":null}} is read too. The price is the last non-null
- *        close and its time the timestamp at the same index (the wrapped
- *        shape's meta.regularMarketPrice/Time win when present).
+ * batch: GET {YAHOO_BASE_URL}/v7/finance/spark?symbols=A,B,…&range=1d
+ *        &interval=1d — keyless (no cookie, no crumb), at most 20 symbols
+ *        (21 and more answer HTTP 400). The answer is wrapped:
+ *        {"spark":{"result":[{"symbol":"TSLA","response":[R]}],"error":null}}
+ *        where R is the same object as a chart result (yahoo_spark_v7_TSLA):
+ *        R.meta.{currency, regularMarketPrice, regularMarketTime,
+ *        exchangeName, instrumentType, exchangeTimezoneName,
+ *        currentTradingPeriod}, R.timestamp[], R.indicators.quote[0].close[].
+ *        Unknown symbols are left out; when none is known: HTTP 404
+ *        {"spark":{"result":null,"error":{"code":"Not Found",
+ *        "description":"No data found for spark symbols"}}}.
  *
- * fallback: GET {YAHOO_BASE_URL}/v8/finance/chart/{SYMBOL}?interval=1d
- *        &range=1d, one symbol: chart.result[0].meta carries the price
- *        (regularMarketPrice), its time (regularMarketTime), the listing's
- *        currency and exchange; chart.error explains a refusal ("No data
- *        found, symbol may be delisted"). upstream.c asks it for a symbol the
- *        spark answer lacks (or gives no price for).
+ * single: GET {YAHOO_BASE_URL}/v8/finance/chart/{SYMBOL}?interval=1d
+ *        &range=1d — {"chart":{"result":[R],"error":null}}, or a 404 whose
+ *        chart.error says "No data found, symbol may be delisted". The queue
+ *        sends it for a symbol the spark answer lacks or cannot price.
  *
- * Currency: today's spark shape carries none, so a spark quote leaves
- * currency empty and validate_quote() fills in the asset's own; a currency
- * mismatch is only caught on the chart path or in the wrapped shape. That is
- * the price of one request per 20 symbols instead of one per symbol.
+ * The price is meta.regularMarketPrice at meta.regularMarketTime: the
+ * market's price at the market's time. The close series is a fallback only
+ * when meta has no price, and then the time is that bar's *start* (13:30
+ * UTC for a US equity's day bar) and the quote says so (QTIME_BAR): a
+ * future's last close can be hours and percent away from its market price.
+ * The currency is meta.currency on every path, as Yahoo writes it ("GBp"
+ * for pence, "USX" for US cents; validate.c converts minor units); an entry
+ * without one is never priced on the asset's word: it goes to the chart,
+ * and a chart without one fails. The flat v8 spark shape
+ * ({"AAPL":{"symbol","timestamp","close",…}}, no meta) is read only where
+ * an entry carries meta; otherwise its symbols go to the chart.
  */
 #include "provider.h"
 
@@ -35,13 +42,13 @@
 /* Symbols per spark request: what public clients send and Yahoo accepts. */
 #define YAHOO_SPARK_MAX 20
 
-static int yahoo_batch(const struct config *c)
+static int yh_batch(const struct config *c)
 {
     (void)c;
     return YAHOO_SPARK_MAX;
 }
 
-static int yahoo_normalize(const char *in, char *out, size_t outlen)
+static int yh_normalize(const char *in, char *out, size_t outlen)
 {
     size_t n = strlen(in);
     if (n == 0 || n >= outlen || n > 32)
@@ -55,12 +62,12 @@ static int yahoo_normalize(const char *in, char *out, size_t outlen)
     return 0;
 }
 
-static int spark_url(const struct config *c, const char *const *symbols, size_t n, char *url,
-                     size_t urllen)
+static int yh_spark_url(const struct config *c, const char *const *symbols, size_t n, char *url,
+                        size_t urllen)
 {
     if (n == 0 || n > YAHOO_SPARK_MAX)
         return -1;
-    int w = snprintf(url, urllen, "%s/v8/finance/spark?symbols=", c->yahoo_base_url);
+    int w = snprintf(url, urllen, "%s/v7/finance/spark?symbols=", c->yahoo_base_url);
     if (w < 0 || (size_t)w >= urllen)
         return -1;
     size_t o = (size_t)w;
@@ -80,8 +87,8 @@ static int spark_url(const struct config *c, const char *const *symbols, size_t 
     return (w < 0 || (size_t)w >= urllen - o) ? -1 : 0;
 }
 
-static int chart_url(const struct config *c, const char *const *symbols, size_t n, char *url,
-                     size_t urllen)
+static int yh_chart_url(const struct config *c, const char *const *symbols, size_t n, char *url,
+                        size_t urllen)
 {
     char enc[128];
     if (n != 1 || util_urlencode(symbols[0], enc, sizeof enc) < 0)
@@ -94,7 +101,7 @@ static int chart_url(const struct config *c, const char *const *symbols, size_t 
 /* A Unix time from JSON into *out; converting a double outside int64's
  * range is undefined behaviour, so that is an error. Absent or not a
  * number: *out stays 0 (unknown) and it is not an error. */
-static int read_time(json_object *o, int64_t *out, struct quote *q)
+static int yh_read_time(json_object *o, int64_t *out, struct quote *q)
 {
     char why[160];
     double t = 0;
@@ -109,19 +116,42 @@ static int read_time(json_object *o, int64_t *out, struct quote *q)
     return 0;
 }
 
-static void read_currency(json_object *meta, struct quote *q)
+static void yh_copy_str(json_object *obj, const char *key, char *out, size_t outlen)
 {
-    json_object *ccy = provider_get(meta, "currency");
-    if (ccy && json_object_is_type(ccy, json_type_string))
-        util_strlcpy(q->currency, json_object_get_string(ccy), sizeof q->currency);
+    json_object *v = provider_get(obj, key);
+    if (v && json_object_is_type(v, json_type_string))
+        util_strlcpy(out, json_object_get_string(v), outlen);
 }
 
-/* ---- spark -------------------------------------------------------------- */
+static int64_t yh_int(json_object *obj, const char *key)
+{
+    json_object *v = provider_get(obj, key);
+    if (v == NULL ||
+        !(json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)))
+        return 0;
+    double d = json_object_get_double(v);
+    return (d > -9.2e18 && d < 9.2e18) ? (int64_t)d : 0;
+}
+
+/* Where the listing trades: kept with the price for the market-hours work. */
+static void yh_read_market(json_object *meta, struct quote_market *m)
+{
+    yh_copy_str(meta, "exchangeName", m->exchange, sizeof m->exchange);
+    yh_copy_str(meta, "instrumentType", m->instrument_type, sizeof m->instrument_type);
+    yh_copy_str(meta, "exchangeTimezoneName", m->timezone, sizeof m->timezone);
+    json_object *reg = provider_get(provider_get(meta, "currentTradingPeriod"), "regular");
+    m->session_start = yh_int(reg, "start");
+    m->session_end = yh_int(reg, "end");
+    int64_t off = yh_int(meta, "gmtoffset");
+    m->gmtoffset = off > -86400 && off < 86400 ? (int32_t)off : 0;
+}
 
 /* The last non-null element of close[] and its index, or -1 when there is
- * none (empty or all null: no trade in the range, ask the chart). */
-static long last_close(json_object *close, json_object **val)
+ * none (empty, all null, or not an array). */
+static long yh_last_close(json_object *close, json_object **val)
 {
+    if (close == NULL || !json_object_is_type(close, json_type_array))
+        return -1;
     size_t len = json_object_array_length(close);
     for (size_t k = len; k > 0; k--) {
         json_object *v = json_object_array_get_idx(close, k - 1);
@@ -133,12 +163,19 @@ static long last_close(json_object *close, json_object **val)
     return -1;
 }
 
-/* Reads one spark series (timestamp[] and close[], plus an optional meta)
- * into q. Returns 1 when found (q says OK or why not), 0 when the entry
- * carries no price at all (the caller leaves the symbol for the chart). */
-static int spark_series(json_object *series, json_object *close, json_object *meta, struct quote *q)
+/* Reads one chart-shaped result R (meta, timestamp[], indicators) into q.
+ * Returns 1 when it decides the symbol (q says OK or why not), 0 when it
+ * carries no usable price or no currency: the caller asks the chart, or
+ * says so. */
+static int yh_read_result(json_object *res, struct quote *q)
 {
     char why[160];
+    json_object *meta = provider_get(res, "meta");
+    if (meta == NULL || !json_object_is_type(meta, json_type_object))
+        return 0;
+    yh_copy_str(meta, "currency", q->currency, sizeof q->currency);
+    if (q->currency[0] == '\0')
+        return 0;
     json_object *mp = provider_get(meta, "regularMarketPrice");
     if (mp != NULL && !json_object_is_type(mp, json_type_null)) {
         if (provider_number(mp, "price", &q->price, why, sizeof why) != 0) {
@@ -146,39 +183,42 @@ static int spark_series(json_object *series, json_object *close, json_object *me
             snprintf(q->error, sizeof q->error, "%s", why);
             return 1;
         }
-        if (read_time(provider_get(meta, "regularMarketTime"), &q->price_time, q) != 0)
+        if (yh_read_time(provider_get(meta, "regularMarketTime"), &q->price_time, q) != 0)
             return 1;
-        read_currency(meta, q);
-        q->kind = QUOTE_OK;
-        return 1;
+        q->time_basis = QTIME_MARKET;
+    } else {
+        /* No market price: the last bar's close, at that bar's start. */
+        json_object *quotes = provider_get(provider_get(res, "indicators"), "quote");
+        json_object *q0 = NULL;
+        if (quotes && json_object_is_type(quotes, json_type_array) &&
+            json_object_array_length(quotes) > 0)
+            q0 = json_object_array_get_idx(quotes, 0);
+        json_object *v = NULL;
+        long k = yh_last_close(provider_get(q0, "close"), &v);
+        if (k < 0)
+            return 0;
+        if (provider_number(v, "price", &q->price, why, sizeof why) != 0) {
+            q->kind = QUOTE_PERMANENT;
+            snprintf(q->error, sizeof q->error, "%s", why);
+            return 1;
+        }
+        json_object *ts = provider_get(res, "timestamp");
+        if (ts != NULL && json_object_is_type(ts, json_type_array) &&
+            (size_t)k < json_object_array_length(ts) &&
+            yh_read_time(json_object_array_get_idx(ts, (size_t)k), &q->price_time, q) != 0)
+            return 1;
+        q->time_basis = QTIME_BAR;
     }
-    if (close == NULL || !json_object_is_type(close, json_type_array)) {
-        q->kind = QUOTE_PERMANENT;
-        snprintf(q->error, sizeof q->error, "spark entry has no close prices (unexpected shape)");
-        return 1;
-    }
-    json_object *v = NULL;
-    long k = last_close(close, &v);
-    if (k < 0)
-        return 0;
-    if (provider_number(v, "price", &q->price, why, sizeof why) != 0) {
-        q->kind = QUOTE_PERMANENT;
-        snprintf(q->error, sizeof q->error, "%s", why);
-        return 1;
-    }
-    json_object *ts = provider_get(series, "timestamp");
-    if (ts != NULL && json_object_is_type(ts, json_type_array) &&
-        (size_t)k < json_object_array_length(ts) &&
-        read_time(json_object_array_get_idx(ts, (size_t)k), &q->price_time, q) != 0)
-        return 1;
-    read_currency(meta, q);
+    yh_read_market(meta, &q->market);
     q->kind = QUOTE_OK;
     return 1;
 }
 
+/* ---- spark -------------------------------------------------------------- */
+
 /* The member of obj named sym; Yahoo echoes symbols as asked, but a
  * differently-cased echo is still the same symbol. */
-static json_object *member_nocase(json_object *obj, const char *sym)
+static json_object *yh_member_nocase(json_object *obj, const char *sym)
 {
     json_object *v = provider_get(obj, sym);
     if (v != NULL)
@@ -191,9 +231,9 @@ static json_object *member_nocase(json_object *obj, const char *sym)
     return NULL;
 }
 
-/* The wrapped shape: spark.result[] of {symbol, response:[series]}. */
-static int spark_wrapped(json_object *spark, const char *const *symbols, size_t n,
-                         struct quote *out, unsigned char *found, char *err, size_t errlen)
+/* The wrapped v7 shape: spark.result[] of {symbol, response:[R]}. */
+static int yh_spark_wrapped(json_object *spark, const char *const *symbols, size_t n,
+                            struct quote *out, unsigned char *found, char *err, size_t errlen)
 {
     json_object *result = provider_get(spark, "result");
     json_object *serr = provider_get(spark, "error");
@@ -218,26 +258,17 @@ static int spark_wrapped(json_object *spark, const char *const *symbols, size_t 
             if (found[i] || strcasecmp(json_object_get_string(sym), symbols[i]) != 0)
                 continue;
             json_object *resp = provider_get(item, "response");
-            json_object *series = NULL;
             if (resp && json_object_is_type(resp, json_type_array) &&
                 json_object_array_length(resp) > 0)
-                series = json_object_array_get_idx(resp, 0);
-            json_object *quote0 = NULL;
-            json_object *quotes = provider_get(provider_get(series, "indicators"), "quote");
-            if (quotes && json_object_is_type(quotes, json_type_array) &&
-                json_object_array_length(quotes) > 0)
-                quote0 = json_object_array_get_idx(quotes, 0);
-            if (series == NULL || !json_object_is_type(series, json_type_object))
-                continue; /* no data for it: the chart may know */
-            found[i] = (unsigned char)spark_series(series, provider_get(quote0, "close"),
-                                                   provider_get(series, "meta"), &out[i]);
+                found[i] =
+                    (unsigned char)yh_read_result(json_object_array_get_idx(resp, 0), &out[i]);
         }
     }
     return 0;
 }
 
-static int spark_parse(json_object *root, const char *const *symbols, size_t n, struct quote *out,
-                       unsigned char *found, char *err, size_t errlen)
+static int yh_spark_parse(json_object *root, const char *const *symbols, size_t n,
+                          struct quote *out, unsigned char *found, char *err, size_t errlen)
 {
     if (!json_object_is_type(root, json_type_object)) {
         snprintf(err, errlen, "answer is not a JSON object (unexpected shape)");
@@ -245,17 +276,19 @@ static int spark_parse(json_object *root, const char *const *symbols, size_t n, 
     }
     json_object *spark = provider_get(root, "spark");
     if (spark != NULL && json_object_is_type(spark, json_type_object))
-        return spark_wrapped(spark, symbols, n, out, found, err, errlen);
-    /* Today's shape: every member is a series. A body with members but not
-     * one series among them is something else ({"data":[…]}, an error
-     * object); an empty object is an answer that knows none of them. */
+        return yh_spark_wrapped(spark, symbols, n, out, found, err, errlen);
+    /* The flat v8 shape: every member is a series without meta, so without
+     * currency or market price; an entry is read only if it has meta, and
+     * the others go to the chart. A body with members but not one series
+     * among them is something else ({"data":[…]}, an error object). */
     int members = 0, series = 0;
     json_object_object_foreach(root, key, val)
     {
         (void)key;
         members++;
         if (json_object_is_type(val, json_type_object) &&
-            (provider_get(val, "close") != NULL || provider_get(val, "timestamp") != NULL))
+            (provider_get(val, "close") != NULL || provider_get(val, "timestamp") != NULL ||
+             provider_get(val, "meta") != NULL))
             series++;
     }
     if (members > 0 && series == 0) {
@@ -263,26 +296,17 @@ static int spark_parse(json_object *root, const char *const *symbols, size_t n, 
         return -1;
     }
     for (size_t i = 0; i < n; i++) {
-        json_object *entry = member_nocase(root, symbols[i]);
-        if (entry == NULL)
-            continue;
-        if (!json_object_is_type(entry, json_type_object)) {
-            found[i] = 1;
-            out[i].kind = QUOTE_PERMANENT;
-            snprintf(out[i].error, sizeof out[i].error,
-                     "spark entry for %.40s is not an object (unexpected shape)", symbols[i]);
-            continue;
-        }
-        found[i] = (unsigned char)spark_series(entry, provider_get(entry, "close"),
-                                               provider_get(entry, "meta"), &out[i]);
+        json_object *entry = yh_member_nocase(root, symbols[i]);
+        if (entry != NULL && json_object_is_type(entry, json_type_object))
+            found[i] = (unsigned char)yh_read_result(entry, &out[i]);
     }
     return 0;
 }
 
 /* ---- chart -------------------------------------------------------------- */
 
-static int chart_parse(json_object *root, const char *const *symbols, size_t n, struct quote *out,
-                       unsigned char *found, char *err, size_t errlen)
+static int yh_chart_parse(json_object *root, const char *const *symbols, size_t n,
+                          struct quote *out, unsigned char *found, char *err, size_t errlen)
 {
     (void)symbols;
     if (n != 1) {
@@ -321,35 +345,32 @@ static int chart_parse(json_object *root, const char *const *symbols, size_t n, 
     }
     if (json_object_array_length(result) == 0)
         return 0; /* empty result: the symbol is missing */
-    json_object *meta = provider_get(json_object_array_get_idx(result, 0), "meta");
+    json_object *res = json_object_array_get_idx(result, 0);
+    json_object *meta = provider_get(res, "meta");
     if (meta == NULL) {
         snprintf(err, errlen, "chart.result[0] has no meta (unexpected shape)");
         return -1;
     }
     struct quote *q = &out[0];
     found[0] = 1;
-    char why[160];
-    if (provider_number(provider_get(meta, "regularMarketPrice"), "price", &q->price, why,
-                        sizeof why) != 0) {
+    if (yh_read_result(res, q) == 0) {
+        /* the last word on this symbol: say what was missing */
         q->kind = QUOTE_PERMANENT;
-        snprintf(q->error, sizeof q->error, "%s", why);
-        return 0;
+        snprintf(q->error, sizeof q->error, "%s",
+                 q->currency[0] ? "chart answer has no price (no market price, no close)"
+                                : "chart answer has no currency");
     }
-    if (read_time(provider_get(meta, "regularMarketTime"), &q->price_time, q) != 0)
-        return 0;
-    read_currency(meta, q);
-    q->kind = QUOTE_OK;
     return 0;
 }
 
 const struct provider provider_yahoo = {
     .name = "yahoo",
-    .batch_size = yahoo_batch,
+    .batch_size = yh_batch,
     .concurrency = 8,
-    .normalize = yahoo_normalize,
-    .build_url = spark_url,
+    .normalize = yh_normalize,
+    .build_url = yh_spark_url,
     .headers = NULL,
-    .parse = spark_parse,
-    .fallback_url = chart_url,
-    .fallback_parse = chart_parse,
+    .parse = yh_spark_parse,
+    .fallback_url = yh_chart_url,
+    .fallback_parse = yh_chart_parse,
 };
