@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 struct fetch_handle {
     struct fetcher *f;
@@ -24,7 +23,6 @@ struct fetch_handle {
     char *body;
     size_t len, cap;
     int too_large;
-    int retry_after_s;
     struct fetch_handle *prev, *next;
 };
 
@@ -137,31 +135,6 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp)
     return n;
 }
 
-static size_t header_cb(char *data, size_t size, size_t nmemb, void *userp)
-{
-    struct fetch_handle *h = userp;
-    size_t n = size * nmemb;
-    static const char name[] = "retry-after:";
-    if (n > sizeof name && n < 128 && strncasecmp(data, name, sizeof name - 1) == 0) {
-        char v[128];
-        size_t vl = n - (sizeof name - 1);
-        memcpy(v, data + sizeof name - 1, vl);
-        v[vl] = '\0';
-        char *p = v;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        char *e = p;
-        while (*e >= '0' && *e <= '9')
-            e++;
-        *e = '\0';
-        int64_t secs;
-        /* Only the delta-seconds form; an HTTP-date gets the default pause. */
-        if (util_parse_i64(p, 0, 3600, &secs) == 0)
-            h->retry_after_s = (int)secs;
-    }
-    return n;
-}
-
 /* ---- lifecycle ------------------------------------------------------ */
 
 struct fetcher *fetcher_new(struct loop *l, const struct fetch_options *opt)
@@ -248,8 +221,6 @@ struct fetch_handle *fetch_start(struct fetcher *f, const char *url, const char 
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->headers);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, h);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, h);
     curl_easy_setopt(e, CURLOPT_PRIVATE, h);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_USERAGENT, "fetcherd/" FETCHER_VERSION " (price fetcher; libcurl)");
@@ -387,7 +358,12 @@ static void process_done(struct fetcher *f)
         classify(h, code, &r);
         r.body = h->body ? h->body : "";
         r.len = h->len;
-        r.retry_after_s = h->retry_after_s;
+        /* libcurl reads both forms of Retry-After (delta-seconds and an
+         * HTTP-date, as seconds from now); more than an hour is taken as an
+         * hour, so one odd header cannot silence a provider for a day. */
+        curl_off_t ra = 0;
+        if (curl_easy_getinfo(h->easy, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0)
+            r.retry_after_s = ra > 3600 ? 3600 : (int)ra;
         /* The callback may start new transfers; it must not cancel the one
          * it is told about (its owner drops that pointer in the callback). */
         h->cb(&r, h->cls);

@@ -35,7 +35,7 @@ struct fetch_response {
     const char *body; /* NUL-terminated; borrowed for the callback only */
     size_t len;
     char content_type[64];
-    int retry_after_s; /* parsed Retry-After (seconds form), else 0 */
+    int retry_after_s; /* Retry-After in seconds (either form, at most 3600), else 0 */
     double elapsed_ms;
     char error[160]; /* why kind != QUOTE_OK, for people; never the URL */
 };

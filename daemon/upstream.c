@@ -127,9 +127,17 @@ static void up_judge(struct job *j, const struct fetch_response *r)
         goto out;
     }
     if (r->kind != QUOTE_OK) {
-        /* transport trouble; fetch's reason never holds the URL */
-        for (size_t i = 0; i < n; i++)
-            up_fail(j, i, r->kind, (int)r->http_status, 0, 0, r->error);
+        /* Transport trouble; fetch's reason never holds the URL. When the
+         * server did answer (too large, a bad redirect) one poisoned symbol
+         * may be the cause: each gets a request of its own. A TLS failure
+         * or a timeout is the host's, not a symbol's. */
+        int split = can_defer && n > 1 && r->kind == QUOTE_PERMANENT && r->http_status != 0;
+        for (size_t i = 0; i < n; i++) {
+            if (split)
+                queue_batch_defer(j->batch, i, 1);
+            else
+                up_fail(j, i, r->kind, (int)r->http_status, 0, 0, r->error);
+        }
         goto out;
     }
     /* The status first: a 429 or 5xx may pass, whatever its body says. */
