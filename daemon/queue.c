@@ -89,6 +89,7 @@ struct provider {
     int rate_per_minute;
     int64_t tokens_milli, burst_milli, refilled_at, refill_rem;
     int64_t paused_until;
+    int64_t paused_at; /* when the current pause began */
     /* Why it is paused, when it refused us (401/403, a block page): while
      * such a pause lasts, its waiting keys fail at once with this reason. */
     int refused;
@@ -115,6 +116,7 @@ struct queue_batch {
     struct quote *results;
     unsigned char *set;
     unsigned char *defer; /* DEFER_*: key goes back to pending, unanswered */
+    int64_t sent_at;      /* monotonic ms */
     double latency_ms;
     struct queue_batch *prev, *next;
 };
@@ -401,10 +403,12 @@ int queue_submit(struct fetch_queue *q, const char *provider, const char *symbol
             deliver(q, w, r);
             return 0;
         }
-        /* Stale: the entry is fetched anew, as if it were new. */
+        /* Stale: the entry is fetched anew, as if it were new (and in a
+         * batch again, whatever request kind answered it last time). */
         q->c.cache_misses++;
         e->priority = priority;
         e->attempts = 0;
+        e->kind = QREQ_BATCH;
         add_waiter(e, w);
         set_state(q, e, ST_PENDING);
         return 0;
@@ -589,18 +593,21 @@ static int64_t pause_for(int streak)
 static void learn_from(struct fetch_queue *q, struct queue_batch *b)
 {
     struct provider *p = &q->providers[b->provider];
-    int conn = b->n > 0, answered = 0, limited = 0;
+    int conn = 0, answered = 0, limited = 0, sent = 0;
     int64_t retry_after_ms = 0;
     const struct quote *refusal = NULL;
     for (size_t i = 0; i < b->n; i++) {
         const struct quote *r = &b->results[i];
-        if (b->defer[i] != DEFER_NO) {
-            /* no answer of its own; a key handed to the single-symbol
-             * request still means the provider answered */
+        if (!b->set[i] && b->defer[i] != DEFER_NO) {
+            /* No answer of its own. A key handed to the single-symbol
+             * request still means the provider answered; a key the
+             * request could not carry says nothing. */
             if (b->defer[i] == DEFER_SINGLE)
-                conn = 0, answered = 1;
+                answered = 1;
             continue;
         }
+        if (sent++ == 0)
+            conn = 1;
         if (r->kind != QUOTE_CONNECTION)
             conn = 0;
         if (r->kind != QUOTE_CONNECTION && r->kind != QUOTE_CANCELLED)
@@ -615,6 +622,8 @@ static void learn_from(struct fetch_queue *q, struct queue_batch *b)
         if (r->kind != QUOTE_OK && r->kind != QUOTE_CANCELLED)
             p->errors++;
     }
+    if (answered)
+        conn = 0;
     if (b->latency_ms > 0)
         record_latency(p, b->latency_ms);
     if (limited || refusal) {
@@ -633,7 +642,11 @@ static void learn_from(struct fetch_queue *q, struct queue_batch *b)
         }
         if (now_ms(q) + pause > p->paused_until)
             p->paused_until = now_ms(q) + pause;
-    } else if (answered) {
+        p->paused_at = now_ms(q);
+    } else if (answered && (p->pause_streak == 0 || b->sent_at > p->paused_at)) {
+        /* Only an answer to a request sent after the last pause began
+         * says the provider is well again: one of a burst sent before a
+         * refusal arrived says nothing about it. */
         p->pause_streak = 0;
         p->refused = 0;
         p->trusted = 1;
@@ -807,6 +820,7 @@ static int start_batch(struct fetch_queue *q, int pi)
     }
     b->provider = pi;
     b->kind = kind;
+    b->sent_at = now_ms(q);
     b->provider_name = p->name;
     for (int prio = QPRIO_COUNT - 1; prio >= 0 && b->n < n; prio--) {
         struct list *l = &p->pending[kind][prio];

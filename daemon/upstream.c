@@ -157,6 +157,10 @@ static void up_judge(struct job *j, const struct fetch_response *r)
     /* A refusal is the provider's, not a symbol's: asking again per symbol
      * would multiply the traffic that caused it. The queue pauses it. */
     if (upstream_refusal(r, why, sizeof why)) {
+        /* a JSON refusal may say why in the provider's own format */
+        root = provider_parse_json(r->body, r->len, r->content_type, err, sizeof err);
+        if (root != NULL && parse(root, j->syms, n, qs, found, err, sizeof err) != 0)
+            snprintf(why, sizeof why, "HTTP %ld: refused: %.160s", r->http_status, err);
         for (size_t i = 0; i < n; i++)
             up_fail(j, i, QUOTE_PERMANENT, (int)r->http_status, 0, 1, why);
         j->u->cnt.refused++;

@@ -7,10 +7,11 @@
  * Unknown ids are simply absent. The optional COINGECKO_API_KEY travels in
  * a header, never in the URL.
  *
- * Errors come in three shapes, all read for their text: {"status":
+ * Errors come in four shapes, all read for their text: {"status":
  * {"error_code":429,"error_message":…}} (coingecko_429_rate_limit),
- * {"error":"Missing parameter ids"} (a 422), and {"error":{"status":
- * {"error_code":10002,"error_message":…}}} (401s of the keyed plans).
+ * {"error":"Missing parameter vs_currency"} (a 422), {"error":{"status":
+ * {"error_code":10012,"error_message":…}}} (coingecko_error_10012_…) and
+ * {"error_code":10010,"status":{"error_message":…}} (coingecko_error_10010_…).
  *
  * Keyless access allows few calls (historically 5–15 a minute; a demo key
  * 30): the default rate limit follows (main.c).
@@ -75,7 +76,8 @@ static size_t cg_headers(const struct config *c, char out[][PROVIDER_HEADER_MAX]
 }
 
 /* The text of any of CoinGecko's error shapes into out; 0 when root is
- * not an error answer. */
+ * not an error answer. (A coin may be called "status": an entry is an
+ * error only with an error_code or error_message in it.) */
 static int cg_error_text(json_object *root, char *out, size_t outlen)
 {
     json_object *e = provider_get(root, "error");
@@ -87,15 +89,17 @@ static int cg_error_text(json_object *root, char *out, size_t outlen)
     }
     if (e != NULL && json_object_is_type(e, json_type_object))
         status = provider_get(e, "status");
-    if (status == NULL || provider_get(status, "error_code") == NULL)
-        return 0;
+    json_object *code = provider_get(status, "error_code");
+    if (code == NULL)
+        code = provider_get(root, "error_code"); /* the 10010 shape */
     json_object *m = provider_get(status, "error_message");
+    if (code == NULL && m == NULL)
+        return 0;
     const char *ms = m && json_object_is_type(m, json_type_string) ? json_object_get_string(m) : "";
-    char code[24] = "";
+    char num[24] = "";
     if (ms[0] == '\0') { /* a reason nobody can read is no reason */
-        snprintf(code, sizeof code, "error code %.12s",
-                 json_object_get_string(provider_get(status, "error_code")));
-        ms = code;
+        snprintf(num, sizeof num, "error code %.12s", code ? json_object_get_string(code) : "?");
+        ms = num;
     }
     util_snippet(ms, strlen(ms), 80, out, outlen);
     return 1;

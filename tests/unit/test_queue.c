@@ -1346,6 +1346,586 @@ static void test_latency(void **state)
     queue_free(q);
 }
 
+/* ---- request kinds: the single-symbol request ------------------------ */
+
+/* Completes in-flight batch i with the quotes it chose and the deferrals;
+ * unlike finish(), keys left alone stay unset (deferred or missing). */
+static void done_live(struct fetch_queue *q, size_t i)
+{
+    struct queue_batch *b = F.live[i].b;
+    live_remove(i);
+    in_api = 1;
+    queue_batch_done(q, b);
+    in_api = 0;
+}
+
+/* A key the batch answer lacks, handed to the single-symbol request: it
+ * goes back to pending and is sent alone (its own request of kind
+ * QREQ_SINGLE), taking a token and its turn by priority; its waiters,
+ * including those who joined while it was deferred, get the single
+ * request's answer exactly once. */
+static void test_defer_single(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(4, 0, 100, 1000);
+    addp(q, "yahoo", 4, 1);
+    queue_set_rate_limit(q, 0, 10); /* burst 1, then one token every 6 s */
+    struct rec r[6] = {0};
+    submit(q, "yahoo", "A", QPRIO_SCHEDULED, 0, &r[0]);
+    submit(q, "yahoo", "B", QPRIO_SCHEDULED, 0, &r[1]);
+    submit(q, "yahoo", "C", QPRIO_SCHEDULED, 0, &r[2]);
+    run(q);
+    assert_int_equal(F.nlive, 1);
+    assert_string_equal(F.hist[0], "yahoo:A,B,C");
+    struct queue_batch *b = F.live[0].b;
+    assert_int_equal(queue_batch_kind(b), QREQ_BATCH);
+    submit(q, "yahoo", "B", QPRIO_SCHEDULED, 0, &r[3]); /* joins while in flight */
+    submit(q, "yahoo", "D", QPRIO_SCHEDULED, 0, &r[5]); /* queued before B is deferred */
+    struct quote a = ok_q(1), c = ok_q(3);
+    queue_batch_set(b, 0, &a);
+    queue_batch_defer(b, 0, 1); /* already answered: not deferred */
+    queue_batch_defer(b, 1, 1);
+    queue_batch_set(b, 2, &c);
+    done_live(q, 0);
+    run(q);
+    assert_int_equal(r[0].calls, 1);
+    assert_true(r[0].q.price == 1);
+    assert_int_equal(r[2].calls, 1);
+    assert_int_equal(r[1].calls + r[3].calls, 0); /* not "missing from answer" */
+    struct queue_counters k = counters(q);
+    assert_int_equal(k.queued, 2); /* B (single) and D (batch) */
+    assert_int_equal(k.errors, 0);
+    assert_int_equal(F.starts, 1); /* the single request waits for a token */
+    assert_int_equal(queue_next_event(q), 6000);
+    /* a waiter joining the deferred key lifts it above D */
+    submit(q, "yahoo", "B", QPRIO_ON_DEMAND, 0, &r[4]);
+    assert_int_equal(counters(q).deduplicated, 2);
+    F.now = 5999;
+    run(q);
+    assert_int_equal(F.starts, 1);
+    F.now = 6000;
+    run(q);
+    assert_int_equal(F.starts, 2);
+    assert_int_equal(F.nlive, 1);
+    assert_string_equal(F.hist[1], "yahoo:B");
+    assert_int_equal(queue_batch_kind(F.live[0].b), QREQ_SINGLE);
+    assert_int_equal(queue_batch_size(F.live[0].b), 1);
+    struct quote single = ok_q(2.5);
+    finish(q, 0, &single);
+    run(q);
+    for (int i = 1; i <= 4; i += (i == 1 ? 2 : 1)) {
+        assert_int_equal(r[i].calls, 1);
+        assert_int_equal(r[i].q.kind, QUOTE_OK);
+        assert_true(r[i].q.price == 2.5);
+    }
+    /* D goes on the next token, in the batch request */
+    F.now = 11999;
+    run(q);
+    assert_int_equal(F.starts, 2);
+    F.now = 12000;
+    run(q);
+    assert_string_equal(F.hist[2], "yahoo:D");
+    assert_int_equal(queue_batch_kind(F.live[0].b), QREQ_BATCH);
+    struct quote d = ok_q(4);
+    finish(q, 0, &d);
+    run(q);
+    run(q);
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(r[i].calls, 1);
+    k = counters(q);
+    assert_int_equal(k.upstream_requests, 3);
+    assert_int_equal(k.completed, 4);
+    assert_int_equal(k.deduplicated, 2);
+    assert_int_equal(queue_outstanding(q), 0);
+    queue_free(q);
+}
+
+/* The single-symbol request obeys the provider's pause and concurrency:
+ * a 429 on the batch holds the deferred keys back until it ends, two
+ * deferred keys of a one-slot provider go one after the other, and among
+ * equal priorities the oldest pending key goes first, whichever its kind. */
+static void test_defer_single_pause(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(4, 3, 10, 10);
+    addp(q, "yahoo", 4, 1);
+    struct rec r[4] = {0};
+    submit(q, "yahoo", "A", QPRIO_SCHEDULED, 0, &r[0]);
+    submit(q, "yahoo", "B", QPRIO_SCHEDULED, 0, &r[1]);
+    submit(q, "yahoo", "C", QPRIO_SCHEDULED, 0, &r[2]);
+    run(q);
+    struct queue_batch *b = F.live[0].b;
+    struct quote limited = err_q(QUOTE_TRANSIENT, "yahoo: HTTP 429 (rate limited)");
+    limited.http_status = 429;
+    limited.retry_after_s = 5;
+    queue_batch_set(b, 0, &limited);
+    queue_batch_defer(b, 1, 1);
+    queue_batch_defer(b, 2, 1);
+    done_live(q, 0);
+    F.now = 1;
+    submit(q, "yahoo", "E", QPRIO_SCHEDULED, 0, &r[3]); /* after B and C went back */
+    F.now = 4999;
+    run(q);
+    assert_int_equal(F.starts, 1);
+    F.now = 5000;
+    run(q); /* A's retry is due too, behind E */
+    run(q);
+    /* one slot, whichever kind; equal priorities in the order they went
+     * (back) to pending, across the two kinds */
+    static const char *const want[] = {"yahoo:B", "yahoo:C", "yahoo:E,A"};
+    struct quote ok = ok_q(1);
+    for (size_t n = 0; n < ARRAY_LEN(want); n++) {
+        assert_int_equal(F.nlive, 1);
+        assert_string_equal(F.hist[1 + n], want[n]);
+        assert_int_equal(queue_batch_kind(F.live[0].b), n < 2 ? QREQ_SINGLE : QREQ_BATCH);
+        finish(q, 0, &ok);
+        run(q);
+    }
+    assert_int_equal(F.starts, 4);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(r[i].calls, 1);
+    queue_free(q);
+}
+
+/* A key the request could not carry goes back as the same kind and was
+ * not an attempt: with max_retries 1 it still has its retry after the
+ * next request fails. */
+static void test_defer_same(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(1, 1, 10, 10);
+    addp(q, "yahoo", 3, 1);
+    struct rec r[4] = {0};
+    static const char *const syms[] = {"A", "B", "C", "D"};
+    for (int i = 0; i < 4; i++)
+        submit(q, "yahoo", syms[i], QPRIO_SCHEDULED, 0, &r[i]);
+    run(q);
+    assert_string_equal(F.hist[0], "yahoo:A,B,C");
+    struct queue_batch *b = F.live[0].b;
+    struct quote ok = ok_q(1);
+    queue_batch_set(b, 0, &ok);
+    queue_batch_set(b, 1, &ok);
+    queue_batch_defer(b, 2, 0);
+    done_live(q, 0);
+    run(q);
+    assert_int_equal(r[2].calls, 0);
+    assert_int_equal(counters(q).errors, 0);
+    assert_int_equal(F.nlive, 1);
+    assert_int_equal(queue_batch_kind(F.live[0].b), QREQ_BATCH);
+    assert_int_equal(F.live[0].n, 2); /* C and D, together */
+    live_find("C");
+    struct quote e = err_q(QUOTE_TRANSIENT, "yahoo: HTTP 503 (server error)");
+    finish(q, 0, &e);
+    run(q);
+    /* first attempt for both: both retried */
+    assert_int_equal(r[2].calls, 0);
+    assert_int_equal(counters(q).retries, 2);
+    assert_int_equal(counters(q).backoff, 2);
+    F.now += 10;
+    run(q);
+    assert_int_equal(F.starts, 3);
+    finish(q, 0, &e);
+    run(q);
+    assert_int_equal(r[2].calls, 1); /* second attempt: out of retries */
+    assert_int_equal(r[2].q.kind, QUOTE_TRANSIENT);
+    assert_int_equal(r[3].calls, 1);
+    assert_int_equal(counters(q).retries, 2);
+    queue_free(q);
+}
+
+/* A deferred key that is then set is not deferred (queue.h): its quote
+ * is what the waiters get and what the queue learns from. A refusal set
+ * over a deferral (queue_batch_set_all after queue_batch_defer) pauses the
+ * provider as any refusal does. */
+static void test_defer_then_set(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(4, 0, 10, 10);
+    addp(q, "yahoo", 2, 1);
+    struct rec r[3] = {0};
+    submit(q, "yahoo", "A", QPRIO_SCHEDULED, 0, &r[0]);
+    submit(q, "yahoo", "B", QPRIO_SCHEDULED, 0, &r[1]);
+    run(q);
+    struct queue_batch *b = F.live[0].b;
+    queue_batch_defer(b, 0, 1);
+    queue_batch_defer(b, 1, 0);
+    struct quote no = err_q(QUOTE_PERMANENT, "yahoo: HTTP 403: refused");
+    no.http_status = 403;
+    no.refused = 1;
+    queue_batch_set_all(b, &no);
+    done_live(q, 0);
+    submit(q, "yahoo", "C", QPRIO_SCHEDULED, 0, &r[2]);
+    run(q);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(r[i].calls, 1);
+        assert_int_equal(r[i].q.refused, 1);
+    }
+    assert_non_null(strstr(r[2].q.error, "(paused 30s)"));
+    assert_int_equal(F.starts, 1);
+    assert_int_equal(counters(q).refused, 1);
+    struct queue_provider_info info;
+    assert_int_equal(queue_get_providers(q, &info, 1), 1);
+    assert_int_equal(info.paused_until, QUEUE_DEFAULT_PAUSE_MS);
+    assert_int_equal(info.errors, 2);
+    queue_free(q);
+}
+
+/* ---- refusals and doubling pauses ------------------------------------ */
+
+static struct quote refused_q(void)
+{
+    struct quote r = err_q(QUOTE_PERMANENT, "yahoo: HTTP 403: refused (\"Forbidden\")");
+    r.http_status = 403;
+    r.refused = 1;
+    return r;
+}
+
+/* A refusal pauses only that provider; its keys waiting now, or submitted
+ * while the pause lasts, fail at once with the reason and the time left;
+ * another provider goes on as before. */
+static void test_refusal_fails_waiting(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(8, 3, 10, 10);
+    addp(q, "yahoo", 1, 4);
+    addp(q, "coingecko", 1, 4);
+    struct rec r[6] = {0};
+    submit(q, "yahoo", "A", QPRIO_SCHEDULED, 0, &r[0]);
+    run(q);
+    submit(q, "yahoo", "B", QPRIO_SCHEDULED, 0, &r[1]); /* waiting when A is refused */
+    submit(q, "yahoo", "C", QPRIO_ON_DEMAND, 0, &r[2]);
+    submit(q, "coingecko", "bitcoin", QPRIO_SCHEDULED, 0, &r[3]);
+    struct quote no = refused_q();
+    finish_sym(q, "A", &no);
+    run(q);
+    assert_int_equal(F.starts, 2); /* A and bitcoin, neither B nor C */
+    assert_int_equal(F.nlive, 1);
+    assert_string_equal(F.live[0].provider, "coingecko");
+    assert_int_equal(r[0].calls, 1);
+    assert_string_equal(r[0].q.error, no.error);
+    for (int i = 1; i <= 2; i++) {
+        assert_int_equal(r[i].calls, 1);
+        assert_int_equal(r[i].q.kind, QUOTE_PERMANENT);
+        assert_int_equal(r[i].q.refused, 1);
+        assert_non_null(strstr(r[i].q.error, no.error));
+        assert_non_null(strstr(r[i].q.error, "(paused 30s)"));
+    }
+    struct queue_counters k = counters(q);
+    assert_int_equal(k.refused, 1);
+    assert_int_equal(k.retries, 0);
+    struct queue_provider_info info[2];
+    assert_int_equal(queue_get_providers(q, info, 2), 2);
+    assert_int_equal(info[0].refused, 1);
+    assert_string_equal(info[0].pause_reason, no.error);
+    assert_int_equal(info[0].paused_until, QUEUE_DEFAULT_PAUSE_MS);
+    assert_int_equal(info[0].refusals, 1);
+    assert_int_equal(info[1].refused, 0);
+    assert_int_equal(info[1].paused_until, 0);
+    /* later in the pause: at once, with the time left */
+    F.now = 10000;
+    submit(q, "yahoo", "D", QPRIO_SCHEDULED, 0, &r[4]);
+    struct quote ok = ok_q(1);
+    finish(q, 0, &ok);
+    submit(q, "coingecko", "ethereum", QPRIO_SCHEDULED, 0, &r[5]);
+    run(q);
+    assert_int_equal(r[4].calls, 1);
+    assert_non_null(strstr(r[4].q.error, "(paused 20s)"));
+    assert_int_equal(r[3].calls, 1);
+    assert_int_equal(r[3].q.kind, QUOTE_OK);
+    assert_int_equal(F.starts, 3); /* ethereum: coingecko is not paused */
+    assert_string_equal(F.live[0].sym[0], "ethereum");
+    finish(q, 0, &ok);
+    run(q);
+    assert_int_equal(r[5].calls, 1);
+    assert_int_equal(counters(q).refused, 1);
+    assert_int_equal(queue_outstanding(q), 0);
+    queue_free(q);
+}
+
+/* A burst sent before a refusal arrived says nothing about the provider:
+ * batch A is refused while B, sent at the same time, is still out; B's
+ * normal answer must not end the refusal (keys still fail at once, the
+ * provider stays refused, probation holds, and the next refusal doubles). */
+static void test_refusal_not_undone_by_earlier_batch(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(8, 3, 10, 10);
+    addp(q, "yahoo", 1, 4);
+    struct rec r[4] = {0};
+    submit(q, "yahoo", "A", QPRIO_SCHEDULED, 0, &r[0]);
+    submit(q, "yahoo", "B", QPRIO_SCHEDULED, 0, &r[1]);
+    run(q);
+    assert_int_equal(F.nlive, 2);
+    struct quote no = refused_q();
+    finish_sym(q, "A", &no);
+    F.now = 100;
+    struct quote ok = ok_q(1);
+    finish_sym(q, "B", &ok);
+    run(q);
+    assert_int_equal(r[1].q.kind, QUOTE_OK);
+    F.now = 1000;
+    submit(q, "yahoo", "C", QPRIO_SCHEDULED, 0, &r[2]);
+    run(q);
+    assert_int_equal(r[2].calls, 1);
+    assert_int_equal(r[2].q.refused, 1);
+    assert_non_null(strstr(r[2].q.error, "(paused 29s)"));
+    struct queue_provider_info info[1];
+    queue_get_providers(q, info, 1);
+    assert_int_equal(info[0].refused, 1);
+    /* after the pause, one probe; refused again: 60 s, not 30 */
+    F.now = QUEUE_DEFAULT_PAUSE_MS;
+    submit(q, "yahoo", "D", QPRIO_SCHEDULED, 0, &r[3]);
+    run(q);
+    assert_int_equal(F.nlive, 1);
+    finish_sym(q, "D", &no);
+    run(q);
+    queue_get_providers(q, info, 1);
+    assert_int_equal(info[0].paused_until, QUEUE_DEFAULT_PAUSE_MS + 2 * QUEUE_DEFAULT_PAUSE_MS);
+    queue_free(q);
+}
+
+/* Keys a request could not carry (deferred as the same kind) were never
+ * sent: batches of nothing but such keys are no evidence that the network
+ * is gone. */
+static void test_defer_same_not_offline(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(8, 3, 10, 10);
+    addp(q, "yahoo", 4, 4);
+    struct rec r[1] = {0};
+    submit(q, "yahoo", "A", QPRIO_SCHEDULED, 0, &r[0]);
+    for (int k = 0; k < 5; k++) {
+        run(q);
+        assert_int_equal(F.nlive, 1);
+        struct queue_batch *b = F.live[0].b;
+        live_remove(0);
+        queue_batch_defer(b, 0, 0);
+        in_api = 1;
+        queue_batch_done(q, b);
+        in_api = 0;
+    }
+    assert_int_equal(counters(q).offline, 0);
+    assert_int_equal(r[0].calls, 0);
+    queue_free(q);
+}
+
+/* One 429 without Retry-After or one refusal after another, each answering
+ * the single batch let through when the previous pause ended: the pause is
+ * 30 s, doubling up to QUEUE_PAUSE_MAX_MS; while it lasts no request goes
+ * (a refused provider's new keys fail at once, a rate-limited one's wait);
+ * after it one batch at a time goes although more keys and slots wait;
+ * a normal answer ends that and starts the doubling again from 30 s. */
+static void check_pause_doubling(const struct quote *bad)
+{
+    static const int64_t want_s[] = {30, 60, 120, 240, 480, 960, 1800, 1800};
+    struct fetch_queue *q = mkq(8, 1000, 10, 10);
+    addp(q, "yahoo", 1, 4);
+    struct rec r[64] = {0};
+    int nr = 0;
+    char sym[16];
+#define SUBMIT_NEW()                                                                               \
+    do {                                                                                           \
+        assert_true(nr < (int)ARRAY_LEN(r));                                                       \
+        snprintf(sym, sizeof sym, "K%d", nr);                                                      \
+        submit(q, "yahoo", sym, QPRIO_SCHEDULED, 0, &r[nr]);                                       \
+        nr++;                                                                                      \
+    } while (0)
+    SUBMIT_NEW();
+    run(q);
+    assert_int_equal(F.nlive, 1);
+    struct queue_provider_info info;
+    for (size_t i = 0; i < ARRAY_LEN(want_s); i++) {
+        int64_t t0 = F.now, until = t0 + want_s[i] * 1000;
+        finish(q, 0, bad);
+        run(q);
+        assert_int_equal(queue_get_providers(q, &info, 1), 1);
+        assert_int_equal(info.paused_until, until);
+        int starts = F.starts;
+        F.now = until - 1;
+        SUBMIT_NEW();
+        run(q);
+        assert_int_equal(F.starts, starts);
+        assert_int_equal(r[nr - 1].calls, bad->refused ? 1 : 0);
+        if (bad->refused)
+            assert_non_null(strstr(r[nr - 1].q.error, "(paused 1s)"));
+        F.now = until;
+        SUBMIT_NEW();
+        SUBMIT_NEW();
+        run(q);
+        run(q);
+        assert_int_equal(F.starts, starts + 1); /* one request per pause */
+        assert_int_equal(F.nlive, 1);
+    }
+    /* a normal answer: the other waiting keys go together */
+    struct quote ok = ok_q(1);
+    finish(q, 0, &ok);
+    SUBMIT_NEW();
+    SUBMIT_NEW();
+    run(q);
+    assert_true(F.nlive >= 3);
+    while (F.nlive > 1)
+        finish(q, 0, &ok);
+    int64_t t0 = F.now;
+    finish(q, 0, bad);
+    run(q);
+    assert_int_equal(queue_get_providers(q, &info, 1), 1);
+    assert_int_equal(info.paused_until, t0 + QUEUE_DEFAULT_PAUSE_MS);
+    queue_cancel_all(q);
+    run(q);
+    for (int i = 0; i < nr; i++)
+        assert_int_equal(r[i].calls, 1);
+    queue_free(q);
+#undef SUBMIT_NEW
+}
+
+static void test_pause_doubling(void **state)
+{
+    (void)state;
+    struct quote limited = err_q(QUOTE_TRANSIENT, "yahoo: HTTP 429 (rate limited)");
+    limited.http_status = 429;
+    check_pause_doubling(&limited);
+    struct quote no = refused_q();
+    check_pause_doubling(&no);
+}
+
+/* A 429 with Retry-After pauses exactly that long, the second in a row
+ * too: the provider's own word is not doubled. */
+static void test_429_retry_after_exact(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(8, 10, 10, 10);
+    addp(q, "yahoo", 1, 4);
+    struct rec r = {0};
+    submit(q, "yahoo", "AAPL", QPRIO_SCHEDULED, 0, &r);
+    run(q);
+    struct quote e = err_q(QUOTE_TRANSIENT, "yahoo: HTTP 429 (rate limited, Retry-After 7 s)");
+    e.http_status = 429;
+    e.retry_after_s = 7;
+    for (int n = 0; n < 3; n++) {
+        int64_t t0 = F.now;
+        finish(q, 0, &e);
+        struct queue_provider_info info;
+        assert_int_equal(queue_get_providers(q, &info, 1), 1);
+        assert_int_equal(info.paused_until, t0 + 7000);
+        F.now = t0 + 6999;
+        run(q);
+        assert_int_equal(F.starts, n + 1);
+        F.now = t0 + 7000;
+        run(q);
+        assert_int_equal(F.starts, n + 2);
+    }
+    assert_int_equal(counters(q).rate_limited, 3);
+    struct quote ok = ok_q(1);
+    finish(q, 0, &ok);
+    run(q);
+    assert_int_equal(r.calls, 1);
+    assert_int_equal(r.q.kind, QUOTE_OK);
+    queue_free(q);
+}
+
+/* ---- token bucket remainder ------------------------------------------ */
+
+/* queue_run every millisecond of ten simulated minutes, each batch answered
+ * at once: the burst at t = 0, then one batch per token, so rate * 10 +
+ * burst batches in all (one fewer at most: a one-token bucket is full at
+ * the millisecond its token comes, which drops the fraction of a
+ * millisecond beyond); the k-th token comes no sooner than
+ * k * 60000 / rate ms and at most a millisecond per token later; and
+ * queue_next_event() names the very millisecond the next batch starts,
+ * never one in the past. Without the carried remainder a 1 ms loop never
+ * refilled a 7/min or 30/min bucket at all. */
+static void test_token_bucket_1ms(void **state)
+{
+    (void)state;
+    static const int rates[] = {7, 30, 300};
+    for (size_t c = 0; c < ARRAY_LEN(rates); c++) {
+        int rate = rates[c], burst = rate / 10 > 1 ? rate / 10 : 1;
+        struct fetch_queue *q = mkq(MAX_LIVE, 0, 10, 10);
+        addp(q, "yahoo", 1, MAX_LIVE);
+        queue_set_rate_limit(q, 0, rate);
+        struct rec r = {0};
+        int nkeys = rate * 10 + burst + 20;
+        char sym[16];
+        for (int i = 0; i < nkeys; i++) {
+            snprintf(sym, sizeof sym, "T%d", i);
+            submit(q, "yahoo", sym, QPRIO_SCHEDULED, 0, &r);
+        }
+        struct quote ok = ok_q(1);
+        int64_t predicted = -1, step = (60000 + rate - 1) / rate;
+        for (F.now = 0; F.now <= 600000; F.now++) {
+            int before = F.starts;
+            run(q);
+            int started = F.starts - before;
+            if (F.now == 0) {
+                assert_int_equal(started, burst);
+            } else if (started) {
+                int64_t k = F.starts - burst; /* the k-th token after the burst */
+                assert_int_equal(started, 1);
+                assert_int_equal(predicted, F.now);
+                assert_true(F.now >= (k * 60000 + rate - 1) / rate);
+                assert_true(F.now <= k * step);
+            } else {
+                assert_true(predicted != F.now); /* a wake-up for nothing */
+            }
+            while (F.nlive > 0)
+                finish(q, 0, &ok);
+            predicted = queue_next_event(q);
+            assert_true(predicted > F.now);
+        }
+        assert_true(F.starts >= rate * 10 + burst - 1);
+        assert_true(F.starts <= rate * 10 + burst);
+        queue_cancel_all(q);
+        run(q);
+        assert_int_equal(r.calls, nkeys);
+        queue_free(q);
+    }
+}
+
+/* The wake-up for the next token counts the carried remainder: it is in
+ * the future, run a millisecond earlier no batch starts (and the wake-up
+ * stays), run then one does; tokens come at the rate, not slower. */
+static void test_next_event_remainder(void **state)
+{
+    (void)state;
+    static const int rates[] = {7, 30, 45, 110};
+    for (size_t c = 0; c < ARRAY_LEN(rates); c++) {
+        int rate = rates[c], burst = rate / 10 > 1 ? rate / 10 : 1;
+        struct fetch_queue *q = mkq(16, 0, 10, 10);
+        addp(q, "yahoo", 1, 16);
+        queue_set_rate_limit(q, 0, rate);
+        struct rec r = {0};
+        char sym[16];
+        for (int i = 0; i < burst + 25; i++) {
+            snprintf(sym, sizeof sym, "N%d", i);
+            submit(q, "yahoo", sym, QPRIO_SCHEDULED, 0, &r);
+        }
+        struct quote ok = ok_q(1);
+        run(q);
+        assert_int_equal(F.starts, burst);
+        int64_t step = (60000 + rate - 1) / rate;
+        for (int64_t k = 1; k <= 25; k++) {
+            while (F.nlive > 0)
+                finish(q, 0, &ok);
+            int64_t next = queue_next_event(q);
+            assert_true(next > F.now);
+            assert_true(next >= (k * 60000 + rate - 1) / rate);
+            assert_true(next <= k * step);
+            F.now = next - 1;
+            run(q);
+            assert_int_equal(F.starts, burst + k - 1);
+            assert_int_equal(queue_next_event(q), next);
+            F.now = next;
+            run(q);
+            assert_int_equal(F.starts, burst + k);
+        }
+        while (F.nlive > 0)
+            finish(q, 0, &ok);
+        run(q);
+        assert_int_equal(queue_next_event(q), -1); /* nothing waits: no wake-up */
+        queue_free(q);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1376,6 +1956,17 @@ int main(void)
         cmocka_unit_test(test_offline),
         cmocka_unit_test(test_not_offline_when_one_answers),
         cmocka_unit_test(test_latency),
+        cmocka_unit_test(test_defer_single),
+        cmocka_unit_test(test_defer_single_pause),
+        cmocka_unit_test(test_defer_same),
+        cmocka_unit_test(test_defer_then_set),
+        cmocka_unit_test(test_refusal_fails_waiting),
+        cmocka_unit_test(test_refusal_not_undone_by_earlier_batch),
+        cmocka_unit_test(test_defer_same_not_offline),
+        cmocka_unit_test(test_pause_doubling),
+        cmocka_unit_test(test_429_retry_after_exact),
+        cmocka_unit_test(test_token_bucket_1ms),
+        cmocka_unit_test(test_next_event_remainder),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
