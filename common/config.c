@@ -54,6 +54,8 @@ static const struct var vars[] = {
      "upstream requests in flight at once, all providers"},
     {"FETCH_TIMEOUT", K_DURATION, I(fetch_timeout_s), "15", 1, 300,
      "total time one upstream request may take"},
+    {"FETCH_RETRIES", K_INT, I(fetch_retries), "3", 0, 10,
+     "retries of a transient failure (5xx, 429, timeout); each waits longer"},
     {"COINGECKO_BATCH", K_INT, I(coingecko_batch), "100", 1, 250,
      "CoinGecko ids per /simple/price request (a request whose URL would pass 4 KB carries "
      "fewer)"},

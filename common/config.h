@@ -38,6 +38,7 @@ struct config {
     char fx_base_url[512];
     int64_t fetch_concurrency; /* FETCH_CONCURRENCY: in flight, all providers */
     int64_t fetch_timeout_s;   /* FETCH_TIMEOUT: per request, total */
+    int64_t fetch_retries;     /* FETCH_RETRIES */
     int64_t coingecko_batch;   /* COINGECKO_BATCH: ids per request */
     char rate_limits[256];
     char staleness[256];     /* FETCH_STALENESS: "stock=10m,bond=1d" */

@@ -495,7 +495,7 @@ static int run(int once)
     struct queue_transport tr = upstream_transport(a.up);
     struct queue_limits lim = {
         .concurrency = (int)cfg->fetch_concurrency,
-        .max_retries = 3,
+        .max_retries = (int)cfg->fetch_retries,
         .backoff_ms = 500,
         .backoff_max_ms = 30000,
     };
