@@ -6,10 +6,12 @@
  *
  * What it is not: a market (prices are a deterministic function of symbol
  * and second, see prices.h), a full copy of any provider's API (only the
- * endpoints and fields below), or production code (it trusts its operator:
+ * endpoints and fields below; no dividends, no intraday bars), or
+ * production code (it trusts its operator:
  * no TLS, no authentication on the control endpoints).
  *
- *   fakemarket --port N [--bind 127.0.0.1] [--latency-ms N] [--verbose]
+ *   fakemarket --port N [--bind 127.0.0.1] [--latency-ms N] [--fixtures DIR]
+ *              [--verbose]
  *
  * prints "fakemarket listening on ADDR:PORT" once it accepts connections
  * (--port 0 picks a free port and prints it), exits 0 on SIGTERM/SIGINT,
@@ -23,58 +25,118 @@
  * client socket (a client that gives up frees its thread at once) and a
  * stop pipe (SIGTERM never waits for a 120 s HANG).
  *
- * Wire shapes served (all JSON is application/json, one line, no spaces;
- * `now` is the current Unix second, never in the future):
+ * Wire shapes served. Each follows a real recording in tests/fixtures/real/
+ * (named here; wire.c cites it beside the code); what no recording shows
+ * is marked "not recorded". JSON is application/json;charset=utf-8 (as
+ * Yahoo sends it), one line, no spaces; `now` is the current Unix second.
+ * Prices are in the listing's quoted unit (see Listings below).
  *
- * GET /v8/finance/chart/{SYMBOL}            (query ignored)
- *   200 {"chart":{"result":[{"meta":{"currency":"USD","symbol":"AAPL",
- *        "exchangeName":"NMS","fullExchangeName":"NasdaqGS",
+ * Day bars. Every Yahoo series is a list of day bars stamped at the bar's
+ * START, the session open in UTC (13:30 for a US equity, 08:00 London and
+ * XETRA, 05:00 for futures, 00:00 for currency pairs), weekdays only;
+ * regularMarketTime is the last trade (`now`). Every series of two or
+ * more bars holds at least one null bar (close and the other quote fields
+ * null) before its last, as real answers do. range=1d answers carry two
+ * bars: the previous session's (null) and today's.
+ *
+ * GET /v7/finance/spark?symbols=A,B&range=1d&interval=1d  (the batch
+ *   endpoint; yahoo_spark_v7_TSLA.json, key for key)
+ *   200 {"spark":{"result":[{"symbol":"AAPL","response":[{"meta":{
+ *        "currency":"USD","symbol":"AAPL","exchangeName":"NMS",
  *        "instrumentType":"EQUITY","firstTradeDate":345479400,
- *        "regularMarketTime":now,"gmtoffset":-18000,"timezone":"EST",
+ *        "regularMarketTime":now,"gmtoffset":-14400,"timezone":"EDT",
  *        "exchangeTimezoneName":"America/New_York","regularMarketPrice":189.84,
- *        "chartPreviousClose":187.2,"previousClose":187.2,"scale":3,
- *        "priceHint":2,"dataGranularity":"1d","range":"1d"},
- *        "timestamp":[now],"indicators":{"quote":[{"close":[189.84]}]}}],
- *        "error":null}}
- *   currency/exchangeName by suffix: .DE EUR/GER, .PA EUR/PAR, .AS EUR/AMS,
- *   .MI EUR/MIL, .L GBP/LSE (GBP, not Yahoo's GBp), else USD/NMS.
- *   Unknown (NOSUCH*, MISSING*): 404 {"chart":{"result":null,"error":{
- *        "code":"Not Found","description":"No data found, symbol may be delisted"}}}
+ *        "chartPreviousClose":187.2,"priceHint":2,"currentTradingPeriod":{
+ *        "pre":{"timezone":"EDT","start":…,"end":…,"gmtoffset":-14400},
+ *        "regular":{…},"post":{…}},"dataGranularity":"1d","range":"1d",
+ *        "validRanges":["1d","5d","1mo","3mo","6mo","1y","2y","5y","10y",
+ *        "ytd","max"]},"timestamp":[open,now],"indicators":{"quote":[{
+ *        "close":[null,189.84]}]}}]},…],"error":null}}
+ *   (no previousClose, scale or tradingPeriods: the recording has none.)
+ *   A future's series is [previous open, today's open] and its last close
+ *   is NOT regularMarketPrice. Unknown symbols are left out of result;
+ *   none known: 404 {"spark":{"result":null,"error":{"code":"Not Found",
+ *   "description":"No data found for spark symbols"}}}
+ *   (yahoo_spark_v7_404_none_pricehist.json). More than 20 symbols: 400
+ *   {"spark":{"result":null,"error":{"code":"Bad Request","description":
+ *   "Too many symbols: 21, at most 20"}}} (the status is reported by a
+ *   client, the body is not recorded). No symbols parameter: 400
+ *   {"error":"missing parameter symbols"} (ours).
  *
- * GET /v8/finance/spark?symbols=A,B&range=1d&interval=1d   (today's real v8
- *   shape: one top-level member per symbol, no "spark" wrapper, no meta, so
- *   no currency — take it from the chart endpoint or the asset itself)
- *   200 {"AAPL":{"symbol":"AAPL","timestamp":[now],"close":[189.84],
- *        "previousClose":null,"chartPreviousClose":187.2,
- *        "dataGranularity":300,"end":null,"start":null},"MSFT":{...}}
- *   Unknown and MISSING* symbols are left out; if none is left:
- *   404 {"spark":{"result":null,"error":{"code":"Not Found",
- *        "description":"No data found for spark symbols"}}}
- *   No symbols parameter: 400 {"error":"missing parameter symbols"}.
+ * GET /v8/finance/spark?symbols=A,B  (yahoo_spark_v8_AAPL_VTI_via_yfapi.json:
+ *   flat, no meta, so no currency and no regularMarketPrice)
+ *   200 {"AAPL":{"end":null,"start":null,"timestamp":[open,now],
+ *        "previousClose":null,"chartPreviousClose":187.2,"symbol":"AAPL",
+ *        "close":[null,189.84],"dataGranularity":300},"MSFT":{…}}
+ *   Same series as v7 (a future's last close is a bar's, not the price);
+ *   same 404, 400 and 20-symbol limit.
+ *
+ * GET /v8/finance/chart/{SYMBOL}[?range=R | ?period1=T1&period2=T2]
+ *   (yahoo2_fixture_chart-AAPL.json; futures as
+ *   yahoo_chart_v8_GC=F_future_2020-01-02.json, without longName; pairs as
+ *   yahoo_chart_v8_EURUSD=X_2020-01-01_to_03.json; London as
+ *   yahoo_chart_v8_OCDO.L_GBp.json; XETRA as
+ *   yahoo_chart_v8_WSU.DE_XETRA_EUR_2023-08.json)
+ *   200 {"chart":{"result":[{"meta":{"currency","symbol","exchangeName",
+ *        "fullExchangeName","instrumentType","firstTradeDate",
+ *        "regularMarketTime","hasPrePostMarketData","gmtoffset","timezone",
+ *        "exchangeTimezoneName","regularMarketPrice","fiftyTwoWeekHigh",
+ *        "fiftyTwoWeekLow","regularMarketDayHigh","regularMarketDayLow",
+ *        "regularMarketVolume","longName","shortName","chartPreviousClose",
+ *        "priceHint","currentTradingPeriod","dataGranularity","range",
+ *        "validRanges"},"timestamp":[…],"indicators":{"quote":[{"high":[…],
+ *        "volume":[…],"low":[…],"open":[…],"close":[…]}],"adjclose":[{
+ *        "adjclose":[…]}]}}],"error":null}}
+ *   range: 1d (default) 5d 1mo 3mo 6mo 1y 2y 5y 10y ytd max (max = 10y);
+ *   period1/period2: the bars starting in [period1, period2), meta.range
+ *   "" (as recorded); interval is ignored (day bars only). A window
+ *   without bars has no "timestamp" and quote [{}]
+ *   (yahoo_chart_v8_AAPL_1m_weekend_no_bars.json). A range Yahoo does not
+ *   list: 400 {"chart":{"result":null,"error":{"code":"Bad Request",…}}}
+ *   (not recorded). Unknown (NOSUCH*, MISSING*, or no symbol): 404
+ *   {"chart":{"result":null,"error":{"code":"Not Found","description":
+ *   "No data found, symbol may be delisted"}}}
+ *   (yahoo_chart_v8_404_unknown_symbol.json, byte for byte).
+ *
+ * Listings (prices.c has the evidence for each): a plain symbol is USD on
+ *   NMS; .DE/.PA/.AS/.MI EUR; .L GBp (pence), .JO ZAc (cents), .TA ILA
+ *   (agorot): regularMarketPrice and closes are 100 × the major-unit price
+ *   (fm_price_major() gives the price a correct client stores); futures
+ *   SYM=F are FUTURE in USD, except KC=F ZC=F ZS=F ZW=F CT=F in USX (US
+ *   cents, also × 100); pairs XXXYYY=X are CURRENCY quoted in YYY
+ *   (EURUSD=X: "USD"), at the fixed FX table's rate.
  *
  * GET /api/v3/simple/price?ids=bitcoin,ethereum&vs_currencies=usd,eur
- *     [&include_last_updated_at=true]       (also at /simple/price)
+ *     [&include_last_updated_at=true]       (also at /simple/price;
+ *     coingecko_simple_price_docs_example.json)
  *   200 {"bitcoin":{"usd":61234.56,"eur":56335.8,"last_updated_at":now},
  *        "ethereum":{...}}
  *   Keys are the vs currencies asked for, lowercase, in the order asked;
  *   unknown vs currencies are left out of each coin; last_updated_at only
  *   when asked for. Unknown ids (nosuch*, missing*) are left out: all
  *   unknown → {}. Prices: 2 decimals from 100, 4 from 1, 6 from 0.01, else 8.
- *   Missing ids or vs_currencies: 400 {"error":"Missing parameter ids"}.
+ *   Missing ids or vs_currencies: 422 {"error":"Missing parameter ids"}
+ *   (recorded in coingecko_error_422_missing_vs_currency.json's note).
  *   A request carrying x-cg-demo-api-key or x-cg-pro-api-key counts in
  *   /_stats api_key_requests.
  *
- * GET /latest?from=USD&to=EUR,GBP  (or base=/symbols=; also at /v1/latest)
+ * GET /v1/latest?from=USD&to=EUR,GBP  (or base=/symbols=; also at /latest;
+ *   frankfurter_v1_latest_base_USD.json)
  *   200 {"amount":1.0,"base":"USD","date":"2026-11-21",
  *        "rates":{"EUR":0.92,"GBP":0.79}}
- *   base defaults to EUR (as Frankfurter's does); no to/symbols → USD, EUR,
- *   GBP, CHF, JPY, CAD minus the base. Rates never move; each is
- *   per_usd[to] / per_usd[base] from one fixed table (prices.c), rounded to
- *   6 significant digits. An unknown code: 404 {"message":"not found"}.
+ *   Only the ECB's 31 currencies of that recording are known; rates in
+ *   alphabetical order; base defaults to EUR; no to/symbols → every other
+ *   currency. An unknown code among the targets is simply absent; none
+ *   known, or an unknown base: 404 {"message":"not found"}
+ *   (frankfurter_v1_404_not_found.json); only the base itself (from=USD&
+ *   to=USD): 422 {"message":"bad currency pair"}. Rates never move; each
+ *   is per_usd[to] / per_usd[base] from one fixed table (prices.c),
+ *   rounded to 6 significant digits.
  *
  * GET /_stats
  *   200 {"requests_total":3,"by_path":{"/v8/finance/chart":1,
- *        "/v8/finance/spark":1,"/api/v3/simple/price":1,"/latest":0},
+ *        "/v8/finance/spark":1,"/v7/finance/spark":0,
+ *        "/api/v3/simple/price":1,"/latest":0},
  *        "by_symbol":{"AAPL":2,"MSFT":1,"bitcoin":1},"api_key_requests":0}
  *   Every provider request counts (faulted ones too, at arrival, before
  *   latency); control endpoints (/_*) do not. by_path uses the endpoint
@@ -88,6 +150,26 @@
  *   for every provider request until fault=none. GET /_mode →
  *   {"fault":"none","latency_ms":0}.
  * POST /_latency?ms=N         → {"ok":true,"latency_ms":N} (0..600000).
+ *
+ * Replay (`--fixtures DIR`): POST /_replay?path=P&file=F[&status=N] →
+ *   {"ok":true,"path":P,"file":F,"status":N,"bytes":…,"content_type":…};
+ *   from then on every request whose URL path (no query) is exactly P is
+ *   answered with the bytes of DIR/F, read at POST time, verbatim, with
+ *   status N (default 200) and the content type of F's extension (.json
+ *   application/json;charset=utf-8, .txt text/plain;charset=utf-8, .html
+ *   text/html;charset=utf-8, else application/octet-stream). Replayed
+ *   requests are counted in /_stats as usual (by_path, by_symbol from the
+ *   path or query), the global latency applies, faults do not. A path
+ *   fakemarket does not serve may be replayed too (counted as
+ *   "(unknown)"). Several paths at once (up to 64); the same path again
+ *   replaces it; POST /_replay?clear=1 → {"ok":true,"cleared":N}; GET
+ *   /_replay → {"fixtures":DIR|null,"replays":[{path,file,status,bytes,
+ *   content_type}…]}; /_reset leaves replays alone. F must be a plain
+ *   file name (no '/', no leading '.'), exist, and be at most 4 MiB, else
+ *   400 {"error":"file: …"}; path must start with '/' and not be /_…
+ *   ({"error":"path: …"}); status 100..599 ({"error":"status: …"});
+ *   without --fixtures: 400 {"error":"fakemarket was started without
+ *   --fixtures"}.
  * Anything else: 404 {"error":"not found"}; a known path with the wrong
  * method: 405 with Allow.
  *
@@ -586,7 +668,8 @@ static bool is_yahoo(enum fm_endpoint ep)
  *   ERR500/502/503  that status, small text/html body
  *   ERR429          429, Retry-After: 2, text/plain "Too Many Requests";
  *                   on CoinGecko paths its real JSON body (with the header,
- *                   as recorded: CoinGecko sends retry-after)
+ *                   as recorded: CoinGecko sends retry-after; 2 s, not
+ *                   the recorded 119, so tests stay fast)
  *   ERR429NR        429 without Retry-After; on Yahoo paths Yahoo's real
  *                   plain-text "Edge: Too Many Requests"
  *   CRUMB401        401 Yahoo's {"finance":{"result":null,"error":{"code":
@@ -607,7 +690,8 @@ static bool is_yahoo(enum fm_endpoint ep)
  *   LIMIT200        200 text/plain "Rate limit exceeded. Please try again later."
  *   REDIRLOOP       302 Location: this same URL
  *   REDIRFTP        302 Location: ftp://127.0.0.1/x
- *   EMPTY           200 {"chart":{"result":[],"error":null}} for chart, {} else
+ *   EMPTY           200 {"chart":{"result":[],"error":null}} for chart,
+ *                   {"spark":{"result":[],"error":null}} for v7 spark, {} else
  * Content faults (wire.c) change one entry: NULLPRICE null, NEGPRICE -5.0,
  * ZEROPRICE 0, NANPRICE "NaN" (price and last close), NULLCLOSE the last
  * close (and that bar's other fields) null while meta keeps its price,
