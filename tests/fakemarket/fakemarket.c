@@ -102,7 +102,7 @@
  *   NMS; .DE/.PA/.AS/.MI EUR; .L GBp (pence), .JO ZAc (cents), .TA ILA
  *   (agorot): regularMarketPrice and closes are 100 × the major-unit price
  *   (fm_price_major() gives the price a correct client stores); futures
- *   SYM=F are FUTURE in USD, except KC=F ZC=F ZS=F ZW=F CT=F in USX (US
+ *   SYM=F are FUTURE in USD, except KC=F ZC=F ZS=F ZW=F CT=F SB=F in USX (US
  *   cents, also × 100); pairs XXXYYY=X are CURRENCY quoted in YYY
  *   (EURUSD=X: "USD"), at the fixed FX table's rate.
  *
@@ -617,19 +617,33 @@ static const char cg_429[] =
     "{\"status\":{\"error_code\":429,\"error_message\":\"You've exceeded the Rate Limit. "
     "Please visit https://www.coingecko.com/en/api/pricing to subscribe to our API plans for "
     "higher rate limits.\"}}";
-/* Not recorded as a page: Yahoo's EU consent interstitial is a 200 HTML
- * page from consent.yahoo.com (clients' logs show the redirect chain
- * consent.yahoo.com/v2/collectConsent → guce.yahoo.com/copyConsent, e.g.
- * gadicc/yahoo-finance2 issue #901); this minimal page stands in for it. */
+/* Yahoo's consent wall, an HTTP 200 text/html;charset=UTF-8 page, cut
+ * down from yahoo_consent_collectConsent_200_EXCERPT.html (itself an
+ * excerpt of a ~92 KB recorded page): its doctype, title, the
+ * consent-page form with the recorded hidden fields and the agree /
+ * reject buttons, its first sentences; no styles, scripts or beacons. */
 static const char block_page[] =
-    "<!DOCTYPE html>\n<html lang=\"en-US\"><head><meta charset=\"utf-8\">"
-    "<title>Yahoo is part of the Yahoo family of brands</title></head><body>"
-    "<form method=\"post\" action=\"https://consent.yahoo.com/v2/collectConsent\">"
-    "<p>We, Yahoo, are part of the Yahoo family of brands. Before you continue, "
-    "select Accept all or Reject all.</p>"
-    "<button type=\"submit\" name=\"agree\" value=\"agree\">Accept all</button>"
-    "<button type=\"submit\" name=\"reject\" value=\"reject\">Reject all</button>"
-    "</form></body></html>\n";
+    "<!DOCTYPE html>\n<html dir=\"ltr\" class=\"ltr  yahoo-page height100\">\n<head>\n"
+    "    <title>Yahoo is part of the Yahoo family of brands</title>\n</head>\n<body>\n"
+    "<div id=\"consent-page\" class=\"theme-2 v4 brandtype-yahoo \">\n"
+    "<div class=\"con-wizard\">\n<form method=\"post\" class=\"consent-form\" action=\"\">\n"
+    "<div class=\"consent-text\" id=\"consent-text\">\n"
+    "<p>We, Yahoo, are part of the Yahoo family of brands.</p>\n"
+    "<p>If you do not want us and our partners to use cookies and personal data for these "
+    "additional purposes, click '<strong>Reject all</strong>'.</p>\n</div>\n"
+    "<div class=\"actions couple\">\n"
+    "    <input type=\"hidden\" name=\"csrfToken\" value=\"GoNrer0\">\n"
+    "    <input type=\"hidden\" name=\"sessionId\" "
+    "value=\"3_cc-session_dcf322f7-c2b7-4e77-9e32-36143f8f7c5d\">\n"
+    "    <input type=\"hidden\" name=\"originalDoneUrl\" "
+    "value=\"https://finance.yahoo.com/quote/AAPL?guccounter&#x3D;1\">\n"
+    "    <input type=\"hidden\" name=\"namespace\" value=\"yahoo\">\n"
+    "    <button type=\"submit\" class=\"btn secondary accept-all \" name=\"agree\" "
+    "value=\"agree\">Accept all</button>\n"
+    "    <button type=\"submit\" class=\"btn secondary reject-all\" name=\"reject\" "
+    "value=\"reject\">Reject all</button>\n"
+    "</div>\n</form>\n</div>\n</div>\n</body>\n</html>\n";
+#define CONSENT_TYPE "text/html;charset=UTF-8"
 /* Not recorded: a CDN's 403 page; only the status and the HTML type
  * matter to a client. */
 static const char html_403[] = "<html><head><title>403 Forbidden</title></head>"
@@ -674,7 +688,8 @@ static bool is_yahoo(enum fm_endpoint ep)
  *                   plain-text "Edge: Too Many Requests"
  *   CRUMB401        401 Yahoo's {"finance":{"result":null,"error":{"code":
  *                   "Unauthorized","description":"Invalid Crumb"}}}
- *   BLOCKPAGE       200 text/html consent page (Yahoo's EU interstitial)
+ *   BLOCKPAGE       200 text/html;charset=UTF-8: Yahoo's consent wall, cut
+ *                   down from the recorded page
  *   ERR403          403 text/html
  *   CGKEY401        401 CoinGecko's {"status":{"timestamp":…,"error_code":
  *                   10002,"error_message":"API Key Missing. …"}}
@@ -724,7 +739,7 @@ static enum MHD_Result fault_answer(struct fm_server *srv, struct MHD_Connection
     case FM_FAULT_CRUMB401:
         return send_static(conn, 401, JSON_TYPE, yahoo_401);
     case FM_FAULT_BLOCKPAGE:
-        return send_static(conn, 200, HTML_TYPE, block_page);
+        return send_static(conn, 200, CONSENT_TYPE, block_page);
     case FM_FAULT_ERR403:
         return send_static(conn, 403, HTML_TYPE, html_403);
     case FM_FAULT_CGKEY401: {

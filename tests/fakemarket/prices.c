@@ -120,10 +120,13 @@ static const struct fm_listing us_listing = {"USD",
  * meta: KC=F (coffee, "currency":"USX","exchangeName":"NYB" in two
  * clients' tests), ZC=F (corn, several clients, e.g. 501.25 USX), ZS=F
  * (soybeans, a test of "real metadata measured 2026-09-29" for ZSX26.CBT),
- * CT=F (cotton, CTZ26.NYB in the same test), ZW=F (wheat, two clients'
- * symbol tables, not a captured answer). SB=F, ZL=F, ZM=F, ZO=F, LE=F and
- * HE=F are quoted in cents on their exchanges, but no evidence of what
- * Yahoo's meta.currency says for them was found, so they stay USD here.
+ * CT=F (cotton, CTZ26.NYB in the same test), SB=F (sugar, a Python test's
+ * {'symbol': 'SBH27.NYB', 'currency': 'USX', 'instrumentType': 'FUTURE'},
+ * cited in tests/fixtures/real/NOTE_yahoo_minor_currencies.txt), ZW=F
+ * (wheat, two clients' symbol tables, not a captured answer). ZL=F, ZM=F,
+ * ZO=F, LE=F and HE=F: no evidence of what Yahoo's meta.currency says
+ * was found (ZL, LE and HE trade in cents on their exchanges, ZM in
+ * dollars), so they stay USD here.
  * Exchange codes: CMX/COMEX (GC=F recording), NYB (KC=F evidence), NYM
  * (a CL=F answer quoted in a client's test); CBT for grains follows the
  * .CBT symbols above; the rest default to CME, not recorded.
@@ -141,7 +144,7 @@ static const struct future_spec futures[] = {
     {"ZC", "USX", "CBT", "CBOT", 100},        {"ZS", "USX", "CBT", "CBOT", 100},
     {"ZW", "USX", "CBT", "CBOT", 100},        {"ZL", "USD", "CBT", "CBOT", 1},
     {"ZM", "USD", "CBT", "CBOT", 1},          {"ZO", "USD", "CBT", "CBOT", 1},
-    {"SB", "USD", "NYB", "ICE Futures", 1},   {"CC", "USD", "NYB", "ICE Futures", 1},
+    {"SB", "USX", "NYB", "ICE Futures", 100}, {"CC", "USD", "NYB", "ICE Futures", 1},
     {"GC", "USD", "CMX", "COMEX", 1},         {"SI", "USD", "CMX", "COMEX", 1},
     {"HG", "USD", "CMX", "COMEX", 1},         {"CL", "USD", "NYM", "NY Mercantile", 1},
     {"NG", "USD", "NYM", "NY Mercantile", 1}, {"HO", "USD", "NYM", "NY Mercantile", 1},

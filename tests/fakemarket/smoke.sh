@@ -195,7 +195,8 @@ same_body err429nr yahoo_429_edge_too_many_requests.txt
 check err429nr-spark7 429 '/v7/finance/spark?symbols=AAPL,ERR429NR' 'Edge: Too Many Requests'
 check crumb401 401 '/v7/finance/spark?symbols=AAPL,CRUMB401' 'application/json'
 same_body crumb401 yahoo_v7_quote_401_invalid_crumb.json
-check blockpage 200 /v8/finance/chart/BLOCKPAGE 'Content-Type: text/html' 'consent.yahoo.com'
+check blockpage 200 '/v7/finance/spark?symbols=AAPL,BLOCKPAGE' 'Content-Type: text/html;charset=UTF-8' \
+    '<title>Yahoo is part of the Yahoo family of brands</title>' 'name="csrfToken"' 'name="agree"'
 check err403 403 /v8/finance/chart/ERR403 'text/html' 'Forbidden'
 check cgkey401 401 '/api/v3/simple/price?ids=cgkey401&vs_currencies=usd' \
     '{"status":{"timestamp":"' '"error_code":10002,"error_message":"API Key Missing.'

@@ -361,6 +361,16 @@ static void test_chart_pair(void **state)
     assert_int_equal(json_object_get_int64(last(at(result0(root), "timestamp"))), 1699920000);
     json_object_put(root);
     json_object_put(rec);
+
+    /* YYY=X is USD/YYY, quoted in YYY (yahoo_chart_v8_INR=X_with_null_2017-07.json) */
+    rec = recording("yahoo_chart_v8_INR=X_with_null_2017-07.json");
+    root = chart_of("INR=X", FM_FAULT_NONE, NULL);
+    same_shape(root, rec, "chart(INR=X)");
+    meta = at(result0(root), "meta");
+    assert_string_equal(json_object_get_string(at(meta, "currency")), "INR");
+    assert_true(dbl(at(meta, "regularMarketPrice")) == 83.3);
+    json_object_put(root);
+    json_object_put(rec);
 }
 
 /* range=5y and period1/period2: daily bars at the open, weekdays only,
