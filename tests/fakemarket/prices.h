@@ -8,9 +8,10 @@
  * drawn from a hash of the symbol times 1 + A·sin(2π·t/3600 + phase), with
  * A = 3 % (0.1 % for stablecoins) and the phase also drawn from the hash.
  *
- * It is not a market simulation: no volume, no trading hours, no weekends,
- * and FX rates never move (cross rates stay exactly consistent with one USD
- * table, which is what the daemon's currency conversion is tested against).
+ * It is not a market simulation: no volume, no trading hours (prices move
+ * around the clock, weekends too; only the day bars of fm_price_bar_start
+ * skip Saturdays and Sundays, as Yahoo's do), and FX rates never move (cross rates stay exactly
+ * consistent with one USD table, which is what the daemon's currency conversion is tested against).
  *
  * Pure functions: no allocation, no I/O, no clock; callers pass the time.
  */

@@ -1,8 +1,11 @@
 /*
  * wire — the bodies fakemarket answers, in the providers' own wire formats
- * (Yahoo v8 chart and spark, CoinGecko /simple/price, Frankfurter /latest),
- * with content faults applied per entry. The exact shapes are documented
- * at the top of fakemarket.c, where provider authors look for them.
+ * (Yahoo v8 chart, v7 and v8 spark, CoinGecko /simple/price, Frankfurter
+ * /v1/latest), with content faults applied per entry. Each shape follows
+ * a real recording in tests/fixtures/real/ (wire.c names it beside the
+ * code, and tests/unit/test_fakemarket_wire.c compares with it); the
+ * shapes are listed at the top of fakemarket.c, where provider authors
+ * look for them.
  *
  * Pure: given the same symbols, faults and second, the same bytes. No HTTP
  * here (status and content type are only carried along in struct fm_body),
