@@ -436,10 +436,12 @@ static struct json_object *meta_object(const struct series *s, const struct fm_e
     if (put(m, "regularMarketPrice", mp, is_null) != 0)
         goto fail;
     if (chart) {
-        double c = s->n > 0 ? s->close[s->n - 1] : p;
-        double o = s->n > 0 ? s->open[s->n - 1] : p;
-        double hi = (p > o ? p : o) > c ? (p > o ? p : o) : c;
-        double lo = (p < o ? p : o) < c ? (p < o ? p : o) : c;
+        /* Today's figures whatever the window: meta is always "now"
+         * (yahoo_chart_v8_GC=F_future_2020-01-02.json asks for 2020 and
+         * gets 2025's meta). */
+        double o = fm_price_quote(e->name, s->session + day_jitter(e->name, s->session, 2));
+        double hi = p > o ? p : o;
+        double lo = p < o ? p : o;
         int64_t vol =
             l->kind == FM_KIND_CURRENCY ? 0 : (int64_t)(fm_price_hash(e->name) % 30000000u);
         if (put_obj(m, "fiftyTwoWeekHigh", num(quote_round(l, p * 1.25), d)) != 0 ||
