@@ -6,10 +6,12 @@
  *
  * What it is not: a market (prices are a deterministic function of symbol
  * and second, see prices.h), a full copy of any provider's API (only the
- * endpoints and fields below), or production code (it trusts its operator:
+ * endpoints and fields below; no dividends, no intraday bars), or
+ * production code (it trusts its operator:
  * no TLS, no authentication on the control endpoints).
  *
- *   fakemarket --port N [--bind 127.0.0.1] [--latency-ms N] [--verbose]
+ *   fakemarket --port N [--bind 127.0.0.1] [--latency-ms N] [--fixtures DIR]
+ *              [--verbose]
  *
  * prints "fakemarket listening on ADDR:PORT" once it accepts connections
  * (--port 0 picks a free port and prints it), exits 0 on SIGTERM/SIGINT,
@@ -23,58 +25,118 @@
  * client socket (a client that gives up frees its thread at once) and a
  * stop pipe (SIGTERM never waits for a 120 s HANG).
  *
- * Wire shapes served (all JSON is application/json, one line, no spaces;
- * `now` is the current Unix second, never in the future):
+ * Wire shapes served. Each follows a real recording in tests/fixtures/real/
+ * (named here; wire.c cites it beside the code); what no recording shows
+ * is marked "not recorded". JSON is application/json;charset=utf-8 (as
+ * Yahoo sends it), one line, no spaces; `now` is the current Unix second.
+ * Prices are in the listing's quoted unit (see Listings below).
  *
- * GET /v8/finance/chart/{SYMBOL}            (query ignored)
- *   200 {"chart":{"result":[{"meta":{"currency":"USD","symbol":"AAPL",
- *        "exchangeName":"NMS","fullExchangeName":"NasdaqGS",
+ * Day bars. Every Yahoo series is a list of day bars stamped at the bar's
+ * START, the session open in UTC (13:30 for a US equity, 08:00 London and
+ * XETRA, 05:00 for futures, 00:00 for currency pairs), weekdays only;
+ * regularMarketTime is the last trade (`now`). Every series of two or
+ * more bars holds at least one null bar (close and the other quote fields
+ * null) before its last, as real answers do. range=1d answers carry two
+ * bars: the previous session's (null) and today's.
+ *
+ * GET /v7/finance/spark?symbols=A,B&range=1d&interval=1d  (the batch
+ *   endpoint; yahoo_spark_v7_TSLA.json, key for key)
+ *   200 {"spark":{"result":[{"symbol":"AAPL","response":[{"meta":{
+ *        "currency":"USD","symbol":"AAPL","exchangeName":"NMS",
  *        "instrumentType":"EQUITY","firstTradeDate":345479400,
- *        "regularMarketTime":now,"gmtoffset":-18000,"timezone":"EST",
+ *        "regularMarketTime":now,"gmtoffset":-14400,"timezone":"EDT",
  *        "exchangeTimezoneName":"America/New_York","regularMarketPrice":189.84,
- *        "chartPreviousClose":187.2,"previousClose":187.2,"scale":3,
- *        "priceHint":2,"dataGranularity":"1d","range":"1d"},
- *        "timestamp":[now],"indicators":{"quote":[{"close":[189.84]}]}}],
- *        "error":null}}
- *   currency/exchangeName by suffix: .DE EUR/GER, .PA EUR/PAR, .AS EUR/AMS,
- *   .MI EUR/MIL, .L GBP/LSE (GBP, not Yahoo's GBp), else USD/NMS.
- *   Unknown (NOSUCH*, MISSING*): 404 {"chart":{"result":null,"error":{
- *        "code":"Not Found","description":"No data found, symbol may be delisted"}}}
+ *        "chartPreviousClose":187.2,"priceHint":2,"currentTradingPeriod":{
+ *        "pre":{"timezone":"EDT","start":…,"end":…,"gmtoffset":-14400},
+ *        "regular":{…},"post":{…}},"dataGranularity":"1d","range":"1d",
+ *        "validRanges":["1d","5d","1mo","3mo","6mo","1y","2y","5y","10y",
+ *        "ytd","max"]},"timestamp":[open,now],"indicators":{"quote":[{
+ *        "close":[null,189.84]}]}}]},…],"error":null}}
+ *   (no previousClose, scale or tradingPeriods: the recording has none.)
+ *   A future's series is [previous open, today's open] and its last close
+ *   is NOT regularMarketPrice. Unknown symbols are left out of result;
+ *   none known: 404 {"spark":{"result":null,"error":{"code":"Not Found",
+ *   "description":"No data found for spark symbols"}}}
+ *   (yahoo_spark_v7_404_none_pricehist.json). More than 20 symbols: 400
+ *   {"spark":{"result":null,"error":{"code":"Bad Request","description":
+ *   "Too many symbols: 21, at most 20"}}} (the status is reported by a
+ *   client, the body is not recorded). No symbols parameter: 400
+ *   {"error":"missing parameter symbols"} (ours).
  *
- * GET /v8/finance/spark?symbols=A,B&range=1d&interval=1d   (today's real v8
- *   shape: one top-level member per symbol, no "spark" wrapper, no meta, so
- *   no currency — take it from the chart endpoint or the asset itself)
- *   200 {"AAPL":{"symbol":"AAPL","timestamp":[now],"close":[189.84],
- *        "previousClose":null,"chartPreviousClose":187.2,
- *        "dataGranularity":300,"end":null,"start":null},"MSFT":{...}}
- *   Unknown and MISSING* symbols are left out; if none is left:
- *   404 {"spark":{"result":null,"error":{"code":"Not Found",
- *        "description":"No data found for spark symbols"}}}
- *   No symbols parameter: 400 {"error":"missing parameter symbols"}.
+ * GET /v8/finance/spark?symbols=A,B  (yahoo_spark_v8_AAPL_VTI_via_yfapi.json:
+ *   flat, no meta, so no currency and no regularMarketPrice)
+ *   200 {"AAPL":{"end":null,"start":null,"timestamp":[open,now],
+ *        "previousClose":null,"chartPreviousClose":187.2,"symbol":"AAPL",
+ *        "close":[null,189.84],"dataGranularity":300},"MSFT":{…}}
+ *   Same series as v7 (a future's last close is a bar's, not the price);
+ *   same 404, 400 and 20-symbol limit.
+ *
+ * GET /v8/finance/chart/{SYMBOL}[?range=R | ?period1=T1&period2=T2]
+ *   (yahoo2_fixture_chart-AAPL.json; futures as
+ *   yahoo_chart_v8_GC=F_future_2020-01-02.json, without longName; pairs as
+ *   yahoo_chart_v8_EURUSD=X_2020-01-01_to_03.json; London as
+ *   yahoo_chart_v8_OCDO.L_GBp.json; XETRA as
+ *   yahoo_chart_v8_WSU.DE_XETRA_EUR_2023-08.json)
+ *   200 {"chart":{"result":[{"meta":{"currency","symbol","exchangeName",
+ *        "fullExchangeName","instrumentType","firstTradeDate",
+ *        "regularMarketTime","hasPrePostMarketData","gmtoffset","timezone",
+ *        "exchangeTimezoneName","regularMarketPrice","fiftyTwoWeekHigh",
+ *        "fiftyTwoWeekLow","regularMarketDayHigh","regularMarketDayLow",
+ *        "regularMarketVolume","longName","shortName","chartPreviousClose",
+ *        "priceHint","currentTradingPeriod","dataGranularity","range",
+ *        "validRanges"},"timestamp":[…],"indicators":{"quote":[{"high":[…],
+ *        "volume":[…],"low":[…],"open":[…],"close":[…]}],"adjclose":[{
+ *        "adjclose":[…]}]}}],"error":null}}
+ *   range: 1d (default) 5d 1mo 3mo 6mo 1y 2y 5y 10y ytd max (max = 10y);
+ *   period1/period2: the bars starting in [period1, period2), meta.range
+ *   "" (as recorded); interval is ignored (day bars only). A window
+ *   without bars has no "timestamp" and quote [{}]
+ *   (yahoo_chart_v8_AAPL_1m_weekend_no_bars.json). A range Yahoo does not
+ *   list: 400 {"chart":{"result":null,"error":{"code":"Bad Request",…}}}
+ *   (not recorded). Unknown (NOSUCH*, MISSING*, or no symbol): 404
+ *   {"chart":{"result":null,"error":{"code":"Not Found","description":
+ *   "No data found, symbol may be delisted"}}}
+ *   (yahoo_chart_v8_404_unknown_symbol.json, byte for byte).
+ *
+ * Listings (prices.c has the evidence for each): a plain symbol is USD on
+ *   NMS; .DE/.PA/.AS/.MI EUR; .L GBp (pence), .JO ZAc (cents), .TA ILA
+ *   (agorot): regularMarketPrice and closes are 100 × the major-unit price
+ *   (fm_price_major() gives the price a correct client stores); futures
+ *   SYM=F are FUTURE in USD, except KC=F ZC=F ZS=F ZW=F CT=F SB=F in USX (US
+ *   cents, also × 100); pairs XXXYYY=X are CURRENCY quoted in YYY
+ *   (EURUSD=X: "USD"), at the fixed FX table's rate.
  *
  * GET /api/v3/simple/price?ids=bitcoin,ethereum&vs_currencies=usd,eur
- *     [&include_last_updated_at=true]       (also at /simple/price)
+ *     [&include_last_updated_at=true]       (also at /simple/price;
+ *     coingecko_simple_price_docs_example.json)
  *   200 {"bitcoin":{"usd":61234.56,"eur":56335.8,"last_updated_at":now},
  *        "ethereum":{...}}
  *   Keys are the vs currencies asked for, lowercase, in the order asked;
  *   unknown vs currencies are left out of each coin; last_updated_at only
  *   when asked for. Unknown ids (nosuch*, missing*) are left out: all
  *   unknown → {}. Prices: 2 decimals from 100, 4 from 1, 6 from 0.01, else 8.
- *   Missing ids or vs_currencies: 400 {"error":"Missing parameter ids"}.
+ *   Missing ids or vs_currencies: 422 {"error":"Missing parameter ids"}
+ *   (recorded in coingecko_error_422_missing_vs_currency.json's note).
  *   A request carrying x-cg-demo-api-key or x-cg-pro-api-key counts in
  *   /_stats api_key_requests.
  *
- * GET /latest?from=USD&to=EUR,GBP  (or base=/symbols=; also at /v1/latest)
+ * GET /v1/latest?from=USD&to=EUR,GBP  (or base=/symbols=; also at /latest;
+ *   frankfurter_v1_latest_base_USD.json)
  *   200 {"amount":1.0,"base":"USD","date":"2026-11-21",
  *        "rates":{"EUR":0.92,"GBP":0.79}}
- *   base defaults to EUR (as Frankfurter's does); no to/symbols → USD, EUR,
- *   GBP, CHF, JPY, CAD minus the base. Rates never move; each is
- *   per_usd[to] / per_usd[base] from one fixed table (prices.c), rounded to
- *   6 significant digits. An unknown code: 404 {"message":"not found"}.
+ *   Only the ECB's 31 currencies of that recording are known; rates in
+ *   alphabetical order; base defaults to EUR; no to/symbols → every other
+ *   currency. An unknown code among the targets is simply absent; none
+ *   known, or an unknown base: 404 {"message":"not found"}
+ *   (frankfurter_v1_404_not_found.json); only the base itself (from=USD&
+ *   to=USD): 422 {"message":"bad currency pair"}. Rates never move; each
+ *   is per_usd[to] / per_usd[base] from one fixed table (prices.c),
+ *   rounded to 6 significant digits.
  *
  * GET /_stats
  *   200 {"requests_total":3,"by_path":{"/v8/finance/chart":1,
- *        "/v8/finance/spark":1,"/api/v3/simple/price":1,"/latest":0},
+ *        "/v8/finance/spark":1,"/v7/finance/spark":0,
+ *        "/api/v3/simple/price":1,"/latest":0},
  *        "by_symbol":{"AAPL":2,"MSFT":1,"bitcoin":1},"api_key_requests":0}
  *   Every provider request counts (faulted ones too, at arrival, before
  *   latency); control endpoints (/_*) do not. by_path uses the endpoint
@@ -88,6 +150,26 @@
  *   for every provider request until fault=none. GET /_mode →
  *   {"fault":"none","latency_ms":0}.
  * POST /_latency?ms=N         → {"ok":true,"latency_ms":N} (0..600000).
+ *
+ * Replay (`--fixtures DIR`): POST /_replay?path=P&file=F[&status=N] →
+ *   {"ok":true,"path":P,"file":F,"status":N,"bytes":…,"content_type":…};
+ *   from then on every request whose URL path (no query) is exactly P is
+ *   answered with the bytes of DIR/F, read at POST time, verbatim, with
+ *   status N (default 200) and the content type of F's extension (.json
+ *   application/json;charset=utf-8, .txt text/plain;charset=utf-8, .html
+ *   text/html;charset=utf-8, else application/octet-stream). Replayed
+ *   requests are counted in /_stats as usual (by_path, by_symbol from the
+ *   path or query), the global latency applies, faults do not. A path
+ *   fakemarket does not serve may be replayed too (counted as
+ *   "(unknown)"). Several paths at once (up to 64); the same path again
+ *   replaces it; POST /_replay?clear=1 → {"ok":true,"cleared":N}; GET
+ *   /_replay → {"fixtures":DIR|null,"replays":[{path,file,status,bytes,
+ *   content_type}…]}; /_reset leaves replays alone. F must be a plain
+ *   file name (no '/', no leading '.'), exist, and be at most 4 MiB, else
+ *   400 {"error":"file: …"}; path must start with '/' and not be /_…
+ *   ({"error":"path: …"}); status 100..599 ({"error":"status: …"});
+ *   without --fixtures: 400 {"error":"fakemarket was started without
+ *   --fixtures"}.
  * Anything else: 404 {"error":"not found"}; a known path with the wrong
  * method: 405 with Allow.
  *
@@ -112,10 +194,12 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "faults.h"
 #include "log.h"
+#include "replay.h"
 #include "stats.h"
 #include "util.h"
 #include "wire.h"
@@ -128,6 +212,10 @@
  * by the connection timeout. */
 #define FM_MAX_BODY (64 * 1024)
 #define FM_MAX_SYMBOLS 200
+/* Yahoo's spark batch limit: a client's 2026 measurement of v8 spark,
+ * "20 symbols ok, from 22 HTTP 400" (in the source note of
+ * yahoo_spark_v8_AAPL_VTI_via_yfapi.json); 21 is taken as refused too. */
+#define FM_SPARK_MAX 20
 #define FM_MAX_SYMBOL_LEN 64
 #define FM_MAX_TRACKED_SYMBOLS 100000
 #define FM_MAX_LATENCY_MS 600000
@@ -146,18 +234,20 @@
 
 #define PATH_CHART "/v8/finance/chart"
 #define PATH_SPARK "/v8/finance/spark"
+#define PATH_SPARK7 "/v7/finance/spark"
 #define PATH_PRICE "/api/v3/simple/price"
 #define PATH_FX "/latest"
 #define PATH_UNKNOWN "(unknown)"
 
-#define JSON_TYPE "application/json"
-#define TEXT_TYPE "text/plain; charset=utf-8"
-#define HTML_TYPE "text/html; charset=utf-8"
+#define JSON_TYPE "application/json;charset=utf-8"
+#define TEXT_TYPE "text/plain;charset=utf-8"
+#define HTML_TYPE "text/html;charset=utf-8"
 
 struct fm_server {
     struct fm_stats *stats;
     atomic_int fault; /* enum fm_fault: the global /_mode fault */
     atomic_llong latency_ms;
+    struct fm_replays *replays;
     /* Written once at shutdown and never read, so it stays readable and
      * every wait, present or future, returns at once. */
     int stop_pipe[2];
@@ -184,11 +274,20 @@ struct fm_call {
     const char *vs[FM_MAX_SYMBOLS];
     size_t n_vs;
     bool with_ts;
+    /* chart */
+    struct fm_window window;
     /* latest */
     const char *base;
     bool api_key;
     char list[FM_MAX_URI + 1];
     char vs_list[FM_MAX_URI + 1];
+};
+
+/* What a replayed request needs of its route: how to count it. stats_path
+ * NULL: not a provider path (counted as "(unknown)"). */
+struct route_view {
+    enum fm_endpoint ep;
+    const char *stats_path;
 };
 
 /* ---- waiting -------------------------------------------------------- */
@@ -278,6 +377,21 @@ static enum MHD_Result send_error(struct MHD_Connection *conn, unsigned status, 
     struct fm_body b;
     if (fm_wire_error(status, msg, &b) != 0)
         return send_oom(conn);
+    return send_body(conn, &b);
+}
+
+static enum MHD_Result send_json_text(struct MHD_Connection *conn, unsigned status,
+                                      const char *text)
+{
+    struct fm_body b = {0};
+    size_t n = strlen(text);
+    b.data = malloc(n + 1);
+    if (b.data == NULL)
+        return send_oom(conn);
+    memcpy(b.data, text, n + 1);
+    b.len = n;
+    b.status = status;
+    b.content_type = JSON_TYPE;
     return send_body(conn, &b);
 }
 
@@ -466,9 +580,11 @@ static int build_answer(const struct fm_call *call, enum fm_fault global, int64_
 {
     switch (call->ep) {
     case FM_EP_CHART:
-        return fm_wire_chart(&call->entries[0], now, b);
+        return fm_wire_chart(&call->entries[0], &call->window, now, b);
     case FM_EP_SPARK:
         return fm_wire_spark(call->entries, call->n, now, b);
+    case FM_EP_SPARK7:
+        return fm_wire_spark7(call->entries, call->n, now, b);
     case FM_EP_SIMPLE_PRICE:
         return fm_wire_simple_price(call->entries, call->n, call->vs, call->n_vs, call->with_ts,
                                     now, b);
@@ -489,11 +605,94 @@ static const char html_page[] =
     "<!DOCTYPE html>\n<html><head><title>Market data</title></head>"
     "<body><h1>Welcome</h1><p>Please enable JavaScript to continue.</p></body></html>\n";
 
+/* yahoo_429_edge_too_many_requests.txt: the whole body, plain text, no
+ * Retry-After (none is documented in the reports it comes from). */
+static const char yahoo_429[] = "Edge: Too Many Requests";
+/* yahoo_v7_quote_401_invalid_crumb.json. */
+static const char yahoo_401[] =
+    "{\"finance\":{\"result\":null,\"error\":{\"code\":\"Unauthorized\","
+    "\"description\":\"Invalid Crumb\"}}}";
+/* coingecko_429_rate_limit.json (187 bytes, as logged). */
+static const char cg_429[] =
+    "{\"status\":{\"error_code\":429,\"error_message\":\"You've exceeded the Rate Limit. "
+    "Please visit https://www.coingecko.com/en/api/pricing to subscribe to our API plans for "
+    "higher rate limits.\"}}";
+/* Yahoo's consent wall, an HTTP 200 text/html;charset=UTF-8 page, cut
+ * down from yahoo_consent_collectConsent_200_EXCERPT.html (itself an
+ * excerpt of a ~92 KB recorded page): its doctype, title, the
+ * consent-page form with the recorded hidden fields and the agree /
+ * reject buttons, its first sentences; no styles, scripts or beacons. */
+static const char block_page[] =
+    "<!DOCTYPE html>\n<html dir=\"ltr\" class=\"ltr  yahoo-page height100\">\n<head>\n"
+    "    <title>Yahoo is part of the Yahoo family of brands</title>\n</head>\n<body>\n"
+    "<div id=\"consent-page\" class=\"theme-2 v4 brandtype-yahoo \">\n"
+    "<div class=\"con-wizard\">\n<form method=\"post\" class=\"consent-form\" action=\"\">\n"
+    "<div class=\"consent-text\" id=\"consent-text\">\n"
+    "<p>We, Yahoo, are part of the Yahoo family of brands.</p>\n"
+    "<p>If you do not want us and our partners to use cookies and personal data for these "
+    "additional purposes, click '<strong>Reject all</strong>'.</p>\n</div>\n"
+    "<div class=\"actions couple\">\n"
+    "    <input type=\"hidden\" name=\"csrfToken\" value=\"GoNrer0\">\n"
+    "    <input type=\"hidden\" name=\"sessionId\" "
+    "value=\"3_cc-session_dcf322f7-c2b7-4e77-9e32-36143f8f7c5d\">\n"
+    "    <input type=\"hidden\" name=\"originalDoneUrl\" "
+    "value=\"https://finance.yahoo.com/quote/AAPL?guccounter&#x3D;1\">\n"
+    "    <input type=\"hidden\" name=\"namespace\" value=\"yahoo\">\n"
+    "    <button type=\"submit\" class=\"btn secondary accept-all \" name=\"agree\" "
+    "value=\"agree\">Accept all</button>\n"
+    "    <button type=\"submit\" class=\"btn secondary reject-all\" name=\"reject\" "
+    "value=\"reject\">Reject all</button>\n"
+    "</div>\n</form>\n</div>\n</div>\n</body>\n</html>\n";
+#define CONSENT_TYPE "text/html;charset=UTF-8"
+/* Not recorded: a CDN's 403 page; only the status and the HTML type
+ * matter to a client. */
+static const char html_403[] = "<html><head><title>403 Forbidden</title></head>"
+                               "<body><h1>Forbidden</h1></body></html>\n";
+
+/* CoinGecko's 401 for a missing or bad key: error_code 10002 with a
+ * timestamp, as a 2026-05-17 probe logged it ({"status":{"timestamp":
+ * "2026-05-17T01:39:44.892+00:00","error_code":10002,"error_message":
+ * "API Key Missing. Please make sure you're using the right
+ * authentication method. For Pro API, please visit: https://docs.
+ * coingecko.com/reference/authentication. For Public/Demo API, please v…"
+ * — cut there by the probe, so the message ends at the last whole
+ * sentence); two clients' tests quote the same {"status":{…10002…}}
+ * object at the top level, so no "error" wrapper. */
+static int cg_401_body(int64_t now_ms, char *buf, size_t len)
+{
+    time_t secs = (time_t)(now_ms / 1000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    return snprintf(buf, len,
+                    "{\"status\":{\"timestamp\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03d+00:00\","
+                    "\"error_code\":10002,\"error_message\":\"API Key Missing. Please make sure "
+                    "you're using the right authentication method. For Pro API, please visit: "
+                    "https://docs.coingecko.com/reference/authentication.\"}}",
+                    (tm.tm_year + 1900) % 10000, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                    tm.tm_sec, (int)(now_ms % 1000));
+}
+
+static bool is_yahoo(enum fm_endpoint ep)
+{
+    return ep == FM_EP_CHART || ep == FM_EP_SPARK || ep == FM_EP_SPARK7;
+}
+
 /*
  * What each request fault does (named by a symbol or by /_mode):
  *   ERR500/502/503  that status, small text/html body
- *   ERR429          429, Retry-After: 2, text/plain "Too Many Requests"
- *   ERR429NR        429 without Retry-After
+ *   ERR429          429, Retry-After: 2, text/plain "Too Many Requests";
+ *                   on CoinGecko paths its real JSON body (with the header,
+ *                   as recorded: CoinGecko sends retry-after; 2 s, not
+ *                   the recorded 119, so tests stay fast)
+ *   ERR429NR        429 without Retry-After; on Yahoo paths Yahoo's real
+ *                   plain-text "Edge: Too Many Requests"
+ *   CRUMB401        401 Yahoo's {"finance":{"result":null,"error":{"code":
+ *                   "Unauthorized","description":"Invalid Crumb"}}}
+ *   BLOCKPAGE       200 text/html;charset=UTF-8: Yahoo's consent wall, cut
+ *                   down from the recorded page
+ *   ERR403          403 text/html
+ *   CGKEY401        401 CoinGecko's {"status":{"timestamp":…,"error_code":
+ *                   10002,"error_message":"API Key Missing. …"}}
  *   HANG            no answer at all: hold 120 s (or until the client
  *                   leaves), then close the connection (handled in serve())
  *   SLOWDRIP        200 with the real body, one byte every 2 s
@@ -506,9 +705,12 @@ static const char html_page[] =
  *   LIMIT200        200 text/plain "Rate limit exceeded. Please try again later."
  *   REDIRLOOP       302 Location: this same URL
  *   REDIRFTP        302 Location: ftp://127.0.0.1/x
- *   EMPTY           200 {"chart":{"result":[],"error":null}} for chart, {} else
+ *   EMPTY           200 {"chart":{"result":[],"error":null}} for chart,
+ *                   {"spark":{"result":[],"error":null}} for v7 spark, {} else
  * Content faults (wire.c) change one entry: NULLPRICE null, NEGPRICE -5.0,
- * ZEROPRICE 0, NANPRICE "NaN" (price and last close), FUTURETS timestamp +1
+ * ZEROPRICE 0, NANPRICE "NaN" (price and last close), NULLCLOSE the last
+ * close (and that bar's other fields) null while meta keeps its price,
+ * FUTURETS timestamp +1
  * day, OLDTS timestamp -30 days, WRONGCCY currency JPY (chart meta.currency,
  * CoinGecko's key, Frankfurter's base; spark has no currency field),
  * MISSING and NOSUCH leave the entry out (chart: 404).
@@ -527,10 +729,26 @@ static enum MHD_Result fault_answer(struct fm_server *srv, struct MHD_Connection
     case FM_FAULT_ERR503:
         return send_static(conn, 503, HTML_TYPE, html_503);
     case FM_FAULT_ERR429:
+        if (call->ep == FM_EP_SIMPLE_PRICE)
+            return send_with_header(conn, 429, JSON_TYPE, cg_429, MHD_HTTP_HEADER_RETRY_AFTER, "2");
         return send_with_header(conn, 429, TEXT_TYPE, "Too Many Requests",
                                 MHD_HTTP_HEADER_RETRY_AFTER, "2");
     case FM_FAULT_ERR429NR:
-        return send_static(conn, 429, TEXT_TYPE, "Too Many Requests");
+        return send_static(conn, 429, TEXT_TYPE,
+                           is_yahoo(call->ep) ? yahoo_429 : "Too Many Requests");
+    case FM_FAULT_CRUMB401:
+        return send_static(conn, 401, JSON_TYPE, yahoo_401);
+    case FM_FAULT_BLOCKPAGE:
+        return send_static(conn, 200, CONSENT_TYPE, block_page);
+    case FM_FAULT_ERR403:
+        return send_static(conn, 403, HTML_TYPE, html_403);
+    case FM_FAULT_CGKEY401: {
+        char buf[512];
+        int n = cg_401_body(util_wall_ms(), buf, sizeof buf);
+        if (n < 0 || (size_t)n >= sizeof buf)
+            return send_oom(conn);
+        return send_json_text(conn, 401, buf);
+    }
     case FM_FAULT_WRONGSHAPE:
         return send_static(conn, 200, JSON_TYPE, "{\"data\":[1,2,3]}");
     case FM_FAULT_HTMLCT:
@@ -630,13 +848,22 @@ static enum MHD_Result on_chart(struct fm_server *srv, struct MHD_Connection *co
         return refuse(srv, conn, call, 404, "not found");
     if (parse_names(call, sym, &why) != 0)
         return refuse(srv, conn, call, 400, why);
+    if (call->n > 0 &&
+        fm_wire_window(query(conn, "range"), query(conn, "period1"), query(conn, "period2"),
+                       util_wall_ms() / 1000, &call->window) != 0) {
+        struct fm_body b;
+        (void)fm_stats_count(srv->stats, call->stats_path, call->names, call->n, call->api_key);
+        if (fm_wire_chart_bad_window(&b) != 0)
+            return send_oom(conn);
+        return send_body(conn, &b);
+    }
     if (call->n == 0) {
         /* /v8/finance/chart/ with no symbol: Yahoo's 404, counted, no symbol. */
         call->names[0] = "";
         call->entries[0] = (struct fm_entry){"", FM_FAULT_NOSUCH};
         struct fm_body b;
         (void)fm_stats_count(srv->stats, call->stats_path, NULL, 0, call->api_key);
-        if (fm_wire_chart(&call->entries[0], 0, &b) != 0)
+        if (fm_wire_chart(&call->entries[0], NULL, 0, &b) != 0)
             return send_oom(conn);
         return send_body(conn, &b);
     }
@@ -653,6 +880,13 @@ static enum MHD_Result on_spark(struct fm_server *srv, struct MHD_Connection *co
         return refuse(srv, conn, call, 400, "missing parameter symbols");
     if (parse_names(call, symbols, &why) != 0)
         return refuse(srv, conn, call, 400, why);
+    if (call->n > FM_SPARK_MAX) {
+        struct fm_body b;
+        (void)fm_stats_count(srv->stats, call->stats_path, call->names, call->n, call->api_key);
+        if (fm_wire_spark_too_many(call->n, FM_SPARK_MAX, &b) != 0)
+            return send_oom(conn);
+        return send_body(conn, &b);
+    }
     return serve(srv, conn, req, call);
 }
 
@@ -664,10 +898,12 @@ static enum MHD_Result on_simple_price(struct fm_server *srv, struct MHD_Connect
     const char *ids = query(conn, "ids");
     const char *vs = query(conn, "vs_currencies");
     (void)url;
+    /* 422 {"error":"Missing parameter ids"}: the answer recorded in the
+     * source note of coingecko_error_422_missing_vs_currency.json. */
     if (ids == NULL)
-        return refuse(srv, conn, call, 400, "Missing parameter ids");
+        return refuse(srv, conn, call, 422, "Missing parameter ids");
     if (vs == NULL)
-        return refuse(srv, conn, call, 400, "Missing parameter vs_currencies");
+        return refuse(srv, conn, call, 422, "Missing parameter vs_currencies");
     if (parse_names(call, ids, &why) != 0)
         return refuse(srv, conn, call, 400, why);
     if (util_strlcpy(call->vs_list, vs, sizeof call->vs_list) >= sizeof call->vs_list)
@@ -700,21 +936,6 @@ static enum MHD_Result on_fx(struct fm_server *srv, struct MHD_Connection *conn,
 }
 
 /* ---- control endpoints --------------------------------------------- */
-
-static enum MHD_Result send_json_text(struct MHD_Connection *conn, unsigned status,
-                                      const char *text)
-{
-    struct fm_body b = {0};
-    size_t n = strlen(text);
-    b.data = malloc(n + 1);
-    if (b.data == NULL)
-        return send_oom(conn);
-    memcpy(b.data, text, n + 1);
-    b.len = n;
-    b.status = status;
-    b.content_type = JSON_TYPE;
-    return send_body(conn, &b);
-}
 
 static enum MHD_Result on_stats(struct fm_server *srv, struct MHD_Connection *conn)
 {
@@ -772,6 +993,83 @@ static enum MHD_Result on_latency(struct fm_server *srv, struct MHD_Connection *
     return send_json_text(conn, 200, buf);
 }
 
+/* ---- replay --------------------------------------------------------- */
+
+/* Counts a replayed request as its endpoint would count it (by_symbol
+ * from the path or the query as usual), waits the global latency, then
+ * sends the replay's bytes. Faults never apply to a replay: it is the
+ * recording, not fakemarket's answer. */
+static enum MHD_Result serve_replay(struct fm_server *srv, struct MHD_Connection *conn,
+                                    const struct route_view *rv, const char *url, struct fm_body *b)
+{
+    struct fm_call *call = call_new(rv->ep, rv->stats_path, conn);
+    const char *why = NULL;
+    const char *list = NULL;
+    if (call == NULL) {
+        fm_body_clear(b);
+        return send_oom(conn);
+    }
+    if (rv->stats_path == NULL)
+        call->stats_path = PATH_UNKNOWN;
+    else if (rv->ep == FM_EP_CHART)
+        list = url + strlen(PATH_CHART "/");
+    else if (rv->ep == FM_EP_SPARK || rv->ep == FM_EP_SPARK7)
+        list = query(conn, "symbols");
+    else if (rv->ep == FM_EP_SIMPLE_PRICE)
+        list = query(conn, "ids");
+    else if ((list = query(conn, "to")) == NULL)
+        list = query(conn, "symbols");
+    if (list != NULL && parse_names(call, list, &why) != 0)
+        call->n = 0;
+    if (rv->ep == FM_EP_FX)
+        for (size_t i = 0; i < call->n; i++)
+            upper_in_place((char *)call->names[i]);
+    if (fm_stats_count(srv->stats, call->stats_path, call->names, call->n, call->api_key) != 0)
+        log_msg(LOG_WARNING, "fakemarket: out of memory counting symbols");
+    free(call);
+    int64_t latency = atomic_load(&srv->latency_ms);
+    if (latency > 0 && hold(srv, client_fd(conn), latency) != 0) {
+        fm_body_clear(b);
+        return MHD_NO;
+    }
+    return send_body(conn, b);
+}
+
+static enum MHD_Result on_replay_get(struct fm_server *srv, struct MHD_Connection *conn)
+{
+    struct fm_body b = {.status = 200, .content_type = JSON_TYPE};
+    b.data = fm_replays_render(srv->replays, NULL, &b.len);
+    if (b.data == NULL)
+        return send_oom(conn);
+    return send_body(conn, &b);
+}
+
+static enum MHD_Result on_replay_set(struct fm_server *srv, struct MHD_Connection *conn)
+{
+    char err[512];
+    const char *param;
+    const char *clear = query(conn, "clear");
+    if (clear != NULL) {
+        if (strcmp(clear, "1") != 0 && !util_streq_nocase(clear, "true"))
+            return send_error(conn, 400, "clear: must be 1");
+        snprintf(err, sizeof err, "{\"ok\":true,\"cleared\":%zu}", fm_replays_clear(srv->replays));
+        return send_json_text(conn, 200, err);
+    }
+    const char *path = query(conn, "path");
+    if (fm_replays_set(srv->replays, path, query(conn, "file"), query(conn, "status"), err,
+                       sizeof err, &param) != 0) {
+        if (param == NULL)
+            return send_oom(conn);
+        return send_error(conn, 400, err);
+    }
+    log_msg(LOG_INFO, "replaying %s for %s", query(conn, "file"), path);
+    struct fm_body b = {.status = 200, .content_type = JSON_TYPE};
+    b.data = fm_replays_render(srv->replays, path, &b.len);
+    if (b.data == NULL)
+        return send_oom(conn);
+    return send_body(conn, &b);
+}
+
 /* ---- routing ------------------------------------------------------- */
 
 struct route {
@@ -787,6 +1085,7 @@ struct route {
 static const struct route routes[] = {
     {"GET", PATH_CHART "/", true, FM_EP_CHART, PATH_CHART, on_chart, NULL},
     {"GET", PATH_SPARK, false, FM_EP_SPARK, PATH_SPARK, on_spark, NULL},
+    {"GET", PATH_SPARK7, false, FM_EP_SPARK7, PATH_SPARK7, on_spark, NULL},
     {"GET", "/api/v3/simple/price", false, FM_EP_SIMPLE_PRICE, PATH_PRICE, on_simple_price, NULL},
     {"GET", "/simple/price", false, FM_EP_SIMPLE_PRICE, PATH_PRICE, on_simple_price, NULL},
     {"GET", "/latest", false, FM_EP_FX, PATH_FX, on_fx, NULL},
@@ -796,9 +1095,11 @@ static const struct route routes[] = {
     {"GET", "/_mode", false, 0, NULL, NULL, on_mode_get},
     {"POST", "/_mode", false, 0, NULL, NULL, on_mode_set},
     {"POST", "/_latency", false, 0, NULL, NULL, on_latency},
+    {"GET", "/_replay", false, 0, NULL, NULL, on_replay_get},
+    {"POST", "/_replay", false, 0, NULL, NULL, on_replay_set},
 };
 
-static const char *const seed_paths[] = {PATH_CHART, PATH_SPARK, PATH_PRICE, PATH_FX};
+static const char *const seed_paths[] = {PATH_CHART, PATH_SPARK, PATH_SPARK7, PATH_PRICE, PATH_FX};
 
 static bool path_matches(const struct route *r, const char *url)
 {
@@ -827,6 +1128,14 @@ static enum MHD_Result dispatch(struct fm_server *srv, struct MHD_Connection *co
         }
         if (r->control != NULL)
             return r->control(srv, conn);
+        struct fm_body rb;
+        int hit = fm_replays_copy(srv->replays, url, &rb);
+        if (hit < 0)
+            return send_oom(conn);
+        if (hit > 0) {
+            struct route_view rv = {r->ep, r->stats_path};
+            return serve_replay(srv, conn, &rv, url, &rb);
+        }
         struct fm_call *call = call_new(r->ep, r->stats_path, conn);
         if (call == NULL)
             return send_oom(conn);
@@ -853,8 +1162,19 @@ static enum MHD_Result dispatch(struct fm_server *srv, struct MHD_Connection *co
         }
         return queue(conn, 405, r, JSON_TYPE);
     }
-    if (strncmp(url, "/_", 2) != 0)
+    if (strncmp(url, "/_", 2) != 0) {
+        /* A path fakemarket does not serve can still be replayed (a
+         * recording of an endpoint we have no model of). */
+        struct fm_body rb;
+        int hit = strcmp(m, MHD_HTTP_METHOD_GET) == 0 ? fm_replays_copy(srv->replays, url, &rb) : 0;
+        if (hit < 0)
+            return send_oom(conn);
+        if (hit > 0) {
+            struct route_view rv = {FM_EP_CHART, NULL};
+            return serve_replay(srv, conn, &rv, url, &rb);
+        }
         (void)fm_stats_count(srv->stats, PATH_UNKNOWN, NULL, 0, false);
+    }
     return send_error(conn, 404, "not found");
 }
 
@@ -934,13 +1254,14 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 
 struct options {
     const char *bind;
+    const char *fixtures;
     int64_t port;
     int64_t latency_ms;
     bool verbose;
 };
 
 static const char usage[] =
-    "usage: fakemarket --port N [--bind 127.0.0.1] [--latency-ms N] [--verbose]";
+    "usage: fakemarket --port N [--bind 127.0.0.1] [--latency-ms N] [--fixtures DIR] [--verbose]";
 
 /* 0: run; 1: --help printed; -1: bad arguments (one line on stderr). */
 static int parse_args(int argc, char **argv, struct options *o)
@@ -949,6 +1270,7 @@ static int parse_args(int argc, char **argv, struct options *o)
         {"port", required_argument, NULL, 'p'},
         {"bind", required_argument, NULL, 'b'},
         {"latency-ms", required_argument, NULL, 'l'},
+        {"fixtures", required_argument, NULL, 'f'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -977,6 +1299,15 @@ static int parse_args(int argc, char **argv, struct options *o)
                 return -1;
             }
             break;
+        case 'f': {
+            struct stat st;
+            if (stat(optarg, &st) != 0 || !S_ISDIR(st.st_mode)) {
+                fprintf(stderr, "fakemarket: --fixtures must be a directory, got '%s'\n", optarg);
+                return -1;
+            }
+            o->fixtures = optarg;
+            break;
+        }
         case 'v':
             o->verbose = true;
             break;
@@ -1055,7 +1386,9 @@ int main(int argc, char **argv)
     atomic_init(&srv.fault, FM_FAULT_NONE);
     atomic_init(&srv.latency_ms, (long long)opt.latency_ms);
     srv.stats = fm_stats_new(FM_MAX_TRACKED_SYMBOLS, seed_paths, ARRAY_LEN(seed_paths));
-    if (srv.stats == NULL || pipe2(srv.stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+    srv.replays = fm_replays_new(opt.fixtures);
+    if (srv.stats == NULL || srv.replays == NULL ||
+        pipe2(srv.stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
         fprintf(stderr, "fakemarket: cannot allocate: %s\n", strerror(errno));
         goto out;
     }
@@ -1104,5 +1437,6 @@ out:
     if (srv.stop_pipe[1] >= 0)
         close(srv.stop_pipe[1]);
     fm_stats_free(srv.stats);
+    fm_replays_free(srv.replays);
     return rc;
 }

@@ -25,6 +25,10 @@ static const char *const fault_names[FM_FAULT_COUNT] = {
     [FM_FAULT_REDIRLOOP] = "REDIRLOOP",
     [FM_FAULT_REDIRFTP] = "REDIRFTP",
     [FM_FAULT_EMPTY] = "EMPTY",
+    [FM_FAULT_CRUMB401] = "CRUMB401",
+    [FM_FAULT_BLOCKPAGE] = "BLOCKPAGE",
+    [FM_FAULT_ERR403] = "ERR403",
+    [FM_FAULT_CGKEY401] = "CGKEY401",
     [FM_FAULT_NULLPRICE] = "NULLPRICE",
     [FM_FAULT_NEGPRICE] = "NEGPRICE",
     [FM_FAULT_ZEROPRICE] = "ZEROPRICE",
@@ -32,6 +36,7 @@ static const char *const fault_names[FM_FAULT_COUNT] = {
     [FM_FAULT_FUTURETS] = "FUTURETS",
     [FM_FAULT_OLDTS] = "OLDTS",
     [FM_FAULT_WRONGCCY] = "WRONGCCY",
+    [FM_FAULT_NULLCLOSE] = "NULLCLOSE",
     [FM_FAULT_MISSING] = "MISSING",
     [FM_FAULT_NOSUCH] = "NOSUCH",
 };
@@ -78,7 +83,7 @@ const char *fm_fault_name(enum fm_fault f)
 
 bool fm_fault_is_request(enum fm_fault f)
 {
-    return f >= FM_FAULT_ERR500 && f <= FM_FAULT_EMPTY;
+    return f >= FM_FAULT_ERR500 && f <= FM_FAULT_CGKEY401;
 }
 
 bool fm_fault_is_absent(enum fm_fault f)

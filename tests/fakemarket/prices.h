@@ -8,15 +8,17 @@
  * drawn from a hash of the symbol times 1 + A·sin(2π·t/3600 + phase), with
  * A = 3 % (0.1 % for stablecoins) and the phase also drawn from the hash.
  *
- * It is not a market simulation: no volume, no trading hours, no weekends,
- * and FX rates never move (cross rates stay exactly consistent with one USD
- * table, which is what the daemon's currency conversion is tested against).
+ * It is not a market simulation: no volume, no trading hours (prices move
+ * around the clock, weekends too; only the day bars of fm_price_bar_start
+ * skip Saturdays and Sundays, as Yahoo's do), and FX rates never move (cross rates stay exactly
+ * consistent with one USD table, which is what the daemon's currency conversion is tested against).
  *
  * Pure functions: no allocation, no I/O, no clock; callers pass the time.
  */
 #ifndef FAKEMARKET_PRICES_H
 #define FAKEMARKET_PRICES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -47,9 +49,21 @@ int fm_price_sig_decimals(double v, int sig);
 /* v rounded half away from zero to the given decimals (0..12). */
 double fm_price_round(double v, int decimals);
 
-/* Where a Yahoo symbol trades, from its suffix: .DE/.PA/.AS/.MI → EUR on
- * GER/PAR/AMS/MIL, .L → GBP on LSE (real Yahoo says GBp, in pence; we
- * answer GBP on purpose), anything else → USD on NMS. Strings are static. */
+/* What kind of instrument a Yahoo symbol is: meta.instrumentType. */
+enum fm_kind { FM_KIND_EQUITY, FM_KIND_FUTURE, FM_KIND_CURRENCY };
+
+/* Where a Yahoo symbol trades and how Yahoo quotes it, from its form:
+ *   .DE/.PA/.AS/.MI  EUR on GER/PAR/AMS/MIL
+ *   .L               GBp (pence) on LSE         minor 100
+ *   .JO              ZAc (cents) on JNB         minor 100
+ *   .TA              ILA (agorot) on TLV        minor 100
+ *   XXX=F            a future, USD, or USX (US cents, minor 100) for the
+ *                    contracts listed in prices.c with their evidence
+ *   XXXYYY=X, YYY=X  a currency pair quoted in YYY (EURUSD=X is in USD)
+ *   anything else    USD on NMS
+ * Session times are UTC seconds after midnight, durations in seconds; a
+ * day bar is stamped at session_open (Yahoo stamps bars at their start).
+ * Strings are static. */
 struct fm_listing {
     const char *currency;
     const char *exchange;
@@ -57,8 +71,31 @@ struct fm_listing {
     const char *timezone;
     const char *tz_name;
     int gmtoffset;
+    enum fm_kind kind;
+    int minor;      /* quoted units per major unit: 100 for GBp, ZAc, ILA, USX */
+    int price_hint; /* meta.priceHint */
+    bool pre_post;  /* meta.hasPrePostMarketData */
+    int64_t session_open;
+    int64_t session_len;
+    int64_t pre_len;
+    int64_t post_len;
 };
 void fm_price_listing(const char *symbol, struct fm_listing *out);
+
+/* The price Yahoo shows for symbol at second t, in the listing's quoted
+ * units (pence for .L) and rounded as Yahoo rounds it: 2 decimals, 6
+ * significant digits for currency pairs (whose rate is the fixed FX
+ * table's, so it never moves). */
+double fm_price_quote(const char *symbol, int64_t t);
+
+/* The same price in the major unit (pounds for a .L symbol: quote / 100):
+ * what a client that handles minor units correctly stores. */
+double fm_price_major(const char *symbol, int64_t t);
+
+/* The start of the latest day bar at or before t (the session open of
+ * the latest weekday whose open is <= t), and the one before a bar. */
+int64_t fm_price_bar_start(const struct fm_listing *l, int64_t t);
+int64_t fm_price_prev_bar(const struct fm_listing *l, int64_t bar);
 
 /* Units of code per 1 USD from the fixed table (case-insensitive code).
  * Returns 0 and sets *out, or -1 for a currency the table lacks. */

@@ -1,7 +1,9 @@
 #!/bin/sh
 # smoke.sh — checks a fakemarket binary end to end over real HTTP: every
 # endpoint, every fault, the counters, latency without serialisation, and a
-# clean exit on SIGTERM while requests hang. Needs only sh, curl and grep.
+# clean exit on SIGTERM while requests hang, and replay of recordings with
+# its refusals. Real bodies are compared byte for byte with the recordings
+# in tests/fixtures/real/. Needs only sh, curl, grep and cmp.
 #
 #   tests/fakemarket/smoke.sh [build/fakemarket] [wrapper...]
 #   tests/fakemarket/smoke.sh build/asan/fakemarket
@@ -14,6 +16,7 @@ BIN=${1:-build/fakemarket}
 [ $# -gt 0 ] && shift
 WRAP="$*"
 TMP=$(mktemp -d)
+REAL=${FM_REAL_DIR:-$(cd "$(dirname "$0")/../fixtures/real" 2>/dev/null && pwd)}
 PASS=0
 FAIL=0
 PID=
@@ -78,9 +81,19 @@ check() {
 
 post() { curl -s -X POST --max-time 5 "$B$1"; }
 
+# same_body NAME RECORDING: the last body fetched by check() is the
+# recording byte for byte (the recording's trailing newline aside).
+same_body() {
+    if [ -z "$REAL" ] || [ ! -f "$REAL/$2" ]; then bad "$1: recording $2 not found"; return; fi
+    if printf '%s' "$(cat "$REAL/$2")" | cmp -s - "$TMP/b"; then ok; else
+        bad "$1: body differs from $2: $(head -c 200 "$TMP/b")"
+    fi
+}
+
 # ---- arguments -----------------------------------------------------------
 for args in "" "--port" "--port x" "--port 70000" "--port 1 --latency-ms -1" \
-    "--port 1 --bind nowhere" "--port 1 --bogus" "--port 1 extra"; do
+    "--port 1 --bind nowhere" "--port 1 --bogus" "--port 1 extra" \
+    "--port 1 --fixtures /nonexistent"; do
     # shellcheck disable=SC2086
     "$BIN" $args >/dev/null 2>"$TMP/argerr"
     rc=$?
@@ -95,21 +108,52 @@ start
 check chart 200 '/v8/finance/chart/AAPL?interval=1d&range=1d' 'application/json' \
     '{"chart":{"result":[{"meta":{"currency":"USD","symbol":"AAPL","exchangeName":"NMS"' \
     '"instrumentType":"EQUITY"' '"regularMarketPrice":' '"chartPreviousClose":' \
-    '"previousClose":' '"indicators":{"quote":[{"close":[' '"error":null}}'
+    '"indicators":{"quote":[{"high":[' '"close":[null,' '"adjclose":[{"adjclose":[' \
+    '"error":null}}' 'Content-Type: application/json;charset=utf-8'
 check chart-de 200 /v8/finance/chart/SAP.DE '"currency":"EUR"' '"exchangeName":"GER"'
 check chart-pa 200 /v8/finance/chart/AIR.PA '"currency":"EUR"' '"exchangeName":"PAR"'
 check chart-as 200 /v8/finance/chart/ASML.AS '"currency":"EUR"' '"exchangeName":"AMS"'
 check chart-mi 200 /v8/finance/chart/ENI.MI '"currency":"EUR"' '"exchangeName":"MIL"'
-check chart-l 200 /v8/finance/chart/VOD.L '"currency":"GBP"' '"exchangeName":"LSE"'
+check chart-l 200 /v8/finance/chart/VOD.L '"currency":"GBp"' '"exchangeName":"LSE"'
+check chart-jo 200 /v8/finance/chart/NPN.JO '"currency":"ZAc"'
+check chart-ta 200 /v8/finance/chart/LUMI.TA '"currency":"ILA"'
+check chart-usx 200 /v8/finance/chart/ZC=F '"currency":"USX"' '"instrumentType":"FUTURE"'
+check chart-future 200 /v8/finance/chart/CL=F '"currency":"USD"' '"exchangeName":"NYM"'
+check chart-pair 200 /v8/finance/chart/EURUSD=X '"currency":"USD"' '"instrumentType":"CURRENCY"' \
+    '"regularMarketPrice":1.08696,'
+check chart-5y 200 '/v8/finance/chart/MSFT?range=5y&interval=1d' '"range":"5y"'
+n=$(tr ',' '\n' <"$TMP/b" | grep -c '^[0-9]\{10\}$')
+[ "$n" -gt 1290 ] && ok || bad "chart-5y: $n timestamps"
+check chart-period 200 '/v8/finance/chart/MSFT?period1=1612137600&period2=1643587200&interval=1d' \
+    '"range":""' '"timestamp":[1612186200,'
+check chart-badrange 400 '/v8/finance/chart/MSFT?range=7y' '"code":"Bad Request"'
 check chart-escaped 200 '/v8/finance/chart/%5EGSPC' '"symbol":"^GSPC"'
 check chart-nosuch 404 /v8/finance/chart/NOSUCHX \
     '{"chart":{"result":null,"error":{"code":"Not Found","description":"No data found, symbol may be delisted"}}}'
+same_body chart-nosuch yahoo_chart_v8_404_unknown_symbol.json
 check chart-missing 404 /v8/finance/chart/MISSING1 '"result":null'
 check chart-none 404 /v8/finance/chart/ '"result":null'
 check spark 200 '/v8/finance/spark?symbols=AAPL,MSFT,NOSUCH1,MISSING2&range=1d&interval=1d' \
-    '{"AAPL":{"symbol":"AAPL","timestamp":[' '"MSFT":{"symbol":"MSFT"' '"close":[' \
-    '"chartPreviousClose":' '"dataGranularity":300'
+    '{"AAPL":{"end":null,"start":null,"timestamp":[' '"MSFT":{"end":null' '"close":[null,' \
+    '"previousClose":null,"chartPreviousClose":' '"symbol":"AAPL"' '"dataGranularity":300}'
 if grep -q 'NOSUCH1\|MISSING2' "$TMP/b"; then bad "spark lists absent symbols"; else ok; fi
+if grep -q '"currency"' "$TMP/b"; then bad "v8 spark has a currency (the real one has no meta)"; else ok; fi
+check spark7 200 '/v7/finance/spark?symbols=AAPL,OCDO.L,NOSUCH1,MISSING2&range=1d&interval=1d' \
+    '{"spark":{"result":[{"symbol":"AAPL","response":[{"meta":{"currency":"USD","symbol":"AAPL","exchangeName":"NMS","instrumentType":"EQUITY","firstTradeDate":' \
+    '"currentTradingPeriod":{"pre":{"timezone":"EDT","start":' '"validRanges":["1d","5d",' \
+    '"indicators":{"quote":[{"close":[null,' '{"symbol":"OCDO.L","response":[{"meta":{"currency":"GBp"' \
+    '"error":null}}'
+if grep -q 'NOSUCH1\|MISSING2' "$TMP/b"; then bad "spark7 lists absent symbols"; else ok; fi
+check spark7-none 404 '/v7/finance/spark?symbols=NOSUCH1,MISSING2&range=1d&interval=1d' \
+    '{"spark":{"result":null,"error":{"code":"Not Found","description":"No data found for spark symbols"}}}'
+syms21=$(seq -s, -f 'S%g' 1 21)
+syms20=$(seq -s, -f 'S%g' 1 20)
+check spark7-21 400 "/v7/finance/spark?symbols=$syms21&range=1d&interval=1d" '"code":"Bad Request"'
+check spark7-20 200 "/v7/finance/spark?symbols=$syms20&range=1d&interval=1d" '"symbol":"S20"'
+check spark-21 400 "/v8/finance/spark?symbols=$syms21" '"code":"Bad Request"'
+check spark7-nullclose 200 '/v7/finance/spark?symbols=NULLCLOSE1' '"close":[null,null]' \
+    '"regularMarketPrice":'
+if grep -q '"regularMarketPrice":null' "$TMP/b"; then bad "NULLCLOSE nulls the price"; else ok; fi
 check spark-none 404 '/v8/finance/spark?symbols=NOSUCH1,MISSING2' \
     '{"spark":{"result":null,"error":{"code":"Not Found","description":"No data found for spark symbols"}}}'
 check spark-noarg 400 '/v8/finance/spark' '"error"'
@@ -119,9 +163,15 @@ if grep -q nosuch "$TMP/b"; then bad "cg lists unknown id"; else ok; fi
 check cg-nots 200 '/simple/price?ids=bitcoin&vs_currencies=usd' '{"bitcoin":{"usd":'
 if grep -q last_updated_at "$TMP/b"; then bad "cg: last_updated_at not asked for"; else ok; fi
 check cg-allunknown 200 '/api/v3/simple/price?ids=nosuch,missing&vs_currencies=usd' '{}'
-check cg-noids 400 '/api/v3/simple/price?vs_currencies=usd' 'Missing parameter ids'
+check cg-noids 422 '/api/v3/simple/price?vs_currencies=usd' '{"error":"Missing parameter ids"}'
+check cg-novs 422 '/api/v3/simple/price?ids=bitcoin' '{"error":"Missing parameter vs_currencies"}'
 check fx 200 '/latest?from=USD&to=EUR,GBP' '{"amount":1.0,"base":"USD","date":"' \
     '"rates":{"EUR":0.92,"GBP":0.79}}'
+check fx-v1-absent 200 '/v1/latest?from=USD&to=GBP,XXX,EUR' '"rates":{"EUR":0.92,"GBP":0.79}}'
+check fx-v1-all 200 '/v1/latest?base=USD' '"rates":{"AUD":' '"BGN":' '"THB":' '"ZAR":'
+check fx-none-known 404 '/v1/latest?from=USD&to=XXX,YYY' '{"message":"not found"}'
+same_body fx-none-known frankfurter_v1_404_not_found.json
+check fx-self 422 '/v1/latest?from=USD&to=USD' '{"message":"bad currency pair"}'
 check fx-legacy 200 '/v1/latest?base=USD&symbols=JPY' '"base":"USD"' '"rates":{"JPY":151.5}}'
 check fx-default 200 '/latest?from=USD' '"EUR":' '"GBP":' '"CHF":' '"JPY":' '"CAD":'
 check fx-cross 200 '/latest?from=EUR&to=GBP' '"rates":{"GBP":0.858696}}'
@@ -136,9 +186,20 @@ check err500 500 /v8/finance/chart/ERR500 'text/html'
 check err502 502 /v8/finance/chart/err502-x 'text/html'
 check err503 503 '/v8/finance/spark?symbols=AAPL,ERR503' 'text/html'
 check err429 429 '/api/v3/simple/price?ids=bitcoin,err429&vs_currencies=usd' 'Retry-After: 2' \
-    'Too Many Requests'
-check err429nr 429 /v8/finance/chart/ERR429NR 'Too Many Requests'
+    'application/json'
+same_body err429-cg coingecko_429_rate_limit.json
+check err429-yahoo 429 /v8/finance/chart/ERR429 'Retry-After: 2' 'Too Many Requests'
+check err429nr 429 /v8/finance/chart/ERR429NR 'text/plain'
 if grep -qi retry-after "$TMP/h"; then bad "ERR429NR sent Retry-After"; else ok; fi
+same_body err429nr yahoo_429_edge_too_many_requests.txt
+check err429nr-spark7 429 '/v7/finance/spark?symbols=AAPL,ERR429NR' 'Edge: Too Many Requests'
+check crumb401 401 '/v7/finance/spark?symbols=AAPL,CRUMB401' 'application/json'
+same_body crumb401 yahoo_v7_quote_401_invalid_crumb.json
+check blockpage 200 '/v7/finance/spark?symbols=AAPL,BLOCKPAGE' 'Content-Type: text/html;charset=UTF-8' \
+    '<title>Yahoo is part of the Yahoo family of brands</title>' 'name="csrfToken"' 'name="agree"'
+check err403 403 /v8/finance/chart/ERR403 'text/html' 'Forbidden'
+check cgkey401 401 '/api/v3/simple/price?ids=cgkey401&vs_currencies=usd' \
+    '{"status":{"timestamp":"' '"error_code":10002,"error_message":"API Key Missing.'
 check badjson 200 /v8/finance/chart/BADJSON '{"chart": {"result": [<<garbage'
 check wrongshape 200 /v8/finance/chart/WRONGSHAPE '{"data":[1,2,3]}'
 check htmlct 200 /v8/finance/chart/HTMLCT 'Content-Type: text/html' '<html>'
@@ -163,7 +224,9 @@ rc=$?
 [ $rc -eq 28 ] && ok || bad "HANG: curl exit $rc, want 28 (timeout)"
 
 # ---- content faults ------------------------------------------------------
-check nullprice 200 /v8/finance/chart/NULLPRICE '"regularMarketPrice":null' '"close":[null]'
+check nullprice 200 /v8/finance/chart/NULLPRICE '"regularMarketPrice":null' '"close":[null,null]'
+check nullclose 200 /v8/finance/chart/NULLCLOSE '"close":[null,null]'
+if grep -q '"regularMarketPrice":null' "$TMP/b"; then bad "NULLCLOSE nulls the price"; else ok; fi
 check negprice 200 /v8/finance/chart/NEGPRICE '"regularMarketPrice":-5.0'
 check zeroprice 200 /v8/finance/chart/ZEROPRICE '"regularMarketPrice":0,'
 check nanprice 200 /v8/finance/chart/NANPRICE '"regularMarketPrice":"NaN"'
@@ -173,7 +236,7 @@ check cg-content 200 \
     '"nullprice":{"usd":null}' '"negprice":{"usd":-5.0}' '"zeroprice":{"usd":0}' \
     '"nanprice":{"usd":"NaN"}'
 check spark-content 200 '/v8/finance/spark?symbols=AAPL,NULLPRICE' '"NULLPRICE":{' \
-    '"close":[null]'
+    '"close":[null,null]'
 now=$(date +%s)
 curl -s "$B/v8/finance/chart/FUTURETS" >"$TMP/b"
 ts=$(sed -n 's/.*"regularMarketTime":\([0-9]*\).*/\1/p' "$TMP/b")
@@ -222,6 +285,13 @@ ms=$((($(date +%s%N) - t0) / 1000000))
 [ $ms -ge 200 ] && [ $ms -lt 1500 ] && ok || bad "10 parallel requests at 200 ms latency took $ms ms"
 post '/_latency?ms=0' >/dev/null
 
+# ---- replay without --fixtures ------------------------------------------
+got=$(curl -s -o "$TMP/b" -w '%{http_code}' -X POST "$B/_replay?path=/v1/latest&file=a.json")
+if [ "$got" = 400 ] && grep -qF '{"error":"fakemarket was started without --fixtures"}' "$TMP/b"; then
+    ok
+else bad "replay without --fixtures: $got $(cat "$TMP/b")"; fi
+check replay-list-none 200 /_replay '{"fixtures":null,"replays":[]}'
+
 # SIGTERM while requests hang and drip: must not wait for them.
 curl -s -o /dev/null --max-time 30 "$B/v8/finance/chart/HANG1" &
 c1=$!
@@ -233,6 +303,91 @@ stop
 ms=$((($(date +%s%N) - t0) / 1000000))
 [ $ms -lt 5000 ] && ok || bad "SIGTERM with hanging requests took $ms ms"
 wait $c1 $c2
+
+# ---- replay ---------------------------------------------------------------
+# A fixtures directory of real recordings plus files made here (a file
+# over 4 MiB, a hidden one), served back over HTTP byte for byte.
+FX=$TMP/fixtures
+mkdir -p "$FX"
+for f in yahoo_spark_v7_TSLA.json yahoo_chart_v8_OCDO.L_GBp.json yahoo_429_edge_too_many_requests.txt \
+    frankfurter_v1_latest_base_USD.json coingecko_simple_price_docs_example.json; do
+    if [ -f "$REAL/$f" ]; then cp "$REAL/$f" "$FX/"; else bad "recording $f not found"; fi
+done
+printf '<html><body>blocked</body></html>' >"$FX/page.html"
+printf '{}' >"$FX/.hidden.json"
+head -c $((4 * 1024 * 1024 + 1)) /dev/zero >"$FX/big.json"
+mkdir "$FX/sub.json"
+start --fixtures "$FX"
+
+# rp NAME WANT_STATUS QUERY [PATTERN...]: POST /_replay?QUERY
+rp() {
+    name=$1 want=$2 q=$3
+    shift 3
+    got=$(curl -s -o "$TMP/b" -w '%{http_code}' -X POST --max-time 5 "$B/_replay?$q")
+    if [ "$got" != "$want" ]; then bad "$name: status $got, want $want: $(cat "$TMP/b")"; return; fi
+    for pat in "$@"; do
+        if ! grep -qF -- "$pat" "$TMP/b"; then bad "$name: no '$pat' in $(cat "$TMP/b")"; return; fi
+    done
+    ok
+}
+rp replay-set 200 'path=/v7/finance/spark&file=yahoo_spark_v7_TSLA.json' \
+    '{"ok":true,"path":"/v7/finance/spark","file":"yahoo_spark_v7_TSLA.json","status":200,"bytes":'
+rp replay-set-chart 200 'path=/v8/finance/chart/OCDO.L&file=yahoo_chart_v8_OCDO.L_GBp.json'
+rp replay-set-429 200 'path=/v8/finance/chart/AAPL&file=yahoo_429_edge_too_many_requests.txt&status=429' \
+    '"status":429' '"content_type":"text/plain;charset=utf-8"'
+rp replay-set-fx 200 'path=/v1/latest&file=frankfurter_v1_latest_base_USD.json'
+rp replay-set-cg 200 'path=/api/v3/simple/price&file=coingecko_simple_price_docs_example.json'
+rp replay-set-html 200 'path=/v1/finance/search&file=page.html&status=503'
+rp replay-nopath 400 'file=yahoo_spark_v7_TSLA.json' '"error":"path:'
+rp replay-badpath 400 'path=v7/finance/spark&file=yahoo_spark_v7_TSLA.json' '"error":"path:'
+rp replay-ctlpath 400 'path=/_stats&file=yahoo_spark_v7_TSLA.json' '"error":"path:'
+rp replay-nofile 400 'path=/x' '"error":"file:'
+rp replay-slash 400 'path=/x&file=../fixtures/page.html' '"error":"file:'
+rp replay-dotdot 400 'path=/x&file=..' '"error":"file:'
+rp replay-hidden 400 'path=/x&file=.hidden.json' '"error":"file:'
+rp replay-missing 400 'path=/x&file=nope.json' '"error":"file:'
+rp replay-dir 400 'path=/x&file=sub.json' '"error":"file:'
+rp replay-big 400 'path=/x&file=big.json' '"error":"file:' '4 MiB'
+rp replay-status 400 'path=/x&file=page.html&status=600' '"error":"status:'
+rp replay-status2 400 'path=/x&file=page.html&status=abc' '"error":"status:'
+rp replay-clear-bad 400 'clear=2' '"error":"clear:'
+
+# bodies are the files, verbatim; faults and queries do not matter
+check replay-spark7 200 '/v7/finance/spark?symbols=TSLA,ERR500&range=1d&interval=1d' \
+    'Content-Type: application/json;charset=utf-8'
+cmp -s "$FX/yahoo_spark_v7_TSLA.json" "$TMP/b" && ok || bad "replayed v7 spark differs from the file"
+check replay-chart 200 /v8/finance/chart/OCDO.L
+cmp -s "$FX/yahoo_chart_v8_OCDO.L_GBp.json" "$TMP/b" && ok || bad "replayed chart differs"
+check replay-429 429 '/v8/finance/chart/AAPL?range=1d' 'Content-Type: text/plain;charset=utf-8'
+cmp -s "$FX/yahoo_429_edge_too_many_requests.txt" "$TMP/b" && ok || bad "replayed 429 differs"
+check replay-fx 200 '/v1/latest?from=USD&to=EUR'
+cmp -s "$FX/frankfurter_v1_latest_base_USD.json" "$TMP/b" && ok || bad "replayed fx differs"
+check replay-cg 200 '/api/v3/simple/price?ids=bitcoin&vs_currencies=usd'
+cmp -s "$FX/coingecko_simple_price_docs_example.json" "$TMP/b" && ok || bad "replayed cg differs"
+check replay-unserved 503 '/v1/finance/search?q=AAPL' 'Content-Type: text/html;charset=utf-8' \
+    'blocked'
+# other paths keep fakemarket's own answers (exact path only)
+check replay-other 200 /v8/finance/chart/MSFT '"symbol":"MSFT"'
+check replay-latest 200 '/latest?from=USD&to=EUR' '"rates":{"EUR":0.92}}'
+check replay-list 200 /_replay '"fixtures":"' '"path":"/v7/finance/spark","file":"yahoo_spark_v7_TSLA.json"' \
+    '"path":"/v1/finance/search","file":"page.html","status":503'
+# counted as usual
+check replay-stats 200 /_stats '"/v7/finance/spark":1' '"TSLA":1' '"ERR500":1' '"OCDO.L":1' \
+    '"(unknown)":1' '"bitcoin":1'
+# global latency applies
+post '/_latency?ms=300' >/dev/null
+t0=$(date +%s%N)
+curl -s -o /dev/null "$B/v8/finance/chart/OCDO.L"
+ms=$((($(date +%s%N) - t0) / 1000000))
+[ $ms -ge 300 ] && ok || bad "replay ignored the latency ($ms ms)"
+post '/_latency?ms=0' >/dev/null
+# a replay is read at POST time: changing the file changes nothing
+printf 'changed' >"$FX/page.html"
+check replay-readonce 503 /v1/finance/search 'blocked'
+rp replay-clear 200 'clear=1' '{"ok":true,"cleared":6}'
+check replay-cleared 200 '/v7/finance/spark?symbols=AAPL' '"symbol":"AAPL"'
+check replay-cleared-unknown 404 /v1/finance/search '{"error":"not found"}'
+stop
 
 if [ -s "$TMP/err" ]; then
     if grep -q 'ERROR: AddressSanitizer\|runtime error\|LeakSanitizer\|ERROR SUMMARY: [1-9]' "$TMP/err"; then

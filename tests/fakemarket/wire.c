@@ -8,6 +8,7 @@
 #include "wire.h"
 
 #include <json-c/json.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,8 @@
 #include "prices.h"
 
 #define FM_DAY_S 86400
-#define JSON_TYPE "application/json"
+/* As Yahoo sends it (yahoo2_fixture_chart-AAPL.json's headers). */
+#define JSON_TYPE "application/json;charset=utf-8"
 
 /* What a content fault does to a timestamp (FUTURETS, OLDTS). */
 static int64_t faulted_time(int64_t now, enum fm_fault f)
@@ -150,106 +152,497 @@ static int append(struct json_object *arr, struct json_object *child, bool is_nu
     return 0;
 }
 
-/* [v] — a one-element array, the shape Yahoo uses for series. */
-static struct json_object *one(struct json_object *v, bool is_null)
+/* ---- Yahoo: day bars ------------------------------------------------ */
+
+/* Ten years of weekdays: the longest window fakemarket serves ("max" and
+ * period1/period2 are clipped to it), so a body stays under ~200 KiB. */
+#define FM_MAX_BARS 2700
+
+/* One symbol's series of day bars, oldest first. close/open/high/low are
+ * in the listing's quoted units; has[i] false means Yahoo's null bar (no
+ * trade in it: every quote field null at that index). */
+struct series {
+    struct fm_listing l;
+    size_t n;
+    int64_t ts[FM_MAX_BARS + 1];
+    double close[FM_MAX_BARS + 1];
+    double open[FM_MAX_BARS + 1];
+    bool has[FM_MAX_BARS + 1];
+    double prev_close;   /* meta.chartPreviousClose */
+    double price;        /* meta.regularMarketPrice */
+    int64_t market_time; /* meta.regularMarketTime */
+    int64_t session;     /* start of the latest session (currentTradingPeriod) */
+    bool live_close;     /* close[n-1] is the current price (not a future) */
+};
+
+/* Rounded the way the listing is quoted: 6 significant digits for a
+ * currency pair, else 2 decimals. */
+static double quote_round(const struct fm_listing *l, double v)
 {
-    struct json_object *arr = json_object_new_array();
-    if (arr == NULL) {
-        json_object_put(v);
+    if (l->kind == FM_KIND_CURRENCY)
+        return fm_price_round(v, fm_price_sig_decimals(v, 6));
+    return fm_price_round(v, 2);
+}
+
+static int quote_decimals(const struct fm_listing *l, double v)
+{
+    return l->kind == FM_KIND_CURRENCY ? fm_price_sig_decimals(v, 6) : 2;
+}
+
+/* Seconds 0..3599 drawn from symbol and day. Prices repeat every hour
+ * (prices.h), so two bars sampled at the same time of day would carry
+ * the same price; sampling each day at its own second of the hour gives
+ * a history that moves from day to day, still deterministic. */
+static int64_t day_jitter(const char *sym, int64_t bar, uint64_t salt)
+{
+    uint64_t day = (uint64_t)(bar / FM_DAY_S);
+    return (int64_t)((fm_price_hash(sym) ^ (day * 0x9E3779B97F4A7C15ULL) ^ salt) % 3600u);
+}
+
+/* The close of the day bar starting at `bar`. A finished bar closes near
+ * the session's end. The current bar of an equity or pair closes at the
+ * current price. A future's bar carries a price from the bar's start:
+ * real answers do this (yahoo_chart_v8_GC=F_future_2020-01-02.json's only
+ * bar closes at 1524.5 while meta says 2952.5; a CL=F answer quoted in a
+ * client's test: close 100.3, regularMarketPrice 96.08), so a client that
+ * reads the last close of a future stores a wrong price. It is nudged by
+ * one hundredth when it happens to equal the current price, so the trap
+ * never vanishes by chance. */
+static double bar_close(const char *sym, const struct fm_listing *l, int64_t bar, int64_t latest,
+                        int64_t now)
+{
+    if (l->kind == FM_KIND_FUTURE) {
+        double c = fm_price_quote(sym, bar + day_jitter(sym, bar, 1));
+        if (bar == latest && c == fm_price_quote(sym, now))
+            c = fm_price_round(c + 0.01, 2);
+        return c;
+    }
+    if (bar == latest)
+        return fm_price_quote(sym, now);
+    return fm_price_quote(sym, bar + l->session_len - day_jitter(sym, bar, 1));
+}
+
+/* Whether bar i of n is a null bar. Real series have them (a client's test
+ * of a live ZC=F answer: close [528.25, 523, 522, null, 501.25]; another's
+ * KC=F history: [102.65, null, 119.55]); here about one day in 17 from a
+ * hash, and at least one per series of two or more bars so every client
+ * meets one. Never the last bar: that one belongs to the NULLCLOSE fault. */
+static bool bar_is_null(const char *sym, int64_t bar, size_t i, size_t n, bool any_yet)
+{
+    if (n < 2 || i + 1 == n)
+        return false;
+    if ((fm_price_hash(sym) ^ (uint64_t)(bar / FM_DAY_S)) % 17 == 0)
+        return true;
+    return i + 2 == n && !any_yet;
+}
+
+/* Fills s with the bars whose start lies in [from, to] (clipped to the
+ * latest bar and to FM_MAX_BARS, newest kept), or, when from is 0, the
+ * latest bar and the one before it: range=1d, for which Yahoo sends
+ * today's bar; yesterday's rides along as the series' null bar. */
+static void series_fill(struct series *s, const char *sym, int64_t from, int64_t to, int64_t now)
+{
+    fm_price_listing(sym, &s->l);
+    int64_t latest = fm_price_bar_start(&s->l, now);
+    s->n = 0;
+    s->session = latest;
+    s->market_time = now;
+    s->price = fm_price_quote(sym, now);
+    s->live_close = s->l.kind != FM_KIND_FUTURE;
+    if (from == 0) {
+        s->ts[0] = fm_price_prev_bar(&s->l, latest);
+        s->ts[1] = latest;
+        s->n = 2;
+    } else {
+        /* Newest first into the tail of ts, then moved to the front. */
+        int64_t b = fm_price_bar_start(&s->l, to < now ? to : now);
+        size_t k = FM_MAX_BARS;
+        while (b >= from && k > 0) {
+            s->ts[--k] = b;
+            b = fm_price_prev_bar(&s->l, b);
+        }
+        s->n = FM_MAX_BARS - k;
+        memmove(s->ts, s->ts + k, s->n * sizeof s->ts[0]);
+    }
+    int64_t before = s->n > 0 ? fm_price_prev_bar(&s->l, s->ts[s->n == 2 && from == 0 ? 1 : 0])
+                              : fm_price_prev_bar(&s->l, latest);
+    s->prev_close = bar_close(sym, &s->l, before, latest, now);
+    bool any_null = false;
+    for (size_t i = 0; i < s->n; i++) {
+        s->has[i] = !bar_is_null(sym, s->ts[i], i, s->n, any_null);
+        any_null = any_null || !s->has[i];
+        s->close[i] = bar_close(sym, &s->l, s->ts[i], latest, now);
+        s->open[i] = fm_price_quote(sym, s->ts[i] + day_jitter(sym, s->ts[i], 2));
+    }
+}
+
+static struct series *series_new(const char *sym, int64_t from, int64_t to, int64_t now)
+{
+    struct series *s = malloc(sizeof *s);
+    if (s != NULL)
+        series_fill(s, sym, from, to, now);
+    return s;
+}
+
+/* What the last bar's close shows under the entry's fault: NULLCLOSE
+ * nulls it (meta keeps its price), the price faults replace it as they
+ * replace regularMarketPrice. */
+static struct json_object *last_close_value(const struct series *s, double v, enum fm_fault f,
+                                            bool *is_null)
+{
+    if (f == FM_FAULT_NULLCLOSE) {
+        *is_null = true;
         return NULL;
     }
-    if (append(arr, v, is_null) != 0) {
-        json_object_put(arr);
+    return price_value(v, quote_decimals(&s->l, v), f, is_null);
+}
+
+enum series_field { SF_CLOSE, SF_OPEN, SF_HIGH, SF_LOW, SF_VOLUME };
+
+/* One quote field as a JSON array: null for null bars, and for the last
+ * bar under NULLCLOSE (a bar without a trade has no field at all). */
+static struct json_object *series_array(const struct series *s, const char *sym,
+                                        enum series_field fld, enum fm_fault f)
+{
+    struct json_object *arr = json_object_new_array();
+    if (arr == NULL)
         return NULL;
+    for (size_t i = 0; i < s->n; i++) {
+        bool last = i + 1 == s->n;
+        bool is_null = !s->has[i] || (last && f == FM_FAULT_NULLCLOSE);
+        struct json_object *v = NULL;
+        double c = s->close[i], o = s->open[i];
+        if (!is_null) {
+            switch (fld) {
+            case SF_CLOSE:
+                v = last ? last_close_value(s, c, f, &is_null) : num(c, quote_decimals(&s->l, c));
+                break;
+            case SF_OPEN:
+                v = num(o, quote_decimals(&s->l, o));
+                break;
+            case SF_HIGH:
+                v = num(quote_round(&s->l, (c > o ? c : o) * 1.004), quote_decimals(&s->l, c));
+                break;
+            case SF_LOW:
+                v = num(quote_round(&s->l, (c < o ? c : o) * 0.996), quote_decimals(&s->l, c));
+                break;
+            case SF_VOLUME:
+                /* Currency pairs trade no volume on Yahoo (EURUSD=X: 0). */
+                v = json_object_new_int64(
+                    s->l.kind == FM_KIND_CURRENCY
+                        ? 0
+                        : (int64_t)((fm_price_hash(sym) ^ (uint64_t)s->ts[i]) % 5000000u) + 1000);
+                break;
+            }
+        }
+        if (append(arr, v, is_null) != 0) {
+            json_object_put(arr);
+            return NULL;
+        }
     }
     return arr;
 }
 
-struct stock_quote {
-    double price;
-    double prev_close;
-    int64_t ts;
-};
-
-static void stock_quote(const char *symbol, enum fm_fault f, int64_t now, struct stock_quote *q)
+static struct json_object *i64_array(const int64_t *v, size_t n)
 {
-    q->price = fm_price_round(fm_price_stock(symbol, now), 2);
-    q->prev_close = fm_price_round(fm_price_stock(symbol, fm_price_day_start(now) - 1), 2);
-    q->ts = faulted_time(now, f);
+    struct json_object *arr = json_object_new_array();
+    for (size_t i = 0; arr != NULL && i < n; i++) {
+        if (append(arr, json_object_new_int64(v[i]), false) != 0) {
+            json_object_put(arr);
+            return NULL;
+        }
+    }
+    return arr;
 }
 
-static struct json_object *chart_result(const struct fm_entry *e, int64_t now)
+static const char *const valid_ranges[] = {"1d", "5d", "1mo", "3mo", "6mo", "1y",
+                                           "2y", "5y", "10y", "ytd", "max"};
+
+static struct json_object *period(const struct series *s, int64_t start, int64_t end)
 {
-    struct stock_quote q;
-    struct fm_listing l;
-    bool is_null;
-    struct json_object *res = json_object_new_object();
-    struct json_object *meta = json_object_new_object();
-    struct json_object *quote = json_object_new_object();
-    struct json_object *indicators = json_object_new_object();
-    struct json_object *quotes = NULL;
-    stock_quote(e->name, e->fault, now, &q);
-    fm_price_listing(e->name, &l);
-    if (res == NULL || meta == NULL || quote == NULL || indicators == NULL)
-        goto fail;
-    /* Computed before put(): the order in which arguments are evaluated is
-     * unspecified, so is_null must be set in a statement of its own. */
-    struct json_object *mp = price_value(q.price, 2, e->fault, &is_null);
-    if (put_str(meta, "currency", e->fault == FM_FAULT_WRONGCCY ? "JPY" : l.currency) != 0 ||
-        put_str(meta, "symbol", e->name) != 0 || put_str(meta, "exchangeName", l.exchange) != 0 ||
-        put_str(meta, "fullExchangeName", l.full_exchange) != 0 ||
-        put_str(meta, "instrumentType", "EQUITY") != 0 ||
-        put_i64(meta, "firstTradeDate", 345479400) != 0 ||
-        put_i64(meta, "regularMarketTime", q.ts) != 0 ||
-        put_i64(meta, "gmtoffset", l.gmtoffset) != 0 ||
-        put_str(meta, "timezone", l.timezone) != 0 ||
-        put_str(meta, "exchangeTimezoneName", l.tz_name) != 0) {
-        json_object_put(mp);
-        goto fail;
+    struct json_object *p = json_object_new_object();
+    if (p == NULL || put_str(p, "timezone", s->l.timezone) != 0 ||
+        put_i64(p, "start", start) != 0 || put_i64(p, "end", end) != 0 ||
+        put_i64(p, "gmtoffset", s->l.gmtoffset) != 0) {
+        json_object_put(p);
+        return NULL;
     }
-    if (put(meta, "regularMarketPrice", mp, is_null) != 0 ||
-        put_obj(meta, "chartPreviousClose", num(q.prev_close, 2)) != 0 ||
-        put_obj(meta, "previousClose", num(q.prev_close, 2)) != 0 ||
-        put_i64(meta, "scale", 3) != 0 || put_i64(meta, "priceHint", 2) != 0 ||
-        put_str(meta, "dataGranularity", "1d") != 0 || put_str(meta, "range", "1d") != 0)
+    return p;
+}
+
+/* currentTradingPeriod of the latest session, keys in the order of
+ * yahoo_spark_v7_TSLA.json (timezone, start, end, gmtoffset). */
+static struct json_object *trading_period(const struct series *s)
+{
+    int64_t open = s->session, close = s->session + s->l.session_len;
+    struct json_object *tp = json_object_new_object();
+    if (tp == NULL || put_obj(tp, "pre", period(s, open - s->l.pre_len, open)) != 0 ||
+        put_obj(tp, "regular", period(s, open, close)) != 0 ||
+        put_obj(tp, "post", period(s, close, close + s->l.post_len)) != 0) {
+        json_object_put(tp);
+        return NULL;
+    }
+    return tp;
+}
+
+static const char *kind_name(enum fm_kind k)
+{
+    return k == FM_KIND_FUTURE ? "FUTURE" : k == FM_KIND_CURRENCY ? "CURRENCY" : "EQUITY";
+}
+
+/* Yahoo's firstTradeDate: AAPL's for equities (yahoo2_fixture_chart-AAPL),
+ * GC=F's for futures, EURUSD=X's for pairs; it only has to be plausible. */
+static int64_t first_trade(enum fm_kind k)
+{
+    return k == FM_KIND_FUTURE ? 967608000 : k == FM_KIND_CURRENCY ? 1070236800 : 345479400;
+}
+
+/* The day's high, low and volume for meta, from the latest bar. */
+struct day_figures {
+    double high, low;
+    int64_t volume;
+};
+
+/*
+ * meta. chart = true: the v8 chart's keys, in the order of
+ * yahoo2_fixture_chart-AAPL.json (futures without longName, as in
+ * yahoo_chart_v8_GC=F_future_2020-01-02.json); false: the v7 spark's, in
+ * the order of yahoo_spark_v7_TSLA.json. range "" for period1/period2
+ * windows, as the chart recordings show.
+ */
+static struct json_object *meta_object(const struct series *s, const struct fm_entry *e, bool chart,
+                                       const char *range)
+{
+    bool is_null;
+    struct json_object *m = json_object_new_object();
+    if (m == NULL)
+        return NULL;
+    const struct fm_listing *l = &s->l;
+    double p = s->price;
+    int d = quote_decimals(l, p);
+    int64_t mt = faulted_time(s->market_time, e->fault);
+    if (put_str(m, "currency", e->fault == FM_FAULT_WRONGCCY ? "JPY" : l->currency) != 0 ||
+        put_str(m, "symbol", e->name) != 0 || put_str(m, "exchangeName", l->exchange) != 0 ||
+        (chart && put_str(m, "fullExchangeName", l->full_exchange) != 0) ||
+        put_str(m, "instrumentType", kind_name(l->kind)) != 0 ||
+        put_i64(m, "firstTradeDate", first_trade(l->kind)) != 0 ||
+        put_i64(m, "regularMarketTime", mt) != 0 ||
+        (chart &&
+         put(m, "hasPrePostMarketData", json_object_new_boolean(l->pre_post), false) != 0) ||
+        put_i64(m, "gmtoffset", l->gmtoffset) != 0 || put_str(m, "timezone", l->timezone) != 0 ||
+        put_str(m, "exchangeTimezoneName", l->tz_name) != 0)
         goto fail;
-    struct json_object *pv = price_value(q.price, 2, e->fault, &is_null);
-    if (put_obj(quote, "close", one(pv, is_null)) != 0)
+    struct json_object *mp = price_value(p, d, e->fault, &is_null);
+    if (put(m, "regularMarketPrice", mp, is_null) != 0)
         goto fail;
-    quotes = json_object_new_array();
-    if (quotes == NULL)
+    if (chart) {
+        /* Today's figures whatever the window: meta is always "now"
+         * (yahoo_chart_v8_GC=F_future_2020-01-02.json asks for 2020 and
+         * gets 2025's meta). */
+        double o = fm_price_quote(e->name, s->session + day_jitter(e->name, s->session, 2));
+        double hi = p > o ? p : o;
+        double lo = p < o ? p : o;
+        int64_t vol =
+            l->kind == FM_KIND_CURRENCY ? 0 : (int64_t)(fm_price_hash(e->name) % 30000000u);
+        if (put_obj(m, "fiftyTwoWeekHigh", num(quote_round(l, p * 1.25), d)) != 0 ||
+            put_obj(m, "fiftyTwoWeekLow", num(quote_round(l, p * 0.75), d)) != 0 ||
+            put_obj(m, "regularMarketDayHigh", num(quote_round(l, hi), d)) != 0 ||
+            put_obj(m, "regularMarketDayLow", num(quote_round(l, lo), d)) != 0 ||
+            put_i64(m, "regularMarketVolume", vol) != 0 ||
+            (l->kind != FM_KIND_FUTURE && put_str(m, "longName", e->name) != 0) ||
+            put_str(m, "shortName", e->name) != 0)
+            goto fail;
+    }
+    struct json_object *vr = json_object_new_array();
+    for (size_t i = 0; vr != NULL && i < ARRAY_LEN(valid_ranges); i++)
+        if (append(vr, json_object_new_string(valid_ranges[i]), false) != 0) {
+            json_object_put(vr);
+            vr = NULL;
+        }
+    if (put_obj(m, "chartPreviousClose", num(s->prev_close, quote_decimals(l, s->prev_close))) !=
+            0 ||
+        put_i64(m, "priceHint", l->price_hint) != 0 ||
+        put_obj(m, "currentTradingPeriod", trading_period(s)) != 0 ||
+        put_str(m, "dataGranularity", "1d") != 0 || put_str(m, "range", range) != 0 ||
+        put_obj(m, "validRanges", vr) != 0)
         goto fail;
-    int rc = append(quotes, quote, false);
-    quote = NULL;
+    return m;
+fail:
+    json_object_put(m);
+    return NULL;
+}
+
+/* {"quote":[{...}]} (plus adjclose for the chart): the v7 spark has close
+ * only (yahoo_spark_v7_TSLA.json); the chart has high, volume, low, open,
+ * close in the order of yahoo2_fixture_chart-AAPL.json, and adjclose
+ * (equal to close: fakemarket pays no dividends). */
+static struct json_object *indicators(const struct series *s, const struct fm_entry *e, bool chart)
+{
+    struct json_object *ind = json_object_new_object();
+    struct json_object *q = json_object_new_object();
+    struct json_object *qa = NULL, *adj = NULL, *adja = NULL;
+    if (ind == NULL || q == NULL)
+        goto fail;
+    if (chart && (put_obj(q, "high", series_array(s, e->name, SF_HIGH, e->fault)) != 0 ||
+                  put_obj(q, "volume", series_array(s, e->name, SF_VOLUME, e->fault)) != 0 ||
+                  put_obj(q, "low", series_array(s, e->name, SF_LOW, e->fault)) != 0 ||
+                  put_obj(q, "open", series_array(s, e->name, SF_OPEN, e->fault)) != 0))
+        goto fail;
+    if (put_obj(q, "close", series_array(s, e->name, SF_CLOSE, e->fault)) != 0)
+        goto fail;
+    qa = json_object_new_array();
+    if (qa == NULL)
+        goto fail;
+    int rc = append(qa, q, false);
+    q = NULL;
     if (rc != 0)
         goto fail;
-    rc = put_obj(indicators, "quote", quotes);
-    quotes = NULL;
+    rc = put_obj(ind, "quote", qa);
+    qa = NULL;
     if (rc != 0)
         goto fail;
-    rc = put_obj(res, "meta", meta);
-    meta = NULL;
-    if (rc != 0 || put_obj(res, "timestamp", one(json_object_new_int64(q.ts), false)) != 0)
+    if (chart) {
+        adj = json_object_new_object();
+        adja = json_object_new_array();
+        if (adj == NULL || adja == NULL ||
+            put_obj(adj, "adjclose", series_array(s, e->name, SF_CLOSE, e->fault)) != 0)
+            goto fail;
+        rc = append(adja, adj, false);
+        adj = NULL;
+        if (rc != 0)
+            goto fail;
+        rc = put_obj(ind, "adjclose", adja);
+        adja = NULL;
+        if (rc != 0)
+            goto fail;
+    }
+    return ind;
+fail:
+    json_object_put(adja);
+    json_object_put(adj);
+    json_object_put(qa);
+    json_object_put(q);
+    json_object_put(ind);
+    return NULL;
+}
+
+/* The spark endpoints show a live point after the day bar: the TSLA v7
+ * recording's timestamps are [session open, regularMarketTime] with the
+ * current price twice, and the flat v8 recording ends on 20:00:03, the
+ * last trade. Futures get no live point: their series stays on bar
+ * starts, so its last close is not the current price. */
+static void spark_points(struct series *s, enum fm_fault f)
+{
+    if (!s->live_close || s->n != 2)
+        return;
+    s->ts[0] = s->ts[1];
+    s->close[0] = s->close[1];
+    s->open[0] = s->open[1];
+    s->ts[1] = faulted_time(s->market_time, f);
+    s->close[1] = s->price;
+}
+
+/* {"meta":…,"timestamp":[…],"indicators":…}: one chart result or one v7
+ * spark response. */
+static struct json_object *result_object(const struct fm_entry *e, const struct fm_window *w,
+                                         bool chart, int64_t now)
+{
+    int64_t from = 0, to = now;
+    const char *range = "1d";
+    if (w != NULL && w->range == NULL) {
+        from = w->period1;
+        to = w->period2 - 1;
+        range = "";
+    } else if (w != NULL && strcmp(w->range, "1d") != 0) {
+        from = now - w->days * FM_DAY_S;
+        range = w->range;
+    }
+    struct series *s = series_new(e->name, from, to, now);
+    struct json_object *res = json_object_new_object();
+    if (s == NULL || res == NULL)
         goto fail;
-    rc = put_obj(res, "indicators", indicators);
-    indicators = NULL;
-    if (rc != 0)
+    if (!chart)
+        spark_points(s, e->fault);
+    if (put_obj(res, "meta", meta_object(s, e, chart, range)) != 0)
         goto fail;
+    /* A window without bars has no "timestamp" at all and an empty quote
+     * (yahoo_chart_v8_AAPL_1m_weekend_no_bars.json). */
+    if (s->n == 0) {
+        struct json_object *ind = json_object_new_object();
+        struct json_object *qa = json_object_new_array();
+        if (ind == NULL || qa == NULL || append(qa, json_object_new_object(), false) != 0 ||
+            put_obj(ind, "quote", qa) != 0) {
+            json_object_put(qa);
+            json_object_put(ind);
+            goto fail;
+        }
+        if (put_obj(res, "indicators", ind) != 0)
+            goto fail;
+    } else if (put_obj(res, "timestamp", i64_array(s->ts, s->n)) != 0 ||
+               put_obj(res, "indicators", indicators(s, e, chart)) != 0)
+        goto fail;
+    free(s);
     return res;
 fail:
-    json_object_put(quotes);
-    json_object_put(indicators);
-    json_object_put(quote);
-    json_object_put(meta);
+    free(s);
     json_object_put(res);
     return NULL;
 }
 
+/* yahoo_chart_v8_404_unknown_symbol.json, byte for byte. */
 static const char chart_not_found[] =
     "{\"chart\":{\"result\":null,\"error\":{\"code\":\"Not Found\","
     "\"description\":\"No data found, symbol may be delisted\"}}}";
 
-int fm_wire_chart(const struct fm_entry *symbol, int64_t now, struct fm_body *out)
+int fm_wire_window(const char *range, const char *period1, const char *period2, int64_t now,
+                   struct fm_window *out)
+{
+    static const struct {
+        const char *name;
+        int64_t days;
+    } ranges[] = {{"1d", 1},   {"5d", 7},    {"1mo", 31},   {"3mo", 92}, {"6mo", 183}, {"1y", 366},
+                  {"2y", 731}, {"5y", 1827}, {"10y", 3653}, {"ytd", 0},  {"max", 3653}};
+    *out = (struct fm_window){0};
+    if (period1 != NULL || period2 != NULL) {
+        int64_t p1 = 0, p2 = now;
+        if ((period1 != NULL && util_parse_i64(period1, 0, INT32_MAX, &p1) != 0) ||
+            (period2 != NULL && util_parse_i64(period2, 0, INT32_MAX, &p2) != 0) || p2 <= p1)
+            return -1;
+        out->period1 = p1;
+        out->period2 = p2;
+        return 0;
+    }
+    if (range == NULL)
+        range = "1d";
+    for (size_t i = 0; i < ARRAY_LEN(ranges); i++) {
+        if (strcmp(range, ranges[i].name) != 0)
+            continue;
+        out->range = ranges[i].name;
+        out->days = ranges[i].days;
+        if (out->days == 0) {
+            time_t secs = (time_t)now;
+            struct tm tm;
+            gmtime_r(&secs, &tm);
+            out->days = tm.tm_yday + 1;
+        }
+        return 0;
+    }
+    return -1;
+}
+
+/* Not recorded: what Yahoo answers to a range it does not know. Shaped
+ * like its other chart errors. */
+static const char chart_bad_range[] =
+    "{\"chart\":{\"result\":null,\"error\":{\"code\":\"Bad Request\","
+    "\"description\":\"Invalid input - range or period1/period2\"}}}";
+
+int fm_wire_chart_bad_window(struct fm_body *out)
+{
+    return body_copy(400, JSON_TYPE, chart_bad_range, sizeof chart_bad_range - 1, out);
+}
+
+int fm_wire_chart(const struct fm_entry *symbol, const struct fm_window *w, int64_t now,
+                  struct fm_body *out)
 {
     if (fm_fault_is_absent(symbol->fault))
         return body_copy(404, JSON_TYPE, chart_not_found, sizeof chart_not_found - 1, out);
@@ -258,7 +651,7 @@ int fm_wire_chart(const struct fm_entry *symbol, int64_t now, struct fm_body *ou
     struct json_object *results = json_object_new_array();
     if (root == NULL || chart == NULL || results == NULL)
         goto fail;
-    if (append(results, chart_result(symbol, now), false) != 0)
+    if (append(results, result_object(symbol, w, true, now), false) != 0)
         goto fail;
     int rc = put_obj(chart, "result", results);
     results = NULL;
@@ -276,27 +669,34 @@ fail:
     return -1;
 }
 
+/* One member of the flat v8 spark, keys in the order of
+ * yahoo_spark_v8_AAPL_VTI_via_yfapi.json: no meta, so no currency and no
+ * regularMarketPrice; previousClose null, dataGranularity the number 300. */
 static struct json_object *spark_entry(const struct fm_entry *e, int64_t now)
 {
-    struct stock_quote q;
-    bool is_null;
+    struct series *s = series_new(e->name, 0, now, now);
     struct json_object *o = json_object_new_object();
-    if (o == NULL)
-        return NULL;
-    stock_quote(e->name, e->fault, now, &q);
-    struct json_object *pv = price_value(q.price, 2, e->fault, &is_null);
-    if (put_str(o, "symbol", e->name) != 0 ||
-        put_obj(o, "timestamp", one(json_object_new_int64(q.ts), false)) != 0 ||
-        put_obj(o, "close", one(pv, is_null)) != 0 || put_null(o, "previousClose") != 0 ||
-        put_obj(o, "chartPreviousClose", num(q.prev_close, 2)) != 0 ||
-        put_i64(o, "dataGranularity", 300) != 0 || put_null(o, "end") != 0 ||
-        put_null(o, "start") != 0) {
-        json_object_put(o);
-        return NULL;
-    }
+    if (s == NULL || o == NULL)
+        goto fail;
+    spark_points(s, e->fault);
+    if (put_null(o, "end") != 0 || put_null(o, "start") != 0 ||
+        put_obj(o, "timestamp", i64_array(s->ts, s->n)) != 0 || put_null(o, "previousClose") != 0 ||
+        put_obj(o, "chartPreviousClose",
+                num(s->prev_close, quote_decimals(&s->l, s->prev_close))) != 0 ||
+        put_str(o, "symbol", e->name) != 0 ||
+        put_obj(o, "close", series_array(s, e->name, SF_CLOSE, e->fault)) != 0 ||
+        put_i64(o, "dataGranularity", 300) != 0)
+        goto fail;
+    free(s);
     return o;
+fail:
+    free(s);
+    json_object_put(o);
+    return NULL;
 }
 
+/* yahoo_spark_v7_404_none_pricehist.json without the indentation of the
+ * Python test it was kept in. */
 static const char spark_not_found[] =
     "{\"spark\":{\"result\":null,\"error\":{\"code\":\"Not Found\","
     "\"description\":\"No data found for spark symbols\"}}}";
@@ -324,6 +724,81 @@ int fm_wire_spark(const struct fm_entry *e, size_t n, int64_t now, struct fm_bod
         return body_copy(404, JSON_TYPE, spark_not_found, sizeof spark_not_found - 1, out);
     }
     return body_from_json(200, root, out);
+}
+
+/*
+ * GET /v7/finance/spark: {"spark":{"result":[{"symbol":S,"response":[R]}],
+ * "error":null}} as yahoo_spark_v7_TSLA.json, R being a chart-like result
+ * with the v7 meta. Symbols Yahoo does not know are left out of result:
+ * there is no recording of a mixed answer; the evidence is indirect
+ * (karlwancl/YahooFinanceApi issue #30: a 200-symbol request answered
+ * with 197, the unknown ones missing; the flat v8 recording likewise keys
+ * members by symbol), so a client must match results by symbol, never by
+ * position. Repeated symbols are answered once.
+ */
+int fm_wire_spark7(const struct fm_entry *e, size_t n, int64_t now, struct fm_body *out)
+{
+    size_t present = 0;
+    struct json_object *root = json_object_new_object();
+    struct json_object *spark = json_object_new_object();
+    struct json_object *results = json_object_new_array();
+    if (root == NULL || spark == NULL || results == NULL)
+        goto fail;
+    for (size_t i = 0; i < n; i++) {
+        bool dup = false;
+        if (fm_fault_is_absent(e[i].fault))
+            continue;
+        for (size_t j = 0; j < i && !dup; j++)
+            dup = !fm_fault_is_absent(e[j].fault) && strcmp(e[j].name, e[i].name) == 0;
+        if (dup)
+            continue;
+        struct json_object *item = json_object_new_object();
+        struct json_object *resp = json_object_new_array();
+        if (item == NULL || resp == NULL || put_str(item, "symbol", e[i].name) != 0 ||
+            append(resp, result_object(&e[i], NULL, false, now), false) != 0) {
+            json_object_put(resp);
+            json_object_put(item);
+            goto fail;
+        }
+        if (put_obj(item, "response", resp) != 0 || append(results, item, false) != 0) {
+            json_object_put(item);
+            goto fail;
+        }
+        present++;
+    }
+    if (present == 0) {
+        json_object_put(results);
+        json_object_put(spark);
+        json_object_put(root);
+        return body_copy(404, JSON_TYPE, spark_not_found, sizeof spark_not_found - 1, out);
+    }
+    int rc = put_obj(spark, "result", results);
+    results = NULL;
+    if (rc != 0 || put_null(spark, "error") != 0)
+        goto fail;
+    rc = put_obj(root, "spark", spark);
+    spark = NULL;
+    if (rc != 0)
+        goto fail;
+    return body_from_json(200, root, out);
+fail:
+    json_object_put(results);
+    json_object_put(spark);
+    json_object_put(root);
+    return -1;
+}
+
+/* Not recorded: the body of Yahoo's 400 for too many spark symbols (a
+ * client's 2026 measurement notes only "20 symbols ok, from 22 HTTP 400").
+ * Shaped like the recorded spark error. */
+int fm_wire_spark_too_many(size_t n, size_t max, struct fm_body *out)
+{
+    char buf[200];
+    int len = snprintf(buf, sizeof buf,
+                       "{\"spark\":{\"result\":null,\"error\":{\"code\":\"Bad Request\","
+                       "\"description\":\"Too many symbols: %zu, at most %zu\"}}}",
+                       n, max);
+    return body_copy(400, JSON_TYPE, buf, (size_t)len, out);
 }
 
 static int lower_into(char *dst, size_t dstlen, const char *src)
@@ -390,9 +865,10 @@ int fm_wire_simple_price(const struct fm_entry *ids, size_t n, const char *const
     return body_from_json(200, root, out);
 }
 
+/* frankfurter_v1_404_not_found.json; the 422 is the one the Frankfurter
+ * server's code gives for from=USD&to=USD (noted in that file's source). */
 static const char fx_not_found[] = "{\"message\":\"not found\"}";
-
-static const char *const fx_default_targets[] = {"USD", "EUR", "GBP", "CHF", "JPY", "CAD"};
+static const char fx_bad_pair[] = "{\"message\":\"bad currency pair\"}";
 
 static void upper_code(char dst[4], const char *src)
 {
@@ -401,21 +877,23 @@ static void upper_code(char dst[4], const char *src)
     dst[3] = '\0';
 }
 
+static bool fx_known(const char *code)
+{
+    double unused;
+    return strlen(code) == 3 && fm_fx_per_usd(code, &unused) == 0;
+}
+
 static int fx_add_rate(struct json_object *rates, const char *base, const char *to, enum fm_fault f)
 {
-    char key[4];
     double rate;
     if (fm_fx_rate(base, to, &rate) != 0)
         return -1;
-    upper_code(key, to);
-    if (util_streq_nocase(base, to) || json_object_object_get_ex(rates, key, NULL))
-        return 0;
     /* Frankfurter prints about five significant digits; six keeps cross
      * rates consistent to well under a basis point. */
     int d = fm_price_sig_decimals(rate, 6);
     bool is_null;
     struct json_object *pv = price_value(fm_price_round(rate, d), d, f, &is_null);
-    return put(rates, key, pv, is_null);
+    return put(rates, to, pv, is_null);
 }
 
 static void fmt_date(int64_t t, char buf[32])
@@ -426,24 +904,56 @@ static void fmt_date(int64_t t, char buf[32])
     snprintf(buf, 32, "%04d-%02d-%02d", (tm.tm_year + 1900) % 10000, tm.tm_mon + 1, tm.tm_mday);
 }
 
+static int code_cmp(const void *a, const void *b)
+{
+    return strcmp((const char *)a, (const char *)b);
+}
+
+/*
+ * Frankfurter as frankfurter_v1_latest_base_USD.json: amount 1.0, base,
+ * date, rates keyed by code in alphabetical order (as recorded), every
+ * ECB currency when no target is named. A target it does not know is
+ * simply absent from a 200; only when none is known, or the base is
+ * unknown, the 404; a request for the base alone the 422.
+ */
 int fm_wire_fx_latest(const char *base, const char *const *to, size_t n_to, enum fm_fault f,
                       int64_t now, struct fm_body *out)
 {
-    double unused;
     char base_code[4];
     char date[32];
+    char codes[64][4];
+    size_t n_codes = 0;
+    bool asked_base = false;
     if (base == NULL)
         base = "EUR";
-    if (f == FM_FAULT_NOSUCH || strlen(base) != 3 || fm_fx_per_usd(base, &unused) != 0)
+    if (f == FM_FAULT_NOSUCH || !fx_known(base))
         return body_copy(404, JSON_TYPE, fx_not_found, sizeof fx_not_found - 1, out);
-    for (size_t i = 0; i < n_to; i++)
-        if (strlen(to[i]) != 3 || fm_fx_per_usd(to[i], &unused) != 0)
-            return body_copy(404, JSON_TYPE, fx_not_found, sizeof fx_not_found - 1, out);
-    if (n_to == 0) {
-        to = fx_default_targets;
-        n_to = ARRAY_LEN(fx_default_targets);
-    }
     upper_code(base_code, base);
+    if (n_to == 0) {
+        for (size_t i = 0; i < fm_fx_count() && n_codes < ARRAY_LEN(codes); i++)
+            if (strcmp(fm_fx_code(i), base_code) != 0)
+                upper_code(codes[n_codes++], fm_fx_code(i));
+    }
+    for (size_t i = 0; i < n_to && n_codes < ARRAY_LEN(codes); i++) {
+        char c[4];
+        bool dup = false;
+        if (!fx_known(to[i]))
+            continue;
+        upper_code(c, to[i]);
+        if (strcmp(c, base_code) == 0) {
+            asked_base = true;
+            continue;
+        }
+        for (size_t j = 0; j < n_codes && !dup; j++)
+            dup = strcmp(codes[j], c) == 0;
+        if (!dup)
+            memcpy(codes[n_codes++], c, 4);
+    }
+    if (n_codes == 0 && asked_base)
+        return body_copy(422, JSON_TYPE, fx_bad_pair, sizeof fx_bad_pair - 1, out);
+    if (n_codes == 0)
+        return body_copy(404, JSON_TYPE, fx_not_found, sizeof fx_not_found - 1, out);
+    qsort(codes, n_codes, sizeof codes[0], code_cmp);
     fmt_date(faulted_time(now, f), date);
     struct json_object *root = json_object_new_object();
     struct json_object *rates = json_object_new_object();
@@ -453,8 +963,8 @@ int fm_wire_fx_latest(const char *base, const char *const *to, size_t n_to, enum
         put_str(root, "base", f == FM_FAULT_WRONGCCY ? "JPY" : base_code) != 0 ||
         put_str(root, "date", date) != 0)
         goto fail;
-    for (size_t i = 0; i < n_to && f != FM_FAULT_MISSING; i++)
-        if (fx_add_rate(rates, base, to[i], f) != 0)
+    for (size_t i = 0; i < n_codes && f != FM_FAULT_MISSING; i++)
+        if (fx_add_rate(rates, base_code, codes[i], f) != 0)
             goto fail;
     int rc = put_obj(root, "rates", rates);
     rates = NULL;
@@ -470,8 +980,11 @@ fail:
 int fm_wire_empty(enum fm_endpoint ep, struct fm_body *out)
 {
     static const char chart_empty[] = "{\"chart\":{\"result\":[],\"error\":null}}";
+    static const char spark_empty[] = "{\"spark\":{\"result\":[],\"error\":null}}";
     if (ep == FM_EP_CHART)
         return body_copy(200, JSON_TYPE, chart_empty, sizeof chart_empty - 1, out);
+    if (ep == FM_EP_SPARK7)
+        return body_copy(200, JSON_TYPE, spark_empty, sizeof spark_empty - 1, out);
     return body_copy(200, JSON_TYPE, "{}", 2, out);
 }
 
@@ -480,6 +993,7 @@ int fm_wire_bad_json(enum fm_endpoint ep, struct fm_body *out)
     static const char *const broken[] = {
         [FM_EP_CHART] = "{\"chart\": {\"result\": [",
         [FM_EP_SPARK] = "{\"AAPL\": {\"symbol\": \"AAPL\", \"close\": [",
+        [FM_EP_SPARK7] = "{\"spark\": {\"result\": [",
         [FM_EP_SIMPLE_PRICE] = "{\"bitcoin\": {\"usd\": ",
         [FM_EP_FX] = "{\"amount\": 1.0, \"base\": \"EUR\", \"rates\": {\"USD\": ",
     };

@@ -1,8 +1,11 @@
 /*
  * wire — the bodies fakemarket answers, in the providers' own wire formats
- * (Yahoo v8 chart and spark, CoinGecko /simple/price, Frankfurter /latest),
- * with content faults applied per entry. The exact shapes are documented
- * at the top of fakemarket.c, where provider authors look for them.
+ * (Yahoo v8 chart, v7 and v8 spark, CoinGecko /simple/price, Frankfurter
+ * /v1/latest), with content faults applied per entry. Each shape follows
+ * a real recording in tests/fixtures/real/ (wire.c names it beside the
+ * code, and tests/unit/test_fakemarket_wire.c compares with it); the
+ * shapes are listed at the top of fakemarket.c, where provider authors
+ * look for them.
  *
  * Pure: given the same symbols, faults and second, the same bytes. No HTTP
  * here (status and content type are only carried along in struct fm_body),
@@ -19,7 +22,7 @@
 #include "faults.h"
 #include "util.h"
 
-enum fm_endpoint { FM_EP_CHART, FM_EP_SPARK, FM_EP_SIMPLE_PRICE, FM_EP_FX };
+enum fm_endpoint { FM_EP_CHART, FM_EP_SPARK, FM_EP_SPARK7, FM_EP_SIMPLE_PRICE, FM_EP_FX };
 
 /* An answer. data is malloc'd and NUL-terminated (len excludes the NUL);
  * content_type is static. fm_body_clear() frees data and zeroes the rest. */
@@ -42,13 +45,39 @@ struct fm_entry {
 /* Every builder returns 0 with *out filled, or -1 when out of memory (then
  * *out holds nothing to free). `now` is the wall clock in Unix seconds. */
 
-/* GET /v8/finance/chart/{symbol}: 200 with one result, or 404 when the
- * entry is absent. */
-int fm_wire_chart(const struct fm_entry *symbol, int64_t now, struct fm_body *out) MUST_CHECK;
+/* Which day bars a chart answer holds: range (a static name, "1d" …
+ * "max", days back from now) or, when range is NULL, the bars starting in
+ * [period1, period2). */
+struct fm_window {
+    const char *range;
+    int64_t days;
+    int64_t period1, period2;
+};
 
-/* GET /v8/finance/spark?symbols=…: 200 with one member per present entry,
- * 404 Yahoo-style when none is present. */
+/* The window of a chart request's range/period1/period2 parameters (each
+ * may be NULL; none → range 1d). 0, or -1 for a range Yahoo does not list
+ * or periods that are not Unix seconds with period1 < period2. */
+int fm_wire_window(const char *range, const char *period1, const char *period2, int64_t now,
+                   struct fm_window *out) MUST_CHECK;
+
+/* GET /v8/finance/chart/{symbol}: 200 with one result over window w (NULL:
+ * range 1d), or 404 when the entry is absent. */
+int fm_wire_chart(const struct fm_entry *symbol, const struct fm_window *w, int64_t now,
+                  struct fm_body *out) MUST_CHECK;
+
+/* The 400 for a window fm_wire_window() refused. */
+int fm_wire_chart_bad_window(struct fm_body *out) MUST_CHECK;
+
+/* GET /v8/finance/spark?symbols=…: 200 with one flat member per present
+ * entry, 404 Yahoo-style when none is present. */
 int fm_wire_spark(const struct fm_entry *e, size_t n, int64_t now, struct fm_body *out) MUST_CHECK;
+
+/* GET /v7/finance/spark?symbols=…: the wrapped answer with one result per
+ * present entry (absent ones left out), 404 when none is present. */
+int fm_wire_spark7(const struct fm_entry *e, size_t n, int64_t now, struct fm_body *out) MUST_CHECK;
+
+/* The 400 for a spark request naming n > max symbols. */
+int fm_wire_spark_too_many(size_t n, size_t max, struct fm_body *out) MUST_CHECK;
 
 /* GET /api/v3/simple/price: 200, one member per present id holding the
  * requested vs currencies the FX table knows (lowercase keys), plus
@@ -56,12 +85,13 @@ int fm_wire_spark(const struct fm_entry *e, size_t n, int64_t now, struct fm_bod
 int fm_wire_simple_price(const struct fm_entry *ids, size_t n, const char *const *vs, size_t n_vs,
                          bool with_ts, int64_t now, struct fm_body *out) MUST_CHECK;
 
-/* GET /latest: rates of `to` per 1 `base` (NULL base → EUR, the
- * Frankfurter default; n_to 0 → USD, EUR, GBP, CHF, JPY, CAD). The base
- * itself is never listed. An unknown code, or fault NOSUCH → 404
- * {"message":"not found"}. fault is a content fault for the whole answer:
- * price faults hit every rate, FUTURETS/OLDTS the date, WRONGCCY the base,
- * MISSING empties the rates. */
+/* GET /v1/latest: rates of `to` per 1 `base` (NULL base → EUR, the
+ * Frankfurter default; n_to 0 → every currency of the table), keys in
+ * alphabetical order. The base itself is never listed; unknown targets
+ * are left out. Unknown base, no known target, or fault NOSUCH → 404
+ * {"message":"not found"}; only the base asked for → 422. fault is a content fault for the whole
+ * answer: price faults hit every rate, FUTURETS/OLDTS the date, WRONGCCY the base, MISSING empties
+ * the rates. */
 int fm_wire_fx_latest(const char *base, const char *const *to, size_t n_to, enum fm_fault fault,
                       int64_t now, struct fm_body *out) MUST_CHECK;
 

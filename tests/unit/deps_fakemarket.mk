@@ -4,3 +4,4 @@ UNIT_DEPS_fakemarket_prices := tests/fakemarket/prices common/util
 UNIT_DEPS_fakemarket_faults := tests/fakemarket/faults common/util
 UNIT_DEPS_fakemarket_wire   := tests/fakemarket/wire tests/fakemarket/prices tests/fakemarket/faults common/util
 UNIT_DEPS_fakemarket_stats  := tests/fakemarket/stats
+UNIT_DEPS_fakemarket_replay := tests/fakemarket/replay tests/fakemarket/wire tests/fakemarket/prices tests/fakemarket/faults common/util

@@ -40,6 +40,13 @@ static void test_symbol_prefix(void **state)
         {"REDIRLOOP", FM_FAULT_REDIRLOOP},
         {"REDIRFTP", FM_FAULT_REDIRFTP},
         {"EMPTY", FM_FAULT_EMPTY},
+        {"CRUMB401", FM_FAULT_CRUMB401},
+        {"blockpage.L", FM_FAULT_BLOCKPAGE},
+        {"ERR403", FM_FAULT_ERR403},
+        {"ERR40", FM_FAULT_NONE},
+        {"cgkey401-coin", FM_FAULT_CGKEY401},
+        {"NULLCLOSE", FM_FAULT_NULLCLOSE},
+        {"nullclose1", FM_FAULT_NULLCLOSE},
         {"NULLPRICE", FM_FAULT_NULLPRICE},
         {"negprice", FM_FAULT_NEGPRICE},
         {"ZEROPRICE", FM_FAULT_ZEROPRICE},
@@ -94,11 +101,12 @@ static void test_kinds(void **state)
         FM_FAULT_ERR429NR, FM_FAULT_HANG,       FM_FAULT_SLOWDRIP, FM_FAULT_TRUNC,
         FM_FAULT_BADJSON,  FM_FAULT_WRONGSHAPE, FM_FAULT_HUGE,     FM_FAULT_HTMLCT,
         FM_FAULT_LIMIT200, FM_FAULT_REDIRLOOP,  FM_FAULT_REDIRFTP, FM_FAULT_EMPTY,
+        FM_FAULT_CRUMB401, FM_FAULT_BLOCKPAGE,  FM_FAULT_ERR403,   FM_FAULT_CGKEY401,
     };
     static const enum fm_fault content[] = {
-        FM_FAULT_NULLPRICE, FM_FAULT_NEGPRICE, FM_FAULT_ZEROPRICE,
-        FM_FAULT_NANPRICE,  FM_FAULT_FUTURETS, FM_FAULT_OLDTS,
-        FM_FAULT_WRONGCCY,  FM_FAULT_MISSING,  FM_FAULT_NOSUCH,
+        FM_FAULT_NULLPRICE, FM_FAULT_NEGPRICE, FM_FAULT_ZEROPRICE, FM_FAULT_NANPRICE,
+        FM_FAULT_FUTURETS,  FM_FAULT_OLDTS,    FM_FAULT_WRONGCCY,  FM_FAULT_NULLCLOSE,
+        FM_FAULT_MISSING,   FM_FAULT_NOSUCH,
     };
     assert_int_equal(sizeof request / sizeof request[0] + sizeof content / sizeof content[0] + 1,
                      FM_FAULT_COUNT);

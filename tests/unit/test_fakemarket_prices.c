@@ -110,22 +110,84 @@ static void test_day_start(void **state)
     assert_true(fm_price_day_start(1699920000 - 1) == 1699920000 - 86400);
 }
 
+/* Listings as Yahoo quotes them (see prices.c for the recording or
+ * evidence behind each). */
 static void test_listing(void **state)
 {
     (void)state;
     static const struct {
         const char *sym, *ccy, *exch;
+        enum fm_kind kind;
+        int minor;
+        int64_t open; /* bar start, UTC seconds after midnight */
     } cases[] = {
-        {"AAPL", "USD", "NMS"},    {"SAP.DE", "EUR", "GER"}, {"air.pa", "EUR", "PAR"},
-        {"ASML.AS", "EUR", "AMS"}, {"ENI.MI", "EUR", "MIL"}, {"VOD.L", "GBP", "LSE"},
-        {".L", "USD", "NMS"},      {"BRK.B", "USD", "NMS"},  {"X.LX", "USD", "NMS"},
+        {"AAPL", "USD", "NMS", FM_KIND_EQUITY, 1, 13 * 3600 + 1800},
+        {"SAP.DE", "EUR", "GER", FM_KIND_EQUITY, 1, 8 * 3600},
+        {"air.pa", "EUR", "PAR", FM_KIND_EQUITY, 1, 8 * 3600},
+        {"ASML.AS", "EUR", "AMS", FM_KIND_EQUITY, 1, 8 * 3600},
+        {"ENI.MI", "EUR", "MIL", FM_KIND_EQUITY, 1, 8 * 3600},
+        {"OCDO.L", "GBp", "LSE", FM_KIND_EQUITY, 100, 8 * 3600},
+        {"NPN.JO", "ZAc", "JNB", FM_KIND_EQUITY, 100, 7 * 3600},
+        {"LUMI.TA", "ILA", "TLV", FM_KIND_EQUITY, 100, 7 * 3600},
+        {"ZC=F", "USX", "CBT", FM_KIND_FUTURE, 100, 5 * 3600},
+        {"kc=f", "USX", "NYB", FM_KIND_FUTURE, 100, 5 * 3600},
+        {"ZS=F", "USX", "CBT", FM_KIND_FUTURE, 100, 5 * 3600},
+        {"ZW=F", "USX", "CBT", FM_KIND_FUTURE, 100, 5 * 3600},
+        {"CT=F", "USX", "NYB", FM_KIND_FUTURE, 100, 5 * 3600},
+        {"SB=F", "USX", "NYB", FM_KIND_FUTURE, 100, 5 * 3600},
+        {"ZL=F", "USD", "CBT", FM_KIND_FUTURE, 1, 5 * 3600},
+        {"HE=F", "USD", "CME", FM_KIND_FUTURE, 1, 5 * 3600},
+        {"CL=F", "USD", "NYM", FM_KIND_FUTURE, 1, 5 * 3600},
+        {"GC=F", "USD", "CMX", FM_KIND_FUTURE, 1, 5 * 3600},
+        {"XYZ=F", "USD", "CME", FM_KIND_FUTURE, 1, 5 * 3600},
+        {"EURUSD=X", "USD", "CCY", FM_KIND_CURRENCY, 1, 0},
+        {"JPY=X", "JPY", "CCY", FM_KIND_CURRENCY, 1, 0},
+        {"EURXXX=X", "USD", "NMS", FM_KIND_EQUITY, 1, 13 * 3600 + 1800},
+        {".L", "USD", "NMS", FM_KIND_EQUITY, 1, 13 * 3600 + 1800},
+        {"BRK.B", "USD", "NMS", FM_KIND_EQUITY, 1, 13 * 3600 + 1800},
+        {"X.LX", "USD", "NMS", FM_KIND_EQUITY, 1, 13 * 3600 + 1800},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct fm_listing l;
         fm_price_listing(cases[i].sym, &l);
         assert_string_equal(l.currency, cases[i].ccy);
         assert_string_equal(l.exchange, cases[i].exch);
+        assert_int_equal(l.kind, cases[i].kind);
+        assert_int_equal(l.minor, cases[i].minor);
+        assert_int_equal(l.session_open, cases[i].open);
     }
+}
+
+/* Quoted prices are the major-unit price times the minor factor, so a
+ * test can compute what a correct client stores. */
+static void test_quote_and_major(void **state)
+{
+    (void)state;
+    double q = fm_price_quote("OCDO.L", T0);
+    assert_true(q == fm_price_round(fm_price_stock("OCDO.L", T0) * 100, 2));
+    assert_true(fabs(fm_price_major("OCDO.L", T0) * 100 - q) < 1e-9);
+    assert_true(fm_price_quote("AAPL", T0) == fm_price_major("AAPL", T0));
+    assert_true(fm_price_quote("AAPL", T0) == fm_price_round(fm_price_stock("AAPL", T0), 2));
+    /* pairs: the FX table's rate, 6 significant digits, constant */
+    assert_true(fm_price_quote("EURUSD=X", T0) == fm_price_round(1 / 0.92, 5));
+    assert_true(fm_price_quote("EURUSD=X", T0) == fm_price_quote("EURUSD=X", T0 + 1234));
+    assert_true(fm_price_quote("JPY=X", T0) == 151.5);
+}
+
+static void test_bars(void **state)
+{
+    (void)state;
+    struct fm_listing l;
+    fm_price_listing("AAPL", &l);
+    /* T0 = Tue 2023-11-14 22:13:20 UTC: today's bar opened 13:30 */
+    assert_true(fm_price_bar_start(&l, T0) == 1699920000 + 13 * 3600 + 1800);
+    assert_true(fm_price_prev_bar(&l, fm_price_bar_start(&l, T0)) ==
+                1699920000 - 86400 + 13 * 3600 + 1800);
+    /* before the open: the previous weekday's bar */
+    assert_true(fm_price_bar_start(&l, 1699920000 + 3600) == 1699920000 - 86400 + 48600);
+    /* Monday 2023-11-13 before the open → Friday 11-10 */
+    int64_t monday = 1699920000 - 86400;
+    assert_true(fm_price_bar_start(&l, monday + 60) == monday - 3 * 86400 + 48600);
 }
 
 static void test_fx_table(void **state)
@@ -165,6 +227,8 @@ int main(void)
         cmocka_unit_test(test_decimals_and_rounding),
         cmocka_unit_test(test_day_start),
         cmocka_unit_test(test_listing),
+        cmocka_unit_test(test_quote_and_major),
+        cmocka_unit_test(test_bars),
         cmocka_unit_test(test_fx_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
