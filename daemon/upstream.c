@@ -167,6 +167,13 @@ static void up_judge(struct job *j, const struct fetch_response *r)
         goto out;
     }
     root = provider_parse_json(r->body, r->len, r->content_type, err, sizeof err);
+    if (root == NULL && r->http_status == 200) {
+        /* a 200 that is not JSON at all is no answer about any symbol */
+        for (size_t i = 0; i < n; i++)
+            up_fail(j, i, QUOTE_PERMANENT, 200, 0, 1, err);
+        j->u->cnt.refused++;
+        goto out;
+    }
     int rc = -1;
     if (root != NULL)
         rc = parse(root, j->syms, n, qs, found, err, sizeof err);

@@ -48,7 +48,8 @@ struct upstream_counters {
 /* Whether an HTTP answer is the provider refusing us rather than data: 401,
  * 403, or a 200 that is HTML (a consent or block page), empty, or text that
  * is not JSON. Returns 1 with the reason in why, else 0. (Also used by
- * `fetcherd check`.) */
+ * `fetcherd check`.) A 200 that looks like JSON but does not parse is a
+ * refusal too; the transport finds that out when it parses. */
 int upstream_refusal(const struct fetch_response *r, char *why, size_t whylen);
 
 void upstream_get_counters(const struct upstream *u, struct upstream_counters *out);

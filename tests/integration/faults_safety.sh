@@ -23,7 +23,10 @@ class H(http.server.BaseHTTPRequestHandler):
         log.write(json.dumps({"path": self.path, "headers": dict(self.headers)}) + "\n")
         now = int(time.time())
         if u.path.endswith("/spark"):
-            body = {s: {"symbol": s, "timestamp": [now], "close": [10.5]} for s in q["symbols"][0].split(",")}
+            # the v7 wrapped shape (tests/fixtures/real/yahoo_spark_v7_TSLA.json), meta only
+            body = {"spark": {"result": [{"symbol": s, "response": [{"meta": {
+                "currency": "USD", "symbol": s, "regularMarketPrice": 10.5,
+                "regularMarketTime": now}}]} for s in q["symbols"][0].split(",")], "error": None}}
         elif u.path.endswith("/simple/price"):
             body = {i: {"usd": 2.5, "last_updated_at": now} for i in q["ids"][0].split(",")}
         else:
@@ -87,7 +90,7 @@ check_eq "no row of any table holds the key" 0 \
                  (SELECT count(*) FROM fetcher_instances x WHERE x::text LIKE '%sekrit%')")"
 check_eq "fetcherd's output does not hold the key" 0 "$(grep -c sekrit "$TEST_LOG_DIR/fetcherd.log")"
 check "spark batches: 45 stocks cost 3 requests a cycle (${reqs} requests in all)" \
-  test "$(jq -r 'select(.path) | .path' "$ulog" | grep -c '/v8/finance/spark')" -le $(( 3 * $(sql "SELECT count(*) FROM fetcher_cycles") ))
+  test "$(jq -r 'select(.path) | .path' "$ulog" | grep -c '/v7/finance/spark')" -le $(( 3 * $(sql "SELECT count(*) FROM fetcher_cycles") ))
 echo "# $reqs requests over $conns connections"
 # at most one connection per request in flight at once (yahoo's 3 sparks and
 # coingecko's request of the first cycle), then reused
