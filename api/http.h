@@ -38,6 +38,9 @@ struct api_request {
     int64_t start_us;   /* monotonic, when the request arrived (for metrics) */
     unsigned status;    /* the status queued for it, 0 until then */
     int stream;         /* a long-lived stream (SSE): kept out of the latency figures */
+    /* Request headers crosssite.h judges, MHD's (valid for the request),
+     * NULL when absent; read once so the dispatcher needs no connection. */
+    const char *host, *origin, *fetch_site, *content_type;
 };
 
 /* Frees req and its body. NULL is a no-op. */

@@ -21,8 +21,10 @@ call() {   # base "METHOD PATH [BODY]" [curl args…]
   local base=$1 w=$2; shift 2
   local m=${w%% *} rest=${w#* } p body=""
   p=${rest%% *}; [ "$p" != "$rest" ] && body=${rest#* }
+  # Every write says it is JSON (the API refuses other types, 415: see
+  # hostile_crossite.sh), so what is judged here is the credential alone.
   if [ -n "$body" ]; then code -X "$m" -H 'Content-Type: application/json' --data "$body" "$@" "$base$p"
-  else code -X "$m" "$@" "$base$p"; fi
+  else code -X "$m" -H 'Content-Type: application/json' "$@" "$base$p"; fi
 }
 state() { sql "SELECT (SELECT paused FROM fetcher_settings) || ' ' || (SELECT count(*) FROM assets a JOIN tracked_assets t ON t.asset_id = a.id WHERE a.symbol = 'AUTHX')"; }
 refused=0 accepted=0
