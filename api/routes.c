@@ -114,6 +114,9 @@ static enum MHD_Result run_cached(struct MHD_Connection *conn, const struct api_
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, key_arg, &k);
     if (k.overflow)
         return r->handler(conn, req);
+    /* Before the handler asks the database: a write that empties the cache
+     * after this makes the answer unstorable (cache.h). */
+    uint64_t gen = cache_generation();
     size_t len;
     int64_t age;
     char *body = cache_get(key, &len, &age);
@@ -122,9 +125,9 @@ static enum MHD_Result run_cached(struct MHD_Connection *conn, const struct api_
         free(body);
         return ret;
     }
-    http_cache_capture(key);
+    http_cache_capture(key, gen);
     enum MHD_Result ret = r->handler(conn, req);
-    http_cache_capture(NULL);
+    http_cache_capture(NULL, 0);
     return ret;
 }
 
@@ -167,7 +170,11 @@ enum MHD_Result routes_dispatch(struct MHD_Connection *conn, struct api_request 
                     return reply_error(conn, refused, param, why);
             }
             enum MHD_Result ret = r->handler(conn, req);
-            if (strcmp(method, "GET") != 0 && cache_enabled())
+            /* A write changes what reads see, unless it was refused (4xx:
+             * nothing was written); a 5xx may have committed, so it counts
+             * as a write. */
+            unsigned st = http_peek_status();
+            if (strcmp(method, "GET") != 0 && cache_enabled() && !(st >= 400 && st < 500))
                 cache_clear();
             return ret;
         }

@@ -346,6 +346,12 @@ req "$C/logs?limit=5" >/dev/null
 check_eq "cache: fresh after the TTL" "$((t0 + 1))" "$(jqb .total)"
 req "$C/status" >/dev/null; req "$C/status" >/dev/null
 check_eq "cache: status cached" "hit false" "$(hdr X-Cache) $(jqb .paused)"
+# Refused writes changed nothing: they leave the cache (else any client
+# could send every reader to the database).
+c1=$(req -X DELETE "$C/assets/NOPE")
+c2=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: text/plain' "$C/pause")
+req "$C/status" >/dev/null
+check_eq "cache: refused writes ($c1, $c2) leave it" "404 415 hit" "$c1 $c2 $(hdr X-Cache)"
 req -X POST "$C/pause" >/dev/null
 req "$C/status" >/dev/null
 check_eq "cache: a write empties it" " true" "$(hdr X-Cache) $(jqb .paused)"

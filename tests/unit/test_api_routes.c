@@ -6,6 +6,7 @@
  * The handlers and the reply functions are stubs that record the call, so
  * the route table is tested alone, without MHD or a database.
  */
+#include "cache.h"
 #include "crosssite.h"
 #include "handlers.h"
 #include "http.h"
@@ -16,20 +17,24 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
-static const char *called;   /* handler name, or "404", "405", "preflight" */
-static char allow_seen[64];  /* Allow of the last 405 / preflight */
-static char tail_seen[64];   /* routes_tail() inside the handler */
-static unsigned status_seen; /* status of the last reply_error */
+static const char *called;            /* handler name, or "404", "405", "preflight" */
+static char allow_seen[64];           /* Allow of the last 405 / preflight */
+static char tail_seen[64];            /* routes_tail() inside the handler */
+static unsigned status_seen;          /* status of the last reply_error */
+static unsigned handler_status = 200; /* what a stub handler "answers" */
+static unsigned queued;               /* the status the request got, for http_peek_status */
 
 #define STUB(name)                                                                                 \
     HANDLER(name)                                                                                  \
     {                                                                                              \
         (void)conn;                                                                                \
         called = #name;                                                                            \
+        queued = handler_status;                                                                   \
         snprintf(tail_seen, sizeof tail_seen, "%s", routes_tail(req));                             \
         return MHD_YES;                                                                            \
     }
@@ -67,9 +72,15 @@ enum MHD_Result http_reply_cached(struct MHD_Connection *conn, const char *json,
     return MHD_YES;
 }
 
-void http_cache_capture(const char *key)
+void http_cache_capture(const char *key, uint64_t gen)
 {
     (void)key;
+    (void)gen;
+}
+
+unsigned http_peek_status(void)
+{
+    return queued;
 }
 
 enum MHD_Result reply_error(struct MHD_Connection *conn, unsigned status, const char *parameter,
@@ -80,6 +91,7 @@ enum MHD_Result reply_error(struct MHD_Connection *conn, unsigned status, const 
     (void)message;
     called = status == 404 ? "404" : "other error";
     status_seen = status;
+    queued = status;
     return MHD_YES;
 }
 
@@ -107,6 +119,7 @@ static void run(const char *method, const char *url)
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
         req.content_type = "application/json";
     called = NULL;
+    queued = 0;
     allow_seen[0] = tail_seen[0] = '\0';
     assert_int_equal(routes_dispatch(NULL, &req), MHD_YES);
     assert_non_null(called);
@@ -189,7 +202,7 @@ static void run_hdrs(const char *method, const char *url, const char *host, cons
                               .fetch_site = site,
                               .content_type = type};
     called = NULL;
-    status_seen = 0;
+    status_seen = queued = 0;
     assert_int_equal(routes_dispatch(NULL, &req), MHD_YES);
     assert_non_null(called);
 }
@@ -284,6 +297,40 @@ static void test_crosssite_gate(void **state)
     assert_int_equal(crosssite_setup("", "", err, sizeof err), 0);
 }
 
+/* A write empties the answer cache only when it was not refused: a 4xx
+ * (refused by the cross-site rules or by its handler) changed nothing, so
+ * readers keep their answers; 2xx and 5xx (it may have committed) clear. */
+static void test_cache_clear_rule(void **state)
+{
+    (void)state;
+    size_t len;
+    int64_t age;
+    cache_setup(60000);
+    static const struct {
+        const char *type;
+        unsigned handler;
+        int cleared;
+    } cases[] = {
+        {"application/json", 200, 1}, {"application/json", 202, 1}, {"application/json", 204, 1},
+        {"application/json", 403, 0}, {"application/json", 401, 0}, {"application/json", 404, 0},
+        {"application/json", 409, 0}, {"application/json", 400, 0}, {"application/json", 503, 1},
+        {"application/json", 500, 1}, {"text/plain", 200, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cache_put("/api/fetcher/status", "{}", 2, cache_generation());
+        handler_status = cases[i].handler;
+        run_hdrs("POST", "/api/fetcher/pause", NULL, NULL, NULL, cases[i].type);
+        char *b = cache_get("/api/fetcher/status", &len, &age);
+        if ((b == NULL) != cases[i].cleared)
+            fail_msg("write answered %u (%s): cache %s", cases[i].handler, cases[i].type,
+                     b == NULL ? "cleared" : "kept");
+        free(b);
+    }
+    handler_status = 200;
+    cache_clear();
+    cache_setup(0);
+}
+
 static void test_match(void **state)
 {
     (void)state;
@@ -307,6 +354,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_crosssite_gate),
+        cmocka_unit_test(test_cache_clear_rule),
         cmocka_unit_test(test_match),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
