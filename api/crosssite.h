@@ -57,7 +57,7 @@
 int crosssite_setup(const char *allowed_hosts, const char *cors_origin, char *err,
                     size_t errlen) MUST_CHECK;
 
-/* The status a refusal gets (0 = allowed), the header to blame in *param
+/* Each returns the status of a refusal (0 = allowed), the header to blame in *param
  * and a sentence for the client in msg (the offending value quoted, cut
  * and reduced to printable ASCII). */
 
