@@ -6,6 +6,10 @@
  * compared in constant time. Without it: clients on the loopback address
  * only, so a default install cannot be steered from the network.
  *
+ * Loopback is not "this user": every web page the user opens runs on it
+ * too. crosssite.h refuses what such a page could send before any write
+ * reaches these checks.
+ *
  * Not here: what the endpoints do.
  */
 #ifndef FETCHER_API_AUTH_H

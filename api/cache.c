@@ -18,10 +18,25 @@ struct slot {
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct slot slots[CACHE_SLOTS];
 static int64_t ttl;
+static uint64_t generation; /* under lock; cache_clear() advances it */
+static int64_t (*clock_ms)(void) = util_mono_ms;
 
 void cache_setup(int64_t ttl_ms)
 {
     ttl = ttl_ms;
+}
+
+void cache_set_clock(int64_t (*now_ms)(void))
+{
+    clock_ms = now_ms != NULL ? now_ms : util_mono_ms;
+}
+
+uint64_t cache_generation(void)
+{
+    pthread_mutex_lock(&lock);
+    uint64_t g = generation;
+    pthread_mutex_unlock(&lock);
+    return g;
 }
 
 int cache_enabled(void)
@@ -34,7 +49,7 @@ char *cache_get(const char *key, size_t *len, int64_t *age_ms)
     char *copy = NULL;
     if (ttl <= 0)
         return NULL;
-    int64_t now = util_mono_ms();
+    int64_t now = clock_ms();
     pthread_mutex_lock(&lock);
     for (size_t i = 0; i < CACHE_SLOTS; i++) {
         struct slot *s = &slots[i];
@@ -62,7 +77,7 @@ char *cache_get(const char *key, size_t *len, int64_t *age_ms)
     return copy;
 }
 
-void cache_put(const char *key, const char *body, size_t len)
+void cache_put(const char *key, const char *body, size_t len, uint64_t gen)
 {
     if (ttl <= 0 || len > CACHE_BODY_MAX || strlen(key) >= CACHE_KEY_MAX)
         return;
@@ -71,8 +86,15 @@ void cache_put(const char *key, const char *body, size_t len)
         return;
     memcpy(copy, body, len);
     copy[len] = '\0';
-    int64_t now = util_mono_ms();
+    int64_t now = clock_ms();
     pthread_mutex_lock(&lock);
+    if (gen != generation) {
+        /* Computed before a write emptied the cache: it may show the state
+         * before that write. */
+        pthread_mutex_unlock(&lock);
+        free(copy);
+        return;
+    }
     /* The same key, else an empty or expired slot, else the oldest. */
     struct slot *victim = NULL;
     for (size_t i = 0; i < CACHE_SLOTS && victim == NULL; i++)
@@ -100,6 +122,7 @@ void cache_put(const char *key, const char *body, size_t len)
 void cache_clear(void)
 {
     pthread_mutex_lock(&lock);
+    generation++;
     for (size_t i = 0; i < CACHE_SLOTS; i++) {
         free(slots[i].body);
         slots[i].body = NULL;

@@ -65,6 +65,7 @@ static int etag_matches(const char *header, const char *etag)
  * and the handler's answer is queued before the handler returns. */
 static __thread unsigned tl_status;
 static __thread const char *tl_cache_key;
+static __thread uint64_t tl_cache_gen;
 
 enum MHD_Result http_queue(struct MHD_Connection *conn, unsigned status, struct MHD_Response *resp)
 {
@@ -86,9 +87,15 @@ unsigned http_take_status(void)
     return s;
 }
 
-void http_cache_capture(const char *key)
+unsigned http_peek_status(void)
+{
+    return tl_status;
+}
+
+void http_cache_capture(const char *key, uint64_t gen)
 {
     tl_cache_key = key;
+    tl_cache_gen = gen;
 }
 
 enum MHD_Result http_reply_empty(struct MHD_Connection *conn, unsigned status)
@@ -122,7 +129,7 @@ static enum MHD_Result reply_json_hdr(struct MHD_Connection *conn, unsigned stat
     char etag[24] = "";
     int cacheable = status == MHD_HTTP_OK && hname == NULL;
     if (cacheable && tl_cache_key != NULL && hval == NULL)
-        cache_put(tl_cache_key, json, len);
+        cache_put(tl_cache_key, json, len, tl_cache_gen);
     if (cacheable) {
         snprintf(etag, sizeof etag, "\"%016llx\"", fnv1a(json, len));
         const char *inm =

@@ -38,6 +38,9 @@ struct api_request {
     int64_t start_us;   /* monotonic, when the request arrived (for metrics) */
     unsigned status;    /* the status queued for it, 0 until then */
     int stream;         /* a long-lived stream (SSE): kept out of the latency figures */
+    /* Request headers crosssite.h judges, MHD's (valid for the request),
+     * NULL when absent; read once so the dispatcher needs no connection. */
+    const char *host, *origin, *fetch_site, *content_type;
 };
 
 /* Frees req and its body. NULL is a no-op. */
@@ -104,14 +107,18 @@ enum MHD_Result http_queue(struct MHD_Connection *conn, unsigned status,
  * request life cycle in server.c. */
 unsigned http_take_status(void);
 
+/* The same, without taking it (for the dispatcher: did the write pass). */
+unsigned http_peek_status(void);
+
 /* A 200 JSON answer served from the cache (cache.h), with Age (seconds)
  * and "X-Cache: hit"; ETag and 304 as for any other. */
 enum MHD_Result http_reply_cached(struct MHD_Connection *conn, const char *json, size_t len,
                                   int64_t age_ms) MUST_CHECK;
 
 /* Answer caching (cache.h): while a key is set, a 200 JSON answer queued on
- * this thread is stored under it. The dispatcher sets it around a cacheable
+ * this thread is stored under it, as computed in generation gen (taken
+ * before the handler ran). The dispatcher sets it around a cacheable
  * handler and clears it after. NULL clears. */
-void http_cache_capture(const char *key);
+void http_cache_capture(const char *key, uint64_t gen);
 
 #endif

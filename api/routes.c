@@ -4,6 +4,7 @@
  */
 #include "routes.h"
 #include "cache.h"
+#include "crosssite.h"
 #include "handlers.h"
 
 #include <stdlib.h>
@@ -113,6 +114,9 @@ static enum MHD_Result run_cached(struct MHD_Connection *conn, const struct api_
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, key_arg, &k);
     if (k.overflow)
         return r->handler(conn, req);
+    /* Before the handler asks the database: a write that empties the cache
+     * after this makes the answer unstorable (cache.h). */
+    uint64_t gen = cache_generation();
     size_t len;
     int64_t age;
     char *body = cache_get(key, &len, &age);
@@ -121,9 +125,9 @@ static enum MHD_Result run_cached(struct MHD_Connection *conn, const struct api_
         free(body);
         return ret;
     }
-    http_cache_capture(key);
+    http_cache_capture(key, gen);
     enum MHD_Result ret = r->handler(conn, req);
-    http_cache_capture(NULL);
+    http_cache_capture(NULL, 0);
     return ret;
 }
 
@@ -133,6 +137,18 @@ enum MHD_Result routes_dispatch(struct MHD_Connection *conn, struct api_request 
     char allow[64] = "";
     size_t alen = 0;
     char seg[sizeof req->segment];
+    char why[256];
+    const char *param = NULL;
+    unsigned refused;
+    /* Every request names a host we serve (crosssite.h), files and event
+     * streams included. /healthz is exempt: it tells nothing but "up", and
+     * probes (Docker's, an orchestrator's) address it under whatever name
+     * or address they have for the container. */
+    if (strcmp(req->url, "/healthz") != 0) {
+        refused = crosssite_check_host(req->host, &param, why, sizeof why);
+        if (refused != 0)
+            return reply_error(conn, refused, param, why);
+    }
     for (size_t i = 0; i < ARRAY_LEN(routes); i++) {
         const struct api_route *r = &routes[i];
         if (!routes_match(r->path, req->url, seg, sizeof seg))
@@ -144,8 +160,21 @@ enum MHD_Result routes_dispatch(struct MHD_Connection *conn, struct api_request 
             memcpy(req->segment, seg, sizeof seg);
             if ((r->flags & ROUTE_CACHED) && cache_enabled())
                 return run_cached(conn, r, req);
+            /* Every route that is not a read is a write and gets the
+             * cross-site rules here, before its handler, so a new write
+             * endpoint cannot forget them. */
+            if (strcmp(method, "GET") != 0) {
+                refused = crosssite_check_write(req->host, req->origin, req->fetch_site,
+                                                req->content_type, &param, why, sizeof why);
+                if (refused != 0)
+                    return reply_error(conn, refused, param, why);
+            }
             enum MHD_Result ret = r->handler(conn, req);
-            if (strcmp(method, "GET") != 0 && cache_enabled())
+            /* A write changes what reads see, unless it was refused (4xx:
+             * nothing was written); a 5xx may have committed, so it counts
+             * as a write. */
+            unsigned st = http_peek_status();
+            if (strcmp(method, "GET") != 0 && cache_enabled() && !(st >= 400 && st < 500))
                 cache_clear();
             return ret;
         }
@@ -163,7 +192,14 @@ enum MHD_Result routes_dispatch(struct MHD_Connection *conn, struct api_request 
     }
     if (alen == 0)
         return reply_error(conn, MHD_HTTP_NOT_FOUND, NULL, "not found");
-    if (strcmp(method, "OPTIONS") == 0)
+    if (strcmp(method, "OPTIONS") == 0) {
+        /* Granting nothing (no Allow-Origin) would already stop a foreign
+         * page; refusing says so, and keeps our Allow-Headers from anyone
+         * but our own pages and API_CORS_ORIGIN. */
+        refused = crosssite_check_preflight(req->host, req->origin, &param, why, sizeof why);
+        if (refused != 0)
+            return reply_error(conn, refused, param, why);
         return http_reply_preflight(conn, allow);
+    }
     return http_reply_405(conn, allow);
 }

@@ -11,6 +11,10 @@
  *
  * ROUTE_CACHED answers may be served from cache.h; a request with any other
  * method than GET empties the cache (a write changes what reads see).
+ *
+ * Before any handler: the Host of every request but /healthz, and the
+ * cross-site rules of every write (any route whose method is not GET) and
+ * of preflights, from crosssite.h; a refusal is answered here.
  */
 #ifndef FETCHER_API_ROUTES_H
 #define FETCHER_API_ROUTES_H

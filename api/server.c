@@ -25,6 +25,7 @@
  */
 #include "apidb.h"
 #include "cache.h"
+#include "crosssite.h"
 #include "events.h"
 #include "guard.h"
 #include "metrics.h"
@@ -152,6 +153,11 @@ static enum MHD_Result handle(struct MHD_Connection *conn, const char *url, cons
         req->method = method;
         req->url = url;
         req->head = strcmp(method, "HEAD") == 0;
+        req->host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+        req->origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ORIGIN);
+        req->fetch_site = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Sec-Fetch-Site");
+        req->content_type =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
         *con_cls = req;
         /* A declared length over the cap is refused before any of the body
          * is read; MHD then closes the connection. */
@@ -295,6 +301,12 @@ int main(int argc, char **argv)
         return 2;
     }
     cfg = &config;
+    /* A bad host list is a bad setting: refused at start-up like any other
+     * (exit 2), --healthcheck included. */
+    if (crosssite_setup(cfg->api_allowed_hosts, cfg->api_cors_origin, err, sizeof err) != 0) {
+        fprintf(stderr, "fetcher-api: %s\n", err);
+        return 2;
+    }
     enum log_level lv;
     if (log_level_parse(cfg->log_level, &lv) == 0)
         log_set_min_level(lv);

@@ -86,6 +86,8 @@ static const struct var vars[] = {
      "migration files; default found beside the binary"},
     {"API_CORS_ORIGIN", K_STR, S(api_cors_origin), "", 0, 0,
      "origin allowed to call the REST API from a browser (e.g. https://x.example); unset = none"},
+    {"API_ALLOWED_HOSTS", K_STR, S(api_allowed_hosts), "localhost", 0, 0,
+     "host names (optional :port) fetcher-api answers to, comma-separated; IP addresses always"},
     {"API_CACHE_MS", K_INT, I(api_cache_ms), "500", 0, 5000,
      "fetcher-api serves identical GET answers for this long (ms, Age header); 0 = off"},
     {"API_SSE_MAX_CLIENTS", K_INT, I(api_sse_max_clients), "64", 1, 1024,

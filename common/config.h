@@ -55,6 +55,7 @@ struct config {
     char dashboard_dir[512];     /* FETCHER_DASHBOARD_DIR, empty = found */
     char migrations_dir[512];    /* FETCHER_MIGRATIONS_DIR, empty = found */
     char api_cors_origin[256];   /* API_CORS_ORIGIN, empty = no CORS headers */
+    char api_allowed_hosts[512]; /* API_ALLOWED_HOSTS: Host names served (api/crosssite.h) */
     int64_t api_cache_ms;        /* API_CACHE_MS: identical GET answers shared, 0 = off */
     int64_t api_sse_max_clients; /* API_SSE_MAX_CLIENTS: event streams at once */
 };

@@ -32,10 +32,11 @@ async function call(method, path, { timeout = TIMEOUT_MS, json } = {}) {
   const token = getToken();
   if (token) headers.Authorization = `Bearer ${token}`;
   const init = { method, headers, cache: 'no-store', signal: ctl.signal };
-  if (json !== undefined) {
-    headers['Content-Type'] = 'application/json';
-    init.body = JSON.stringify(json);
-  }
+  // Every write says it is JSON, a bodiless one too: the API refuses writes
+  // of any other type (415), because those are what other sites' pages can
+  // send without asking (see "Security" in the README).
+  if (method !== 'GET') headers['Content-Type'] = 'application/json';
+  if (json !== undefined) init.body = JSON.stringify(json);
   let res;
   try {
     res = await fetch(BASE + path, init);

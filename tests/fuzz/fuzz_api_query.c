@@ -2,15 +2,18 @@
  * libFuzzer target for fetcher-api's request parsing: every strict
  * query-string parser (api/query.c), the route matcher and dispatcher
  * (api/routes.c, with stub handlers, as in tests/unit/test_api_routes.c)
- * and the POST /assets body parser (api/assetreq.c). Built and run by
+ * with the cross-site rules it applies (api/crosssite.c) and the POST
+ * /assets body parser (api/assetreq.c). Built and run by
  * tests/fuzz/run.sh api_query SECONDS.
  *
  * Input: the first byte chooses the target, the rest is the text it gets
- * (for routes: "METHOD URL", split at the first space). Besides "no crash,
+ * (for routes: "METHOD URL", split at the first space, then optionally
+ * "\nHost\nOrigin\nSec-Fetch-Site\nContent-Type" header values). Besides "no crash,
  * no sanitizer report", each target checks its own contract: parsers that
  * accept fill their output within range; a matched '*' segment has no '/'.
  */
 #include "assetreq.h"
+#include "crosssite.h"
 #include "handlers.h"
 #include "http.h"
 #include "query.h"
@@ -23,6 +26,7 @@
 #include <string.h>
 
 static const char *called;
+static unsigned error_status;
 
 #define STUB(name)                                                                                 \
     HANDLER(name)                                                                                  \
@@ -56,8 +60,13 @@ STUB(static_serve)
 enum MHD_Result reply_error(struct MHD_Connection *conn, unsigned status, const char *parameter,
                             const char *message)
 {
-    (void)conn, (void)status, (void)parameter, (void)message;
+    (void)conn, (void)parameter;
+    /* Every refusal says what is wrong, in printable text. */
+    assert(message != NULL && message[0] != '\0');
+    for (const char *p = message; *p != '\0'; p++)
+        assert(*p >= 0x20 && *p < 0x7f);
     called = "error";
+    error_status = status;
     return MHD_YES;
 }
 enum MHD_Result http_reply_405(struct MHD_Connection *conn, const char *allow)
@@ -79,9 +88,13 @@ enum MHD_Result http_reply_cached(struct MHD_Connection *conn, const char *json,
     (void)conn, (void)json, (void)len, (void)age_ms;
     abort(); /* the cache is off here */
 }
-void http_cache_capture(const char *key)
+void http_cache_capture(const char *key, uint64_t gen)
 {
-    (void)key;
+    (void)key, (void)gen;
+}
+unsigned http_peek_status(void)
+{
+    return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -126,9 +139,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         *sp = '\0';
         struct api_request req = {.method = s, .url = sp + 1, .head = strcmp(s, "HEAD") == 0};
+        /* Header values follow the URL, one per line; an absent line is an
+         * absent header. */
+        const char **hdrs[] = {&req.host, &req.origin, &req.fetch_site, &req.content_type};
+        char *nl = strchr(sp + 1, '\n');
+        for (size_t i = 0; i < sizeof hdrs / sizeof hdrs[0] && nl != NULL; i++) {
+            *nl = '\0';
+            *hdrs[i] = nl + 1;
+            nl = strchr(nl + 1, '\n');
+        }
+        static int set_up;
+        char err[160];
+        if (!set_up &&
+            crosssite_setup("localhost,api:8080", "https://dash.example", err, sizeof err) == 0)
+            set_up = 1;
         called = NULL;
+        error_status = 0;
         (void)routes_dispatch(NULL, &req);
         assert(called != NULL);
+        /* Only refusals we know: 4xx from the rules and 404. */
+        if (strcmp(called, "error") == 0)
+            assert(error_status == 403 || error_status == 404 || error_status == 415 ||
+                   error_status == 421);
         break;
     }
     case 6: {

@@ -24,7 +24,7 @@ case "$secs" in ''|*[!0-9]*) usage ;; esac
 
 # Which sources each target links besides its own file.
 declare -A srcs=(
-  [api_query]="api/query.c api/routes.c api/cache.c api/assetreq.c common/util.c"
+  [api_query]="api/query.c api/routes.c api/cache.c api/crosssite.c api/assetreq.c common/util.c"
 )
 out=$root/build/fuzz
 mkdir -p "$out/artifacts"

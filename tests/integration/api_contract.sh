@@ -8,7 +8,9 @@ source "$(dirname "$0")/../lib.sh"
 # --- helpers -----------------------------------------------------------------
 B=$TEST_LOG_DIR/body H=$TEST_LOG_DIR/headers
 # req [curl args…] URL — prints the status; body in $B, headers in $H.
-req() { curl -s -o "$B" -D "$H" -w '%{http_code}' "$@"; }
+# Every request says its body is JSON: writes of any other type are refused
+# (415, hostile_crossite.sh tests that), and a GET ignores it.
+req() { curl -s -o "$B" -D "$H" -w '%{http_code}' -H 'Content-Type: application/json' "$@"; }
 jqb() { jq -r "$1" "$B" 2>/dev/null; }
 hdr() { grep -i "^$1:" "$H" | head -1 | cut -d' ' -f2- | tr -d '\r'; }
 

@@ -9,7 +9,9 @@
 source "$(dirname "$0")/../lib.sh"
 
 B=$TEST_LOG_DIR/body H=$TEST_LOG_DIR/headers
-req() { curl -s -o "$B" -D "$H" -w '%{http_code}' "$@"; }
+# Every request says its body is JSON: writes of any other type are refused
+# (415, hostile_crossite.sh tests that), and a GET ignores it.
+req() { curl -s -o "$B" -D "$H" -w '%{http_code}' -H 'Content-Type: application/json' "$@"; }
 jqb() { jq -r "$1" "$B" 2>/dev/null; }
 hdr() { grep -i "^$1:" "$H" | head -1 | cut -d' ' -f2- | tr -d '\r'; }
 # listen CHANNEL SECONDS OUTFILE — a psql session that LISTENs in the
@@ -344,6 +346,12 @@ req "$C/logs?limit=5" >/dev/null
 check_eq "cache: fresh after the TTL" "$((t0 + 1))" "$(jqb .total)"
 req "$C/status" >/dev/null; req "$C/status" >/dev/null
 check_eq "cache: status cached" "hit false" "$(hdr X-Cache) $(jqb .paused)"
+# Refused writes changed nothing: they leave the cache (else any client
+# could send every reader to the database).
+c1=$(req -X DELETE "$C/assets/NOPE")
+c2=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: text/plain' "$C/pause")
+req "$C/status" >/dev/null
+check_eq "cache: refused writes ($c1, $c2) leave it" "404 415 hit" "$c1 $c2 $(hdr X-Cache)"
 req -X POST "$C/pause" >/dev/null
 req "$C/status" >/dev/null
 check_eq "cache: a write empties it" " true" "$(hdr X-Cache) $(jqb .paused)"

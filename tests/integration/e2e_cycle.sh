@@ -122,7 +122,7 @@ FETCH_INTERVAL=1h start_fetcherd
 check "a restarted fetcherd runs its startup cycle" wait_for 10 finished $((cycles + 1))
 before=$(sql "SELECT count(*) FROM fetcher_cycles")
 t0=$(date +%s%N)
-resp=$(curl -s -X POST "$API_URL/api/fetcher/trigger-update")
+resp=$(curl -s -X POST -H 'Content-Type: application/json' "$API_URL/api/fetcher/trigger-update")
 check "trigger-update answers success" jq -e '.success == true and (.message | type == "string")' <<<"$resp"
 manual() { [ "$(sql "SELECT count(*) FROM fetcher_cycles WHERE trigger = 'manual'")" -ge 1 ]; }
 if wait_for 2 manual; then

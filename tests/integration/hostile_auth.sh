@@ -5,7 +5,9 @@
 # from loopback and refused (403) from a non-loopback address: fetcher-api
 # is bound to 0.0.0.0 and called from this machine's own non-loopback
 # address (the first of `hostname -I`), never from anywhere else. Reads
-# stay open. An endpoint that answers 404/405 is not there yet: skipped.
+# stay open. The write endpoints are those of api/routes.c's table (read
+# from the file): one this suite cannot call, or one that answers 404/405,
+# fails it, so deleting or renaming an endpoint cannot pass unnoticed.
 . "$(dirname "$0")/../lib.sh"
 
 new_db || exit 1
@@ -13,16 +15,38 @@ migrate
 load_demo
 B=$TEST_LOG_DIR/body
 code() { curl -s -o "$B" -w '%{http_code}' --max-time 10 "$@"; }
-# METHOD PATH [BODY]
-writes=("POST /api/fetcher/trigger-update" "POST /api/fetcher/pause" "POST /api/fetcher/resume"
-        'POST /api/fetcher/assets {"symbol":"AUTHX","type":"stock","name":"Auth test"}'
-        "POST /api/fetcher/assets/AAPL/refresh" "DELETE /api/fetcher/assets/AUTHX")
+# A tracked asset of the demo data, whichever it is, for refresh.
+ref=$(sql "SELECT a.symbol FROM assets a JOIN tracked_assets t ON t.asset_id = a.id ORDER BY a.symbol LIMIT 1")
+# Every write route in the table's order (track comes before untrack).
+mapfile -t table < <(grep -oE '^\s*\{"[A-Z]+", "[^"]+"' "$TEST_ROOT/api/routes.c" |
+  sed -E 's/^\s*\{"([A-Z]+)", "([^"]+)"/\1 \2/' | grep -v '^GET ')
+check_cmp "routes.c has write routes" "${#table[@]}" -ge 6
+# Both ways: every route is one this suite calls, and every endpoint it
+# calls is still in the table (and answers, below).
+known=("POST /api/fetcher/assets" "DELETE /api/fetcher/assets/*" "POST /api/fetcher/assets/*/refresh"
+       "POST /api/fetcher/trigger-update" "POST /api/fetcher/pause" "POST /api/fetcher/resume")
+for k in "${known[@]}"; do
+  printf '%s\n' "${table[@]}" | grep -qxF "$k" || not_ok "the write route $k is in routes.c" "it is gone"
+done
+# METHOD PATH [BODY] for each
+writes=()
+for r in "${table[@]}"; do
+  case "$r" in
+    "POST /api/fetcher/assets") writes+=('POST /api/fetcher/assets {"symbol":"AUTHX","type":"stock","name":"Auth test"}') ;;
+    "DELETE /api/fetcher/assets/*") writes+=("DELETE /api/fetcher/assets/AUTHX") ;;
+    "POST /api/fetcher/assets/*/refresh") writes+=("POST /api/fetcher/assets/$ref/refresh") ;;
+    "POST /api/fetcher/trigger-update" | "POST /api/fetcher/pause" | "POST /api/fetcher/resume") writes+=("$r") ;;
+    *) not_ok "this suite knows how to call the write route $r" "add it to the case above" ;;
+  esac
+done
 call() {   # base "METHOD PATH [BODY]" [curl args…]
   local base=$1 w=$2; shift 2
   local m=${w%% *} rest=${w#* } p body=""
   p=${rest%% *}; [ "$p" != "$rest" ] && body=${rest#* }
+  # Every write says it is JSON (the API refuses other types, 415: see
+  # hostile_crossite.sh), so what is judged here is the credential alone.
   if [ -n "$body" ]; then code -X "$m" -H 'Content-Type: application/json' --data "$body" "$@" "$base$p"
-  else code -X "$m" "$@" "$base$p"; fi
+  else code -X "$m" -H 'Content-Type: application/json' "$@" "$base$p"; fi
 }
 state() { sql "SELECT (SELECT paused FROM fetcher_settings) || ' ' || (SELECT count(*) FROM assets a JOIN tracked_assets t ON t.asset_id = a.id WHERE a.symbol = 'AUTHX')"; }
 refused=0 accepted=0
@@ -33,7 +57,7 @@ FETCHER_API_TOKEN=$TOKEN start_api || { not_ok "fetcher-api starts with a token"
 present=()
 for w in "${writes[@]}"; do
   c=$(call "$API_URL" "$w")
-  if [ "$c" = 404 ] || [ "$c" = 405 ]; then skip "${w%% \{*}" "not there yet ($c)"; continue; fi
+  if [ "$c" = 404 ] || [ "$c" = 405 ]; then not_ok "token set: ${w%% \{*} is routed" "got $c"; continue; fi
   present+=("$w")
   s0=$(state)
   for hdr in "" "Authorization: Bearer wrong" "Authorization: Bearer ${TOKEN%?}" "Authorization: Bearer ${TOKEN}x" \
@@ -74,6 +98,7 @@ for w in "${present[@]}"; do
   case "$c" in 2??) accepted=$((accepted + 1)); ok "no token: ${w%% \{*} from 127.0.0.1 → $c" ;;
                *) not_ok "no token: ${w%% \{*} from 127.0.0.1 is accepted" "got $c: $(head -c 200 "$B")" ;; esac
 done
+check_eq "every write route was exercised" "${#known[@]} ${#known[@]}" "${#table[@]} ${#present[@]}"
 echo "# auth: ${#present[@]} write endpoints, $refused refusals, $accepted acceptances"
 echo "summary auth_refusals $refused" >>"$TEST_LOG_DIR/../summary.txt"
 exit 0

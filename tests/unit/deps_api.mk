@@ -2,7 +2,7 @@
 UNIT_DEPS_api_query := api/query common/util
 # routes alone: the test stubs every handler and reply function (cache.c is
 # linked but off).
-UNIT_DEPS_api_routes := api/routes api/cache common/util
+UNIT_DEPS_api_routes := api/routes api/cache api/crosssite common/util
 UNIT_DEPS_api_status_rule := api/status_rule
 UNIT_DEPS_api_assetreq := api/assetreq api/query common/util
 UNIT_DEPS_api_cache := api/cache common/util
@@ -10,3 +10,4 @@ UNIT_DEPS_api_cache := api/cache common/util
 # server; the listener thread is covered by tests/integration/api_control.sh.
 UNIT_DEPS_api_events := api/events api/http api/cache api/query common/db common/config common/log common/util
 UNIT_DEPS_api_metrics := api/metrics common/util
+UNIT_DEPS_api_crosssite := api/crosssite common/util

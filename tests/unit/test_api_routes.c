@@ -1,9 +1,13 @@
 /*
  * Unit tests of api/routes.c: which handler a method and path reach, 404
- * versus 405 and the Allow list, the one-segment '*' patterns, HEAD as GET.
+ * versus 405 and the Allow list, the one-segment '*' patterns, HEAD as GET,
+ * and that the cross-site rules (crosssite.c, linked for real) stand
+ * before every write in the table and every path but /healthz.
  * The handlers and the reply functions are stubs that record the call, so
  * the route table is tested alone, without MHD or a database.
  */
+#include "cache.h"
+#include "crosssite.h"
 #include "handlers.h"
 #include "http.h"
 #include "routes.h"
@@ -13,19 +17,24 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
-static const char *called;  /* handler name, or "404", "405", "preflight" */
-static char allow_seen[64]; /* Allow of the last 405 / preflight */
-static char tail_seen[64];  /* routes_tail() inside the handler */
+static const char *called;            /* handler name, or "404", "405", "preflight" */
+static char allow_seen[64];           /* Allow of the last 405 / preflight */
+static char tail_seen[64];            /* routes_tail() inside the handler */
+static unsigned status_seen;          /* status of the last reply_error */
+static unsigned handler_status = 200; /* what a stub handler "answers" */
+static unsigned queued;               /* the status the request got, for http_peek_status */
 
 #define STUB(name)                                                                                 \
     HANDLER(name)                                                                                  \
     {                                                                                              \
         (void)conn;                                                                                \
         called = #name;                                                                            \
+        queued = handler_status;                                                                   \
         snprintf(tail_seen, sizeof tail_seen, "%s", routes_tail(req));                             \
         return MHD_YES;                                                                            \
     }
@@ -63,9 +72,15 @@ enum MHD_Result http_reply_cached(struct MHD_Connection *conn, const char *json,
     return MHD_YES;
 }
 
-void http_cache_capture(const char *key)
+void http_cache_capture(const char *key, uint64_t gen)
 {
     (void)key;
+    (void)gen;
+}
+
+unsigned http_peek_status(void)
+{
+    return queued;
 }
 
 enum MHD_Result reply_error(struct MHD_Connection *conn, unsigned status, const char *parameter,
@@ -75,6 +90,8 @@ enum MHD_Result reply_error(struct MHD_Connection *conn, unsigned status, const 
     (void)parameter;
     (void)message;
     called = status == 404 ? "404" : "other error";
+    status_seen = status;
+    queued = status;
     return MHD_YES;
 }
 
@@ -94,10 +111,15 @@ enum MHD_Result http_reply_preflight(struct MHD_Connection *conn, const char *al
     return MHD_YES;
 }
 
+/* A request as curl sends it: no Host check matters (absent), and writes
+ * carry the JSON content type every write needs. */
 static void run(const char *method, const char *url)
 {
     struct api_request req = {.method = method, .url = url, .head = strcmp(method, "HEAD") == 0};
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+        req.content_type = "application/json";
     called = NULL;
+    queued = 0;
     allow_seen[0] = tail_seen[0] = '\0';
     assert_int_equal(routes_dispatch(NULL, &req), MHD_YES);
     assert_non_null(called);
@@ -169,6 +191,146 @@ static void test_table(void **state)
     }
 }
 
+static void run_hdrs(const char *method, const char *url, const char *host, const char *origin,
+                     const char *site, const char *type)
+{
+    struct api_request req = {.method = method,
+                              .url = url,
+                              .head = strcmp(method, "HEAD") == 0,
+                              .host = host,
+                              .origin = origin,
+                              .fetch_site = site,
+                              .content_type = type};
+    called = NULL;
+    status_seen = queued = 0;
+    assert_int_equal(routes_dispatch(NULL, &req), MHD_YES);
+    assert_non_null(called);
+}
+
+/* Every non-GET route of the table, found through the dispatcher itself
+ * (a 405's Allow list names them), is refused a forged Origin, a cross-site
+ * fetch and each simple content type, and reaches its handler when it is
+ * same-origin JSON: a write added to the table gets the rules without
+ * anyone remembering. */
+static void test_crosssite_gate(void **state)
+{
+    (void)state;
+    char err[128];
+    assert_int_equal(crosssite_setup("localhost", "", err, sizeof err), 0);
+    static const struct {
+        const char *method, *url, *handler;
+    } writes[] = {
+        {"POST", "/api/fetcher/trigger-update", "ep_trigger_update"},
+        {"POST", "/api/fetcher/assets", "ep_track"},
+        {"DELETE", "/api/fetcher/assets/AAPL", "ep_untrack"},
+        {"POST", "/api/fetcher/assets/AAPL/refresh", "ep_refresh"},
+        {"POST", "/api/fetcher/pause", "ep_pause"},
+        {"POST", "/api/fetcher/resume", "ep_resume"},
+    };
+    static const struct {
+        const char *origin, *site, *type;
+        unsigned want;
+    } bad[] = {
+        {"https://evil.example", NULL, "application/json", 403},
+        {"null", NULL, "application/json", 403},
+        {"http://localhost:3000", "same-site", "application/json", 403},
+        {NULL, "cross-site", "application/json", 403},
+        {NULL, NULL, "text/plain", 415},
+        {NULL, NULL, "application/x-www-form-urlencoded", 415},
+        {NULL, NULL, "multipart/form-data; boundary=x", 415},
+        {NULL, NULL, NULL, 415},
+        {"https://evil.example", "cross-site", "text/plain", 403},
+    };
+    for (size_t i = 0; i < sizeof writes / sizeof writes[0]; i++) {
+        for (size_t j = 0; j < sizeof bad / sizeof bad[0]; j++) {
+            run_hdrs(writes[i].method, writes[i].url, "localhost:8080", bad[j].origin, bad[j].site,
+                     bad[j].type);
+            if (status_seen != bad[j].want)
+                fail_msg("%s %s with case %zu: got %s (%u), want %u", writes[i].method,
+                         writes[i].url, j, called, status_seen, bad[j].want);
+        }
+        run_hdrs(writes[i].method, writes[i].url, "localhost:8080", "http://localhost:8080",
+                 "same-origin", "application/json; charset=utf-8");
+        assert_string_equal(called, writes[i].handler);
+        run_hdrs(writes[i].method, writes[i].url, "127.0.0.1:8080", NULL, NULL, "application/json");
+        assert_string_equal(called, writes[i].handler);
+    }
+    /* The table has no write this test does not know: every path that
+     * takes a method other than GET is in writes[]. */
+    static const char *const paths[] = {
+        "/api/fetcher/trigger-update",   "/api/fetcher/assets", "/api/fetcher/assets/X",
+        "/api/fetcher/assets/X/refresh", "/api/fetcher/pause",  "/api/fetcher/resume"};
+    size_t nwrites = 0;
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        run("PATCH", paths[i]);
+        assert_string_equal(called, "405");
+        nwrites += strstr(allow_seen, "POST") != NULL || strstr(allow_seen, "DELETE") != NULL;
+    }
+    assert_int_equal(nwrites, sizeof writes / sizeof writes[0]);
+
+    /* Host: a foreign name on reads, files, streams and writes is 421;
+     * /healthz answers anyone; addresses and localhost are served. */
+    static const char *const reads[] = {"/api/fetcher/status", "/",        "/app.js",
+                                        "/api/fetcher/events", "/metrics", "/readyz"};
+    for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++) {
+        run_hdrs("GET", reads[i], "evil.example", NULL, NULL, NULL);
+        assert_int_equal(status_seen, 421);
+        run_hdrs("GET", reads[i], "attacker.example:8080", NULL, NULL, NULL);
+        assert_int_equal(status_seen, 421);
+        run_hdrs("GET", reads[i], "localhost:8080", NULL, NULL, NULL);
+        assert_int_equal(status_seen, 0);
+        run_hdrs("GET", reads[i], "[::1]:8080", NULL, NULL, NULL);
+        assert_int_equal(status_seen, 0);
+    }
+    run_hdrs("POST", "/api/fetcher/pause", "attacker.example:8080", "http://attacker.example:8080",
+             "same-origin", "application/json");
+    assert_int_equal(status_seen, 421);
+    run_hdrs("GET", "/healthz", "evil.example", NULL, NULL, NULL);
+    assert_string_equal(called, "ep_healthz");
+
+    /* Preflights: a foreign origin is refused, ours is answered. */
+    run_hdrs("OPTIONS", "/api/fetcher/pause", "localhost:8080", "https://evil.example", NULL, NULL);
+    assert_int_equal(status_seen, 403);
+    run_hdrs("OPTIONS", "/api/fetcher/pause", "localhost:8080", "http://localhost:8080", NULL,
+             NULL);
+    assert_string_equal(called, "preflight");
+    assert_int_equal(crosssite_setup("", "", err, sizeof err), 0);
+}
+
+/* A write empties the answer cache only when it was not refused: a 4xx
+ * (refused by the cross-site rules or by its handler) changed nothing, so
+ * readers keep their answers; 2xx and 5xx (it may have committed) clear. */
+static void test_cache_clear_rule(void **state)
+{
+    (void)state;
+    size_t len;
+    int64_t age;
+    cache_setup(60000);
+    static const struct {
+        const char *type;
+        unsigned handler;
+        int cleared;
+    } cases[] = {
+        {"application/json", 200, 1}, {"application/json", 202, 1}, {"application/json", 204, 1},
+        {"application/json", 403, 0}, {"application/json", 401, 0}, {"application/json", 404, 0},
+        {"application/json", 409, 0}, {"application/json", 400, 0}, {"application/json", 503, 1},
+        {"application/json", 500, 1}, {"text/plain", 200, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cache_put("/api/fetcher/status", "{}", 2, cache_generation());
+        handler_status = cases[i].handler;
+        run_hdrs("POST", "/api/fetcher/pause", NULL, NULL, NULL, cases[i].type);
+        char *b = cache_get("/api/fetcher/status", &len, &age);
+        if ((b == NULL) != cases[i].cleared)
+            fail_msg("write answered %u (%s): cache %s", cases[i].handler, cases[i].type,
+                     b == NULL ? "cleared" : "kept");
+        free(b);
+    }
+    handler_status = 200;
+    cache_clear();
+    cache_setup(0);
+}
+
 static void test_match(void **state)
 {
     (void)state;
@@ -191,6 +353,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table),
+        cmocka_unit_test(test_crosssite_gate),
+        cmocka_unit_test(test_cache_clear_rule),
         cmocka_unit_test(test_match),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
