@@ -95,9 +95,9 @@ struct provider {
     int refused;
     char pause_reason[160];
     int pause_streak; /* consecutive 429s/refusals: the pause doubles */
-    /* Has answered since start or since its last refusal or 429. Until it
-     * has, one batch at a time goes out: a blocked provider costs one
-     * request per backoff step, not a burst. */
+    /* Has answered normally since its last refusal or 429. Until it has,
+     * one batch at a time goes out (see slots()): a blocked provider costs
+     * one request per pause, not a burst. */
     int trusted;
     int used;        /* has made a request: counts for offline detection */
     int conn_streak; /* consecutive batches that failed to connect */

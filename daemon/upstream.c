@@ -6,8 +6,8 @@
  * queue sends alone. A key the batch answer lacks is handed back to the
  * queue (queue_batch_defer) rather than asked for here, so that every
  * request, fallbacks included, takes its turn under the queue's priority,
- * rate limit, pause and concurrency. What is not is our business: what an
- * answer means.
+ * rate limit, pause and concurrency. When requests go is the queue's
+ * business; what an answer means is ours.
  */
 #include "upstream.h"
 #include "log.h"
