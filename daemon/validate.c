@@ -66,6 +66,16 @@ void validate_quote(struct quote *q, const char *expected_currency, int64_t now_
         util_strlcpy(q->currency, expected_currency, sizeof q->currency);
 }
 
+void validate_rate(struct quote *q, const char *ccy, int64_t now_s, int64_t max_age_s)
+{
+    validate_quote(q, ccy, now_s, max_age_s);
+    if (q->kind == QUOTE_OK && q->price >= VALIDATE_RATE_MAX) {
+        q->kind = QUOTE_PERMANENT;
+        snprintf(q->error, sizeof q->error, "rate %.6g is outside the storable range (below %g)",
+                 q->price, VALIDATE_RATE_MAX);
+    }
+}
+
 int validate_move(double last, double now, double max_ratio, char *why, size_t whylen)
 {
     if (whylen > 0)

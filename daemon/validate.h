@@ -18,6 +18,8 @@
 /* Prices outside asset_prices.price's numeric(30,10) are refused. */
 #define VALIDATE_PRICE_MIN 1e-10
 #define VALIDATE_PRICE_MAX 1e20
+/* Rates outside exchange_rates.rate's numeric(30,12): 18 integer digits. */
+#define VALIDATE_RATE_MAX 1e18
 /* A quote stamped more than this in the future is refused (clock skew). */
 #define VALIDATE_FUTURE_SLACK_S 300
 
@@ -27,6 +29,11 @@
  * and passes, a negative one fails. A good quote without a currency gets expected_currency. */
 void validate_quote(struct quote *q, const char *expected_currency, int64_t now_s,
                     int64_t max_age_s);
+
+/* validate_quote() for an exchange rate (USD → ccy), which must also fit
+ * its column: one rate the column cannot hold would make the database
+ * refuse the whole statement with every other rate in it. */
+void validate_rate(struct quote *q, const char *ccy, int64_t now_s, int64_t max_age_s);
 
 /* Whether a price moved suspiciously far since the last one: returns 1 when
  * |now - last| / last > max_ratio (a relative move, so 0.5 flags 100 -> 151

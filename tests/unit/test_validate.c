@@ -41,6 +41,13 @@ static void test_table(void **state)
         {"no expectation", QUOTE_OK, 1, "GBp", NOW, "", WEEK, QUOTE_OK, "GBP", NULL},
         {"pence become pounds", QUOTE_OK, 250, "GBp", NOW, "GBP", WEEK, QUOTE_OK, "GBP", NULL},
         {"cents become rand", QUOTE_OK, 250, "ZAc", NOW, "ZAR", WEEK, QUOTE_OK, "ZAR", NULL},
+        {"agorot become shekels", QUOTE_OK, 34250, "ILA", NOW, "ILS", WEEK, QUOTE_OK, "ILS", NULL},
+        {"US cents become dollars", QUOTE_OK, 284.25, "USX", NOW, "USD", WEEK, QUOTE_OK, "USD",
+         NULL},
+        {"GBX pence become pounds", QUOTE_OK, 1259.5, "GBX", NOW, "GBP", WEEK, QUOTE_OK, "GBP",
+         NULL},
+        {"pence are not pounds priced in USD", QUOTE_OK, 305.3, "GBp", NOW, "USD", WEEK,
+         QUOTE_PERMANENT, NULL, "currency mismatch: answer in GBP"},
         {"below numeric(30,10)", QUOTE_OK, 4e-11, "USD", NOW, "USD", WEEK, QUOTE_PERMANENT, NULL,
          "storable range"},
         {"above numeric(30,10)", QUOTE_OK, 1e21, "USD", NOW, "USD", WEEK, QUOTE_PERMANENT, NULL,
@@ -87,14 +94,43 @@ static void test_table(void **state)
         if (c->want == QUOTE_OK) {
             assert_string_equal(q.currency, c->want_currency);
             /* a minor unit was divided into the major one */
-            int minor =
-                c->currency && (strcmp(c->currency, "GBp") == 0 || strcmp(c->currency, "ZAc") == 0);
+            static const char *const minors[] = {"GBp", "GBX", "ZAc", "ILA", "USX"};
+            int minor = 0;
+            for (size_t k = 0; k < sizeof minors / sizeof minors[0]; k++)
+                minor |= c->currency && strcmp(c->currency, minors[k]) == 0;
             assert_true(q.price == (minor ? c->price / 100.0 : c->price));
+            /* the code it was quoted in is kept when it was a minor unit */
+            assert_string_equal(q.quoted_currency, minor ? c->currency : "");
             assert_string_equal(q.error, "");
         } else if (strstr(q.error, c->why) == NULL) {
             fail_msg("%s: reason '%s' lacks '%s'", c->name, q.error, c->why);
         }
     }
+}
+
+/* Rates must fit exchange_rates.rate, numeric(30,12): 18 integer digits,
+ * less than prices may have; one that does not would fail the whole rates
+ * statement. */
+static void test_rate(void **state)
+{
+    (void)state;
+    const struct {
+        double rate;
+        int ok;
+    } cases[] = {{0.92, 1}, {89500, 1}, {9.99e17, 1}, {1e18, 0}, {5e19, 0}, {1e21, 0}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct quote q = {.kind = QUOTE_OK, .price = cases[i].rate, .price_time = NOW};
+        snprintf(q.currency, sizeof q.currency, "EUR");
+        validate_rate(&q, "EUR", NOW, WEEK);
+        if ((q.kind == QUOTE_OK) != cases[i].ok)
+            fail_msg("rate %g: kind %d (%s)", cases[i].rate, q.kind, q.error);
+        if (!cases[i].ok)
+            assert_non_null(strstr(q.error, "storable range"));
+    }
+    /* and everything validate_quote refuses */
+    struct quote q = {.kind = QUOTE_OK, .price = 0.9, .price_time = NOW + 86400};
+    validate_rate(&q, "EUR", NOW, WEEK);
+    assert_int_equal(q.kind, QUOTE_PERMANENT);
 }
 
 struct m_case {
@@ -156,6 +192,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_move),
+        cmocka_unit_test(test_rate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
