@@ -7,5 +7,8 @@ UNIT_DEPS_loop      := daemon/loop common/util
 UNIT_DEPS_jbuf      := common/jbuf
 UNIT_DEPS_scheduler := daemon/deadline
 UNIT_DEPS_validate  := daemon/validate common/util
+# test_providers replays real recordings through parse() and then
+# validate_quote() (where minor units become major ones), and checks the text
+# jbuf_num would store: the figure a real answer ends up as.
 UNIT_DEPS_providers := daemon/provider daemon/providers/yahoo daemon/providers/coingecko \
-                       daemon/providers/fx common/util
+                       daemon/providers/fx daemon/validate common/jbuf common/util
