@@ -26,6 +26,7 @@
 #include "queue.h"
 #include "scheduler.h"
 #include "staleness.h"
+#include "stats.h"
 #include "sql.h"
 #include "upstream.h"
 #include "watchdog.h"
@@ -321,7 +322,7 @@ static int64_t on_stats_timer(struct loop *l, void *cls)
     (void)l;
     struct app *a = cls;
     if (!a->d.stopping)
-        cycle_persist_stats(&a->d);
+        stats_persist(&a->d);
     return cfg->stats_persist_s * 1000;
 }
 
