@@ -2,6 +2,7 @@
  * heartbeat — see heartbeat.h.
  */
 #include "heartbeat.h"
+#include "heartbeat_schema.h"
 #include "jbuf.h"
 #include "sql.h"
 
@@ -14,6 +15,52 @@ struct heartbeat {
     int64_t timer;
     int inflight;
 };
+
+/* The `queue` column: the queue's counters and each provider's state. */
+static void hb_write_queue(struct jbuf *b, struct daemon *d, const struct queue_counters *qc)
+{
+    /* Requests as sent (fallbacks included); batches are the queue's unit. */
+    uint64_t requests = fetcher_requests(d->fetcher);
+    struct hbs_queue q = {
+        .queued = (int64_t)qc->queued,
+        .in_flight = (int64_t)qc->in_flight,
+        .backoff = (int64_t)qc->backoff,
+        .completed = (int64_t)qc->completed,
+        .deduplicated = (int64_t)qc->deduplicated,
+        .errors = (int64_t)qc->errors,
+        .retries = (int64_t)qc->retries,
+        .cache_hits = (int64_t)qc->cache_hits,
+        .cache_misses = (int64_t)qc->cache_misses,
+        .upstream_requests = (int64_t)requests,
+        .batches = (int64_t)qc->upstream_requests,
+        .keys_per_request = requests ? (double)qc->keys_requested / (double)requests : 0.0,
+        .bytes_received = (int64_t)fetcher_bytes_received(d->fetcher),
+        .rate_limited = (int64_t)qc->rate_limited,
+        .cached = (int64_t)qc->cached,
+    };
+    struct queue_provider_info pi[8];
+    struct hbs_provider p[8];
+    int np = queue_get_providers(d->queue, pi, 8);
+    int64_t mono = util_mono_ms(), wall = util_wall_ms();
+    int n = 0;
+    for (; n < np && n < 8; n++) {
+        p[n] = (struct hbs_provider){
+            .name = pi[n].name,
+            .state = qc->offline          ? "offline"
+                     : pi[n].paused_until ? "paused"
+                                          : "ok",
+            .paused_until = pi[n].paused_until ? wall + (pi[n].paused_until - mono) : 0,
+            .in_flight = pi[n].batches_in_flight,
+            .queued = (int64_t)pi[n].queued,
+            .requests = (int64_t)pi[n].requests,
+            .errors = (int64_t)pi[n].errors,
+            .rate_per_minute = pi[n].rate_per_minute,
+            .latency_p50_ms = pi[n].latency_p50_ms,
+            .latency_p95_ms = pi[n].latency_p95_ms,
+        };
+    }
+    hbs_write_queue(b, &q, p, (size_t)n);
+}
 
 static char *build(struct heartbeat *h, const char *state)
 {
@@ -75,105 +122,23 @@ static char *build(struct heartbeat *h, const char *state)
     jbuf_key(&b, "tracked_assets");
     jbuf_int(&b, si.tracked_assets < 0 ? 0 : si.tracked_assets);
     jbuf_key(&b, "queue");
-    jbuf_obj(&b);
-    jbuf_key(&b, "queued");
-    jbuf_int(&b, (int64_t)qc.queued);
-    jbuf_key(&b, "in_flight");
-    jbuf_int(&b, (int64_t)qc.in_flight);
-    jbuf_key(&b, "backoff");
-    jbuf_int(&b, (int64_t)qc.backoff);
-    jbuf_key(&b, "completed");
-    jbuf_int(&b, (int64_t)qc.completed);
-    jbuf_key(&b, "deduplicated");
-    jbuf_int(&b, (int64_t)qc.deduplicated);
-    jbuf_key(&b, "errors");
-    jbuf_int(&b, (int64_t)qc.errors);
-    jbuf_key(&b, "retries");
-    jbuf_int(&b, (int64_t)qc.retries);
-    jbuf_key(&b, "cache_hits");
-    jbuf_int(&b, (int64_t)qc.cache_hits);
-    jbuf_key(&b, "cache_misses");
-    jbuf_int(&b, (int64_t)qc.cache_misses);
-    /* Requests as sent (fallbacks included); batches are the queue's unit. */
-    uint64_t requests = fetcher_requests(d->fetcher);
-    jbuf_key(&b, "upstream_requests");
-    jbuf_int(&b, (int64_t)requests);
-    jbuf_key(&b, "batches");
-    jbuf_int(&b, (int64_t)qc.upstream_requests);
-    jbuf_key(&b, "keys_per_request");
-    jbuf_num(&b, requests ? (double)qc.keys_requested / (double)requests : 0.0);
-    jbuf_key(&b, "bytes_received");
-    jbuf_int(&b, (int64_t)fetcher_bytes_received(d->fetcher));
-    jbuf_key(&b, "rate_limited");
-    jbuf_int(&b, (int64_t)qc.rate_limited);
-    jbuf_key(&b, "cached");
-    jbuf_int(&b, (int64_t)qc.cached);
-    jbuf_key(&b, "providers");
-    jbuf_arr(&b);
-    struct queue_provider_info pi[8];
-    int np = queue_get_providers(d->queue, pi, 8);
-    int64_t mono = util_mono_ms(), wall = util_wall_ms();
-    for (int i = 0; i < np && i < 8; i++) {
-        jbuf_obj(&b);
-        jbuf_key(&b, "name");
-        jbuf_str(&b, pi[i].name);
-        jbuf_key(&b, "state");
-        jbuf_str(&b, qc.offline ? "offline" : pi[i].paused_until ? "paused" : "ok");
-        jbuf_key(&b, "paused_until");
-        if (pi[i].paused_until) {
-            util_fmt_time(wall + (pi[i].paused_until - mono), t, sizeof t);
-            jbuf_str(&b, t);
-        } else {
-            jbuf_null(&b);
-        }
-        jbuf_key(&b, "in_flight");
-        jbuf_int(&b, pi[i].batches_in_flight);
-        jbuf_key(&b, "queued");
-        jbuf_int(&b, (int64_t)pi[i].queued);
-        jbuf_key(&b, "requests");
-        jbuf_int(&b, (int64_t)pi[i].requests);
-        jbuf_key(&b, "errors");
-        jbuf_int(&b, (int64_t)pi[i].errors);
-        jbuf_key(&b, "rate_per_minute");
-        jbuf_int(&b, pi[i].rate_per_minute);
-        jbuf_key(&b, "latency_p50_ms");
-        jbuf_num(&b, pi[i].latency_p50_ms);
-        jbuf_key(&b, "latency_p95_ms");
-        jbuf_num(&b, pi[i].latency_p95_ms);
-        jbuf_obj_end(&b);
-    }
-    jbuf_arr_end(&b);
-    jbuf_obj_end(&b);
+    hb_write_queue(&b, d, &qc);
+    struct hbs_detail detail = {
+        .db = dbconn_state(d->db),
+        .offline = qc.offline,
+        .degraded_reason =
+            qc.offline ? "offline: no upstream reachable at the connection level" : NULL,
+        .paused = si.paused,
+        .paused_since = si.paused ? si.paused_since_wall_ms : 0,
+        .heartbeat_s = cfg->heartbeat_s,
+        .skipped_deadlines = si.skipped,
+        .cycles_started = si.cycles_started,
+        .write_buffer_rows = (int64_t)ws.buffered_rows,
+        .rows_dropped = (int64_t)ws.dropped_rows,
+    };
     jbuf_key(&b, "detail");
     jbuf_obj(&b);
-    jbuf_key(&b, "db");
-    jbuf_str(&b, dbconn_state(d->db));
-    jbuf_key(&b, "offline");
-    jbuf_bool(&b, qc.offline);
-    jbuf_key(&b, "degraded_reason");
-    if (qc.offline)
-        jbuf_str(&b, "offline: no upstream reachable at the connection level");
-    else
-        jbuf_null(&b);
-    jbuf_key(&b, "paused");
-    jbuf_bool(&b, si.paused);
-    jbuf_key(&b, "paused_since");
-    if (si.paused && si.paused_since_wall_ms > 0) {
-        util_fmt_time(si.paused_since_wall_ms, t, sizeof t);
-        jbuf_str(&b, t);
-    } else {
-        jbuf_null(&b);
-    }
-    jbuf_key(&b, "heartbeat_s");
-    jbuf_int(&b, cfg->heartbeat_s);
-    jbuf_key(&b, "skipped_deadlines");
-    jbuf_int(&b, si.skipped);
-    jbuf_key(&b, "cycles_started");
-    jbuf_int(&b, si.cycles_started);
-    jbuf_key(&b, "write_buffer_rows");
-    jbuf_int(&b, (int64_t)ws.buffered_rows);
-    jbuf_key(&b, "rows_dropped");
-    jbuf_int(&b, (int64_t)ws.dropped_rows);
+    hbs_write_fields(&b, hbs_detail_fields, hbs_detail_nfields, &detail);
     jbuf_obj_end(&b);
     jbuf_obj_end(&b);
     return jbuf_take(&b);

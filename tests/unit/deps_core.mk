@@ -5,6 +5,7 @@
 UNIT_DEPS_queue     := daemon/queue common/util
 UNIT_DEPS_loop      := daemon/loop common/util
 UNIT_DEPS_jbuf      := common/jbuf
+UNIT_DEPS_heartbeat_schema := common/heartbeat_schema common/jbuf common/util
 UNIT_DEPS_scheduler := daemon/deadline
 UNIT_DEPS_validate  := daemon/validate common/util
 UNIT_DEPS_providers := daemon/provider daemon/providers/yahoo daemon/providers/coingecko \
