@@ -253,8 +253,7 @@ struct assets_read *assets_read_tracked(struct loop *l, struct dbconn *db, struc
     struct assets_read *r = assets_read_new(l, db, ac, cb, cls);
     if (r == NULL)
         return NULL;
-    if (dbconn_is_up(db) &&
-        dbconn_query(db, SQL_TRACKED_ASSETS, 0, NULL, assets_on_tracked, r) == 0)
+    if (dbconn_query(db, SQL_TRACKED_ASSETS, 0, NULL, assets_on_tracked, r) == 0)
         return r;
     return assets_defer(r, dbconn_last_error(db)[0] ? dbconn_last_error(db)
                                                     : "database not connected");

@@ -170,15 +170,14 @@ static void cyc_write_row(const struct cycle *c, const char *stmt, const char *s
     record_cycle_row(&o, stmt, &row);
 }
 
-/* Progress is news only now: sent if the database is there, never
- * buffered, and only for numbered cycles (the dashboard follows those). */
+/* Progress is news only now (writer_submit_news: sent if the database is
+ * there, never buffered), and only for numbered cycles (the dashboard
+ * follows those). */
 static void cyc_send_progress(struct cycle *c)
 {
     if (!c->kind->writes_cycle_row)
         return;
     c->last_progress_ms = loop_now(c->d->loop);
-    if (!dbconn_is_up(c->d->db))
-        return;
     struct jbuf b;
     jbuf_init(&b);
     jbuf_obj(&b);
@@ -199,8 +198,8 @@ static void cyc_send_progress(struct cycle *c)
     char seq[24];
     snprintf(seq, sizeof seq, "%lld", (long long)c->seq);
     const char *params[3] = {text, c->d->instance_id, seq};
-    if (text && dbconn_query(c->d->db, SQL_NOTIFY_EVENT, 3, params, NULL, NULL) != 0)
-        log_msg(LOG_DEBUG, "cycle: progress event dropped (database queue full)");
+    if (text && writer_submit_news(c->d->writer, SQL_NOTIFY_EVENT, 3, params, NULL, NULL) != 0)
+        log_msg(LOG_DEBUG, "cycle: progress event dropped (database away)");
     jbuf_free(&b);
 }
 

@@ -402,7 +402,11 @@ void dbconn_free(struct dbconn *d)
 static int query(struct dbconn *d, const char *name, int nparams, const char *const *params,
                  int borrow, dbconn_cb cb, void *cls)
 {
-    if (d->queued >= DBCONN_MAX_QUEUED || nparams > DBCONN_MAX_PARAMS || nparams < 0)
+    /* Nothing waits through an outage it does not know of: go_down fails
+     * what was queued, and nothing is queued while the connection is not
+     * up. */
+    if (d->state != UP || d->queued >= DBCONN_MAX_QUEUED || nparams > DBCONN_MAX_PARAMS ||
+        nparams < 0)
         return -1;
     struct cmd *c = calloc(1, sizeof *c);
     if (c == NULL)

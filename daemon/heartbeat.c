@@ -144,11 +144,10 @@ static char *build(struct heartbeat *h, const char *state)
     return jbuf_take(&b);
 }
 
-static void on_sent(const PGresult *res, enum db_status st, const char *err, void *cls)
+static void on_sent(int written, const PGresult *res, void *cls)
 {
+    (void)written;
     (void)res;
-    (void)st;
-    (void)err;
     struct heartbeat *h = cls;
     h->inflight = 0;
 }
@@ -156,10 +155,10 @@ static void on_sent(const PGresult *res, enum db_status st, const char *err, voi
 void heartbeat_now(struct heartbeat *h)
 {
     /* after the final "stopped" row, a late "running" one would undo it */
-    if (!h->inflight && !h->d->stopping && dbconn_is_up(h->d->db)) {
+    if (!h->inflight && !h->d->stopping) {
         char *json = build(h, "running");
         const char *params[1] = {json};
-        if (json && dbconn_query(h->d->db, SQL_HEARTBEAT, 1, params, on_sent, h) == 0)
+        if (json && writer_submit_news(h->d->writer, SQL_HEARTBEAT, 1, params, on_sent, h) == 0)
             h->inflight = 1;
         free(json);
     }

@@ -238,8 +238,9 @@ static void on_settings(const PGresult *res, enum db_status st, const char *err,
 
 static void read_settings(struct app *a)
 {
-    if (dbconn_is_up(a->d.db) && dbconn_query(a->d.db, SQL_SETTINGS, 0, NULL, on_settings, a) != 0)
-        log_msg(LOG_WARNING, "cannot queue the settings query");
+    /* refused while the database is away: on_db_state reads them again */
+    if (dbconn_query(a->d.db, SQL_SETTINGS, 0, NULL, on_settings, a) != 0)
+        log_msg(LOG_DEBUG, "settings not read (%s)", dbconn_state(a->d.db));
 }
 
 /* fetcher_trigger: a cycle now (or, with "symbols", a refresh of those);
@@ -291,7 +292,7 @@ static void on_abort_stale(const PGresult *res, enum db_status st, const char *e
 
 static void check_stale(struct app *a)
 {
-    if (a->stale_inflight || !dbconn_is_up(a->d.db))
+    if (a->stale_inflight)
         return;
     const char *params[1] = {a->d.instance_id};
     if (dbconn_query(a->d.db, SQL_ABORT_STALE, 1, params, on_abort_stale, a) == 0)

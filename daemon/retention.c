@@ -79,8 +79,6 @@ static int64_t on_timer(struct loop *l, void *cls)
     struct retention *r = cls;
     if (r->running || r->d->stopping)
         return RETAIN_EVERY_MS;
-    if (!dbconn_is_up(r->d->db))
-        return RETAIN_RETRY_MS;
     r->running = 1;
     r->table = 0;
     r->deleted[0] = r->deleted[1] = r->deleted[2] = 0;

@@ -30,6 +30,7 @@ struct op {
     size_t rows;
     char *(*build)(void *cls); /* lazy: params[0] made when first sent */
     int refusals;              /* retryable failures with the database up */
+    int news;                  /* writer_submit_news: never kept across an outage */
     writer_cb cb;
     void *cls;
 };
@@ -201,6 +202,18 @@ int writer_submit(struct writer *w, enum writer_kind kind, const char *stmt, int
     return 0;
 }
 
+int writer_submit_news(struct writer *w, const char *stmt, int nparams, const char *const *params,
+                       writer_cb cb, void *cls)
+{
+    if (!dbconn_is_up(w->db))
+        return -1;
+    /* no rows: news takes no room from the buffer */
+    if (writer_submit(w, WRITE_DATA, stmt, nparams, params, 0, cb, cls) != 0)
+        return -1;
+    w->tail->news = 1;
+    return 0;
+}
+
 int writer_submit_take(struct writer *w, enum writer_kind kind, const char *stmt, char *param,
                        size_t rows, writer_cb cb, void *cls)
 {
@@ -282,7 +295,8 @@ static void on_written(const PGresult *res, enum db_status st, const char *err, 
     w->inflight = NULL;
     if (o == NULL || o != w->head)
         return; /* cannot happen: the in-flight statement is never dropped */
-    if (st == DB_RETRY && !(dbconn_is_up(w->db) && ++o->refusals >= WRITER_MAX_REFUSALS)) {
+    if (st == DB_RETRY && !o->news &&
+        !(dbconn_is_up(w->db) && ++o->refusals >= WRITER_MAX_REFUSALS)) {
         /* Unknown outcome; it is idempotent, so it is simply sent again. */
         w->st.retries++;
         w->retry_at = loop_now(w->loop) + WRITER_RETRY_MS;
@@ -305,9 +319,31 @@ static void on_written(const PGresult *res, enum db_status st, const char *err, 
     send_head(w);
 }
 
+/* The database is away: news submitted before it went is stale now. */
+static void drop_news(struct writer *w)
+{
+    struct op *prev = NULL, *o = w->head;
+    while (o) {
+        struct op *next = o->next;
+        if (o->news && o != w->inflight) {
+            unlink_op(w, prev, o);
+            if (o->cb)
+                o->cb(0, NULL, o->cls);
+            op_free(o);
+        } else {
+            prev = o;
+        }
+        o = next;
+    }
+}
+
 static void send_head(struct writer *w)
 {
-    if (w->inflight || w->head == NULL || !dbconn_is_up(w->db))
+    if (!dbconn_is_up(w->db)) {
+        drop_news(w);
+        return;
+    }
+    if (w->inflight || w->head == NULL)
         return;
     if (w->retry_at > loop_now(w->loop))
         return;
