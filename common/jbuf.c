@@ -240,3 +240,39 @@ void jbuf_raw(struct jbuf *b, const char *json)
     sep(b);
     put(b, json, strlen(json));
 }
+
+void jbuf_json(struct jbuf *b, json_object *v)
+{
+    switch (json_object_get_type(v)) {
+    case json_type_null:
+        jbuf_null(b);
+        break;
+    case json_type_boolean:
+        jbuf_bool(b, json_object_get_boolean(v));
+        break;
+    case json_type_int:
+    case json_type_double:
+        /* json-c's own text: the number a json-c writer would have stored */
+        jbuf_raw(b, json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+        break;
+    case json_type_string:
+        jbuf_str(b, json_object_get_string(v));
+        break;
+    case json_type_object: {
+        jbuf_obj(b);
+        json_object_object_foreach(v, key, val)
+        {
+            jbuf_key(b, key);
+            jbuf_json(b, val);
+        }
+        jbuf_obj_end(b);
+        break;
+    }
+    case json_type_array:
+        jbuf_arr(b);
+        for (size_t i = 0; i < json_object_array_length(v); i++)
+            jbuf_json(b, json_object_array_get_idx(v, i));
+        jbuf_arr_end(b);
+        break;
+    }
+}

@@ -1,7 +1,10 @@
 /*
- * jbuf — writes JSON text straight into a growable buffer. For the large
- * documents (a cycle's rows, a heartbeat) where building a json-c tree
- * first would cost an allocation per value; json-c remains the reader.
+ * jbuf — writes JSON text straight into a growable buffer. The daemon's
+ * one way to write batches and large documents (a cycle's rows, log rows,
+ * a heartbeat), where building a json-c tree first would cost an
+ * allocation per value, and where one invalid byte from upstream must not
+ * make PostgreSQL refuse the whole batch. Small documents (a log row's
+ * context, an event) are json-c trees; json-c remains the reader.
  *
  * Commas are placed by the builder: callers only open, key and close. Out of
  * memory is sticky (jbuf_ok() says so at the end), so call sites need not
@@ -12,6 +15,7 @@
 
 #include "util.h"
 
+#include <json-c/json.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,5 +55,8 @@ void jbuf_bool(struct jbuf *b, int v);
 void jbuf_null(struct jbuf *b);
 /* Appends already-valid JSON text as one value. */
 void jbuf_raw(struct jbuf *b, const char *json);
+/* Writes a json-c value (borrowed) as one value: strings as jbuf_str
+ * writes them, numbers as json-c prints them. NULL writes null. */
+void jbuf_json(struct jbuf *b, json_object *v);
 
 #endif

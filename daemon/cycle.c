@@ -22,7 +22,6 @@
  * chunk of rows only when the writer is ready to send it.
  */
 #include "cycle.h"
-#include "jbuf.h"
 #include "provider.h"
 #include "record.h"
 #include "sql.h"
@@ -178,29 +177,21 @@ static void cyc_send_progress(struct cycle *c)
     if (!c->kind->writes_cycle_row)
         return;
     c->last_progress_ms = loop_now(c->d->loop);
-    struct jbuf b;
-    jbuf_init(&b);
-    jbuf_obj(&b);
-    jbuf_key(&b, "type");
-    jbuf_str(&b, "progress");
-    jbuf_key(&b, "instance_id");
-    jbuf_str(&b, c->d->instance_id);
-    jbuf_key(&b, "seq");
-    jbuf_int(&b, c->seq);
-    jbuf_key(&b, "done");
-    jbuf_int(&b, (int64_t)c->done);
-    jbuf_key(&b, "total");
-    jbuf_int(&b, (int64_t)c->n);
-    jbuf_key(&b, "phase");
-    jbuf_str(&b, c->fetching ? "fetching" : "writing");
-    jbuf_obj_end(&b);
-    const char *text = jbuf_text(&b);
+    json_object *ev = json_object_new_object();
+    json_object_object_add(ev, "type", json_object_new_string("progress"));
+    json_object_object_add(ev, "instance_id", json_object_new_string(c->d->instance_id));
+    json_object_object_add(ev, "seq", json_object_new_int64(c->seq));
+    json_object_object_add(ev, "done", json_object_new_int64((int64_t)c->done));
+    json_object_object_add(ev, "total", json_object_new_int64((int64_t)c->n));
+    json_object_object_add(ev, "phase",
+                           json_object_new_string(c->fetching ? "fetching" : "writing"));
+    const char *text = json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN);
     char seq[24];
     snprintf(seq, sizeof seq, "%lld", (long long)c->seq);
     const char *params[3] = {text, c->d->instance_id, seq};
     if (text && writer_submit_news(c->d->writer, SQL_NOTIFY_EVENT, 3, params, NULL, NULL) != 0)
         log_msg(LOG_DEBUG, "cycle: progress event dropped (database away)");
-    jbuf_free(&b);
+    json_object_put(ev);
 }
 
 /* ---- the end -------------------------------------------------------------- */

@@ -5,6 +5,7 @@
 #include "log.h"
 #include "sql.h"
 
+#include <json-c/json.h>
 #include <stdio.h>
 
 void stats_persist(struct daemon *d)
@@ -14,14 +15,17 @@ void stats_persist(struct daemon *d)
              (long long)((loop_now(d->loop) - d->started_mono_ms) / 1000));
     struct queue_counters qc;
     queue_get_counters(d->queue, &qc);
-    char q[256];
-    snprintf(q, sizeof q,
-             "{\"upstream_requests\":%llu,\"deduplicated\":%llu,\"cache_hits\":%llu,"
-             "\"errors\":%llu,\"retries\":%llu}",
-             (unsigned long long)fetcher_requests(d->fetcher), (unsigned long long)qc.deduplicated,
-             (unsigned long long)qc.cache_hits, (unsigned long long)qc.errors,
-             (unsigned long long)qc.retries);
-    const char *params[3] = {d->instance_id, uptime, q};
-    if (writer_submit(d->writer, WRITE_DATA, SQL_PERSIST_STATS, 3, params, 1, NULL, NULL) != 0)
-        log_msg(LOG_ERROR, "cycle: cannot queue statistics (out of memory)");
+    json_object *q = json_object_new_object();
+    json_object_object_add(q, "upstream_requests",
+                           json_object_new_int64((int64_t)fetcher_requests(d->fetcher)));
+    json_object_object_add(q, "deduplicated", json_object_new_int64((int64_t)qc.deduplicated));
+    json_object_object_add(q, "cache_hits", json_object_new_int64((int64_t)qc.cache_hits));
+    json_object_object_add(q, "errors", json_object_new_int64((int64_t)qc.errors));
+    json_object_object_add(q, "retries", json_object_new_int64((int64_t)qc.retries));
+    const char *text = json_object_to_json_string_ext(q, JSON_C_TO_STRING_PLAIN);
+    const char *params[3] = {d->instance_id, uptime, text};
+    if (text == NULL ||
+        writer_submit(d->writer, WRITE_DATA, SQL_PERSIST_STATS, 3, params, 1, NULL, NULL) != 0)
+        log_msg(LOG_ERROR, "stats: cannot queue statistics (out of memory)");
+    json_object_put(q);
 }

@@ -2,6 +2,7 @@
  * writer — see writer.h.
  */
 #include "writer.h"
+#include "jbuf.h"
 #include "sql.h"
 
 #include <stdarg.h>
@@ -43,7 +44,8 @@ struct writer {
     struct op *head, *tail;
     struct op *inflight;
     size_t rows, nops;
-    json_object *logs;       /* rows not yet sealed into a statement */
+    struct jbuf logs; /* rows not yet sealed into a statement (an open array) */
+    size_t nlogs;
     enum log_level logs_max; /* highest level among them */
     uint64_t dropped_unreported;
     int64_t seq;
@@ -69,6 +71,7 @@ struct writer *writer_new(struct loop *l, struct dbconn *db, const char *instanc
     w->db = db;
     util_strlcpy(w->instance_id, instance_id, sizeof w->instance_id);
     w->max_rows = max_rows;
+    jbuf_init(&w->logs);
     /* Sequence numbers only need to be unique per instance id; starting
      * from the wall clock keeps them unique even if an id is reused. */
     w->seq = util_wall_ms() * 1000;
@@ -86,7 +89,7 @@ void writer_free(struct writer *w)
             o->cb(0, NULL, o->cls);
         op_free(o);
     }
-    json_object_put(w->logs);
+    jbuf_free(&w->logs);
     if (w->retry_timer > 0)
         loop_timer_del(w->loop, w->retry_timer);
     free(w);
@@ -163,13 +166,12 @@ static int enqueue(struct writer *w, enum writer_kind kind, const char *stmt, in
 
 static void seal_logs(struct writer *w)
 {
-    if (w->logs == NULL)
+    if (w->nlogs == 0)
         return;
-    size_t n = json_object_array_length(w->logs);
-    const char *js = json_object_to_json_string_ext(w->logs, JSON_C_TO_STRING_PLAIN);
-    char *p = strdup(js);
-    json_object_put(w->logs);
-    w->logs = NULL;
+    size_t n = w->nlogs;
+    w->nlogs = 0;
+    jbuf_arr_end(&w->logs);
+    char *p = jbuf_take(&w->logs); /* and a fresh buffer for the next rows */
     enum writer_kind kind = w->logs_max <= LOG_INFO ? WRITE_LOG_LOW : WRITE_LOG;
     w->logs_max = LOG_DEBUG;
     if (p == NULL || enqueue(w, kind, SQL_LOGS, 1, &p, n, NULL, NULL) != 0) {
@@ -248,31 +250,33 @@ void writer_log(struct writer *w, enum log_level level, int64_t cycle_seq, json_
 
     char ts[32];
     util_fmt_time(util_wall_ms(), ts, sizeof ts);
-    json_object *row = json_object_new_object();
-    if (row == NULL) {
-        json_object_put(context);
-        w->st.dropped_rows++;
-        return;
-    }
-    json_object_object_add(row, "ts", json_object_new_string(ts));
-    json_object_object_add(row, "level", json_object_new_string(log_level_name(level)));
-    json_object_object_add(row, "message", json_object_new_string(msg));
-    json_object_object_add(row, "context", context); /* takes it; NULL is JSON null */
-    json_object_object_add(row, "instance_id", json_object_new_string(w->instance_id));
-    json_object_object_add(row, "seq", json_object_new_int64(writer_next_seq(w)));
-    json_object_object_add(row, "cycle_seq",
-                           cycle_seq > 0 ? json_object_new_int64(cycle_seq) : NULL);
-    if (w->logs == NULL)
-        w->logs = json_object_new_array();
-    if (w->logs == NULL) {
-        json_object_put(row);
-        w->st.dropped_rows++;
-        return;
-    }
-    json_object_array_add(w->logs, row);
+    struct jbuf *b = &w->logs;
+    if (w->nlogs == 0)
+        jbuf_arr(b);
+    jbuf_obj(b);
+    jbuf_key(b, "ts");
+    jbuf_str(b, ts);
+    jbuf_key(b, "level");
+    jbuf_str(b, log_level_name(level));
+    jbuf_key(b, "message");
+    jbuf_str(b, msg);
+    jbuf_key(b, "context");
+    jbuf_json(b, context); /* NULL is JSON null */
+    jbuf_key(b, "instance_id");
+    jbuf_str(b, w->instance_id);
+    jbuf_key(b, "seq");
+    jbuf_int(b, writer_next_seq(w));
+    jbuf_key(b, "cycle_seq");
+    if (cycle_seq > 0)
+        jbuf_int(b, cycle_seq);
+    else
+        jbuf_null(b);
+    jbuf_obj_end(b);
+    json_object_put(context);
+    w->nlogs++;
     if (level > w->logs_max)
         w->logs_max = level;
-    if (json_object_array_length(w->logs) >= WRITER_LOG_BATCH)
+    if (w->nlogs >= WRITER_LOG_BATCH)
         seal_logs(w);
 }
 
@@ -378,7 +382,7 @@ void writer_flush(struct writer *w)
 
 int writer_idle(const struct writer *w)
 {
-    return w->head == NULL && w->logs == NULL;
+    return w->head == NULL && w->nlogs == 0;
 }
 
 uint64_t writer_take_dropped(struct writer *w)
@@ -391,6 +395,6 @@ uint64_t writer_take_dropped(struct writer *w)
 void writer_get_stats(const struct writer *w, struct writer_stats *out)
 {
     *out = w->st;
-    out->buffered_rows = w->rows + (w->logs ? json_object_array_length(w->logs) : 0);
+    out->buffered_rows = w->rows + w->nlogs;
     out->buffered_statements = w->nops;
 }
