@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/queue.h>
 #include <unistd.h>
 
 #define LISTEN_BACKOFF_MIN_MS 1000
@@ -38,7 +39,7 @@ struct event {
 };
 
 struct sse_client {
-    struct sse_client *prev, *next;
+    TAILQ_ENTRY(sse_client) link;
     struct MHD_Connection *conn;
     uint64_t next_id; /* the next event to send */
     char *out;        /* formatted bytes not yet handed to MHD */
@@ -49,7 +50,7 @@ struct sse_client {
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct event ring[EVENTS_RING];
 static uint64_t last_id; /* 0: none yet */
-static struct sse_client *clients;
+static TAILQ_HEAD(sse_clients, sse_client) clients = TAILQ_HEAD_INITIALIZER(clients);
 static int nclients, max_clients;
 static int stopping;
 
@@ -141,12 +142,7 @@ static void reader_free(void *cls)
 {
     struct sse_client *c = cls;
     pthread_mutex_lock(&lock);
-    if (c->prev != NULL)
-        c->prev->next = c->next;
-    else
-        clients = c->next;
-    if (c->next != NULL)
-        c->next->prev = c->prev;
+    TAILQ_REMOVE(&clients, c, link);
     nclients--;
     pthread_mutex_unlock(&lock);
     free(c->out);
@@ -159,7 +155,7 @@ static struct MHD_Connection **collect_resumable(int *n)
 {
     *n = 0;
     struct MHD_Connection **v = malloc(sizeof *v * (size_t)(nclients > 0 ? nclients : 1));
-    for (struct sse_client *c = clients; c != NULL; c = c->next) {
+    for (struct sse_client *c = TAILQ_FIRST(&clients); c != NULL; c = TAILQ_NEXT(c, link)) {
         if (!c->suspended)
             continue;
         if (v == NULL)
@@ -190,7 +186,7 @@ static void publish(const char *type, char *data)
     e->id = id;
     util_strlcpy(e->type, type, sizeof e->type);
     e->data = data;
-    for (struct sse_client *c = clients; c != NULL; c = c->next) {
+    for (struct sse_client *c = TAILQ_FIRST(&clients); c != NULL; c = TAILQ_NEXT(c, link)) {
         if (!c->closing && id >= c->next_id + EVENTS_MAX_BEHIND) {
             /* Too slow: end its stream rather than buffer without bound;
              * it can come back with Last-Event-ID while that is in the
@@ -208,7 +204,7 @@ static void keepalive_all(void)
 {
     int n;
     pthread_mutex_lock(&lock);
-    for (struct sse_client *c = clients; c != NULL; c = c->next)
+    for (struct sse_client *c = TAILQ_FIRST(&clients); c != NULL; c = TAILQ_NEXT(c, link))
         c->keepalive_due = 1;
     struct MHD_Connection **v = collect_resumable(&n);
     pthread_mutex_unlock(&lock);
@@ -447,10 +443,7 @@ enum MHD_Result events_serve(struct MHD_Connection *conn, const struct api_reque
         }
     }
     /* Linked before the response exists: reader_free() unlinks. */
-    c->next = clients;
-    if (clients != NULL)
-        clients->prev = c;
-    clients = c;
+    TAILQ_INSERT_HEAD(&clients, c, link);
     nclients++;
     pthread_mutex_unlock(&lock);
 

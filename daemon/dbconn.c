@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #define DBCONN_MAX_QUEUED 100000
 #define DBCONN_MAX_PARAMS 16
@@ -19,7 +20,7 @@ enum cmd_kind { CMD_PREPARE, CMD_EXEC, CMD_SIMPLE };
 enum conn_state { DOWN, CONNECTING, UP };
 
 struct cmd {
-    struct cmd *next;
+    TAILQ_ENTRY(cmd) link;
     enum cmd_kind kind;
     int internal; /* set-up work of this connection: dropped when it breaks */
     char name[64];
@@ -43,9 +44,9 @@ struct dbconn {
     int fd;
     enum conn_state state;
     int ever_up;
-    struct cmd *head, *tail;
+    TAILQ_HEAD(dbconn_cmds, cmd) cmds; /* FIFO; the one in flight is first */
     size_t queued;
-    struct cmd *inflight; /* == head while a command runs */
+    struct cmd *inflight; /* the first of cmds while a command runs */
     PGresult *result;     /* first result of the command in flight */
     int64_t reconnect_timer;
     int attempts;
@@ -65,29 +66,18 @@ static void cmd_free(struct cmd *c)
 
 static void push(struct dbconn *d, struct cmd *c, int front)
 {
-    if (front) {
-        c->next = d->head;
-        d->head = c;
-        if (d->tail == NULL)
-            d->tail = c;
-    } else {
-        c->next = NULL;
-        if (d->tail)
-            d->tail->next = c;
-        else
-            d->head = c;
-        d->tail = c;
-    }
+    if (front)
+        TAILQ_INSERT_HEAD(&d->cmds, c, link);
+    else
+        TAILQ_INSERT_TAIL(&d->cmds, c, link);
     d->queued++;
 }
 
 static struct cmd *pop(struct dbconn *d)
 {
-    struct cmd *c = d->head;
+    struct cmd *c = TAILQ_FIRST(&d->cmds);
     if (c) {
-        d->head = c->next;
-        if (d->head == NULL)
-            d->tail = NULL;
+        TAILQ_REMOVE(&d->cmds, c, link);
         d->queued--;
     }
     return c;
@@ -131,8 +121,8 @@ static void go_down(struct dbconn *d, const char *why)
      * DB_RETRY, and each owner decides (the writer sends again, a cycle
      * uses its last asset list). The connection's own set-up commands are
      * redone on the next connect. */
-    struct cmd *failed = d->head;
-    d->head = d->tail = NULL;
+    struct dbconn_cmds failed = TAILQ_HEAD_INITIALIZER(failed);
+    TAILQ_CONCAT(&failed, &d->cmds, link);
     d->queued = 0;
     d->inflight = NULL;
     d->attempts++;
@@ -145,9 +135,9 @@ static void go_down(struct dbconn *d, const char *why)
             (long long)(delay / 1000), d->attempts);
     d->reconnect_timer = loop_timer_add(d->loop, delay, on_reconnect, d);
 
-    while (failed != NULL) {
-        struct cmd *c = failed;
-        failed = c->next;
+    struct cmd *c;
+    while ((c = TAILQ_FIRST(&failed)) != NULL) {
+        TAILQ_REMOVE(&failed, c, link);
         if (c->cb && !c->internal)
             c->cb(NULL, DB_RETRY, d->last_error, c->cls);
         cmd_free(c);
@@ -170,9 +160,9 @@ static void watch(struct dbconn *d, int mask)
 
 static void send_next(struct dbconn *d)
 {
-    if (d->state != UP || d->inflight != NULL || d->head == NULL)
+    if (d->state != UP || d->inflight != NULL || TAILQ_EMPTY(&d->cmds))
         return;
-    struct cmd *c = d->head;
+    struct cmd *c = TAILQ_FIRST(&d->cmds);
     int ok;
     switch (c->kind) {
     case CMD_PREPARE:
@@ -377,6 +367,7 @@ struct dbconn *dbconn_new(struct loop *l, const char *url, const struct db_stmt 
     if (ev)
         d->ev = *ev;
     d->fd = -1;
+    TAILQ_INIT(&d->cmds);
     start_connect(d);
     return d;
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #define WRITER_MAX_PARAMS 4
 /* Log rows per statement: large enough to batch a busy cycle, small enough
@@ -23,7 +24,7 @@
 #define WRITER_MAX_REFUSALS 5
 
 struct op {
-    struct op *next;
+    TAILQ_ENTRY(op) link;
     enum writer_kind kind;
     char stmt[48];
     int nparams;
@@ -41,7 +42,7 @@ struct writer {
     struct dbconn *db;
     char instance_id[64];
     size_t max_rows;
-    struct op *head, *tail;
+    TAILQ_HEAD(writer_ops, op) ops; /* the FIFO; the one in flight is first */
     struct op *inflight;
     size_t rows, nops;
     struct jbuf logs; /* rows not yet sealed into a statement (an open array) */
@@ -72,6 +73,7 @@ struct writer *writer_new(struct loop *l, struct dbconn *db, const char *instanc
     util_strlcpy(w->instance_id, instance_id, sizeof w->instance_id);
     w->max_rows = max_rows;
     jbuf_init(&w->logs);
+    TAILQ_INIT(&w->ops);
     /* Sequence numbers only need to be unique per instance id; starting
      * from the wall clock keeps them unique even if an id is reused. */
     w->seq = util_wall_ms() * 1000;
@@ -82,9 +84,9 @@ void writer_free(struct writer *w)
 {
     if (w == NULL)
         return;
-    while (w->head) {
-        struct op *o = w->head;
-        w->head = o->next;
+    struct op *o;
+    while ((o = TAILQ_FIRST(&w->ops)) != NULL) {
+        TAILQ_REMOVE(&w->ops, o, link);
         if (o->cb)
             o->cb(0, NULL, o->cls);
         op_free(o);
@@ -100,14 +102,9 @@ int64_t writer_next_seq(struct writer *w)
     return ++w->seq;
 }
 
-static void unlink_op(struct writer *w, struct op *prev, struct op *o)
+static void unlink_op(struct writer *w, struct op *o)
 {
-    if (prev)
-        prev->next = o->next;
-    else
-        w->head = o->next;
-    if (w->tail == o)
-        w->tail = prev;
+    TAILQ_REMOVE(&w->ops, o, link);
     w->rows -= o->rows;
     w->nops--;
 }
@@ -118,11 +115,11 @@ static void make_room(struct writer *w, size_t need)
 {
     for (int victim = WRITE_LOG_LOW; victim <= WRITE_PRICES && w->rows + need > w->max_rows;
          victim++) {
-        struct op *prev = NULL, *o = w->head;
+        struct op *o = TAILQ_FIRST(&w->ops);
         while (o && w->rows + need > w->max_rows) {
-            struct op *next = o->next;
+            struct op *next = TAILQ_NEXT(o, link);
             if (o != w->inflight && (int)o->kind == victim) {
-                unlink_op(w, prev, o);
+                unlink_op(w, o);
                 w->st.dropped_rows += o->rows;
                 w->st.dropped_by_kind[victim] += o->rows;
                 w->dropped_unreported += o->rows;
@@ -131,8 +128,6 @@ static void make_room(struct writer *w, size_t need)
                 if (o->cb)
                     o->cb(0, NULL, o->cls);
                 op_free(o);
-            } else {
-                prev = o;
             }
             o = next;
         }
@@ -154,11 +149,7 @@ static int enqueue(struct writer *w, enum writer_kind kind, const char *stmt, in
     o->cb = cb;
     o->cls = cls;
     make_room(w, rows);
-    if (w->tail)
-        w->tail->next = o;
-    else
-        w->head = o;
-    w->tail = o;
+    TAILQ_INSERT_TAIL(&w->ops, o, link);
     w->rows += rows;
     w->nops++;
     return 0;
@@ -212,7 +203,7 @@ int writer_submit_news(struct writer *w, const char *stmt, int nparams, const ch
     /* no rows: news takes no room from the buffer */
     if (writer_submit(w, WRITE_DATA, stmt, nparams, params, 0, cb, cls) != 0)
         return -1;
-    w->tail->news = 1;
+    TAILQ_LAST(&w->ops, writer_ops)->news = 1;
     return 0;
 }
 
@@ -230,7 +221,7 @@ int writer_submit_lazy(struct writer *w, enum writer_kind kind, const char *stmt
     char *none = NULL;
     if (enqueue(w, kind, stmt, 1, &none, rows, cb, cls) != 0)
         return -1;
-    w->tail->build = build;
+    TAILQ_LAST(&w->ops, writer_ops)->build = build;
     return 0;
 }
 
@@ -297,7 +288,7 @@ static void on_written(const PGresult *res, enum db_status st, const char *err, 
     struct writer *w = cls;
     struct op *o = w->inflight;
     w->inflight = NULL;
-    if (o == NULL || o != w->head)
+    if (o == NULL || o != TAILQ_FIRST(&w->ops))
         return; /* cannot happen: the in-flight statement is never dropped */
     if (st == DB_RETRY && !o->news &&
         !(dbconn_is_up(w->db) && ++o->refusals >= WRITER_MAX_REFUSALS)) {
@@ -308,7 +299,7 @@ static void on_written(const PGresult *res, enum db_status st, const char *err, 
             w->retry_timer = loop_timer_add(w->loop, WRITER_RETRY_MS, on_retry_timer, w);
         return;
     }
-    unlink_op(w, NULL, o);
+    unlink_op(w, o);
     if (st == DB_OK) {
         w->st.written_rows += o->rows;
     } else {
@@ -326,16 +317,14 @@ static void on_written(const PGresult *res, enum db_status st, const char *err, 
 /* The database is away: news submitted before it went is stale now. */
 static void drop_news(struct writer *w)
 {
-    struct op *prev = NULL, *o = w->head;
+    struct op *o = TAILQ_FIRST(&w->ops);
     while (o) {
-        struct op *next = o->next;
+        struct op *next = TAILQ_NEXT(o, link);
         if (o->news && o != w->inflight) {
-            unlink_op(w, prev, o);
+            unlink_op(w, o);
             if (o->cb)
                 o->cb(0, NULL, o->cls);
             op_free(o);
-        } else {
-            prev = o;
         }
         o = next;
     }
@@ -347,15 +336,15 @@ static void send_head(struct writer *w)
         drop_news(w);
         return;
     }
-    if (w->inflight || w->head == NULL)
+    if (w->inflight || TAILQ_EMPTY(&w->ops))
         return;
     if (w->retry_at > loop_now(w->loop))
         return;
-    struct op *o = w->head;
+    struct op *o = TAILQ_FIRST(&w->ops);
     if (o->build != NULL && o->params[0] == NULL) {
         o->params[0] = o->build(o->cls);
         if (o->params[0] == NULL) {
-            unlink_op(w, NULL, o);
+            unlink_op(w, o);
             w->st.dropped_rows += o->rows;
             log_msg(LOG_ERROR, "writer: out of memory building %s; %zu rows lost", o->stmt,
                     o->rows);
@@ -382,7 +371,7 @@ void writer_flush(struct writer *w)
 
 int writer_idle(const struct writer *w)
 {
-    return w->head == NULL && w->nlogs == 0;
+    return TAILQ_EMPTY(&w->ops) && w->nlogs == 0;
 }
 
 uint64_t writer_take_dropped(struct writer *w)
