@@ -62,7 +62,7 @@ static void hb_write_queue(struct jbuf *b, struct daemon *d, const struct queue_
     hbs_write_queue(b, &q, p, (size_t)n);
 }
 
-static char *build(struct heartbeat *h, const char *state)
+static char *hb_build(struct heartbeat *h, const char *state)
 {
     struct daemon *d = h->d;
     struct sched_info si;
@@ -144,7 +144,7 @@ static char *build(struct heartbeat *h, const char *state)
     return jbuf_take(&b);
 }
 
-static void on_sent(int written, const PGresult *res, void *cls)
+static void hb_on_sent(int written, const PGresult *res, void *cls)
 {
     (void)written;
     (void)res;
@@ -156,15 +156,15 @@ void heartbeat_now(struct heartbeat *h)
 {
     /* after the final "stopped" row, a late "running" one would undo it */
     if (!h->inflight && !h->d->stopping) {
-        char *json = build(h, "running");
+        char *json = hb_build(h, "running");
         const char *params[1] = {json};
-        if (json && writer_submit_news(h->d->writer, SQL_HEARTBEAT, 1, params, on_sent, h) == 0)
+        if (json && writer_submit_news(h->d->writer, SQL_HEARTBEAT, 1, params, hb_on_sent, h) == 0)
             h->inflight = 1;
         free(json);
     }
 }
 
-static int64_t on_timer(struct loop *l, void *cls)
+static int64_t hb_on_timer(struct loop *l, void *cls)
 {
     (void)l;
     heartbeat_now(cls);
@@ -178,7 +178,7 @@ struct heartbeat *heartbeat_setup(struct daemon *d, struct scheduler *s)
         return NULL;
     h->d = d;
     h->s = s;
-    h->timer = loop_timer_add(d->loop, 0, on_timer, h);
+    h->timer = loop_timer_add(d->loop, 0, hb_on_timer, h);
     if (h->timer < 0) {
         free(h);
         return NULL;
@@ -191,7 +191,7 @@ void heartbeat_final(struct heartbeat *h)
     if (h->timer > 0)
         loop_timer_del(h->d->loop, h->timer);
     h->timer = 0;
-    char *json = build(h, "stopped");
+    char *json = hb_build(h, "stopped");
     const char *params[1] = {json};
     if (json == NULL ||
         writer_submit(h->d->writer, WRITE_DATA, SQL_HEARTBEAT, 1, params, 1, NULL, NULL) != 0)

@@ -67,7 +67,7 @@ struct app {
     int stale_inflight;
 };
 
-static void usage(void)
+static void app_usage(void)
 {
     printf("usage: fetcherd [--once] | fetcherd migrate | fetcherd --help | --version\n\n"
            "Refreshes the prices of tracked assets every FETCH_INTERVAL and records\n"
@@ -376,7 +376,7 @@ static void log_queue_changes(struct app *a)
     }
 }
 
-static void before_sleep(struct loop *l, void *cls)
+static void app_before_sleep(struct loop *l, void *cls)
 {
     struct app *a = cls;
     queue_run(a->d.queue, loop_now(l));
@@ -406,7 +406,7 @@ static void before_sleep(struct loop *l, void *cls)
 /* Test hook: FETCHERD_TEST_STALL=N blocks the loop for N seconds after the
  * first cycle, so the watchdog test can see it fire. Never set in
  * production; nothing else reads it. */
-static void maybe_stall(void)
+static void app_maybe_stall(void)
 {
     const char *v = getenv("FETCHERD_TEST_STALL");
     int64_t secs;
@@ -422,7 +422,7 @@ static int64_t on_stall_timer(struct loop *l, void *cls)
 {
     (void)l;
     (void)cls;
-    maybe_stall();
+    app_maybe_stall();
     return LOOP_TIMER_STOP;
 }
 
@@ -448,7 +448,7 @@ static int setup_signals(struct app *a)
     return loop_watch(a->d.loop, a->sigfd, LOOP_READABLE, on_signal, a);
 }
 
-static int run(int once)
+static int app_run(int once)
 {
     struct app a;
     memset(&a, 0, sizeof a);
@@ -523,7 +523,8 @@ static int run(int once)
         goto out;
     a.hb = heartbeat_setup(d, a.sched);
     a.ret = once ? NULL : retention_setup(d);
-    if (a.hb == NULL || (!once && a.ret == NULL) || loop_hook_add(d->loop, before_sleep, &a) != 0 ||
+    if (a.hb == NULL || (!once && a.ret == NULL) ||
+        loop_hook_add(d->loop, app_before_sleep, &a) != 0 ||
         loop_timer_add(d->loop, STALE_CHECK_MS, on_stale_timer, &a) < 0 ||
         loop_timer_add(d->loop, cfg->stats_persist_s * 1000, on_stats_timer, &a) < 0)
         goto out;
@@ -564,7 +565,7 @@ int main(int argc, char **argv)
     int once = 0, migrate_only = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage();
+            app_usage();
             return 0;
         } else if (strcmp(argv[i], "--version") == 0) {
             printf("fetcherd %s\n", FETCHER_VERSION);
@@ -600,5 +601,5 @@ int main(int argc, char **argv)
         return 0; /* stopped while waiting for the database */
     if (mrc != 0 || migrate_only)
         return mrc;
-    return run(once);
+    return app_run(once);
 }

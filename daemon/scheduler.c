@@ -31,7 +31,7 @@ struct scheduler {
     int64_t paused_since;
 };
 
-static void on_cycle_done(enum cycle_status st, void *cls)
+static void sched_on_cycle_done(enum cycle_status st, void *cls)
 {
     struct scheduler *s = cls;
     s->running = 0;
@@ -39,14 +39,14 @@ static void on_cycle_done(enum cycle_status st, void *cls)
         s->on_once_done(st == CYCLE_SUCCEEDED || st == CYCLE_PARTIAL, s->cls);
 }
 
-static void run_cycle(struct scheduler *s, enum work_kind_id kind)
+static void sched_run_cycle(struct scheduler *s, enum work_kind_id kind)
 {
     s->seq++;
     s->started++;
     s->running = 1;
     cycle_release(s->current);
     s->current = NULL;
-    struct cycle *c = cycle_start(s->d, s->assets, s->seq, kind, on_cycle_done, s);
+    struct cycle *c = cycle_start(s->d, s->assets, s->seq, kind, sched_on_cycle_done, s);
     if (c == NULL) {
         s->running = 0;
         log_msg(LOG_ERROR, "scheduler: cannot start a cycle (out of memory)");
@@ -55,7 +55,7 @@ static void run_cycle(struct scheduler *s, enum work_kind_id kind)
     s->current = c;
 }
 
-static int64_t on_deadline(struct loop *l, void *cls)
+static int64_t sched_on_deadline(struct loop *l, void *cls)
 {
     struct scheduler *s = cls;
     if (s->stopped)
@@ -77,7 +77,7 @@ static int64_t on_deadline(struct loop *l, void *cls)
                    "Cycle %lld still running at the next deadline; skipping this deadline",
                    (long long)s->seq);
     } else {
-        run_cycle(s, s->started == 0 ? WORK_STARTUP : WORK_SCHEDULE);
+        sched_run_cycle(s, s->started == 0 ? WORK_STARTUP : WORK_SCHEDULE);
     }
     if (s->once)
         return LOOP_TIMER_STOP;
@@ -129,7 +129,7 @@ int scheduler_setup(struct scheduler *s)
 {
     s->start = loop_now(s->d->loop);
     s->deadline = s->start;
-    s->timer = loop_timer_add(s->d->loop, 0, on_deadline, s);
+    s->timer = loop_timer_add(s->d->loop, 0, sched_on_deadline, s);
     return s->timer > 0 ? 0 : -1;
 }
 
@@ -145,10 +145,10 @@ void scheduler_trigger(struct scheduler *s, const char *source)
     }
     writer_log(s->d->writer, LOG_INFO, 0, NULL, "Manual trigger from %s: starting a cycle now",
                source);
-    run_cycle(s, WORK_MANUAL);
+    sched_run_cycle(s, WORK_MANUAL);
 }
 
-static void on_refresh_done(enum cycle_status st, void *cls)
+static void sched_on_refresh_done(enum cycle_status st, void *cls)
 {
     (void)st;
     (void)cls;
@@ -159,7 +159,7 @@ void scheduler_refresh(struct scheduler *s, const char *symbols_json, const char
     if (s->stopped)
         return;
     /* The refresh owns itself until its writes are done. */
-    cycle_release(cycle_start_refresh(s->d, symbols_json, source, on_refresh_done, s));
+    cycle_release(cycle_start_refresh(s->d, symbols_json, source, sched_on_refresh_done, s));
 }
 
 void scheduler_set_paused(struct scheduler *s, int paused, int64_t since_wall_ms)

@@ -55,7 +55,7 @@ struct writer {
     struct writer_stats st;
 };
 
-static void op_free(struct op *o)
+static void wr_op_free(struct op *o)
 {
     for (int i = 0; i < o->nparams; i++)
         free(o->params[i]);
@@ -89,7 +89,7 @@ void writer_free(struct writer *w)
         TAILQ_REMOVE(&w->ops, o, link);
         if (o->cb)
             o->cb(0, NULL, o->cls);
-        op_free(o);
+        wr_op_free(o);
     }
     jbuf_free(&w->logs);
     if (w->retry_timer > 0)
@@ -102,7 +102,7 @@ int64_t writer_next_seq(struct writer *w)
     return ++w->seq;
 }
 
-static void unlink_op(struct writer *w, struct op *o)
+static void wr_unlink_op(struct writer *w, struct op *o)
 {
     TAILQ_REMOVE(&w->ops, o, link);
     w->rows -= o->rows;
@@ -111,7 +111,7 @@ static void unlink_op(struct writer *w, struct op *o)
 
 /* Makes room for `need` rows, dropping whole statements, oldest first, in
  * the order of enum writer_kind; never the statement in flight. */
-static void make_room(struct writer *w, size_t need)
+static void wr_make_room(struct writer *w, size_t need)
 {
     for (int victim = WRITE_LOG_LOW; victim <= WRITE_PRICES && w->rows + need > w->max_rows;
          victim++) {
@@ -119,7 +119,7 @@ static void make_room(struct writer *w, size_t need)
         while (o && w->rows + need > w->max_rows) {
             struct op *next = TAILQ_NEXT(o, link);
             if (o != w->inflight && (int)o->kind == victim) {
-                unlink_op(w, o);
+                wr_unlink_op(w, o);
                 w->st.dropped_rows += o->rows;
                 w->st.dropped_by_kind[victim] += o->rows;
                 w->dropped_unreported += o->rows;
@@ -127,15 +127,15 @@ static void make_room(struct writer *w, size_t need)
                         w->max_rows, o->rows, o->stmt);
                 if (o->cb)
                     o->cb(0, NULL, o->cls);
-                op_free(o);
+                wr_op_free(o);
             }
             o = next;
         }
     }
 }
 
-static int enqueue(struct writer *w, enum writer_kind kind, const char *stmt, int nparams,
-                   char **params_take, size_t rows, writer_cb cb, void *cls)
+static int wr_enqueue(struct writer *w, enum writer_kind kind, const char *stmt, int nparams,
+                      char **params_take, size_t rows, writer_cb cb, void *cls)
 {
     struct op *o = calloc(1, sizeof *o);
     if (o == NULL)
@@ -148,14 +148,14 @@ static int enqueue(struct writer *w, enum writer_kind kind, const char *stmt, in
     o->rows = rows;
     o->cb = cb;
     o->cls = cls;
-    make_room(w, rows);
+    wr_make_room(w, rows);
     TAILQ_INSERT_TAIL(&w->ops, o, link);
     w->rows += rows;
     w->nops++;
     return 0;
 }
 
-static void seal_logs(struct writer *w)
+static void wr_seal_logs(struct writer *w)
 {
     if (w->nlogs == 0)
         return;
@@ -165,7 +165,7 @@ static void seal_logs(struct writer *w)
     char *p = jbuf_take(&w->logs); /* and a fresh buffer for the next rows */
     enum writer_kind kind = w->logs_max <= LOG_INFO ? WRITE_LOG_LOW : WRITE_LOG;
     w->logs_max = LOG_DEBUG;
-    if (p == NULL || enqueue(w, kind, SQL_LOGS, 1, &p, n, NULL, NULL) != 0) {
+    if (p == NULL || wr_enqueue(w, kind, SQL_LOGS, 1, &p, n, NULL, NULL) != 0) {
         free(p);
         w->st.dropped_rows += n;
     }
@@ -177,7 +177,7 @@ int writer_submit(struct writer *w, enum writer_kind kind, const char *stmt, int
     if (nparams < 0 || nparams > WRITER_MAX_PARAMS)
         return -1;
     /* Logs written before this statement must reach the table before it. */
-    seal_logs(w);
+    wr_seal_logs(w);
     char *copies[WRITER_MAX_PARAMS] = {0};
     for (int i = 0; i < nparams; i++) {
         copies[i] = params[i] ? strdup(params[i]) : NULL;
@@ -187,7 +187,7 @@ int writer_submit(struct writer *w, enum writer_kind kind, const char *stmt, int
             return -1;
         }
     }
-    if (enqueue(w, kind, stmt, nparams, copies, rows, cb, cls) != 0) {
+    if (wr_enqueue(w, kind, stmt, nparams, copies, rows, cb, cls) != 0) {
         for (int i = 0; i < nparams; i++)
             free(copies[i]);
         return -1;
@@ -210,16 +210,16 @@ int writer_submit_news(struct writer *w, const char *stmt, int nparams, const ch
 int writer_submit_take(struct writer *w, enum writer_kind kind, const char *stmt, char *param,
                        size_t rows, writer_cb cb, void *cls)
 {
-    seal_logs(w);
-    return enqueue(w, kind, stmt, 1, &param, rows, cb, cls);
+    wr_seal_logs(w);
+    return wr_enqueue(w, kind, stmt, 1, &param, rows, cb, cls);
 }
 
 int writer_submit_lazy(struct writer *w, enum writer_kind kind, const char *stmt, size_t rows,
                        char *(*build)(void *cls), writer_cb cb, void *cls)
 {
-    seal_logs(w);
+    wr_seal_logs(w);
     char *none = NULL;
-    if (enqueue(w, kind, stmt, 1, &none, rows, cb, cls) != 0)
+    if (wr_enqueue(w, kind, stmt, 1, &none, rows, cb, cls) != 0)
         return -1;
     TAILQ_LAST(&w->ops, writer_ops)->build = build;
     return 0;
@@ -268,22 +268,22 @@ void writer_log(struct writer *w, enum log_level level, int64_t cycle_seq, json_
     if (level > w->logs_max)
         w->logs_max = level;
     if (w->nlogs >= WRITER_LOG_BATCH)
-        seal_logs(w);
+        wr_seal_logs(w);
 }
 
-static void send_head(struct writer *w);
+static void wr_send_head(struct writer *w);
 
 /* Wakes the loop when a retry is due (nothing else may). */
-static int64_t on_retry_timer(struct loop *l, void *cls)
+static int64_t wr_on_retry_timer(struct loop *l, void *cls)
 {
     (void)l;
     struct writer *w = cls;
     w->retry_timer = 0;
-    send_head(w);
+    wr_send_head(w);
     return LOOP_TIMER_STOP;
 }
 
-static void on_written(const PGresult *res, enum db_status st, const char *err, void *cls)
+static void wr_on_written(const PGresult *res, enum db_status st, const char *err, void *cls)
 {
     struct writer *w = cls;
     struct op *o = w->inflight;
@@ -296,10 +296,10 @@ static void on_written(const PGresult *res, enum db_status st, const char *err, 
         w->st.retries++;
         w->retry_at = loop_now(w->loop) + WRITER_RETRY_MS;
         if (w->retry_timer == 0)
-            w->retry_timer = loop_timer_add(w->loop, WRITER_RETRY_MS, on_retry_timer, w);
+            w->retry_timer = loop_timer_add(w->loop, WRITER_RETRY_MS, wr_on_retry_timer, w);
         return;
     }
-    unlink_op(w, o);
+    wr_unlink_op(w, o);
     if (st == DB_OK) {
         w->st.written_rows += o->rows;
     } else {
@@ -310,30 +310,30 @@ static void on_written(const PGresult *res, enum db_status st, const char *err, 
     }
     if (o->cb)
         o->cb(st == DB_OK, st == DB_OK ? res : NULL, o->cls);
-    op_free(o);
-    send_head(w);
+    wr_op_free(o);
+    wr_send_head(w);
 }
 
 /* The database is away: news submitted before it went is stale now. */
-static void drop_news(struct writer *w)
+static void wr_drop_news(struct writer *w)
 {
     struct op *o = TAILQ_FIRST(&w->ops);
     while (o) {
         struct op *next = TAILQ_NEXT(o, link);
         if (o->news && o != w->inflight) {
-            unlink_op(w, o);
+            wr_unlink_op(w, o);
             if (o->cb)
                 o->cb(0, NULL, o->cls);
-            op_free(o);
+            wr_op_free(o);
         }
         o = next;
     }
 }
 
-static void send_head(struct writer *w)
+static void wr_send_head(struct writer *w)
 {
     if (!dbconn_is_up(w->db)) {
-        drop_news(w);
+        wr_drop_news(w);
         return;
     }
     if (w->inflight || TAILQ_EMPTY(&w->ops))
@@ -344,29 +344,29 @@ static void send_head(struct writer *w)
     if (o->build != NULL && o->params[0] == NULL) {
         o->params[0] = o->build(o->cls);
         if (o->params[0] == NULL) {
-            unlink_op(w, o);
+            wr_unlink_op(w, o);
             w->st.dropped_rows += o->rows;
             log_msg(LOG_ERROR, "writer: out of memory building %s; %zu rows lost", o->stmt,
                     o->rows);
             if (o->cb)
                 o->cb(0, NULL, o->cls);
-            op_free(o);
-            send_head(w);
+            wr_op_free(o);
+            wr_send_head(w);
             return;
         }
     }
     /* The op keeps its parameters until on_written: dbconn may borrow them
      * (a cycle's batch is not copied again). */
     if (dbconn_query_borrowed(w->db, o->stmt, o->nparams, (const char *const *)o->params,
-                              on_written, w) != 0)
+                              wr_on_written, w) != 0)
         return; /* dbconn full: try again next iteration */
     w->inflight = o;
 }
 
 void writer_flush(struct writer *w)
 {
-    seal_logs(w);
-    send_head(w);
+    wr_seal_logs(w);
+    wr_send_head(w);
 }
 
 int writer_idle(const struct writer *w)
