@@ -132,7 +132,7 @@ static struct json_object *interval_minutes(int64_t seconds)
     return json_object_new_double_s((double)seconds / 60.0, s);
 }
 
-HANDLER(ep_status)
+enum MHD_Result ep_status(struct MHD_Connection *conn, const struct api_request *req)
 {
     (void)req;
     PGresult *inst = NULL, *sum = NULL;
@@ -222,7 +222,7 @@ enum MHD_Result ep_reply_document(struct MHD_Connection *conn, enum api_stmt stm
     return ret;
 }
 
-HANDLER(ep_statistics)
+enum MHD_Result ep_statistics(struct MHD_Connection *conn, const struct api_request *req)
 {
     (void)req;
     char window[16];
@@ -231,7 +231,7 @@ HANDLER(ep_statistics)
     return ep_reply_document(conn, SQL_STATISTICS, params, "no statistics");
 }
 
-HANDLER(ep_queue)
+enum MHD_Result ep_queue(struct MHD_Connection *conn, const struct api_request *req)
 {
     (void)req;
     PGresult *r = NULL;

@@ -25,7 +25,7 @@
 static const char *called;
 
 #define STUB(name)                                                                                 \
-    HANDLER(name)                                                                                  \
+    enum MHD_Result name(struct MHD_Connection *conn, const struct api_request *req)               \
     {                                                                                              \
         (void)conn;                                                                                \
         called = #name;                                                                            \

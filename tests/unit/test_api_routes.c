@@ -22,7 +22,7 @@ static char allow_seen[64]; /* Allow of the last 405 / preflight */
 static char tail_seen[64];  /* routes_tail() inside the handler */
 
 #define STUB(name)                                                                                 \
-    HANDLER(name)                                                                                  \
+    enum MHD_Result name(struct MHD_Connection *conn, const struct api_request *req)               \
     {                                                                                              \
         (void)conn;                                                                                \
         called = #name;                                                                            \
