@@ -18,15 +18,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* How a field appears on the wire. */
-enum hbs_type {
-    HBS_COUNT,  /* JSON integer (int64_t in the struct) */
-    HBS_NUMBER, /* JSON number (double) */
-    HBS_BOOL,   /* JSON true/false (int) */
-    HBS_STRING, /* JSON string, or null when NULL (const char *) */
-    HBS_TIME,   /* ISO-8601 UTC string, or null when 0 (int64_t wall ms) */
-};
-
 /* What fetcher-api does with a queue field. */
 enum hbs_serve {
     HBS_ALWAYS,   /* in every queue object it answers; 0 when not written */
@@ -34,13 +25,33 @@ enum hbs_serve {
     HBS_RAW_ONLY, /* only in the raw copy of /statistics' instances */
 };
 
+/* A field: its name, its JSON type (jbuf.h: JBUF_INT an integer, JBUF_TIME
+ * an ISO-8601 UTC string, …; each "or null" where the type says so), its
+ * unit, and the member of the table's struct that holds it. */
 struct hbs_field {
     const char *name;
-    enum hbs_type type;
+    enum jbuf_type type;
     const char *unit; /* for people: "entries", "requests", "ms", … */
     enum hbs_serve serve;
     size_t offset; /* of the value in the table's struct */
 };
+
+/* The row itself (SQL_HEARTBEAT unpacks it into fetcher_instances'
+ * columns; `queue` and `detail` below are its two JSON columns). */
+struct hbs_row {
+    const char *instance_id, *host, *version;
+    int64_t pid;
+    int64_t started_at; /* wall ms */
+    const char *state;  /* "running" or "stopped" */
+    const char *phase;  /* cycle_progress's phase */
+    int64_t interval_s;
+    int64_t next_cycle_at; /* wall ms; 0 = none scheduled */
+    int64_t cycle_seq;     /* the active cycle, 0 = none */
+    int64_t cycle_started; /* wall ms; 0 = no active cycle */
+    int64_t cycle_done, cycle_total, tracked_assets;
+};
+extern const struct hbs_field hbs_row_fields[];
+extern const size_t hbs_row_nfields;
 
 /* `queue`: the fetch queue's counters, totals since the process started
  * unless the unit says otherwise. Followed on the wire by "providers", an
@@ -85,9 +96,10 @@ extern const size_t hbs_detail_nfields;
 /* Writes the members of s described by fields[0, n) into the open object
  * of b. */
 void hbs_write_fields(struct jbuf *b, const struct hbs_field *fields, size_t n, const void *s);
-/* Writes q and providers[0, np) as the `queue` object. */
-void hbs_write_queue(struct jbuf *b, const struct hbs_queue *q, const struct hbs_provider *p,
-                     size_t np);
+/* Writes the whole heartbeat document: row's fields, then q and
+ * providers[0, np) as `queue`, then `detail`. */
+void hbs_write(struct jbuf *b, const struct hbs_row *row, const struct hbs_queue *q,
+               const struct hbs_provider *p, size_t np, const struct hbs_detail *detail);
 
 /* The queue object fetcher-api answers, from the column's parsed JSON (src
  * borrowed; NULL or not an object: all HBS_ALWAYS counters 0). Returns a

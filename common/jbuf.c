@@ -241,6 +241,49 @@ void jbuf_raw(struct jbuf *b, const char *json)
     jb_put(b, json, strlen(json));
 }
 
+void jbuf_typed(struct jbuf *b, enum jbuf_type t, const void *p)
+{
+    switch (t) {
+    case JBUF_INT:
+        jbuf_int(b, *(const int64_t *)p);
+        break;
+    case JBUF_INT_OR_NULL:
+        if (*(const int64_t *)p != 0)
+            jbuf_int(b, *(const int64_t *)p);
+        else
+            jbuf_null(b);
+        break;
+    case JBUF_NUM:
+        jbuf_num(b, *(const double *)p);
+        break;
+    case JBUF_BOOL:
+        jbuf_bool(b, *(const int *)p);
+        break;
+    case JBUF_STR:
+        jbuf_str(b, *(const char *const *)p);
+        break;
+    case JBUF_TIME: {
+        int64_t ms = *(const int64_t *)p;
+        char text[32];
+        if (ms != 0) {
+            util_fmt_time(ms, text, sizeof text);
+            jbuf_str(b, text);
+        } else {
+            jbuf_null(b);
+        }
+        break;
+    }
+    }
+}
+
+void jbuf_fields(struct jbuf *b, const struct jbuf_field *fields, size_t n, const void *s)
+{
+    for (size_t i = 0; i < n; i++) {
+        jbuf_key(b, fields[i].name);
+        jbuf_typed(b, fields[i].type, (const char *)s + fields[i].offset);
+    }
+}
+
 void jbuf_json(struct jbuf *b, json_object *v)
 {
     switch (json_object_get_type(v)) {

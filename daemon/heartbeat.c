@@ -16,12 +16,12 @@ struct heartbeat {
     int inflight;
 };
 
-/* The `queue` column: the queue's counters and each provider's state. */
-static void hb_write_queue(struct jbuf *b, struct daemon *d, const struct queue_counters *qc)
+/* The `queue` column's counters. */
+static void hb_queue(struct daemon *d, const struct queue_counters *qc, struct hbs_queue *q)
 {
     /* Requests as sent (fallbacks included); batches are the queue's unit. */
     uint64_t requests = fetcher_requests(d->fetcher);
-    struct hbs_queue q = {
+    *q = (struct hbs_queue){
         .queued = (int64_t)qc->queued,
         .in_flight = (int64_t)qc->in_flight,
         .backoff = (int64_t)qc->backoff,
@@ -38,12 +38,17 @@ static void hb_write_queue(struct jbuf *b, struct daemon *d, const struct queue_
         .rate_limited = (int64_t)qc->rate_limited,
         .cached = (int64_t)qc->cached,
     };
-    struct queue_provider_info pi[8];
-    struct hbs_provider p[8];
-    int np = queue_get_providers(d->queue, pi, 8);
+}
+
+/* Each provider's state, into p[0, HB_PROVIDERS); returns how many. */
+#define HB_PROVIDERS 8
+static size_t hb_providers(struct daemon *d, const struct queue_counters *qc,
+                           struct queue_provider_info *pi, struct hbs_provider *p)
+{
+    int np = queue_get_providers(d->queue, pi, HB_PROVIDERS);
     int64_t mono = util_mono_ms(), wall = util_wall_ms();
-    int n = 0;
-    for (; n < np && n < 8; n++) {
+    size_t n = 0;
+    for (; (int)n < np && n < HB_PROVIDERS; n++) {
         p[n] = (struct hbs_provider){
             .name = pi[n].name,
             .state = qc->offline          ? "offline"
@@ -59,9 +64,11 @@ static void hb_write_queue(struct jbuf *b, struct daemon *d, const struct queue_
             .latency_p95_ms = pi[n].latency_p95_ms,
         };
     }
-    hbs_write_queue(b, &q, p, (size_t)n);
+    return n;
 }
 
+/* The heartbeat document (heartbeat_schema.h) for state "running" or
+ * "stopped"; malloc'd, or NULL when out of memory. */
 static char *hb_build(struct heartbeat *h, const char *state)
 {
     struct daemon *d = h->d;
@@ -71,58 +78,35 @@ static char *hb_build(struct heartbeat *h, const char *state)
     queue_get_counters(d->queue, &qc);
     struct writer_stats ws;
     writer_get_stats(d->writer, &ws);
-    char t[32];
-    struct jbuf b;
-    jbuf_init(&b);
-    jbuf_obj(&b);
-    jbuf_key(&b, "instance_id");
-    jbuf_str(&b, d->instance_id);
-    jbuf_key(&b, "host");
-    jbuf_str(&b, d->host);
-    jbuf_key(&b, "pid");
-    jbuf_int(&b, d->pid);
-    jbuf_key(&b, "version");
-    jbuf_str(&b, FETCHER_VERSION);
-    jbuf_key(&b, "started_at");
-    util_fmt_time(d->started_wall_ms, t, sizeof t);
-    jbuf_str(&b, t);
-    jbuf_key(&b, "state");
-    jbuf_str(&b, state);
-    jbuf_key(&b, "phase");
-    jbuf_str(&b, strcmp(state, "stopped") == 0 ? "idle" : si.progress.phase);
-    jbuf_key(&b, "interval_s");
-    jbuf_int(&b, cfg->fetch_interval_s);
-    jbuf_key(&b, "next_cycle_at");
+    int64_t next = 0;
     if (si.next_deadline_mono > 0) {
         int64_t in = si.next_deadline_mono - util_mono_ms();
-        util_fmt_time(util_wall_ms() + (in > 0 ? in : 0), t, sizeof t);
-        jbuf_str(&b, t);
-    } else {
-        jbuf_null(&b);
+        next = util_wall_ms() + (in > 0 ? in : 0);
     }
     /* A cycle is named only while it is active (fetching, or its writes
      * pending): an idle daemon has no current cycle. */
     int active = si.progress.seq > 0 && strcmp(si.progress.phase, "idle") != 0;
-    jbuf_key(&b, "cycle_seq");
-    if (active)
-        jbuf_int(&b, si.progress.seq);
-    else
-        jbuf_null(&b);
-    jbuf_key(&b, "cycle_started");
-    if (active) {
-        util_fmt_time(si.progress.started_wall_ms, t, sizeof t);
-        jbuf_str(&b, t);
-    } else {
-        jbuf_null(&b);
-    }
-    jbuf_key(&b, "cycle_done");
-    jbuf_int(&b, si.progress.done);
-    jbuf_key(&b, "cycle_total");
-    jbuf_int(&b, si.progress.total);
-    jbuf_key(&b, "tracked_assets");
-    jbuf_int(&b, si.tracked_assets < 0 ? 0 : si.tracked_assets);
-    jbuf_key(&b, "queue");
-    hb_write_queue(&b, d, &qc);
+    struct hbs_row row = {
+        .instance_id = d->instance_id,
+        .host = d->host,
+        .version = FETCHER_VERSION,
+        .pid = d->pid,
+        .started_at = d->started_wall_ms,
+        .state = state,
+        .phase = strcmp(state, "stopped") == 0 ? "idle" : si.progress.phase,
+        .interval_s = cfg->fetch_interval_s,
+        .next_cycle_at = next,
+        .cycle_seq = active ? si.progress.seq : 0,
+        .cycle_started = active ? si.progress.started_wall_ms : 0,
+        .cycle_done = si.progress.done,
+        .cycle_total = si.progress.total,
+        .tracked_assets = si.tracked_assets < 0 ? 0 : si.tracked_assets,
+    };
+    struct hbs_queue q;
+    hb_queue(d, &qc, &q);
+    struct queue_provider_info pi[HB_PROVIDERS];
+    struct hbs_provider p[HB_PROVIDERS];
+    size_t np = hb_providers(d, &qc, pi, p);
     struct hbs_detail detail = {
         .db = dbconn_state(d->db),
         .offline = qc.offline,
@@ -136,11 +120,9 @@ static char *hb_build(struct heartbeat *h, const char *state)
         .write_buffer_rows = (int64_t)ws.buffered_rows,
         .rows_dropped = (int64_t)ws.dropped_rows,
     };
-    jbuf_key(&b, "detail");
-    jbuf_obj(&b);
-    hbs_write_fields(&b, hbs_detail_fields, hbs_detail_nfields, &detail);
-    jbuf_obj_end(&b);
-    jbuf_obj_end(&b);
+    struct jbuf b;
+    jbuf_init(&b);
+    hbs_write(&b, &row, &q, p, np, &detail);
     return jbuf_take(&b);
 }
 

@@ -11,6 +11,7 @@
 #include "sql.h"
 
 #include <json-c/json.h>
+#include <stddef.h>
 #include <stdlib.h>
 
 /* Rows per record_updates statement: a few hundred KB of JSON, so neither
@@ -154,41 +155,42 @@ size_t record_results(const struct record_owner *o, const struct asset_result *r
 
 /* ---- the cycle row ----------------------------------------------------- */
 
+/* The row as the statements unpack it, owner included. */
+struct record_cycle_doc {
+    const char *instance_id;
+    int64_t seq;
+    struct record_cycle r;
+};
+
+#define RECORD_CYCLE_FIELD(name, type, member)                                                     \
+    {                                                                                              \
+        name, type, offsetof(struct record_cycle_doc, member)                                      \
+    }
+
+static const struct jbuf_field record_cycle_fields[] = {
+    RECORD_CYCLE_FIELD("instance_id", JBUF_STR, instance_id),
+    RECORD_CYCLE_FIELD("seq", JBUF_INT, seq),
+    RECORD_CYCLE_FIELD("trigger", JBUF_STR, r.trigger),
+    RECORD_CYCLE_FIELD("started_at", JBUF_TIME, r.started_wall_ms),
+    RECORD_CYCLE_FIELD("status", JBUF_STR, r.status),
+    RECORD_CYCLE_FIELD("finished_at", JBUF_TIME, r.finished_wall_ms),
+    RECORD_CYCLE_FIELD("duration_ms", JBUF_INT, r.duration_ms),
+    RECORD_CYCLE_FIELD("assets_total", JBUF_INT, r.total),
+    RECORD_CYCLE_FIELD("assets_succeeded", JBUF_INT, r.succeeded),
+    RECORD_CYCLE_FIELD("assets_failed", JBUF_INT, r.failed),
+    RECORD_CYCLE_FIELD("assets_skipped", JBUF_INT, r.skipped),
+    RECORD_CYCLE_FIELD("upstream_requests", JBUF_INT, r.upstream_requests),
+    RECORD_CYCLE_FIELD("error", JBUF_STR, r.error),
+};
+
 void record_cycle_row(const struct record_owner *o, const char *stmt,
                       const struct record_cycle *row)
 {
-    char finished[32], started[32];
-    util_fmt_time(row->finished_wall_ms, finished, sizeof finished);
-    util_fmt_time(row->started_wall_ms, started, sizeof started);
+    struct record_cycle_doc doc = {o->instance_id, o->cycle_seq, *row};
     struct jbuf b;
     jbuf_init(&b);
     jbuf_obj(&b);
-    jbuf_key(&b, "instance_id");
-    jbuf_str(&b, o->instance_id);
-    jbuf_key(&b, "seq");
-    jbuf_int(&b, o->cycle_seq);
-    jbuf_key(&b, "trigger");
-    jbuf_str(&b, row->trigger);
-    jbuf_key(&b, "started_at");
-    jbuf_str(&b, started);
-    jbuf_key(&b, "status");
-    jbuf_str(&b, row->status);
-    jbuf_key(&b, "finished_at");
-    jbuf_str(&b, finished);
-    jbuf_key(&b, "duration_ms");
-    jbuf_int(&b, row->duration_ms);
-    jbuf_key(&b, "assets_total");
-    jbuf_int(&b, row->total);
-    jbuf_key(&b, "assets_succeeded");
-    jbuf_int(&b, row->succeeded);
-    jbuf_key(&b, "assets_failed");
-    jbuf_int(&b, row->failed);
-    jbuf_key(&b, "assets_skipped");
-    jbuf_int(&b, row->skipped);
-    jbuf_key(&b, "upstream_requests");
-    jbuf_int(&b, row->upstream_requests);
-    jbuf_key(&b, "error");
-    jbuf_str(&b, row->error);
+    jbuf_fields(&b, record_cycle_fields, ARRAY_LEN(record_cycle_fields), &doc);
     jbuf_obj_end(&b);
     record_submit(o, WRITE_PRICES, stmt, &b, 1);
     jbuf_free(&b);

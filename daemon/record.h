@@ -53,7 +53,8 @@ size_t record_results(const struct record_owner *o, const struct asset_result *r
                       int64_t now_wall, writer_cb done, void *cls);
 
 /* The fetcher_cycles row, as stmt (SQL_CYCLE_START or SQL_CYCLE_FINISH)
- * takes it. Strings are borrowed for the call; error may be NULL. */
+ * takes it. Strings are borrowed for the call; error may be NULL; times
+ * are wall-clock ms. */
 struct record_cycle {
     const char *trigger, *status, *error;
     int64_t started_wall_ms, finished_wall_ms, duration_ms;

@@ -1,7 +1,8 @@
 /*
  * Unit tests of common/heartbeat_schema.c — what fetcherd writes into a
  * heartbeat's queue and detail columns is what fetcher-api reads back:
- * every field of the tables round-trips with its value and type, the
+ * every field of the tables (the row, its queue and detail columns)
+ * round-trips with its value and type, the
  * counters clients rely on are there (zero) when fetcherd wrote nothing,
  * and the fields the API's status rule reads are in the contract.
  */
@@ -24,26 +25,34 @@ static void check_field(json_object *o, const struct hbs_field *f, const void *s
     if (!json_object_object_get_ex(o, f->name, &j))
         fail_msg("field %s missing", f->name);
     switch (f->type) {
-    case HBS_COUNT:
+    case JBUF_INT:
         assert_true(json_object_is_type(j, json_type_int));
         assert_int_equal(json_object_get_int64(j), *(const int64_t *)v);
         break;
-    case HBS_NUMBER:
+    case JBUF_INT_OR_NULL:
+        if (*(const int64_t *)v == 0) {
+            assert_null(j);
+        } else {
+            assert_true(json_object_is_type(j, json_type_int));
+            assert_int_equal(json_object_get_int64(j), *(const int64_t *)v);
+        }
+        break;
+    case JBUF_NUM:
         assert_true(json_object_is_type(j, json_type_double) ||
                     json_object_is_type(j, json_type_int));
         assert_float_equal(json_object_get_double(j), *(const double *)v, 1e-9);
         break;
-    case HBS_BOOL:
+    case JBUF_BOOL:
         assert_true(json_object_is_type(j, json_type_boolean));
         assert_int_equal(json_object_get_boolean(j), !!*(const int *)v);
         break;
-    case HBS_STRING:
+    case JBUF_STR:
         if (*(const char *const *)v == NULL)
             assert_null(j);
         else
             assert_string_equal(json_object_get_string(j), *(const char *const *)v);
         break;
-    case HBS_TIME:
+    case JBUF_TIME:
         if (*(const int64_t *)v == 0) {
             assert_null(j);
         } else {
@@ -99,13 +108,42 @@ static const struct hbs_provider sample_providers[] = {
      .rate_per_minute = 10},
 };
 
+static const struct hbs_row sample_rows[] = {
+    {.instance_id = "host-1-ab",
+     .host = "host",
+     .version = "0.1.0",
+     .pid = 1,
+     .started_at = 1767225600000,
+     .state = "running",
+     .phase = "fetching",
+     .interval_s = 600,
+     .next_cycle_at = 1767226200000,
+     .cycle_seq = 3,
+     .cycle_started = 1767225900000,
+     .cycle_done = 4,
+     .cycle_total = 10,
+     .tracked_assets = 10},
+    {.instance_id = "host-1-ab",
+     .host = "host",
+     .version = "0.1.0",
+     .pid = 1,
+     .started_at = 1767225600000,
+     .state = "stopped",
+     .phase = "idle",
+     .interval_s = 600},
+};
+
+static const struct hbs_detail sample_detail = {.db = "ok", .heartbeat_s = 5};
+
 static void test_queue_round_trip(void **state)
 {
     (void)state;
     struct jbuf b;
     jbuf_init(&b);
-    hbs_write_queue(&b, &sample_queue, sample_providers, 2);
-    json_object *o = parse_or_fail(&b);
+    hbs_write(&b, &sample_rows[0], &sample_queue, sample_providers, 2, &sample_detail);
+    json_object *doc = parse_or_fail(&b);
+    json_object *o = NULL;
+    assert_true(json_object_object_get_ex(doc, "queue", &o));
     for (size_t i = 0; i < hbs_queue_nfields; i++)
         check_field(o, &hbs_queue_fields[i], &sample_queue);
     json_object *list = NULL;
@@ -133,8 +171,29 @@ static void test_queue_round_trip(void **state)
     assert_int_equal(json_object_array_length(list), 2);
     assert_int_equal(json_object_object_length(q), served + 1);
     json_object_put(q);
-    json_object_put(o);
+    json_object_put(doc);
     jbuf_free(&b);
+}
+
+/* The row's own fields (the table's columns), with and without a cycle. */
+static void test_row_round_trip(void **state)
+{
+    (void)state;
+    for (size_t r = 0; r < 2; r++) {
+        struct jbuf b;
+        jbuf_init(&b);
+        hbs_write(&b, &sample_rows[r], &sample_queue, NULL, 0, &sample_detail);
+        json_object *o = parse_or_fail(&b);
+        for (size_t i = 0; i < hbs_row_nfields; i++)
+            check_field(o, &hbs_row_fields[i], &sample_rows[r]);
+        json_object *detail = NULL;
+        assert_true(json_object_object_get_ex(o, "detail", &detail));
+        for (size_t i = 0; i < hbs_detail_nfields; i++)
+            check_field(detail, &hbs_detail_fields[i], &sample_detail);
+        assert_int_equal(json_object_object_length(o), hbs_row_nfields + 2);
+        json_object_put(o);
+        jbuf_free(&b);
+    }
 }
 
 static void test_queue_missing(void **state)
@@ -230,10 +289,11 @@ static void test_tables(void **state)
     const struct {
         const struct hbs_field *f;
         size_t n;
-    } tables[] = {{hbs_queue_fields, hbs_queue_nfields},
+    } tables[] = {{hbs_row_fields, hbs_row_nfields},
+                  {hbs_queue_fields, hbs_queue_nfields},
                   {hbs_provider_fields, hbs_provider_nfields},
                   {hbs_detail_fields, hbs_detail_nfields}};
-    for (size_t t = 0; t < 3; t++)
+    for (size_t t = 0; t < ARRAY_LEN(tables); t++)
         for (size_t i = 0; i < tables[t].n; i++) {
             assert_true(tables[t].f[i].unit != NULL && tables[t].f[i].unit[0] != '\0');
             for (size_t j = i + 1; j < tables[t].n; j++)
@@ -244,9 +304,9 @@ static void test_tables(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_queue_round_trip), cmocka_unit_test(test_queue_missing),
-        cmocka_unit_test(test_queue_wrong_type), cmocka_unit_test(test_detail_round_trip),
-        cmocka_unit_test(test_tables),
+        cmocka_unit_test(test_queue_round_trip),  cmocka_unit_test(test_row_round_trip),
+        cmocka_unit_test(test_queue_missing),     cmocka_unit_test(test_queue_wrong_type),
+        cmocka_unit_test(test_detail_round_trip), cmocka_unit_test(test_tables),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
