@@ -236,14 +236,9 @@ static void assets_on_named(const PGresult *res, enum db_status st, const char *
 static struct assets_read *assets_read_new(struct loop *l, struct dbconn *db,
                                            struct asset_cache *ac, assets_cb cb, void *cls)
 {
-    struct assets_read *r = calloc(1, sizeof *r);
-    if (r == NULL)
-        return NULL;
-    r->loop = l;
-    r->db = db;
-    r->ac = ac;
-    r->cb = cb;
-    r->cls = cls;
+    struct assets_read *r = malloc(sizeof *r);
+    if (r != NULL)
+        *r = (struct assets_read){.loop = l, .db = db, .ac = ac, .cb = cb, .cls = cls};
     return r;
 }
 

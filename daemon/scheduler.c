@@ -97,20 +97,20 @@ static int64_t sched_on_deadline(struct loop *l, void *cls)
 struct scheduler *scheduler_new(struct daemon *d, int once, int64_t first_seq,
                                 void (*on_once_done)(int, void *), void *cls)
 {
-    struct scheduler *s = calloc(1, sizeof *s);
-    if (s == NULL)
-        return NULL;
-    s->assets = asset_cache_new();
-    if (s->assets == NULL) {
+    struct scheduler *s = malloc(sizeof *s);
+    struct asset_cache *ac = asset_cache_new();
+    if (s == NULL || ac == NULL) {
         free(s);
+        asset_cache_free(ac);
         return NULL;
     }
-    s->d = d;
-    s->once = once;
-    s->seq = first_seq;
-    s->on_once_done = on_once_done;
-    s->cls = cls;
-    s->interval = cfg->fetch_interval_s * 1000;
+    *s = (struct scheduler){.d = d,
+                            .assets = ac,
+                            .once = once,
+                            .seq = first_seq,
+                            .on_once_done = on_once_done,
+                            .cls = cls,
+                            .interval = cfg->fetch_interval_s * 1000};
     return s;
 }
 

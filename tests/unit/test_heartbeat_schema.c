@@ -108,30 +108,20 @@ static const struct hbs_provider sample_providers[] = {
      .rate_per_minute = 10},
 };
 
-static const struct hbs_row sample_rows[] = {
-    {.instance_id = "host-1-ab",
-     .host = "host",
-     .version = "0.1.0",
-     .pid = 1,
-     .started_at = 1767225600000,
-     .state = "running",
-     .phase = "fetching",
-     .interval_s = 600,
-     .next_cycle_at = 1767226200000,
-     .cycle_seq = 3,
-     .cycle_started = 1767225900000,
-     .cycle_done = 4,
-     .cycle_total = 10,
-     .tracked_assets = 10},
-    {.instance_id = "host-1-ab",
-     .host = "host",
-     .version = "0.1.0",
-     .pid = 1,
-     .started_at = 1767225600000,
-     .state = "stopped",
-     .phase = "idle",
-     .interval_s = 600},
-};
+static const struct hbs_row sample_row = {.instance_id = "host-1-ab",
+                                          .host = "host",
+                                          .version = "0.1.0",
+                                          .pid = 1,
+                                          .started_at = 1767225600000,
+                                          .state = "running",
+                                          .phase = "fetching",
+                                          .interval_s = 600,
+                                          .next_cycle_at = 1767226200000,
+                                          .cycle_seq = 3,
+                                          .cycle_started = 1767225900000,
+                                          .cycle_done = 4,
+                                          .cycle_total = 10,
+                                          .tracked_assets = 10};
 
 static const struct hbs_detail sample_detail = {.db = "ok", .heartbeat_s = 5};
 
@@ -140,7 +130,7 @@ static void test_queue_round_trip(void **state)
     (void)state;
     struct jbuf b;
     jbuf_init(&b);
-    hbs_write(&b, &sample_rows[0], &sample_queue, sample_providers, 2, &sample_detail);
+    hbs_write(&b, &sample_row, &sample_queue, sample_providers, 2, &sample_detail);
     json_object *doc = parse_or_fail(&b);
     json_object *o = NULL;
     assert_true(json_object_object_get_ex(doc, "queue", &o));
@@ -179,13 +169,18 @@ static void test_queue_round_trip(void **state)
 static void test_row_round_trip(void **state)
 {
     (void)state;
+    /* a stopped daemon: no schedule, no cycle (the nulls) */
+    struct hbs_row rows[2] = {sample_row, sample_row};
+    rows[1].state = "stopped";
+    rows[1].phase = "idle";
+    rows[1].next_cycle_at = rows[1].cycle_seq = rows[1].cycle_started = 0;
     for (size_t r = 0; r < 2; r++) {
         struct jbuf b;
         jbuf_init(&b);
-        hbs_write(&b, &sample_rows[r], &sample_queue, NULL, 0, &sample_detail);
+        hbs_write(&b, &rows[r], &sample_queue, NULL, 0, &sample_detail);
         json_object *o = parse_or_fail(&b);
         for (size_t i = 0; i < hbs_row_nfields; i++)
-            check_field(o, &hbs_row_fields[i], &sample_rows[r]);
+            check_field(o, &hbs_row_fields[i], &rows[r]);
         json_object *detail = NULL;
         assert_true(json_object_object_get_ex(o, "detail", &detail));
         for (size_t i = 0; i < hbs_detail_nfields; i++)
