@@ -21,7 +21,7 @@
 #include <stdio.h>
 #include <string.h>
 
-HANDLER(ep_track)
+enum MHD_Result ep_track(struct MHD_Connection *conn, const struct api_request *req)
 {
     char client[64], msg[160];
     enum MHD_Result ret;
@@ -60,7 +60,7 @@ static const char *symbol_segment(struct MHD_Connection *conn, const struct api_
     return sym;
 }
 
-HANDLER(ep_untrack)
+enum MHD_Result ep_untrack(struct MHD_Connection *conn, const struct api_request *req)
 {
     char client[64];
     enum MHD_Result ret;
@@ -82,7 +82,7 @@ HANDLER(ep_untrack)
     return ret;
 }
 
-HANDLER(ep_refresh)
+enum MHD_Result ep_refresh(struct MHD_Connection *conn, const struct api_request *req)
 {
     char client[64];
     enum MHD_Result ret;
@@ -157,13 +157,13 @@ out:
     return ret;
 }
 
-HANDLER(ep_pause)
+enum MHD_Result ep_pause(struct MHD_Connection *conn, const struct api_request *req)
 {
     (void)req;
     return set_paused(conn, 1);
 }
 
-HANDLER(ep_resume)
+enum MHD_Result ep_resume(struct MHD_Connection *conn, const struct api_request *req)
 {
     (void)req;
     return set_paused(conn, 0);

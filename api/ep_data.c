@@ -6,13 +6,13 @@
  */
 #include "handlers.h"
 
-HANDLER(ep_assets)
+enum MHD_Result ep_assets(struct MHD_Connection *conn, const struct api_request *req)
 {
     (void)req;
     return ep_reply_document(conn, SQL_ASSETS, NULL, "no assets");
 }
 
-HANDLER(ep_portfolios)
+enum MHD_Result ep_portfolios(struct MHD_Connection *conn, const struct api_request *req)
 {
     (void)req;
     return ep_reply_document(conn, SQL_PORTFOLIOS, NULL, "no portfolios");

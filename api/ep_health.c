@@ -16,14 +16,14 @@
 #include <limits.h>
 #include <stdio.h>
 
-HANDLER(ep_healthz)
+enum MHD_Result ep_healthz(struct MHD_Connection *conn, const struct api_request *req)
 {
     (void)req;
     static const char body[] = "{\"status\":\"ok\"}";
     return http_reply_json(conn, MHD_HTTP_OK, body, sizeof body - 1);
 }
 
-HANDLER(ep_readyz)
+enum MHD_Result ep_readyz(struct MHD_Connection *conn, const struct api_request *req)
 {
     (void)req;
     char dir[PATH_MAX];

@@ -29,7 +29,7 @@ static const char *const levels_from[] = {
     "{DEBUG,INFO,WARNING,ERROR,CRITICAL}", "{INFO,WARNING,ERROR,CRITICAL}",
     "{WARNING,ERROR,CRITICAL}", "{ERROR,CRITICAL}", "{CRITICAL}"};
 
-HANDLER(ep_logs)
+enum MHD_Result ep_logs(struct MHD_Connection *conn, const struct api_request *req)
 {
     (void)req;
     char msg[128];
@@ -92,7 +92,7 @@ HANDLER(ep_logs)
     return ep_reply_document(conn, SQL_LOGS, params, "no logs");
 }
 
-HANDLER(ep_recent_updates)
+enum MHD_Result ep_recent_updates(struct MHD_Connection *conn, const struct api_request *req)
 {
     (void)req;
     char msg[128];
@@ -116,7 +116,7 @@ HANDLER(ep_recent_updates)
 static const char *const cycle_statuses[] = {"running", "succeeded", "partial", "failed",
                                              "aborted"};
 
-HANDLER(ep_cycles)
+enum MHD_Result ep_cycles(struct MHD_Connection *conn, const struct api_request *req)
 {
     (void)req;
     char msg[128];
@@ -142,7 +142,7 @@ HANDLER(ep_cycles)
     return ep_reply_document(conn, SQL_CYCLES, params, "no cycles");
 }
 
-HANDLER(ep_cycle)
+enum MHD_Result ep_cycle(struct MHD_Connection *conn, const struct api_request *req)
 {
     char msg[128];
     int64_t id;

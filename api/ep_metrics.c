@@ -160,7 +160,7 @@ static void format_db(char *b, size_t n, size_t *len, struct json_object *d)
                     ninst > 0 ? 1 : 0);
 }
 
-HANDLER(ep_metrics)
+enum MHD_Result ep_metrics(struct MHD_Connection *conn, const struct api_request *req)
 {
     (void)req;
     PGresult *r = NULL;
@@ -212,7 +212,7 @@ HANDLER(ep_metrics)
     return ret;
 }
 
-HANDLER(ep_events)
+enum MHD_Result ep_events(struct MHD_Connection *conn, const struct api_request *req)
 {
     return events_serve(conn, req);
 }

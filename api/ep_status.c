@@ -12,6 +12,7 @@
 #include "apidb.h"
 #include "config.h"
 #include "handlers.h"
+#include "heartbeat_schema.h"
 #include "status_rule.h"
 
 #include <stdio.h>
@@ -42,12 +43,6 @@ enum {
     I_VERSION,
     I_STOPPED_AT
 };
-
-/* The counters every queue object carries, zero when the daemon did not
- * report one, so clients can rely on the keys. */
-static const char *const queue_keys[] = {"queued",       "in_flight",    "completed",
-                                         "deduplicated", "errors",       "retries",
-                                         "cache_hits",   "cache_misses", "upstream_requests"};
 
 int ep_live_window_s(void)
 {
@@ -94,28 +89,12 @@ static struct json_object *col_object(const PGresult *r, int row, int col)
     return o != NULL ? o : json_object_new_object();
 }
 
-/* The queue counters of column col (r NULL: all zero). */
+/* The queue object of column col, as heartbeat_schema.h says readers see
+ * it (r NULL: all counters zero). */
 static struct json_object *queue_object(const PGresult *r, int row, int col)
 {
-    struct json_object *q = json_object_new_object();
     struct json_object *src = r != NULL ? col_object(r, row, col) : NULL;
-    for (size_t i = 0; i < ARRAY_LEN(queue_keys); i++) {
-        struct json_object *v = NULL;
-        if (src != NULL && json_object_object_get_ex(src, queue_keys[i], &v) &&
-            json_object_is_type(v, json_type_int))
-            json_object_object_add(q, queue_keys[i], json_object_get(v));
-        else
-            json_object_object_add(q, queue_keys[i], json_object_new_int(0));
-    }
-    /* Passed through as fetcherd wrote them, when present: per-provider
-     * state (paused by a 429, offline, latency) and the batching figures. */
-    static const char *const extra[] = {"providers",      "rate_limited", "keys_per_request",
-                                        "bytes_received", "backoff",      "cached"};
-    for (size_t i = 0; i < ARRAY_LEN(extra); i++) {
-        struct json_object *v = NULL;
-        if (src != NULL && json_object_object_get_ex(src, extra[i], &v))
-            json_object_object_add(q, extra[i], json_object_get(v));
-    }
+    struct json_object *q = hbs_read_queue(src);
     json_object_put(src);
     return q;
 }
@@ -153,7 +132,7 @@ static struct json_object *interval_minutes(int64_t seconds)
     return json_object_new_double_s((double)seconds / 60.0, s);
 }
 
-HANDLER(ep_status)
+enum MHD_Result ep_status(struct MHD_Connection *conn, const struct api_request *req)
 {
     (void)req;
     PGresult *inst = NULL, *sum = NULL;
@@ -204,7 +183,7 @@ HANDLER(ep_status)
      * thinks of it is in degraded_reason. */
     json_object_object_add(o, "database", json_object_new_string("ok"));
     struct json_object *v = NULL;
-    int offline = detail != NULL && json_object_object_get_ex(detail, "offline", &v) &&
+    int offline = detail != NULL && json_object_object_get_ex(detail, HBS_DETAIL_OFFLINE, &v) &&
                   json_object_get_boolean(v);
     json_object_object_add(o, "offline", json_object_new_boolean(offline));
     /* fetcher_settings is the truth about pausing (the daemon's heartbeat
@@ -243,7 +222,7 @@ enum MHD_Result ep_reply_document(struct MHD_Connection *conn, enum api_stmt stm
     return ret;
 }
 
-HANDLER(ep_statistics)
+enum MHD_Result ep_statistics(struct MHD_Connection *conn, const struct api_request *req)
 {
     (void)req;
     char window[16];
@@ -252,7 +231,7 @@ HANDLER(ep_statistics)
     return ep_reply_document(conn, SQL_STATISTICS, params, "no statistics");
 }
 
-HANDLER(ep_queue)
+enum MHD_Result ep_queue(struct MHD_Connection *conn, const struct api_request *req)
 {
     (void)req;
     PGresult *r = NULL;

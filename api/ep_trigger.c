@@ -64,7 +64,7 @@ out:
     return why;
 }
 
-HANDLER(ep_trigger_update)
+enum MHD_Result ep_trigger_update(struct MHD_Connection *conn, const struct api_request *req)
 {
     char client[64];
     enum MHD_Result ret;

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/queue.h>
 #include <unistd.h>
 
 #define LISTEN_BACKOFF_MIN_MS 1000
@@ -38,7 +39,7 @@ struct event {
 };
 
 struct sse_client {
-    struct sse_client *prev, *next;
+    TAILQ_ENTRY(sse_client) link;
     struct MHD_Connection *conn;
     uint64_t next_id; /* the next event to send */
     char *out;        /* formatted bytes not yet handed to MHD */
@@ -49,7 +50,7 @@ struct sse_client {
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct event ring[EVENTS_RING];
 static uint64_t last_id; /* 0: none yet */
-static struct sse_client *clients;
+static TAILQ_HEAD(sse_clients, sse_client) clients = TAILQ_HEAD_INITIALIZER(clients);
 static int nclients, max_clients;
 static int stopping;
 
@@ -59,13 +60,13 @@ static int stop_fd = -1;
 
 static _Atomic int64_t n_received, n_invalid, n_dropped, n_refused, listener_up;
 
-static uint64_t oldest_id(void)
+static uint64_t ev_oldest_id(void)
 {
     return last_id >= EVENTS_RING ? last_id - EVENTS_RING + 1 : 1;
 }
 
 /* Appends to c's staging buffer. Returns 0/-1 (out of memory). */
-static int out_append(struct sse_client *c, const char *s, size_t n)
+static int ev_out_append(struct sse_client *c, const char *s, size_t n)
 {
     if (c->out_len + n > c->out_cap) {
         size_t cap = c->out_cap ? c->out_cap : 1024;
@@ -82,18 +83,18 @@ static int out_append(struct sse_client *c, const char *s, size_t n)
     return 0;
 }
 
-static int out_event(struct sse_client *c, uint64_t id, const char *type, const char *data)
+static int ev_out_event(struct sse_client *c, uint64_t id, const char *type, const char *data)
 {
     char head[96];
     int n =
         snprintf(head, sizeof head, "id: %llu\nevent: %s\ndata: ", (unsigned long long)id, type);
-    if (out_append(c, head, (size_t)n) != 0 || out_append(c, data, strlen(data)) != 0 ||
-        out_append(c, "\n\n", 2) != 0)
+    if (ev_out_append(c, head, (size_t)n) != 0 || ev_out_append(c, data, strlen(data)) != 0 ||
+        ev_out_append(c, "\n\n", 2) != 0)
         return -1;
     return 0;
 }
 
-static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max)
+static ssize_t ev_reader(void *cls, uint64_t pos, char *buf, size_t max)
 {
     (void)pos;
     struct sse_client *c = cls;
@@ -108,11 +109,11 @@ static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max)
         int fail = 0;
         if (c->next_id <= last_id) {
             const struct event *e = &ring[c->next_id % EVENTS_RING];
-            fail = out_event(c, e->id, e->type, e->data);
+            fail = ev_out_event(c, e->id, e->type, e->data);
             c->next_id++;
         } else if (c->keepalive_due) {
             c->keepalive_due = 0;
-            fail = out_append(c, ": keepalive\n\n", 13);
+            fail = ev_out_append(c, ": keepalive\n\n", 13);
         } else {
             /* Nothing to send: leave MHD's loop until a publisher resumes
              * us, instead of being asked again at once. */
@@ -137,16 +138,11 @@ out:
     return ret;
 }
 
-static void reader_free(void *cls)
+static void ev_reader_free(void *cls)
 {
     struct sse_client *c = cls;
     pthread_mutex_lock(&lock);
-    if (c->prev != NULL)
-        c->prev->next = c->next;
-    else
-        clients = c->next;
-    if (c->next != NULL)
-        c->next->prev = c->prev;
+    TAILQ_REMOVE(&clients, c, link);
     nclients--;
     pthread_mutex_unlock(&lock);
     free(c->out);
@@ -155,11 +151,11 @@ static void reader_free(void *cls)
 
 /* Wakes every suspended stream (called with the lock held); the caller
  * resumes the returned connections after unlocking and frees the array. */
-static struct MHD_Connection **collect_resumable(int *n)
+static struct MHD_Connection **ev_collect_resumable(int *n)
 {
     *n = 0;
     struct MHD_Connection **v = malloc(sizeof *v * (size_t)(nclients > 0 ? nclients : 1));
-    for (struct sse_client *c = clients; c != NULL; c = c->next) {
+    for (struct sse_client *c = TAILQ_FIRST(&clients); c != NULL; c = TAILQ_NEXT(c, link)) {
         if (!c->suspended)
             continue;
         if (v == NULL)
@@ -170,7 +166,7 @@ static struct MHD_Connection **collect_resumable(int *n)
     return v;
 }
 
-static void resume_all(struct MHD_Connection **v, int n)
+static void ev_resume_all(struct MHD_Connection **v, int n)
 {
     for (int i = 0; i < n; i++)
         MHD_resume_connection(v[i]);
@@ -178,7 +174,7 @@ static void resume_all(struct MHD_Connection **v, int n)
 }
 
 /* Adds an event to the ring (taking data) and wakes the streams. */
-static void publish(const char *type, char *data)
+static void ev_publish(const char *type, char *data)
 {
     int n;
     if (data == NULL)
@@ -190,7 +186,7 @@ static void publish(const char *type, char *data)
     e->id = id;
     util_strlcpy(e->type, type, sizeof e->type);
     e->data = data;
-    for (struct sse_client *c = clients; c != NULL; c = c->next) {
+    for (struct sse_client *c = TAILQ_FIRST(&clients); c != NULL; c = TAILQ_NEXT(c, link)) {
         if (!c->closing && id >= c->next_id + EVENTS_MAX_BEHIND) {
             /* Too slow: end its stream rather than buffer without bound;
              * it can come back with Last-Event-ID while that is in the
@@ -199,20 +195,20 @@ static void publish(const char *type, char *data)
             atomic_fetch_add(&n_dropped, 1);
         }
     }
-    struct MHD_Connection **v = collect_resumable(&n);
+    struct MHD_Connection **v = ev_collect_resumable(&n);
     pthread_mutex_unlock(&lock);
-    resume_all(v, n);
+    ev_resume_all(v, n);
 }
 
-static void keepalive_all(void)
+static void ev_keepalive_all(void)
 {
     int n;
     pthread_mutex_lock(&lock);
-    for (struct sse_client *c = clients; c != NULL; c = c->next)
+    for (struct sse_client *c = TAILQ_FIRST(&clients); c != NULL; c = TAILQ_NEXT(c, link))
         c->keepalive_due = 1;
-    struct MHD_Connection **v = collect_resumable(&n);
+    struct MHD_Connection **v = ev_collect_resumable(&n);
     pthread_mutex_unlock(&lock);
-    resume_all(v, n);
+    ev_resume_all(v, n);
 }
 
 char *events_parse_payload(const char *payload, char *type)
@@ -238,7 +234,7 @@ done:
     return out;
 }
 
-static void on_notify(const char *payload)
+static void ev_on_notify(const char *payload)
 {
     char type[33];
     char *data = events_parse_payload(payload, type);
@@ -247,10 +243,10 @@ static void on_notify(const char *payload)
         return;
     }
     atomic_fetch_add(&n_received, 1);
-    publish(type, data);
+    ev_publish(type, data);
 }
 
-static PGconn *listen_connect(void)
+static PGconn *ev_listen_connect(void)
 {
     char err[256];
     PGconn *c = db_connect(cfg->database_url, "fetcher-api-events", 0, err, sizeof err);
@@ -269,7 +265,7 @@ static PGconn *listen_connect(void)
     return c;
 }
 
-static void *listener_main(void *arg)
+static void *ev_listener_main(void *arg)
 {
     (void)arg;
     PGconn *db = NULL;
@@ -280,7 +276,7 @@ static void *listener_main(void *arg)
     for (;;) {
         int64_t now = util_mono_ms();
         if (db == NULL && now >= next_connect) {
-            db = listen_connect();
+            db = ev_listen_connect();
             now = util_mono_ms();
             if (db == NULL) {
                 next_connect = now + backoff;
@@ -291,8 +287,8 @@ static void *listener_main(void *arg)
                 if (ever_connected) {
                     /* Notifications sent while we were away are lost. */
                     log_msg(LOG_INFO, "events: listening again");
-                    publish("reset",
-                            strdup("{\"type\":\"reset\",\"reason\":\"listener reconnected\"}"));
+                    ev_publish("reset",
+                               strdup("{\"type\":\"reset\",\"reason\":\"listener reconnected\"}"));
                 }
                 ever_connected = 1;
             }
@@ -318,14 +314,14 @@ static void *listener_main(void *arg)
             } else {
                 PGnotify *nt;
                 while ((nt = PQnotifies(db)) != NULL) {
-                    on_notify(nt->extra);
+                    ev_on_notify(nt->extra);
                     PQfreemem(nt);
                 }
             }
         }
         now = util_mono_ms();
         if (now >= next_keepalive) {
-            keepalive_all();
+            ev_keepalive_all();
             next_keepalive = now + EVENTS_KEEPALIVE_S * 1000;
         }
     }
@@ -341,7 +337,7 @@ int events_start(int max)
     stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (stop_fd < 0)
         return -1;
-    if (pthread_create(&listener, NULL, listener_main, NULL) != 0) {
+    if (pthread_create(&listener, NULL, ev_listener_main, NULL) != 0) {
         close(stop_fd);
         stop_fd = -1;
         return -1;
@@ -362,9 +358,9 @@ void events_stop(int wait_ms)
     int n;
     pthread_mutex_lock(&lock);
     stopping = 1;
-    struct MHD_Connection **v = collect_resumable(&n);
+    struct MHD_Connection **v = ev_collect_resumable(&n);
     pthread_mutex_unlock(&lock);
-    resume_all(v, n);
+    ev_resume_all(v, n);
     for (int waited = 0; waited < wait_ms; waited += 10) {
         pthread_mutex_lock(&lock);
         int left = nclients;
@@ -409,7 +405,7 @@ enum MHD_Result events_serve(struct MHD_Connection *conn, const struct api_reque
         return MHD_NO;
     c->conn = conn;
     static const char hello[] = ": connected\nretry: 3000\n\n";
-    if (out_append(c, hello, sizeof hello - 1) != 0) {
+    if (ev_out_append(c, hello, sizeof hello - 1) != 0) {
         free(c);
         return MHD_NO;
     }
@@ -425,7 +421,7 @@ enum MHD_Result events_serve(struct MHD_Connection *conn, const struct api_reque
     int reset = 0;
     if (last_seen < 0) {
         c->next_id = last_id + 1;
-    } else if ((uint64_t)last_seen > last_id || (uint64_t)last_seen + 1 < oldest_id()) {
+    } else if ((uint64_t)last_seen > last_id || (uint64_t)last_seen + 1 < ev_oldest_id()) {
         /* From an earlier run of this process, or older than the ring:
          * what happened in between is unknown. */
         reset = 1;
@@ -439,25 +435,22 @@ enum MHD_Result events_serve(struct MHD_Connection *conn, const struct api_reque
                  "{\"type\":\"reset\",\"reason\":\"event %lld is not among the events this "
                  "server keeps; reload\"}",
                  (long long)last_seen);
-        if (out_event(c, last_id, "reset", data) != 0) {
+        if (ev_out_event(c, last_id, "reset", data) != 0) {
             pthread_mutex_unlock(&lock);
             free(c->out);
             free(c);
             return MHD_NO;
         }
     }
-    /* Linked before the response exists: reader_free() unlinks. */
-    c->next = clients;
-    if (clients != NULL)
-        clients->prev = c;
-    clients = c;
+    /* Linked before the response exists: ev_reader_free() unlinks. */
+    TAILQ_INSERT_HEAD(&clients, c, link);
     nclients++;
     pthread_mutex_unlock(&lock);
 
-    struct MHD_Response *resp =
-        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, reader, c, reader_free);
+    struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024,
+                                                                  ev_reader, c, ev_reader_free);
     if (resp == NULL) {
-        reader_free(c);
+        ev_reader_free(c);
         return MHD_NO;
     }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");

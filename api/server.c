@@ -64,7 +64,7 @@ _Static_assert(SERVER_CONNECTION_TIMEOUT_S > EVENTS_KEEPALIVE_S, "keep-alive ins
  * answers 414/431 beyond it) and the read buffer. */
 #define SERVER_CONNECTION_MEMORY (32 * 1024)
 
-static void usage(FILE *f)
+static void srv_usage(FILE *f)
 {
     fprintf(f, "usage: fetcher-api [--help | --version | --healthcheck]\n"
                "\n"
@@ -79,7 +79,7 @@ static void usage(FILE *f)
 
 /* The address to reach the server at: a wildcard bind is reached on the
  * loopback address of the same family. */
-static const char *connect_host(const char *bind)
+static const char *srv_connect_host(const char *bind)
 {
     if (strcmp(bind, "0.0.0.0") == 0 || bind[0] == '\0')
         return "127.0.0.1";
@@ -90,7 +90,7 @@ static const char *connect_host(const char *bind)
 
 /* A raw-socket HTTP/1.0 GET: no libcurl start-up cost, nothing to leak, and
  * the container check stays independent of the code it checks. */
-static int healthcheck(const struct config *c)
+static int srv_healthcheck(const struct config *c)
 {
     int rc = 1;
     int fd = -1;
@@ -98,7 +98,7 @@ static int healthcheck(const struct config *c)
     struct addrinfo *ai = NULL;
     char port[16];
     snprintf(port, sizeof port, "%lld", (long long)c->api_port);
-    const char *host = connect_host(c->api_bind);
+    const char *host = srv_connect_host(c->api_bind);
     if (getaddrinfo(host, port, &hints, &ai) != 0 || ai == NULL) {
         fprintf(stderr, "fetcher-api: healthcheck: bad address %s\n", host);
         goto out;
@@ -139,8 +139,8 @@ out:
     return rc;
 }
 
-static enum MHD_Result handle(struct MHD_Connection *conn, const char *url, const char *method,
-                              const char *upload_data, size_t *upload_data_size, void **con_cls)
+static enum MHD_Result srv_handle(struct MHD_Connection *conn, const char *url, const char *method,
+                                  const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
     struct api_request *req = *con_cls;
     if (req == NULL) {
@@ -195,16 +195,17 @@ static enum MHD_Result handle(struct MHD_Connection *conn, const char *url, cons
     return r;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version, const char *upload_data,
-                                  size_t *upload_data_size, void **con_cls)
+static enum MHD_Result srv_on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                      const char *method, const char *version,
+                                      const char *upload_data, size_t *upload_data_size,
+                                      void **con_cls)
 {
     (void)cls;
     (void)version;
     (void)http_take_status();
     if (*con_cls == NULL)
         guard_headers_done(conn); /* the first call: the headers are all here */
-    enum MHD_Result r = handle(conn, url, method, upload_data, upload_data_size, con_cls);
+    enum MHD_Result r = srv_handle(conn, url, method, upload_data, upload_data_size, con_cls);
     unsigned st = http_take_status();
     struct api_request *req = *con_cls;
     if (st != 0 && req != NULL)
@@ -212,8 +213,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return r;
 }
 
-static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-                         enum MHD_RequestTerminationCode toe)
+static void srv_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                             enum MHD_RequestTerminationCode toe)
 {
     (void)cls;
     (void)toe;
@@ -229,7 +230,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
 }
 
-static int hex_value(char c)
+static int srv_hex_value(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -244,14 +245,14 @@ static int hex_value(char c)
  * written: a decoded NUL would silently cut the path or value short
  * ("/index.html%00.js" → "/index.html"); kept literal, every name and
  * parameter check refuses it. */
-static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+static size_t srv_unescape(void *cls, struct MHD_Connection *conn, char *s)
 {
     (void)cls;
     (void)conn;
     char *w = s;
     for (const char *r = s; *r != '\0'; w++) {
-        int hi = r[0] == '%' ? hex_value(r[1]) : -1;
-        int lo = hi >= 0 ? hex_value(r[2]) : -1;
+        int hi = r[0] == '%' ? srv_hex_value(r[1]) : -1;
+        int lo = hi >= 0 ? srv_hex_value(r[2]) : -1;
         if (lo >= 0 && (hi | lo) != 0) {
             *w = (char)(hi * 16 + lo);
             r += 3;
@@ -263,7 +264,7 @@ static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
     return (size_t)(w - s);
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
+static void srv_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
     char msg[512];
@@ -283,7 +284,7 @@ int main(int argc, char **argv)
     log_set_program("fetcher-api");
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage(stdout);
+            srv_usage(stdout);
             config_print_help();
             return 0;
         }
@@ -311,7 +312,7 @@ int main(int argc, char **argv)
     if (log_level_parse(cfg->log_level, &lv) == 0)
         log_set_min_level(lv);
     if (argc > 1) /* --healthcheck, the only argument left */
-        return healthcheck(cfg);
+        return srv_healthcheck(cfg);
 
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST | AI_PASSIVE};
     char port[16];
@@ -364,16 +365,16 @@ int main(int argc, char **argv)
                      MHD_ALLOW_SUSPEND_RESUME;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    d = MHD_start_daemon(flags, (uint16_t)cfg->api_port, NULL, NULL, on_request, NULL,
-                         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
+    d = MHD_start_daemon(flags, (uint16_t)cfg->api_port, NULL, NULL, srv_on_request, NULL,
+                         MHD_OPTION_EXTERNAL_LOGGER, srv_mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
                          ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->api_threads,
                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SERVER_CONNECTION_TIMEOUT_S,
                          MHD_OPTION_CONNECTION_LIMIT, (unsigned)SERVER_CONNECTION_LIMIT,
                          MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)SERVER_PER_IP_LIMIT,
                          MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SERVER_CONNECTION_MEMORY,
-                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+                         MHD_OPTION_NOTIFY_COMPLETED, srv_on_completed, NULL,
                          MHD_OPTION_NOTIFY_CONNECTION, guard_notify, NULL,
-                         MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
+                         MHD_OPTION_UNESCAPE_CALLBACK, srv_unescape, NULL, MHD_OPTION_END);
     if (d == NULL) {
         log_msg(LOG_CRITICAL, "cannot listen on %s:%s (in use, or not an address of this host)",
                 cfg->api_bind, port);

@@ -74,7 +74,7 @@ static int valid_name(const char *name)
            strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == len;
 }
 
-HANDLER(static_serve)
+enum MHD_Result static_serve(struct MHD_Connection *conn, const struct api_request *req)
 {
     const char *name = routes_tail(req);
     if (name[0] == '\0')

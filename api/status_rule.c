@@ -2,6 +2,7 @@
  * status_rule — see status_rule.h.
  */
 #include "status_rule.h"
+#include "heartbeat_schema.h"
 
 #include <stddef.h>
 #include <string.h>
@@ -24,18 +25,18 @@ enum status_state status_evaluate(int live, struct json_object *detail, const ch
         goto out;
     st = STATUS_DEGRADED;
     /* The daemon's own words first: it knows why better than we do. */
-    if (json_object_object_get_ex(detail, "degraded_reason", &v) &&
+    if (json_object_object_get_ex(detail, HBS_DETAIL_DEGRADED_REASON, &v) &&
         json_object_is_type(v, json_type_string)) {
         why = json_object_get_string(v);
         goto out;
     }
-    if (json_object_object_get_ex(detail, "offline", &v) &&
+    if (json_object_object_get_ex(detail, HBS_DETAIL_OFFLINE, &v) &&
         json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v)) {
         why = "offline: no upstream reachable";
         goto out;
     }
-    if (json_object_object_get_ex(detail, "db", &v) && json_object_is_type(v, json_type_string) &&
-        strcmp(json_object_get_string(v), "ok") != 0) {
+    if (json_object_object_get_ex(detail, HBS_DETAIL_DB, &v) &&
+        json_object_is_type(v, json_type_string) && strcmp(json_object_get_string(v), "ok") != 0) {
         why = "fetcherd cannot reach the database";
         goto out;
     }

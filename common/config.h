@@ -23,31 +23,29 @@
 #include <stdint.h>
 
 struct config {
-    char database_url[1024];
-    int64_t fetch_interval_s;   /* FETCH_INTERVAL */
-    int64_t log_retention_days; /* LOG_RETENTION_DAYS */
-    int64_t stats_persist_s;    /* STATS_PERSIST_INTERVAL */
-    int64_t heartbeat_s;        /* HEARTBEAT_INTERVAL */
-    char api_bind[64];          /* API_BIND */
-    int64_t api_port;           /* API_PORT */
-    char api_token[256];        /* FETCHER_API_TOKEN, empty = unset */
-    int64_t api_threads;        /* API_THREADS */
-    char yahoo_base_url[512];
-    char coingecko_base_url[512];
-    char coingecko_api_key[256];
-    char fx_base_url[512];
-    int64_t fetch_concurrency; /* FETCH_CONCURRENCY: in flight, all providers */
-    int64_t fetch_timeout_s;   /* FETCH_TIMEOUT: per request, total */
-    int64_t fetch_retries;     /* FETCH_RETRIES */
-    int64_t coingecko_batch;   /* COINGECKO_BATCH: ids per request */
+    char database_url[1024];      /* DATABASE_URL */
+    int64_t fetch_interval_s;     /* FETCH_INTERVAL */
+    int64_t log_retention_days;   /* LOG_RETENTION_DAYS */
+    int64_t stats_persist_s;      /* STATS_PERSIST_INTERVAL */
+    int64_t heartbeat_s;          /* HEARTBEAT_INTERVAL */
+    char api_bind[64];            /* API_BIND */
+    int64_t api_port;             /* API_PORT */
+    char api_token[256];          /* FETCHER_API_TOKEN, empty = unset */
+    int64_t api_threads;          /* API_THREADS */
+    char yahoo_base_url[512];     /* YAHOO_BASE_URL */
+    char coingecko_base_url[512]; /* COINGECKO_BASE_URL */
+    char coingecko_api_key[256];  /* COINGECKO_API_KEY, empty = unset */
+    char fx_base_url[512];        /* FX_BASE_URL */
+    int64_t fetch_concurrency;    /* FETCH_CONCURRENCY: in flight, all providers */
+    int64_t fetch_timeout_s;      /* FETCH_TIMEOUT: per request, total */
+    int64_t fetch_retries;        /* FETCH_RETRIES: of a transient failure */
+    int64_t coingecko_batch;      /* COINGECKO_BATCH: ids per request */
+    /* FETCH_RATE_LIMITS: "yahoo=60,coingecko=10" per minute */
     char rate_limits[256];
-    char staleness[256];     /* FETCH_STALENESS: "stock=10m,bond=1d" */
-    int64_t price_max_age_s; /* PRICE_MAX_AGE: older quotes are refused */
-    int64_t price_move_warn_pct;
-    /* PRICE_MOVE_WARN_PCT: log moves larger than this */ /* FETCH_RATE_LIMITS:
-                                                             "yahoo=300,coingecko=30" per minute
-                                                           */
-    int64_t max_body_bytes;                               /* FETCH_MAX_BODY */
+    char staleness[256];         /* FETCH_STALENESS: "stock=10m,bond=1d" */
+    int64_t price_max_age_s;     /* PRICE_MAX_AGE: older quotes are refused */
+    int64_t price_move_warn_pct; /* PRICE_MOVE_WARN_PCT: log moves larger than this */
+    int64_t max_body_bytes;      /* FETCH_MAX_BODY */
     char instance_id[64];        /* FETCHER_INSTANCE_ID, empty = generated */
     int64_t write_buffer_rows;   /* WRITE_BUFFER_ROWS: kept while the DB is away */
     int64_t watchdog_s;          /* WATCHDOG_SECONDS: loop stall before exit */

@@ -34,7 +34,7 @@ enum db_status db_classify(PGconn *conn, const PGresult *res)
     return DB_HARD;
 }
 
-static void first_line(char *err, size_t errlen, const char *prefix, const char *msg)
+static void db_first_line(char *err, size_t errlen, const char *prefix, const char *msg)
 {
     snprintf(err, errlen, "%s%s", prefix, msg ? msg : "unknown error");
     char *nl = strchr(err, '\n');
@@ -43,14 +43,14 @@ static void first_line(char *err, size_t errlen, const char *prefix, const char 
 }
 
 /* NOTICEs ("relation already exists, skipping") are chatter, not events. */
-static void ignore_notice(void *arg, const char *message)
+static void db_ignore_notice(void *arg, const char *message)
 {
     (void)arg;
     (void)message;
 }
 
-static PGconn *connect_with(const char *url, const char *app_name, int statement_timeout_ms,
-                            int nonblocking)
+static PGconn *db_connect_with(const char *url, const char *app_name, int statement_timeout_ms,
+                               int nonblocking)
 {
     char options[96];
     /* JIT compilation costs a second on statements the planner misjudges
@@ -67,25 +67,25 @@ static PGconn *connect_with(const char *url, const char *app_name, int statement
     PGconn *c =
         nonblocking ? PQconnectStartParams(keys, vals, 1) : PQconnectdbParams(keys, vals, 1);
     if (c != NULL)
-        PQsetNoticeProcessor(c, ignore_notice, NULL);
+        PQsetNoticeProcessor(c, db_ignore_notice, NULL);
     return c;
 }
 
 PGconn *db_connect_start(const char *url, const char *app_name, int statement_timeout_ms)
 {
-    return connect_with(url, app_name, statement_timeout_ms, 1);
+    return db_connect_with(url, app_name, statement_timeout_ms, 1);
 }
 
 PGconn *db_connect(const char *url, const char *app_name, int statement_timeout_ms, char *err,
                    size_t errlen)
 {
-    PGconn *conn = connect_with(url, app_name, statement_timeout_ms, 0);
+    PGconn *conn = db_connect_with(url, app_name, statement_timeout_ms, 0);
     if (conn == NULL) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
     if (PQstatus(conn) != CONNECTION_OK) {
-        first_line(err, errlen, "", PQerrorMessage(conn));
+        db_first_line(err, errlen, "", PQerrorMessage(conn));
         PQfinish(conn);
         return NULL;
     }
@@ -101,7 +101,7 @@ enum db_status db_prepare_all(PGconn *conn, const struct db_stmt *table, size_t 
         if (st != DB_OK) {
             char prefix[96];
             snprintf(prefix, sizeof prefix, "prepare %s: ", table[i].name);
-            first_line(err, errlen, prefix, r ? PQresultErrorMessage(r) : PQerrorMessage(conn));
+            db_first_line(err, errlen, prefix, r ? PQresultErrorMessage(r) : PQerrorMessage(conn));
             PQclear(r);
             return st;
         }
@@ -119,7 +119,7 @@ enum db_status db_exec(PGconn *conn, const char *name, int nparams, const char *
     if (st != DB_OK) {
         char prefix[96];
         snprintf(prefix, sizeof prefix, "%s: ", name);
-        first_line(err, errlen, prefix, r ? PQresultErrorMessage(r) : PQerrorMessage(conn));
+        db_first_line(err, errlen, prefix, r ? PQresultErrorMessage(r) : PQerrorMessage(conn));
         PQclear(r);
         return st;
     }
@@ -127,12 +127,12 @@ enum db_status db_exec(PGconn *conn, const char *name, int nparams, const char *
     return DB_OK;
 }
 
-static enum db_status simple(PGconn *conn, const char *sql, char *err, size_t errlen)
+static enum db_status db_simple(PGconn *conn, const char *sql, char *err, size_t errlen)
 {
     PGresult *r = PQexec(conn, sql);
     enum db_status st = db_classify(conn, r);
     if (st != DB_OK)
-        first_line(err, errlen, "", r ? PQresultErrorMessage(r) : PQerrorMessage(conn));
+        db_first_line(err, errlen, "", r ? PQresultErrorMessage(r) : PQerrorMessage(conn));
     PQclear(r);
     return st;
 }
@@ -146,21 +146,21 @@ enum db_status db_run_tx(PGconn *conn, int max_tries,
         if (PQstatus(conn) == CONNECTION_BAD) {
             PQreset(conn);
             if (PQstatus(conn) != CONNECTION_OK) {
-                first_line(err, errlen, "", PQerrorMessage(conn));
+                db_first_line(err, errlen, "", PQerrorMessage(conn));
                 st = DB_RETRY;
                 continue;
             }
         }
-        st = simple(conn, "BEGIN", err, errlen);
+        st = db_simple(conn, "BEGIN", err, errlen);
         if (st == DB_OK)
             st = fn(conn, cls, err, errlen);
         if (st == DB_OK)
-            st = simple(conn, "COMMIT", err, errlen);
+            st = db_simple(conn, "COMMIT", err, errlen);
         if (st == DB_OK)
             return DB_OK;
         if (PQtransactionStatus(conn) != PQTRANS_IDLE && PQstatus(conn) == CONNECTION_OK) {
             char ignored[8];
-            (void)simple(conn, "ROLLBACK", ignored, sizeof ignored);
+            (void)db_simple(conn, "ROLLBACK", ignored, sizeof ignored);
         }
         if (st != DB_RETRY)
             return st;

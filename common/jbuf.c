@@ -41,7 +41,7 @@ int jbuf_ok(const struct jbuf *b)
     return !b->oom;
 }
 
-static void put(struct jbuf *b, const char *s, size_t n)
+static void jb_put(struct jbuf *b, const char *s, size_t n)
 {
     if (b->oom)
         return;
@@ -64,21 +64,21 @@ static void put(struct jbuf *b, const char *s, size_t n)
 
 /* Before any value: a comma unless it is the first at this depth (or it
  * follows a key, which placed its own comma). */
-static void sep(struct jbuf *b)
+static void jb_sep(struct jbuf *b)
 {
     if (b->after_key) {
         b->after_key = 0;
         return;
     }
     if (!b->first[b->depth])
-        put(b, ",", 1);
+        jb_put(b, ",", 1);
     b->first[b->depth] = 0;
 }
 
-static void open(struct jbuf *b, char c)
+static void jb_open(struct jbuf *b, char c)
 {
-    sep(b);
-    put(b, &c, 1);
+    jb_sep(b);
+    jb_put(b, &c, 1);
     if (b->depth + 1 < JBUF_MAX_DEPTH)
         b->depth++;
     else
@@ -86,35 +86,35 @@ static void open(struct jbuf *b, char c)
     b->first[b->depth] = 1;
 }
 
-static void close_(struct jbuf *b, char c)
+static void jb_close(struct jbuf *b, char c)
 {
-    put(b, &c, 1);
+    jb_put(b, &c, 1);
     if (b->depth > 0)
         b->depth--;
 }
 
 void jbuf_obj(struct jbuf *b)
 {
-    open(b, '{');
+    jb_open(b, '{');
 }
 
 void jbuf_obj_end(struct jbuf *b)
 {
-    close_(b, '}');
+    jb_close(b, '}');
 }
 
 void jbuf_arr(struct jbuf *b)
 {
-    open(b, '[');
+    jb_open(b, '[');
 }
 
 void jbuf_arr_end(struct jbuf *b)
 {
-    close_(b, ']');
+    jb_close(b, ']');
 }
 
 /* Length of the valid UTF-8 sequence at s, or 0 if it is not one. */
-static size_t utf8_len(const unsigned char *s)
+static size_t jb_utf8_len(const unsigned char *s)
 {
     if (s[0] < 0x80)
         return 1;
@@ -144,46 +144,46 @@ static size_t utf8_len(const unsigned char *s)
     return n;
 }
 
-static void put_escaped(struct jbuf *b, const char *s)
+static void jb_put_escaped(struct jbuf *b, const char *s)
 {
-    put(b, "\"", 1);
+    jb_put(b, "\"", 1);
     const unsigned char *p = (const unsigned char *)s;
     while (*p) {
         const unsigned char *run = p;
         while (*p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
             p++;
-        put(b, (const char *)run, (size_t)(p - run));
+        jb_put(b, (const char *)run, (size_t)(p - run));
         if (*p == '\0')
             break;
         char esc[8];
         if (*p == '"' || *p == '\\') {
             esc[0] = '\\';
             esc[1] = (char)*p;
-            put(b, esc, 2);
+            jb_put(b, esc, 2);
             p++;
         } else if (*p < 0x20) {
             snprintf(esc, sizeof esc, "\\u%04x", *p);
-            put(b, esc, 6);
+            jb_put(b, esc, 6);
             p++;
         } else {
-            size_t n = utf8_len(p);
+            size_t n = jb_utf8_len(p);
             if (n == 0) {
-                put(b, "\\ufffd", 6);
+                jb_put(b, "\\ufffd", 6);
                 p++;
             } else {
-                put(b, (const char *)p, n);
+                jb_put(b, (const char *)p, n);
                 p += n;
             }
         }
     }
-    put(b, "\"", 1);
+    jb_put(b, "\"", 1);
 }
 
 void jbuf_key(struct jbuf *b, const char *key)
 {
-    sep(b);
-    put_escaped(b, key);
-    put(b, ":", 1);
+    jb_sep(b);
+    jb_put_escaped(b, key);
+    jb_put(b, ":", 1);
     b->after_key = 1;
 }
 
@@ -193,16 +193,16 @@ void jbuf_str(struct jbuf *b, const char *s)
         jbuf_null(b);
         return;
     }
-    sep(b);
-    put_escaped(b, s);
+    jb_sep(b);
+    jb_put_escaped(b, s);
 }
 
 void jbuf_int(struct jbuf *b, int64_t v)
 {
     char t[24];
     int n = snprintf(t, sizeof t, "%lld", (long long)v);
-    sep(b);
-    put(b, t, (size_t)n);
+    jb_sep(b);
+    jb_put(b, t, (size_t)n);
 }
 
 void jbuf_num(struct jbuf *b, double v)
@@ -219,24 +219,103 @@ void jbuf_num(struct jbuf *b, double v)
     int n = snprintf(t, sizeof t, "%.15g", v);
     if (!isfinite(strtod(t, NULL)))
         n = snprintf(t, sizeof t, "%.17g", v);
-    sep(b);
-    put(b, t, (size_t)n);
+    jb_sep(b);
+    jb_put(b, t, (size_t)n);
 }
 
 void jbuf_bool(struct jbuf *b, int v)
 {
-    sep(b);
-    put(b, v ? "true" : "false", v ? 4 : 5);
+    jb_sep(b);
+    jb_put(b, v ? "true" : "false", v ? 4 : 5);
 }
 
 void jbuf_null(struct jbuf *b)
 {
-    sep(b);
-    put(b, "null", 4);
+    jb_sep(b);
+    jb_put(b, "null", 4);
 }
 
 void jbuf_raw(struct jbuf *b, const char *json)
 {
-    sep(b);
-    put(b, json, strlen(json));
+    jb_sep(b);
+    jb_put(b, json, strlen(json));
+}
+
+void jbuf_typed(struct jbuf *b, enum jbuf_type t, const void *p)
+{
+    switch (t) {
+    case JBUF_INT:
+        jbuf_int(b, *(const int64_t *)p);
+        break;
+    case JBUF_INT_OR_NULL:
+        if (*(const int64_t *)p != 0)
+            jbuf_int(b, *(const int64_t *)p);
+        else
+            jbuf_null(b);
+        break;
+    case JBUF_NUM:
+        jbuf_num(b, *(const double *)p);
+        break;
+    case JBUF_BOOL:
+        jbuf_bool(b, *(const int *)p);
+        break;
+    case JBUF_STR:
+        jbuf_str(b, *(const char *const *)p);
+        break;
+    case JBUF_TIME: {
+        int64_t ms = *(const int64_t *)p;
+        char text[32];
+        if (ms != 0) {
+            util_fmt_time(ms, text, sizeof text);
+            jbuf_str(b, text);
+        } else {
+            jbuf_null(b);
+        }
+        break;
+    }
+    }
+}
+
+void jbuf_fields(struct jbuf *b, const struct jbuf_field *fields, size_t n, const void *s)
+{
+    for (size_t i = 0; i < n; i++) {
+        jbuf_key(b, fields[i].name);
+        jbuf_typed(b, fields[i].type, (const char *)s + fields[i].offset);
+    }
+}
+
+void jbuf_json(struct jbuf *b, json_object *v)
+{
+    switch (json_object_get_type(v)) {
+    case json_type_null:
+        jbuf_null(b);
+        break;
+    case json_type_boolean:
+        jbuf_bool(b, json_object_get_boolean(v));
+        break;
+    case json_type_int:
+    case json_type_double:
+        /* json-c's own text: the number a json-c writer would have stored */
+        jbuf_raw(b, json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+        break;
+    case json_type_string:
+        jbuf_str(b, json_object_get_string(v));
+        break;
+    case json_type_object: {
+        jbuf_obj(b);
+        json_object_object_foreach(v, key, val)
+        {
+            jbuf_key(b, key);
+            jbuf_json(b, val);
+        }
+        jbuf_obj_end(b);
+        break;
+    }
+    case json_type_array:
+        jbuf_arr(b);
+        for (size_t i = 0; i < json_object_array_length(v); i++)
+            jbuf_json(b, json_object_array_get_idx(v, i));
+        jbuf_arr_end(b);
+        break;
+    }
 }

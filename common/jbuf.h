@@ -1,7 +1,10 @@
 /*
- * jbuf — writes JSON text straight into a growable buffer. For the large
- * documents (a cycle's rows, a heartbeat) where building a json-c tree
- * first would cost an allocation per value; json-c remains the reader.
+ * jbuf — writes JSON text straight into a growable buffer. The daemon's
+ * one way to write batches and large documents (a cycle's rows, log rows,
+ * a heartbeat), where building a json-c tree first would cost an
+ * allocation per value, and where one invalid byte from upstream must not
+ * make PostgreSQL refuse the whole batch. Small documents (a log row's
+ * context, an event) are json-c trees; json-c remains the reader.
  *
  * Commas are placed by the builder: callers only open, key and close. Out of
  * memory is sticky (jbuf_ok() says so at the end), so call sites need not
@@ -12,6 +15,7 @@
 
 #include "util.h"
 
+#include <json-c/json.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,5 +55,29 @@ void jbuf_bool(struct jbuf *b, int v);
 void jbuf_null(struct jbuf *b);
 /* Appends already-valid JSON text as one value. */
 void jbuf_raw(struct jbuf *b, const char *json);
+/* Typed values for writing a struct's members from a table. */
+enum jbuf_type {
+    JBUF_INT,         /* int64_t */
+    JBUF_INT_OR_NULL, /* int64_t, 0 writes null */
+    JBUF_NUM,         /* double */
+    JBUF_BOOL,        /* int */
+    JBUF_STR,         /* const char *, NULL writes null */
+    JBUF_TIME,        /* int64_t wall-clock ms as ISO-8601 UTC, 0 writes null */
+};
+/* Writes the value of type t that p points to. */
+void jbuf_typed(struct jbuf *b, enum jbuf_type t, const void *p);
+
+struct jbuf_field {
+    const char *name;
+    enum jbuf_type type;
+    size_t offset; /* of the member in the struct */
+};
+/* Writes "name": value for each of fields[0, n), the values read from the
+ * struct at s, into the open object. */
+void jbuf_fields(struct jbuf *b, const struct jbuf_field *fields, size_t n, const void *s);
+
+/* Writes a json-c value (borrowed) as one value: strings as jbuf_str
+ * writes them, numbers as json-c prints them. NULL writes null. */
+void jbuf_json(struct jbuf *b, json_object *v);
 
 #endif

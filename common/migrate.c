@@ -29,8 +29,8 @@ static const struct db_stmt stmts[] = {
     [M_APPLIED] = {"migrate_applied", "SELECT version FROM schema_migrations", 0},
 };
 
-static int q(PGconn *conn, int which, const char *const *params, PGresult **res, char *err,
-             size_t errlen)
+static int mig_query(PGconn *conn, int which, const char *const *params, PGresult **res, char *err,
+                     size_t errlen)
 {
     const struct db_stmt *s = &stmts[which];
     PGresult *r = PQexecParams(conn, s->sql, s->nparams, NULL, params, NULL, NULL, 0);
@@ -59,26 +59,26 @@ struct file_list {
     int n;
 };
 
-static int cmp_names(const void *a, const void *b)
+static int mig_cmp_names(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int is_migration_name(const char *n)
+static int mig_is_name(const char *n)
 {
     size_t len = strlen(n);
     return len > 8 && len < 200 && n[0] >= '0' && n[0] <= '9' && n[1] >= '0' && n[1] <= '9' &&
            n[2] >= '0' && n[2] <= '9' && n[3] == '_' && strcmp(n + len - 4, ".sql") == 0;
 }
 
-static void list_free(struct file_list *l)
+static void mig_list_free(struct file_list *l)
 {
     for (int i = 0; i < l->n; i++)
         free(l->names[i]);
     l->n = 0;
 }
 
-static int list_dir(const char *dir, struct file_list *l, char *err, size_t errlen)
+static int mig_list_dir(const char *dir, struct file_list *l, char *err, size_t errlen)
 {
     l->n = 0;
     DIR *d = opendir(dir);
@@ -88,37 +88,37 @@ static int list_dir(const char *dir, struct file_list *l, char *err, size_t errl
     }
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        if (!is_migration_name(e->d_name))
+        if (!mig_is_name(e->d_name))
             continue;
         if (l->n == MIGRATION_MAX_FILES) {
             snprintf(err, errlen, "more than %d migration files in %s", MIGRATION_MAX_FILES, dir);
             closedir(d);
-            list_free(l);
+            mig_list_free(l);
             return -1;
         }
         l->names[l->n] = strdup(e->d_name);
         if (l->names[l->n] == NULL) {
             closedir(d);
-            list_free(l);
+            mig_list_free(l);
             snprintf(err, errlen, "out of memory");
             return -1;
         }
         l->n++;
     }
     closedir(d);
-    qsort(l->names, (size_t)l->n, sizeof l->names[0], cmp_names);
+    qsort(l->names, (size_t)l->n, sizeof l->names[0], mig_cmp_names);
     for (int i = 1; i < l->n; i++) {
         if (strncmp(l->names[i], l->names[i - 1], 3) == 0) {
             snprintf(err, errlen, "migrations %s and %s share the number %.3s", l->names[i - 1],
                      l->names[i], l->names[i]);
-            list_free(l);
+            mig_list_free(l);
             return -1;
         }
     }
     return 0;
 }
 
-static char *read_file(const char *path, char *err, size_t errlen)
+static char *mig_read_file(const char *path, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
@@ -137,7 +137,8 @@ static char *read_file(const char *path, char *err, size_t errlen)
     return buf;
 }
 
-static int exec_simple(PGconn *conn, const char *sql, const char *what, char *err, size_t errlen)
+static int mig_exec_simple(PGconn *conn, const char *sql, const char *what, char *err,
+                           size_t errlen)
 {
     PGresult *r = PQexec(conn, sql);
     if (db_classify(conn, r) != DB_OK) {
@@ -153,19 +154,19 @@ static int exec_simple(PGconn *conn, const char *sql, const char *what, char *er
     return 0;
 }
 
-static int apply_one(PGconn *conn, const char *dir, const char *name, int *applied, char *err,
-                     size_t errlen)
+static int mig_apply_one(PGconn *conn, const char *dir, const char *name, int *applied, char *err,
+                         size_t errlen)
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    char *sql = read_file(path, err, errlen);
+    char *sql = mig_read_file(path, err, errlen);
     if (sql == NULL)
         return -1;
     int rc = -1;
     char version[4] = {name[0], name[1], name[2], '\0'};
     const char *params[3] = {version, sql, NULL};
     PGresult *r = NULL;
-    if (q(conn, M_GET, params, &r, err, errlen) != 0)
+    if (mig_query(conn, M_GET, params, &r, err, errlen) != 0)
         goto out;
     if (PQntuples(r) == 1) {
         if (strcmp(PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1)) != 0) {
@@ -180,20 +181,20 @@ static int apply_one(PGconn *conn, const char *dir, const char *name, int *appli
     }
     PQclear(r);
     r = NULL;
-    if (exec_simple(conn, "BEGIN", name, err, errlen) != 0)
+    if (mig_exec_simple(conn, "BEGIN", name, err, errlen) != 0)
         goto out;
     char what[256];
     snprintf(what, sizeof what, "migration %s", name);
-    if (exec_simple(conn, sql, what, err, errlen) != 0) {
-        (void)exec_simple(conn, "ROLLBACK", name, what, sizeof what);
+    if (mig_exec_simple(conn, sql, what, err, errlen) != 0) {
+        (void)mig_exec_simple(conn, "ROLLBACK", name, what, sizeof what);
         goto out;
     }
     const char *rec[3] = {version, name, sql};
-    if (q(conn, M_RECORD, rec, &r, err, errlen) != 0) {
-        (void)exec_simple(conn, "ROLLBACK", name, what, sizeof what);
+    if (mig_query(conn, M_RECORD, rec, &r, err, errlen) != 0) {
+        (void)mig_exec_simple(conn, "ROLLBACK", name, what, sizeof what);
         goto out;
     }
-    if (exec_simple(conn, "COMMIT", name, err, errlen) != 0)
+    if (mig_exec_simple(conn, "COMMIT", name, err, errlen) != 0)
         goto out;
     if (applied)
         (*applied)++;
@@ -209,18 +210,18 @@ int migrate_run(PGconn *conn, const char *dir, int *applied, char *err, size_t e
     if (applied)
         *applied = 0;
     struct file_list files;
-    if (list_dir(dir, &files, err, errlen) != 0)
+    if (mig_list_dir(dir, &files, err, errlen) != 0)
         return -1;
     int rc = -1;
     int locked = 0;
     PGresult *r = NULL;
-    if (exec_simple(conn, create_table, "schema_migrations", err, errlen) != 0)
+    if (mig_exec_simple(conn, create_table, "schema_migrations", err, errlen) != 0)
         goto out;
-    if (q(conn, M_LOCK, NULL, &r, err, errlen) != 0)
+    if (mig_query(conn, M_LOCK, NULL, &r, err, errlen) != 0)
         goto out;
     locked = 1;
     for (int i = 0; i < files.n; i++)
-        if (apply_one(conn, dir, files.names[i], applied, err, errlen) != 0)
+        if (mig_apply_one(conn, dir, files.names[i], applied, err, errlen) != 0)
             goto out;
     rc = 0;
 out:
@@ -228,21 +229,21 @@ out:
     if (locked) {
         PGresult *u = NULL;
         char ignored[8];
-        if (q(conn, M_UNLOCK, NULL, &u, ignored, sizeof ignored) == 0)
+        if (mig_query(conn, M_UNLOCK, NULL, &u, ignored, sizeof ignored) == 0)
             PQclear(u);
     }
-    list_free(&files);
+    mig_list_free(&files);
     return rc;
 }
 
 int migrate_pending(PGconn *conn, const char *dir, int *pending, char *err, size_t errlen)
 {
     struct file_list files;
-    if (list_dir(dir, &files, err, errlen) != 0)
+    if (mig_list_dir(dir, &files, err, errlen) != 0)
         return -1;
     PGresult *r = NULL;
     int rc = -1;
-    if (q(conn, M_APPLIED, NULL, &r, err, errlen) != 0)
+    if (mig_query(conn, M_APPLIED, NULL, &r, err, errlen) != 0)
         goto out;
     int n = 0;
     for (int i = 0; i < files.n; i++) {
@@ -255,6 +256,6 @@ int migrate_pending(PGconn *conn, const char *dir, int *pending, char *err, size
     rc = 0;
 out:
     PQclear(r);
-    list_free(&files);
+    mig_list_free(&files);
     return rc;
 }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #define DBCONN_MAX_QUEUED 100000
 #define DBCONN_MAX_PARAMS 16
@@ -19,7 +20,7 @@ enum cmd_kind { CMD_PREPARE, CMD_EXEC, CMD_SIMPLE };
 enum conn_state { DOWN, CONNECTING, UP };
 
 struct cmd {
-    struct cmd *next;
+    TAILQ_ENTRY(cmd) link;
     enum cmd_kind kind;
     int internal; /* set-up work of this connection: dropped when it breaks */
     char name[64];
@@ -43,19 +44,19 @@ struct dbconn {
     int fd;
     enum conn_state state;
     int ever_up;
-    struct cmd *head, *tail;
+    TAILQ_HEAD(dbconn_cmds, cmd) cmds; /* FIFO; the one in flight is first */
     size_t queued;
-    struct cmd *inflight; /* == head while a command runs */
+    struct cmd *inflight; /* the first of cmds while a command runs */
     PGresult *result;     /* first result of the command in flight */
     int64_t reconnect_timer;
     int attempts;
     char last_error[256];
 };
 
-static void start_connect(struct dbconn *d);
-static void send_next(struct dbconn *d);
+static void dbc_start_connect(struct dbconn *d);
+static void dbc_send_next(struct dbconn *d);
 
-static void cmd_free(struct cmd *c)
+static void dbc_cmd_free(struct cmd *c)
 {
     for (int i = 0; i < c->nparams && !c->borrowed; i++)
         free(c->params[i]);
@@ -63,37 +64,26 @@ static void cmd_free(struct cmd *c)
     free(c);
 }
 
-static void push(struct dbconn *d, struct cmd *c, int front)
+static void dbc_push(struct dbconn *d, struct cmd *c, int front)
 {
-    if (front) {
-        c->next = d->head;
-        d->head = c;
-        if (d->tail == NULL)
-            d->tail = c;
-    } else {
-        c->next = NULL;
-        if (d->tail)
-            d->tail->next = c;
-        else
-            d->head = c;
-        d->tail = c;
-    }
+    if (front)
+        TAILQ_INSERT_HEAD(&d->cmds, c, link);
+    else
+        TAILQ_INSERT_TAIL(&d->cmds, c, link);
     d->queued++;
 }
 
-static struct cmd *pop(struct dbconn *d)
+static struct cmd *dbc_pop(struct dbconn *d)
 {
-    struct cmd *c = d->head;
+    struct cmd *c = TAILQ_FIRST(&d->cmds);
     if (c) {
-        d->head = c->next;
-        if (d->head == NULL)
-            d->tail = NULL;
+        TAILQ_REMOVE(&d->cmds, c, link);
         d->queued--;
     }
     return c;
 }
 
-static void set_error(struct dbconn *d, const char *msg)
+static void dbc_set_error(struct dbconn *d, const char *msg)
 {
     util_strlcpy(d->last_error, msg ? msg : "unknown error", sizeof d->last_error);
     char *nl = strchr(d->last_error, '\n');
@@ -103,19 +93,19 @@ static void set_error(struct dbconn *d, const char *msg)
 
 /* ---- connection loss and reconnection ------------------------------- */
 
-static int64_t on_reconnect(struct loop *l, void *cls)
+static int64_t dbc_on_reconnect(struct loop *l, void *cls)
 {
     (void)l;
     struct dbconn *d = cls;
     d->reconnect_timer = 0;
-    start_connect(d);
+    dbc_start_connect(d);
     return LOOP_TIMER_STOP;
 }
 
-static void go_down(struct dbconn *d, const char *why)
+static void dbc_go_down(struct dbconn *d, const char *why)
 {
     int was_up = d->state == UP;
-    set_error(d, why);
+    dbc_set_error(d, why);
     if (d->fd >= 0)
         loop_unwatch(d->loop, d->fd);
     d->fd = -1;
@@ -131,8 +121,8 @@ static void go_down(struct dbconn *d, const char *why)
      * DB_RETRY, and each owner decides (the writer sends again, a cycle
      * uses its last asset list). The connection's own set-up commands are
      * redone on the next connect. */
-    struct cmd *failed = d->head;
-    d->head = d->tail = NULL;
+    struct dbconn_cmds failed = TAILQ_HEAD_INITIALIZER(failed);
+    TAILQ_CONCAT(&failed, &d->cmds, link);
     d->queued = 0;
     d->inflight = NULL;
     d->attempts++;
@@ -143,14 +133,14 @@ static void go_down(struct dbconn *d, const char *why)
         delay = 30000;
     log_msg(LOG_WARNING, "database: %s; reconnecting in %llds (attempt %d)", d->last_error,
             (long long)(delay / 1000), d->attempts);
-    d->reconnect_timer = loop_timer_add(d->loop, delay, on_reconnect, d);
+    d->reconnect_timer = loop_timer_add(d->loop, delay, dbc_on_reconnect, d);
 
-    while (failed != NULL) {
-        struct cmd *c = failed;
-        failed = c->next;
+    struct cmd *c;
+    while ((c = TAILQ_FIRST(&failed)) != NULL) {
+        TAILQ_REMOVE(&failed, c, link);
         if (c->cb && !c->internal)
             c->cb(NULL, DB_RETRY, d->last_error, c->cls);
-        cmd_free(c);
+        dbc_cmd_free(c);
     }
     if (was_up && d->ev.state)
         d->ev.state(0, d->ev.cls);
@@ -158,21 +148,21 @@ static void go_down(struct dbconn *d, const char *why)
 
 /* ---- commands ------------------------------------------------------- */
 
-static void watch(struct dbconn *d, int mask);
+static void dbc_watch(struct dbconn *d, int mask);
 
-static void on_socket(struct loop *l, int fd, int events, void *cls);
+static void dbc_on_socket(struct loop *l, int fd, int events, void *cls);
 
-static void watch(struct dbconn *d, int mask)
+static void dbc_watch(struct dbconn *d, int mask)
 {
-    if (loop_watch(d->loop, d->fd, mask, on_socket, d) != 0)
-        go_down(d, "cannot watch the database socket");
+    if (loop_watch(d->loop, d->fd, mask, dbc_on_socket, d) != 0)
+        dbc_go_down(d, "cannot watch the database socket");
 }
 
-static void send_next(struct dbconn *d)
+static void dbc_send_next(struct dbconn *d)
 {
-    if (d->state != UP || d->inflight != NULL || d->head == NULL)
+    if (d->state != UP || d->inflight != NULL || TAILQ_EMPTY(&d->cmds))
         return;
-    struct cmd *c = d->head;
+    struct cmd *c = TAILQ_FIRST(&d->cmds);
     int ok;
     switch (c->kind) {
     case CMD_PREPARE:
@@ -188,21 +178,21 @@ static void send_next(struct dbconn *d)
     }
     if (!ok) {
         d->inflight = c; /* so go_down reports it */
-        go_down(d, PQerrorMessage(d->conn));
+        dbc_go_down(d, PQerrorMessage(d->conn));
         return;
     }
     d->inflight = c;
     int f = PQflush(d->conn);
     if (f < 0) {
-        go_down(d, PQerrorMessage(d->conn));
+        dbc_go_down(d, PQerrorMessage(d->conn));
         return;
     }
-    watch(d, LOOP_READABLE | (f == 1 ? LOOP_WRITABLE : 0));
+    dbc_watch(d, LOOP_READABLE | (f == 1 ? LOOP_WRITABLE : 0));
 }
 
-static void finish_command(struct dbconn *d)
+static void dbc_finish_command(struct dbconn *d)
 {
-    struct cmd *c = pop(d);
+    struct cmd *c = dbc_pop(d);
     d->inflight = NULL;
     PGresult *r = d->result;
     d->result = NULL;
@@ -220,10 +210,10 @@ static void finish_command(struct dbconn *d)
     if (c->cb)
         c->cb(st == DB_OK ? r : NULL, st, err, c->cls);
     PQclear(r);
-    cmd_free(c);
+    dbc_cmd_free(c);
 }
 
-static void read_notifies(struct dbconn *d)
+static void dbc_read_notifies(struct dbconn *d)
 {
     PGnotify *n;
     while (d->conn && (n = PQnotifies(d->conn)) != NULL) {
@@ -233,11 +223,11 @@ static void read_notifies(struct dbconn *d)
     }
 }
 
-static void on_up(struct dbconn *d)
+static void dbc_on_up(struct dbconn *d)
 {
     d->state = UP;
     if (PQsetnonblocking(d->conn, 1) != 0) {
-        go_down(d, "cannot make the connection non-blocking");
+        dbc_go_down(d, "cannot make the connection non-blocking");
         return;
     }
     /* Set-up runs before anything queued: LISTEN first, then the statement
@@ -245,7 +235,7 @@ static void on_up(struct dbconn *d)
     for (size_t i = d->nstmts; i-- > 0;) {
         struct cmd *c = calloc(1, sizeof *c);
         if (c == NULL) {
-            go_down(d, "out of memory");
+            dbc_go_down(d, "out of memory");
             return;
         }
         c->kind = CMD_PREPARE;
@@ -253,7 +243,7 @@ static void on_up(struct dbconn *d)
         util_strlcpy(c->name, d->stmts[i].name, sizeof c->name);
         c->sql = d->stmts[i].sql;
         c->nparams = 0;
-        push(d, c, 1);
+        dbc_push(d, c, 1);
     }
     for (size_t i = 0; d->channels && d->channels[i]; i++) {
         struct cmd *c = calloc(1, sizeof *c);
@@ -261,7 +251,7 @@ static void on_up(struct dbconn *d)
         if (c == NULL || sql == NULL) {
             free(c);
             free(sql);
-            go_down(d, "out of memory");
+            dbc_go_down(d, "out of memory");
             return;
         }
         /* Channel names come from our own constant table, never from input. */
@@ -270,20 +260,20 @@ static void on_up(struct dbconn *d)
         c->internal = 1;
         util_strlcpy(c->name, "listen", sizeof c->name);
         c->sql = c->owned_sql = sql;
-        push(d, c, 1);
+        dbc_push(d, c, 1);
     }
     if (d->attempts > 0 || !d->ever_up)
         log_msg(LOG_INFO, "database: connected%s", d->ever_up ? " again" : "");
     d->attempts = 0;
     d->ever_up = 1;
     d->last_error[0] = '\0';
-    watch(d, LOOP_READABLE);
+    dbc_watch(d, LOOP_READABLE);
     if (d->ev.state)
         d->ev.state(1, d->ev.cls);
-    send_next(d);
+    dbc_send_next(d);
 }
 
-static void on_socket(struct loop *l, int fd, int events, void *cls)
+static void dbc_on_socket(struct loop *l, int fd, int events, void *cls)
 {
     (void)l;
     (void)fd;
@@ -291,7 +281,7 @@ static void on_socket(struct loop *l, int fd, int events, void *cls)
     if (d->state == CONNECTING) {
         PostgresPollingStatusType p = PQconnectPoll(d->conn);
         if (p == PGRES_POLLING_FAILED) {
-            go_down(d, PQerrorMessage(d->conn));
+            dbc_go_down(d, PQerrorMessage(d->conn));
             return;
         }
         int nfd = PQsocket(d->conn);
@@ -300,9 +290,9 @@ static void on_socket(struct loop *l, int fd, int events, void *cls)
             d->fd = nfd;
         }
         if (p == PGRES_POLLING_OK)
-            on_up(d);
+            dbc_on_up(d);
         else
-            watch(d, p == PGRES_POLLING_WRITING ? LOOP_WRITABLE : LOOP_READABLE);
+            dbc_watch(d, p == PGRES_POLLING_WRITING ? LOOP_WRITABLE : LOOP_READABLE);
         return;
     }
     if (d->state != UP)
@@ -310,25 +300,25 @@ static void on_socket(struct loop *l, int fd, int events, void *cls)
     if (events & LOOP_WRITABLE) {
         int f = PQflush(d->conn);
         if (f < 0) {
-            go_down(d, PQerrorMessage(d->conn));
+            dbc_go_down(d, PQerrorMessage(d->conn));
             return;
         }
         if (f == 0)
-            watch(d, LOOP_READABLE);
+            dbc_watch(d, LOOP_READABLE);
     }
     if (!(events & LOOP_READABLE))
         return;
     if (!PQconsumeInput(d->conn)) {
-        go_down(d, PQerrorMessage(d->conn));
+        dbc_go_down(d, PQerrorMessage(d->conn));
         return;
     }
     while (d->inflight != NULL && !PQisBusy(d->conn)) {
         PGresult *r = PQgetResult(d->conn);
         if (r == NULL) {
-            finish_command(d);
+            dbc_finish_command(d);
             if (d->state != UP)
                 return;
-            send_next(d);
+            dbc_send_next(d);
             continue;
         }
         if (d->result == NULL)
@@ -336,25 +326,25 @@ static void on_socket(struct loop *l, int fd, int events, void *cls)
         else
             PQclear(r); /* our statements return one result each */
     }
-    read_notifies(d);
+    dbc_read_notifies(d);
     if (d->conn && PQstatus(d->conn) == CONNECTION_BAD)
-        go_down(d, PQerrorMessage(d->conn));
+        dbc_go_down(d, PQerrorMessage(d->conn));
 }
 
-static void start_connect(struct dbconn *d)
+static void dbc_start_connect(struct dbconn *d)
 {
     d->conn = db_connect_start(d->url, "fetcherd", 30000);
     if (d->conn == NULL || PQstatus(d->conn) == CONNECTION_BAD) {
-        go_down(d, d->conn ? PQerrorMessage(d->conn) : "out of memory");
+        dbc_go_down(d, d->conn ? PQerrorMessage(d->conn) : "out of memory");
         return;
     }
     d->state = CONNECTING;
     d->fd = PQsocket(d->conn);
     if (d->fd < 0) {
-        go_down(d, "no socket");
+        dbc_go_down(d, "no socket");
         return;
     }
-    watch(d, LOOP_WRITABLE);
+    dbc_watch(d, LOOP_WRITABLE);
 }
 
 /* ---- public --------------------------------------------------------- */
@@ -377,7 +367,8 @@ struct dbconn *dbconn_new(struct loop *l, const char *url, const struct db_stmt 
     if (ev)
         d->ev = *ev;
     d->fd = -1;
-    start_connect(d);
+    TAILQ_INIT(&d->cmds);
+    dbc_start_connect(d);
     return d;
 }
 
@@ -393,16 +384,20 @@ void dbconn_free(struct dbconn *d)
         PQfinish(d->conn);
     PQclear(d->result);
     struct cmd *c;
-    while ((c = pop(d)) != NULL)
-        cmd_free(c);
+    while ((c = dbc_pop(d)) != NULL)
+        dbc_cmd_free(c);
     free(d->url);
     free(d);
 }
 
-static int query(struct dbconn *d, const char *name, int nparams, const char *const *params,
-                 int borrow, dbconn_cb cb, void *cls)
+static int dbc_query(struct dbconn *d, const char *name, int nparams, const char *const *params,
+                     int borrow, dbconn_cb cb, void *cls)
 {
-    if (d->queued >= DBCONN_MAX_QUEUED || nparams > DBCONN_MAX_PARAMS || nparams < 0)
+    /* Nothing waits through an outage it does not know of: go_down fails
+     * what was queued, and nothing is queued while the connection is not
+     * up. */
+    if (d->state != UP || d->queued >= DBCONN_MAX_QUEUED || nparams > DBCONN_MAX_PARAMS ||
+        nparams < 0)
         return -1;
     struct cmd *c = calloc(1, sizeof *c);
     if (c == NULL)
@@ -419,27 +414,27 @@ static int query(struct dbconn *d, const char *name, int nparams, const char *co
             c->params[i] = strdup(params[i]);
             if (c->params[i] == NULL) {
                 c->nparams = i;
-                cmd_free(c);
+                dbc_cmd_free(c);
                 return -1;
             }
         }
         c->nparams = i + 1;
     }
-    push(d, c, 0);
-    send_next(d);
+    dbc_push(d, c, 0);
+    dbc_send_next(d);
     return 0;
 }
 
 int dbconn_query(struct dbconn *d, const char *name, int nparams, const char *const *params,
                  dbconn_cb cb, void *cls)
 {
-    return query(d, name, nparams, params, 0, cb, cls);
+    return dbc_query(d, name, nparams, params, 0, cb, cls);
 }
 
 int dbconn_query_borrowed(struct dbconn *d, const char *name, int nparams,
                           const char *const *params, dbconn_cb cb, void *cls)
 {
-    return query(d, name, nparams, params, 1, cb, cls);
+    return dbc_query(d, name, nparams, params, 1, cb, cls);
 }
 
 int dbconn_is_up(const struct dbconn *d)

@@ -40,8 +40,10 @@ struct dbconn *dbconn_new(struct loop *l, const char *url, const struct db_stmt 
 void dbconn_free(struct dbconn *d);
 
 /* Queues prepared statement name with params (copied; NULL entries are SQL
- * NULL). cb runs exactly once. Returns 0, or -1 (queue full, out of memory)
- * and cb never runs. */
+ * NULL). cb runs exactly once. Returns 0, or -1 (the connection is not up,
+ * queue full, out of memory) and cb never runs: callers need not check
+ * dbconn_is_up() first. Writes and events go through the writer instead
+ * (see writer.h for the ordering rule). */
 int dbconn_query(struct dbconn *d, const char *name, int nparams, const char *const *params,
                  dbconn_cb cb, void *cls) MUST_CHECK;
 
@@ -51,6 +53,9 @@ int dbconn_query(struct dbconn *d, const char *name, int nparams, const char *co
 int dbconn_query_borrowed(struct dbconn *d, const char *name, int nparams,
                           const char *const *params, dbconn_cb cb, void *cls) MUST_CHECK;
 
+/* For the few that decide on it (the writer: retry or drop; the
+ * scheduler: wait for the first connection), not as a guard before
+ * dbconn_query. */
 int dbconn_is_up(const struct dbconn *d);
 /* Statements waiting or in flight. */
 size_t dbconn_queued(const struct dbconn *d);

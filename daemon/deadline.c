@@ -1,6 +1,6 @@
 /*
- * deadline — see deadline.h. Moved out of scheduler.c (was
- * scheduler_next_deadline) so its unit test links this file alone.
+ * deadline — see deadline.h. A file of its own, apart from the scheduler,
+ * so that its unit test links this arithmetic alone.
  */
 #include "deadline.h"
 

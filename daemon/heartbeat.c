@@ -2,6 +2,7 @@
  * heartbeat — see heartbeat.h.
  */
 #include "heartbeat.h"
+#include "heartbeat_schema.h"
 #include "jbuf.h"
 #include "sql.h"
 
@@ -15,7 +16,60 @@ struct heartbeat {
     int inflight;
 };
 
-static char *build(struct heartbeat *h, const char *state)
+/* The `queue` column's counters. */
+static void hb_queue(struct daemon *d, const struct queue_counters *qc, struct hbs_queue *q)
+{
+    /* Requests as sent (fallbacks included); batches are the queue's unit. */
+    uint64_t requests = fetcher_requests(d->fetcher);
+    *q = (struct hbs_queue){
+        .queued = (int64_t)qc->queued,
+        .in_flight = (int64_t)qc->in_flight,
+        .backoff = (int64_t)qc->backoff,
+        .completed = (int64_t)qc->completed,
+        .deduplicated = (int64_t)qc->deduplicated,
+        .errors = (int64_t)qc->errors,
+        .retries = (int64_t)qc->retries,
+        .cache_hits = (int64_t)qc->cache_hits,
+        .cache_misses = (int64_t)qc->cache_misses,
+        .upstream_requests = (int64_t)requests,
+        .batches = (int64_t)qc->upstream_requests,
+        .keys_per_request = requests ? (double)qc->keys_requested / (double)requests : 0.0,
+        .bytes_received = (int64_t)fetcher_bytes_received(d->fetcher),
+        .rate_limited = (int64_t)qc->rate_limited,
+        .cached = (int64_t)qc->cached,
+    };
+}
+
+/* Each provider's state, into p[0, HB_PROVIDERS); returns how many. */
+#define HB_PROVIDERS 8
+static size_t hb_providers(struct daemon *d, const struct queue_counters *qc,
+                           struct queue_provider_info *pi, struct hbs_provider *p)
+{
+    int np = queue_get_providers(d->queue, pi, HB_PROVIDERS);
+    int64_t mono = util_mono_ms(), wall = util_wall_ms();
+    size_t n = 0;
+    for (; (int)n < np && n < HB_PROVIDERS; n++) {
+        p[n] = (struct hbs_provider){
+            .name = pi[n].name,
+            .state = qc->offline          ? "offline"
+                     : pi[n].paused_until ? "paused"
+                                          : "ok",
+            .paused_until = pi[n].paused_until ? wall + (pi[n].paused_until - mono) : 0,
+            .in_flight = pi[n].batches_in_flight,
+            .queued = (int64_t)pi[n].queued,
+            .requests = (int64_t)pi[n].requests,
+            .errors = (int64_t)pi[n].errors,
+            .rate_per_minute = pi[n].rate_per_minute,
+            .latency_p50_ms = pi[n].latency_p50_ms,
+            .latency_p95_ms = pi[n].latency_p95_ms,
+        };
+    }
+    return n;
+}
+
+/* The heartbeat document (heartbeat_schema.h) for state "running" or
+ * "stopped"; malloc'd, or NULL when out of memory. */
+static char *hb_build(struct heartbeat *h, const char *state)
 {
     struct daemon *d = h->d;
     struct sched_info si;
@@ -24,166 +78,58 @@ static char *build(struct heartbeat *h, const char *state)
     queue_get_counters(d->queue, &qc);
     struct writer_stats ws;
     writer_get_stats(d->writer, &ws);
-    char t[32];
-    struct jbuf b;
-    jbuf_init(&b);
-    jbuf_obj(&b);
-    jbuf_key(&b, "instance_id");
-    jbuf_str(&b, d->instance_id);
-    jbuf_key(&b, "host");
-    jbuf_str(&b, d->host);
-    jbuf_key(&b, "pid");
-    jbuf_int(&b, d->pid);
-    jbuf_key(&b, "version");
-    jbuf_str(&b, FETCHER_VERSION);
-    jbuf_key(&b, "started_at");
-    util_fmt_time(d->started_wall_ms, t, sizeof t);
-    jbuf_str(&b, t);
-    jbuf_key(&b, "state");
-    jbuf_str(&b, state);
-    jbuf_key(&b, "phase");
-    jbuf_str(&b, strcmp(state, "stopped") == 0 ? "idle" : si.progress.phase);
-    jbuf_key(&b, "interval_s");
-    jbuf_int(&b, cfg->fetch_interval_s);
-    jbuf_key(&b, "next_cycle_at");
+    int64_t next = 0;
     if (si.next_deadline_mono > 0) {
         int64_t in = si.next_deadline_mono - util_mono_ms();
-        util_fmt_time(util_wall_ms() + (in > 0 ? in : 0), t, sizeof t);
-        jbuf_str(&b, t);
-    } else {
-        jbuf_null(&b);
+        next = util_wall_ms() + (in > 0 ? in : 0);
     }
     /* A cycle is named only while it is active (fetching, or its writes
      * pending): an idle daemon has no current cycle. */
     int active = si.progress.seq > 0 && strcmp(si.progress.phase, "idle") != 0;
-    jbuf_key(&b, "cycle_seq");
-    if (active)
-        jbuf_int(&b, si.progress.seq);
-    else
-        jbuf_null(&b);
-    jbuf_key(&b, "cycle_started");
-    if (active) {
-        util_fmt_time(si.progress.started_wall_ms, t, sizeof t);
-        jbuf_str(&b, t);
-    } else {
-        jbuf_null(&b);
-    }
-    jbuf_key(&b, "cycle_done");
-    jbuf_int(&b, si.progress.done);
-    jbuf_key(&b, "cycle_total");
-    jbuf_int(&b, si.progress.total);
-    jbuf_key(&b, "tracked_assets");
-    jbuf_int(&b, si.tracked_assets < 0 ? 0 : si.tracked_assets);
-    jbuf_key(&b, "queue");
-    jbuf_obj(&b);
-    jbuf_key(&b, "queued");
-    jbuf_int(&b, (int64_t)qc.queued);
-    jbuf_key(&b, "in_flight");
-    jbuf_int(&b, (int64_t)qc.in_flight);
-    jbuf_key(&b, "backoff");
-    jbuf_int(&b, (int64_t)qc.backoff);
-    jbuf_key(&b, "completed");
-    jbuf_int(&b, (int64_t)qc.completed);
-    jbuf_key(&b, "deduplicated");
-    jbuf_int(&b, (int64_t)qc.deduplicated);
-    jbuf_key(&b, "errors");
-    jbuf_int(&b, (int64_t)qc.errors);
-    jbuf_key(&b, "retries");
-    jbuf_int(&b, (int64_t)qc.retries);
-    jbuf_key(&b, "cache_hits");
-    jbuf_int(&b, (int64_t)qc.cache_hits);
-    jbuf_key(&b, "cache_misses");
-    jbuf_int(&b, (int64_t)qc.cache_misses);
-    /* Requests as sent (fallbacks included); batches are the queue's unit. */
-    uint64_t requests = fetcher_requests(d->fetcher);
-    jbuf_key(&b, "upstream_requests");
-    jbuf_int(&b, (int64_t)requests);
-    jbuf_key(&b, "batches");
-    jbuf_int(&b, (int64_t)qc.upstream_requests);
-    jbuf_key(&b, "keys_per_request");
-    jbuf_num(&b, requests ? (double)qc.keys_requested / (double)requests : 0.0);
-    jbuf_key(&b, "bytes_received");
-    jbuf_int(&b, (int64_t)fetcher_bytes_received(d->fetcher));
-    jbuf_key(&b, "rate_limited");
-    jbuf_int(&b, (int64_t)qc.rate_limited);
-    jbuf_key(&b, "cached");
-    jbuf_int(&b, (int64_t)qc.cached);
-    jbuf_key(&b, "providers");
-    jbuf_arr(&b);
-    struct queue_provider_info pi[8];
-    int np = queue_get_providers(d->queue, pi, 8);
-    int64_t mono = util_mono_ms(), wall = util_wall_ms();
-    for (int i = 0; i < np && i < 8; i++) {
-        jbuf_obj(&b);
-        jbuf_key(&b, "name");
-        jbuf_str(&b, pi[i].name);
-        jbuf_key(&b, "state");
-        jbuf_str(&b, qc.offline ? "offline" : pi[i].paused_until ? "paused" : "ok");
-        jbuf_key(&b, "paused_until");
-        if (pi[i].paused_until) {
-            util_fmt_time(wall + (pi[i].paused_until - mono), t, sizeof t);
-            jbuf_str(&b, t);
-        } else {
-            jbuf_null(&b);
-        }
-        jbuf_key(&b, "in_flight");
-        jbuf_int(&b, pi[i].batches_in_flight);
-        jbuf_key(&b, "queued");
-        jbuf_int(&b, (int64_t)pi[i].queued);
-        jbuf_key(&b, "requests");
-        jbuf_int(&b, (int64_t)pi[i].requests);
-        jbuf_key(&b, "errors");
-        jbuf_int(&b, (int64_t)pi[i].errors);
-        jbuf_key(&b, "rate_per_minute");
-        jbuf_int(&b, pi[i].rate_per_minute);
-        jbuf_key(&b, "latency_p50_ms");
-        jbuf_num(&b, pi[i].latency_p50_ms);
-        jbuf_key(&b, "latency_p95_ms");
-        jbuf_num(&b, pi[i].latency_p95_ms);
-        jbuf_obj_end(&b);
-    }
-    jbuf_arr_end(&b);
-    jbuf_obj_end(&b);
-    jbuf_key(&b, "detail");
-    jbuf_obj(&b);
-    jbuf_key(&b, "db");
-    jbuf_str(&b, dbconn_state(d->db));
-    jbuf_key(&b, "offline");
-    jbuf_bool(&b, qc.offline);
-    jbuf_key(&b, "degraded_reason");
-    if (qc.offline)
-        jbuf_str(&b, "offline: no upstream reachable at the connection level");
-    else
-        jbuf_null(&b);
-    jbuf_key(&b, "paused");
-    jbuf_bool(&b, si.paused);
-    jbuf_key(&b, "paused_since");
-    if (si.paused && si.paused_since_wall_ms > 0) {
-        util_fmt_time(si.paused_since_wall_ms, t, sizeof t);
-        jbuf_str(&b, t);
-    } else {
-        jbuf_null(&b);
-    }
-    jbuf_key(&b, "heartbeat_s");
-    jbuf_int(&b, cfg->heartbeat_s);
-    jbuf_key(&b, "skipped_deadlines");
-    jbuf_int(&b, si.skipped);
-    jbuf_key(&b, "cycles_started");
-    jbuf_int(&b, si.cycles_started);
-    jbuf_key(&b, "write_buffer_rows");
-    jbuf_int(&b, (int64_t)ws.buffered_rows);
-    jbuf_key(&b, "rows_dropped");
-    jbuf_int(&b, (int64_t)ws.dropped_rows);
-    jbuf_obj_end(&b);
-    jbuf_obj_end(&b);
+    struct hbs_row row = {
+        .instance_id = d->instance_id,
+        .host = d->host,
+        .version = FETCHER_VERSION,
+        .pid = d->pid,
+        .started_at = d->started_wall_ms,
+        .state = state,
+        .phase = strcmp(state, "stopped") == 0 ? "idle" : si.progress.phase,
+        .interval_s = cfg->fetch_interval_s,
+        .next_cycle_at = next,
+        .cycle_seq = active ? si.progress.seq : 0,
+        .cycle_started = active ? si.progress.started_wall_ms : 0,
+        .cycle_done = si.progress.done,
+        .cycle_total = si.progress.total,
+        .tracked_assets = si.tracked_assets < 0 ? 0 : si.tracked_assets,
+    };
+    struct hbs_queue q;
+    hb_queue(d, &qc, &q);
+    struct queue_provider_info pi[HB_PROVIDERS];
+    struct hbs_provider p[HB_PROVIDERS];
+    size_t np = hb_providers(d, &qc, pi, p);
+    struct hbs_detail detail = {
+        .db = dbconn_state(d->db),
+        .offline = qc.offline,
+        .degraded_reason =
+            qc.offline ? "offline: no upstream reachable at the connection level" : NULL,
+        .paused = si.paused,
+        .paused_since = si.paused ? si.paused_since_wall_ms : 0,
+        .heartbeat_s = cfg->heartbeat_s,
+        .skipped_deadlines = si.skipped,
+        .cycles_started = si.cycles_started,
+        .write_buffer_rows = (int64_t)ws.buffered_rows,
+        .rows_dropped = (int64_t)ws.dropped_rows,
+    };
+    struct jbuf b;
+    jbuf_init(&b);
+    hbs_write(&b, &row, &q, p, np, &detail);
     return jbuf_take(&b);
 }
 
-static void on_sent(const PGresult *res, enum db_status st, const char *err, void *cls)
+static void hb_on_sent(int written, const PGresult *res, void *cls)
 {
+    (void)written;
     (void)res;
-    (void)st;
-    (void)err;
     struct heartbeat *h = cls;
     h->inflight = 0;
 }
@@ -191,16 +137,16 @@ static void on_sent(const PGresult *res, enum db_status st, const char *err, voi
 void heartbeat_now(struct heartbeat *h)
 {
     /* after the final "stopped" row, a late "running" one would undo it */
-    if (!h->inflight && !h->d->stopping && dbconn_is_up(h->d->db)) {
-        char *json = build(h, "running");
+    if (!h->inflight && !h->d->stopping) {
+        char *json = hb_build(h, "running");
         const char *params[1] = {json};
-        if (json && dbconn_query(h->d->db, SQL_HEARTBEAT, 1, params, on_sent, h) == 0)
+        if (json && writer_submit_news(h->d->writer, SQL_HEARTBEAT, 1, params, hb_on_sent, h) == 0)
             h->inflight = 1;
         free(json);
     }
 }
 
-static int64_t on_timer(struct loop *l, void *cls)
+static int64_t hb_on_timer(struct loop *l, void *cls)
 {
     (void)l;
     heartbeat_now(cls);
@@ -214,7 +160,7 @@ struct heartbeat *heartbeat_setup(struct daemon *d, struct scheduler *s)
         return NULL;
     h->d = d;
     h->s = s;
-    h->timer = loop_timer_add(d->loop, 0, on_timer, h);
+    h->timer = loop_timer_add(d->loop, 0, hb_on_timer, h);
     if (h->timer < 0) {
         free(h);
         return NULL;
@@ -227,7 +173,7 @@ void heartbeat_final(struct heartbeat *h)
     if (h->timer > 0)
         loop_timer_del(h->d->loop, h->timer);
     h->timer = 0;
-    char *json = build(h, "stopped");
+    char *json = hb_build(h, "stopped");
     const char *params[1] = {json};
     if (json == NULL ||
         writer_submit(h->d->writer, WRITE_DATA, SQL_HEARTBEAT, 1, params, 1, NULL, NULL) != 0)

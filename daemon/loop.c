@@ -136,7 +136,7 @@ int64_t loop_timer_add(struct loop *l, int64_t delay_ms, loop_timer_cb cb, void 
     return id;
 }
 
-static int find_timer(const struct loop *l, int64_t id)
+static int loop_find_timer(const struct loop *l, int64_t id)
 {
     for (int i = 0; i < l->ntimers; i++)
         if (l->timers[i].id == id)
@@ -146,7 +146,7 @@ static int find_timer(const struct loop *l, int64_t id)
 
 void loop_timer_del(struct loop *l, int64_t id)
 {
-    int i = find_timer(l, id);
+    int i = loop_find_timer(l, id);
     if (i < 0)
         return;
     l->timers[i] = l->timers[--l->ntimers];
@@ -154,7 +154,7 @@ void loop_timer_del(struct loop *l, int64_t id)
 
 int loop_timer_reset(struct loop *l, int64_t id, int64_t delay_ms)
 {
-    int i = find_timer(l, id);
+    int i = loop_find_timer(l, id);
     if (i < 0)
         return -1;
     l->timers[i].when = l->now + (delay_ms < 0 ? 0 : delay_ms);
@@ -182,7 +182,7 @@ uint64_t loop_iterations(const struct loop *l)
     return __atomic_load_n(&l->iterations, __ATOMIC_RELAXED);
 }
 
-static void run_timers(struct loop *l)
+static void loop_run_timers(struct loop *l)
 {
     /* A callback may add or delete timers (its own included), so find each
      * due timer afresh by id rather than trusting an index across calls.
@@ -204,7 +204,7 @@ static void run_timers(struct loop *l)
          * again cannot make it fire twice in this pass. */
         l->timers[due].when = INT64_MAX;
         int64_t next = t.cb(l, t.cls);
-        int i = find_timer(l, t.id);
+        int i = loop_find_timer(l, t.id);
         if (i < 0)
             continue; /* deleted itself */
         if (next == LOOP_TIMER_STOP)
@@ -246,7 +246,7 @@ void loop_run_once(struct loop *l, int64_t max_wait_ms)
         struct watcher w = l->watchers[fd];
         w.cb(l, fd, events & (w.mask | ((evs[i].events & (EPOLLHUP | EPOLLERR)) ? 3 : 0)), w.cls);
     }
-    run_timers(l);
+    loop_run_timers(l);
 }
 
 void loop_run(struct loop *l)

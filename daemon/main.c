@@ -28,6 +28,7 @@
 #include "queue.h"
 #include "scheduler.h"
 #include "staleness.h"
+#include "stats.h"
 #include "sql.h"
 #include "upstream.h"
 #include "watchdog.h"
@@ -68,7 +69,7 @@ struct app {
     int stale_inflight;
 };
 
-static void usage(void)
+static void app_usage(void)
 {
     printf("usage: fetcherd [--once] | fetcherd migrate | fetcherd check | fetcherd --help |\n"
            "       fetcherd --version\n\n"
@@ -250,8 +251,9 @@ static void on_settings(const PGresult *res, enum db_status st, const char *err,
 
 static void read_settings(struct app *a)
 {
-    if (dbconn_is_up(a->d.db) && dbconn_query(a->d.db, SQL_SETTINGS, 0, NULL, on_settings, a) != 0)
-        log_msg(LOG_WARNING, "cannot queue the settings query");
+    /* refused while the database is away: on_db_state reads them again */
+    if (dbconn_query(a->d.db, SQL_SETTINGS, 0, NULL, on_settings, a) != 0)
+        log_msg(LOG_DEBUG, "settings not read (%s)", dbconn_state(a->d.db));
 }
 
 /* fetcher_trigger: a cycle now (or, with "symbols", a refresh of those);
@@ -303,7 +305,7 @@ static void on_abort_stale(const PGresult *res, enum db_status st, const char *e
 
 static void check_stale(struct app *a)
 {
-    if (a->stale_inflight || !dbconn_is_up(a->d.db))
+    if (a->stale_inflight)
         return;
     const char *params[1] = {a->d.instance_id};
     if (dbconn_query(a->d.db, SQL_ABORT_STALE, 1, params, on_abort_stale, a) == 0)
@@ -334,7 +336,7 @@ static int64_t on_stats_timer(struct loop *l, void *cls)
     (void)l;
     struct app *a = cls;
     if (!a->d.stopping)
-        cycle_persist_stats(&a->d);
+        stats_persist(&a->d);
     return cfg->stats_persist_s * 1000;
 }
 
@@ -387,7 +389,7 @@ static void log_queue_changes(struct app *a)
     }
 }
 
-static void before_sleep(struct loop *l, void *cls)
+static void app_before_sleep(struct loop *l, void *cls)
 {
     struct app *a = cls;
     queue_run(a->d.queue, loop_now(l));
@@ -417,7 +419,7 @@ static void before_sleep(struct loop *l, void *cls)
 /* Test hook: FETCHERD_TEST_STALL=N blocks the loop for N seconds after the
  * first cycle, so the watchdog test can see it fire. Never set in
  * production; nothing else reads it. */
-static void maybe_stall(void)
+static void app_maybe_stall(void)
 {
     const char *v = getenv("FETCHERD_TEST_STALL");
     int64_t secs;
@@ -433,7 +435,7 @@ static int64_t on_stall_timer(struct loop *l, void *cls)
 {
     (void)l;
     (void)cls;
-    maybe_stall();
+    app_maybe_stall();
     return LOOP_TIMER_STOP;
 }
 
@@ -459,7 +461,7 @@ static int setup_signals(struct app *a)
     return loop_watch(a->d.loop, a->sigfd, LOOP_READABLE, on_signal, a);
 }
 
-static int run(int once)
+static int app_run(int once)
 {
     struct app a;
     memset(&a, 0, sizeof a);
@@ -534,7 +536,8 @@ static int run(int once)
         goto out;
     a.hb = heartbeat_setup(d, a.sched);
     a.ret = once ? NULL : retention_setup(d);
-    if (a.hb == NULL || (!once && a.ret == NULL) || loop_hook_add(d->loop, before_sleep, &a) != 0 ||
+    if (a.hb == NULL || (!once && a.ret == NULL) ||
+        loop_hook_add(d->loop, app_before_sleep, &a) != 0 ||
         loop_timer_add(d->loop, STALE_CHECK_MS, on_stale_timer, &a) < 0 ||
         loop_timer_add(d->loop, cfg->stats_persist_s * 1000, on_stats_timer, &a) < 0)
         goto out;
@@ -575,7 +578,7 @@ int main(int argc, char **argv)
     int once = 0, migrate_only = 0, check = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage();
+            app_usage();
             return 0;
         } else if (strcmp(argv[i], "--version") == 0) {
             printf("fetcherd %s\n", FETCHER_VERSION);
@@ -615,5 +618,5 @@ int main(int argc, char **argv)
         return 0; /* stopped while waiting for the database */
     if (mrc != 0 || migrate_only)
         return mrc;
-    return run(once);
+    return app_run(once);
 }

@@ -26,9 +26,9 @@ struct retention {
     int64_t deleted[3];
 };
 
-static void step(struct retention *r);
+static void ret_step(struct retention *r);
 
-static void report(struct retention *r)
+static void ret_report(struct retention *r)
 {
     r->running = 0;
     int64_t total = r->deleted[0] + r->deleted[1] + r->deleted[2];
@@ -40,7 +40,7 @@ static void report(struct retention *r)
                (long long)total, (long long)cfg->log_retention_days);
 }
 
-static void on_deleted(const PGresult *res, enum db_status st, const char *err, void *cls)
+static void ret_on_deleted(const PGresult *res, enum db_status st, const char *err, void *cls)
 {
     struct retention *r = cls;
     if (st != DB_OK) {
@@ -56,35 +56,33 @@ static void on_deleted(const PGresult *res, enum db_status st, const char *err, 
     if (n < RETAIN_BATCH)
         r->table++;
     if (r->table == 3)
-        report(r);
+        ret_report(r);
     else
-        step(r);
+        ret_step(r);
 }
 
-static void step(struct retention *r)
+static void ret_step(struct retention *r)
 {
     char days[24], batch[24];
     snprintf(days, sizeof days, "%lld", (long long)cfg->log_retention_days);
     snprintf(batch, sizeof batch, "%d", RETAIN_BATCH);
     const char *params[2] = {days, batch};
-    if (dbconn_query(r->d->db, tables[r->table], 2, params, on_deleted, r) != 0) {
+    if (dbconn_query(r->d->db, tables[r->table], 2, params, ret_on_deleted, r) != 0) {
         r->running = 0;
         loop_timer_reset(r->d->loop, r->timer, RETAIN_RETRY_MS);
     }
 }
 
-static int64_t on_timer(struct loop *l, void *cls)
+static int64_t ret_on_timer(struct loop *l, void *cls)
 {
     (void)l;
     struct retention *r = cls;
     if (r->running || r->d->stopping)
         return RETAIN_EVERY_MS;
-    if (!dbconn_is_up(r->d->db))
-        return RETAIN_RETRY_MS;
     r->running = 1;
     r->table = 0;
     r->deleted[0] = r->deleted[1] = r->deleted[2] = 0;
-    step(r);
+    ret_step(r);
     /* a step that could not even be queued retries soon, not in a day */
     return r->running ? RETAIN_EVERY_MS : RETAIN_RETRY_MS;
 }
@@ -95,7 +93,7 @@ struct retention *retention_setup(struct daemon *d)
     if (r == NULL)
         return NULL;
     r->d = d;
-    r->timer = loop_timer_add(d->loop, RETAIN_FIRST_MS, on_timer, r);
+    r->timer = loop_timer_add(d->loop, RETAIN_FIRST_MS, ret_on_timer, r);
     if (r->timer < 0) {
         free(r);
         return NULL;

@@ -31,7 +31,7 @@ struct scheduler {
     int64_t paused_since;
 };
 
-static void on_cycle_done(enum cycle_status st, void *cls)
+static void sched_on_cycle_done(enum cycle_status st, void *cls)
 {
     struct scheduler *s = cls;
     s->running = 0;
@@ -39,23 +39,23 @@ static void on_cycle_done(enum cycle_status st, void *cls)
         s->on_once_done(st == CYCLE_SUCCEEDED || st == CYCLE_PARTIAL, s->cls);
 }
 
-static void run_cycle(struct scheduler *s, const char *trigger, int priority)
+static void sched_run_cycle(struct scheduler *s, enum work_kind_id kind)
 {
     s->seq++;
     s->started++;
     s->running = 1;
     cycle_release(s->current);
     s->current = NULL;
-    struct cycle *c = cycle_start(s->d, s->assets, s->seq, trigger, priority, on_cycle_done, s);
+    struct cycle *c = cycle_start(s->d, s->assets, s->seq, kind, sched_on_cycle_done, s);
     if (c == NULL) {
         s->running = 0;
         log_msg(LOG_ERROR, "scheduler: cannot start a cycle (out of memory)");
         return;
     }
-    s->current = c; /* the done callback may already have run */
+    s->current = c;
 }
 
-static int64_t on_deadline(struct loop *l, void *cls)
+static int64_t sched_on_deadline(struct loop *l, void *cls)
 {
     struct scheduler *s = cls;
     if (s->stopped)
@@ -77,7 +77,7 @@ static int64_t on_deadline(struct loop *l, void *cls)
                    "Cycle %lld still running at the next deadline; skipping this deadline",
                    (long long)s->seq);
     } else {
-        run_cycle(s, s->started == 0 ? "startup" : "schedule", QPRIO_SCHEDULED);
+        sched_run_cycle(s, s->started == 0 ? WORK_STARTUP : WORK_SCHEDULE);
     }
     if (s->once)
         return LOOP_TIMER_STOP;
@@ -97,20 +97,20 @@ static int64_t on_deadline(struct loop *l, void *cls)
 struct scheduler *scheduler_new(struct daemon *d, int once, int64_t first_seq,
                                 void (*on_once_done)(int, void *), void *cls)
 {
-    struct scheduler *s = calloc(1, sizeof *s);
-    if (s == NULL)
-        return NULL;
-    s->assets = asset_cache_new();
-    if (s->assets == NULL) {
+    struct scheduler *s = malloc(sizeof *s);
+    struct asset_cache *ac = asset_cache_new();
+    if (s == NULL || ac == NULL) {
         free(s);
+        asset_cache_free(ac);
         return NULL;
     }
-    s->d = d;
-    s->once = once;
-    s->seq = first_seq;
-    s->on_once_done = on_once_done;
-    s->cls = cls;
-    s->interval = cfg->fetch_interval_s * 1000;
+    *s = (struct scheduler){.d = d,
+                            .assets = ac,
+                            .once = once,
+                            .seq = first_seq,
+                            .on_once_done = on_once_done,
+                            .cls = cls,
+                            .interval = cfg->fetch_interval_s * 1000};
     return s;
 }
 
@@ -129,7 +129,7 @@ int scheduler_setup(struct scheduler *s)
 {
     s->start = loop_now(s->d->loop);
     s->deadline = s->start;
-    s->timer = loop_timer_add(s->d->loop, 0, on_deadline, s);
+    s->timer = loop_timer_add(s->d->loop, 0, sched_on_deadline, s);
     return s->timer > 0 ? 0 : -1;
 }
 
@@ -145,10 +145,10 @@ void scheduler_trigger(struct scheduler *s, const char *source)
     }
     writer_log(s->d->writer, LOG_INFO, 0, NULL, "Manual trigger from %s: starting a cycle now",
                source);
-    run_cycle(s, "manual", QPRIO_MANUAL);
+    sched_run_cycle(s, WORK_MANUAL);
 }
 
-static void on_refresh_done(enum cycle_status st, void *cls)
+static void sched_on_refresh_done(enum cycle_status st, void *cls)
 {
     (void)st;
     (void)cls;
@@ -159,7 +159,7 @@ void scheduler_refresh(struct scheduler *s, const char *symbols_json, const char
     if (s->stopped)
         return;
     /* The refresh owns itself until its writes are done. */
-    cycle_release(cycle_start_refresh(s->d, s->assets, symbols_json, source, on_refresh_done, s));
+    cycle_release(cycle_start_refresh(s->d, symbols_json, source, sched_on_refresh_done, s));
 }
 
 void scheduler_set_paused(struct scheduler *s, int paused, int64_t since_wall_ms)

@@ -23,7 +23,7 @@ struct watch {
 
 static struct watch the_watch = {.wake = {-1, -1}};
 
-static void *watch_thread(void *arg)
+static void *wd_thread(void *arg)
 {
     struct watch *w = arg;
     uint64_t last = loop_iterations(w->loop);
@@ -59,7 +59,7 @@ int watchdog_start(const struct loop *l, int64_t seconds)
     if (pthread_attr_init(&attr) != 0)
         return -1;
     pthread_attr_setstacksize(&attr, 64 * 1024);
-    int rc = pthread_create(&the_watch.thread, &attr, watch_thread, &the_watch);
+    int rc = pthread_create(&the_watch.thread, &attr, wd_thread, &the_watch);
     pthread_attr_destroy(&attr);
     the_watch.running = rc == 0;
     return rc == 0 ? 0 : -1;

@@ -2,12 +2,14 @@
  * writer — see writer.h.
  */
 #include "writer.h"
+#include "jbuf.h"
 #include "sql.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #define WRITER_MAX_PARAMS 4
 /* Log rows per statement: large enough to batch a busy cycle, small enough
@@ -22,7 +24,7 @@
 #define WRITER_MAX_REFUSALS 5
 
 struct op {
-    struct op *next;
+    TAILQ_ENTRY(op) link;
     enum writer_kind kind;
     char stmt[48];
     int nparams;
@@ -30,6 +32,7 @@ struct op {
     size_t rows;
     char *(*build)(void *cls); /* lazy: params[0] made when first sent */
     int refusals;              /* retryable failures with the database up */
+    int news;                  /* writer_submit_news: never kept across an outage */
     writer_cb cb;
     void *cls;
 };
@@ -39,10 +42,11 @@ struct writer {
     struct dbconn *db;
     char instance_id[64];
     size_t max_rows;
-    struct op *head, *tail;
+    TAILQ_HEAD(writer_ops, op) ops; /* the FIFO; the one in flight is first */
     struct op *inflight;
     size_t rows, nops;
-    json_object *logs;       /* rows not yet sealed into a statement */
+    struct jbuf logs; /* rows not yet sealed into a statement (an open array) */
+    size_t nlogs;
     enum log_level logs_max; /* highest level among them */
     uint64_t dropped_unreported;
     int64_t seq;
@@ -51,7 +55,7 @@ struct writer {
     struct writer_stats st;
 };
 
-static void op_free(struct op *o)
+static void wr_op_free(struct op *o)
 {
     for (int i = 0; i < o->nparams; i++)
         free(o->params[i]);
@@ -68,6 +72,8 @@ struct writer *writer_new(struct loop *l, struct dbconn *db, const char *instanc
     w->db = db;
     util_strlcpy(w->instance_id, instance_id, sizeof w->instance_id);
     w->max_rows = max_rows;
+    jbuf_init(&w->logs);
+    TAILQ_INIT(&w->ops);
     /* Sequence numbers only need to be unique per instance id; starting
      * from the wall clock keeps them unique even if an id is reused. */
     w->seq = util_wall_ms() * 1000;
@@ -78,14 +84,14 @@ void writer_free(struct writer *w)
 {
     if (w == NULL)
         return;
-    while (w->head) {
-        struct op *o = w->head;
-        w->head = o->next;
+    struct op *o;
+    while ((o = TAILQ_FIRST(&w->ops)) != NULL) {
+        TAILQ_REMOVE(&w->ops, o, link);
         if (o->cb)
             o->cb(0, NULL, o->cls);
-        op_free(o);
+        wr_op_free(o);
     }
-    json_object_put(w->logs);
+    jbuf_free(&w->logs);
     if (w->retry_timer > 0)
         loop_timer_del(w->loop, w->retry_timer);
     free(w);
@@ -96,29 +102,24 @@ int64_t writer_next_seq(struct writer *w)
     return ++w->seq;
 }
 
-static void unlink_op(struct writer *w, struct op *prev, struct op *o)
+static void wr_unlink_op(struct writer *w, struct op *o)
 {
-    if (prev)
-        prev->next = o->next;
-    else
-        w->head = o->next;
-    if (w->tail == o)
-        w->tail = prev;
+    TAILQ_REMOVE(&w->ops, o, link);
     w->rows -= o->rows;
     w->nops--;
 }
 
 /* Makes room for `need` rows, dropping whole statements, oldest first, in
  * the order of enum writer_kind; never the statement in flight. */
-static void make_room(struct writer *w, size_t need)
+static void wr_make_room(struct writer *w, size_t need)
 {
     for (int victim = WRITE_LOG_LOW; victim <= WRITE_PRICES && w->rows + need > w->max_rows;
          victim++) {
-        struct op *prev = NULL, *o = w->head;
+        struct op *o = TAILQ_FIRST(&w->ops);
         while (o && w->rows + need > w->max_rows) {
-            struct op *next = o->next;
+            struct op *next = TAILQ_NEXT(o, link);
             if (o != w->inflight && (int)o->kind == victim) {
-                unlink_op(w, prev, o);
+                wr_unlink_op(w, o);
                 w->st.dropped_rows += o->rows;
                 w->st.dropped_by_kind[victim] += o->rows;
                 w->dropped_unreported += o->rows;
@@ -126,17 +127,15 @@ static void make_room(struct writer *w, size_t need)
                         w->max_rows, o->rows, o->stmt);
                 if (o->cb)
                     o->cb(0, NULL, o->cls);
-                op_free(o);
-            } else {
-                prev = o;
+                wr_op_free(o);
             }
             o = next;
         }
     }
 }
 
-static int enqueue(struct writer *w, enum writer_kind kind, const char *stmt, int nparams,
-                   char **params_take, size_t rows, writer_cb cb, void *cls)
+static int wr_enqueue(struct writer *w, enum writer_kind kind, const char *stmt, int nparams,
+                      char **params_take, size_t rows, writer_cb cb, void *cls)
 {
     struct op *o = calloc(1, sizeof *o);
     if (o == NULL)
@@ -149,29 +148,24 @@ static int enqueue(struct writer *w, enum writer_kind kind, const char *stmt, in
     o->rows = rows;
     o->cb = cb;
     o->cls = cls;
-    make_room(w, rows);
-    if (w->tail)
-        w->tail->next = o;
-    else
-        w->head = o;
-    w->tail = o;
+    wr_make_room(w, rows);
+    TAILQ_INSERT_TAIL(&w->ops, o, link);
     w->rows += rows;
     w->nops++;
     return 0;
 }
 
-static void seal_logs(struct writer *w)
+static void wr_seal_logs(struct writer *w)
 {
-    if (w->logs == NULL)
+    if (w->nlogs == 0)
         return;
-    size_t n = json_object_array_length(w->logs);
-    const char *js = json_object_to_json_string_ext(w->logs, JSON_C_TO_STRING_PLAIN);
-    char *p = strdup(js);
-    json_object_put(w->logs);
-    w->logs = NULL;
+    size_t n = w->nlogs;
+    w->nlogs = 0;
+    jbuf_arr_end(&w->logs);
+    char *p = jbuf_take(&w->logs); /* and a fresh buffer for the next rows */
     enum writer_kind kind = w->logs_max <= LOG_INFO ? WRITE_LOG_LOW : WRITE_LOG;
     w->logs_max = LOG_DEBUG;
-    if (p == NULL || enqueue(w, kind, SQL_LOGS, 1, &p, n, NULL, NULL) != 0) {
+    if (p == NULL || wr_enqueue(w, kind, SQL_LOGS, 1, &p, n, NULL, NULL) != 0) {
         free(p);
         w->st.dropped_rows += n;
     }
@@ -183,7 +177,7 @@ int writer_submit(struct writer *w, enum writer_kind kind, const char *stmt, int
     if (nparams < 0 || nparams > WRITER_MAX_PARAMS)
         return -1;
     /* Logs written before this statement must reach the table before it. */
-    seal_logs(w);
+    wr_seal_logs(w);
     char *copies[WRITER_MAX_PARAMS] = {0};
     for (int i = 0; i < nparams; i++) {
         copies[i] = params[i] ? strdup(params[i]) : NULL;
@@ -193,7 +187,7 @@ int writer_submit(struct writer *w, enum writer_kind kind, const char *stmt, int
             return -1;
         }
     }
-    if (enqueue(w, kind, stmt, nparams, copies, rows, cb, cls) != 0) {
+    if (wr_enqueue(w, kind, stmt, nparams, copies, rows, cb, cls) != 0) {
         for (int i = 0; i < nparams; i++)
             free(copies[i]);
         return -1;
@@ -201,21 +195,33 @@ int writer_submit(struct writer *w, enum writer_kind kind, const char *stmt, int
     return 0;
 }
 
+int writer_submit_news(struct writer *w, const char *stmt, int nparams, const char *const *params,
+                       writer_cb cb, void *cls)
+{
+    if (!dbconn_is_up(w->db))
+        return -1;
+    /* no rows: news takes no room from the buffer */
+    if (writer_submit(w, WRITE_DATA, stmt, nparams, params, 0, cb, cls) != 0)
+        return -1;
+    TAILQ_LAST(&w->ops, writer_ops)->news = 1;
+    return 0;
+}
+
 int writer_submit_take(struct writer *w, enum writer_kind kind, const char *stmt, char *param,
                        size_t rows, writer_cb cb, void *cls)
 {
-    seal_logs(w);
-    return enqueue(w, kind, stmt, 1, &param, rows, cb, cls);
+    wr_seal_logs(w);
+    return wr_enqueue(w, kind, stmt, 1, &param, rows, cb, cls);
 }
 
 int writer_submit_lazy(struct writer *w, enum writer_kind kind, const char *stmt, size_t rows,
                        char *(*build)(void *cls), writer_cb cb, void *cls)
 {
-    seal_logs(w);
+    wr_seal_logs(w);
     char *none = NULL;
-    if (enqueue(w, kind, stmt, 1, &none, rows, cb, cls) != 0)
+    if (wr_enqueue(w, kind, stmt, 1, &none, rows, cb, cls) != 0)
         return -1;
-    w->tail->build = build;
+    TAILQ_LAST(&w->ops, writer_ops)->build = build;
     return 0;
 }
 
@@ -235,62 +241,65 @@ void writer_log(struct writer *w, enum log_level level, int64_t cycle_seq, json_
 
     char ts[32];
     util_fmt_time(util_wall_ms(), ts, sizeof ts);
-    json_object *row = json_object_new_object();
-    if (row == NULL) {
-        json_object_put(context);
-        w->st.dropped_rows++;
-        return;
-    }
-    json_object_object_add(row, "ts", json_object_new_string(ts));
-    json_object_object_add(row, "level", json_object_new_string(log_level_name(level)));
-    json_object_object_add(row, "message", json_object_new_string(msg));
-    json_object_object_add(row, "context", context); /* takes it; NULL is JSON null */
-    json_object_object_add(row, "instance_id", json_object_new_string(w->instance_id));
-    json_object_object_add(row, "seq", json_object_new_int64(writer_next_seq(w)));
-    json_object_object_add(row, "cycle_seq",
-                           cycle_seq > 0 ? json_object_new_int64(cycle_seq) : NULL);
-    if (w->logs == NULL)
-        w->logs = json_object_new_array();
-    if (w->logs == NULL) {
-        json_object_put(row);
-        w->st.dropped_rows++;
-        return;
-    }
-    json_object_array_add(w->logs, row);
+    struct jbuf *b = &w->logs;
+    if (w->nlogs == 0)
+        jbuf_arr(b);
+    jbuf_obj(b);
+    jbuf_key(b, "ts");
+    jbuf_str(b, ts);
+    jbuf_key(b, "level");
+    jbuf_str(b, log_level_name(level));
+    jbuf_key(b, "message");
+    jbuf_str(b, msg);
+    jbuf_key(b, "context");
+    jbuf_json(b, context); /* NULL is JSON null */
+    jbuf_key(b, "instance_id");
+    jbuf_str(b, w->instance_id);
+    jbuf_key(b, "seq");
+    jbuf_int(b, writer_next_seq(w));
+    jbuf_key(b, "cycle_seq");
+    if (cycle_seq > 0)
+        jbuf_int(b, cycle_seq);
+    else
+        jbuf_null(b);
+    jbuf_obj_end(b);
+    json_object_put(context);
+    w->nlogs++;
     if (level > w->logs_max)
         w->logs_max = level;
-    if (json_object_array_length(w->logs) >= WRITER_LOG_BATCH)
-        seal_logs(w);
+    if (w->nlogs >= WRITER_LOG_BATCH)
+        wr_seal_logs(w);
 }
 
-static void send_head(struct writer *w);
+static void wr_send_head(struct writer *w);
 
 /* Wakes the loop when a retry is due (nothing else may). */
-static int64_t on_retry_timer(struct loop *l, void *cls)
+static int64_t wr_on_retry_timer(struct loop *l, void *cls)
 {
     (void)l;
     struct writer *w = cls;
     w->retry_timer = 0;
-    send_head(w);
+    wr_send_head(w);
     return LOOP_TIMER_STOP;
 }
 
-static void on_written(const PGresult *res, enum db_status st, const char *err, void *cls)
+static void wr_on_written(const PGresult *res, enum db_status st, const char *err, void *cls)
 {
     struct writer *w = cls;
     struct op *o = w->inflight;
     w->inflight = NULL;
-    if (o == NULL || o != w->head)
+    if (o == NULL || o != TAILQ_FIRST(&w->ops))
         return; /* cannot happen: the in-flight statement is never dropped */
-    if (st == DB_RETRY && !(dbconn_is_up(w->db) && ++o->refusals >= WRITER_MAX_REFUSALS)) {
+    if (st == DB_RETRY && !o->news &&
+        !(dbconn_is_up(w->db) && ++o->refusals >= WRITER_MAX_REFUSALS)) {
         /* Unknown outcome; it is idempotent, so it is simply sent again. */
         w->st.retries++;
         w->retry_at = loop_now(w->loop) + WRITER_RETRY_MS;
         if (w->retry_timer == 0)
-            w->retry_timer = loop_timer_add(w->loop, WRITER_RETRY_MS, on_retry_timer, w);
+            w->retry_timer = loop_timer_add(w->loop, WRITER_RETRY_MS, wr_on_retry_timer, w);
         return;
     }
-    unlink_op(w, NULL, o);
+    wr_unlink_op(w, o);
     if (st == DB_OK) {
         w->st.written_rows += o->rows;
     } else {
@@ -301,48 +310,68 @@ static void on_written(const PGresult *res, enum db_status st, const char *err, 
     }
     if (o->cb)
         o->cb(st == DB_OK, st == DB_OK ? res : NULL, o->cls);
-    op_free(o);
-    send_head(w);
+    wr_op_free(o);
+    wr_send_head(w);
 }
 
-static void send_head(struct writer *w)
+/* The database is away: news submitted before it went is stale now. */
+static void wr_drop_news(struct writer *w)
 {
-    if (w->inflight || w->head == NULL || !dbconn_is_up(w->db))
+    struct op *o = TAILQ_FIRST(&w->ops);
+    while (o) {
+        struct op *next = TAILQ_NEXT(o, link);
+        if (o->news && o != w->inflight) {
+            wr_unlink_op(w, o);
+            if (o->cb)
+                o->cb(0, NULL, o->cls);
+            wr_op_free(o);
+        }
+        o = next;
+    }
+}
+
+static void wr_send_head(struct writer *w)
+{
+    if (!dbconn_is_up(w->db)) {
+        wr_drop_news(w);
+        return;
+    }
+    if (w->inflight || TAILQ_EMPTY(&w->ops))
         return;
     if (w->retry_at > loop_now(w->loop))
         return;
-    struct op *o = w->head;
+    struct op *o = TAILQ_FIRST(&w->ops);
     if (o->build != NULL && o->params[0] == NULL) {
         o->params[0] = o->build(o->cls);
         if (o->params[0] == NULL) {
-            unlink_op(w, NULL, o);
+            wr_unlink_op(w, o);
             w->st.dropped_rows += o->rows;
             log_msg(LOG_ERROR, "writer: out of memory building %s; %zu rows lost", o->stmt,
                     o->rows);
             if (o->cb)
                 o->cb(0, NULL, o->cls);
-            op_free(o);
-            send_head(w);
+            wr_op_free(o);
+            wr_send_head(w);
             return;
         }
     }
     /* The op keeps its parameters until on_written: dbconn may borrow them
      * (a cycle's batch is not copied again). */
     if (dbconn_query_borrowed(w->db, o->stmt, o->nparams, (const char *const *)o->params,
-                              on_written, w) != 0)
+                              wr_on_written, w) != 0)
         return; /* dbconn full: try again next iteration */
     w->inflight = o;
 }
 
 void writer_flush(struct writer *w)
 {
-    seal_logs(w);
-    send_head(w);
+    wr_seal_logs(w);
+    wr_send_head(w);
 }
 
 int writer_idle(const struct writer *w)
 {
-    return w->head == NULL && w->logs == NULL;
+    return TAILQ_EMPTY(&w->ops) && w->nlogs == 0;
 }
 
 uint64_t writer_take_dropped(struct writer *w)
@@ -355,6 +384,6 @@ uint64_t writer_take_dropped(struct writer *w)
 void writer_get_stats(const struct writer *w, struct writer_stats *out)
 {
     *out = w->st;
-    out->buffered_rows = w->rows + (w->logs ? json_object_array_length(w->logs) : 0);
+    out->buffered_rows = w->rows + w->nlogs;
     out->buffered_statements = w->nops;
 }

@@ -7,6 +7,12 @@
  * (instance_id, seq), so a statement re-sent after an ambiguous failure
  * never writes a row twice.
  *
+ * The one ordering rule of fetcherd's database traffic: statements reach
+ * PostgreSQL in the order they were submitted here. So every write, and
+ * every event that names a written row (heartbeats, progress NOTIFYs), goes
+ * through the writer; dbconn_query directly is only for reads and for
+ * maintenance that names no row of ours (retention, the stale-cycle check).
+ *
  * Log rows of one loop iteration travel as one statement. When the buffer
  * is full the oldest log statements are dropped first (and counted); data
  * (cycles, prices, updates) goes last.
@@ -52,6 +58,15 @@ void writer_free(struct writer *w);
  * cb never runs). */
 int writer_submit(struct writer *w, enum writer_kind kind, const char *stmt, int nparams,
                   const char *const *params, size_t rows, writer_cb cb, void *cls) MUST_CHECK;
+
+/* A statement that is news only now (a heartbeat, a progress NOTIFY):
+ * refused (-1, cb never runs) unless the database is up, and dropped
+ * (cb gets 0) if the connection goes before it is sent; never buffered
+ * across an outage, never retried, takes no room in the buffer. Like
+ * every statement here it reaches the database after everything
+ * submitted before it, so an event never precedes the row it names. */
+int writer_submit_news(struct writer *w, const char *stmt, int nparams, const char *const *params,
+                       writer_cb cb, void *cls) MUST_CHECK;
 
 /* Same for a one-parameter statement whose parameter (malloc'd) the writer
  * takes, to spare a copy of a large batch. On -1 the caller still owns it. */

@@ -29,7 +29,7 @@ static const char *called;
 static unsigned error_status;
 
 #define STUB(name)                                                                                 \
-    HANDLER(name)                                                                                  \
+    enum MHD_Result name(struct MHD_Connection *conn, const struct api_request *req)               \
     {                                                                                              \
         (void)conn;                                                                                \
         called = #name;                                                                            \

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README stays true: every environment variable the programs read is in
-# its configuration table (and none it lists is gone), the two commands and
-# every documented endpoint exist.
+# its configuration table (and none it lists is gone), with the default and
+# meaning of the config table itself; the two commands and every documented
+# endpoint exist.
 . "$(dirname "$0")/../lib.sh"
 
 readme=$TEST_ROOT/README.md
@@ -15,6 +16,19 @@ for v in $(grep -oE '^\| `[A-Z_]+` \|' <<<"$config_section" | tr -d '|` '); do
   echo "$vars" | grep -qx "$v" || gone="$gone $v"
 done
 check_eq "the README lists no variable the programs do not read" "" "$gone"
+# The config table (common/config.c) is the one source of each variable's
+# default and meaning: the README row says what `fetcherd --help` prints
+# from it, word for word ("unset" for an empty default).
+differ=""
+while IFS= read -r line; do
+  name=$(awk '{print $1}' <<<"$line")
+  rest=$(sed -E 's/^ +[A-Z_]+ +//' <<<"$line")
+  def=$(sed -E 's/.* \(default: (.*)\)$/\1/' <<<"$rest")
+  help=$(sed -E 's/ \(default: .*\)$//' <<<"$rest")
+  if [ "$def" = unset ]; then shown=unset; else shown="\`$def\`"; fi
+  grep -qxF "| \`$name\` | $shown | $help |" "$readme" || differ="$differ $name"
+done < <("$BIN/fetcherd" --help | sed -n '/^Environment variables/,$p' | awk 'NR > 1 && /^  [A-Z_]+ /')
+check_eq "each README row's default and meaning are the config table's" "" "$differ"
 check "the README shows make run" grep -q 'make run' "$readme"
 check "the README shows make test" grep -q 'make test' "$readme"
 check ".ci/run calls make test" grep -q 'make test' "$TEST_ROOT/.ci/run"

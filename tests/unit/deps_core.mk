@@ -4,7 +4,8 @@
 # UNIT_DEPS_config are in tests/unit/deps.mk.
 UNIT_DEPS_queue     := daemon/queue common/util
 UNIT_DEPS_loop      := daemon/loop common/util
-UNIT_DEPS_jbuf      := common/jbuf
+UNIT_DEPS_jbuf      := common/jbuf common/util
+UNIT_DEPS_heartbeat_schema := common/heartbeat_schema common/jbuf common/util
 UNIT_DEPS_scheduler := daemon/deadline
 UNIT_DEPS_validate  := daemon/validate common/util
 # test_providers replays real recordings through parse() and then

@@ -30,7 +30,7 @@ static unsigned handler_status = 200; /* what a stub handler "answers" */
 static unsigned queued;               /* the status the request got, for http_peek_status */
 
 #define STUB(name)                                                                                 \
-    HANDLER(name)                                                                                  \
+    enum MHD_Result name(struct MHD_Connection *conn, const struct api_request *req)               \
     {                                                                                              \
         (void)conn;                                                                                \
         called = #name;                                                                            \

@@ -379,13 +379,42 @@ static void test_random_documents(void **state)
     }
 }
 
+/* A json-c tree written through jbuf reads back as the same tree, and an
+ * invalid byte in one of its strings cannot spoil the document. */
+static void test_json_c_values(void **state)
+{
+    (void)state;
+    const char *doc = "{\"a\":[1,-2,3.25,true,false,null,{\"b\":\"x\\\"y\"}],"
+                      "\"big\":9007199254740993,\"s\":\"\\u00e9t\\u00e9\"}";
+    json_object *in = json_tokener_parse(doc);
+    assert_non_null(in);
+    struct jbuf b;
+    jbuf_init(&b);
+    jbuf_json(&b, in);
+    json_object *out = json_tokener_parse(jbuf_text(&b));
+    assert_non_null(out);
+    assert_true(json_object_equal(in, out));
+    json_object_put(out);
+    json_object_put(in);
+    jbuf_free(&b);
+
+    json_object *bad = json_object_new_object();
+    json_object_object_add(bad, "error", json_object_new_string("HTTP 500: \xff\xfe"));
+    jbuf_init(&b);
+    jbuf_json(&b, bad);
+    jbuf_json(&b, NULL);
+    assert_string_equal(jbuf_text(&b), "{\"error\":\"HTTP 500: \\ufffd\\ufffd\"},null");
+    json_object_put(bad);
+    jbuf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_nesting_commas),   cmocka_unit_test(test_growth),
         cmocka_unit_test(test_escaping),         cmocka_unit_test(test_numbers),
         cmocka_unit_test(test_too_deep),         cmocka_unit_test(test_random_strings),
-        cmocka_unit_test(test_random_documents),
+        cmocka_unit_test(test_random_documents), cmocka_unit_test(test_json_c_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

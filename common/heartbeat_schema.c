@@ -1,0 +1,163 @@
+/*
+ * heartbeat_schema — see heartbeat_schema.h.
+ *
+ * The tables are the contract; the readers and writers walk them rather
+ * than naming fields, so a field exists on both sides or on neither.
+ */
+#include "heartbeat_schema.h"
+#include "util.h"
+
+#include <stddef.h>
+
+#define HBS_R(name, type, unit)                                                                    \
+    {                                                                                              \
+#name, type, unit, HBS_IF_SENT, offsetof(struct hbs_row, name)                             \
+    }
+#define HBS_Q(name, type, unit, serve)                                                             \
+    {                                                                                              \
+#name, type, unit, serve, offsetof(struct hbs_queue, name)                                 \
+    }
+#define HBS_P(name, type, unit)                                                                    \
+    {                                                                                              \
+#name, type, unit, HBS_IF_SENT, offsetof(struct hbs_provider, name)                        \
+    }
+#define HBS_D(name, type, unit)                                                                    \
+    {                                                                                              \
+#name, type, unit, HBS_IF_SENT, offsetof(struct hbs_detail, name)                          \
+    }
+
+const struct hbs_field hbs_row_fields[] = {
+    HBS_R(instance_id, JBUF_STR, "id"),
+    HBS_R(host, JBUF_STR, "host name"),
+    HBS_R(pid, JBUF_INT, "process id"),
+    HBS_R(version, JBUF_STR, "fetcherd version"),
+    HBS_R(started_at, JBUF_TIME, "time"),
+    HBS_R(state, JBUF_STR, "running | stopped"),
+    HBS_R(phase, JBUF_STR, "fetching | writing | recalculating | idle"),
+    HBS_R(interval_s, JBUF_INT, "s between cycles"),
+    HBS_R(next_cycle_at, JBUF_TIME, "time, or null"),
+    HBS_R(cycle_seq, JBUF_INT_OR_NULL, "this instance's cycle number, or null"),
+    HBS_R(cycle_started, JBUF_TIME, "time, or null"),
+    HBS_R(cycle_done, JBUF_INT, "assets answered"),
+    HBS_R(cycle_total, JBUF_INT, "assets in the cycle"),
+    HBS_R(tracked_assets, JBUF_INT, "assets"),
+};
+const size_t hbs_row_nfields = ARRAY_LEN(hbs_row_fields);
+
+/* In the order fetcher-api answers them: the HBS_ALWAYS ones first. */
+const struct hbs_field hbs_queue_fields[] = {
+    HBS_Q(queued, JBUF_INT, "entries waiting now", HBS_ALWAYS),
+    HBS_Q(in_flight, JBUF_INT, "entries being fetched now", HBS_ALWAYS),
+    HBS_Q(completed, JBUF_INT, "entries", HBS_ALWAYS),
+    HBS_Q(deduplicated, JBUF_INT, "submissions served by another's fetch", HBS_ALWAYS),
+    HBS_Q(errors, JBUF_INT, "failed entries", HBS_ALWAYS),
+    HBS_Q(retries, JBUF_INT, "retries", HBS_ALWAYS),
+    HBS_Q(cache_hits, JBUF_INT, "submissions", HBS_ALWAYS),
+    HBS_Q(cache_misses, JBUF_INT, "submissions", HBS_ALWAYS),
+    /* HTTP requests as sent, chart fallbacks included */
+    HBS_Q(upstream_requests, JBUF_INT, "requests", HBS_ALWAYS),
+    /* the queue's unit of upstream work */
+    HBS_Q(batches, JBUF_INT, "batches", HBS_RAW_ONLY),
+    HBS_Q(rate_limited, JBUF_INT, "HTTP 429 answers", HBS_IF_SENT),
+    HBS_Q(keys_per_request, JBUF_NUM, "symbols per request", HBS_IF_SENT),
+    HBS_Q(bytes_received, JBUF_INT, "bytes", HBS_IF_SENT),
+    HBS_Q(backoff, JBUF_INT, "entries waiting to retry now", HBS_IF_SENT),
+    HBS_Q(cached, JBUF_INT, "entries in the TTL cache now", HBS_IF_SENT),
+};
+const size_t hbs_queue_nfields = ARRAY_LEN(hbs_queue_fields);
+
+const struct hbs_field hbs_provider_fields[] = {
+    HBS_P(name, JBUF_STR, "provider name"),
+    HBS_P(state, JBUF_STR, "ok | paused | offline"),
+    HBS_P(paused_until, JBUF_TIME, "time a 429 pause ends"),
+    HBS_P(in_flight, JBUF_INT, "batches now"),
+    HBS_P(queued, JBUF_INT, "entries now"),
+    HBS_P(requests, JBUF_INT, "requests"),
+    HBS_P(errors, JBUF_INT, "failed requests"),
+    HBS_P(rate_per_minute, JBUF_INT, "requests per minute allowed"),
+    HBS_P(latency_p50_ms, JBUF_NUM, "ms"),
+    HBS_P(latency_p95_ms, JBUF_NUM, "ms"),
+};
+const size_t hbs_provider_nfields = ARRAY_LEN(hbs_provider_fields);
+
+const struct hbs_field hbs_detail_fields[] = {
+    HBS_D(db, JBUF_STR, "ok | connecting | reconnecting"),
+    HBS_D(offline, JBUF_BOOL, "no upstream reachable"),
+    HBS_D(degraded_reason, JBUF_STR, "for people, or null"),
+    HBS_D(paused, JBUF_BOOL, "scheduled cycles paused"),
+    HBS_D(paused_since, JBUF_TIME, "time"),
+    HBS_D(heartbeat_s, JBUF_INT, "s between heartbeats"),
+    HBS_D(skipped_deadlines, JBUF_INT, "deadlines"),
+    HBS_D(cycles_started, JBUF_INT, "cycles"),
+    HBS_D(write_buffer_rows, JBUF_INT, "rows buffered now"),
+    HBS_D(rows_dropped, JBUF_INT, "rows"),
+};
+const size_t hbs_detail_nfields = ARRAY_LEN(hbs_detail_fields);
+
+void hbs_write_fields(struct jbuf *b, const struct hbs_field *fields, size_t n, const void *s)
+{
+    for (size_t i = 0; i < n; i++) {
+        jbuf_key(b, fields[i].name);
+        jbuf_typed(b, fields[i].type, (const char *)s + fields[i].offset);
+    }
+}
+
+void hbs_write(struct jbuf *b, const struct hbs_row *row, const struct hbs_queue *q,
+               const struct hbs_provider *p, size_t np, const struct hbs_detail *detail)
+{
+    jbuf_obj(b);
+    hbs_write_fields(b, hbs_row_fields, hbs_row_nfields, row);
+    jbuf_key(b, "queue");
+    jbuf_obj(b);
+    hbs_write_fields(b, hbs_queue_fields, hbs_queue_nfields, q);
+    jbuf_key(b, HBS_QUEUE_PROVIDERS);
+    jbuf_arr(b);
+    for (size_t i = 0; i < np; i++) {
+        jbuf_obj(b);
+        hbs_write_fields(b, hbs_provider_fields, hbs_provider_nfields, &p[i]);
+        jbuf_obj_end(b);
+    }
+    jbuf_arr_end(b);
+    jbuf_obj_end(b);
+    jbuf_key(b, "detail");
+    jbuf_obj(b);
+    hbs_write_fields(b, hbs_detail_fields, hbs_detail_nfields, detail);
+    jbuf_obj_end(b);
+    jbuf_obj_end(b);
+}
+
+/* Copies src's key (a new reference) into dst when present. */
+static void hbs_pass_on(json_object *dst, json_object *src, const char *key)
+{
+    json_object *v = NULL;
+    if (src != NULL && json_object_object_get_ex(src, key, &v))
+        json_object_object_add(dst, key, json_object_get(v));
+}
+
+json_object *hbs_read_queue(json_object *src)
+{
+    json_object *q = json_object_new_object();
+    if (q == NULL)
+        return NULL;
+    if (src != NULL && !json_object_is_type(src, json_type_object))
+        src = NULL;
+    /* The counters clients may rely on: present, and integers. */
+    for (size_t i = 0; i < hbs_queue_nfields; i++) {
+        const struct hbs_field *f = &hbs_queue_fields[i];
+        json_object *v = NULL;
+        if (f->serve != HBS_ALWAYS)
+            continue;
+        if (src != NULL && json_object_object_get_ex(src, f->name, &v) &&
+            json_object_is_type(v, json_type_int))
+            json_object_object_add(q, f->name, json_object_get(v));
+        else
+            json_object_object_add(q, f->name, json_object_new_int(0));
+    }
+    /* Passed on as fetcherd wrote them, when present: per-provider state
+     * and the batching figures. */
+    hbs_pass_on(q, src, HBS_QUEUE_PROVIDERS);
+    for (size_t i = 0; i < hbs_queue_nfields; i++)
+        if (hbs_queue_fields[i].serve == HBS_IF_SENT)
+            hbs_pass_on(q, src, hbs_queue_fields[i].name);
+    return q;
+}

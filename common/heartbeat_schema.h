@@ -1,0 +1,109 @@
+/*
+ * heartbeat_schema — the contract of the fetcher_instances row's two JSON
+ * columns, `queue` and `detail`: which fields there are, their JSON types
+ * and units, and which ones readers may count on. fetcherd writes them
+ * (daemon/heartbeat.c); fetcher-api reads them back (api/ep_status.c,
+ * api/status_rule.c). Both go through the tables here, so a field added on
+ * one side is known to the other.
+ *
+ * What it is not: the row's other columns are plain SQL columns (sql.c on
+ * each side); this says nothing about when heartbeats are sent.
+ */
+#ifndef FETCHER_HEARTBEAT_SCHEMA_H
+#define FETCHER_HEARTBEAT_SCHEMA_H
+
+#include "jbuf.h"
+
+#include <json-c/json.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* What fetcher-api does with a queue field. */
+enum hbs_serve {
+    HBS_ALWAYS,   /* in every queue object it answers; 0 when not written */
+    HBS_IF_SENT,  /* passed on as written, when written */
+    HBS_RAW_ONLY, /* only in the raw copy of /statistics' instances */
+};
+
+/* A field: its name, its JSON type (jbuf.h: JBUF_INT an integer, JBUF_TIME
+ * an ISO-8601 UTC string, …; each "or null" where the type says so), its
+ * unit, and the member of the table's struct that holds it. */
+struct hbs_field {
+    const char *name;
+    enum jbuf_type type;
+    const char *unit; /* for people: "entries", "requests", "ms", … */
+    enum hbs_serve serve;
+    size_t offset; /* of the value in the table's struct */
+};
+
+/* The row itself (SQL_HEARTBEAT unpacks it into fetcher_instances'
+ * columns; `queue` and `detail` below are its two JSON columns). */
+struct hbs_row {
+    const char *instance_id, *host, *version;
+    int64_t pid;
+    int64_t started_at; /* wall ms */
+    const char *state;  /* "running" or "stopped" */
+    const char *phase;  /* cycle_progress's phase */
+    int64_t interval_s;
+    int64_t next_cycle_at; /* wall ms; 0 = none scheduled */
+    int64_t cycle_seq;     /* the active cycle, 0 = none */
+    int64_t cycle_started; /* wall ms; 0 = no active cycle */
+    int64_t cycle_done, cycle_total, tracked_assets;
+};
+extern const struct hbs_field hbs_row_fields[];
+extern const size_t hbs_row_nfields;
+
+/* `queue`: the fetch queue's counters, totals since the process started
+ * unless the unit says otherwise. Followed on the wire by "providers", an
+ * array of hbs_provider objects. */
+struct hbs_queue {
+    int64_t queued, in_flight, backoff, completed, deduplicated, errors, retries;
+    int64_t cache_hits, cache_misses, upstream_requests, batches, bytes_received;
+    int64_t rate_limited, cached;
+    double keys_per_request;
+};
+extern const struct hbs_field hbs_queue_fields[];
+extern const size_t hbs_queue_nfields;
+#define HBS_QUEUE_PROVIDERS "providers"
+
+/* One element of queue.providers. */
+struct hbs_provider {
+    const char *name;
+    const char *state;    /* "ok", "paused" (by a 429) or "offline" */
+    int64_t paused_until; /* wall ms; 0 = not paused */
+    int64_t in_flight, queued, requests, errors, rate_per_minute;
+    double latency_p50_ms, latency_p95_ms;
+};
+extern const struct hbs_field hbs_provider_fields[];
+extern const size_t hbs_provider_nfields;
+
+/* `detail`: the daemon's view of its own health. fetcher-api's status rule
+ * reads the three fields named below; the others are shown as written. */
+struct hbs_detail {
+    const char *db; /* dbconn_state(): "ok", "connecting", "reconnecting" */
+    int offline;
+    const char *degraded_reason;
+    int paused;
+    int64_t paused_since; /* wall ms; 0 = unknown or not paused */
+    int64_t heartbeat_s, skipped_deadlines, cycles_started, write_buffer_rows, rows_dropped;
+};
+extern const struct hbs_field hbs_detail_fields[];
+extern const size_t hbs_detail_nfields;
+#define HBS_DETAIL_DB "db"
+#define HBS_DETAIL_OFFLINE "offline"
+#define HBS_DETAIL_DEGRADED_REASON "degraded_reason"
+
+/* Writes the members of s described by fields[0, n) into the open object
+ * of b. */
+void hbs_write_fields(struct jbuf *b, const struct hbs_field *fields, size_t n, const void *s);
+/* Writes the whole heartbeat document: row's fields, then q and
+ * providers[0, np) as `queue`, then `detail`. */
+void hbs_write(struct jbuf *b, const struct hbs_row *row, const struct hbs_queue *q,
+               const struct hbs_provider *p, size_t np, const struct hbs_detail *detail);
+
+/* The queue object fetcher-api answers, from the column's parsed JSON (src
+ * borrowed; NULL or not an object: all HBS_ALWAYS counters 0). Returns a
+ * new object (one reference for the caller) or NULL when out of memory. */
+json_object *hbs_read_queue(json_object *src);
+
+#endif
