@@ -56,6 +56,12 @@ struct config {
     char api_cors_origin[256];   /* API_CORS_ORIGIN, empty = no CORS headers */
     int64_t api_cache_ms;        /* API_CACHE_MS: identical GET answers shared, 0 = off */
     int64_t api_sse_max_clients; /* API_SSE_MAX_CLIENTS: event streams at once */
+
+    /* The second source of each class. */
+    char kraken_base_url[512];     /* KRAKEN_BASE_URL: crypto */
+    char erapi_base_url[512];      /* ERAPI_BASE_URL: FX */
+    char twelvedata_base_url[512]; /* TWELVEDATA_BASE_URL: stocks */
+    char twelvedata_api_key[256];  /* TWELVEDATA_API_KEY, empty = unset */
 };
 
 /* The one process-wide configuration, set once at start-up. */
