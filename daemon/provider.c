@@ -11,12 +11,14 @@
 extern const struct provider provider_yahoo;
 extern const struct provider provider_coingecko;
 extern const struct provider provider_fx;
+extern const struct provider provider_kraken;
 
 /* The registry: one line per provider. */
 static const struct provider *const registry[] = {
     &provider_yahoo,     /* stocks, ETFs, indices, futures, pairs */
     &provider_coingecko, /* crypto */
     &provider_fx,        /* exchange rates (ECB) */
+    &provider_kraken,    /* crypto, second source */
 };
 
 const struct provider *provider_find(const char *name)
