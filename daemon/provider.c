@@ -12,6 +12,7 @@ extern const struct provider provider_yahoo;
 extern const struct provider provider_coingecko;
 extern const struct provider provider_fx;
 extern const struct provider provider_kraken;
+extern const struct provider provider_erapi;
 
 /* The registry: one line per provider. */
 static const struct provider *const registry[] = {
@@ -19,6 +20,7 @@ static const struct provider *const registry[] = {
     &provider_coingecko, /* crypto */
     &provider_fx,        /* exchange rates (ECB) */
     &provider_kraken,    /* crypto, second source */
+    &provider_erapi,     /* exchange rates, second source */
 };
 
 const struct provider *provider_find(const char *name)
