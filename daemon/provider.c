@@ -13,14 +13,16 @@ extern const struct provider provider_coingecko;
 extern const struct provider provider_fx;
 extern const struct provider provider_kraken;
 extern const struct provider provider_erapi;
+extern const struct provider provider_twelvedata;
 
 /* The registry: one line per provider. */
 static const struct provider *const registry[] = {
-    &provider_yahoo,     /* stocks, ETFs, indices, futures, pairs */
-    &provider_coingecko, /* crypto */
-    &provider_fx,        /* exchange rates (ECB) */
-    &provider_kraken,    /* crypto, second source */
-    &provider_erapi,     /* exchange rates, second source */
+    &provider_yahoo,      /* stocks, ETFs, indices, futures, pairs */
+    &provider_coingecko,  /* crypto */
+    &provider_fx,         /* exchange rates (ECB) */
+    &provider_kraken,     /* crypto, second source */
+    &provider_erapi,      /* exchange rates, second source */
+    &provider_twelvedata, /* stocks, second source (with a key) */
 };
 
 const struct provider *provider_find(const char *name)
