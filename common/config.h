@@ -14,8 +14,11 @@
 /* Per-minute limits a real provider tolerates from a keyless client:
  * long-running Yahoo clients keep to about one request a second, and
  * CoinGecko's public API allows 5–15 calls a minute (a demo key 30; see
- * README, "Rate limits"). */
-#define CONFIG_DEFAULT_RATE_LIMITS "yahoo=60,coingecko=10,fx=30"
+ * README, "Rate limits"). The second sources: Kraken meters REST callers
+ * at about 15 calls per 45 s; open.er-api needs one request a cycle and
+ * blocks an IP for 20 minutes after a 429; Twelve Data's free plan counts
+ * 8 credits a minute, one per symbol, and a request carries 8. */
+#define CONFIG_DEFAULT_RATE_LIMITS "yahoo=60,coingecko=10,fx=30,kraken=20,erapi=10,twelvedata=1"
 #define CONFIG_COINGECKO_KEYED_RATE 30
 
 #include "util.h"
