@@ -56,6 +56,8 @@ static const struct var vars[] = {
      "open.er-api.com exchange-rate API base (keyless; second FX source)"},
     {"TWELVEDATA_BASE_URL", K_URL, S(twelvedata_base_url), "https://api.twelvedata.com", 0, 0,
      "Twelve Data API base (stocks; second source, used only with a key)"},
+    {"COINBASE_BASE_URL", K_URL, S(coinbase_base_url), "https://api.coinbase.com", 0, 0,
+     "Coinbase public API base (crypto spot prices, keyless; third source)"},
     {"TWELVEDATA_API_KEY", K_STR, S(twelvedata_api_key), "", 0, 0,
      "Twelve Data key (free plan: 8 credits a minute, 800 a day; sent as a header, never "
      "logged)"},

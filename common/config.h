@@ -17,8 +17,10 @@
  * README, "Rate limits"). The second sources: Kraken meters REST callers
  * at about 15 calls per 45 s; open.er-api needs one request a cycle and
  * blocks an IP for 20 minutes after a 429; Twelve Data's free plan counts
- * 8 credits a minute, one per symbol, and a request carries 8. */
-#define CONFIG_DEFAULT_RATE_LIMITS "yahoo=60,coingecko=10,fx=30,kraken=20,erapi=10,twelvedata=1"
+ * 8 credits a minute, one per symbol, and a request carries 8; Coinbase
+ * allows 10,000 requests an hour, one pair each. */
+#define CONFIG_DEFAULT_RATE_LIMITS                                                                 \
+    "yahoo=60,coingecko=10,fx=30,kraken=20,erapi=10,twelvedata=1,coinbase=60"
 #define CONFIG_COINGECKO_KEYED_RATE 30
 
 #include "util.h"
@@ -65,6 +67,7 @@ struct config {
     char erapi_base_url[512];      /* ERAPI_BASE_URL: FX */
     char twelvedata_base_url[512]; /* TWELVEDATA_BASE_URL: stocks */
     char twelvedata_api_key[256];  /* TWELVEDATA_API_KEY, empty = unset */
+    char coinbase_base_url[512];   /* COINBASE_BASE_URL: crypto, third source */
 };
 
 /* The one process-wide configuration, set once at start-up. */

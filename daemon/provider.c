@@ -14,6 +14,7 @@ extern const struct provider provider_fx;
 extern const struct provider provider_kraken;
 extern const struct provider provider_erapi;
 extern const struct provider provider_twelvedata;
+extern const struct provider provider_coinbase;
 
 /* The registry: one line per provider. */
 static const struct provider *const registry[] = {
@@ -23,6 +24,7 @@ static const struct provider *const registry[] = {
     &provider_kraken,     /* crypto, second source */
     &provider_erapi,      /* exchange rates, second source */
     &provider_twelvedata, /* stocks, second source (with a key) */
+    &provider_coinbase,   /* crypto, third source (one pair a request) */
 };
 
 const struct provider *provider_find(const char *name)
