@@ -1,10 +1,9 @@
 /*
  * Unit tests of the second source of each class: kraken (crypto), erapi
- * (FX) and twelvedata (stocks). Each parser reads the real answers kept in
- * tests/fixtures/real/ (run from the repository root, as tests/run.sh
- * does); the figure it must produce is read from the same recording with
- * json-c, independently of the parser, and pinned by a hand-checked anchor
- * (the number as printed in the recording), so a test passes only when the
+ * (FX) and twelvedata (stocks), and of coinbase (crypto, third). Each parser reads the real answers
+ * kept in tests/fixtures/real/ (run from the repository root, as tests/run.sh does); the figure it
+ * must produce is read from the same recording with json-c, independently of the parser, and pinned
+ * by a hand-checked anchor (the number as printed in the recording), so a test passes only when the
  * parser gives the answer's own figure. Error shapes, URL bounds, headers
  * and symbol mapping are table-driven.
  */
@@ -31,6 +30,7 @@ static int setup(void **state)
     util_strlcpy(C.kraken_base_url, "https://api.kraken.com", sizeof C.kraken_base_url);
     util_strlcpy(C.erapi_base_url, "https://open.er-api.com", sizeof C.erapi_base_url);
     util_strlcpy(C.twelvedata_base_url, "https://api.twelvedata.com", sizeof C.twelvedata_base_url);
+    util_strlcpy(C.coinbase_base_url, "https://api.coinbase.com", sizeof C.coinbase_base_url);
     return 0;
 }
 
@@ -126,8 +126,8 @@ static json_object *from_string(const char *body)
 static void test_registry(void **state)
 {
     (void)state;
-    const char *names[] = {"kraken", "erapi", "twelvedata"};
-    for (size_t i = 0; i < 3; i++) {
+    const char *names[] = {"kraken", "erapi", "twelvedata", "coinbase"};
+    for (size_t i = 0; i < ARRAY_LEN(names); i++) {
         const struct provider *p = prov(names[i]);
         assert_non_null(p->normalize);
         assert_non_null(p->build_url);
@@ -140,6 +140,7 @@ static void test_registry(void **state)
     assert_int_equal(prov("kraken")->batch_size(&C), 20);
     assert_true(prov("erapi")->batch_size(&C) >= 162); /* every currency of the table at once */
     assert_int_equal(prov("twelvedata")->batch_size(&C), 8); /* a free minute's credits */
+    assert_int_equal(prov("coinbase")->batch_size(&C), 1);   /* the URL names the pair */
 }
 
 /* ---- provider_decimal_string -------------------------------------------- */
@@ -811,6 +812,104 @@ static void test_twelvedata_normalize(void **state)
     assert_int_equal(p->normalize("SAP.DE", tiny, sizeof tiny), -1);
 }
 
+/* ---- coinbase ---------------------------------------------------------- */
+
+static void test_coinbase(void **state)
+{
+    (void)state;
+    const struct provider *p = prov("coinbase");
+    struct run r;
+    const char *btc[] = {"BTC-USD"};
+    json_object *root = load("coinbase_spot_btc_usd_2026-08-01.json");
+    json_object *o = oracle("coinbase_spot_btc_usd_2026-08-01.json");
+    parse_with(p->parse, root, btc, 1, &r);
+    assert_int_equal(r.rc, 0);
+    assert_true(r.found[0]);
+    assert_int_equal(r.q[0].kind, QUOTE_OK);
+    assert_true(r.q[0].price == strtod(json_object_get_string(dig(o, "data", "amount")), NULL));
+    assert_true(r.q[0].price == 62993.975); /* anchor: "amount":"62993.975" */
+    assert_string_equal(r.q[0].currency, json_object_get_string(dig(o, "data", "currency")));
+    assert_int_equal(r.q[0].price_time, 0);
+    /* the answer is about BTC: it is no answer for ETH */
+    const char *eth[] = {"ETH-USD"};
+    parse_with(p->parse, root, eth, 1, &r);
+    assert_int_equal(r.q[0].kind, QUOTE_PERMANENT);
+    assert_non_null(strstr(r.q[0].error, "answer is for BTC"));
+    json_object_put(root);
+    json_object_put(o);
+
+    const char *xrp[] = {"XRP-USD"};
+    root = load("coinbase_error_invalid_base_currency.json");
+    parse_with(p->parse, root, xrp, 1, &r);
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(r.q[0].kind, QUOTE_PERMANENT);
+    assert_string_equal(r.q[0].error, "coinbase not_found: Invalid base currency");
+    json_object_put(root);
+    root = from_string("{\"errors\":[{\"id\":\"rate_limit_exceeded\",\"message\":\"Too many "
+                       "requests\"}]}");
+    parse_with(p->parse, root, xrp, 1, &r);
+    assert_int_equal(r.q[0].kind, QUOTE_TRANSIENT);
+    json_object_put(root);
+    struct {
+        const char *body;
+        int rc;
+        const char *text;
+    } cases[] = {
+        {"{}", -1, "no data object"},
+        {"[]", -1, "not a JSON object"},
+        {"{\"data\":{\"amount\":62993.9,\"base\":\"XRP\",\"currency\":\"USD\"}}", 0,
+         "not a decimal string"},
+        {"{\"data\":{\"amount\":\"1.5\",\"base\":\"XRP\"}}", 0, "no currency"},
+        {"{\"data\":{\"amount\":\"1.5\",\"base\":\"XRPX\",\"currency\":\"USD\"}}", 0,
+         "answer is for XRPX"},
+    };
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        root = from_string(cases[i].body);
+        parse_with(p->parse, root, xrp, 1, &r);
+        if (r.rc != cases[i].rc)
+            fail_msg("case %zu: rc %d (%s)", i, r.rc, r.err);
+        const char *got = r.rc ? r.err : r.q[0].error;
+        if (strstr(got, cases[i].text) == NULL)
+            fail_msg("case %zu: '%s' lacks '%s'", i, got, cases[i].text);
+        json_object_put(root);
+    }
+    root = from_string("{}");
+    parse_with(p->parse, root, btc, 2, &r); /* one product per request */
+    assert_int_equal(r.rc, -1);
+    json_object_put(root);
+
+    char url[PROVIDER_URL_MAX];
+    assert_int_equal(p->build_url(&C, btc, 1, url, sizeof url), 0);
+    assert_string_equal(url, "https://api.coinbase.com/v2/prices/BTC-USD/spot");
+    assert_int_equal(p->build_url(&C, btc, 2, url, sizeof url), -1);
+    assert_int_equal(p->build_url(&C, btc, 1, url, 30), -1);
+    struct {
+        const char *in;
+        const char *out;
+    } norm[] = {
+        {"bitcoin", "BTC-USD"},
+        {"dogecoin", "DOGE-USD"},
+        {"ethereum-classic", "ETC-USD"},
+        {"BTC", "BTC-USD"},
+        {"BTC-USD", "BTC-USD"},
+        {"BTC-EUR", NULL},
+        {"cardano", NULL},
+        {"-USD", NULL},
+        {"BTC/USD", NULL},
+        {"", NULL},
+    };
+    for (size_t i = 0; i < ARRAY_LEN(norm); i++) {
+        char out[80] = "";
+        int rc = p->normalize(norm[i].in, out, sizeof out);
+        if (norm[i].out == NULL) {
+            if (rc != -1)
+                fail_msg("'%s' should be refused, got '%s'", norm[i].in, out);
+        } else if (rc != 0 || strcmp(out, norm[i].out) != 0) {
+            fail_msg("'%s' → '%s' (rc %d), want '%s'", norm[i].in, out, rc, norm[i].out);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -828,6 +927,7 @@ int main(void)
         cmocka_unit_test_setup(test_twelvedata_errors, setup),
         cmocka_unit_test_setup(test_twelvedata_url_headers, setup),
         cmocka_unit_test_setup(test_twelvedata_normalize, setup),
+        cmocka_unit_test_setup(test_coinbase, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
