@@ -12,4 +12,9 @@ UNIT_DEPS_validate  := daemon/validate common/util
 # validate_quote() (where minor units become major ones), and checks the text
 # jbuf_num would store: the figure a real answer ends up as.
 UNIT_DEPS_providers := daemon/provider daemon/providers/yahoo daemon/providers/coingecko \
-                       daemon/providers/fx daemon/validate common/jbuf common/util
+                       daemon/providers/fx daemon/providers/kraken daemon/providers/erapi \
+                       daemon/providers/twelvedata daemon/providers/coinbase daemon/validate \
+                       common/jbuf common/util
+# the second source of each class (kraken, erapi, twelvedata): the same
+# modules, since the registry in daemon/provider.c names every provider
+UNIT_DEPS_providers2 := $(UNIT_DEPS_providers)
