@@ -14,8 +14,13 @@
 /* Per-minute limits a real provider tolerates from a keyless client:
  * long-running Yahoo clients keep to about one request a second, and
  * CoinGecko's public API allows 5–15 calls a minute (a demo key 30; see
- * README, "Rate limits"). */
-#define CONFIG_DEFAULT_RATE_LIMITS "yahoo=60,coingecko=10,fx=30"
+ * README, "Rate limits"). The second sources: Kraken meters REST callers
+ * at about 15 calls per 45 s; open.er-api needs one request a cycle and
+ * blocks an IP for 20 minutes after a 429; Twelve Data's free plan counts
+ * 8 credits a minute, one per symbol, and a request carries 8; Coinbase
+ * allows 10,000 requests an hour, one pair each. */
+#define CONFIG_DEFAULT_RATE_LIMITS                                                                 \
+    "yahoo=60,coingecko=10,fx=30,kraken=20,erapi=10,twelvedata=1,coinbase=60"
 #define CONFIG_COINGECKO_KEYED_RATE 30
 
 #include "util.h"
@@ -58,6 +63,13 @@ struct config {
     char api_allowed_hosts[512]; /* API_ALLOWED_HOSTS: Host names served (api/crosssite.h) */
     int64_t api_cache_ms;        /* API_CACHE_MS: identical GET answers shared, 0 = off */
     int64_t api_sse_max_clients; /* API_SSE_MAX_CLIENTS: event streams at once */
+
+    /* The second source of each class. */
+    char kraken_base_url[512];     /* KRAKEN_BASE_URL: crypto */
+    char erapi_base_url[512];      /* ERAPI_BASE_URL: FX */
+    char twelvedata_base_url[512]; /* TWELVEDATA_BASE_URL: stocks */
+    char twelvedata_api_key[256];  /* TWELVEDATA_API_KEY, empty = unset */
+    char coinbase_base_url[512];   /* COINBASE_BASE_URL: crypto, third source */
 };
 
 /* The one process-wide configuration, set once at start-up. */

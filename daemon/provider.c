@@ -5,17 +5,26 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 extern const struct provider provider_yahoo;
 extern const struct provider provider_coingecko;
 extern const struct provider provider_fx;
+extern const struct provider provider_kraken;
+extern const struct provider provider_erapi;
+extern const struct provider provider_twelvedata;
+extern const struct provider provider_coinbase;
 
 /* The registry: one line per provider. */
 static const struct provider *const registry[] = {
-    &provider_yahoo,
-    &provider_coingecko,
-    &provider_fx,
+    &provider_yahoo,      /* stocks, ETFs, indices, futures, pairs */
+    &provider_coingecko,  /* crypto */
+    &provider_fx,         /* exchange rates (ECB) */
+    &provider_kraken,     /* crypto, second source */
+    &provider_erapi,      /* exchange rates, second source */
+    &provider_twelvedata, /* stocks, second source (with a key) */
+    &provider_coinbase,   /* crypto, third source (one pair a request) */
 };
 
 const struct provider *provider_find(const char *name)
@@ -93,6 +102,51 @@ int provider_number(json_object *o, const char *what, double *out, char *err, si
     double v = json_object_get_double(o);
     if (!isfinite(v)) {
         snprintf(err, errlen, "%s is not finite", what);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Longer than any price a provider writes; longer is not a price. */
+#define DECIMAL_STRING_MAX 40
+
+int provider_decimal_string(json_object *o, const char *what, double *out, char *err, size_t errlen)
+{
+    if (o == NULL || json_object_get_type(o) == json_type_null) {
+        snprintf(err, errlen, "%s is missing or null", what);
+        return -1;
+    }
+    if (!json_object_is_type(o, json_type_string)) {
+        char snip[40];
+        const char *s = json_object_to_json_string(o);
+        util_snippet(s, strlen(s), 24, snip, sizeof snip);
+        snprintf(err, errlen, "%s is not a decimal string: %s", what, snip);
+        return -1;
+    }
+    const char *s = json_object_get_string(o);
+    size_t len = strlen(s);
+    size_t k = (len > 0 && s[0] == '-') ? 1 : 0;
+    size_t digits = 0, dots = 0;
+    int plain = len > k && len <= DECIMAL_STRING_MAX;
+    for (size_t i = k; plain && i < len; i++) {
+        if (s[i] >= '0' && s[i] <= '9')
+            digits++;
+        else if (s[i] == '.' && dots == 0 && digits > 0 && i + 1 < len)
+            dots++;
+        else
+            plain = 0;
+    }
+    if (!plain || digits == 0) {
+        char snip[40];
+        util_snippet(s, len, 24, snip, sizeof snip);
+        snprintf(err, errlen, "%s is not a decimal: \"%s\"", what, snip);
+        return -1;
+    }
+    char *end = NULL;
+    double v = strtod(s, &end);
+    if (end == NULL || *end != '\0' || !isfinite(v)) {
+        snprintf(err, errlen, "%s is not a finite decimal", what);
         return -1;
     }
     *out = v;

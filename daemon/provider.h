@@ -73,6 +73,14 @@ json_object *provider_parse_json(const char *body, size_t len, const char *conte
  * Returns 0, or -1 with a reason in err ("price is null", …). */
 int provider_number(json_object *o, const char *what, double *out, char *err, size_t errlen);
 
+/* Reads a decimal number that the answer carries as a JSON string
+ * ("64547.20000": Kraken, Twelve Data, Coinbase) into *out. Only plain
+ * decimals count: digits with an optional sign and fraction; "1e5", "inf",
+ * "0x10", " 5" and "" do not, so strtod's leniency cannot turn garbage
+ * into a price. Returns 0, or -1 with a reason in err. */
+int provider_decimal_string(json_object *o, const char *what, double *out, char *err,
+                            size_t errlen);
+
 /* obj[key] if obj is an object and key is present, else NULL. */
 json_object *provider_get(json_object *obj, const char *key);
 

@@ -8,4 +8,8 @@ UNIT_DEPS_jbuf      := common/jbuf
 UNIT_DEPS_scheduler := daemon/deadline
 UNIT_DEPS_validate  := daemon/validate common/util
 UNIT_DEPS_providers := daemon/provider daemon/providers/yahoo daemon/providers/coingecko \
-                       daemon/providers/fx common/util
+                       daemon/providers/fx daemon/providers/kraken daemon/providers/erapi \
+                       daemon/providers/twelvedata daemon/providers/coinbase common/util
+# the second source of each class (kraken, erapi, twelvedata): the same
+# modules, since the registry in daemon/provider.c names every provider
+UNIT_DEPS_providers2 := $(UNIT_DEPS_providers)
