@@ -16,6 +16,7 @@
 #include "cycle.h"
 #include "jbuf.h"
 #include "provider.h"
+#include "sources.h"
 #include "sql.h"
 #include "staleness.h"
 #include "validate.h"
@@ -45,6 +46,7 @@ struct asset {
     char currency[4];
     char provider[16];
     char psym[65];
+    char sources[64];  /* assets.sources, comma-separated; "" = its class's */
     int64_t age_s;     /* since its last update when read; -1 = never */
     double last_price; /* 0 = none */
 };
@@ -80,6 +82,8 @@ struct item {
     /* where the listing trades, when the answer said (malloc'd; only
      * Yahoo's answers carry it, so most items keep a NULL here) */
     struct quote_market *market;
+    char source[16]; /* the provider that answered */
+    char *failover;  /* why the first source did not (malloc'd), or NULL */
 };
 
 /* An exchange rate the cycle asks for (USD → ccy). */
@@ -169,6 +173,7 @@ void cycle_release(struct cycle *c)
     for (size_t i = 0; i < c->n; i++) {
         free(c->items[i].error);
         free(c->items[i].market);
+        free(c->items[i].failover);
     }
     free(c->items);
     list_release(c->list);
@@ -287,7 +292,9 @@ static void result_row(struct cycle *c, struct jbuf *b, const struct item *it, c
     jbuf_key(b, "ts");
     jbuf_str(b, ts);
     jbuf_key(b, "source");
-    jbuf_str(b, it->a->provider);
+    jbuf_str(b, it->source[0] ? it->source : it->a->provider);
+    jbuf_key(b, "failover_reason");
+    jbuf_str(b, it->failover);
     if (ok) {
         static const char *const basis[] = {"market", "bar", "date"};
         jbuf_key(b, "time_basis");
@@ -638,6 +645,9 @@ static void on_quote(const struct quote *answer, void *cls)
     it->duration_ms = (int32_t)(loop_now(c->d->loop) - it->submitted_ms);
     validate_quote(&q, it->a->currency, util_wall_ms() / 1000, cfg->price_max_age_s);
     it->http_status = (int16_t)q.http_status;
+    util_strlcpy(it->source, q.source, sizeof it->source);
+    free(it->failover);
+    it->failover = q.failover_reason[0] ? strdup(q.failover_reason) : NULL;
     if (q.kind == QUOTE_OK) {
         it->kind = QUOTE_OK;
         it->price = q.price;
@@ -692,6 +702,38 @@ static int honours_staleness(const struct cycle *c)
            (strcmp(c->trigger, "schedule") == 0 || strcmp(c->trigger, "startup") == 0);
 }
 
+/* Asks the queue for the first of the asset's sources that answers
+ * (daemon/sources.h decides which, in which order, under which symbol).
+ * Returns 0, or -1 with why (when there is room for it). */
+static int submit_sources(struct cycle *c, enum source_class cls, const char *provider,
+                          const char *psym, const char *override, int64_t ttl, queue_cb cb,
+                          void *cls_arg, char *why, size_t whylen)
+{
+    struct source_choice ch[SOURCES_MAX];
+    char err[200];
+    size_t n = sources_resolve(c->d->sources, cls, provider, psym, override, ch, err, sizeof err);
+    const char *pv[SOURCES_MAX], *sv[SOURCES_MAX];
+    for (size_t i = 0; i < n; i++) {
+        pv[i] = ch[i].provider;
+        sv[i] = ch[i].symbol;
+    }
+    if (n > 0 && queue_submit_chain(c->d->queue, pv, sv, n, c->priority, ttl, cb, cls_arg) == 0)
+        return 0;
+    if (why != NULL)
+        snprintf(why, whylen, "%s", n > 0 ? "could not queue it (out of memory)" : err);
+    return -1;
+}
+
+static int submit_asset(struct cycle *c, struct item *it, int64_t ttl)
+{
+    char why[200];
+    if (submit_sources(c, sources_class_of(it->a->type), it->a->provider, it->a->psym,
+                       it->a->sources, ttl, on_quote, it, why, sizeof why) == 0)
+        return 0;
+    fail_item(it, "%s", why);
+    return -1;
+}
+
 static void fetch_all(struct cycle *c)
 {
     /* Within one cycle a key is fetched once (coalescing). A scheduled
@@ -720,17 +762,8 @@ static void fetch_all(struct cycle *c)
             immediate++;
             continue;
         }
-        const struct provider *p = provider_find(it->a->provider);
-        char sym[80];
-        if (p == NULL) {
-            fail_item(it, "unknown provider '%s'", it->a->provider);
-        } else if (p->normalize(it->a->psym, sym, sizeof sym) != 0) {
-            fail_item(it, "invalid provider symbol '%s'", it->a->psym);
-        } else if (queue_submit(c->d->queue, p->name, sym, c->priority, ttl, on_quote, it) != 0) {
-            fail_item(it, "could not queue '%s' (out of memory)", it->a->psym);
-        } else {
+        if (submit_asset(c, it, ttl) == 0)
             continue;
-        }
         immediate++;
     }
     size_t immediate_assets = immediate;
@@ -741,7 +774,7 @@ static void fetch_all(struct cycle *c)
             r->q.kind = QUOTE_CANCELLED;
             snprintf(r->q.error, sizeof r->q.error, "cancelled: fetcherd is shutting down");
             immediate++;
-        } else if (queue_submit(c->d->queue, "fx", r->ccy, c->priority, ttl, on_rate, r) != 0) {
+        } else if (submit_sources(c, SRC_FX, NULL, r->ccy, NULL, ttl, on_rate, r, NULL, 0) != 0) {
             r->q.kind = QUOTE_PERMANENT;
             snprintf(r->q.error, sizeof r->q.error, "could not queue the rate");
             immediate++;
@@ -832,6 +865,7 @@ static struct asset_list *read_assets(const PGresult *res)
         copy_field(x->currency, sizeof x->currency, res, row, 3);
         copy_field(x->provider, sizeof x->provider, res, row, 4);
         copy_field(x->psym, sizeof x->psym, res, row, 5);
+        copy_field(x->sources, sizeof x->sources, res, row, 8);
         if (util_parse_i64(PQgetvalue(res, row, 6), -1, INT64_MAX, &x->age_s) != 0)
             x->age_s = -1;
         x->last_price = PQgetisnull(res, row, 7) ? 0 : strtod(PQgetvalue(res, row, 7), NULL);

@@ -134,6 +134,12 @@ static char *build(struct heartbeat *h, const char *state)
         jbuf_int(&b, (int64_t)pi[i].requests);
         jbuf_key(&b, "errors");
         jbuf_int(&b, (int64_t)pi[i].errors);
+        jbuf_key(&b, "down"); /* failing as a whole: its assets fail over */
+        jbuf_bool(&b, pi[i].down);
+        jbuf_key(&b, "failovers_out");
+        jbuf_int(&b, (int64_t)pi[i].failovers_out);
+        jbuf_key(&b, "failovers_in");
+        jbuf_int(&b, (int64_t)pi[i].failovers_in);
         jbuf_key(&b, "rate_per_minute");
         jbuf_int(&b, pi[i].rate_per_minute);
         jbuf_key(&b, "latency_p50_ms");

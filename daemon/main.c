@@ -504,6 +504,7 @@ static int run(int once)
         .max_retries = (int)cfg->fetch_retries,
         .backoff_ms = 500,
         .backoff_max_ms = 30000,
+        .probe_ms = cfg->probe_interval_s * 1000,
     };
     d->queue = queue_new(&tr, &lim);
     if (d->queue == NULL)
