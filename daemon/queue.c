@@ -764,8 +764,12 @@ static void learn_from(struct fetch_queue *q, struct queue_batch *b)
     }
     if (limited || refusal) {
         /* A Retry-After is the provider's own word; without one the pause
-         * grows with every 429 or refusal in a row. */
-        p->pause_streak++;
+         * grows with every 429 or refusal in a row. Answers to requests of
+         * one burst (sent before the pause they now find began) are one
+         * refusal, not several: the pause doubles per probe, not per
+         * batch that was already on its way. */
+        if (p->pause_streak == 0 || b->sent_at > p->paused_at)
+            p->pause_streak++;
         p->trusted = 0;
         int64_t pause = retry_after_ms > 0 ? retry_after_ms : pause_for(p->pause_streak);
         if (limited)

@@ -1926,6 +1926,37 @@ static void test_next_event_remainder(void **state)
     }
 }
 
+/* Two requests of one burst both refused are one refusal: the pause is
+ * the first step's, not doubled by the batch that was already on its way. */
+static void test_refusal_burst_one_step(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(4, 0, 100, 1000);
+    addp(q, "yahoo", 1, 2);
+    struct rec a = {0}, b = {0};
+    submit(q, "yahoo", "AAPL", QPRIO_SCHEDULED, 0, &a);
+    submit(q, "yahoo", "MSFT", QPRIO_SCHEDULED, 0, &b);
+    run(q);
+    assert_int_equal(F.nlive, 2);
+    struct quote e = err_q(QUOTE_PERMANENT, "answered an HTML page, not data");
+    e.refused = 1;
+    finish_sym(q, "AAPL", &e);
+    finish_sym(q, "MSFT", &e);
+    struct queue_provider_info info[1];
+    queue_get_providers(q, info, 1);
+    assert_int_equal(info[0].paused_until - F.now, QUEUE_DEFAULT_PAUSE_MS);
+    /* the next refusal, of a request sent after the pause began, doubles */
+    F.now += QUEUE_DEFAULT_PAUSE_MS;
+    struct rec c = {0};
+    submit(q, "yahoo", "NVDA", QPRIO_SCHEDULED, 0, &c);
+    run(q);
+    finish_sym(q, "NVDA", &e);
+    queue_get_providers(q, info, 1);
+    assert_int_equal(info[0].paused_until - F.now, 2 * QUEUE_DEFAULT_PAUSE_MS);
+    run(q);
+    queue_free(q);
+}
+
 /* ---- failover (queue_submit_chain) ------------------------------------ */
 
 static void submit_chain(struct fetch_queue *q, const char *p1, const char *s1, const char *p2,
@@ -2215,6 +2246,7 @@ int main(void)
         cmocka_unit_test(test_429_retry_after_exact),
         cmocka_unit_test(test_token_bucket_1ms),
         cmocka_unit_test(test_next_event_remainder),
+        cmocka_unit_test(test_refusal_burst_one_step),
         cmocka_unit_test(test_failover_permanent),
         cmocka_unit_test(test_failover_exhausted),
         cmocka_unit_test(test_failover_down_probe),
