@@ -1047,6 +1047,17 @@ static void fail_refused(struct fetch_queue *q, int64_t now)
     }
 }
 
+/* Fails e's chain waiters over; an entry left without waiters has ended
+ * (counted as completed, so every miss still ends exactly once). */
+static void move_on(struct fetch_queue *q, struct entry *e, const char *why)
+{
+    fail_over(q, e, why);
+    if (e->waiters == NULL) {
+        q->c.completed++;
+        free_entry(q, e);
+    }
+}
+
 /* Chain waiters of a provider that is paused (429, refusal) or down move
  * on now instead of waiting out the pause or the retries; what is left (keys
  * without alternatives) waits as before. A down provider keeps its oldest
@@ -1076,17 +1087,13 @@ static void fail_over_waiting(struct fetch_queue *q, int64_t now)
                     next = e->next;
                     if (e == keep)
                         continue;
-                    fail_over(q, e, why);
-                    if (e->waiters == NULL)
-                        free_entry(q, e);
+                    move_on(q, e, why);
                 }
         for (struct entry *e = q->backoff.head, *next; e; e = next) {
             next = e->next;
             if (e->provider != i)
                 continue;
-            fail_over(q, e, why);
-            if (e->waiters == NULL)
-                free_entry(q, e);
+            move_on(q, e, why);
         }
     }
 }

@@ -984,7 +984,8 @@ static void test_many_keys(void **state)
 
 struct rwaiter {
     int calls;
-    int key; /* provider * NKEYS + symbol */
+    int key;      /* provider * NKEYS + symbol */
+    unsigned alt; /* chain waiters: the providers (bits) that may answer */
     enum quote_error_kind kind;
 };
 
@@ -992,6 +993,7 @@ static struct rwaiter *RW;
 static int nrw, rdelivered;
 static uint64_t rng_state;
 static struct fetch_queue *RQ;
+static int rchains; /* rsubmit asks for chains of sources too */
 
 static const char *const rprov[] = {"yahoo", "coingecko", "fx"};
 #define NKEYS 8
@@ -1012,9 +1014,18 @@ static void cb_random(const struct quote *r, void *cls)
     assert_int_equal(w->calls, 1); /* exactly once */
     rdelivered++;
     w->kind = r->kind;
-    if (r->kind == QUOTE_OK) {
+    if (r->kind == QUOTE_OK && w->alt == 0) {
         /* the fake puts the key into the price: a waiter gets its own */
         assert_true(r->price == (double)(1 + w->key));
+    } else if (r->kind == QUOTE_OK) {
+        /* one of its chain's keys, and the source says which */
+        int got = (int)r->price - 1, p = got / NKEYS;
+        assert_int_equal(got % NKEYS, w->key % NKEYS);
+        assert_true((w->alt >> p) & 1);
+        assert_string_equal(r->source, rprov[p]);
+        if (p != w->key / NKEYS)
+            assert_true(strncmp(r->failover_reason, rprov[w->key / NKEYS],
+                                strlen(rprov[w->key / NKEYS])) == 0);
     }
     if (rnd(10) == 0 && nrw < RW_MAX - 1000)
         rsubmit(); /* a callback may submit again */
@@ -1029,9 +1040,23 @@ static void rsubmit(void)
     static const int64_t ttls[] = {0, 0, 300, 3000};
     int idx = nrw++;
     RW[idx].key = p * NKEYS + k;
+    int rc;
     in_api = 1;
-    int rc = queue_submit(RQ, rprov[p], sym, (int)rnd(QPRIO_COUNT), ttls[rnd(4)], cb_random,
+    if (rchains && rnd(2)) {
+        /* p first, then one or two of the others, in a random order */
+        const char *pv[3], *sv[3] = {sym, sym, sym};
+        int q2 = (p + 1 + (int)rnd(2)) % 3, n = 2 + (int)rnd(2);
+        pv[0] = rprov[p];
+        pv[1] = rprov[q2];
+        pv[2] = rprov[3 - p - q2];
+        RW[idx].alt = 1u << p | 1u << q2 | (n == 3 ? 1u << (3 - p - q2) : 0);
+        rc = queue_submit_chain(RQ, pv, sv, (size_t)n, (int)rnd(QPRIO_COUNT), ttls[rnd(4)],
+                                cb_random, (void *)(intptr_t)idx);
+    } else {
+        RW[idx].alt = 0;
+        rc = queue_submit(RQ, rprov[p], sym, (int)rnd(QPRIO_COUNT), ttls[rnd(4)], cb_random,
                           (void *)(intptr_t)idx);
+    }
     in_api = 0;
     assert_int_equal(rc, 0);
 }
@@ -1080,7 +1105,8 @@ static void rcheck(void)
     assert_int_equal(c.in_flight, keys);
     assert_int_equal(queue_outstanding(RQ), c.queued + c.in_flight + c.backoff);
     assert_int_equal(c.submitted, (uint64_t)nrw);
-    assert_int_equal(c.submitted, c.cache_hits + c.cache_misses + c.deduplicated);
+    /* each failover attaches the waiter once more */
+    assert_int_equal(c.submitted + c.failovers, c.cache_hits + c.cache_misses + c.deduplicated);
     /* every fetch started by a miss ends once: completed, cancelled, or
      * still outstanding */
     assert_int_equal(c.cache_misses,
@@ -1089,9 +1115,9 @@ static void rcheck(void)
     assert_true(c.cached <= (size_t)(3 * NKEYS));
 }
 
-static void test_random(void **state)
+static void random_run(int chains)
 {
-    (void)state;
+    rchains = chains;
     RW = calloc(RW_MAX, sizeof *RW);
     assert_non_null(RW);
     nrw = rdelivered = 0;
@@ -1132,6 +1158,8 @@ static void test_random(void **state)
     queue_get_counters(RQ, &c);
     assert_int_equal(c.submitted, (uint64_t)rdelivered);
     assert_int_equal(c.cache_misses, c.completed + c.cancelled);
+    if (chains)
+        assert_true(c.failovers > 0);
     /* the run exercised every path */
     assert_true(c.cache_hits > 0);
     assert_true(c.deduplicated > 0);
@@ -1143,6 +1171,20 @@ static void test_random(void **state)
     RQ = NULL;
     free(RW);
     RW = NULL;
+}
+
+static void test_random(void **state)
+{
+    (void)state;
+    random_run(0);
+}
+
+/* The same with half the waiters on chains of two or three sources: every
+ * invariant holds, every waiter hears once, from a source of its chain. */
+static void test_random_chains(void **state)
+{
+    (void)state;
+    random_run(1);
 }
 
 /* ---- rate limits, 429 pauses, offline, latency ----------------------- */
@@ -2230,6 +2272,7 @@ int main(void)
         cmocka_unit_test(test_free_with_work),
         cmocka_unit_test(test_many_keys),
         cmocka_unit_test(test_random),
+        cmocka_unit_test(test_random_chains),
         cmocka_unit_test(test_rate_limit),
         cmocka_unit_test(test_429_pauses_provider),
         cmocka_unit_test(test_offline),
