@@ -128,8 +128,12 @@ check_eq "closed port: the reason names the connection" "$n_stock" \
   "$(rows "$s" "$stock" "p.failover_reason ~* '^yahoo: .*(connect|down)'")"
 stop_pid "$FETCHERD_PID"
 
-# --- crypto and FX ------------------------------------------------------
+# --- crypto and FX; a per-asset source order ------------------------------
 export FETCHER_INSTANCE_ID=failover-c
+# MSFT's own order puts twelvedata first (assets.sources, migration 005)
+sql "UPDATE assets SET sources = '{twelvedata,yahoo}' WHERE symbol = 'MSFT'"
+check "assets.sources refuses a name that is no provider's" \
+  bash -c "! psql '$DATABASE_URL' -X -q -c \"UPDATE assets SET sources = '{Not A Provider}' WHERE symbol = 'AAPL'\" 2>/dev/null"
 curl -s -X POST "$FAKE_URL/_mode?fault=ERR503&provider=coingecko" >/dev/null
 curl -s -X POST "$FAKE_URL/_mode?fault=ERR503&provider=fx" >/dev/null
 start_fetcherd
@@ -142,6 +146,10 @@ check_eq "the coins no second source knows fail with coingecko's reason" "$((n_c
 check_eq "no 'No exchange rate' warning in the last cycle: erapi gave the rates" 0 \
   "$(sql "SELECT count(*) FROM fetcher_logs WHERE cycle_id = $(cycle_id "$s") AND message LIKE 'No exchange rate%'")"
 check_cmp "erapi was asked" "$(stats '."by_path"."/v6/latest"')" -ge 1
+check_eq "MSFT, by its own order, from twelvedata (not a failover)" "twelvedata|t" \
+  "$(sql "SELECT p.source, p.failover_reason IS NULL FROM price_update_log p JOIN assets a ON a.id = p.asset_id WHERE p.cycle_id = $(cycle_id "$s") AND a.symbol = 'MSFT' AND p.success")"
+check_eq "the other stocks from yahoo" "$((n_stock - 1))" "$(rows "$s" "$stock" "p.success AND p.source = 'yahoo'")"
+sql "UPDATE assets SET sources = NULL WHERE symbol = 'MSFT'"
 check "the EUR rate is fresh" test "$(sql "SELECT count(*) FROM exchange_rates WHERE base = 'USD' AND quote = 'EUR' AND fetched_at > now() - interval '10 seconds'")" -ge 1
 stop_pid "$FETCHERD_PID"
 
