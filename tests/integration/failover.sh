@@ -86,7 +86,9 @@ phase() {
   check_cmp "yahoo $fault: twelvedata's batches (+1 for a probe's key) per cycle ($td in 2, $td_batches a cycle)" \
     "$td" -le $(( 2 * (td_batches + 1) ))
   read -r req ms <<<"$(figures "$s0" "$s1")"
-  echo "# failover yahoo $fault: $req requests, $ms ms a cycle (healthy: $healthy_req, $healthy_ms ms)"
+  local first_req first_ms
+  read -r first_req first_ms <<<"$(figures "$((s0 - 1))" "$s0")"
+  echo "# failover yahoo $fault: $req requests, $ms ms a cycle (healthy: $healthy_req, $healthy_ms ms; the cycle that found it: $first_req, $first_ms ms)"
   eval "fo_${fault}_req=\$req fo_${fault}_ms=\$ms"
 }
 
