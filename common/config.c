@@ -61,6 +61,12 @@ static const struct var vars[] = {
     {"TWELVEDATA_API_KEY", K_STR, S(twelvedata_api_key), "", 0, 0,
      "Twelve Data key (free plan: 8 credits a minute, 800 a day; sent as a header, never "
      "logged)"},
+    {"FETCH_SOURCES", K_STR, S(fetch_sources), "", 0, 0,
+     "per asset class, the providers to try in order (stock=yahoo,twelvedata;crypto=coingecko,"
+     "kraken,coinbase;fx=fx,erapi is the default; a class not named keeps it)"},
+    {"FETCH_PROBE_INTERVAL", K_DURATION, I(probe_interval_s), "30", 1, 3600,
+     "how often a provider that keeps failing (or the network, offline) is probed; meanwhile "
+     "its assets go to their next source"},
     {"FETCH_CONCURRENCY", K_INT, I(fetch_concurrency), "8", 1, 256,
      "upstream requests in flight at once, all providers"},
     {"FETCH_TIMEOUT", K_DURATION, I(fetch_timeout_s), "15", 1, 300,

@@ -68,6 +68,9 @@ struct config {
     char twelvedata_base_url[512]; /* TWELVEDATA_BASE_URL: stocks */
     char twelvedata_api_key[256];  /* TWELVEDATA_API_KEY, empty = unset */
     char coinbase_base_url[512];   /* COINBASE_BASE_URL: crypto, third source */
+    /* Failover between them (daemon/sources.h, daemon/queue.h). */
+    char fetch_sources[256];  /* FETCH_SOURCES: "stock=yahoo,twelvedata;fx=fx,erapi" */
+    int64_t probe_interval_s; /* FETCH_PROBE_INTERVAL: a down provider is asked this often */
 };
 
 /* The one process-wide configuration, set once at start-up. */

@@ -69,9 +69,13 @@ extern const size_t hbs_queue_nfields;
 /* One element of queue.providers. */
 struct hbs_provider {
     const char *name;
-    const char *state;    /* "ok", "paused" (by a 429) or "offline" */
+    const char *state;    /* "ok", "paused" (a 429 or a refusal), "down" or "offline" */
     int64_t paused_until; /* wall ms; 0 = not paused */
-    int64_t in_flight, queued, requests, errors, rate_per_minute;
+    int refused;          /* the pause is a refusal (401/403, a block page) */
+    const char *pause_reason;
+    int down; /* failing as a whole: its assets fail over */
+    int64_t in_flight, queued, requests, errors, refusals, rate_per_minute;
+    int64_t failovers_out, failovers_in;
     double latency_p50_ms, latency_p95_ms;
 };
 extern const struct hbs_field hbs_provider_fields[];

@@ -115,6 +115,7 @@ static struct asset_list *assets_parse(const PGresult *res)
         assets_copy_field(x->currency, sizeof x->currency, res, row, 3);
         assets_copy_field(x->provider, sizeof x->provider, res, row, 4);
         assets_copy_field(x->psym, sizeof x->psym, res, row, 5);
+        assets_copy_field(x->sources, sizeof x->sources, res, row, 8);
         if (util_parse_i64(PQgetvalue(res, row, 6), -1, INT64_MAX, &x->age_s) != 0)
             x->age_s = -1;
         x->last_price = PQgetisnull(res, row, 7) ? 0 : strtod(PQgetvalue(res, row, 7), NULL);

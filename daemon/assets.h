@@ -25,6 +25,7 @@ struct asset {
     char currency[4];
     char provider[16];
     char psym[65];
+    char sources[64];  /* assets.sources, comma-separated; "" = its class's */
     int64_t age_s;     /* since its last update when read; -1 = never */
     double last_price; /* 0 = none */
 };

@@ -24,6 +24,7 @@
 #include "cycle.h"
 #include "provider.h"
 #include "record.h"
+#include "sources.h"
 #include "sql.h"
 #include "staleness.h"
 #include "stats.h"
@@ -110,6 +111,7 @@ void cycle_release(struct cycle *c)
     for (size_t i = 0; i < c->n; i++) {
         free(c->results[i].error);
         free(c->results[i].market);
+        free(c->results[i].failover);
     }
     free(c->results);
     free(c->waiters);
@@ -367,6 +369,9 @@ static void cyc_on_quote(const struct quote *answer, void *cls)
     it->duration_ms = (int32_t)(loop_now(c->d->loop) - w->submitted_ms);
     validate_quote(&q, it->a->currency, util_wall_ms() / 1000, cfg->price_max_age_s);
     it->http_status = (int16_t)q.http_status;
+    util_strlcpy(it->source, q.source, sizeof it->source);
+    free(it->failover);
+    it->failover = q.failover_reason[0] ? strdup(q.failover_reason) : NULL;
     if (q.kind == QUOTE_OK) {
         it->kind = QUOTE_OK;
         it->price = q.price;
@@ -416,6 +421,29 @@ static void cyc_fail_item(struct asset_result *it, const char *fmt, const char *
 
 /* Submits asset i; returns 1 when it was answered at once (skipped or
  * failed), 0 when the queue will answer. */
+/* Asks the queue for the first of the asset's sources that answers
+ * (daemon/sources.h decides which, in which order, under which symbol).
+ * Returns 0, or -1 with why (when there is room for it). */
+static int cyc_submit_sources(struct cycle *c, enum source_class cls, const char *provider,
+                              const char *psym, const char *override, int64_t ttl, queue_cb cb,
+                              void *cls_arg, char *why, size_t whylen)
+{
+    struct source_choice ch[SOURCES_MAX];
+    char err[200];
+    size_t n = sources_resolve(c->d->sources, cls, provider, psym, override, ch, err, sizeof err);
+    const char *pv[SOURCES_MAX], *sv[SOURCES_MAX];
+    for (size_t i = 0; i < n; i++) {
+        pv[i] = ch[i].provider;
+        sv[i] = ch[i].symbol;
+    }
+    if (n > 0 &&
+        queue_submit_chain(c->d->queue, pv, sv, n, c->kind->priority, ttl, cb, cls_arg) == 0)
+        return 0;
+    if (why != NULL)
+        snprintf(why, whylen, "%s", n > 0 ? "could not queue it (out of memory)" : err);
+    return -1;
+}
+
 static int cyc_fetch_asset(struct cycle *c, size_t i, int64_t ttl)
 {
     struct asset_result *it = &c->results[i];
@@ -437,18 +465,11 @@ static int cyc_fetch_asset(struct cycle *c, size_t i, int64_t ttl)
         c->skipped++;
         return 1;
     }
-    const struct provider *p = provider_find(it->a->provider);
-    char sym[80];
-    if (p == NULL) {
-        cyc_fail_item(it, "unknown provider '%s'", it->a->provider);
-    } else if (p->normalize(it->a->psym, sym, sizeof sym) != 0) {
-        cyc_fail_item(it, "invalid provider symbol '%s'", it->a->psym);
-    } else if (queue_submit(c->d->queue, p->name, sym, c->kind->priority, ttl, cyc_on_quote, w) !=
-               0) {
-        cyc_fail_item(it, "could not queue '%s' (out of memory)", it->a->psym);
-    } else {
+    char why[200];
+    if (cyc_submit_sources(c, sources_class_of(it->a->type), it->a->provider, it->a->psym,
+                           it->a->sources, ttl, cyc_on_quote, w, why, sizeof why) == 0)
         return 0;
-    }
+    cyc_fail_item(it, "%s", why);
     return 1;
 }
 
@@ -464,7 +485,7 @@ static int cyc_fetch_rate(struct cycle *c, size_t i, int64_t ttl)
         util_strlcpy(r->q.error, "cancelled: fetcherd is shutting down", sizeof r->q.error);
         return 1;
     }
-    if (queue_submit(c->d->queue, "fx", r->ccy, c->kind->priority, ttl, cyc_on_rate, w) != 0) {
+    if (cyc_submit_sources(c, SRC_FX, NULL, r->ccy, NULL, ttl, cyc_on_rate, w, NULL, 0) != 0) {
         r->q.kind = QUOTE_PERMANENT;
         util_strlcpy(r->q.error, "could not queue the rate", sizeof r->q.error);
         return 1;

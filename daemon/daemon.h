@@ -20,6 +20,7 @@
 struct scheduler;
 struct cycle;
 struct staleness;
+struct sources;
 
 struct daemon {
     struct loop *loop;
@@ -29,6 +30,7 @@ struct daemon {
     struct fetcher *fetcher;
     struct scheduler *sched;
     const struct staleness *staleness; /* parsed FETCH_STALENESS */
+    const struct sources *sources;     /* parsed FETCH_SOURCES */
     char instance_id[64];
     char host[128];
     int pid;

@@ -53,8 +53,15 @@ static size_t hb_providers(struct daemon *d, const struct queue_counters *qc,
             .name = pi[n].name,
             .state = qc->offline          ? "offline"
                      : pi[n].paused_until ? "paused"
+                     : pi[n].down         ? "down"
                                           : "ok",
             .paused_until = pi[n].paused_until ? wall + (pi[n].paused_until - mono) : 0,
+            .refused = pi[n].refused,
+            .pause_reason = pi[n].refused ? pi[n].pause_reason : NULL,
+            .down = pi[n].down,
+            .refusals = (int64_t)pi[n].refusals,
+            .failovers_out = (int64_t)pi[n].failovers_out,
+            .failovers_in = (int64_t)pi[n].failovers_in,
             .in_flight = pi[n].batches_in_flight,
             .queued = (int64_t)pi[n].queued,
             .requests = (int64_t)pi[n].requests,

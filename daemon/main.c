@@ -27,6 +27,7 @@
 #include "retention.h"
 #include "queue.h"
 #include "scheduler.h"
+#include "sources.h"
 #include "staleness.h"
 #include "stats.h"
 #include "sql.h"
@@ -358,7 +359,7 @@ static int64_t on_queue_timer(struct loop *l, void *cls)
 }
 
 /* Logs what the queue learnt since the last iteration: a provider paused
- * by a 429, the network gone or back. */
+ * by a 429 or a refusal, the network gone or back. */
 static void log_queue_changes(struct app *a)
 {
     struct queue_provider_info info[8];
@@ -369,9 +370,16 @@ static void log_queue_changes(struct app *a)
             json_object *ctx = json_object_new_object();
             json_object_object_add(ctx, "provider", json_object_new_string(info[i].name));
             json_object_object_add(ctx, "pause_seconds", json_object_new_int64(secs));
-            writer_log(a->d.writer, LOG_WARNING, 0, ctx,
-                       "%s answered HTTP 429 (rate limited): pausing %s for %llds", info[i].name,
-                       info[i].name, (long long)secs);
+            if (info[i].refused) {
+                json_object_object_add(ctx, "reason", json_object_new_string(info[i].pause_reason));
+                writer_log(a->d.writer, LOG_WARNING, 0, ctx,
+                           "%s refused us (%.160s): pausing %s for %llds", info[i].name,
+                           info[i].pause_reason, info[i].name, (long long)secs);
+            } else {
+                writer_log(a->d.writer, LOG_WARNING, 0, ctx,
+                           "%s answered HTTP 429 (rate limited): pausing %s for %llds",
+                           info[i].name, info[i].name, (long long)secs);
+            }
             a->paused_seen[i] = info[i].paused_until;
         }
     }
@@ -461,6 +469,10 @@ static int setup_signals(struct app *a)
     return loop_watch(a->d.loop, a->sigfd, LOOP_READABLE, on_signal, a);
 }
 
+/* FETCH_SOURCES, parsed before anything waits for the database, so a bad
+ * value is one line and exit 2 at once. */
+static struct sources *main_sources;
+
 static int app_run(int once)
 {
     struct app a;
@@ -468,6 +480,7 @@ static int app_run(int once)
     a.sigfd = -1;
     int rc = 1;
     struct daemon *d = &a.d;
+    const struct sources *srcs = main_sources;
     if (gethostname(d->host, sizeof d->host) != 0)
         util_strlcpy(d->host, "unknown", sizeof d->host);
     d->host[sizeof d->host - 1] = '\0';
@@ -500,6 +513,7 @@ static int app_run(int once)
         .max_retries = (int)cfg->fetch_retries,
         .backoff_ms = 500,
         .backoff_max_ms = 30000,
+        .probe_ms = cfg->probe_interval_s * 1000,
     };
     d->queue = queue_new(&tr, &lim);
     if (d->queue == NULL)
@@ -523,6 +537,7 @@ static int app_run(int once)
         goto out;
     }
     d->staleness = &stale;
+    d->sources = srcs;
     struct dbconn_events ev = {.notify = on_notify, .state = on_db_state, .cls = &a};
     d->db = dbconn_new(d->loop, cfg->database_url, sql_statements, sql_statement_count,
                        listen_channels, &ev);
@@ -549,6 +564,14 @@ static int app_run(int once)
     writer_log(d->writer, LOG_INFO, 0, NULL,
                "fetcherd %s started (instance %s, interval %llds, %zu providers)", FETCHER_VERSION,
                d->instance_id, (long long)cfg->fetch_interval_s, np);
+    {
+        char st[96], cr[96], fx[96];
+        sources_describe(srcs, SRC_STOCK, st, sizeof st);
+        sources_describe(srcs, SRC_CRYPTO, cr, sizeof cr);
+        sources_describe(srcs, SRC_FX, fx, sizeof fx);
+        /* said once, so "stocks have no second source" is not a surprise */
+        writer_log(d->writer, LOG_INFO, 0, NULL, "sources: stock=%s crypto=%s fx=%s", st, cr, fx);
+    }
     loop_run(d->loop);
     rc = once ? (a.once_ok ? 0 : 1) : 0;
     log_msg(LOG_INFO, "stopped");
@@ -599,6 +622,12 @@ int main(int argc, char **argv)
         return 2;
     }
     cfg = &config;
+    main_sources =
+        sources_parse(cfg->fetch_sources, cfg->twelvedata_api_key[0] != '\0', err, sizeof err);
+    if (main_sources == NULL) {
+        fprintf(stderr, "fetcherd: %s\n", err);
+        return 2;
+    }
     /* json-c prints doubles with 17 digits (0.0040000000000000001); six
      * significant digits say all a log context needs. */
     json_c_set_serialization_double_format("%.6g", JSON_C_OPTION_GLOBAL);
@@ -614,9 +643,11 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     int mrc = run_migrations(!migrate_only);
-    if (mrc == 3)
+    if (mrc == 3) {
+        sources_free(main_sources);
         return 0; /* stopped while waiting for the database */
-    if (mrc != 0 || migrate_only)
-        return mrc;
-    return app_run(once);
+    }
+    int rc = mrc != 0 || migrate_only ? mrc : app_run(once);
+    sources_free(main_sources);
+    return rc;
 }

@@ -35,11 +35,27 @@ struct result {
     struct quote q;
 };
 
+/* A waiter's alternatives (queue_submit_chain): where it goes when the
+ * key it waits on fails. Only chain waiters carry one. */
+struct chain_step {
+    int provider;
+    char symbol[QUEUE_KEY_MAX];
+};
+
+struct chain {
+    size_t n, at; /* steps; the one it waits on now */
+    int priority;
+    int64_t ttl_ms;
+    char why[sizeof(((struct quote *)0)->failover_reason)]; /* the first failure */
+    struct chain_step step[];
+};
+
 struct waiter {
     struct waiter *next;
     queue_cb cb;
     void *cls;
     struct result *res;
+    struct chain *chain; /* NULL: no alternatives */
 };
 
 /* What the cache keeps of a success: enough to answer a hit. */
@@ -101,6 +117,14 @@ struct provider {
     int trusted;
     int used;        /* has made a request: counts for offline detection */
     int conn_streak; /* consecutive batches that failed to connect */
+    /* Down: QUEUE_DOWN_STREAK requests in a row failed as a whole. Chain
+     * waiters leave it at once; one key per probe interval stays, as the
+     * probe (probe_at: when the next may go). */
+    int down;
+    int fail_streak;
+    int64_t probe_at;
+    char down_reason[160];
+    uint64_t failovers_out, failovers_in;
     uint64_t requests, errors, refusals;
     double latency[LATENCY_RING];
     size_t nlatency, latency_pos;
@@ -267,6 +291,8 @@ struct fetch_queue *queue_new(const struct queue_transport *t, const struct queu
     q->lim = *lim;
     if (q->lim.concurrency < 1)
         q->lim.concurrency = 1;
+    if (q->lim.probe_ms <= 0)
+        q->lim.probe_ms = QUEUE_PROBE_MS;
     q->rng = 0x9E3779B97F4A7C15ull;
     q->oom.q.kind = QUOTE_TRANSIENT;
     snprintf(q->oom.q.error, sizeof q->oom.q.error, "out of memory in the fetch queue");
@@ -284,6 +310,7 @@ static void free_waiters(struct fetch_queue *q, struct waiter *w)
     while (w) {
         struct waiter *next = w->next;
         result_drop(q, w->res);
+        free(w->chain);
         free(w);
         w = next;
     }
@@ -359,46 +386,39 @@ static void add_waiter(struct entry *e, struct waiter *w)
     e->waiters = w;
 }
 
-int queue_submit(struct fetch_queue *q, const char *provider, const char *symbol, int priority,
-                 int64_t ttl_ms, queue_cb cb, void *cls)
+static int find_provider(const struct fetch_queue *q, const char *name)
 {
-    int p = -1;
     for (int i = 0; i < q->nproviders; i++)
-        if (strcmp(q->providers[i].name, provider) == 0)
-            p = i;
-    if (p < 0 || symbol[0] == '\0' || cb == NULL)
-        return -1;
-    if (priority < 0)
-        priority = 0;
-    if (priority >= QPRIO_COUNT)
-        priority = QPRIO_COUNT - 1;
+        if (strcmp(q->providers[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+/* Puts w on provider p's entry for symbol: answered from the cache when a
+ * success at most ttl_ms old is there, joined to the entry when the key
+ * is queued, in flight or waiting to retry, else on a new entry. Returns
+ * 0, or -1 (key too long, out of memory) and w is left as it was. */
+static int attach(struct fetch_queue *q, struct waiter *w, int p, const char *symbol, int priority,
+                  int64_t ttl_ms)
+{
+    const char *provider = q->providers[p].name;
     char key[QUEUE_KEY_MAX];
     int kl = snprintf(key, sizeof key, "%s:%s", provider, symbol);
     if (kl < 0 || (size_t)kl >= sizeof key)
         return -1;
-
-    struct waiter *w = calloc(1, sizeof *w);
-    if (w == NULL)
-        return -1;
-    w->cb = cb;
-    w->cls = cls;
-    q->c.submitted++;
-
     uint32_t h = hash_key(key);
     struct entry *e = find(q, key, h);
     if (e != NULL && e->state == ST_CACHED) {
         if (ttl_ms > 0 && now_ms(q) - e->fetched_at <= ttl_ms) {
             struct result *r = calloc(1, sizeof *r);
-            if (r == NULL) {
-                free(w);
-                q->c.submitted--;
+            if (r == NULL)
                 return -1;
-            }
             r->refs = 1;
             r->q.kind = QUOTE_OK;
             r->q.price = e->cached.price;
             r->q.price_time = e->cached.price_time;
             memcpy(r->q.currency, e->cached.currency, sizeof r->q.currency);
+            util_strlcpy(r->q.source, provider, sizeof r->q.source);
             q->c.cache_hits++;
             deliver(q, w, r);
             return 0;
@@ -424,17 +444,11 @@ int queue_submit(struct fetch_queue *q, const char *provider, const char *symbol
         }
         return 0;
     }
-    if (q->nentries >= q->nbuckets && grow(q) != 0) {
-        q->c.submitted--; /* refused: cb never runs, so it was never submitted */
-        free(w);
+    if (q->nentries >= q->nbuckets && grow(q) != 0)
         return -1;
-    }
     e = calloc(1, sizeof *e + (size_t)kl + 1);
-    if (e == NULL) {
-        q->c.submitted--;
-        free(w);
+    if (e == NULL)
         return -1;
-    }
     memcpy(e->key, key, (size_t)kl + 1);
     e->symbol = e->key + strlen(provider) + 1;
     e->hash = h;
@@ -447,6 +461,75 @@ int queue_submit(struct fetch_queue *q, const char *provider, const char *symbol
     add_waiter(e, w);
     set_state(q, e, ST_PENDING);
     return 0;
+}
+
+static int clamp_priority(int priority)
+{
+    if (priority < 0)
+        return 0;
+    return priority >= QPRIO_COUNT ? QPRIO_COUNT - 1 : priority;
+}
+
+int queue_submit(struct fetch_queue *q, const char *provider, const char *symbol, int priority,
+                 int64_t ttl_ms, queue_cb cb, void *cls)
+{
+    int p = find_provider(q, provider);
+    if (p < 0 || symbol[0] == '\0' || cb == NULL)
+        return -1;
+    struct waiter *w = calloc(1, sizeof *w);
+    if (w == NULL)
+        return -1;
+    w->cb = cb;
+    w->cls = cls;
+    if (attach(q, w, p, symbol, clamp_priority(priority), ttl_ms) != 0) {
+        free(w); /* refused: cb never runs, so it was never submitted */
+        return -1;
+    }
+    q->c.submitted++;
+    return 0;
+}
+
+int queue_submit_chain(struct fetch_queue *q, const char *const *providers,
+                       const char *const *symbols, size_t n, int priority, int64_t ttl_ms,
+                       queue_cb cb, void *cls)
+{
+    if (n == 0 || cb == NULL)
+        return -1;
+    if (n == 1)
+        return queue_submit(q, providers[0], symbols[0], priority, ttl_ms, cb, cls);
+    struct waiter *w = calloc(1, sizeof *w);
+    struct chain *ch = calloc(1, sizeof *ch + n * sizeof ch->step[0]);
+    if (w == NULL || ch == NULL)
+        goto fail;
+    for (size_t i = 0; i < n; i++) {
+        int p = find_provider(q, providers[i]);
+        size_t sl = strlen(symbols[i]);
+        if (p < 0 || sl == 0 || sl >= sizeof ch->step[0].symbol)
+            goto fail;
+        int dup = 0;
+        for (size_t j = 0; j < ch->n; j++)
+            dup |= ch->step[j].provider == p;
+        if (dup)
+            continue; /* asked once: its failure would repeat */
+        ch->step[ch->n].provider = p;
+        memcpy(ch->step[ch->n].symbol, symbols[i], sl + 1);
+        ch->n++;
+    }
+    ch->priority = clamp_priority(priority);
+    ch->ttl_ms = ttl_ms;
+    w->cb = cb;
+    w->cls = cls;
+    w->chain = ch->n > 1 ? ch : NULL;
+    if (attach(q, w, ch->step[0].provider, ch->step[0].symbol, ch->priority, ttl_ms) != 0)
+        goto fail;
+    if (w->chain == NULL)
+        free(ch);
+    q->c.submitted++;
+    return 0;
+fail:
+    free(ch);
+    free(w);
+    return -1;
 }
 
 /* ---- completing ----------------------------------------------------- */
@@ -475,6 +558,38 @@ static int64_t backoff_delay(struct fetch_queue *q, int attempts, int retry_afte
     return d;
 }
 
+/* Moves every waiter of e that has an alternative left to its next
+ * source's entry (where it dedups, batches and waits like any request);
+ * why is e's failure, kept as the reason when it is the waiter's first. */
+static void fail_over(struct fetch_queue *q, struct entry *e, const char *why)
+{
+    struct provider *from = &q->providers[e->provider];
+    struct waiter **pp = &e->waiters;
+    while (*pp) {
+        struct waiter *w = *pp;
+        struct chain *ch = w->chain;
+        if (ch == NULL || ch->at + 1 >= ch->n) {
+            pp = &w->next;
+            continue;
+        }
+        *pp = w->next;
+        w->next = NULL;
+        if (ch->why[0] == '\0')
+            snprintf(ch->why, sizeof ch->why, "%s: %s", from->name, why);
+        from->failovers_out++;
+        q->c.failovers++;
+        int moved = 0;
+        while (!moved && ch->at + 1 < ch->n) {
+            const struct chain_step *st = &ch->step[++ch->at];
+            moved = attach(q, w, st->provider, st->symbol, ch->priority, ch->ttl_ms) == 0;
+            if (moved)
+                q->providers[st->provider].failovers_in++;
+        }
+        if (!moved)
+            deliver(q, w, &q->oom);
+    }
+}
+
 static void complete_entry(struct fetch_queue *q, struct entry *e, const struct quote *r)
 {
     int retryable = r->kind == QUOTE_TRANSIENT || (r->kind == QUOTE_CONNECTION && !q->offline);
@@ -488,8 +603,10 @@ static void complete_entry(struct fetch_queue *q, struct entry *e, const struct 
         q->c.cancelled++;
     else
         q->c.completed++;
-    if (r->kind != QUOTE_OK && r->kind != QUOTE_CANCELLED)
+    if (r->kind != QUOTE_OK && r->kind != QUOTE_CANCELLED) {
         q->c.errors++;
+        fail_over(q, e, r->error);
+    }
     struct waiter *w = e->waiters;
     e->waiters = NULL;
     int n = 0;
@@ -499,6 +616,7 @@ static void complete_entry(struct fetch_queue *q, struct entry *e, const struct 
     if (shared != NULL) {
         shared->refs = n;
         shared->q = *r;
+        util_strlcpy(shared->q.source, q->providers[e->provider].name, sizeof shared->q.source);
     } else if (n > 0) {
         shared = &q->oom;
     }
@@ -593,9 +711,9 @@ static int64_t pause_for(int streak)
 static void learn_from(struct fetch_queue *q, struct queue_batch *b)
 {
     struct provider *p = &q->providers[b->provider];
-    int conn = 0, answered = 0, limited = 0, sent = 0;
+    int conn = 0, answered = 0, limited = 0, sent = 0, whole = 0, healthy = 0;
     int64_t retry_after_ms = 0;
-    const struct quote *refusal = NULL;
+    const struct quote *refusal = NULL, *whole_err = NULL;
     for (size_t i = 0; i < b->n; i++) {
         const struct quote *r = &b->results[i];
         if (!b->set[i] && b->defer[i] != DEFER_NO) {
@@ -603,11 +721,20 @@ static void learn_from(struct fetch_queue *q, struct queue_batch *b)
              * request still means the provider answered; a key the
              * request could not carry says nothing. */
             if (b->defer[i] == DEFER_SINGLE)
-                answered = 1;
+                answered = healthy = 1;
             continue;
         }
         if (sent++ == 0)
             conn = 1;
+        /* A failure of the provider as a whole (it answered for no key
+         * with data or a per-symbol verdict), or an answer. */
+        if (r->kind == QUOTE_OK || (r->kind == QUOTE_PERMANENT && !r->refused))
+            healthy = 1;
+        else if (r->kind != QUOTE_CANCELLED) {
+            whole++;
+            if (whole_err == NULL)
+                whole_err = r;
+        }
         if (r->kind != QUOTE_CONNECTION)
             conn = 0;
         if (r->kind != QUOTE_CONNECTION && r->kind != QUOTE_CANCELLED)
@@ -626,10 +753,23 @@ static void learn_from(struct fetch_queue *q, struct queue_batch *b)
         conn = 0;
     if (b->latency_ms > 0)
         record_latency(p, b->latency_ms);
+    if (healthy) {
+        p->fail_streak = 0;
+        p->down = 0;
+    } else if (whole > 0 && ++p->fail_streak >= QUEUE_DOWN_STREAK) {
+        util_strlcpy(p->down_reason, whole_err->error, sizeof p->down_reason);
+        if (!p->down)
+            p->probe_at = now_ms(q) + q->lim.probe_ms;
+        p->down = 1;
+    }
     if (limited || refusal) {
         /* A Retry-After is the provider's own word; without one the pause
-         * grows with every 429 or refusal in a row. */
-        p->pause_streak++;
+         * grows with every 429 or refusal in a row. Answers to requests of
+         * one burst (sent before the pause they now find began) are one
+         * refusal, not several: the pause doubles per probe, not per
+         * batch that was already on its way. */
+        if (p->pause_streak == 0 || b->sent_at > p->paused_at)
+            p->pause_streak++;
         p->trusted = 0;
         int64_t pause = retry_after_ms > 0 ? retry_after_ms : pause_for(p->pause_streak);
         if (limited)
@@ -664,7 +804,7 @@ static void learn_from(struct fetch_queue *q, struct queue_batch *b)
                 all = 0;
         if (all) {
             q->offline = 1;
-            q->next_probe = now_ms(q) + QUEUE_PROBE_MS;
+            q->next_probe = now_ms(q) + q->lim.probe_ms;
         }
     }
 }
@@ -839,6 +979,8 @@ static int start_batch(struct fetch_queue *q, int pi)
     p->batches_in_flight++;
     p->used = 1;
     p->requests++;
+    if (p->down)
+        p->probe_at = now_ms(q) + q->lim.probe_ms; /* this request is its probe */
     if (p->rate_per_minute > 0)
         p->tokens_milli -= 1000;
     b->probe = q->offline;
@@ -905,6 +1047,57 @@ static void fail_refused(struct fetch_queue *q, int64_t now)
     }
 }
 
+/* Fails e's chain waiters over; an entry left without waiters has ended
+ * (counted as completed, so every miss still ends exactly once). */
+static void move_on(struct fetch_queue *q, struct entry *e, const char *why)
+{
+    fail_over(q, e, why);
+    if (e->waiters == NULL) {
+        q->c.completed++;
+        free_entry(q, e);
+    }
+}
+
+/* Chain waiters of a provider that is paused (429, refusal) or down move
+ * on now instead of waiting out the pause or the retries; what is left (keys
+ * without alternatives) waits as before. A down provider keeps its oldest
+ * pending key when a probe is due, so that key goes out as the probe. */
+static void fail_over_waiting(struct fetch_queue *q, int64_t now)
+{
+    for (int i = 0; i < q->nproviders; i++) {
+        struct provider *p = &q->providers[i];
+        int paused = p->paused_until > now;
+        if (!p->down && !paused)
+            continue;
+        char why[200];
+        if (p->down)
+            snprintf(why, sizeof why, "down (%.150s)", p->down_reason);
+        else if (p->refused)
+            snprintf(why, sizeof why, "paused (%.150s)", p->pause_reason);
+        else
+            snprintf(why, sizeof why, "paused after HTTP 429");
+        const struct entry *keep = NULL;
+        if (p->down && !paused && now >= p->probe_at && p->batches_in_flight == 0) {
+            struct list *l = best_list(p);
+            keep = l ? l->head : NULL;
+        }
+        for (int k = 0; k < QUEUE_KINDS; k++)
+            for (int prio = 0; prio < QPRIO_COUNT; prio++)
+                for (struct entry *e = p->pending[k][prio].head, *next; e; e = next) {
+                    next = e->next;
+                    if (e == keep)
+                        continue;
+                    move_on(q, e, why);
+                }
+        for (struct entry *e = q->backoff.head, *next; e; e = next) {
+            next = e->next;
+            if (e->provider != i)
+                continue;
+            move_on(q, e, why);
+        }
+    }
+}
+
 static void deliver_all(struct fetch_queue *q)
 {
     /* A callback may submit again; a cache hit then lands on this list and
@@ -914,8 +1107,18 @@ static void deliver_all(struct fetch_queue *q)
         q->deliver_head = w->next;
         if (q->deliver_head == NULL)
             q->deliver_tail = NULL;
-        w->cb(&w->res->q, w->cls);
+        const struct quote *r = &w->res->q;
+        struct quote with_reason;
+        if (w->chain != NULL && w->chain->why[0]) {
+            /* the answer is shared; the reason is this waiter's own */
+            with_reason = *r;
+            util_strlcpy(with_reason.failover_reason, w->chain->why,
+                         sizeof with_reason.failover_reason);
+            r = &with_reason;
+        }
+        w->cb(r, w->cls);
         result_drop(q, w->res);
+        free(w->chain);
         free(w);
     }
 }
@@ -934,6 +1137,7 @@ void queue_run(struct fetch_queue *q, int64_t now)
         refill(&q->providers[i], now);
     if (q->offline)
         fail_offline(q, now);
+    fail_over_waiting(q, now);
     fail_refused(q, now);
     for (;;) {
         if (q->batches_in_flight >= q->lim.concurrency)
@@ -944,7 +1148,7 @@ void queue_run(struct fetch_queue *q, int64_t now)
         if (pi < 0)
             break;
         if (q->offline)
-            q->next_probe = now + QUEUE_PROBE_MS;
+            q->next_probe = now + q->lim.probe_ms;
         if (start_batch(q, pi) != 0)
             break; /* the same provider would be picked again: no spinning */
     }
@@ -1019,6 +1223,9 @@ int queue_get_providers(const struct fetch_queue *q, struct queue_provider_info 
         o->errors = p->errors;
         o->paused_until = p->paused_until > now ? p->paused_until : 0;
         o->rate_per_minute = p->rate_per_minute;
+        o->down = p->down;
+        o->failovers_out = p->failovers_out;
+        o->failovers_in = p->failovers_in;
         if (p->nlatency > 0) {
             double sorted[LATENCY_RING];
             memcpy(sorted, p->latency, p->nlatency * sizeof sorted[0]);

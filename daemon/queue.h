@@ -28,6 +28,23 @@
  * sent alone, under the same priority, rate limit, pause and concurrency as
  * every other request. Nothing reaches upstream around the queue.
  *
+ * Failover: queue_submit_chain() asks for one of several keys, in order
+ * (yahoo:AAPL, then twelvedata:AAPL). The waiter sits on the first key's
+ * entry like any waiter; when that entry ends in a failure (transient after
+ * its retries, a refusal, offline, or a permanent "not found"/"not
+ * offered"), the waiter moves to the next key's entry instead of hearing
+ * of it, and there it dedups, batches, waits for rate limits and hits the
+ * cache like any other request. The same happens at once, without waiting
+ * for retries, while its provider is paused (429, refusal) or down.
+ * Waiters without alternatives keep the behaviour above.
+ *
+ * Down: a provider whose requests fail as a whole (connection, 5xx, 429,
+ * refusal: nothing answered) QUEUE_DOWN_STREAK times in a row is down
+ * until a request succeeds. While down, the keys of chain waiters leave it
+ * at once, except one key per probe interval, sent as a probe: a dead
+ * provider costs one request per interval, not a timeout per asset, and
+ * when it answers its assets come back to it from the next cycle on.
+ *
  * Callbacks never run inside queue_submit() or queue_batch_done(): results
  * are delivered from queue_run(), which the daemon calls in the loop's
  * before-sleep step, so a waiter may submit again or free its state freely.
@@ -75,6 +92,8 @@ struct queue_limits {
     int max_retries;    /* retries of a transient failure */
     int64_t backoff_ms; /* first retry delay; doubles, with jitter */
     int64_t backoff_max_ms;
+    int64_t probe_ms; /* a down provider, or the network offline, is probed
+                       * this often; 0 = QUEUE_PROBE_MS */
 };
 
 struct queue_counters {
@@ -82,6 +101,7 @@ struct queue_counters {
     uint64_t cache_hits, cache_misses, upstream_requests, keys_requested;
     uint64_t rate_limited; /* 429 answers */
     uint64_t refused;      /* batches a provider refused (401/403, block page) */
+    uint64_t failovers;    /* waiters moved to their next source */
     size_t queued, in_flight, backoff, cached;
     int offline;
 };
@@ -90,8 +110,12 @@ struct queue_counters {
  * doubles with each one in a row, up to the maximum. */
 #define QUEUE_DEFAULT_PAUSE_MS 30000
 #define QUEUE_PAUSE_MAX_MS (30 * 60 * 1000)
-/* While offline, one probe request this often. */
+/* While offline or a provider is down, one probe request this often (the
+ * default of queue_limits.probe_ms). */
 #define QUEUE_PROBE_MS 30000
+/* Requests of a provider in a row that fail as a whole before it is down:
+ * one may be a bad moment, two in a row (a retry included) is a pattern. */
+#define QUEUE_DOWN_STREAK 2
 
 struct queue_provider_info {
     const char *name;
@@ -101,6 +125,8 @@ struct queue_provider_info {
     int64_t paused_until; /* monotonic ms; 0 = not paused */
     int refused;          /* paused because it refused us; why: */
     char pause_reason[160];
+    int down;                              /* failing as a whole: only probes go to it */
+    uint64_t failovers_out, failovers_in;  /* waiters that left it, came to it */
     int rate_per_minute;                   /* 0 = unlimited */
     double latency_p50_ms, latency_p95_ms; /* over the last 256 requests */
 };
@@ -126,6 +152,17 @@ void queue_set_rate_limit(struct fetch_queue *q, int provider, int per_minute);
  * (unknown provider, key too long, out of memory) and cb never runs. */
 int queue_submit(struct fetch_queue *q, const char *provider, const char *symbol, int priority,
                  int64_t ttl_ms, queue_cb cb, void *cls) MUST_CHECK;
+
+/* Asks for the first of n keys providers[i]:symbols[i] that answers, in
+ * that order (see "Failover" above); the quote names the provider that
+ * answered in `source` and, if not the first, the first one's failure in
+ * `failover_reason`; a key whose every source failed gets the last one's
+ * error. A provider named twice is asked once. n == 1 is queue_submit().
+ * Returns 0, or -1 (n == 0, an unknown provider, a key too long, out of
+ * memory) and cb never runs. */
+int queue_submit_chain(struct fetch_queue *q, const char *const *providers,
+                       const char *const *symbols, size_t n, int priority, int64_t ttl_ms,
+                       queue_cb cb, void *cls) MUST_CHECK;
 
 /* Delivers finished results, moves due retries back to pending, and starts
  * batches up to the limits. now is monotonic ms. */

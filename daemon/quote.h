@@ -51,6 +51,11 @@ struct quote {
      * again per symbol. */
     uint8_t refused;
     char error[200]; /* for people: "HTTP 503 from yahoo", … */
+    /* The provider that gave this answer (the queue fills it in), and, when
+     * the key failed over from the asset's first source, why that one did
+     * not answer ("yahoo: HTTP 503 from yahoo"); empty otherwise. */
+    char source[16];
+    char failover_reason[200];
 };
 
 #endif

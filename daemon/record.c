@@ -104,7 +104,9 @@ static void record_result_row(const struct record_chunk *k, struct jbuf *b,
     jbuf_key(b, "ts");
     jbuf_str(b, k->ts);
     jbuf_key(b, "source");
-    jbuf_str(b, it->a->provider);
+    jbuf_str(b, it->source[0] ? it->source : it->a->provider);
+    jbuf_key(b, "failover_reason");
+    jbuf_str(b, it->failover);
     if (ok) {
         static const char *const basis[] = {"market", "bar", "date"};
         jbuf_key(b, "time_basis");

@@ -33,6 +33,8 @@ struct asset_result {
     /* where the listing trades, when the answer said (malloc'd, owned by
      * the cycle; only Yahoo's answers carry it, so most keep NULL here) */
     struct quote_market *market;
+    char source[16]; /* the provider that answered */
+    char *failover;  /* why the first source did not (malloc'd), or NULL */
 };
 
 /* An exchange rate asked for (USD → ccy) and its answer. */

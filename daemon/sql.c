@@ -17,7 +17,7 @@ const struct db_stmt sql_statements[] = {
      "SELECT a.id, a.symbol, a.asset_type, a.currency, a.provider, a.provider_symbol,"
      "   COALESCE(extract(epoch FROM now() - t.last_price_update)::bigint, -1),"
      "   (SELECT ap.price FROM asset_prices ap WHERE ap.asset_id = a.id"
-     "    ORDER BY ap.fetched_at DESC LIMIT 1)"
+     "    ORDER BY ap.fetched_at DESC LIMIT 1), COALESCE(array_to_string(a.sources, ','), '')"
      " FROM tracked_assets t JOIN assets a ON a.id = t.asset_id ORDER BY a.id",
      0},
 
@@ -26,7 +26,7 @@ const struct db_stmt sql_statements[] = {
      "SELECT a.id, a.symbol, a.asset_type, a.currency, a.provider, a.provider_symbol,"
      "   COALESCE(extract(epoch FROM now() - t.last_price_update)::bigint, -1),"
      "   (SELECT ap.price FROM asset_prices ap WHERE ap.asset_id = a.id"
-     "    ORDER BY ap.fetched_at DESC LIMIT 1)"
+     "    ORDER BY ap.fetched_at DESC LIMIT 1), COALESCE(array_to_string(a.sources, ','), '')"
      " FROM tracked_assets t JOIN assets a ON a.id = t.asset_id"
      " WHERE upper(a.symbol) = ANY (SELECT upper(x) FROM"
      "   jsonb_array_elements_text($1::jsonb) AS x) ORDER BY a.id",
@@ -100,7 +100,7 @@ const struct db_stmt sql_statements[] = {
      "  FROM jsonb_to_recordset($1::jsonb) AS r(asset_id bigint, symbol text, ok boolean,"
      "    price numeric, currency text, price_time timestamptz, error text, duration_ms int,"
      "    instance_id text, seq bigint, price_seq bigint, cycle_seq bigint, ts timestamptz,"
-     "    source text, time_basis text, quoted_currency text, exchange text,"
+     "    source text, failover_reason text, time_basis text, quoted_currency text, exchange text,"
      "    instrument_type text, exchange_tz text, session_start bigint, session_end bigint,"
      "    gmtoffset int)"
      "), prices AS ("
@@ -113,12 +113,12 @@ const struct db_stmt sql_statements[] = {
      "), log AS ("
      "  INSERT INTO price_update_log (\"timestamp\", asset_id, symbol, price, currency, success,"
      "    error, duration_ms, cycle_id, instance_id, seq, price_time, price_time_basis,"
-     "    quoted_currency)"
+     "    quoted_currency, source, failover_reason)"
      "  SELECT ts, live_asset, symbol, CASE WHEN ok THEN price END, currency, ok, error,"
      "    duration_ms, (SELECT c.id FROM fetcher_cycles c"
      "                  WHERE c.instance_id = r.instance_id AND c.seq = r.cycle_seq),"
      "    instance_id, seq, CASE WHEN ok THEN price_time END, CASE WHEN ok THEN time_basis END,"
-     "    CASE WHEN ok THEN quoted_currency END"
+     "    CASE WHEN ok THEN quoted_currency END, source, failover_reason"
      "  FROM r ON CONFLICT (instance_id, seq) DO NOTHING"
      "  RETURNING cycle_id, success"
      /* what the provider says about the listing, written only when it

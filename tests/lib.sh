@@ -93,8 +93,11 @@ start_fakemarket() {
 
 provider_env() {
   export YAHOO_BASE_URL=$FAKE_URL COINGECKO_BASE_URL=$FAKE_URL/api/v3 FX_BASE_URL=$FAKE_URL
+  # the second sources too: a failover must never reach the real services
+  export KRAKEN_BASE_URL=$FAKE_URL ERAPI_BASE_URL=$FAKE_URL TWELVEDATA_BASE_URL=$FAKE_URL \
+    COINBASE_BASE_URL=$FAKE_URL
   # fakemarket is ours: no free-tier limits unless a test is about them
-  export FETCH_RATE_LIMITS=${FETCH_RATE_LIMITS:-yahoo=0,coingecko=0,fx=0}
+  export FETCH_RATE_LIMITS=${FETCH_RATE_LIMITS:-yahoo=0,coingecko=0,fx=0,kraken=0,erapi=0,twelvedata=0,coinbase=0}
 }
 
 # start_fetcherd [args…] — environment as set by the caller; sets FETCHERD_PID.

@@ -133,44 +133,123 @@
  *   is per_usd[to] / per_usd[base] from one fixed table (prices.c),
  *   rounded to 6 significant digits.
  *
+ * The second sources, each priced like its first source's listing (a
+ * Kraken pair or Coinbase product like the CoinGecko id of the coin,
+ * SAP:XETR like Yahoo's SAP.DE), so two sources agree:
+ *
+ * GET /0/public/Ticker?pair=XBTUSD,ETHUSD  (kraken_ticker_xbtusd_ethusd.json,
+ *   key for key)
+ *   200 {"error":[],"result":{"XXBTZUSD":{"a":["…","1","1.000"],"b":[…],
+ *        "c":["64547.20000","0.00702654"],"v":[…],"p":[…],"t":[56856,62595],
+ *        "l":[…],"h":[…],"o":"…"},"XETHZUSD":{…}}}
+ *   Numbers are strings with five decimals; keys are Kraken's canonical
+ *   names (XBTUSD → XXBTZUSD, ETHUSD → XETHZUSD, LTC, XMR, XRP, ETC
+ *   likewise; SOLUSD, XDGUSD, EOSUSD as asked: NOTE_kraken_pairs.txt). A
+ *   pair named NOSUCH* or MISSING* fails the whole request, as an unknown
+ *   pair does: 200 {"error":["EQuery:Unknown asset pair"]}
+ *   (kraken_error_unknown_pair.json, byte for byte).
+ *
+ * GET /v6/latest/USD  (erapi_latest_usd_2024-08-19.json: its top-level keys
+ *   in order)
+ *   200 {"result":"success","provider":…,"documentation":…,"terms_of_use":…,
+ *        "time_last_update_unix":T,"time_last_update_utc":"…",
+ *        "time_next_update_unix":T+86400,…,"time_eol_unix":0,
+ *        "base_code":"USD","rates":{"USD":1,"EUR":0.92,…,"TWD":32.092281}}
+ *   T is 00:02:31 UTC of today (the recording's update time of day); the
+ *   rates are the Frankfurter table's plus AED, SAR, TWD, ARS, NGN, VND,
+ *   EGP, KES at the recording's figures (the ones the ECB lacks). Another
+ *   base: 200 {"result":"error","error-type":"unsupported-code"}
+ *   (erapi_error_unsupported_code.json). Content faults as for /latest.
+ *
+ * GET /quote?symbol=AAPL[,SAP:XETR…]  with "Authorization: apikey KEY"
+ *   (twelvedata_quote_AAPL_2026-09-08.json, key for key)
+ *   200 {"symbol":"AAPL","name":…,"exchange":…,"mic_code":…,"currency":"USD",
+ *        "datetime":"YYYY-MM-DD","timestamp":session open,"last_quote_at":now,
+ *        "open":"…","high":"…","low":"…","close":"…",…,"is_market_open":true,
+ *        "fifty_two_week":{…}}
+ *   for one symbol; several: {"AAPL":{…},"SAP:XETR":{…}}. NOSUCH* or MISSING*
+ *   get {"code":404,"message":"**symbol** or **figi** parameter is missing
+ *   or invalid. …","status":"error"}
+ *   (twelvedata_error_404_invalid_symbol_2026-09-16.json; alone it is the
+ *   whole answer, HTTP 200: the recording kept no status). Without the
+ *   header: 401 with twelvedata_error_401_bad_key_2026-09-16.json's body.
+ *
+ * GET /v2/prices/BTC-USD/spot  (coinbase_spot_btc_usd_2026-08-01.json)
+ *   200 {"data":{"amount":"62993.975","base":"BTC","currency":"USD"}}
+ *   A NOSUCH* or MISSING* base or a quote other than USD: 404
+ *   {"errors":[{"id":"not_found","message":"Invalid base currency"}]}
+ *   (coinbase_error_invalid_base_currency.json, byte for byte; the status
+ *   is the one other clients handle).
+ *
  * GET /_stats
  *   200 {"requests_total":3,"by_path":{"/v8/finance/chart":1,
  *        "/v8/finance/spark":1,"/v7/finance/spark":0,
  *        "/api/v3/simple/price":1,"/latest":0},
  *        "by_symbol":{"AAPL":2,"MSFT":1,"bitcoin":1},"api_key_requests":0}
  *   Every provider request counts (faulted ones too, at arrival, before
- *   latency); control endpoints (/_*) do not. by_path uses the endpoint
- *   without its symbol, /simple/price as /api/v3/simple/price and
- *   /v1/latest as /latest; an unknown path counts as "(unknown)". by_symbol
+ *   latency);
+    control endpoints(/ _ *) do not .by_path uses the endpoint * without its symbol,
+        / simple / price as / api / v3 / simple / price, * / v1 / latest as / latest,
+        / v6 / latest / USD as / v6 / latest and
+            * / v2 / prices / BTC - USD / spot as / v2 / prices / spot; an unknown path counts as
+ "(unknown)". by_symbol
  *   counts each distinct symbol/id (FX: each target code named) once per
  *   request. After 100,000 distinct symbols new ones are counted in an
  *   extra "untracked_symbols" key, present only when non-zero.
  * POST /_reset                → {"ok":true}: every counter back to zero.
  * POST /_mode?fault=NAME|none → {"ok":true,"fault":"ERR500"}: a global fault
- *   for every provider request until fault=none. GET /_mode →
- *   {"fault":"none","latency_ms":0}.
- * POST /_latency?ms=N         → {"ok":true,"latency_ms":N} (0..600000).
- *
- * Replay (`--fixtures DIR`): POST /_replay?path=P&file=F[&status=N] →
- *   {"ok":true,"path":P,"file":F,"status":N,"bytes":…,"content_type":…};
- *   from then on every request whose URL path (no query) is exactly P is
- *   answered with the bytes of DIR/F, read at POST time, verbatim, with
- *   status N (default 200) and the content type of F's extension (.json
- *   application/json;charset=utf-8, .txt text/plain;charset=utf-8, .html
- *   text/html;charset=utf-8, else application/octet-stream). Replayed
+ *   for every provider request until fault=none.
+ * POST /_mode?fault=NAME|none&provider=P → {"ok":true,"fault":…,
+ *   "provider":P}: the same for the paths of one provider only (yahoo,
+ *   coingecko, fx or frankfurter, kraken, erapi, twelvedata, coinbase), so
+ *   one source is down while the others answer;
+    the global fault, when *set,
+        wins.GET / _mode → {
+            "fault" : "none",
+            "latency_ms" : 0,
+            "providers" : *{"yahoo" : "none",…}
+        }.*POST /
+                _latency
+            ? ms =
+                  N         → {"ok" : true, "latency_ms" : N}(0..600000).* *Replay(`--fixtures DIR`)
+            : POST / _replay
+            ? path = P &file = F[&status = N] → * {
+                  "ok" : true,
+                  "path" : P,
+                  "file" : F,
+                  "status" : N,
+                  "bytes" :…,
+                  "content_type" :…
+              };
+    *from then on every request whose URL path(no query)
+            is exactly P is *answered with the bytes of DIR /
+        F,
+        read at POST time, verbatim,
+        with *status N(default 200) and
+            the content type of F's extension (.json *application / json;
+    charset = utf - 8, .txt text / plain;
+    charset = utf - 8, .html * text / html;charset=utf-8, else application/octet-stream). Replayed
  *   requests are counted in /_stats as usual (by_path, by_symbol from the
  *   path or query), the global latency applies, faults do not. A path
  *   fakemarket does not serve may be replayed too (counted as
- *   "(unknown)"). Several paths at once (up to 64); the same path again
- *   replaces it; POST /_replay?clear=1 → {"ok":true,"cleared":N}; GET
- *   /_replay → {"fixtures":DIR|null,"replays":[{path,file,status,bytes,
- *   content_type}…]}; /_reset leaves replays alone. F must be a plain
- *   file name (no '/', no leading '.'), exist, and be at most 4 MiB, else
- *   400 {"error":"file: …"}; path must start with '/' and not be /_…
- *   ({"error":"path: …"}); status 100..599 ({"error":"status: …"});
- *   without --fixtures: 400 {"error":"fakemarket was started without
- *   --fixtures"}.
- * Anything else: 404 {"error":"not found"}; a known path with the wrong
+ *   "(unknown)"). Several paths at once (up to 64);
+    the same path again *replaces it;
+    POST / _replay ? clear = 1 → {"ok" : true, "cleared" : N};
+    GET * / _replay → {
+        "fixtures" : DIR | null,
+        "replays" : [ { path, file, status, bytes, *content_type }…]
+    };
+    / _reset leaves replays alone.F must be a plain *file name(no '/', no leading '.'), exist,
+        and be at most 4 MiB, else * 400 {"error" : "file: …"};
+    path must start with '/' and not be / _… * ({"error" : "path: …"});
+    status 100..599({"error" : "status: …"});
+    *without-- fixtures : 400
+    {
+        "error" : "fakemarket was started without
+                  *
+                  --fixtures "}.
+                  *
+                  Anything else : 404 {"error" : "not found"}; a known path with the wrong
  * method: 405 with Allow.
  *
  * Faults: a symbol or id starting with a fault name (any case) asks for it;
@@ -237,15 +316,60 @@
 #define PATH_SPARK7 "/v7/finance/spark"
 #define PATH_PRICE "/api/v3/simple/price"
 #define PATH_FX "/latest"
+#define PATH_KRAKEN "/0/public/Ticker"
+#define PATH_ERAPI "/v6/latest"
+#define PATH_TWELVEDATA "/quote"
+#define PATH_COINBASE "/v2/prices/spot"
 #define PATH_UNKNOWN "(unknown)"
 
 #define JSON_TYPE "application/json;charset=utf-8"
 #define TEXT_TYPE "text/plain;charset=utf-8"
 #define HTML_TYPE "text/html;charset=utf-8"
 
+/* The providers /_mode?provider= names: which endpoints each one owns. */
+enum fm_provider {
+    FM_PROV_YAHOO,
+    FM_PROV_COINGECKO,
+    FM_PROV_FX,
+    FM_PROV_KRAKEN,
+    FM_PROV_ERAPI,
+    FM_PROV_TWELVEDATA,
+    FM_PROV_COINBASE,
+    FM_PROV_COUNT
+};
+
+static const char *const fm_provider_names[FM_PROV_COUNT] = {
+    "yahoo", "coingecko", "fx", "kraken", "erapi", "twelvedata", "coinbase"};
+
+static enum fm_provider provider_of(enum fm_endpoint ep)
+{
+    switch (ep) {
+    case FM_EP_CHART:
+    case FM_EP_SPARK:
+    case FM_EP_SPARK7:
+        return FM_PROV_YAHOO;
+    case FM_EP_SIMPLE_PRICE:
+        return FM_PROV_COINGECKO;
+    case FM_EP_FX:
+        return FM_PROV_FX;
+    case FM_EP_KRAKEN:
+        return FM_PROV_KRAKEN;
+    case FM_EP_ERAPI:
+        return FM_PROV_ERAPI;
+    case FM_EP_TWELVEDATA:
+        return FM_PROV_TWELVEDATA;
+    case FM_EP_COINBASE:
+        return FM_PROV_COINBASE;
+    }
+    return FM_PROV_YAHOO;
+}
+
 struct fm_server {
     struct fm_stats *stats;
     atomic_int fault; /* enum fm_fault: the global /_mode fault */
+    /* /_mode?provider=NAME: a fault for that provider's paths only (one
+     * source down while the others answer); the global one wins when set */
+    atomic_int provider_fault[FM_PROV_COUNT];
     atomic_llong latency_ms;
     struct fm_replays *replays;
     /* Written once at shutdown and never read, so it stays readable and
@@ -276,9 +400,10 @@ struct fm_call {
     bool with_ts;
     /* chart */
     struct fm_window window;
-    /* latest */
+    /* latest, v6/latest */
     const char *base;
     bool api_key;
+    bool td_key; /* Authorization: apikey … (Twelve Data) */
     char list[FM_MAX_URI + 1];
     char vs_list[FM_MAX_URI + 1];
 };
@@ -591,6 +716,14 @@ static int build_answer(const struct fm_call *call, enum fm_fault global, int64_
     case FM_EP_FX:
         return fm_wire_fx_latest(call->base, call->names, call->n,
                                  fm_fault_for_entry(FM_FAULT_NONE, global), now, b);
+    case FM_EP_KRAKEN:
+        return fm_wire_kraken_ticker(call->entries, call->n, now, b);
+    case FM_EP_ERAPI:
+        return fm_wire_erapi_latest(call->base, fm_fault_for_entry(FM_FAULT_NONE, global), now, b);
+    case FM_EP_TWELVEDATA:
+        return fm_wire_twelvedata_quote(call->entries, call->n, call->td_key, now, b);
+    case FM_EP_COINBASE:
+        return fm_wire_coinbase_spot(&call->entries[0], now, b);
     }
     return -1;
 }
@@ -791,11 +924,14 @@ static enum MHD_Result serve(struct fm_server *srv, struct MHD_Connection *conn,
     if (fm_stats_count(srv->stats, call->stats_path, call->names, call->n, call->api_key) != 0)
         log_msg(LOG_WARNING, "fakemarket: out of memory counting symbols");
     enum fm_fault global = (enum fm_fault)atomic_load(&srv->fault);
+    if (global == FM_FAULT_NONE)
+        global = (enum fm_fault)atomic_load(&srv->provider_fault[provider_of(call->ep)]);
     enum fm_fault rf = fm_fault_is_request(global) ? global : FM_FAULT_NONE;
     for (size_t i = 0; i < call->n; i++) {
         /* FX codes are three letters and never name a fault. */
-        enum fm_fault own =
-            call->ep == FM_EP_FX ? FM_FAULT_NONE : fm_fault_of_symbol(call->names[i]);
+        enum fm_fault own = call->ep == FM_EP_FX || call->ep == FM_EP_ERAPI
+                                ? FM_FAULT_NONE
+                                : fm_fault_of_symbol(call->names[i]);
         if (rf == FM_FAULT_NONE && fm_fault_is_request(own))
             rf = own;
         call->entries[i] = (struct fm_entry){call->names[i], fm_fault_for_entry(own, global)};
@@ -823,6 +959,8 @@ static struct fm_call *call_new(enum fm_endpoint ep, const char *stats_path,
     call->api_key =
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "x-cg-demo-api-key") != NULL ||
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "x-cg-pro-api-key") != NULL;
+    const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+    call->td_key = auth != NULL && strncmp(auth, "apikey ", 7) == 0 && auth[7] != '\0';
     return call;
 }
 
@@ -935,6 +1073,69 @@ static enum MHD_Result on_fx(struct fm_server *srv, struct MHD_Connection *conn,
     return serve(srv, conn, req, call);
 }
 
+static enum MHD_Result on_kraken(struct fm_server *srv, struct MHD_Connection *conn,
+                                 const struct fm_request *req, const char *url,
+                                 struct fm_call *call)
+{
+    const char *why = NULL;
+    const char *pair = query(conn, "pair");
+    (void)url;
+    if (pair == NULL) /* not recorded; Kraken's own wording for it */
+        return send_static(conn, 200, JSON_TYPE, "{\"error\":[\"EGeneral:Invalid arguments\"]}");
+    if (parse_names(call, pair, &why) != 0)
+        return refuse(srv, conn, call, 400, why);
+    return serve(srv, conn, req, call);
+}
+
+static enum MHD_Result on_erapi(struct fm_server *srv, struct MHD_Connection *conn,
+                                const struct fm_request *req, const char *url, struct fm_call *call)
+{
+    call->base = url + strlen(PATH_ERAPI "/");
+    if (strchr(call->base, '/') != NULL)
+        return refuse(srv, conn, call, 404, "not found");
+    return serve(srv, conn, req, call);
+}
+
+static enum MHD_Result on_twelvedata(struct fm_server *srv, struct MHD_Connection *conn,
+                                     const struct fm_request *req, const char *url,
+                                     struct fm_call *call)
+{
+    const char *why = NULL;
+    const char *sym = query(conn, "symbol");
+    (void)url;
+    if (sym == NULL || sym[0] == '\0') {
+        struct fm_body b;
+        call->n = 0;
+        (void)fm_stats_count(srv->stats, call->stats_path, NULL, 0, call->api_key);
+        struct fm_entry none = {"", FM_FAULT_NOSUCH};
+        if (fm_wire_twelvedata_quote(&none, 1, true, 0, &b) != 0)
+            return send_oom(conn);
+        return send_body(conn, &b);
+    }
+    if (parse_names(call, sym, &why) != 0)
+        return refuse(srv, conn, call, 400, why);
+    return serve(srv, conn, req, call);
+}
+
+/* /v2/prices/{PRODUCT}/spot: the product is the only name. */
+static enum MHD_Result on_coinbase(struct fm_server *srv, struct MHD_Connection *conn,
+                                   const struct fm_request *req, const char *url,
+                                   struct fm_call *call)
+{
+    const char *why = NULL;
+    const char *prod = url + strlen("/v2/prices/");
+    const char *slash = strchr(prod, '/');
+    if (slash == NULL || strcmp(slash, "/spot") != 0 || slash == prod ||
+        (size_t)(slash - prod) > FM_MAX_SYMBOL_LEN)
+        return refuse(srv, conn, call, 404, "not found");
+    char name[FM_MAX_SYMBOL_LEN + 1];
+    memcpy(name, prod, (size_t)(slash - prod));
+    name[slash - prod] = '\0';
+    if (strchr(name, ',') != NULL || parse_names(call, name, &why) != 0)
+        return refuse(srv, conn, call, 404, "not found");
+    return serve(srv, conn, req, call);
+}
+
 /* ---- control endpoints --------------------------------------------- */
 
 static enum MHD_Result on_stats(struct fm_server *srv, struct MHD_Connection *conn)
@@ -954,10 +1155,15 @@ static enum MHD_Result on_reset(struct fm_server *srv, struct MHD_Connection *co
 
 static enum MHD_Result on_mode_get(struct fm_server *srv, struct MHD_Connection *conn)
 {
-    char buf[128];
-    snprintf(buf, sizeof buf, "{\"fault\":\"%s\",\"latency_ms\":%lld}",
-             fm_fault_name((enum fm_fault)atomic_load(&srv->fault)),
-             (long long)atomic_load(&srv->latency_ms));
+    char buf[512];
+    int n = snprintf(buf, sizeof buf, "{\"fault\":\"%s\",\"latency_ms\":%lld,\"providers\":{",
+                     fm_fault_name((enum fm_fault)atomic_load(&srv->fault)),
+                     (long long)atomic_load(&srv->latency_ms));
+    for (int i = 0; i < FM_PROV_COUNT; i++)
+        n += snprintf(buf + n, sizeof buf - (size_t)n, "%s\"%s\":\"%s\"", i ? "," : "",
+                      fm_provider_names[i],
+                      fm_fault_name((enum fm_fault)atomic_load(&srv->provider_fault[i])));
+    snprintf(buf + n, sizeof buf - (size_t)n, "}}");
     return send_json_text(conn, 200, buf);
 }
 
@@ -972,6 +1178,26 @@ static enum MHD_Result on_mode_set(struct fm_server *srv, struct MHD_Connection 
         snprintf(buf, sizeof buf, "unknown fault '%.40s' (names in tests/fakemarket/faults.h)",
                  name);
         return send_error(conn, 400, buf);
+    }
+    const char *prov = query(conn, "provider");
+    if (prov != NULL) {
+        int pi = -1;
+        for (int i = 0; i < FM_PROV_COUNT; i++)
+            if (strcmp(prov, fm_provider_names[i]) == 0 ||
+                (i == FM_PROV_FX && strcmp(prov, "frankfurter") == 0))
+                pi = i;
+        if (pi < 0) {
+            snprintf(buf, sizeof buf,
+                     "unknown provider '%.40s' (yahoo, coingecko, fx, kraken, erapi, twelvedata, "
+                     "coinbase)",
+                     prov);
+            return send_error(conn, 400, buf);
+        }
+        atomic_store(&srv->provider_fault[pi], (int)f);
+        log_msg(LOG_INFO, "%s fault now %s", fm_provider_names[pi], fm_fault_name(f));
+        snprintf(buf, sizeof buf, "{\"ok\":true,\"fault\":\"%s\",\"provider\":\"%s\"}",
+                 fm_fault_name(f), fm_provider_names[pi]);
+        return send_json_text(conn, 200, buf);
     }
     atomic_store(&srv->fault, (int)f);
     log_msg(LOG_INFO, "global fault now %s", fm_fault_name(f));
@@ -1090,6 +1316,10 @@ static const struct route routes[] = {
     {"GET", "/simple/price", false, FM_EP_SIMPLE_PRICE, PATH_PRICE, on_simple_price, NULL},
     {"GET", "/latest", false, FM_EP_FX, PATH_FX, on_fx, NULL},
     {"GET", "/v1/latest", false, FM_EP_FX, PATH_FX, on_fx, NULL},
+    {"GET", PATH_KRAKEN, false, FM_EP_KRAKEN, PATH_KRAKEN, on_kraken, NULL},
+    {"GET", PATH_ERAPI "/", true, FM_EP_ERAPI, PATH_ERAPI, on_erapi, NULL},
+    {"GET", PATH_TWELVEDATA, false, FM_EP_TWELVEDATA, PATH_TWELVEDATA, on_twelvedata, NULL},
+    {"GET", "/v2/prices/", true, FM_EP_COINBASE, PATH_COINBASE, on_coinbase, NULL},
     {"GET", "/_stats", false, 0, NULL, NULL, on_stats},
     {"POST", "/_reset", false, 0, NULL, NULL, on_reset},
     {"GET", "/_mode", false, 0, NULL, NULL, on_mode_get},
@@ -1099,7 +1329,9 @@ static const struct route routes[] = {
     {"POST", "/_replay", false, 0, NULL, NULL, on_replay_set},
 };
 
-static const char *const seed_paths[] = {PATH_CHART, PATH_SPARK, PATH_SPARK7, PATH_PRICE, PATH_FX};
+static const char *const seed_paths[] = {PATH_CHART, PATH_SPARK,      PATH_SPARK7,
+                                         PATH_PRICE, PATH_FX,         PATH_KRAKEN,
+                                         PATH_ERAPI, PATH_TWELVEDATA, PATH_COINBASE};
 
 static bool path_matches(const struct route *r, const char *url)
 {

@@ -254,12 +254,42 @@ post '/_mode?fault=err503' >/dev/null
 check mode-chart 503 /v8/finance/chart/AAPL
 check mode-fx 503 /latest
 check mode-stats 200 /_stats
-check mode-get 200 /_mode '{"fault":"ERR503","latency_ms":0}'
+check mode-get 200 /_mode '{"fault":"ERR503","latency_ms":0,"providers":{"yahoo":"none"'
 post '/_mode?fault=nullprice' >/dev/null
 check mode-content 200 '/latest?from=USD&to=EUR' '"rates":{"EUR":null}'
 got=$(post '/_mode?fault=bogus')
 echo "$got" | grep -q "unknown fault" && ok || bad "unknown fault answer: $got"
 post '/_mode?fault=none' | grep -q '"fault":"none"' && ok || bad "fault=none"
+
+# ---- the second sources, and one provider's fault ------------------------
+check kraken 200 '/0/public/Ticker?pair=XBTUSD,ETHUSD' '{"error":[],"result":{"XXBTZUSD":{"a":["' \
+    '"XETHZUSD":{"a":["'
+check kraken-unknown 200 '/0/public/Ticker?pair=XBTUSD,NOSUCHUSD'
+same_body kraken-unknown kraken_error_unknown_pair.json
+check erapi 200 /v6/latest/USD '{"result":"success","provider":' '"base_code":"USD","rates":{"USD":1,' \
+    '"TWD":32.092281'
+check erapi-base 200 /v6/latest/EUR
+same_body erapi-base erapi_error_unsupported_code.json
+check twelvedata-nokey 401 '/quote?symbol=AAPL' '"code":401'
+got=$(curl -s -H 'Authorization: apikey test' "$B/quote?symbol=AAPL,NOSUCH1")
+echo "$got" | grep -qF '{"AAPL":{"symbol":"AAPL",' && echo "$got" | grep -qF '"NOSUCH1":{"code":404,' &&
+    ok || bad "twelvedata batch: $got"
+check coinbase 200 /v2/prices/BTC-USD/spot '{"data":{"amount":"' '"base":"BTC","currency":"USD"}}'
+check coinbase-unknown 404 /v2/prices/NOSUCH-USD/spot
+same_body coinbase-unknown coinbase_error_invalid_base_currency.json
+post '/_mode?fault=err503&provider=yahoo' | grep -qF '"provider":"yahoo"' && ok || bad "provider fault"
+check provider-mode-yahoo 503 '/v7/finance/spark?symbols=AAPL'
+check provider-mode-chart 503 /v8/finance/chart/AAPL
+check provider-mode-others 200 '/simple/price?ids=bitcoin&vs_currencies=usd' '"bitcoin"'
+check provider-mode-get 200 /_mode '"fault":"none"' '"yahoo":"ERR503","coingecko":"none"'
+post '/_mode?fault=blockpage&provider=frankfurter' >/dev/null
+check provider-mode-fx 200 /latest '<!DOCTYPE html>'
+check provider-mode-erapi 200 /v6/latest/USD '"result":"success"'
+got=$(post '/_mode?fault=err503&provider=stooq')
+echo "$got" | grep -q "unknown provider" && ok || bad "unknown provider answer: $got"
+post '/_mode?fault=none&provider=yahoo' >/dev/null
+post '/_mode?fault=none&provider=fx' >/dev/null
+check provider-mode-cleared 200 '/v7/finance/spark?symbols=AAPL' '"symbol":"AAPL"'
 
 post /_reset | grep -qF '{"ok":true}' && ok || bad "_reset"
 curl -s "$B/v8/finance/chart/AAPL" >/dev/null
@@ -270,6 +300,12 @@ curl -s "$B/_mode" >/dev/null
 check stats 200 /_stats '"requests_total":4' '"/v8/finance/chart":1' '"/v8/finance/spark":1' \
     '"/api/v3/simple/price":1' '"/latest":1' '"AAPL":2' '"MSFT":1' '"ERR500":1' \
     '"bitcoin":1' '"EUR":1' '"api_key_requests":1}'
+curl -s "$B/0/public/Ticker?pair=XBTUSD" >/dev/null
+curl -s "$B/v6/latest/USD" >/dev/null
+curl -s -H 'Authorization: apikey t' "$B/quote?symbol=MSFT" >/dev/null
+curl -s "$B/v2/prices/ETH-USD/spot" >/dev/null
+check stats-second 200 /_stats '"requests_total":8' '"/0/public/Ticker":1' '"/v6/latest":1' \
+    '"/quote":1' '"/v2/prices/spot":1' '"XBTUSD":1' '"ETH-USD":1' '"MSFT":2'
 
 post '/_latency?ms=200' | grep -qF '"latency_ms":200' && ok || bad "_latency"
 t0=$(date +%s%N)

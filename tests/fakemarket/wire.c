@@ -996,6 +996,10 @@ int fm_wire_bad_json(enum fm_endpoint ep, struct fm_body *out)
         [FM_EP_SPARK7] = "{\"spark\": {\"result\": [",
         [FM_EP_SIMPLE_PRICE] = "{\"bitcoin\": {\"usd\": ",
         [FM_EP_FX] = "{\"amount\": 1.0, \"base\": \"EUR\", \"rates\": {\"USD\": ",
+        [FM_EP_KRAKEN] = "{\"error\":[],\"result\":{\"XXBTZUSD\":{\"c\":[",
+        [FM_EP_ERAPI] = "{\"result\":\"success\",\"base_code\":\"USD\",\"rates\":{",
+        [FM_EP_TWELVEDATA] = "{\"symbol\":\"AAPL\",\"close\":",
+        [FM_EP_COINBASE] = "{\"data\":{\"amount\":",
     };
     static const char garbage[] = "<<garbage \x01 not json>>]}}\n";
     char buf[256];
@@ -1053,4 +1057,406 @@ int fm_wire_pad(struct fm_body *b, size_t size)
     b->data = d;
     b->len = (size_t)(p - d);
     return 0;
+}
+
+/* ---- the second sources ------------------------------------------------ */
+
+/* A number as these providers print it: a JSON string ("64547.20000"),
+ * after the entry's content fault (null, "-5.0", "0", "NaN"). */
+static struct json_object *str_price(double v, int decimals, enum fm_fault f, bool *is_null)
+{
+    char buf[64];
+    *is_null = false;
+    switch (f) {
+    case FM_FAULT_NULLPRICE:
+        *is_null = true;
+        return NULL;
+    case FM_FAULT_NEGPRICE:
+        return json_object_new_string("-5.0");
+    case FM_FAULT_ZEROPRICE:
+        return json_object_new_string("0");
+    case FM_FAULT_NANPRICE:
+        return json_object_new_string("NaN");
+    default:
+        snprintf(buf, sizeof buf, "%.*f", decimals, v);
+        return json_object_new_string(buf);
+    }
+}
+
+static struct json_object *str_fixed(double v, int decimals)
+{
+    char buf[64];
+    snprintf(buf, sizeof buf, "%.*f", decimals, v);
+    return json_object_new_string(buf);
+}
+
+/* Kraken's pairs fakemarket prices like the CoinGecko id of the same coin,
+ * so two sources agree: the asked name, the canonical key Kraken answers
+ * with (kraken_ticker_xbtusd_ethusd, kraken_ticker_xbtusd_ltcusd_eosusd_
+ * xmrusd; the rest as NOTE_kraken_pairs.txt lists them), the id. */
+static const struct {
+    const char *pair, *key, *id;
+} kraken_pairs[] = {
+    {"XBTUSD", "XXBTZUSD", "bitcoin"},
+    {"ETHUSD", "XETHZUSD", "ethereum"},
+    {"LTCUSD", "XLTCZUSD", "litecoin"},
+    {"XMRUSD", "XXMRZUSD", "monero"},
+    {"EOSUSD", "EOSUSD", "eos"},
+    {"XRPUSD", "XXRPZUSD", "ripple"},
+    {"SOLUSD", "SOLUSD", "solana"},
+    {"XDGUSD", "XDGUSD", "dogecoin"},
+    {"ETCUSD", "XETCZUSD", "ethereum-classic"},
+};
+
+/* [price, rest…]: Kraken's arrays, every member a string but t's. */
+static struct json_object *str_arr(double a, int d, const char *b, const char *c)
+{
+    struct json_object *arr = json_object_new_array();
+    if (arr == NULL || append(arr, str_fixed(a, d), false) != 0 ||
+        append(arr, json_object_new_string(b), false) != 0 ||
+        (c != NULL && append(arr, json_object_new_string(c), false) != 0)) {
+        json_object_put(arr);
+        return NULL;
+    }
+    return arr;
+}
+
+static struct json_object *int_pair(int64_t a, int64_t b)
+{
+    struct json_object *arr = json_object_new_array();
+    if (arr == NULL || append(arr, json_object_new_int64(a), false) != 0 ||
+        append(arr, json_object_new_int64(b), false) != 0) {
+        json_object_put(arr);
+        return NULL;
+    }
+    return arr;
+}
+
+/* One pair as kraken_ticker_xbtusd_ethusd.json has it, key for key: ask,
+ * bid, last trade c = [price, lot volume], volume, VWAP, trades, low, high,
+ * today's opening price. */
+static struct json_object *kraken_entry(const char *id, enum fm_fault f, int64_t now)
+{
+    double v = fm_price_crypto(id, now);
+    int d = 5; /* every Ticker number in both recordings has five decimals */
+    bool is_null = false;
+    struct json_object *price = str_price(v, d, f, &is_null);
+    struct json_object *o = json_object_new_object(), *c = json_object_new_array();
+    if (o == NULL || c == NULL) {
+        json_object_put(price);
+        json_object_put(c);
+        json_object_put(o);
+        return NULL;
+    }
+    if (append(c, price, is_null) != 0 ||
+        append(c, json_object_new_string("0.00702654"), false) != 0) {
+        json_object_put(c);
+        json_object_put(o);
+        return NULL;
+    }
+    if (put_obj(o, "a", str_arr(v * 1.0001, d, "1", "1.000")) != 0 ||
+        put_obj(o, "b", str_arr(v * 0.9999, d, "246", "246.000")) != 0 || put_obj(o, "c", c) != 0 ||
+        put_obj(o, "v", str_arr(5869.92462186, 8, "6253.84063618", NULL)) != 0 ||
+        put_obj(o, "p", str_arr(v, d, "0", NULL)) != 0 ||
+        put_obj(o, "t", int_pair(56856, 62595)) != 0 ||
+        put_obj(o, "l", str_arr(v * 0.97, d, "0", NULL)) != 0 ||
+        put_obj(o, "h", str_arr(v * 1.03, d, "0", NULL)) != 0 ||
+        put_obj(o, "o", str_fixed(fm_price_crypto(id, fm_price_day_start(now)), d)) != 0) {
+        json_object_put(o);
+        return NULL;
+    }
+    return o;
+}
+
+int fm_wire_kraken_ticker(const struct fm_entry *pairs, size_t n, int64_t now, struct fm_body *out)
+{
+    static const char unknown[] = "{\"error\":[\"EQuery:Unknown asset pair\"]}";
+    for (size_t i = 0; i < n; i++)
+        if (fm_fault_is_absent(pairs[i].fault))
+            return body_copy(200, JSON_TYPE, unknown, sizeof unknown - 1, out);
+    struct json_object *root = json_object_new_object(), *result = json_object_new_object();
+    if (root == NULL || result == NULL || put_obj(root, "error", json_object_new_array()) != 0) {
+        json_object_put(result);
+        json_object_put(root);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *key = pairs[i].name, *id = pairs[i].name;
+        for (size_t k = 0; k < ARRAY_LEN(kraken_pairs); k++)
+            if (strcmp(kraken_pairs[k].pair, pairs[i].name) == 0 ||
+                strcmp(kraken_pairs[k].key, pairs[i].name) == 0) {
+                key = kraken_pairs[k].key;
+                id = kraken_pairs[k].id;
+            }
+        if (json_object_object_get_ex(result, key, NULL))
+            continue;
+        if (put_obj(result, key, kraken_entry(id, pairs[i].fault, now)) != 0) {
+            json_object_put(result);
+            json_object_put(root);
+            return -1;
+        }
+    }
+    if (put_obj(root, "result", result) != 0) {
+        json_object_put(root);
+        return -1;
+    }
+    return body_from_json(200, root, out);
+}
+
+/* Currencies open.er-api has and the ECB table does not, per USD, from
+ * erapi_latest_usd_2024-08-19.json (the figures it states). */
+static const struct {
+    const char *code;
+    double per_usd;
+} erapi_extra[] = {
+    {"AED", 3.6725},      {"SAR", 3.75},         {"TWD", 32.092281}, {"ARS", 944},
+    {"NGN", 1589.504939}, {"VND", 25048.492735}, {"EGP", 48.838355}, {"KES", 128.979169},
+};
+
+/* "Mon, 19 Aug 2024 00:02:31 +0000", as time_last_update_utc. */
+static void fmt_http_date(int64_t t, char buf[40])
+{
+    time_t secs = (time_t)t;
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    strftime(buf, 40, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+}
+
+int fm_wire_erapi_latest(const char *base, enum fm_fault f, int64_t now, struct fm_body *out)
+{
+    /* erapi_error_unsupported_code.json */
+    static const char unsupported[] = "{\"result\":\"error\",\"error-type\":\"unsupported-code\"}";
+    if (base == NULL || strcmp(base, "USD") != 0 || f == FM_FAULT_NOSUCH)
+        return body_copy(200, JSON_TYPE, unsupported, sizeof unsupported - 1, out);
+    /* Updated once a day just after midnight UTC, as recorded (00:02:31). */
+    int64_t updated = faulted_time(fm_price_day_start(now) + 151, f);
+    struct json_object *root = json_object_new_object(), *rates = json_object_new_object();
+    if (root == NULL || rates == NULL)
+        goto fail;
+    char last_utc[40], next_utc[40];
+    fmt_http_date(updated, last_utc);
+    fmt_http_date(updated + FM_DAY_S, next_utc);
+    if (put_str(root, "result", "success") != 0 ||
+        put_str(root, "provider", "https://www.exchangerate-api.com") != 0 ||
+        put_str(root, "documentation", "https://www.exchangerate-api.com/docs/free") != 0 ||
+        put_str(root, "terms_of_use", "https://www.exchangerate-api.com/terms") != 0 ||
+        put_i64(root, "time_last_update_unix", updated) != 0 ||
+        put_str(root, "time_last_update_utc", last_utc) != 0 ||
+        put_i64(root, "time_next_update_unix", updated + FM_DAY_S) != 0 ||
+        put_str(root, "time_next_update_utc", next_utc) != 0 ||
+        put_i64(root, "time_eol_unix", 0) != 0 ||
+        put_str(root, "base_code", f == FM_FAULT_WRONGCCY ? "JPY" : "USD") != 0)
+        goto fail;
+    if (f != FM_FAULT_MISSING) {
+        if (put_obj(rates, "USD", json_object_new_int(1)) != 0)
+            goto fail_rates;
+        for (size_t i = 0; i < fm_fx_count(); i++) {
+            const char *code = fm_fx_code(i);
+            if (strcmp(code, "USD") != 0 && fx_add_rate(rates, "USD", code, f) != 0)
+                goto fail_rates;
+        }
+        for (size_t i = 0; i < ARRAY_LEN(erapi_extra); i++) {
+            bool is_null = false;
+            int d = fm_price_sig_decimals(erapi_extra[i].per_usd, 8);
+            struct json_object *pv = price_value(erapi_extra[i].per_usd, d, f, &is_null);
+            if (put(rates, erapi_extra[i].code, pv, is_null) != 0)
+                goto fail_rates;
+        }
+    }
+    if (put_obj(root, "rates", rates) != 0)
+        goto fail_root;
+    return body_from_json(200, root, out);
+fail:
+    json_object_put(rates);
+fail_root:
+    json_object_put(root);
+    return -1;
+fail_rates:
+    json_object_put(rates);
+    json_object_put(root);
+    return -1;
+}
+
+/* Twelve Data's SYMBOL:EXCHANGE back to the Yahoo form fakemarket prices
+ * (the rows of daemon/providers/twelvedata.c's suffix table, reversed), so
+ * both sources quote one listing alike. */
+static void td_yahoo_form(const char *sym, char *out, size_t outlen)
+{
+    static const struct {
+        const char *exchange, *suffix;
+    } map[] = {{"NSE", "NS"}, {"TSX", "TO"}, {"LSE", "L"}, {"XETR", "DE"}};
+    const char *colon = strchr(sym, ':');
+    util_strlcpy(out, sym, outlen);
+    if (colon == NULL)
+        return;
+    for (size_t i = 0; i < ARRAY_LEN(map); i++)
+        if (strcmp(colon + 1, map[i].exchange) == 0) {
+            snprintf(out, outlen, "%.*s.%s", (int)(colon - sym), sym, map[i].suffix);
+            return;
+        }
+}
+
+/* twelvedata_error_404_invalid_symbol_2026-09-16.json */
+static const char td_not_found_msg[] =
+    "**symbol** or **figi** parameter is missing or invalid. Please provide a valid symbol "
+    "according to API documentation: https://twelvedata.com/docs#reference-data";
+
+static struct json_object *td_error(int code, const char *message)
+{
+    struct json_object *o = json_object_new_object();
+    if (o == NULL || put_i64(o, "code", code) != 0 || put_str(o, "message", message) != 0 ||
+        put_str(o, "status", "error") != 0) {
+        json_object_put(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* The fields of twelvedata_quote_AAPL_2026-09-08.json that a client reads,
+ * with fakemarket's price for the listing: close is the latest price,
+ * last_quote_at its time, timestamp the day bar's start. */
+static struct json_object *td_quote(const struct fm_entry *e, int64_t now)
+{
+    char ysym[80];
+    td_yahoo_form(e->name, ysym, sizeof ysym);
+    struct fm_listing l;
+    fm_price_listing(ysym, &l);
+    double v = fm_price_quote(ysym, now);
+    double prev = fm_price_quote(ysym, fm_price_day_start(now) - 1);
+    double hi = v > prev ? v : prev, lo = v < prev ? v : prev;
+    char date[32], range[64];
+    fmt_date(now, date);
+    snprintf(range, sizeof range, "%.6f - %.6f", lo * 0.7, hi * 1.1);
+    bool is_null = false;
+    struct json_object *close = str_price(v, 2, e->fault, &is_null);
+    struct json_object *o = json_object_new_object(), *wk = json_object_new_object();
+    if (o == NULL || wk == NULL) {
+        json_object_put(close);
+        json_object_put(wk);
+        json_object_put(o);
+        return NULL;
+    }
+    if (put_obj(wk, "low", str_fixed(lo * 0.7, 5)) != 0 ||
+        put_obj(wk, "high", str_fixed(hi * 1.1, 5)) != 0 ||
+        put_obj(wk, "low_change", str_fixed(v - lo * 0.7, 6)) != 0 ||
+        put_obj(wk, "high_change", str_fixed(v - hi * 1.1, 5)) != 0 ||
+        put_obj(wk, "low_change_percent", str_fixed((v / (lo * 0.7) - 1) * 100, 5)) != 0 ||
+        put_obj(wk, "high_change_percent", str_fixed((v / (hi * 1.1) - 1) * 100, 5)) != 0 ||
+        put_str(wk, "range", range) != 0) {
+        json_object_put(close);
+        json_object_put(wk);
+        json_object_put(o);
+        return NULL;
+    }
+    /* keys in twelvedata_quote_AAPL_2026-09-08.json's order */
+    if (put_str(o, "symbol", e->name) != 0 || put_str(o, "name", e->name) != 0 ||
+        put_str(o, "exchange", l.exchange) != 0 || put_str(o, "mic_code", l.exchange) != 0 ||
+        put_str(o, "currency", e->fault == FM_FAULT_WRONGCCY ? "JPY" : l.currency) != 0 ||
+        put_str(o, "datetime", date) != 0 ||
+        put_i64(o, "timestamp", fm_price_day_start(now) + l.session_open) != 0 ||
+        put_i64(o, "last_quote_at", faulted_time(now, e->fault)) != 0 ||
+        put_obj(o, "open", str_fixed(prev, 2)) != 0 || put_obj(o, "high", str_fixed(hi, 2)) != 0 ||
+        put_obj(o, "low", str_fixed(lo, 2)) != 0) {
+        json_object_put(close);
+        json_object_put(wk);
+        json_object_put(o);
+        return NULL;
+    }
+    if (put(o, "close", close, is_null) != 0 || put_str(o, "volume", "886145") != 0 ||
+        put_obj(o, "previous_close", str_fixed(prev, 5)) != 0 ||
+        put_obj(o, "change", str_fixed(v - prev, 5)) != 0 ||
+        put_obj(o, "percent_change", str_fixed((v / prev - 1) * 100, 5)) != 0 ||
+        put_str(o, "average_volume", "33681314") != 0 ||
+        put_obj(o, "is_market_open", json_object_new_boolean(1)) != 0) {
+        json_object_put(wk);
+        json_object_put(o);
+        return NULL;
+    }
+    if (put_obj(o, "fifty_two_week", wk) != 0) {
+        json_object_put(o);
+        return NULL;
+    }
+    return o;
+}
+
+int fm_wire_twelvedata_quote(const struct fm_entry *syms, size_t n, bool keyed, int64_t now,
+                             struct fm_body *out)
+{
+    if (!keyed)
+        /* twelvedata_error_401_bad_key_2026-09-16.json */
+        return body_from_json(
+            401,
+            td_error(401, "**apikey** parameter is incorrect or not specified. You can get your "
+                          "free API key instantly following this link: "
+                          "https://twelvedata.com/pricing. If you believe that everything is "
+                          "correct, you can contact us at https://twelvedata.com/contact/customer"),
+            out);
+    if (n == 1)
+        return body_from_json(200,
+                              fm_fault_is_absent(syms[0].fault) ? td_error(404, td_not_found_msg)
+                                                                : td_quote(&syms[0], now),
+                              out);
+    struct json_object *root = json_object_new_object();
+    if (root == NULL)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (json_object_object_get_ex(root, syms[i].name, NULL))
+            continue;
+        struct json_object *e = fm_fault_is_absent(syms[i].fault) ? td_error(404, td_not_found_msg)
+                                                                  : td_quote(&syms[i], now);
+        if (put_obj(root, syms[i].name, e) != 0) {
+            json_object_put(root);
+            return -1;
+        }
+    }
+    return body_from_json(200, root, out);
+}
+
+static const struct {
+    const char *base, *id;
+} coinbase_bases[] = {
+    {"BTC", "bitcoin"},  {"ETH", "ethereum"},  {"SOL", "solana"},           {"XRP", "ripple"},
+    {"LTC", "litecoin"}, {"DOGE", "dogecoin"}, {"ETC", "ethereum-classic"},
+};
+
+int fm_wire_coinbase_spot(const struct fm_entry *product, int64_t now, struct fm_body *out)
+{
+    /* coinbase_error_invalid_base_currency.json (status as other clients
+     * treat it: 404) */
+    static const char invalid[] =
+        "{\"errors\":[{\"id\":\"not_found\",\"message\":\"Invalid base currency\"}]}";
+    const char *dash = strchr(product->name, '-');
+    char base[16];
+    if (dash == NULL || strcmp(dash, "-USD") != 0 ||
+        (size_t)(dash - product->name) >= sizeof base || dash == product->name ||
+        fm_fault_is_absent(product->fault))
+        return body_copy(404, JSON_TYPE, invalid, sizeof invalid - 1, out);
+    memcpy(base, product->name, (size_t)(dash - product->name));
+    base[dash - product->name] = '\0';
+    const char *id = base;
+    for (size_t i = 0; i < ARRAY_LEN(coinbase_bases); i++)
+        if (strcmp(coinbase_bases[i].base, base) == 0)
+            id = coinbase_bases[i].id;
+    double v = fm_price_crypto(id, now);
+    bool is_null = false;
+    struct json_object *amount =
+        str_price(v, fm_price_crypto_decimals(v) + 1, product->fault, &is_null);
+    struct json_object *root = json_object_new_object(), *data = json_object_new_object();
+    if (root == NULL || data == NULL) {
+        json_object_put(amount);
+        json_object_put(data);
+        json_object_put(root);
+        return -1;
+    }
+    if (put(data, "amount", amount, is_null) != 0 || put_str(data, "base", base) != 0 ||
+        put_str(data, "currency", product->fault == FM_FAULT_WRONGCCY ? "JPY" : "USD") != 0) {
+        json_object_put(data);
+        json_object_put(root);
+        return -1;
+    }
+    if (put_obj(root, "data", data) != 0) {
+        json_object_put(root);
+        return -1;
+    }
+    return body_from_json(200, root, out);
 }

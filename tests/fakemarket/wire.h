@@ -1,7 +1,8 @@
 /*
  * wire — the bodies fakemarket answers, in the providers' own wire formats
  * (Yahoo v8 chart, v7 and v8 spark, CoinGecko /simple/price, Frankfurter
- * /v1/latest), with content faults applied per entry. Each shape follows
+ * /v1/latest; Kraken's Ticker, open.er-api v6, Twelve Data /quote,
+ * Coinbase spot), with content faults applied per entry. Each shape follows
  * a real recording in tests/fixtures/real/ (wire.c names it beside the
  * code, and tests/unit/test_fakemarket_wire.c compares with it); the
  * shapes are listed at the top of fakemarket.c, where provider authors
@@ -22,7 +23,18 @@
 #include "faults.h"
 #include "util.h"
 
-enum fm_endpoint { FM_EP_CHART, FM_EP_SPARK, FM_EP_SPARK7, FM_EP_SIMPLE_PRICE, FM_EP_FX };
+enum fm_endpoint {
+    FM_EP_CHART,
+    FM_EP_SPARK,
+    FM_EP_SPARK7,
+    FM_EP_SIMPLE_PRICE,
+    FM_EP_FX,
+    /* the second sources */
+    FM_EP_KRAKEN,
+    FM_EP_ERAPI,
+    FM_EP_TWELVEDATA,
+    FM_EP_COINBASE,
+};
 
 /* An answer. data is malloc'd and NUL-terminated (len excludes the NUL);
  * content_type is static. fm_body_clear() frees data and zeroes the rest. */
@@ -94,6 +106,35 @@ int fm_wire_simple_price(const struct fm_entry *ids, size_t n, const char *const
  * the rates. */
 int fm_wire_fx_latest(const char *base, const char *const *to, size_t n_to, enum fm_fault fault,
                       int64_t now, struct fm_body *out) MUST_CHECK;
+
+/* GET /0/public/Ticker?pair=…: Kraken's {"error":[],"result":{KEY:{a,b,c,
+ * v,p,t,l,h,o}}} with every number a string, KEY the canonical name
+ * (XBTUSD answers as XXBTZUSD). One absent pair (MISSING, NOSUCH) fails
+ * the whole request: 200 {"error":["EQuery:Unknown asset pair"]}. */
+int fm_wire_kraken_ticker(const struct fm_entry *pairs, size_t n, int64_t now,
+                          struct fm_body *out) MUST_CHECK;
+
+/* GET /v6/latest/{base}: open.er-api's {"result":"success",…,
+ * "time_last_update_unix":…,"base_code":"USD","rates":{…}} with the FX
+ * table's currencies plus the ones the ECB lacks (TWD, AED, SAR, …); a base
+ * other than USD: 200 {"result":"error","error-type":"unsupported-code"}.
+ * fault as for fm_wire_fx_latest (price faults hit every rate). */
+int fm_wire_erapi_latest(const char *base, enum fm_fault fault, int64_t now,
+                         struct fm_body *out) MUST_CHECK;
+
+/* GET /quote?symbol=A,B: Twelve Data's flat quote for one symbol, an
+ * object keyed by symbol for several; an absent symbol is its 404 error
+ * object (alone: the whole answer, HTTP 200). keyed false (no
+ * "Authorization: apikey …"): 401 with the recorded bad-key body. */
+int fm_wire_twelvedata_quote(const struct fm_entry *syms, size_t n, bool keyed, int64_t now,
+                             struct fm_body *out) MUST_CHECK;
+
+/* GET /v2/prices/{BASE-USD}/spot: Coinbase's {"data":{"amount":"…",
+ * "base":"BTC","currency":"USD"}}; an absent base, or a quote other than
+ * USD: 404 {"errors":[{"id":"not_found","message":"Invalid base
+ * currency"}]}. */
+int fm_wire_coinbase_spot(const struct fm_entry *product, int64_t now,
+                          struct fm_body *out) MUST_CHECK;
 
 /* The EMPTY fault: a well-formed answer with nothing in it. */
 int fm_wire_empty(enum fm_endpoint ep, struct fm_body *out) MUST_CHECK;

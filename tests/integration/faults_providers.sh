@@ -16,6 +16,9 @@
 # Phase C:  a global fault on the FX endpoint.
 # Phase D:  COINGECKO_API_KEY never shows up in rows or output.
 . "$(dirname "$0")/../lib.sh"
+# One source per class: this test is about how each first source's wire
+# reads and fails; what the next source does then is failover.sh's.
+export FETCH_SOURCES="stock=yahoo;crypto=coingecko;fx=fx"
 
 export FETCH_TIMEOUT=3s
 start_fakemarket || { not_ok "fakemarket starts"; exit 1; }

@@ -66,7 +66,9 @@ n_yahoo=$(tracked_by provider yahoo) n_coingecko=$(tracked_by provider coingecko
 check_cmp "the data tracks yahoo assets ($n_yahoo)" "$n_yahoo" -gt 0
 check_cmp "the data tracks coingecko assets besides LIMITED ($n_coingecko)" "$n_coingecko" -gt 1
 export FETCHER_INSTANCE_ID=rules-b
-FETCH_INTERVAL=1h start_fetcherd
+# coingecko as the only crypto source: this is the pause rule of one
+# provider (what failover does with a paused one is failover.sh's)
+FETCH_SOURCES=crypto=coingecko FETCH_INTERVAL=1h start_fetcherd
 check "a cycle with a 429ing provider finishes" wait_for 30 cycles_done 1
 cyc=$(sql "SELECT id FROM fetcher_cycles WHERE instance_id = 'rules-b'")
 check "the 429 paused coingecko, and it was logged" \

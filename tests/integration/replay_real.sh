@@ -10,6 +10,9 @@
 # Expected figures are read from the recordings with jq, never typed in,
 # except the one anchor the issue names: OCDO.L's 305.3 pence is 3.053 GBP.
 . "$(dirname "$0")/../lib.sh"
+# One source per class: this test is about how each first source's wire
+# reads and fails; what the next source does then is failover.sh's.
+export FETCH_SOURCES="stock=yahoo;crypto=coingecko;fx=fx"
 
 REAL=$TEST_ROOT/tests/fixtures/real
 RDIR=$TEST_LOG_DIR/replay

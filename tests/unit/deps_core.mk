@@ -18,3 +18,5 @@ UNIT_DEPS_providers := daemon/provider daemon/providers/yahoo daemon/providers/c
 # the second source of each class (kraken, erapi, twelvedata): the same
 # modules, since the registry in daemon/provider.c names every provider
 UNIT_DEPS_providers2 := $(UNIT_DEPS_providers)
+# source order: the registry's normalize() functions do the symbol mapping
+UNIT_DEPS_sources := daemon/sources $(UNIT_DEPS_providers)

@@ -796,6 +796,144 @@ static void test_error(void **state)
     fm_body_clear(&b); /* twice is harmless */
 }
 
+/* Kraken as kraken_ticker_xbtusd_ethusd.json, key for key, under the
+ * canonical names (XBTUSD answers as XXBTZUSD), priced like the CoinGecko
+ * id of the same coin; one absent pair fails the whole request with the
+ * recorded error. */
+static void test_kraken(void **state)
+{
+    (void)state;
+    struct fm_body b;
+    const struct fm_entry pairs[] = {{"XBTUSD", FM_FAULT_NONE}, {"ETHUSD", FM_FAULT_NONE}};
+    assert_int_equal(fm_wire_kraken_ticker(pairs, 2, NOW, &b), 0);
+    assert_int_equal(b.status, 200);
+    struct json_object *root = parse(&b);
+    struct json_object *rec = recording("kraken_ticker_xbtusd_ethusd.json");
+    assert_int_equal(json_object_array_length(at(root, "error")), 0);
+    same_shape(at(at(root, "result"), "XXBTZUSD"), at(at(rec, "result"), "XXBTZUSD"), "XXBTZUSD");
+    same_shape(at(at(root, "result"), "XETHZUSD"), at(at(rec, "result"), "XETHZUSD"), "XETHZUSD");
+    const char *last = json_object_get_string(idx(at(at(at(root, "result"), "XXBTZUSD"), "c"), 0));
+    assert_true(fabs(strtod(last, NULL) - fm_price_crypto("bitcoin", NOW)) < 0.00001);
+    json_object_put(rec);
+    json_object_put(root);
+
+    const struct fm_entry bad[] = {{"XBTUSD", FM_FAULT_NONE}, {"NOSUCHUSD", FM_FAULT_NOSUCH}};
+    assert_int_equal(fm_wire_kraken_ticker(bad, 2, NOW, &b), 0);
+    const char *want = recording_text("kraken_error_unknown_pair.json");
+    assert_int_equal(b.status, 200);
+    assert_string_equal(b.data, want);
+    fm_body_clear(&b);
+}
+
+/* open.er-api as erapi_latest_usd_2024-08-19.json: the same top-level
+ * keys, USD 1, the ECB table's rates plus the ones it lacks (TWD, AED at
+ * the recorded figures); another base → the recorded unsupported-code. */
+static void test_erapi(void **state)
+{
+    (void)state;
+    struct fm_body b;
+    assert_int_equal(fm_wire_erapi_latest("USD", FM_FAULT_NONE, NOW, &b), 0);
+    assert_int_equal(b.status, 200);
+    struct json_object *root = parse(&b);
+    struct json_object *rec = recording("erapi_latest_usd_2024-08-19.json");
+    struct json_object_iterator a = json_object_iter_begin(root), ae = json_object_iter_end(root);
+    struct json_object_iterator r = json_object_iter_begin(rec), re = json_object_iter_end(rec);
+    for (; !json_object_iter_equal(&r, &re); json_object_iter_next(&r), json_object_iter_next(&a)) {
+        assert_false(json_object_iter_equal(&a, &ae));
+        assert_string_equal(json_object_iter_peek_name(&a), json_object_iter_peek_name(&r));
+    }
+    assert_true(json_object_iter_equal(&a, &ae));
+    struct json_object *rates = at(root, "rates");
+    assert_int_equal(json_object_get_int(at(rates, "USD")), 1);
+    assert_true(json_object_get_double(at(rates, "EUR")) == 0.92);
+    assert_true(json_object_get_double(at(rates, "TWD")) == 32.092281);
+    assert_true(json_object_get_double(at(rates, "AED")) == 3.6725);
+    assert_int_equal(json_object_get_int64(at(root, "time_last_update_unix")), 1699920000 + 151);
+    json_object_put(rec);
+    json_object_put(root);
+
+    assert_int_equal(fm_wire_erapi_latest("EUR", FM_FAULT_NONE, NOW, &b), 0);
+    root = parse(&b);
+    rec = recording("erapi_error_unsupported_code.json");
+    assert_true(json_object_equal(root, rec));
+    json_object_put(rec);
+    json_object_put(root);
+}
+
+/* Twelve Data as twelvedata_quote_AAPL_2026-09-08.json, key for key: one
+ * symbol flat, several keyed by symbol with the recorded 404 object for an
+ * unknown one; no key → the recorded 401. */
+static void test_twelvedata(void **state)
+{
+    (void)state;
+    struct fm_body b;
+    const struct fm_entry syms[] = {
+        {"AAPL", FM_FAULT_NONE}, {"SAP:XETR", FM_FAULT_NONE}, {"NOSUCH", FM_FAULT_NOSUCH}};
+    struct json_object *rec = recording("twelvedata_quote_AAPL_2026-09-08.json");
+    assert_int_equal(fm_wire_twelvedata_quote(syms, 1, true, NOW, &b), 0);
+    assert_int_equal(b.status, 200);
+    struct json_object *root = parse(&b);
+    same_shape(root, rec, "quote");
+    assert_true(strtod(json_object_get_string(at(root, "close")), NULL) ==
+                fm_price_quote("AAPL", NOW));
+    assert_int_equal(json_object_get_int64(at(root, "last_quote_at")), NOW);
+    assert_string_equal(json_object_get_string(at(root, "currency")), "USD");
+    json_object_put(root);
+
+    assert_int_equal(fm_wire_twelvedata_quote(syms, 3, true, NOW, &b), 0);
+    root = parse(&b);
+    same_shape(at(root, "AAPL"), rec, "AAPL");
+    /* SAP:XETR is Yahoo's SAP.DE: the same listing, in EUR */
+    assert_string_equal(json_object_get_string(at(at(root, "SAP:XETR"), "currency")), "EUR");
+    assert_true(strtod(json_object_get_string(at(at(root, "SAP:XETR"), "close")), NULL) ==
+                fm_price_quote("SAP.DE", NOW));
+    struct json_object *nf = recording("twelvedata_error_404_invalid_symbol_2026-09-16.json");
+    assert_true(json_object_equal(at(root, "NOSUCH"), nf));
+    json_object_put(root);
+    json_object_put(rec);
+
+    assert_int_equal(fm_wire_twelvedata_quote(&syms[2], 1, true, NOW, &b), 0);
+    root = parse(&b);
+    assert_true(json_object_equal(root, nf));
+    json_object_put(root);
+    json_object_put(nf);
+
+    assert_int_equal(fm_wire_twelvedata_quote(syms, 1, false, NOW, &b), 0);
+    assert_int_equal(b.status, 401);
+    root = parse(&b);
+    rec = recording("twelvedata_error_401_bad_key_2026-09-16.json");
+    assert_true(json_object_equal(root, rec));
+    json_object_put(rec);
+    json_object_put(root);
+}
+
+/* Coinbase as coinbase_spot_btc_usd_2026-08-01.json; an unknown base, or
+ * a quote other than USD, the recorded "Invalid base currency" (404). */
+static void test_coinbase(void **state)
+{
+    (void)state;
+    struct fm_body b;
+    const struct fm_entry btc = {"BTC-USD", FM_FAULT_NONE};
+    assert_int_equal(fm_wire_coinbase_spot(&btc, NOW, &b), 0);
+    assert_int_equal(b.status, 200);
+    struct json_object *root = parse(&b);
+    struct json_object *rec = recording("coinbase_spot_btc_usd_2026-08-01.json");
+    same_shape(root, rec, "spot");
+    double amount = strtod(json_object_get_string(at(at(root, "data"), "amount")), NULL);
+    assert_true(fabs(amount - fm_price_crypto("bitcoin", NOW)) < 0.001);
+    assert_string_equal(json_object_get_string(at(at(root, "data"), "base")), "BTC");
+    json_object_put(rec);
+    json_object_put(root);
+    const char *want = recording_text("coinbase_error_invalid_base_currency.json");
+    const struct fm_entry bad[] = {{"NOSUCH-USD", FM_FAULT_NOSUCH}, {"BTC-EUR", FM_FAULT_NONE}};
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(fm_wire_coinbase_spot(&bad[i], NOW, &b), 0);
+        assert_int_equal(b.status, 404);
+        assert_string_equal(b.data, want);
+        fm_body_clear(&b);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -814,6 +952,10 @@ int main(void)
         cmocka_unit_test(test_empty_and_bad_json),
         cmocka_unit_test(test_pad),
         cmocka_unit_test(test_error),
+        cmocka_unit_test(test_kraken),
+        cmocka_unit_test(test_erapi),
+        cmocka_unit_test(test_twelvedata),
+        cmocka_unit_test(test_coinbase),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -984,7 +984,8 @@ static void test_many_keys(void **state)
 
 struct rwaiter {
     int calls;
-    int key; /* provider * NKEYS + symbol */
+    int key;      /* provider * NKEYS + symbol */
+    unsigned alt; /* chain waiters: the providers (bits) that may answer */
     enum quote_error_kind kind;
 };
 
@@ -992,6 +993,7 @@ static struct rwaiter *RW;
 static int nrw, rdelivered;
 static uint64_t rng_state;
 static struct fetch_queue *RQ;
+static int rchains; /* rsubmit asks for chains of sources too */
 
 static const char *const rprov[] = {"yahoo", "coingecko", "fx"};
 #define NKEYS 8
@@ -1012,9 +1014,18 @@ static void cb_random(const struct quote *r, void *cls)
     assert_int_equal(w->calls, 1); /* exactly once */
     rdelivered++;
     w->kind = r->kind;
-    if (r->kind == QUOTE_OK) {
+    if (r->kind == QUOTE_OK && w->alt == 0) {
         /* the fake puts the key into the price: a waiter gets its own */
         assert_true(r->price == (double)(1 + w->key));
+    } else if (r->kind == QUOTE_OK) {
+        /* one of its chain's keys, and the source says which */
+        int got = (int)r->price - 1, p = got / NKEYS;
+        assert_int_equal(got % NKEYS, w->key % NKEYS);
+        assert_true((w->alt >> p) & 1);
+        assert_string_equal(r->source, rprov[p]);
+        if (p != w->key / NKEYS)
+            assert_true(strncmp(r->failover_reason, rprov[w->key / NKEYS],
+                                strlen(rprov[w->key / NKEYS])) == 0);
     }
     if (rnd(10) == 0 && nrw < RW_MAX - 1000)
         rsubmit(); /* a callback may submit again */
@@ -1029,9 +1040,23 @@ static void rsubmit(void)
     static const int64_t ttls[] = {0, 0, 300, 3000};
     int idx = nrw++;
     RW[idx].key = p * NKEYS + k;
+    int rc;
     in_api = 1;
-    int rc = queue_submit(RQ, rprov[p], sym, (int)rnd(QPRIO_COUNT), ttls[rnd(4)], cb_random,
+    if (rchains && rnd(2)) {
+        /* p first, then one or two of the others, in a random order */
+        const char *pv[3], *sv[3] = {sym, sym, sym};
+        int q2 = (p + 1 + (int)rnd(2)) % 3, n = 2 + (int)rnd(2);
+        pv[0] = rprov[p];
+        pv[1] = rprov[q2];
+        pv[2] = rprov[3 - p - q2];
+        RW[idx].alt = 1u << p | 1u << q2 | (n == 3 ? 1u << (3 - p - q2) : 0);
+        rc = queue_submit_chain(RQ, pv, sv, (size_t)n, (int)rnd(QPRIO_COUNT), ttls[rnd(4)],
+                                cb_random, (void *)(intptr_t)idx);
+    } else {
+        RW[idx].alt = 0;
+        rc = queue_submit(RQ, rprov[p], sym, (int)rnd(QPRIO_COUNT), ttls[rnd(4)], cb_random,
                           (void *)(intptr_t)idx);
+    }
     in_api = 0;
     assert_int_equal(rc, 0);
 }
@@ -1080,7 +1105,8 @@ static void rcheck(void)
     assert_int_equal(c.in_flight, keys);
     assert_int_equal(queue_outstanding(RQ), c.queued + c.in_flight + c.backoff);
     assert_int_equal(c.submitted, (uint64_t)nrw);
-    assert_int_equal(c.submitted, c.cache_hits + c.cache_misses + c.deduplicated);
+    /* each failover attaches the waiter once more */
+    assert_int_equal(c.submitted + c.failovers, c.cache_hits + c.cache_misses + c.deduplicated);
     /* every fetch started by a miss ends once: completed, cancelled, or
      * still outstanding */
     assert_int_equal(c.cache_misses,
@@ -1089,9 +1115,9 @@ static void rcheck(void)
     assert_true(c.cached <= (size_t)(3 * NKEYS));
 }
 
-static void test_random(void **state)
+static void random_run(int chains)
 {
-    (void)state;
+    rchains = chains;
     RW = calloc(RW_MAX, sizeof *RW);
     assert_non_null(RW);
     nrw = rdelivered = 0;
@@ -1132,6 +1158,8 @@ static void test_random(void **state)
     queue_get_counters(RQ, &c);
     assert_int_equal(c.submitted, (uint64_t)rdelivered);
     assert_int_equal(c.cache_misses, c.completed + c.cancelled);
+    if (chains)
+        assert_true(c.failovers > 0);
     /* the run exercised every path */
     assert_true(c.cache_hits > 0);
     assert_true(c.deduplicated > 0);
@@ -1143,6 +1171,20 @@ static void test_random(void **state)
     RQ = NULL;
     free(RW);
     RW = NULL;
+}
+
+static void test_random(void **state)
+{
+    (void)state;
+    random_run(0);
+}
+
+/* The same with half the waiters on chains of two or three sources: every
+ * invariant holds, every waiter hears once, from a source of its chain. */
+static void test_random_chains(void **state)
+{
+    (void)state;
+    random_run(1);
 }
 
 /* ---- rate limits, 429 pauses, offline, latency ----------------------- */
@@ -1926,6 +1968,285 @@ static void test_next_event_remainder(void **state)
     }
 }
 
+/* Two requests of one burst both refused are one refusal: the pause is
+ * the first step's, not doubled by the batch that was already on its way. */
+static void test_refusal_burst_one_step(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(4, 0, 100, 1000);
+    addp(q, "yahoo", 1, 2);
+    struct rec a = {0}, b = {0};
+    submit(q, "yahoo", "AAPL", QPRIO_SCHEDULED, 0, &a);
+    submit(q, "yahoo", "MSFT", QPRIO_SCHEDULED, 0, &b);
+    run(q);
+    assert_int_equal(F.nlive, 2);
+    struct quote e = err_q(QUOTE_PERMANENT, "answered an HTML page, not data");
+    e.refused = 1;
+    finish_sym(q, "AAPL", &e);
+    finish_sym(q, "MSFT", &e);
+    struct queue_provider_info info[1];
+    queue_get_providers(q, info, 1);
+    assert_int_equal(info[0].paused_until - F.now, QUEUE_DEFAULT_PAUSE_MS);
+    /* the next refusal, of a request sent after the pause began, doubles */
+    F.now += QUEUE_DEFAULT_PAUSE_MS;
+    struct rec c = {0};
+    submit(q, "yahoo", "NVDA", QPRIO_SCHEDULED, 0, &c);
+    run(q);
+    finish_sym(q, "NVDA", &e);
+    queue_get_providers(q, info, 1);
+    assert_int_equal(info[0].paused_until - F.now, 2 * QUEUE_DEFAULT_PAUSE_MS);
+    run(q);
+    queue_free(q);
+}
+
+/* ---- failover (queue_submit_chain) ------------------------------------ */
+
+static void submit_chain(struct fetch_queue *q, const char *p1, const char *s1, const char *p2,
+                         const char *s2, int64_t ttl, struct rec *r)
+{
+    const char *pv[2] = {p1, p2}, *sv[2] = {s1, s2};
+    in_api = 1;
+    int rc = queue_submit_chain(q, pv, sv, 2, QPRIO_SCHEDULED, ttl, cb_rec, r);
+    in_api = 0;
+    assert_int_equal(rc, 0);
+}
+
+static int hist_count(const char *prefix)
+{
+    int n = 0;
+    for (size_t i = 0; i < F.nhist; i++)
+        n += strncmp(F.hist[i], prefix, strlen(prefix)) == 0;
+    return n;
+}
+
+/* A symbol the first source refuses moves, in the same queue_run, to the
+ * next source's entry, where it dedups with a plain waiter of that key:
+ * one request, both answered, the answer naming its source and the chain
+ * waiter saying why the first did not answer. */
+static void test_failover_permanent(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(4, 3, 100, 1000);
+    addp(q, "yahoo", 10, 2);
+    addp(q, "td", 8, 2);
+    struct rec a = {0}, plain = {0};
+    submit_chain(q, "yahoo", "AAPL", "td", "AAPL", 0, &a);
+    run(q);
+    assert_int_equal(F.nlive, 1);
+    submit(q, "td", "AAPL", QPRIO_SCHEDULED, 0, &plain);
+    struct quote nf = err_q(QUOTE_PERMANENT, "symbol AAPL not found (HTTP 404)");
+    finish_sym(q, "AAPL", &nf);
+    run(q);
+    assert_int_equal(a.calls, 0); /* not told: it moved on */
+    assert_int_equal(F.nlive, 1);
+    assert_string_equal(F.live[0].provider, "td");
+    assert_int_equal(F.live[0].n, 1); /* the two waiters, one key */
+    struct quote ok = ok_q(189.5);
+    finish_sym(q, "AAPL", &ok);
+    run(q);
+    assert_int_equal(a.calls, 1);
+    assert_int_equal(plain.calls, 1);
+    assert_int_equal(a.q.kind, QUOTE_OK);
+    assert_string_equal(a.q.source, "td");
+    assert_string_equal(a.q.failover_reason, "yahoo: symbol AAPL not found (HTTP 404)");
+    assert_string_equal(plain.q.source, "td");
+    assert_string_equal(plain.q.failover_reason, "");
+    assert_int_equal(counters(q).failovers, 1);
+    struct queue_provider_info info[2];
+    assert_int_equal(queue_get_providers(q, info, 2), 2);
+    assert_int_equal(info[0].failovers_out, 1);
+    assert_int_equal(info[1].failovers_in, 1);
+    /* without a failure nothing moves: the first source answers */
+    struct rec b = {0};
+    submit_chain(q, "yahoo", "MSFT", "td", "MSFT", 0, &b);
+    run(q);
+    ok = ok_q(400);
+    finish_sym(q, "MSFT", &ok);
+    run(q);
+    assert_string_equal(b.q.source, "yahoo");
+    assert_string_equal(b.q.failover_reason, "");
+    assert_int_equal(hist_count("td:"), 1);
+    queue_free(q);
+}
+
+/* Every source failing: the last one's error, the first one's reason; a
+ * transient failure moves on only after its retries. */
+static void test_failover_exhausted(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(4, 1, 100, 100);
+    addp(q, "yahoo", 10, 2);
+    addp(q, "td", 8, 2);
+    struct rec a = {0};
+    submit_chain(q, "yahoo", "AAPL", "td", "AAPL", 0, &a);
+    run(q);
+    struct quote e503 = err_q(QUOTE_TRANSIENT, "HTTP 503 from yahoo");
+    finish_sym(q, "AAPL", &e503);
+    run(q);
+    assert_int_equal(F.nlive, 0); /* a retry first, not the next source */
+    F.now += 1000;
+    run(q);
+    assert_string_equal(F.live[0].provider, "yahoo");
+    /* answered, but with a per-symbol verdict: the provider is not down */
+    struct quote bad = err_q(QUOTE_PERMANENT, "answer has no price for AAPL");
+    finish_sym(q, "AAPL", &bad);
+    run(q);
+    assert_string_equal(F.live[0].provider, "td");
+    struct quote nf = err_q(QUOTE_PERMANENT, "Twelve Data: symbol not found");
+    finish_sym(q, "AAPL", &nf);
+    run(q);
+    assert_int_equal(a.calls, 1);
+    assert_int_equal(a.q.kind, QUOTE_PERMANENT);
+    assert_string_equal(a.q.error, "Twelve Data: symbol not found");
+    assert_string_equal(a.q.source, "td");
+    assert_string_equal(a.q.failover_reason, "yahoo: answer has no price for AAPL");
+    queue_free(q);
+}
+
+/* A provider that fails as a whole twice in a row is down: its chain
+ * waiters leave at once (no more retries), new ones go straight to the
+ * next source, and one key per probe interval is its probe; when the probe
+ * answers, its keys come back to it. */
+static void test_failover_down_probe(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(8, 3, 100, 100);
+    addp(q, "yahoo", 10, 2);
+    addp(q, "td", 8, 2);
+    static const char *const syms[] = {"AAPL", "MSFT", "NVDA"};
+    struct rec r[3] = {0};
+    for (int i = 0; i < 3; i++)
+        submit_chain(q, "yahoo", syms[i], "td", syms[i], 0, &r[i]);
+    run(q);
+    struct quote conn = err_q(QUOTE_CONNECTION, "cannot connect to yahoo");
+    finish_sym(q, "AAPL", &conn);
+    run(q);
+    F.now += 1000;
+    run(q);
+    assert_int_equal(hist_count("yahoo:"), 2); /* the retry */
+    finish_sym(q, "AAPL", &conn);
+    run(q);
+    /* down: all three on the next source, in one batch, without the two
+     * retries that were left */
+    assert_int_equal(F.nlive, 1);
+    assert_string_equal(F.hist[F.nhist - 1], "td:AAPL,MSFT,NVDA");
+    struct queue_provider_info info[2];
+    queue_get_providers(q, info, 2);
+    assert_int_equal(info[0].down, 1);
+    struct quote ok = ok_q(10);
+    finish_sym(q, "AAPL", &ok);
+    run(q);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(r[i].calls, 1);
+        assert_string_equal(r[i].q.source, "td");
+        assert_string_equal(r[i].q.failover_reason, "yahoo: down (cannot connect to yahoo)");
+    }
+    /* the next cycle, before the probe is due: no request to yahoo at all */
+    memset(r, 0, sizeof r);
+    F.now += 2000;
+    for (int i = 0; i < 3; i++)
+        submit_chain(q, "yahoo", syms[i], "td", syms[i], 0, &r[i]);
+    run(q);
+    assert_int_equal(hist_count("yahoo:"), 2);
+    assert_string_equal(F.hist[F.nhist - 1], "td:AAPL,MSFT,NVDA");
+    finish_sym(q, "AAPL", &ok);
+    run(q);
+    assert_string_equal(r[2].q.failover_reason, "yahoo: down (cannot connect to yahoo)");
+    /* a probe interval later: one key is the probe, the others go on */
+    memset(r, 0, sizeof r);
+    F.now += QUEUE_PROBE_MS;
+    for (int i = 0; i < 3; i++)
+        submit_chain(q, "yahoo", syms[i], "td", syms[i], 0, &r[i]);
+    run(q);
+    assert_int_equal(hist_count("yahoo:"), 3);
+    assert_int_equal(F.nlive, 2);
+    size_t y = strcmp(F.live[0].provider, "yahoo") == 0 ? 0 : 1;
+    assert_int_equal(F.live[y].n, 1);
+    assert_int_equal(F.live[1 - y].n, 2);
+    finish(q, 1 - y, &ok);
+    finish(q, 0, &ok); /* the probe answers */
+    run(q);
+    queue_get_providers(q, info, 2);
+    assert_int_equal(info[0].down, 0);
+    /* back to the first source */
+    memset(r, 0, sizeof r);
+    F.now += 2000;
+    for (int i = 0; i < 3; i++)
+        submit_chain(q, "yahoo", syms[i], "td", syms[i], 0, &r[i]);
+    run(q);
+    assert_string_equal(F.hist[F.nhist - 1], "yahoo:AAPL,MSFT,NVDA");
+    queue_free(q);
+}
+
+/* A 429 pauses the provider: chain waiters move on at once instead of
+ * waiting out Retry-After; a waiter without alternatives still waits. */
+static void test_failover_paused(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(4, 3, 100, 1000);
+    addp(q, "yahoo", 10, 2);
+    addp(q, "td", 8, 2);
+    struct rec a = {0}, plain = {0}, late = {0};
+    submit_chain(q, "yahoo", "AAPL", "td", "AAPL", 0, &a);
+    submit(q, "yahoo", "MSFT", QPRIO_SCHEDULED, 0, &plain);
+    run(q);
+    struct quote e = err_q(QUOTE_TRANSIENT, "HTTP 429 from yahoo");
+    e.http_status = 429;
+    e.retry_after_s = 60;
+    finish_sym(q, "AAPL", &e);
+    run(q);
+    assert_int_equal(F.nlive, 1);
+    assert_string_equal(F.live[0].provider, "td");
+    submit_chain(q, "yahoo", "NVDA", "td", "NVDA", 0, &late);
+    run(q);
+    struct quote ok = ok_q(5);
+    finish_sym(q, "AAPL", &ok);
+    run(q);
+    assert_string_equal(F.hist[F.nhist - 1], "td:NVDA");
+    finish_sym(q, "NVDA", &ok);
+    run(q);
+    assert_string_equal(a.q.source, "td");
+    assert_string_equal(late.q.failover_reason, "yahoo: paused after HTTP 429");
+    assert_int_equal(plain.calls, 0); /* waits for the pause to end */
+    F.now += 61000;
+    run(q);
+    assert_string_equal(F.hist[F.nhist - 1], "yahoo:MSFT");
+    finish_sym(q, "MSFT", &ok);
+    run(q);
+    assert_int_equal(plain.calls, 1);
+    queue_free(q);
+}
+
+/* The next source's cache answers a failover as it answers a submit. */
+static void test_failover_cache(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(4, 0, 100, 1000);
+    addp(q, "yahoo", 10, 2);
+    addp(q, "td", 8, 2);
+    struct rec warm = {0}, a = {0};
+    submit(q, "td", "AAPL", QPRIO_SCHEDULED, 0, &warm);
+    run(q);
+    struct quote ok = ok_q(7);
+    finish_sym(q, "AAPL", &ok);
+    run(q);
+    submit_chain(q, "yahoo", "AAPL", "td", "AAPL", 5000, &a);
+    run(q);
+    struct quote nf = err_q(QUOTE_PERMANENT, "not found");
+    finish_sym(q, "AAPL", &nf);
+    run(q);
+    assert_int_equal(F.nlive, 0);
+    assert_int_equal(a.calls, 1);
+    assert_true(a.q.price == 7);
+    assert_string_equal(a.q.source, "td");
+    assert_string_equal(a.q.failover_reason, "yahoo: not found");
+    assert_int_equal(counters(q).cache_hits, 1);
+    /* a chain naming an unknown provider is refused whole */
+    const char *pv[2] = {"yahoo", "nosuch"}, *sv[2] = {"A", "A"};
+    assert_int_equal(queue_submit_chain(q, pv, sv, 2, 0, 0, cb_rec, &a), -1);
+    queue_free(q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1951,6 +2272,7 @@ int main(void)
         cmocka_unit_test(test_free_with_work),
         cmocka_unit_test(test_many_keys),
         cmocka_unit_test(test_random),
+        cmocka_unit_test(test_random_chains),
         cmocka_unit_test(test_rate_limit),
         cmocka_unit_test(test_429_pauses_provider),
         cmocka_unit_test(test_offline),
@@ -1967,6 +2289,12 @@ int main(void)
         cmocka_unit_test(test_429_retry_after_exact),
         cmocka_unit_test(test_token_bucket_1ms),
         cmocka_unit_test(test_next_event_remainder),
+        cmocka_unit_test(test_refusal_burst_one_step),
+        cmocka_unit_test(test_failover_permanent),
+        cmocka_unit_test(test_failover_exhausted),
+        cmocka_unit_test(test_failover_down_probe),
+        cmocka_unit_test(test_failover_paused),
+        cmocka_unit_test(test_failover_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

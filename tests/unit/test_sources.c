@@ -1,0 +1,172 @@
+/*
+ * Unit tests of daemon/sources.c: FETCH_SOURCES parsing (defaults,
+ * overrides, every kind of bad value), and the chain an asset gets: its
+ * own provider first, each source's own symbol, sources that cannot map
+ * the symbol (or twelvedata without a key) left out, per-asset lists.
+ * The providers' real normalize() functions do the mapping.
+ */
+#include "sources.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+/* The chain as "provider:symbol provider:symbol …", for one comparison. */
+static const char *chain(const struct sources *s, enum source_class cls, const char *prov,
+                         const char *psym, const char *override)
+{
+    static char buf[512];
+    struct source_choice out[SOURCES_MAX];
+    char err[200] = "";
+    size_t n = sources_resolve(s, cls, prov, psym, override, out, err, sizeof err);
+    size_t used = 0;
+    buf[0] = '\0';
+    if (n == 0) {
+        snprintf(buf, sizeof buf, "none: %s", err);
+        return buf;
+    }
+    for (size_t i = 0; i < n; i++)
+        used += (size_t)snprintf(buf + used, sizeof buf - used, "%s%s:%s", i ? " " : "",
+                                 out[i].provider, out[i].symbol);
+    return buf;
+}
+
+static void test_defaults(void **state)
+{
+    (void)state;
+    char err[200];
+    struct sources *s = sources_parse("", 1, err, sizeof err);
+    assert_non_null(s);
+    assert_string_equal(chain(s, SRC_STOCK, "yahoo", "aapl", NULL), "yahoo:AAPL twelvedata:AAPL");
+    /* a listing suffix Twelve Data has a name for; one it has not */
+    assert_string_equal(chain(s, SRC_STOCK, "yahoo", "SAP.DE", NULL),
+                        "yahoo:SAP.DE twelvedata:SAP:XETR");
+    assert_string_equal(chain(s, SRC_STOCK, "yahoo", "WSKT.JK", NULL), "yahoo:WSKT.JK");
+    /* a future has no Twelve Data quote: Yahoo alone */
+    assert_string_equal(chain(s, SRC_STOCK, "yahoo", "CL=F", NULL), "yahoo:CL=F");
+    assert_string_equal(chain(s, SRC_CRYPTO, "coingecko", "bitcoin", NULL),
+                        "coingecko:bitcoin kraken:XBTUSD coinbase:BTC-USD");
+    /* an id neither table evidences is not guessed */
+    assert_string_equal(chain(s, SRC_CRYPTO, "coingecko", "binancecoin", NULL),
+                        "coingecko:binancecoin");
+    /* exchange rates: no provider of their own, the currency as symbol */
+    assert_string_equal(chain(s, SRC_FX, NULL, "eur", NULL), "fx:EUR erapi:EUR");
+    /* a Yahoo currency pair: yahoo first; fx and erapi take codes only */
+    assert_string_equal(chain(s, SRC_FX, "yahoo", "EURUSD=X", NULL), "yahoo:EURUSD=X");
+    char d[80];
+    sources_describe(s, SRC_CRYPTO, d, sizeof d);
+    assert_string_equal(d, "coingecko,kraken,coinbase");
+    sources_free(s);
+
+    /* without TWELVEDATA_API_KEY, stocks have Yahoo alone */
+    s = sources_parse(NULL, 0, err, sizeof err);
+    assert_non_null(s);
+    assert_string_equal(chain(s, SRC_STOCK, "yahoo", "AAPL", NULL), "yahoo:AAPL");
+    sources_describe(s, SRC_STOCK, d, sizeof d);
+    assert_string_equal(d, "yahoo,twelvedata (no key)");
+    sources_free(s);
+}
+
+static void test_classes(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *type;
+        enum source_class cls;
+    } cases[] = {{"stock", SRC_STOCK}, {"etf", SRC_STOCK},     {"index", SRC_STOCK},
+                 {"bond", SRC_STOCK},  {"crypto", SRC_CRYPTO}, {"fx", SRC_FX}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        assert_int_equal(sources_class_of(cases[i].type), cases[i].cls);
+}
+
+static void test_config_override(void **state)
+{
+    (void)state;
+    char err[200];
+    struct sources *s = sources_parse("crypto=kraken,coingecko;fx=frankfurter", 1, err, sizeof err);
+    assert_non_null(s);
+    /* the class order is the user's; the asset's own provider is in it */
+    assert_string_equal(chain(s, SRC_CRYPTO, "coingecko", "ethereum", NULL),
+                        "kraken:ETHUSD coingecko:ethereum");
+    /* "frankfurter" is the provider registered as fx */
+    assert_string_equal(chain(s, SRC_FX, NULL, "JPY", NULL), "fx:JPY");
+    /* a class not named keeps its default */
+    assert_string_equal(chain(s, SRC_STOCK, "yahoo", "MSFT", NULL), "yahoo:MSFT twelvedata:MSFT");
+    /* an asset on a provider the class does not list is still asked first;
+     * kraken cannot read a Coinbase product name and is left out
+     * (CoinGecko takes any slug: an unknown one fails over at its answer) */
+    assert_string_equal(chain(s, SRC_CRYPTO, "coinbase", "SOL-USD", NULL),
+                        "coinbase:SOL-USD coingecko:sol-usd");
+    sources_free(s);
+}
+
+static void test_asset_override(void **state)
+{
+    (void)state;
+    char err[200];
+    struct sources *s = sources_parse("", 1, err, sizeof err);
+    assert_non_null(s);
+    /* the asset's list is its whole chain, in its order */
+    assert_string_equal(chain(s, SRC_STOCK, "yahoo", "AAPL", "twelvedata,yahoo"),
+                        "twelvedata:AAPL yahoo:AAPL");
+    assert_string_equal(chain(s, SRC_CRYPTO, "coingecko", "bitcoin", "coinbase"),
+                        "coinbase:BTC-USD");
+    /* unknown names in the database are skipped, not fatal */
+    assert_string_equal(chain(s, SRC_CRYPTO, "coingecko", "bitcoin", "nosuch,kraken"),
+                        "kraken:XBTUSD");
+    assert_string_equal(chain(s, SRC_CRYPTO, "coingecko", "binancecoin", "kraken"),
+                        "none: no configured source knows the symbol 'binancecoin'");
+    assert_string_equal(chain(s, SRC_STOCK, "nosuch", "AAPL", "nosuch"),
+                        "none: unknown provider 'nosuch'");
+    sources_free(s);
+}
+
+static void test_bad_values(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *spec, *says;
+    } bad[] = {
+        {"stock", "'stock' is not a class"},
+        {"shares=yahoo", "'shares' is not a class"},
+        {"=yahoo", "'' is not a class"},
+        {"stock=", "stock: no sources listed"},
+        {"stock=yahoo,,twelvedata", "stock: unknown source ''"},
+        {"stock=yahoo,stooq", "stock: unknown source 'stooq'"},
+        {"crypto=kraken,kraken", "crypto: source 'kraken' listed twice"},
+        {"fx=fx,frankfurter", "fx: source 'fx' listed twice"},
+        {"stock=yahoo;stock=twelvedata", "class 'stock' given twice"},
+        {"crypto=coingecko,kraken,coinbase,yahoo,fx", "crypto: more than 4 sources"},
+        {"stock=yahoo;crypto", "'crypto' is not a class"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char err[200] = "";
+        struct sources *s = sources_parse(bad[i].spec, 1, err, sizeof err);
+        if (s != NULL)
+            fail_msg("'%s' was accepted", bad[i].spec);
+        if (strncmp(err, "FETCH_SOURCES: ", 15) != 0 || strstr(err, bad[i].says) == NULL)
+            fail_msg("'%s': got '%s', wanted '%s'", bad[i].spec, err, bad[i].says);
+        assert_null(strchr(err, '\n')); /* one line */
+    }
+    /* a trailing ';' is harmless */
+    char err[200];
+    struct sources *s = sources_parse("fx=erapi;", 1, err, sizeof err);
+    assert_non_null(s);
+    assert_string_equal(chain(s, SRC_FX, NULL, "TWD", NULL), "erapi:TWD");
+    sources_free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),        cmocka_unit_test(test_classes),
+        cmocka_unit_test(test_config_override), cmocka_unit_test(test_asset_override),
+        cmocka_unit_test(test_bad_values),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
