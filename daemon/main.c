@@ -64,9 +64,7 @@ struct app {
     int sigfd;
     int once_ok;
     int64_t shutdown_deadline;
-    int64_t queue_timer;    /* armed at the queue's next timed event */
-    int64_t paused_seen[8]; /* per provider: the pause already logged */
-    int offline_seen;
+    int64_t queue_timer; /* armed at the queue's next timed event */
     int stale_inflight;
 };
 
@@ -358,42 +356,47 @@ static int64_t on_queue_timer(struct loop *l, void *cls)
     return LOOP_TIMER_STOP; /* queue_run() happens in before_sleep */
 }
 
-/* Logs what the queue learnt since the last iteration: a provider paused
- * by a 429 or a refusal, the network gone or back. */
-static void log_queue_changes(struct app *a)
+/* Logs what the queue learnt: a provider paused by a 429 or a refusal, down
+ * or back, the network gone or back. */
+static void app_on_queue_event(const struct queue_event *ev, void *cls)
 {
-    struct queue_provider_info info[8];
-    int n = queue_get_providers(a->d.queue, info, 8);
-    for (int i = 0; i < n && i < 8; i++) {
-        if (info[i].paused_until > a->paused_seen[i]) {
-            int64_t secs = (info[i].paused_until - loop_now(a->d.loop) + 999) / 1000;
-            json_object *ctx = json_object_new_object();
-            json_object_object_add(ctx, "provider", json_object_new_string(info[i].name));
-            json_object_object_add(ctx, "pause_seconds", json_object_new_int64(secs));
-            if (info[i].refused) {
-                json_object_object_add(ctx, "reason", json_object_new_string(info[i].pause_reason));
-                writer_log(a->d.writer, LOG_WARNING, 0, ctx,
-                           "%s refused us (%.160s): pausing %s for %llds", info[i].name,
-                           info[i].pause_reason, info[i].name, (long long)secs);
-            } else {
-                writer_log(a->d.writer, LOG_WARNING, 0, ctx,
-                           "%s answered HTTP 429 (rate limited): pausing %s for %llds",
-                           info[i].name, info[i].name, (long long)secs);
-            }
-            a->paused_seen[i] = info[i].paused_until;
-        }
+    struct app *a = cls;
+    long long secs = (long long)((ev->pause_ms + 999) / 1000);
+    json_object *ctx = NULL;
+    if (ev->provider) {
+        ctx = json_object_new_object();
+        json_object_object_add(ctx, "provider", json_object_new_string(ev->provider));
+        if (ev->reason[0])
+            json_object_object_add(ctx, "reason", json_object_new_string(ev->reason));
     }
-    struct queue_counters qc;
-    queue_get_counters(a->d.queue, &qc);
-    if (qc.offline != a->offline_seen) {
-        a->offline_seen = qc.offline;
-        if (qc.offline)
-            writer_log(a->d.writer, LOG_ERROR, 0, NULL,
-                       "Offline: no upstream reachable at the connection level; probing every "
-                       "%ds",
-                       QUEUE_PROBE_MS / 1000);
+    switch (ev->type) {
+    case QEV_PAUSED:
+        json_object_object_add(ctx, "pause_seconds", json_object_new_int64(secs));
+        if (ev->refused)
+            writer_log(a->d.writer, LOG_WARNING, 0, ctx,
+                       "%s refused us (%.160s): pausing %s for %llds", ev->provider, ev->reason,
+                       ev->provider, secs);
         else
-            writer_log(a->d.writer, LOG_INFO, 0, NULL, "Online again: an upstream answered");
+            writer_log(a->d.writer, LOG_WARNING, 0, ctx,
+                       "%s answered HTTP 429 (rate limited): pausing %s for %llds", ev->provider,
+                       ev->provider, secs);
+        break;
+    case QEV_DOWN:
+        writer_log(a->d.writer, LOG_WARNING, 0, ctx,
+                   "%s is down (%.160s): its assets go to their next source; probing every %llds",
+                   ev->provider, ev->reason, (long long)cfg->probe_interval_s);
+        break;
+    case QEV_UP:
+        writer_log(a->d.writer, LOG_INFO, 0, ctx, "%s answers again", ev->provider);
+        break;
+    case QEV_OFFLINE:
+        writer_log(a->d.writer, LOG_ERROR, 0, ctx,
+                   "Offline: no upstream reachable at the connection level; probing every %llds",
+                   (long long)cfg->probe_interval_s);
+        break;
+    case QEV_ONLINE:
+        writer_log(a->d.writer, LOG_INFO, 0, ctx, "Online again: an upstream answered");
+        break;
     }
 }
 
@@ -401,7 +404,6 @@ static void app_before_sleep(struct loop *l, void *cls)
 {
     struct app *a = cls;
     queue_run(a->d.queue, loop_now(l));
-    log_queue_changes(a);
     int64_t next = queue_next_event(a->d.queue);
     if (next >= 0) {
         int64_t wait = next - loop_now(l);
@@ -519,6 +521,7 @@ static int app_run(int once)
     if (d->queue == NULL)
         goto out;
     upstream_attach(a.up, d->queue);
+    queue_set_event_cb(d->queue, app_on_queue_event, &a);
     size_t np;
     const struct provider *const *ps = provider_all(&np);
     for (size_t i = 0; i < np; i++) {

@@ -162,7 +162,46 @@ struct fetch_queue {
     uint64_t rng;
     int offline;
     int64_t next_probe;
+    queue_event_cb event_cb;
+    void *event_cls;
+    struct queue_event events[QUEUE_EVENTS_MAX]; /* waiting for queue_run() */
+    size_t nevents;
 };
+
+/* Keeps ev for the next queue_run(): learn_from() runs inside
+ * queue_batch_done(), where no callback of ours may run. */
+static void q_event(struct fetch_queue *q, enum queue_event_type type, const char *provider,
+                    int64_t pause_ms, int refused, const char *reason)
+{
+    if (q->event_cb == NULL)
+        return;
+    if (q->nevents == QUEUE_EVENTS_MAX) {
+        q->c.events_dropped++;
+        return;
+    }
+    struct queue_event *ev = &q->events[q->nevents++];
+    *ev = (struct queue_event){
+        .type = type, .provider = provider, .pause_ms = pause_ms, .refused = refused};
+    if (reason)
+        util_strlcpy(ev->reason, reason, sizeof ev->reason);
+}
+
+static void q_deliver_events(struct fetch_queue *q)
+{
+    /* a callback may run the queue again: take the batch first */
+    struct queue_event evs[QUEUE_EVENTS_MAX];
+    size_t n = q->nevents;
+    memcpy(evs, q->events, n * sizeof evs[0]);
+    q->nevents = 0;
+    for (size_t i = 0; i < n; i++)
+        q->event_cb(&evs[i], q->event_cls);
+}
+
+void queue_set_event_cb(struct fetch_queue *q, queue_event_cb cb, void *cls)
+{
+    q->event_cb = cb;
+    q->event_cls = cls;
+}
 
 /* ---- lists and states ---------------------------------------------- */
 
@@ -755,11 +794,15 @@ static void learn_from(struct fetch_queue *q, struct queue_batch *b)
         record_latency(p, b->latency_ms);
     if (healthy) {
         p->fail_streak = 0;
+        if (p->down)
+            q_event(q, QEV_UP, p->name, 0, 0, NULL);
         p->down = 0;
     } else if (whole > 0 && ++p->fail_streak >= QUEUE_DOWN_STREAK) {
         util_strlcpy(p->down_reason, whole_err->error, sizeof p->down_reason);
-        if (!p->down)
+        if (!p->down) {
             p->probe_at = now_ms(q) + q->lim.probe_ms;
+            q_event(q, QEV_DOWN, p->name, 0, 0, p->down_reason);
+        }
         p->down = 1;
     }
     if (limited || refusal) {
@@ -768,6 +811,8 @@ static void learn_from(struct fetch_queue *q, struct queue_batch *b)
          * one burst (sent before the pause they now find began) are one
          * refusal, not several: the pause doubles per probe, not per
          * batch that was already on its way. */
+        int64_t was_until = p->paused_until;
+        int was_streak = p->pause_streak;
         if (p->pause_streak == 0 || b->sent_at > p->paused_at)
             p->pause_streak++;
         p->trusted = 0;
@@ -782,6 +827,10 @@ static void learn_from(struct fetch_queue *q, struct queue_batch *b)
         }
         if (now_ms(q) + pause > p->paused_until)
             p->paused_until = now_ms(q) + pause;
+        /* one event per pause: not again for a batch of the same burst */
+        if (was_until <= now_ms(q) || p->pause_streak > was_streak)
+            q_event(q, QEV_PAUSED, p->name, p->paused_until - now_ms(q), p->refused,
+                    p->refused ? p->pause_reason : NULL);
         p->paused_at = now_ms(q);
     } else if (answered && (p->pause_streak == 0 || b->sent_at > p->paused_at)) {
         /* Only an answer to a request sent after the last pause began
@@ -795,6 +844,8 @@ static void learn_from(struct fetch_queue *q, struct queue_batch *b)
         p->conn_streak++;
     } else if (answered) {
         p->conn_streak = 0;
+        if (q->offline)
+            q_event(q, QEV_ONLINE, NULL, 0, 0, NULL);
         q->offline = 0;
     }
     if (!q->offline && conn) {
@@ -805,6 +856,7 @@ static void learn_from(struct fetch_queue *q, struct queue_batch *b)
         if (all) {
             q->offline = 1;
             q->next_probe = now_ms(q) + q->lim.probe_ms;
+            q_event(q, QEV_OFFLINE, NULL, 0, 0, NULL);
         }
     }
 }
@@ -1153,6 +1205,7 @@ void queue_run(struct fetch_queue *q, int64_t now)
             break; /* the same provider would be picked again: no spinning */
     }
     deliver_all(q);
+    q_deliver_events(q);
 }
 
 void queue_cancel_all(struct fetch_queue *q)

@@ -99,9 +99,10 @@ struct queue_limits {
 struct queue_counters {
     uint64_t submitted, completed, deduplicated, errors, retries, cancelled;
     uint64_t cache_hits, cache_misses, upstream_requests, keys_requested;
-    uint64_t rate_limited; /* 429 answers */
-    uint64_t refused;      /* batches a provider refused (401/403, block page) */
-    uint64_t failovers;    /* waiters moved to their next source */
+    uint64_t rate_limited;   /* 429 answers */
+    uint64_t refused;        /* batches a provider refused (401/403, block page) */
+    uint64_t events_dropped; /* events that found QUEUE_EVENTS_MAX waiting */
+    uint64_t failovers;      /* waiters moved to their next source */
     size_t queued, in_flight, backoff, cached;
     int offline;
 };
@@ -130,6 +131,28 @@ struct queue_provider_info {
     int rate_per_minute;                   /* 0 = unlimited */
     double latency_p50_ms, latency_p95_ms; /* over the last 256 requests */
 };
+
+/* What the queue learnt about a provider or the network, for the log:
+ * reported when it changes, not found by polling. */
+enum queue_event_type {
+    QEV_PAUSED,  /* a 429 or a refusal paused provider for pause_ms */
+    QEV_DOWN,    /* provider fails as a whole; its keys go to their next source */
+    QEV_UP,      /* provider answers again */
+    QEV_OFFLINE, /* no provider reachable at the connection level */
+    QEV_ONLINE,  /* an upstream answered again */
+};
+
+struct queue_event {
+    enum queue_event_type type;
+    const char *provider; /* NULL for QEV_OFFLINE / QEV_ONLINE; the queue's copy */
+    int64_t pause_ms;     /* QEV_PAUSED */
+    int refused;          /* QEV_PAUSED: a refusal, not a 429 */
+    char reason[160];     /* QEV_PAUSED (refusal), QEV_DOWN */
+};
+
+/* Called once per event, from queue_run() (never inside queue_submit() or
+ * queue_batch_done()); ev is borrowed for the call. */
+typedef void (*queue_event_cb)(const struct queue_event *ev, void *cls);
 
 /* Returns a queue or NULL. The transport is copied. */
 struct fetch_queue *queue_new(const struct queue_transport *t, const struct queue_limits *lim);
@@ -167,6 +190,11 @@ int queue_submit_chain(struct fetch_queue *q, const char *const *providers,
 /* Delivers finished results, moves due retries back to pending, and starts
  * batches up to the limits. now is monotonic ms. */
 void queue_run(struct fetch_queue *q, int64_t now);
+
+/* Where events go (NULL: nowhere). At most QUEUE_EVENTS_MAX wait between
+ * two queue_run() calls; more are counted in events_dropped. */
+#define QUEUE_EVENTS_MAX 32
+void queue_set_event_cb(struct fetch_queue *q, queue_event_cb cb, void *cls);
 
 /* Ends every queued and in-flight request; each waiter receives a
  * QUOTE_CANCELLED quote from the next queue_run(). */

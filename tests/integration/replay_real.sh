@@ -189,6 +189,11 @@ check_cmp "refused for 34 s: the first two batches and one probe after the 30 s 
 check_eq "refused for 34 s: never a chart request" 0 "$(requests /v8/finance/chart)"
 check_cmp "refused for 34 s: keys failed at once with the reason and the pause" \
   "$(sql "SELECT count(*) FROM price_update_log WHERE error LIKE '%refused%(paused %'")" -ge 100
+said=$(sql "SELECT count(*) FROM fetcher_logs WHERE level = 'WARNING' AND message LIKE 'yahoo refused us (%): pausing yahoo for %'")
+check_cmp "refused for 34 s: the log says so once per pause, not per batch or per cycle ($said)" "$said" -le 2
+check_cmp "... at least once" "$said" -ge 1
+check_eq "... and never calls it rate limiting" 0 \
+  "$(sql "SELECT count(*) FROM fetcher_logs WHERE message LIKE '%answered HTTP 429%'")"
 
 # --- CoinGecko ---------------------------------------------------------------
 fresh || exit 1

@@ -1622,6 +1622,98 @@ static struct quote refused_q(void)
     return r;
 }
 
+/* Events: what the queue learns is reported once, when it changes, and
+ * only from queue_run(), never inside queue_batch_done(). */
+struct ev_log {
+    int n;
+    struct queue_event ev[16];
+};
+static void ev_rec(const struct queue_event *ev, void *cls)
+{
+    struct ev_log *l = cls;
+    assert_int_equal(in_api, 0);
+    assert_true(l->n < 16);
+    l->ev[l->n++] = *ev;
+}
+
+static void test_events(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(8, 0, 10, 10);
+    addp(q, "yahoo", 1, 4);
+    struct ev_log log = {0};
+    queue_set_event_cb(q, ev_rec, &log);
+    struct rec r[8] = {0};
+    /* a burst of two refused batches: one pause, one event */
+    submit(q, "yahoo", "A", QPRIO_SCHEDULED, 0, &r[0]);
+    submit(q, "yahoo", "B", QPRIO_SCHEDULED, 0, &r[1]);
+    run(q);
+    struct quote no = refused_q();
+    finish_sym(q, "A", &no);
+    finish_sym(q, "B", &no);
+    assert_int_equal(log.n, 0); /* not inside queue_batch_done() */
+    run(q);
+    /* one pause for the burst; two whole failures in a row also make the
+     * provider down */
+    assert_int_equal(log.n, 2);
+    assert_int_equal(log.ev[0].type, QEV_PAUSED);
+    assert_string_equal(log.ev[0].provider, "yahoo");
+    assert_int_equal(log.ev[0].refused, 1);
+    assert_int_equal(log.ev[0].pause_ms, QUEUE_DEFAULT_PAUSE_MS);
+    assert_string_equal(log.ev[0].reason, no.error);
+    assert_int_equal(log.ev[1].type, QEV_DOWN);
+    run(q);
+    assert_int_equal(log.n, 2); /* nothing new: nothing said */
+    /* after the pause, the probe is rate limited: a 429 pause, not a refusal */
+    F.now = QUEUE_DEFAULT_PAUSE_MS;
+    submit(q, "yahoo", "C", QPRIO_SCHEDULED, 0, &r[2]);
+    run(q);
+    struct quote limited = err_q(QUOTE_TRANSIENT, "yahoo: HTTP 429 (rate limited)");
+    limited.http_status = 429;
+    finish_sym(q, "C", &limited);
+    run(q);
+    assert_int_equal(log.n, 3);
+    assert_int_equal(log.ev[2].type, QEV_PAUSED);
+    assert_int_equal(log.ev[2].refused, 0);
+    assert_int_equal(log.ev[2].pause_ms, 2 * QUEUE_DEFAULT_PAUSE_MS);
+    /* the network gone, and back */
+    F.now += 10 * QUEUE_DEFAULT_PAUSE_MS;
+    struct quote cut = err_q(QUOTE_CONNECTION, "cannot connect");
+    for (int i = 0; i < 3; i++) {
+        char sym[8];
+        snprintf(sym, sizeof sym, "N%d", i);
+        submit(q, "yahoo", sym, QPRIO_SCHEDULED, 0, &r[3 + i]);
+        run(q);
+        finish_sym(q, sym, &cut);
+        F.now += 100;
+    }
+    run(q);
+    int offline = 0, down = 0;
+    for (int i = 3; i < log.n; i++) {
+        offline += log.ev[i].type == QEV_OFFLINE;
+        down += log.ev[i].type == QEV_DOWN;
+    }
+    assert_int_equal(offline, 1);
+    assert_int_equal(down, 0); /* down since the refusals: not said again */
+    int before = log.n;
+    F.now += QUEUE_PROBE_MS;
+    submit(q, "yahoo", "P", QPRIO_SCHEDULED, 0, &r[6]);
+    run(q);
+    struct quote ok = ok_q(1);
+    while (F.nlive)
+        finish(q, 0, &ok);
+    run(q);
+    int online = 0, up = 0;
+    for (int i = before; i < log.n; i++) {
+        online += log.ev[i].type == QEV_ONLINE;
+        up += log.ev[i].type == QEV_UP;
+    }
+    assert_int_equal(online, 1);
+    assert_int_equal(up, 1);
+    assert_int_equal(counters(q).events_dropped, 0);
+    queue_free(q);
+}
+
 /* A refusal pauses only that provider; its keys waiting now, or submitted
  * while the pause lasts, fail at once with the reason and the time left;
  * another provider goes on as before. */
@@ -2283,6 +2375,7 @@ int main(void)
         cmocka_unit_test(test_defer_same),
         cmocka_unit_test(test_defer_then_set),
         cmocka_unit_test(test_refusal_fails_waiting),
+        cmocka_unit_test(test_events),
         cmocka_unit_test(test_refusal_not_undone_by_earlier_batch),
         cmocka_unit_test(test_defer_same_not_offline),
         cmocka_unit_test(test_pause_doubling),
