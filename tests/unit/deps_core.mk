@@ -18,3 +18,6 @@ UNIT_DEPS_providers := daemon/provider daemon/providers/yahoo daemon/providers/c
 # the second source of each class (kraken, erapi, twelvedata): the same
 # modules, since the registry in daemon/provider.c names every provider
 UNIT_DEPS_providers2 := $(UNIT_DEPS_providers)
+# test_dbconn runs against tests/run.sh's PostgreSQL through a relay of its
+# own on the same loop (skipped without PGLOCAL_PORT).
+UNIT_DEPS_dbconn    := daemon/dbconn daemon/loop common/db common/log common/util
