@@ -21,3 +21,6 @@ UNIT_DEPS_providers2 := $(UNIT_DEPS_providers)
 # test_dbconn runs against tests/run.sh's PostgreSQL through a relay of its
 # own on the same loop (skipped without PGLOCAL_PORT).
 UNIT_DEPS_dbconn    := daemon/dbconn daemon/loop common/db common/log common/util
+# test_writer: the buffer's drop rules, with a dbconn that stays down
+UNIT_DEPS_writer    := daemon/writer daemon/dbconn daemon/loop common/jbuf common/db common/log \
+                       common/util
