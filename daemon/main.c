@@ -3,7 +3,8 @@
  * runs the loop:
  *
  *   fetcherd            migrate, then run cycles every FETCH_INTERVAL
- *   fetcherd --once     migrate, run one cycle, write it, exit (0 = ok)
+ *   fetcherd --once     migrate, run one cycle, write it, exit (0 = ok, 1 = the
+ *                       cycle failed, 4 = its rows not written in time)
  *   fetcherd migrate    apply pending migrations and exit
  *   fetcherd check      one request per provider, print what came back, exit
  *
@@ -48,6 +49,9 @@
 /* How long shutdown may spend flushing buffered writes: inside docker's
  * 10 s grace period with room to spare. */
 #define SHUTDOWN_FLUSH_MS 5000
+/* fetcherd --once's exit code when the cycle's rows could not be written
+ * in time (1 is a failed cycle, 2 a bad configuration; README). */
+#define ONCE_EXIT_ROWS_LOST 4
 /* How often unfinished cycles of dead instances are looked for. */
 #define STALE_CHECK_MS 5000
 
@@ -62,6 +66,7 @@ struct app {
     struct scheduler *sched;
     int sigfd;
     int once_ok;
+    size_t rows_lost; /* still buffered at the shutdown deadline */
     int64_t shutdown_deadline;
     int64_t queue_timer;    /* armed at the queue's next timed event */
     int64_t paused_seen[8]; /* per provider: the pause already logged */
@@ -411,6 +416,9 @@ static void app_before_sleep(struct loop *l, void *cls)
             writer_get_stats(a->d.writer, &ws);
             log_msg(LOG_ERROR, "shutdown: %zu rows could not be written within %ds; lost",
                     ws.buffered_rows, SHUTDOWN_FLUSH_MS / 1000);
+            /* in flight, a statement may hold no rows of the buffer's count
+             * and still be unwritten */
+            a->rows_lost = ws.buffered_rows > 0 ? ws.buffered_rows : 1;
             loop_stop(l);
         }
     }
@@ -551,6 +559,14 @@ static int app_run(int once)
                d->instance_id, (long long)cfg->fetch_interval_s, np);
     loop_run(d->loop);
     rc = once ? (a.once_ok ? 0 : 1) : 0;
+    if (once && a.rows_lost > 0) {
+        /* The cycle ran but its record did not reach the database: for a
+         * caller of --once (a test, a cron job) that is not success. */
+        fprintf(stderr,
+                "fetcherd --once: %zu rows were not written before the %ds deadline; exit %d\n",
+                a.rows_lost, SHUTDOWN_FLUSH_MS / 1000, ONCE_EXIT_ROWS_LOST);
+        rc = ONCE_EXIT_ROWS_LOST;
+    }
     log_msg(LOG_INFO, "stopped");
 out:
     watchdog_stop();
