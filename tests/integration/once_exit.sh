@@ -35,4 +35,17 @@ provider_env
 check_eq "fetcherd --once exits 0 when its cycle is written" 0 "$rc"
 check_cmp "a finished cycle is recorded" \
   "$(sql "SELECT count(*) FROM fetcher_cycles WHERE status IN ('succeeded', 'partial')")" -ge 1
+
+# Scheduled cycles paused (the setting in the database): an explicit
+# one-shot run is not a scheduled cycle, so it runs and exits.
+sql "UPDATE fetcher_settings SET paused = true, paused_at = now(), paused_by = 'once_exit test' WHERE id = 1"
+before=$(sql "SELECT count(*) FROM fetcher_cycles WHERE status IN ('succeeded', 'partial')")
+t0=$(date +%s)
+timeout 20 "$BIN/fetcherd" --once >"$TEST_LOG_DIR/once_paused.out" 2>&1; rc=$?
+t=$(( $(date +%s) - t0 ))
+check_eq "fetcherd --once exits 0 while scheduled cycles are paused" 0 "$rc"
+check_cmp "and within a few seconds (${t}s)" "$t" -le 10
+check_eq "it recorded one more finished cycle" $((before + 1)) \
+  "$(sql "SELECT count(*) FROM fetcher_cycles WHERE status IN ('succeeded', 'partial')")"
+check_eq "the pause stays as it was" t "$(sql "SELECT paused FROM fetcher_settings WHERE id = 1")"
 exit 0
