@@ -159,12 +159,11 @@ static void resume_instance(PGconn *conn)
 
 /* Blocking, before the loop: waits for the database (backoff up to 30 s,
  * interrupted by SIGTERM/SIGINT), then applies pending migrations. */
-static volatile sig_atomic_t early_stop;
+static volatile sig_atomic_t early_stop; /* the signal that came, or 0 */
 
 static void on_early_signal(int sig)
 {
-    (void)sig;
-    early_stop = 1;
+    early_stop = sig;
 }
 
 static int run_migrations(int wait_for_db)
@@ -491,6 +490,11 @@ static int app_run(int once)
         goto out;
     d->started_mono_ms = loop_now(d->loop);
     if (setup_signals(&a) != 0)
+        goto out;
+    /* A SIGTERM that came during the migrations (or before the mask) went
+     * to on_early_signal, not to the signalfd: raised again now that it is
+     * blocked, it waits there and the loop's first iteration shuts down. */
+    if (early_stop && raise(early_stop) != 0)
         goto out;
     struct fetch_options fo = {
         .timeout_ms = cfg->fetch_timeout_s * 1000,
