@@ -348,8 +348,9 @@ static void wr_on_written(const PGresult *res, enum db_status st, const char *er
     struct writer *w = cls;
     struct op *o = w->inflight;
     w->inflight = NULL;
-    if (o == NULL || o != TAILQ_FIRST(&w->ops))
-        return; /* cannot happen: the in-flight statement is never dropped */
+    /* the in-flight statement is never dropped, and nothing else is sent */
+    if (!FETCHER_ASSERT(o != NULL && o == TAILQ_FIRST(&w->ops)))
+        return;
     if (st == DB_RETRY && !o->news &&
         !(dbconn_is_up(w->db) && ++o->refusals >= WRITER_MAX_REFUSALS)) {
         /* Unknown outcome; it is idempotent, so it is simply sent again. */

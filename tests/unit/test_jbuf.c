@@ -17,6 +17,9 @@
 
 #include <cmocka.h>
 #include <json-c/json.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static void test_nesting_commas(void **state)
 {
@@ -190,20 +193,87 @@ static void test_numbers(void **state)
 }
 
 /* Deeper than JBUF_MAX_DEPTH is our bug: reported through jbuf_ok(). */
-static void test_too_deep(void **state)
+/* ---- our own bugs: FETCHER_ASSERT ---------------------------------------- */
+
+/* Runs fn in a child with stdout (where log lines go) into a pipe; returns
+ * the wait status and what it printed. A bug must be loud: a CRITICAL line
+ * naming jbuf.c and a line, and in the test build an abort. */
+static int run_child(void (*fn)(void), char *out, size_t outlen)
 {
-    (void)state;
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    fflush(stdout);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(fds[1], STDOUT_FILENO);
+        close(fds[0]);
+        fn();
+        fflush(stdout);
+        _exit(0);
+    }
+    close(fds[1]);
+    size_t got = 0;
+    ssize_t n;
+    while (got + 1 < outlen && (n = read(fds[0], out + got, outlen - 1 - got)) > 0)
+        got += (size_t)n;
+    out[got] = '\0';
+    close(fds[0]);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    return status;
+}
+
+static void child_too_deep(void)
+{
     struct jbuf b;
     jbuf_init(&b);
     for (int i = 0; i < JBUF_MAX_DEPTH - 1; i++)
         jbuf_arr(&b);
-    assert_true(jbuf_ok(&b));
+    if (!jbuf_ok(&b))
+        _exit(10);
     jbuf_arr(&b);
-    assert_false(jbuf_ok(&b));
-    assert_null(jbuf_text(&b));
-    assert_null(jbuf_take(&b)); /* and take frees what there was */
-    assert_true(jbuf_ok(&b));
+    /* production: the document fails, and take frees what there was */
+    if (jbuf_ok(&b) || jbuf_text(&b) != NULL || jbuf_take(&b) != NULL || !jbuf_ok(&b))
+        _exit(11);
     jbuf_free(&b);
+}
+
+static void child_close_without_open(void)
+{
+    struct jbuf b;
+    jbuf_init(&b);
+    jbuf_arr_end(&b);
+    if (jbuf_ok(&b) || jbuf_take(&b) != NULL)
+        _exit(12);
+    jbuf_free(&b);
+}
+
+static void expect_bug(void (*fn)(void))
+{
+    char out[4096];
+    int status = run_child(fn, out, sizeof out);
+    assert_non_null(strstr(out, " CRITICAL bug: FETCHER_ASSERT("));
+    assert_non_null(strstr(out, "common/jbuf.c:"));
+#ifdef FETCHER_TEST_BUILD
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), SIGABRT);
+#else
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+#endif
+}
+
+static void test_too_deep(void **state)
+{
+    (void)state;
+    expect_bug(child_too_deep);
+}
+
+static void test_close_without_open(void **state)
+{
+    (void)state;
+    expect_bug(child_close_without_open);
 }
 
 /* ---- random strings through json-c ----------------------------------- */
@@ -411,10 +481,11 @@ static void test_json_c_values(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_nesting_commas),   cmocka_unit_test(test_growth),
-        cmocka_unit_test(test_escaping),         cmocka_unit_test(test_numbers),
-        cmocka_unit_test(test_too_deep),         cmocka_unit_test(test_random_strings),
-        cmocka_unit_test(test_random_documents), cmocka_unit_test(test_json_c_values),
+        cmocka_unit_test(test_nesting_commas), cmocka_unit_test(test_growth),
+        cmocka_unit_test(test_escaping),       cmocka_unit_test(test_numbers),
+        cmocka_unit_test(test_too_deep),       cmocka_unit_test(test_close_without_open),
+        cmocka_unit_test(test_random_strings), cmocka_unit_test(test_random_documents),
+        cmocka_unit_test(test_json_c_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
