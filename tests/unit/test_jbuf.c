@@ -193,6 +193,73 @@ static void test_numbers(void **state)
 }
 
 /* Deeper than JBUF_MAX_DEPTH is our bug: reported through jbuf_ok(). */
+/* ---- texts cut inside a UTF-8 sequence -------------------------------- */
+
+/* Error and log texts are cut with "%.60s", "%.150s" and 256- or
+ * 1024-byte buffers, which can end inside a multi-byte character. Rows
+ * travel as one jsonb parameter of a batch (500 log rows, a cycle's
+ * updates): one invalid byte would fail all of them. jbuf replaces each
+ * byte of the cut sequence with U+FFFD, so the batch stays valid UTF-8 and
+ * valid JSON, whatever the cut. */
+static void test_cut_inside_utf8(void **state)
+{
+    (void)state;
+    static const char *const chars[] = {"\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x93\x88"};
+    static const int limits[] = {60, 150, 160, 170, 255, 1023};
+    int cases = 0;
+    for (size_t ci = 0; ci < ARRAY_LEN(chars); ci++) {
+        for (size_t li = 0; li < ARRAY_LEN(limits); li++) {
+            for (int shift = 0; shift < 4; shift++) {
+                /* a provider's error text: ASCII, then multi-byte from shift */
+                char text[2048];
+                size_t n = 0;
+                for (int i = 0; i < shift; i++)
+                    text[n++] = 'x';
+                while (n + 4 < sizeof text) {
+                    size_t k = strlen(chars[ci]);
+                    memcpy(text + n, chars[ci], k);
+                    n += k;
+                }
+                text[n] = '\0';
+                char cut[1100];
+                snprintf(cut, sizeof cut, "yahoo: HTTP 502: %.*s", limits[li], text);
+                struct jbuf b;
+                jbuf_init(&b);
+                jbuf_arr(&b);
+                for (int row = 0; row < 3; row++) {
+                    jbuf_obj(&b);
+                    jbuf_key(&b, "error");
+                    jbuf_str(&b, cut);
+                    jbuf_obj_end(&b);
+                }
+                jbuf_arr_end(&b);
+                char *doc = jbuf_take(&b);
+                assert_non_null(doc);
+                struct json_tokener *tok = json_tokener_new();
+                json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+                json_object *v = json_tokener_parse_ex(tok, doc, (int)strlen(doc));
+                if (json_tokener_get_error(tok) != json_tokener_success)
+                    fail_msg("char %zu limit %d shift %d: not valid JSON/UTF-8: %s", ci, limits[li],
+                             shift, doc);
+                assert_int_equal(json_object_array_length(v), 3);
+                const char *back = json_object_get_string(
+                    json_object_object_get(json_object_array_get_idx(v, 0), "error"));
+                /* the text is kept up to the cut, the cut bytes replaced */
+                size_t whole = strlen(cut);
+                while (whole > 0 && ((unsigned char)cut[whole - 1] & 0x80))
+                    whole--;
+                assert_memory_equal(back, cut, whole);
+                json_object_put(v);
+                json_tokener_free(tok);
+                free(doc);
+                jbuf_free(&b);
+                cases++;
+            }
+        }
+    }
+    assert_int_equal(cases, 72);
+}
+
 /* ---- our own bugs: FETCHER_ASSERT ---------------------------------------- */
 
 /* Runs fn in a child with stdout (where log lines go) into a pipe; returns
@@ -485,7 +552,7 @@ int main(void)
         cmocka_unit_test(test_escaping),       cmocka_unit_test(test_numbers),
         cmocka_unit_test(test_too_deep),       cmocka_unit_test(test_close_without_open),
         cmocka_unit_test(test_random_strings), cmocka_unit_test(test_random_documents),
-        cmocka_unit_test(test_json_c_values),
+        cmocka_unit_test(test_json_c_values),  cmocka_unit_test(test_cut_inside_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
