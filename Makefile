@@ -26,14 +26,17 @@ PKG_LIBS     = $(shell pkg-config --libs $(PKGS))
 ifeq ($(SAN),1)
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 OPT      := -O1 -g
+# the build the tests run: FETCHER_ASSERT aborts on our bugs (common/log.h)
+TESTDEFS := -DFETCHER_TEST_BUILD
 else
 SANFLAGS :=
 OPT      := -O2 -g
+TESTDEFS :=
 endif
 
 CFLAGS   ?= $(OPT)
 CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
-            -Wno-missing-field-initializers -MMD -MP $(SANFLAGS) \
+            -Wno-missing-field-initializers -MMD -MP $(SANFLAGS) $(TESTDEFS) \
             -DFETCHER_VERSION='"$(VERSION)"' -Icommon -Idaemon -Iapi
 LDFLAGS  += $(SANFLAGS)
 

@@ -2,6 +2,7 @@
  * jbuf — see jbuf.h.
  */
 #include "jbuf.h"
+#include "log.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -79,18 +80,25 @@ static void jb_open(struct jbuf *b, char c)
 {
     jb_sep(b);
     jb_put(b, &c, 1);
-    if (b->depth + 1 < JBUF_MAX_DEPTH)
+    /* Deeper than any document we write: our bug. The document is unusable
+     * all the same, so it fails like one that ran out of memory, after the
+     * CRITICAL line that says what it really was. */
+    if (FETCHER_ASSERT(b->depth + 1 < JBUF_MAX_DEPTH))
         b->depth++;
     else
-        b->oom = 1; /* deeper than any document we write: our bug */
+        b->oom = 1;
     b->first[b->depth] = 1;
 }
 
 static void jb_close(struct jbuf *b, char c)
 {
+    /* a close without its open is our bug: the document is unusable */
+    if (!FETCHER_ASSERT(b->depth > 0)) {
+        b->oom = 1;
+        return;
+    }
     jb_put(b, &c, 1);
-    if (b->depth > 0)
-        b->depth--;
+    b->depth--;
 }
 
 void jbuf_obj(struct jbuf *b)

@@ -6,6 +6,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static enum log_level min_level = LOG_INFO;
@@ -61,4 +62,12 @@ void log_msg(enum log_level level, const char *fmt, ...)
     util_fmt_time(util_wall_ms(), ts, sizeof ts);
     fprintf(stdout, "%s %s %s %s\n", ts, program, log_level_name(level), msg);
     fflush(stdout);
+}
+
+void log_bug(const char *cond, const char *file, int line)
+{
+    log_msg(LOG_CRITICAL, "bug: FETCHER_ASSERT(%s) failed at %s:%d", cond, file, line);
+#ifdef FETCHER_TEST_BUILD
+    abort();
+#endif
 }

@@ -25,4 +25,13 @@ void log_set_program(const char *name);
  * event is always one line. */
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* For every "cannot happen": FETCHER_ASSERT(cond) is 1 when cond holds;
+ * otherwise it logs "CRITICAL bug: FETCHER_ASSERT(cond) failed at
+ * file:line" and, in a test build (FETCHER_TEST_BUILD: the SAN=1 build),
+ * aborts, so a test sees our bug as a crash; in production it is 0 and the
+ * caller takes its safe way out (never a silent one, never "out of
+ * memory"):  if (!FETCHER_ASSERT(o == first)) return;  */
+#define FETCHER_ASSERT(cond) ((cond) ? 1 : (log_bug(#cond, __FILE__, __LINE__), 0))
+void log_bug(const char *cond, const char *file, int line);
+
 #endif

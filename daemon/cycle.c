@@ -200,24 +200,55 @@ static void cyc_send_progress(struct cycle *c)
 
 /* ---- the end -------------------------------------------------------------- */
 
-/* Says in the log which portfolios were valued with a gap (no price yet:
+/* Logs the recalculation's end: each portfolio that could not be valued
+ * (its previous values stay), each valued with a gap (no price yet:
  * average buy price used; no exchange rate: left out) — one line per
- * portfolio, not per position. */
+ * portfolio, not per position — and the totals. To fetcher_logs, so the
+ * dashboard shows them. */
 static void cyc_on_recalc_written(int written, const PGresult *res, void *cls)
 {
     struct cycle *c = cls;
-    for (int i = 0; written && res && i < PQntuples(res); i++) {
+    if (!written || res == NULL) {
+        writer_log(c->d->writer, LOG_ERROR, c->seq, NULL,
+                   "Portfolio recalculation of cycle %lld not done: the statement was dropped or "
+                   "refused (see fetcherd's output); values stay as they were",
+                   (long long)c->seq);
+        goto out;
+    }
+    int failed = 0, gapped = 0, n = PQntuples(res);
+    for (int i = 0; i < n; i++) {
+        const char *pid = PQgetvalue(res, i, 0);
+        if (!PQgetisnull(res, i, 3)) {
+            failed++;
+            json_object *ctx = json_object_new_object();
+            json_object_object_add(ctx, "portfolio_id", json_object_new_string(pid));
+            json_object_object_add(ctx, "error", json_object_new_string(PQgetvalue(res, i, 3)));
+            json_object_object_add(ctx, "sqlstate", json_object_new_string(PQgetvalue(res, i, 4)));
+            writer_log(c->d->writer, LOG_ERROR, c->seq, ctx,
+                       "Portfolio %s: recalculation failed; its previous values stay", pid);
+            continue;
+        }
         int64_t gaps = 0;
         if (util_parse_i64(PQgetvalue(res, i, 1), 0, INT64_MAX, &gaps) != 0 || gaps == 0)
             continue;
+        gapped++;
         json_object *ctx = json_object_new_object();
-        json_object_object_add(ctx, "portfolio_id", json_object_new_string(PQgetvalue(res, i, 0)));
+        json_object_object_add(ctx, "portfolio_id", json_object_new_string(pid));
         json_object *missing = json_tokener_parse(PQgetvalue(res, i, 2));
         json_object_object_add(ctx, "missing", missing);
         writer_log(c->d->writer, LOG_WARNING, c->seq, ctx,
-                   "Portfolio %s: %lld positions valued without a current price or rate",
-                   PQgetvalue(res, i, 0), (long long)gaps);
+                   "Portfolio %s: %lld positions valued without a current price or rate", pid,
+                   (long long)gaps);
     }
+    json_object *ctx = json_object_new_object();
+    json_object_object_add(ctx, "portfolios", json_object_new_int(n));
+    json_object_object_add(ctx, "updated", json_object_new_int(n - failed));
+    json_object_object_add(ctx, "failed", json_object_new_int(failed));
+    json_object_object_add(ctx, "with_gaps", json_object_new_int(gapped));
+    writer_log(c->d->writer, failed ? LOG_WARNING : LOG_INFO, c->seq, ctx,
+               "Portfolio recalculation done: %d of %d portfolios updated, %d failed", n - failed,
+               n, failed);
+out:
     c->recalc_pending--;
     cycle_release(c);
 }
@@ -236,6 +267,8 @@ static void cyc_recalculate(struct cycle *c)
     char seq[24];
     snprintf(seq, sizeof seq, "%lld", (long long)c->seq);
     const char *params[2] = {c->d->instance_id, seq};
+    writer_log(c->d->writer, LOG_INFO, c->seq, NULL, "Portfolio recalculation started (cycle %lld)",
+               (long long)c->seq);
     c->recalc_pending++;
     cyc_ref(c);
     if (writer_submit(c->d->writer, WRITE_DATA, SQL_RECALC_PORTFOLIOS, 2, params, 1,

@@ -31,6 +31,7 @@ struct cmd {
     int borrowed; /* params belong to the caller */
     dbconn_cb cb;
     void *cls;
+    char *fail_err; /* on the failed list: the error its callback gets */
 };
 
 struct dbconn {
@@ -47,7 +48,13 @@ struct dbconn {
     TAILQ_HEAD(dbconn_cmds, cmd) cmds; /* FIFO; the one in flight is first */
     size_t queued;
     struct cmd *inflight; /* the first of cmds while a command runs */
-    PGresult *result;     /* first result of the command in flight */
+    /* Failed commands whose callbacks are still owed: go_down can run
+     * inside dbconn_query (a send that fails at once), where the caller
+     * has not yet recorded that it waits; the loop delivers them. */
+    TAILQ_HEAD(dbconn_failed, cmd) failed;
+    int64_t deliver_timer;
+    int lost_owed;    /* the state(0) event, owed with them */
+    PGresult *result; /* first result of the command in flight */
     int64_t reconnect_timer;
     int attempts;
     char last_error[256];
@@ -61,6 +68,7 @@ static void dbc_cmd_free(struct cmd *c)
     for (int i = 0; i < c->nparams && !c->borrowed; i++)
         free(c->params[i]);
     free(c->owned_sql);
+    free(c->fail_err);
     free(c);
 }
 
@@ -93,11 +101,34 @@ static void dbc_set_error(struct dbconn *d, const char *msg)
 
 /* ---- connection loss and reconnection ------------------------------- */
 
-static int64_t dbc_on_reconnect(struct loop *l, void *cls)
+static int64_t dbc_on_deliver(struct loop *l, void *cls)
 {
     (void)l;
     struct dbconn *d = cls;
+    d->deliver_timer = 0;
+    struct cmd *c;
+    while ((c = TAILQ_FIRST(&d->failed)) != NULL) {
+        TAILQ_REMOVE(&d->failed, c, link);
+        /* A later go_down may have replaced last_error: each command gets
+         * the error of the outage that failed it. */
+        if (c->cb)
+            c->cb(NULL, DB_RETRY, c->fail_err ? c->fail_err : "connection lost", c->cls);
+        dbc_cmd_free(c);
+    }
+    if (d->lost_owed) {
+        d->lost_owed = 0;
+        if (d->ev.state)
+            d->ev.state(0, d->ev.cls);
+    }
+    return LOOP_TIMER_STOP;
+}
+
+static int64_t dbc_on_reconnect(struct loop *l, void *cls)
+{
+    struct dbconn *d = cls;
     d->reconnect_timer = 0;
+    if (d->deliver_timer == 0 && (!TAILQ_EMPTY(&d->failed) || d->lost_owed))
+        dbc_on_deliver(l, d);
     dbc_start_connect(d);
     return LOOP_TIMER_STOP;
 }
@@ -135,15 +166,25 @@ static void dbc_go_down(struct dbconn *d, const char *why)
             (long long)(delay / 1000), d->attempts);
     d->reconnect_timer = loop_timer_add(d->loop, delay, dbc_on_reconnect, d);
 
+    /* Callbacks and the state event run from the loop, never here: this
+     * function runs inside dbconn_query when a send fails at once. */
     struct cmd *c;
     while ((c = TAILQ_FIRST(&failed)) != NULL) {
         TAILQ_REMOVE(&failed, c, link);
-        if (c->cb && !c->internal)
-            c->cb(NULL, DB_RETRY, d->last_error, c->cls);
-        dbc_cmd_free(c);
+        if (c->internal || c->cb == NULL) {
+            dbc_cmd_free(c);
+            continue;
+        }
+        c->fail_err = strdup(d->last_error); /* NULL: a generic text */
+        TAILQ_INSERT_TAIL(&d->failed, c, link);
     }
-    if (was_up && d->ev.state)
-        d->ev.state(0, d->ev.cls);
+    if (was_up)
+        d->lost_owed = 1;
+    if ((!TAILQ_EMPTY(&d->failed) || d->lost_owed) && d->deliver_timer == 0) {
+        /* Out of timers: the reconnect timer delivers them instead. */
+        int64_t t = loop_timer_add(d->loop, 0, dbc_on_deliver, d);
+        d->deliver_timer = t > 0 ? t : 0;
+    }
 }
 
 /* ---- commands ------------------------------------------------------- */
@@ -368,6 +409,7 @@ struct dbconn *dbconn_new(struct loop *l, const char *url, const struct db_stmt 
         d->ev = *ev;
     d->fd = -1;
     TAILQ_INIT(&d->cmds);
+    TAILQ_INIT(&d->failed);
     dbc_start_connect(d);
     return d;
 }
@@ -380,12 +422,18 @@ void dbconn_free(struct dbconn *d)
         loop_unwatch(d->loop, d->fd);
     if (d->reconnect_timer > 0)
         loop_timer_del(d->loop, d->reconnect_timer);
+    if (d->deliver_timer > 0)
+        loop_timer_del(d->loop, d->deliver_timer);
     if (d->conn)
         PQfinish(d->conn);
     PQclear(d->result);
     struct cmd *c;
     while ((c = dbc_pop(d)) != NULL)
         dbc_cmd_free(c);
+    while ((c = TAILQ_FIRST(&d->failed)) != NULL) {
+        TAILQ_REMOVE(&d->failed, c, link);
+        dbc_cmd_free(c);
+    }
     free(d->url);
     free(d);
 }

@@ -26,7 +26,8 @@ typedef void (*dbconn_cb)(const PGresult *res, enum db_status st, const char *er
 struct dbconn_events {
     /* A NOTIFY arrived on one of the LISTEN channels (strings borrowed). */
     void (*notify)(const char *channel, const char *payload, void *cls);
-    /* The connection became usable (up = 1) or was lost (up = 0). */
+    /* The connection became usable (up = 1) or was lost (up = 0). Runs
+     * from the loop, never inside dbconn_query. */
     void (*state)(int up, void *cls);
     void *cls;
 };
@@ -40,9 +41,11 @@ struct dbconn *dbconn_new(struct loop *l, const char *url, const struct db_stmt 
 void dbconn_free(struct dbconn *d);
 
 /* Queues prepared statement name with params (copied; NULL entries are SQL
- * NULL). cb runs exactly once. Returns 0, or -1 (the connection is not up,
- * queue full, out of memory) and cb never runs: callers need not check
- * dbconn_is_up() first. Writes and events go through the writer instead
+ * NULL). cb runs exactly once, always from the loop and never inside this
+ * call, even when the send fails at once (the socket already reset): a
+ * caller may record that it waits after this returns 0. Returns 0, or -1
+ * (the connection is not up, queue full, out of memory) and cb never runs:
+ * callers need not check dbconn_is_up() first. Writes and events go through the writer instead
  * (see writer.h for the ordering rule). */
 int dbconn_query(struct dbconn *d, const char *name, int nparams, const char *const *params,
                  dbconn_cb cb, void *cls) MUST_CHECK;

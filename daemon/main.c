@@ -3,7 +3,8 @@
  * runs the loop:
  *
  *   fetcherd            migrate, then run cycles every FETCH_INTERVAL
- *   fetcherd --once     migrate, run one cycle, write it, exit (0 = ok)
+ *   fetcherd --once     migrate, run one cycle, write it, exit (0 = ok, 1 = the
+ *                       cycle failed, 4 = its rows not written in time)
  *   fetcherd migrate    apply pending migrations and exit
  *   fetcherd check      one request per provider, print what came back, exit
  *
@@ -49,6 +50,9 @@
 /* How long shutdown may spend flushing buffered writes: inside docker's
  * 10 s grace period with room to spare. */
 #define SHUTDOWN_FLUSH_MS 5000
+/* fetcherd --once's exit code when the cycle's rows could not be written
+ * in time (1 is a failed cycle, 2 a bad configuration; README). */
+#define ONCE_EXIT_ROWS_LOST 4
 /* How often unfinished cycles of dead instances are looked for. */
 #define STALE_CHECK_MS 5000
 
@@ -63,6 +67,7 @@ struct app {
     struct scheduler *sched;
     int sigfd;
     int once_ok;
+    size_t rows_lost; /* still buffered at the shutdown deadline */
     int64_t shutdown_deadline;
     int64_t queue_timer; /* armed at the queue's next timed event */
     int stale_inflight;
@@ -153,12 +158,11 @@ static void resume_instance(PGconn *conn)
 
 /* Blocking, before the loop: waits for the database (backoff up to 30 s,
  * interrupted by SIGTERM/SIGINT), then applies pending migrations. */
-static volatile sig_atomic_t early_stop;
+static volatile sig_atomic_t early_stop; /* the signal that came, or 0 */
 
 static void on_early_signal(int sig)
 {
-    (void)sig;
-    early_stop = 1;
+    early_stop = sig;
 }
 
 static int run_migrations(int wait_for_db)
@@ -421,6 +425,9 @@ static void app_before_sleep(struct loop *l, void *cls)
             writer_get_stats(a->d.writer, &ws);
             log_msg(LOG_ERROR, "shutdown: %zu rows could not be written within %ds; lost",
                     ws.buffered_rows, SHUTDOWN_FLUSH_MS / 1000);
+            /* in flight, a statement may hold no rows of the buffer's count
+             * and still be unwritten */
+            a->rows_lost = ws.buffered_rows > 0 ? ws.buffered_rows : 1;
             loop_stop(l);
         }
     }
@@ -498,6 +505,11 @@ static int app_run(int once)
         goto out;
     d->started_mono_ms = loop_now(d->loop);
     if (setup_signals(&a) != 0)
+        goto out;
+    /* A SIGTERM that came during the migrations (or before the mask) went
+     * to on_early_signal, not to the signalfd: raised again now that it is
+     * blocked, it waits there and the loop's first iteration shuts down. */
+    if (early_stop && raise(early_stop) != 0)
         goto out;
     struct fetch_options fo = {
         .timeout_ms = cfg->fetch_timeout_s * 1000,
@@ -577,6 +589,14 @@ static int app_run(int once)
     }
     loop_run(d->loop);
     rc = once ? (a.once_ok ? 0 : 1) : 0;
+    if (once && a.rows_lost > 0) {
+        /* The cycle ran but its record did not reach the database: for a
+         * caller of --once (a test, a cron job) that is not success. */
+        fprintf(stderr,
+                "fetcherd --once: %zu rows were not written before the %ds deadline; exit %d\n",
+                a.rows_lost, SHUTDOWN_FLUSH_MS / 1000, ONCE_EXIT_ROWS_LOST);
+        rc = ONCE_EXIT_ROWS_LOST;
+    }
     log_msg(LOG_INFO, "stopped");
 out:
     watchdog_stop();

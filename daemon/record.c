@@ -20,13 +20,13 @@
 
 /* Hands b's text to the writer. */
 static void record_submit(const struct record_owner *o, enum writer_kind kind, const char *stmt,
-                          struct jbuf *b, size_t rows)
+                          struct jbuf *b, size_t rows, int64_t unit)
 {
     char *json = jbuf_take(b);
     if (json == NULL) {
         writer_log(o->writer, LOG_ERROR, o->cycle_seq, NULL,
                    "cycle %lld: out of memory building %s", (long long)o->cycle_seq, stmt);
-    } else if (writer_submit_take(o->writer, kind, stmt, json, rows, NULL, NULL) == 0) {
+    } else if (writer_submit_take(o->writer, kind, stmt, json, rows, unit, NULL, NULL) == 0) {
         return;
     }
     free(json);
@@ -172,7 +172,8 @@ size_t record_results(const struct record_owner *o, const struct asset_result *r
         k->done = done;
         k->cls = cls;
         util_fmt_time(now_wall, k->ts, sizeof k->ts);
-        if (writer_submit_lazy(o->writer, WRITE_PRICES, SQL_RECORD_UPDATES, rows,
+        /* one unit with the cycle's row: results never outlive it */
+        if (writer_submit_lazy(o->writer, WRITE_PRICES, SQL_RECORD_UPDATES, rows, o->cycle_seq,
                                record_build_chunk, record_on_chunk_written, k) != 0) {
             free(k);
             continue;
@@ -221,7 +222,7 @@ void record_cycle_row(const struct record_owner *o, const char *stmt,
     jbuf_obj(&b);
     jbuf_fields(&b, record_cycle_fields, ARRAY_LEN(record_cycle_fields), &doc);
     jbuf_obj_end(&b);
-    record_submit(o, WRITE_PRICES, stmt, &b, 1);
+    record_submit(o, WRITE_PRICES, stmt, &b, 1, o->cycle_seq);
     jbuf_free(&b);
 }
 
@@ -261,7 +262,7 @@ int record_rates(const struct record_owner *o, const struct rate_result *rates, 
     }
     jbuf_arr_end(&b);
     if (ok > 0)
-        record_submit(o, WRITE_DATA, SQL_RECORD_RATES, &b, (size_t)ok);
+        record_submit(o, WRITE_DATA, SQL_RECORD_RATES, &b, (size_t)ok, 0);
     jbuf_free(&b);
     return ok;
 }

@@ -67,8 +67,9 @@ static int64_t sched_on_deadline(struct loop *l, void *cls)
     if (!s->running && asset_cache_count(s->assets) < 0 && !dbconn_is_up(s->d->db) &&
         now - s->deadline < STARTUP_DB_WAIT_MS)
         return 100;
-    if (s->paused) {
-        /* paused deadlines are not "skipped": nobody meant them to run */
+    if (s->paused && !s->once) {
+        /* paused deadlines are not "skipped": nobody meant them to run. A
+         * --once run is not a scheduled cycle: someone asked for it now. */
     } else if (s->running) {
         s->skipped++;
         json_object *ctx = json_object_new_object();
@@ -165,7 +166,8 @@ void scheduler_refresh(struct scheduler *s, const char *symbols_json, const char
 void scheduler_set_paused(struct scheduler *s, int paused, int64_t since_wall_ms)
 {
     if (paused != s->paused)
-        log_msg(LOG_INFO, "scheduled cycles %s", paused ? "paused" : "resumed");
+        log_msg(LOG_INFO, "scheduled cycles %s%s", paused ? "paused" : "resumed",
+                paused && s->once ? " (this --once run goes ahead: it is no scheduled cycle)" : "");
     s->paused = paused;
     s->paused_since = paused ? since_wall_ms : 0;
 }

@@ -37,8 +37,9 @@ void scheduler_trigger(struct scheduler *s, const char *source);
 /* Refreshes the tracked assets named in symbols_json (a JSON array) now,
  * at the highest priority, whether or not a cycle is running. */
 void scheduler_refresh(struct scheduler *s, const char *symbols_json, const char *source);
-/* Pauses or resumes scheduled cycles (manual triggers and refreshes still
- * run; the heartbeat goes on). since is wall-clock ms. */
+/* Pauses or resumes scheduled cycles (manual triggers, refreshes and the
+ * one cycle of a --once run still run; the heartbeat goes on). since is
+ * wall-clock ms. */
 void scheduler_set_paused(struct scheduler *s, int paused, int64_t since_wall_ms);
 /* Stops arming cycles (shutdown). A running cycle goes on. */
 void scheduler_stop(struct scheduler *s);

@@ -33,6 +33,7 @@ struct op {
     char *(*build)(void *cls); /* lazy: params[0] made when first sent */
     int refusals;              /* retryable failures with the database up */
     int news;                  /* writer_submit_news: never kept across an outage */
+    int64_t unit;              /* > 0: dropped only with every op of the same unit */
     writer_cb cb;
     void *cls;
 };
@@ -49,6 +50,11 @@ struct writer {
     size_t nlogs;
     enum log_level logs_max; /* highest level among them */
     uint64_t dropped_unreported;
+    /* Units dropped lately: their later statements are dropped on arrival,
+     * so a unit is never written in part. A few suffice: units are cycles,
+     * one or two at a time. */
+    int64_t dropped_units[8];
+    unsigned dropped_units_next;
     int64_t seq;
     int64_t retry_at;
     int64_t retry_timer;
@@ -109,8 +115,46 @@ static void wr_unlink_op(struct writer *w, struct op *o)
     w->nops--;
 }
 
+static void wr_drop_op(struct writer *w, struct op *o, const char *why)
+{
+    wr_unlink_op(w, o);
+    w->st.dropped_rows += o->rows;
+    w->st.dropped_by_kind[o->kind] += o->rows;
+    w->dropped_unreported += o->rows;
+    if (o->rows > 0)
+        log_msg(LOG_ERROR, "writer: buffer full (%zu rows); dropped %zu rows (%s%s)", w->max_rows,
+                o->rows, o->stmt, why);
+    if (o->cb)
+        o->cb(0, NULL, o->cls);
+    wr_op_free(o);
+}
+
+static int wr_unit_dropped(const struct writer *w, int64_t unit)
+{
+    for (size_t i = 0; unit > 0 && i < ARRAY_LEN(w->dropped_units); i++)
+        if (w->dropped_units[i] == unit)
+            return 1;
+    return 0;
+}
+
+/* Drops every buffered op of the unit and remembers it, so that a cycle's
+ * results never reach the table without its row (they would be written
+ * with no cycle, as if they were on-demand refreshes). */
+static void wr_drop_unit(struct writer *w, int64_t unit)
+{
+    w->dropped_units[w->dropped_units_next++ % ARRAY_LEN(w->dropped_units)] = unit;
+    struct op *o = TAILQ_FIRST(&w->ops);
+    while (o) {
+        struct op *next = TAILQ_NEXT(o, link);
+        if (o->unit == unit && o != w->inflight)
+            wr_drop_op(w, o, ", with the rest of its cycle");
+        o = next;
+    }
+}
+
 /* Makes room for `need` rows, dropping whole statements, oldest first, in
- * the order of enum writer_kind; never the statement in flight. */
+ * the order of enum writer_kind; never the statement in flight, nor a unit
+ * one of whose statements is in flight (it is partly written already). */
 static void wr_make_room(struct writer *w, size_t need)
 {
     for (int victim = WRITE_LOG_LOW; victim <= WRITE_PRICES && w->rows + need > w->max_rows;
@@ -118,29 +162,33 @@ static void wr_make_room(struct writer *w, size_t need)
         struct op *o = TAILQ_FIRST(&w->ops);
         while (o && w->rows + need > w->max_rows) {
             struct op *next = TAILQ_NEXT(o, link);
-            if (o != w->inflight && (int)o->kind == victim) {
-                wr_unlink_op(w, o);
-                w->st.dropped_rows += o->rows;
-                w->st.dropped_by_kind[victim] += o->rows;
-                w->dropped_unreported += o->rows;
-                log_msg(LOG_ERROR, "writer: buffer full (%zu rows); dropped %zu rows (%s)",
-                        w->max_rows, o->rows, o->stmt);
-                if (o->cb)
-                    o->cb(0, NULL, o->cls);
-                wr_op_free(o);
+            if (o == w->inflight || (int)o->kind != victim) {
+                o = next;
+                continue;
+            }
+            if (o->unit == 0) {
+                wr_drop_op(w, o, "");
+            } else if (w->inflight == NULL || w->inflight->unit != o->unit) {
+                wr_drop_unit(w, o->unit);
+                next = TAILQ_FIRST(&w->ops); /* the unit's ops may follow */
             }
             o = next;
         }
     }
 }
 
+/* Queues an op, taking params_take. Returns 0 (the op may already have
+ * been dropped, its cb run) or -1 (out of memory; nothing taken). */
 static int wr_enqueue(struct writer *w, enum writer_kind kind, const char *stmt, int nparams,
-                      char **params_take, size_t rows, writer_cb cb, void *cls)
+                      char **params_take, size_t rows, int64_t unit, char *(*build)(void *cls),
+                      writer_cb cb, void *cls)
 {
     struct op *o = calloc(1, sizeof *o);
     if (o == NULL)
         return -1;
     o->kind = kind;
+    o->unit = unit;
+    o->build = build;
     util_strlcpy(o->stmt, stmt, sizeof o->stmt);
     o->nparams = nparams;
     for (int i = 0; i < nparams; i++)
@@ -148,7 +196,22 @@ static int wr_enqueue(struct writer *w, enum writer_kind kind, const char *stmt,
     o->rows = rows;
     o->cb = cb;
     o->cls = cls;
+    if (wr_unit_dropped(w, unit)) {
+        TAILQ_INSERT_TAIL(&w->ops, o, link);
+        w->nops++;
+        w->rows += rows;
+        wr_drop_op(w, o, ", the rest of a dropped cycle");
+        return 0;
+    }
     wr_make_room(w, rows);
+    if (wr_unit_dropped(w, unit)) {
+        /* its own unit went to make room: it goes too */
+        TAILQ_INSERT_TAIL(&w->ops, o, link);
+        w->nops++;
+        w->rows += rows;
+        wr_drop_op(w, o, ", with the rest of its cycle");
+        return 0;
+    }
     TAILQ_INSERT_TAIL(&w->ops, o, link);
     w->rows += rows;
     w->nops++;
@@ -165,7 +228,7 @@ static void wr_seal_logs(struct writer *w)
     char *p = jbuf_take(&w->logs); /* and a fresh buffer for the next rows */
     enum writer_kind kind = w->logs_max <= LOG_INFO ? WRITE_LOG_LOW : WRITE_LOG;
     w->logs_max = LOG_DEBUG;
-    if (p == NULL || wr_enqueue(w, kind, SQL_LOGS, 1, &p, n, NULL, NULL) != 0) {
+    if (p == NULL || wr_enqueue(w, kind, SQL_LOGS, 1, &p, n, 0, NULL, NULL, NULL) != 0) {
         free(p);
         w->st.dropped_rows += n;
     }
@@ -187,7 +250,7 @@ int writer_submit(struct writer *w, enum writer_kind kind, const char *stmt, int
             return -1;
         }
     }
-    if (wr_enqueue(w, kind, stmt, nparams, copies, rows, cb, cls) != 0) {
+    if (wr_enqueue(w, kind, stmt, nparams, copies, rows, 0, NULL, cb, cls) != 0) {
         for (int i = 0; i < nparams; i++)
             free(copies[i]);
         return -1;
@@ -208,21 +271,18 @@ int writer_submit_news(struct writer *w, const char *stmt, int nparams, const ch
 }
 
 int writer_submit_take(struct writer *w, enum writer_kind kind, const char *stmt, char *param,
-                       size_t rows, writer_cb cb, void *cls)
+                       size_t rows, int64_t unit, writer_cb cb, void *cls)
 {
     wr_seal_logs(w);
-    return wr_enqueue(w, kind, stmt, 1, &param, rows, cb, cls);
+    return wr_enqueue(w, kind, stmt, 1, &param, rows, unit, NULL, cb, cls);
 }
 
 int writer_submit_lazy(struct writer *w, enum writer_kind kind, const char *stmt, size_t rows,
-                       char *(*build)(void *cls), writer_cb cb, void *cls)
+                       int64_t unit, char *(*build)(void *cls), writer_cb cb, void *cls)
 {
     wr_seal_logs(w);
     char *none = NULL;
-    if (wr_enqueue(w, kind, stmt, 1, &none, rows, cb, cls) != 0)
-        return -1;
-    TAILQ_LAST(&w->ops, writer_ops)->build = build;
-    return 0;
+    return wr_enqueue(w, kind, stmt, 1, &none, rows, unit, build, cb, cls);
 }
 
 void writer_log(struct writer *w, enum log_level level, int64_t cycle_seq, json_object *context,
@@ -288,8 +348,9 @@ static void wr_on_written(const PGresult *res, enum db_status st, const char *er
     struct writer *w = cls;
     struct op *o = w->inflight;
     w->inflight = NULL;
-    if (o == NULL || o != TAILQ_FIRST(&w->ops))
-        return; /* cannot happen: the in-flight statement is never dropped */
+    /* the in-flight statement is never dropped, and nothing else is sent */
+    if (!FETCHER_ASSERT(o != NULL && o == TAILQ_FIRST(&w->ops)))
+        return;
     if (st == DB_RETRY && !o->news &&
         !(dbconn_is_up(w->db) && ++o->refusals >= WRITER_MAX_REFUSALS)) {
         /* Unknown outcome; it is idempotent, so it is simply sent again. */

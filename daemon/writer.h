@@ -15,7 +15,8 @@
  *
  * Log rows of one loop iteration travel as one statement. When the buffer
  * is full the oldest log statements are dropped first (and counted); data
- * (cycles, prices, updates) goes last.
+ * (cycles, prices, updates) goes last, and a cycle's row and results go
+ * together (see `unit` below): never results without their cycle.
  */
 #ifndef FETCHER_WRITER_H
 #define FETCHER_WRITER_H
@@ -69,9 +70,14 @@ int writer_submit_news(struct writer *w, const char *stmt, int nparams, const ch
                        writer_cb cb, void *cls) MUST_CHECK;
 
 /* Same for a one-parameter statement whose parameter (malloc'd) the writer
- * takes, to spare a copy of a large batch. On -1 the caller still owns it. */
+ * takes, to spare a copy of a large batch. On -1 the caller still owns it.
+ * unit > 0 (a cycle's number) ties the statement to every other one of the
+ * same unit: when the buffer is full they are dropped together, and those
+ * submitted after are dropped on arrival (cb gets 0, from inside this
+ * call); unless one of them is already in flight, when none is dropped.
+ * 0: a statement of its own. */
 int writer_submit_take(struct writer *w, enum writer_kind kind, const char *stmt, char *param,
-                       size_t rows, writer_cb cb, void *cls) MUST_CHECK;
+                       size_t rows, int64_t unit, writer_cb cb, void *cls) MUST_CHECK;
 
 /* Queues a one-parameter statement whose parameter is built by build(cls)
  * only when it reaches the head of the FIFO (its place in the order is
@@ -80,7 +86,7 @@ int writer_submit_take(struct writer *w, enum writer_kind kind, const char *stmt
  * a malloc'd string the writer frees, or NULL (out of memory: the
  * statement is dropped and cb gets 0). */
 int writer_submit_lazy(struct writer *w, enum writer_kind kind, const char *stmt, size_t rows,
-                       char *(*build)(void *cls), writer_cb cb, void *cls) MUST_CHECK;
+                       int64_t unit, char *(*build)(void *cls), writer_cb cb, void *cls) MUST_CHECK;
 
 /* Prints the event on stdout and queues a fetcher_logs row. cycle_seq is
  * this instance's cycle number or 0; context (may be NULL) is taken. */

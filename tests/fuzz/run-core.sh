@@ -22,7 +22,7 @@ flags=(-g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined
 libs=($(pkg-config --libs json-c) -lm)
 declare -A srcs=(
   [config]="common/config.c common/util.c common/log.c"
-  [jbuf]="common/jbuf.c common/util.c"
+  [jbuf]="common/jbuf.c common/log.c common/util.c"
 )
 rc=0
 for name in config jbuf; do

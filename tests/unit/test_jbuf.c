@@ -17,6 +17,9 @@
 
 #include <cmocka.h>
 #include <json-c/json.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static void test_nesting_commas(void **state)
 {
@@ -190,20 +193,154 @@ static void test_numbers(void **state)
 }
 
 /* Deeper than JBUF_MAX_DEPTH is our bug: reported through jbuf_ok(). */
-static void test_too_deep(void **state)
+/* ---- texts cut inside a UTF-8 sequence -------------------------------- */
+
+/* Error and log texts are cut with "%.60s", "%.150s" and 256- or
+ * 1024-byte buffers, which can end inside a multi-byte character. Rows
+ * travel as one jsonb parameter of a batch (500 log rows, a cycle's
+ * updates): one invalid byte would fail all of them. jbuf replaces each
+ * byte of the cut sequence with U+FFFD, so the batch stays valid UTF-8 and
+ * valid JSON, whatever the cut. */
+static void test_cut_inside_utf8(void **state)
 {
     (void)state;
+    static const char *const chars[] = {"\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x93\x88"};
+    static const int limits[] = {60, 150, 160, 170, 255, 1023};
+    int cases = 0;
+    for (size_t ci = 0; ci < ARRAY_LEN(chars); ci++) {
+        for (size_t li = 0; li < ARRAY_LEN(limits); li++) {
+            for (int shift = 0; shift < 4; shift++) {
+                /* a provider's error text: ASCII, then multi-byte from shift */
+                char text[2048];
+                size_t n = 0;
+                for (int i = 0; i < shift; i++)
+                    text[n++] = 'x';
+                while (n + 4 < sizeof text) {
+                    size_t k = strlen(chars[ci]);
+                    memcpy(text + n, chars[ci], k);
+                    n += k;
+                }
+                text[n] = '\0';
+                char cut[1100];
+                snprintf(cut, sizeof cut, "yahoo: HTTP 502: %.*s", limits[li], text);
+                struct jbuf b;
+                jbuf_init(&b);
+                jbuf_arr(&b);
+                for (int row = 0; row < 3; row++) {
+                    jbuf_obj(&b);
+                    jbuf_key(&b, "error");
+                    jbuf_str(&b, cut);
+                    jbuf_obj_end(&b);
+                }
+                jbuf_arr_end(&b);
+                char *doc = jbuf_take(&b);
+                assert_non_null(doc);
+                struct json_tokener *tok = json_tokener_new();
+                json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+                json_object *v = json_tokener_parse_ex(tok, doc, (int)strlen(doc));
+                if (json_tokener_get_error(tok) != json_tokener_success)
+                    fail_msg("char %zu limit %d shift %d: not valid JSON/UTF-8: %s", ci, limits[li],
+                             shift, doc);
+                assert_int_equal(json_object_array_length(v), 3);
+                const char *back = json_object_get_string(
+                    json_object_object_get(json_object_array_get_idx(v, 0), "error"));
+                /* the text is kept up to the cut, the cut bytes replaced */
+                size_t whole = strlen(cut);
+                while (whole > 0 && ((unsigned char)cut[whole - 1] & 0x80))
+                    whole--;
+                assert_memory_equal(back, cut, whole);
+                json_object_put(v);
+                json_tokener_free(tok);
+                free(doc);
+                jbuf_free(&b);
+                cases++;
+            }
+        }
+    }
+    assert_int_equal(cases, 72);
+}
+
+/* ---- our own bugs: FETCHER_ASSERT ---------------------------------------- */
+
+/* Runs fn in a child with stdout (where log lines go) into a pipe; returns
+ * the wait status and what it printed. A bug must be loud: a CRITICAL line
+ * naming jbuf.c and a line, and in the test build an abort. */
+static int run_child(void (*fn)(void), char *out, size_t outlen)
+{
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    fflush(stdout);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(fds[1], STDOUT_FILENO);
+        close(fds[0]);
+        fn();
+        fflush(stdout);
+        _exit(0);
+    }
+    close(fds[1]);
+    size_t got = 0;
+    ssize_t n;
+    while (got + 1 < outlen && (n = read(fds[0], out + got, outlen - 1 - got)) > 0)
+        got += (size_t)n;
+    out[got] = '\0';
+    close(fds[0]);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    return status;
+}
+
+static void child_too_deep(void)
+{
     struct jbuf b;
     jbuf_init(&b);
     for (int i = 0; i < JBUF_MAX_DEPTH - 1; i++)
         jbuf_arr(&b);
-    assert_true(jbuf_ok(&b));
+    if (!jbuf_ok(&b))
+        _exit(10);
     jbuf_arr(&b);
-    assert_false(jbuf_ok(&b));
-    assert_null(jbuf_text(&b));
-    assert_null(jbuf_take(&b)); /* and take frees what there was */
-    assert_true(jbuf_ok(&b));
+    /* production: the document fails, and take frees what there was */
+    if (jbuf_ok(&b) || jbuf_text(&b) != NULL || jbuf_take(&b) != NULL || !jbuf_ok(&b))
+        _exit(11);
     jbuf_free(&b);
+}
+
+static void child_close_without_open(void)
+{
+    struct jbuf b;
+    jbuf_init(&b);
+    jbuf_arr_end(&b);
+    if (jbuf_ok(&b) || jbuf_take(&b) != NULL)
+        _exit(12);
+    jbuf_free(&b);
+}
+
+static void expect_bug(void (*fn)(void))
+{
+    char out[4096];
+    int status = run_child(fn, out, sizeof out);
+    assert_non_null(strstr(out, " CRITICAL bug: FETCHER_ASSERT("));
+    assert_non_null(strstr(out, "common/jbuf.c:"));
+#ifdef FETCHER_TEST_BUILD
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), SIGABRT);
+#else
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+#endif
+}
+
+static void test_too_deep(void **state)
+{
+    (void)state;
+    expect_bug(child_too_deep);
+}
+
+static void test_close_without_open(void **state)
+{
+    (void)state;
+    expect_bug(child_close_without_open);
 }
 
 /* ---- random strings through json-c ----------------------------------- */
@@ -411,10 +548,11 @@ static void test_json_c_values(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_nesting_commas),   cmocka_unit_test(test_growth),
-        cmocka_unit_test(test_escaping),         cmocka_unit_test(test_numbers),
-        cmocka_unit_test(test_too_deep),         cmocka_unit_test(test_random_strings),
-        cmocka_unit_test(test_random_documents), cmocka_unit_test(test_json_c_values),
+        cmocka_unit_test(test_nesting_commas), cmocka_unit_test(test_growth),
+        cmocka_unit_test(test_escaping),       cmocka_unit_test(test_numbers),
+        cmocka_unit_test(test_too_deep),       cmocka_unit_test(test_close_without_open),
+        cmocka_unit_test(test_random_strings), cmocka_unit_test(test_random_documents),
+        cmocka_unit_test(test_json_c_values),  cmocka_unit_test(test_cut_inside_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
