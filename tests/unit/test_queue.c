@@ -1680,7 +1680,7 @@ static void test_events(void **state)
     F.now += 10 * QUEUE_DEFAULT_PAUSE_MS;
     struct quote cut = err_q(QUOTE_CONNECTION, "cannot connect");
     for (int i = 0; i < 3; i++) {
-        char sym[8];
+        char sym[16];
         snprintf(sym, sizeof sym, "N%d", i);
         submit(q, "yahoo", sym, QPRIO_SCHEDULED, 0, &r[3 + i]);
         run(q);
