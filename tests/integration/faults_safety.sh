@@ -51,11 +51,15 @@ start_upstream() {
   UP_URL="$scheme://127.0.0.1:$port"
   wait_for 10 curl -sk "$UP_URL/nothing" -o /dev/null
 }
+# These are fetch.c's defences, one provider at a time: no second source
+# to fail over to (tests/integration/failover.sh is about that).
+export FETCH_SOURCES="stock=yahoo;crypto=coingecko;fx=fx"
 track() {
-  local prov=$1 s; shift
+  local prov=$1 s type=stock; shift
+  [ "$prov" = coingecko ] && type=crypto
   for s in "$@"; do
     sql "INSERT INTO assets (symbol, name, asset_type, currency, provider, provider_symbol)
-         VALUES ('$s', 'Test $s', 'stock', 'USD', '$prov', '$s');
+         VALUES ('$s', 'Test $s', '$type', 'USD', '$prov', '$s');
          INSERT INTO tracked_assets (asset_id) SELECT id FROM assets WHERE symbol = '$s';" || return 1
   done
 }
