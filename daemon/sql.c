@@ -93,7 +93,10 @@ const struct db_stmt sql_statements[] = {
     /* One cycle's results in one statement: prices for the successes, one
      * price_update_log row per asset, and each tracked asset's last update
      * or last error. An asset deleted meanwhile keeps its log row (symbol)
-     * without the foreign key. */
+     * without the foreign key. A success whose market time and price are
+     * those of the asset's newest asset_prices row is a check, not a new
+     * price: logged, no asset_prices row (migration 007). Every success
+     * rolls into its market day's close in asset_prices_daily. */
     {SQL_RECORD_UPDATES,
      "WITH r AS ("
      "  SELECT r.*, (SELECT a.id FROM assets a WHERE a.id = r.asset_id) AS live_asset"
@@ -109,7 +112,22 @@ const struct db_stmt sql_statements[] = {
      "  SELECT live_asset, price, currency, price_time, ts, source, instance_id, price_seq,"
      "    time_basis, quoted_currency"
      "  FROM r WHERE ok AND live_asset IS NOT NULL"
+     "    AND NOT (time_basis IN ('market', 'bar', 'date') AND EXISTS ("
+     "      SELECT 1 FROM (SELECT l.price_time, l.price, l.currency FROM asset_prices l"
+     "        WHERE l.asset_id = r.live_asset ORDER BY l.fetched_at DESC LIMIT 1) l"
+     "      WHERE l.price_time = r.price_time AND l.price = r.price::numeric(30, 10)"
+     "        AND l.currency = r.currency))"
      "  ON CONFLICT (instance_id, seq) DO NOTHING"
+     "), daily AS ("
+     "  INSERT INTO asset_prices_daily AS d (asset_id, day, close, currency, source, price_time)"
+     "  SELECT DISTINCT ON (live_asset) live_asset, fetcher_market_day(price_time, COALESCE("
+     "      gmtoffset, (SELECT (a.trading_period ->> 'gmtoffset')::int FROM assets a"
+     "                  WHERE a.id = r.live_asset))), price, currency, source, price_time"
+     "  FROM r WHERE ok AND live_asset IS NOT NULL ORDER BY live_asset, price_time DESC"
+     "  ON CONFLICT (asset_id, day) DO UPDATE SET close = EXCLUDED.close,"
+     "    currency = EXCLUDED.currency, source = EXCLUDED.source, price_time = EXCLUDED.price_time"
+     "  WHERE d.price_time <= EXCLUDED.price_time"
+     "    AND (d.price_time, d.close) IS DISTINCT FROM (EXCLUDED.price_time, EXCLUDED.close)"
      "), log AS ("
      "  INSERT INTO price_update_log (\"timestamp\", asset_id, symbol, price, currency, success,"
      "    error, duration_ms, cycle_id, instance_id, seq, price_time, price_time_basis,"
@@ -243,6 +261,18 @@ const struct db_stmt sql_statements[] = {
     {SQL_RETAIN_STATS,
      "DELETE FROM fetcher_statistics WHERE id IN (SELECT id FROM fetcher_statistics"
      "  WHERE recorded_at < now() - make_interval(days => $1::int) ORDER BY id LIMIT $2::int)",
+     2},
+    /* Intraday prices: every asset keeps its newest row, whatever its age
+     * (its current price); the daily closes are in asset_prices_daily.
+     * Asset by asset, so each step is a range of the (asset_id, fetched_at)
+     * index, not a scan of the whole table. */
+    {SQL_RETAIN_PRICES,
+     "DELETE FROM asset_prices WHERE id IN (SELECT o.id FROM assets a CROSS JOIN LATERAL ("
+     "  SELECT ap.id FROM asset_prices ap WHERE ap.asset_id = a.id"
+     "    AND ap.fetched_at < now() - make_interval(days => $1::int)"
+     "    AND ap.id <> (SELECT l.id FROM asset_prices l WHERE l.asset_id = a.id"
+     "                  ORDER BY l.fetched_at DESC, l.id DESC LIMIT 1)) o"
+     "  LIMIT $2::int)",
      2},
 };
 
