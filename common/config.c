@@ -33,6 +33,9 @@ static const struct var vars[] = {
      "time between cycles: 30s, 10m, 1h"},
     {"LOG_RETENTION_DAYS", K_INT, I(log_retention_days), "30", 1, 3650,
      "days of fetcher_logs / price_update_log / fetcher_statistics kept"},
+    {"PRICE_INTRADAY_DAYS", K_INT, I(price_intraday_days), "30", 1, 36500,
+     "days of asset_prices (intraday) rows kept; each asset's newest row and the daily "
+     "closes (asset_prices_daily) are kept forever"},
     {"STATS_PERSIST_INTERVAL", K_DURATION, I(stats_persist_s), "60", 1, 86400,
      "how often a fetcher_statistics row is written (also after every cycle)"},
     {"HEARTBEAT_INTERVAL", K_DURATION, I(heartbeat_s), "5", 1, 60,

@@ -8,6 +8,7 @@
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Rows per DELETE: small enough to take milliseconds. */
 #define RETAIN_BATCH 5000
@@ -15,15 +16,30 @@
 #define RETAIN_EVERY_MS (24LL * 3600 * 1000)
 #define RETAIN_RETRY_MS 60000
 
-static const char *const tables[] = {SQL_RETAIN_LOGS, SQL_RETAIN_UPDATES, SQL_RETAIN_STATS};
-static const char *const names[] = {"fetcher_logs", "price_update_log", "fetcher_statistics"};
+/* What goes, in this order: the monitoring tables after LOG_RETENTION_DAYS,
+ * intraday prices after PRICE_INTRADAY_DAYS. */
+static const struct ret_table {
+    const char *sql, *name;
+    int intraday;
+} tables[] = {
+    {SQL_RETAIN_LOGS, "fetcher_logs", 0},
+    {SQL_RETAIN_UPDATES, "price_update_log", 0},
+    {SQL_RETAIN_STATS, "fetcher_statistics", 0},
+    {SQL_RETAIN_PRICES, "asset_prices", 1},
+};
+#define RET_NTABLES (sizeof tables / sizeof tables[0])
+
+static int64_t ret_days(const struct ret_table *t)
+{
+    return t->intraday ? cfg->price_intraday_days : cfg->log_retention_days;
+}
 
 struct retention {
     struct daemon *d;
     int64_t timer;
     int running;
     size_t table;
-    int64_t deleted[3];
+    int64_t deleted[RET_NTABLES];
 };
 
 static void ret_step(struct retention *r);
@@ -31,13 +47,19 @@ static void ret_step(struct retention *r);
 static void ret_report(struct retention *r)
 {
     r->running = 0;
-    int64_t total = r->deleted[0] + r->deleted[1] + r->deleted[2];
+    int64_t total = 0;
     json_object *ctx = json_object_new_object();
-    for (size_t i = 0; i < 3; i++)
-        json_object_object_add(ctx, names[i], json_object_new_int64(r->deleted[i]));
+    for (size_t i = 0; i < RET_NTABLES; i++) {
+        total += r->deleted[i];
+        json_object_object_add(ctx, tables[i].name, json_object_new_int64(r->deleted[i]));
+    }
     json_object_object_add(ctx, "retention_days", json_object_new_int64(cfg->log_retention_days));
-    writer_log(r->d->writer, LOG_INFO, 0, ctx, "Retention: deleted %lld rows older than %lld days",
-               (long long)total, (long long)cfg->log_retention_days);
+    json_object_object_add(ctx, "price_intraday_days",
+                           json_object_new_int64(cfg->price_intraday_days));
+    writer_log(r->d->writer, LOG_INFO, 0, ctx,
+               "Retention: deleted %lld rows older than %lld days (intraday prices: %lld days)",
+               (long long)total, (long long)cfg->log_retention_days,
+               (long long)cfg->price_intraday_days);
 }
 
 static void ret_on_deleted(const PGresult *res, enum db_status st, const char *err, void *cls)
@@ -55,7 +77,7 @@ static void ret_on_deleted(const PGresult *res, enum db_status st, const char *e
     r->deleted[r->table] += n;
     if (n < RETAIN_BATCH)
         r->table++;
-    if (r->table == 3)
+    if (r->table == RET_NTABLES)
         ret_report(r);
     else
         ret_step(r);
@@ -64,10 +86,10 @@ static void ret_on_deleted(const PGresult *res, enum db_status st, const char *e
 static void ret_step(struct retention *r)
 {
     char days[24], batch[24];
-    snprintf(days, sizeof days, "%lld", (long long)cfg->log_retention_days);
+    snprintf(days, sizeof days, "%lld", (long long)ret_days(&tables[r->table]));
     snprintf(batch, sizeof batch, "%d", RETAIN_BATCH);
     const char *params[2] = {days, batch};
-    if (dbconn_query(r->d->db, tables[r->table], 2, params, ret_on_deleted, r) != 0) {
+    if (dbconn_query(r->d->db, tables[r->table].sql, 2, params, ret_on_deleted, r) != 0) {
         r->running = 0;
         loop_timer_reset(r->d->loop, r->timer, RETAIN_RETRY_MS);
     }
@@ -81,7 +103,7 @@ static int64_t ret_on_timer(struct loop *l, void *cls)
         return RETAIN_EVERY_MS;
     r->running = 1;
     r->table = 0;
-    r->deleted[0] = r->deleted[1] = r->deleted[2] = 0;
+    memset(r->deleted, 0, sizeof r->deleted);
     ret_step(r);
     /* a step that could not even be queued retries soon, not in a day */
     return r->running ? RETAIN_EVERY_MS : RETAIN_RETRY_MS;

@@ -30,6 +30,7 @@
 #define SQL_RETAIN_LOGS "retain_logs"
 #define SQL_RETAIN_UPDATES "retain_updates"
 #define SQL_RETAIN_STATS "retain_stats"
+#define SQL_RETAIN_PRICES "retain_prices"
 
 /* Run once at start (blocking, before the loop) when FETCHER_INSTANCE_ID
  * is fixed: the instance's cycles left 'running' by its previous life are

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Retention deletes exactly the rows older than LOG_RETENTION_DAYS; the
+# Retention deletes exactly the rows older than LOG_RETENTION_DAYS (intraday
+# prices: PRICE_INTRADAY_DAYS, each asset's newest kept); the
 # watchdog ends a fetcherd whose loop stalls, so a supervisor restarts it.
 . "$(dirname "$0")/../lib.sh"
 
@@ -13,8 +14,21 @@ old_logs=$(sql "SELECT count(*) FROM fetcher_logs WHERE \"timestamp\" < now() - 
 old_upd=$(sql "SELECT count(*) FROM price_update_log WHERE \"timestamp\" < now() - interval '30 days'")
 old_stats=$(sql "SELECT count(*) FROM fetcher_statistics WHERE recorded_at < now() - interval '30 days'")
 keep_logs=$(sql "SELECT count(*) FROM fetcher_logs")
+# Intraday prices (PRICE_INTRADAY_DAYS=30 below) of two untracked assets, so
+# no cycle adds to them: R1 has rows 5, 35 and 40 days old (the two old ones
+# go); R2 only rows 40 and 50 days old (the 40-day one is its current price
+# and stays). Their daily closes, 100 days old, stay.
+sql "INSERT INTO assets (symbol, name, asset_type, currency, provider, provider_symbol)
+       VALUES ('R1', 'r1', 'stock', 'USD', 'yahoo', 'R1'), ('R2', 'r2', 'stock', 'USD', 'yahoo', 'R2');
+     INSERT INTO asset_prices (asset_id, price, currency, price_time, fetched_at, source, instance_id, seq)
+       SELECT a.id, v.d, 'USD', now() - make_interval(days => v.d), now() - make_interval(days => v.d), 'yahoo', 'old', v.s
+       FROM assets a JOIN (VALUES ('R1', 5, 1), ('R1', 35, 2), ('R1', 40, 3), ('R2', 40, 4), ('R2', 50, 5)) AS v(sym, d, s) ON a.symbol = v.sym;
+     INSERT INTO asset_prices_daily (asset_id, day, close, currency, source, price_time)
+       SELECT id, (now() - interval '100 days')::date, 1, 'USD', 'yahoo', now() - interval '100 days' FROM assets WHERE symbol IN ('R1', 'R2');"
+old_prices=$(sql "SELECT count(*) FROM asset_prices p WHERE fetched_at < now() - interval '30 days'
+                    AND id <> (SELECT l.id FROM asset_prices l WHERE l.asset_id = p.asset_id ORDER BY l.fetched_at DESC, l.id DESC LIMIT 1)")
 start_fakemarket || exit 1
-LOG_RETENTION_DAYS=30 FETCH_INTERVAL=1h STATS_PERSIST_INTERVAL=1s start_fetcherd
+LOG_RETENTION_DAYS=30 PRICE_INTRADAY_DAYS=30 FETCH_INTERVAL=1h STATS_PERSIST_INTERVAL=1s start_fetcherd
 retained() { [ "$(sql "SELECT count(*) FROM fetcher_logs WHERE message LIKE 'Retention: deleted %'")" -ge 1 ]; }
 check "retention runs shortly after start and logs what it deleted" wait_for 15 retained
 check_eq "no fetcher_logs row older than 30 days is left" 0 "$(sql "SELECT count(*) FROM fetcher_logs WHERE \"timestamp\" < now() - interval '30 days'")"
@@ -23,6 +37,12 @@ check_eq "no fetcher_statistics row older than 30 days is left" 0 "$(sql "SELECT
 check_eq "younger rows are kept (28 and 29 days old logs)" 2 "$(sql "SELECT count(*) FROM fetcher_logs WHERE message IN ('old 28', 'old 29')")"
 check_eq "the log counts exactly what went" "$old_logs $old_upd $old_stats" \
   "$(sql "SELECT (context->>'fetcher_logs') || ' ' || (context->>'price_update_log') || ' ' || (context->>'fetcher_statistics') FROM fetcher_logs WHERE message LIKE 'Retention: deleted %'")"
+check_eq "intraday prices: R1 keeps its 5-day-old row, R2 its newest (40 days)" "R1 5,R2 40" \
+  "$(sql "SELECT string_agg(a.symbol || ' ' || p.price::int, ',' ORDER BY a.symbol) FROM asset_prices p JOIN assets a ON a.id = p.asset_id WHERE a.symbol IN ('R1', 'R2')")"
+check_eq "intraday prices: the daily closes stay" 2 \
+  "$(sql "SELECT count(*) FROM asset_prices_daily d JOIN assets a ON a.id = d.asset_id WHERE a.symbol IN ('R1', 'R2')")"
+check_eq "the log counts the intraday prices that went" "$old_prices" \
+  "$(sql "SELECT context->>'asset_prices' FROM fetcher_logs WHERE message LIKE 'Retention: deleted %'")"
 # One cycle in an hour, yet statistics every STATS_PERSIST_INTERVAL.
 stats_rows() { [ "$(sql "SELECT count(*) FROM fetcher_statistics WHERE instance_id <> 'old'")" -ge 4 ]; }
 check "statistics are persisted every STATS_PERSIST_INTERVAL, not only after cycles" wait_for 10 stats_rows
