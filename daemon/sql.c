@@ -196,7 +196,7 @@ const struct db_stmt sql_statements[] = {
     {SQL_PERSIST_STATS,
      "INSERT INTO fetcher_statistics (instance_id, uptime_seconds, total_cycles,"
      "  successful_cycles, failed_cycles, success_rate, avg_cycle_duration_s,"
-     "  last_cycle_duration_s, assets_tracked, queue)"
+     "  last_cycle_duration_s, assets_tracked, queue, seq)"
      " SELECT $1, $2::bigint, count(*),"
      "   count(*) FILTER (WHERE status IN ('succeeded', 'partial')),"
      "   count(*) FILTER (WHERE status IN ('failed', 'aborted')),"
@@ -207,9 +207,10 @@ const struct db_stmt sql_statements[] = {
      "      ORDER BY id DESC LIMIT 100) last100),"
      "   (SELECT round(duration_ms / 1000.0, 3) FROM fetcher_cycles"
      "      WHERE status <> 'running' AND duration_ms IS NOT NULL ORDER BY id DESC LIMIT 1),"
-     "   (SELECT count(*) FROM tracked_assets), $3::jsonb"
-     " FROM fetcher_cycles WHERE status <> 'running'",
-     3},
+     "   (SELECT count(*) FROM tracked_assets), $3::jsonb, $4::bigint"
+     " FROM fetcher_cycles WHERE status <> 'running'"
+     " ON CONFLICT (instance_id, seq) DO NOTHING",
+     4},
 
     {SQL_HEARTBEAT,
      "INSERT INTO fetcher_instances AS i (instance_id, host, pid, version, started_at,"

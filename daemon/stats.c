@@ -23,9 +23,11 @@ void stats_persist(struct daemon *d)
     json_object_object_add(q, "errors", json_object_new_int64((int64_t)qc.errors));
     json_object_object_add(q, "retries", json_object_new_int64((int64_t)qc.retries));
     const char *text = json_object_to_json_string_ext(q, JSON_C_TO_STRING_PLAIN);
-    const char *params[3] = {d->instance_id, uptime, text};
+    char seq[24];
+    snprintf(seq, sizeof seq, "%lld", (long long)writer_next_seq(d->writer));
+    const char *params[4] = {d->instance_id, uptime, text, seq};
     if (text == NULL ||
-        writer_submit(d->writer, WRITE_DATA, SQL_PERSIST_STATS, 3, params, 1, NULL, NULL) != 0)
+        writer_submit(d->writer, WRITE_DATA, SQL_PERSIST_STATS, 4, params, 1, NULL, NULL) != 0)
         log_msg(LOG_ERROR, "stats: cannot queue statistics (out of memory)");
     json_object_put(q);
 }

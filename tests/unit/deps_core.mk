@@ -26,3 +26,6 @@ UNIT_DEPS_dbconn    := daemon/dbconn daemon/loop common/db common/log common/uti
 # test_writer: the buffer's drop rules, with a dbconn that stays down
 UNIT_DEPS_writer    := daemon/writer daemon/dbconn daemon/loop common/jbuf common/db common/log \
                        common/util
+# test_sql: the statement table's idempotency rule, and statements replayed
+# against a migrated database of its own (skipped without PGLOCAL_PORT)
+UNIT_DEPS_sql       := daemon/sql common/migrate common/db common/log common/util
