@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -156,12 +157,150 @@ static void logs_and_updates_sent_twice_are_one_row(void **state)
     assert_int_equal(count_of("SELECT count(*) FROM price_update_log WHERE symbol = 'GONE'"), 1);
 }
 
+/* ---- retention, as a property ------------------------------------------
+ * For 100 generated mixes (PROPERTY_SEED replays one; the seed is printed
+ * on failure) of rows around the bound — ages in whole hours from 0 to 60
+ * days, bounds of 1 to 45 days, batch sizes smaller and larger than the
+ * rows — running the daemon's own retention statements until they delete
+ * fewer than a batch leaves exactly the rows younger than the bound, and,
+ * for intraday prices, each asset's newest row whatever its age. */
+
+static uint64_t prop_state;
+
+static uint32_t prop_rnd(uint32_t n)
+{
+    prop_state = prop_state * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint32_t)(prop_state >> 33) % n;
+}
+
+static void exec_ok(const char *q)
+{
+    PGresult *r = PQexec(conn, q);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+        fail_msg("%s: %s", q, PQerrorMessage(conn));
+    PQclear(r);
+}
+
+/* Runs stmt with (days, batch) until a step deletes fewer than batch rows;
+ * returns how many went. */
+static long long retain_all(const char *stmt, int days, int batch)
+{
+    char d[16], b[16];
+    snprintf(d, sizeof d, "%d", days);
+    snprintf(b, sizeof b, "%d", batch);
+    const char *params[2] = {d, b};
+    long long total = 0;
+    for (int step = 0; step < 10000; step++) {
+        PGresult *res = NULL;
+        char err[512];
+        if (db_exec(conn, stmt, 2, params, &res, err, sizeof err) != DB_OK)
+            fail_msg("%s: %s", stmt, err);
+        long long n = strtoll(PQcmdTuples(res), NULL, 10);
+        PQclear(res);
+        total += n;
+        if (n < batch)
+            return total;
+    }
+    fail_msg("%s never finished", stmt);
+    return -1;
+}
+
+static void retention_deletes_exactly_the_old_rows(void **state)
+{
+    (void)state;
+    if (conn == NULL)
+        skip();
+    const char *env = getenv("PROPERTY_SEED");
+    uint64_t seed = env != NULL && *env ? strtoull(env, NULL, 10) : (uint64_t)time(NULL);
+    exec_ok("INSERT INTO assets (symbol, name, asset_type, currency, provider, provider_symbol)"
+            " SELECT 'RP' || i, 'rp', 'stock', 'USD', 'yahoo', 'RP' || i"
+            " FROM generate_series(1, 5) i");
+    for (int c = 0; c < 100; c++) {
+        prop_state = seed * 1000003u + (uint64_t)c;
+        int days = 1 + (int)prop_rnd(45), batch = 1 + (int)prop_rnd(60);
+        int rows = (int)prop_rnd(250);
+        exec_ok("TRUNCATE fetcher_logs, price_update_log, fetcher_statistics, asset_prices");
+        /* one row of each table per generated age (hours, up to 60 days;
+         * a third of them at the bound, an hour either side); a row is
+         * younger than the bound exactly when its age is under days * 24 h
+         * (one aged exactly that is older by the time retention runs) */
+        exec_ok("CREATE TEMP TABLE IF NOT EXISTS ages (i int, h int, a int)");
+        exec_ok("TRUNCATE ages");
+        static char ins[64 + 250 * 32];
+        size_t off = (size_t)snprintf(ins, sizeof ins, "INSERT INTO ages VALUES (0, 0, 1)");
+        for (int i = 1; i <= rows; i++) {
+            int h = prop_rnd(3) == 0 ? days * 24 + (int)prop_rnd(3) - 1 : (int)prop_rnd(60 * 24);
+            off +=
+                (size_t)snprintf(ins + off, sizeof ins - off, ",(%d,%d,%u)", i, h, prop_rnd(5) + 1);
+        }
+        exec_ok(ins);
+        exec_ok("INSERT INTO fetcher_logs (\"timestamp\", level, message, instance_id, seq)"
+                " SELECT now() - make_interval(hours => h), 'INFO', 'p', 'prop', i FROM ages");
+        exec_ok("INSERT INTO price_update_log (\"timestamp\", symbol, success, instance_id, seq)"
+                " SELECT now() - make_interval(hours => h), 'RP', true, 'prop', i FROM ages");
+        exec_ok(
+            "INSERT INTO fetcher_statistics (instance_id, recorded_at, uptime_seconds,"
+            " total_cycles, successful_cycles, failed_cycles, success_rate, assets_tracked, seq)"
+            " SELECT 'prop', now() - make_interval(hours => h), 1, 1, 1, 0, 100, 1, i FROM ages");
+        exec_ok(
+            "INSERT INTO asset_prices (asset_id, price, currency, price_time, fetched_at,"
+            " source, instance_id, seq) SELECT a.id, 1, 'USD', now() - make_interval(hours => h),"
+            " now() - make_interval(hours => h), 'yahoo', 'prop', i"
+            " FROM ages JOIN assets a ON a.symbol = 'RP' || ages.a");
+        /* what must stay, computed from the ages, not by the statements */
+        char q[512];
+        snprintf(q, sizeof q, "SELECT count(*) FROM ages WHERE h < %d * 24", days);
+        long long young = count_of(q);
+        /* assets whose newest row (least age) is past the bound keep it */
+        snprintf(q, sizeof q,
+                 "SELECT count(*) FROM (SELECT a, min(h) AS h FROM ages GROUP BY a) n"
+                 " WHERE n.h >= %d * 24",
+                 days);
+        long long old_newest = count_of(q);
+        (void)retain_all(SQL_RETAIN_LOGS, days, batch);
+        (void)retain_all(SQL_RETAIN_UPDATES, days, batch);
+        (void)retain_all(SQL_RETAIN_STATS, days, batch);
+        (void)retain_all(SQL_RETAIN_PRICES, days, batch);
+        static const char *const left[] = {"SELECT count(*) FROM fetcher_logs",
+                                           "SELECT count(*) FROM price_update_log",
+                                           "SELECT count(*) FROM fetcher_statistics"};
+        for (size_t t = 0; t < 3; t++) {
+            long long n = count_of(left[t]);
+            if (n != young)
+                fail_msg("seed %llu case %d (%d days, batch %d, %d rows): %s is %lld, want %lld",
+                         (unsigned long long)seed, c, days, batch, rows, left[t], n, young);
+            snprintf(q, sizeof q,
+                     "SELECT count(*) FROM %s WHERE %s < now() - make_interval(days => %d)",
+                     t == 0   ? "fetcher_logs"
+                     : t == 1 ? "price_update_log"
+                              : "fetcher_statistics",
+                     t == 2 ? "recorded_at" : "\"timestamp\"", days);
+            if (count_of(q) != 0)
+                fail_msg("seed %llu case %d: rows older than %d days left in %s",
+                         (unsigned long long)seed, c, days, left[t]);
+        }
+        long long p = count_of("SELECT count(*) FROM asset_prices");
+        if (p != young + old_newest)
+            fail_msg("seed %llu case %d (%d days, batch %d): asset_prices %lld, want %lld young"
+                     " + %lld newest-of-an-asset",
+                     (unsigned long long)seed, c, days, batch, p, young, old_newest);
+        snprintf(q, sizeof q,
+                 "SELECT count(*) FROM assets a WHERE a.symbol LIKE 'RP%%' AND"
+                 " EXISTS (SELECT 1 FROM ages WHERE 'RP' || ages.a = a.symbol) AND NOT EXISTS"
+                 " (SELECT 1 FROM asset_prices p WHERE p.asset_id = a.id)");
+        if (count_of(q) != 0)
+            fail_msg("seed %llu case %d: an asset lost its newest price", (unsigned long long)seed,
+                     c);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(every_insert_is_idempotent),
         cmocka_unit_test(persist_stats_sent_twice_is_one_row),
         cmocka_unit_test(logs_and_updates_sent_twice_are_one_row),
+        cmocka_unit_test(retention_deletes_exactly_the_old_rows),
     };
     return cmocka_run_group_tests_name("sql", tests, db_setup, db_teardown);
 }
