@@ -15,6 +15,8 @@ for tests/integration/properties.sh.
   recent_updates  limit and filters give exactly the newest matching rows
   statistics      /statistics equals the formulas over the cycles table:
                   counters, success rate, average of the last 100, last
+  uptime          uptime_seconds is the age of the live instance with the
+                  newest heartbeat, 0 with none live
 """
 import json
 from decimal import ROUND_HALF_UP, Decimal
@@ -225,8 +227,37 @@ def prop_statistics(rnd):
     expect("statistics over %d cycles" % n, want, have)
 
 
+# --- uptime ------------------------------------------------------------------
+def prop_uptime(rnd):
+    """uptime_seconds is the age of the live instance (running, heartbeat
+    within the live window) with the newest heartbeat; 0 when none is live.
+    Heartbeat ages are far from the window's edge (15 s): 0-5 s or 60 s+."""
+    psql("TRUNCATE fetcher_instances")
+    insts = []
+    for i in range(rnd.choice([0, 1, 1, 2, 3, 5])):
+        live_hb = rnd.random() < 0.5
+        hb = rnd.randrange(0, 6) if live_hb else rnd.randrange(60, 100000)
+        state = "running" if rnd.random() < 0.8 else "stopped"
+        age = hb + rnd.randrange(0, 30 * 86400)
+        insts.append(("prop-%d" % i, "h", 1, "v", age, hb, state, 600))
+    if insts:
+        psql("INSERT INTO fetcher_instances (instance_id, host, pid, version, started_at,"
+             " last_heartbeat, state, interval_s) VALUES " + ",".join(
+                 "('%s', '%s', %d, '%s', now() - make_interval(secs => %d),"
+                 " now() - make_interval(secs => %d), '%s', %d)" % r for r in insts))
+    live = [r for r in insts if r[6] == "running" and r[5] <= 5]
+    want = min(live, key=lambda r: r[5])[4] if live else 0
+    ties = [r for r in live if r[5] == (min(r2[5] for r2 in live) if live else 0)]
+    got = get("/api/fetcher/statistics")["uptime_seconds"]
+    # the newest heartbeat may be a tie: any of the tied instances' ages; a
+    # second or two pass between the insert and the answer
+    if not any(r[4] <= got <= r[4] + 2 for r in ties) and not (not live and got == 0):
+        raise Failed("uptime with instances %s: expected %s, got %s" % (insts, want, got))
+
+
 PROPS = [("logs_pages", prop_logs_pages), ("logs_keyset", prop_logs_keyset),
-         ("recent_updates", prop_recent_updates), ("statistics", prop_statistics)]
+         ("recent_updates", prop_recent_updates), ("statistics", prop_statistics),
+         ("uptime", prop_uptime)]
 
 
 def main():
