@@ -187,12 +187,10 @@
  *        "/api/v3/simple/price":1,"/latest":0},
  *        "by_symbol":{"AAPL":2,"MSFT":1,"bitcoin":1},"api_key_requests":0}
  *   Every provider request counts (faulted ones too, at arrival, before
- *   latency);
-    control endpoints(/ _ *) do not .by_path uses the endpoint * without its symbol,
-        / simple / price as / api / v3 / simple / price, * / v1 / latest as / latest,
-        / v6 / latest / USD as / v6 / latest and
-            * / v2 / prices / BTC - USD / spot as / v2 / prices / spot; an unknown path counts as
- "(unknown)". by_symbol
+ *   latency); control endpoints (/_...) do not. by_path uses the endpoint
+ *   without its symbol, /simple/price as /api/v3/simple/price, /v1/latest
+ *   as /latest, /v6/latest/USD as /v6/latest and /v2/prices/BTC-USD/spot
+ *   as /v2/prices/spot; an unknown path counts as "(unknown)". by_symbol
  *   counts each distinct symbol/id (FX: each target code named) once per
  *   request. After 100,000 distinct symbols new ones are counted in an
  *   extra "untracked_symbols" key, present only when non-zero.
@@ -202,54 +200,31 @@
  * POST /_mode?fault=NAME|none&provider=P → {"ok":true,"fault":…,
  *   "provider":P}: the same for the paths of one provider only (yahoo,
  *   coingecko, fx or frankfurter, kraken, erapi, twelvedata, coinbase), so
- *   one source is down while the others answer;
-    the global fault, when *set,
-        wins.GET / _mode → {
-            "fault" : "none",
-            "latency_ms" : 0,
-            "providers" : *{"yahoo" : "none",…}
-        }.*POST /
-                _latency
-            ? ms =
-                  N         → {"ok" : true, "latency_ms" : N}(0..600000).* *Replay(`--fixtures DIR`)
-            : POST / _replay
-            ? path = P &file = F[&status = N] → * {
-                  "ok" : true,
-                  "path" : P,
-                  "file" : F,
-                  "status" : N,
-                  "bytes" :…,
-                  "content_type" :…
-              };
-    *from then on every request whose URL path(no query)
-            is exactly P is *answered with the bytes of DIR /
-        F,
-        read at POST time, verbatim,
-        with *status N(default 200) and
-            the content type of F's extension (.json *application / json;
-    charset = utf - 8, .txt text / plain;
-    charset = utf - 8, .html * text / html;charset=utf-8, else application/octet-stream). Replayed
+ *   one source is down while the others answer; the global fault, when
+ *   set, wins. GET /_mode → {"fault":"none","latency_ms":0,
+ *   "providers":{"yahoo":"none",…}}.
+ * POST /_latency?ms=N         → {"ok":true,"latency_ms":N} (0..600000).
+ *
+ * Replay (`--fixtures DIR`): POST /_replay?path=P&file=F[&status=N] →
+ *   {"ok":true,"path":P,"file":F,"status":N,"bytes":…,"content_type":…};
+ *   from then on every request whose URL path (no query) is exactly P is
+ *   answered with the bytes of DIR/F, read at POST time, verbatim, with
+ *   status N (default 200) and the content type of F's extension (.json
+ *   application/json;charset=utf-8, .txt text/plain;charset=utf-8, .html
+ *   text/html;charset=utf-8, else application/octet-stream). Replayed
  *   requests are counted in /_stats as usual (by_path, by_symbol from the
  *   path or query), the global latency applies, faults do not. A path
  *   fakemarket does not serve may be replayed too (counted as
- *   "(unknown)"). Several paths at once (up to 64);
-    the same path again *replaces it;
-    POST / _replay ? clear = 1 → {"ok" : true, "cleared" : N};
-    GET * / _replay → {
-        "fixtures" : DIR | null,
-        "replays" : [ { path, file, status, bytes, *content_type }…]
-    };
-    / _reset leaves replays alone.F must be a plain *file name(no '/', no leading '.'), exist,
-        and be at most 4 MiB, else * 400 {"error" : "file: …"};
-    path must start with '/' and not be / _… * ({"error" : "path: …"});
-    status 100..599({"error" : "status: …"});
-    *without-- fixtures : 400
-    {
-        "error" : "fakemarket was started without
-                  *
-                  --fixtures "}.
-                  *
-                  Anything else : 404 {"error" : "not found"}; a known path with the wrong
+ *   "(unknown)"). Several paths at once (up to 64); the same path again
+ *   replaces it; POST /_replay?clear=1 → {"ok":true,"cleared":N}; GET
+ *   /_replay → {"fixtures":DIR|null,"replays":[{path,file,status,bytes,
+ *   content_type}…]}; /_reset leaves replays alone. F must be a plain
+ *   file name (no '/', no leading '.'), exist, and be at most 4 MiB, else
+ *   400 {"error":"file: …"}; path must start with '/' and not be /_…
+ *   ({"error":"path: …"}); status 100..599 ({"error":"status: …"});
+ *   without --fixtures: 400 {"error":"fakemarket was started without
+ *   --fixtures"}.
+ * Anything else: 404 {"error":"not found"}; a known path with the wrong
  * method: 405 with Allow.
  *
  * Faults: a symbol or id starting with a fault name (any case) asks for it;
