@@ -97,6 +97,12 @@ const struct hbs_field hbs_detail_fields[] = {
     HBS_D(cycles_started, JBUF_INT, "cycles"),
     HBS_D(write_buffer_rows, JBUF_INT, "rows buffered now"),
     HBS_D(rows_dropped, JBUF_INT, "rows"),
+    HBS_D(fleet_role, JBUF_STR, "unknown | solo | leader | follower"),
+    HBS_D(fleet_leader, JBUF_STR, "instance id, or null"),
+    HBS_D(fleet_epoch, JBUF_INT, "lease changes of holder, while we hold it; else 0"),
+    HBS_D(fleet_shares, JBUF_INT, "shares of shared cycles recorded"),
+    HBS_D(fleet_assets, JBUF_INT, "assets in those shares"),
+    HBS_D(fleet_claims_released, JBUF_INT, "dead instances' claims returned to the pool"),
 };
 const size_t hbs_detail_nfields = ARRAY_LEN(hbs_detail_fields);
 

@@ -90,6 +90,10 @@ struct hbs_detail {
     int paused;
     int64_t paused_since; /* wall ms; 0 = unknown or not paused */
     int64_t heartbeat_s, skipped_deadlines, cycles_started, write_buffer_rows, rows_dropped;
+    /* several instances on one database (daemon/fleet.h) */
+    const char *fleet_role;   /* "unknown", "solo", "leader", "follower" */
+    const char *fleet_leader; /* the schedule lease's holder as last seen, or null */
+    int64_t fleet_epoch, fleet_shares, fleet_assets, fleet_claims_released;
 };
 extern const struct hbs_field hbs_detail_fields[];
 extern const size_t hbs_detail_nfields;

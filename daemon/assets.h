@@ -41,6 +41,11 @@ struct asset_list *asset_list_ref(struct asset_list *l);
 /* Drops a reference; the last one frees. NULL is a no-op. */
 void asset_list_release(struct asset_list *l);
 
+/* The rows of a statement whose first nine columns are
+ * SQL_TRACKED_ASSETS' (the fleet's claims) as a new list, one reference
+ * for the caller; NULL when out of memory. */
+struct asset_list *assets_from_rows(const PGresult *res);
+
 /* The last list and currencies read successfully, kept between cycles. */
 struct asset_cache;
 struct asset_cache *asset_cache_new(void);

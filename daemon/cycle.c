@@ -59,13 +59,29 @@ struct work_kind {
     int honours_staleness;
     /* USD rates for the currencies in use, for portfolio valuation. */
     int fetches_rates;
+    /* The assets of its list are fetched (the rates of a shared cycle
+     * read the list only for its currencies). */
+    int fetches_assets;
+    /* Portfolios are recalculated when it is written (a shared cycle's
+     * finisher does that once for all its shares: fleet.c). */
+    int recalculates;
+    /* Its start and end are logged as an on-demand refresh's (a share's
+     * are not: the fleet logs the cycle it is part of). */
+    int logs_as_refresh;
+    /* Takes no answer from the queue's cache, however recent: a cycle's
+     * prices are fetched for it. Work someone asked for takes one a few
+     * seconds old (a symbol a running cycle just fetched). */
+    int fresh_only;
 };
 
 static const struct work_kind cyc_kinds[] = {
-    [WORK_STARTUP] = {"startup", QPRIO_SCHEDULED, 1, 1, 1},
-    [WORK_SCHEDULE] = {"schedule", QPRIO_SCHEDULED, 1, 1, 1},
-    [WORK_MANUAL] = {"manual", QPRIO_MANUAL, 1, 0, 1},
-    [WORK_REFRESH] = {"refresh", QPRIO_ON_DEMAND, 0, 0, 0},
+    [WORK_STARTUP] = {"startup", QPRIO_SCHEDULED, 1, 1, 1, 1, 1, 0, 1},
+    [WORK_SCHEDULE] = {"schedule", QPRIO_SCHEDULED, 1, 1, 1, 1, 1, 0, 1},
+    [WORK_MANUAL] = {"manual", QPRIO_MANUAL, 1, 0, 1, 1, 1, 0, 0},
+    [WORK_REFRESH] = {"refresh", QPRIO_ON_DEMAND, 0, 0, 0, 1, 1, 1, 0},
+    /* the plan judged staleness: every asset of a share is fetched */
+    [WORK_SHARE] = {"share", QPRIO_SCHEDULED, 0, 0, 0, 1, 0, 0, 1},
+    [WORK_RATES] = {"rates", QPRIO_SCHEDULED, 0, 0, 1, 0, 0, 0, 1},
 };
 
 /* Where a queue answer goes: results[i] or rates[i] of c. */
@@ -79,7 +95,10 @@ struct cycle {
     struct daemon *d;
     const struct work_kind *kind;
     int refs;
-    int64_t seq;     /* 0 for work without a cycle row */
+    /* 0 for work without a cycle row; for a shared cycle's work, minus
+     * the fetcher_cycles id (rows and logs name the cycle that way) */
+    int64_t seq;
+    int64_t start_timer; /* a share's deferred start, or 0 */
     char client[64]; /* who asked, for work someone asked for */
     int64_t started_wall_ms, started_mono_ms;
     uint64_t upstream_at_start; /* fetcher_requests() when it started */
@@ -205,15 +224,14 @@ static void cyc_send_progress(struct cycle *c)
  * average buy price used; no exchange rate: left out) — one line per
  * portfolio, not per position — and the totals. To fetcher_logs, so the
  * dashboard shows them. */
-static void cyc_on_recalc_written(int written, const PGresult *res, void *cls)
+static void cyc_log_recalc(struct writer *wr, int64_t ref, int written, const PGresult *res)
 {
-    struct cycle *c = cls;
     if (!written || res == NULL) {
-        writer_log(c->d->writer, LOG_ERROR, c->seq, NULL,
+        writer_log(wr, LOG_ERROR, ref, NULL,
                    "Portfolio recalculation of cycle %lld not done: the statement was dropped or "
                    "refused (see fetcherd's output); values stay as they were",
-                   (long long)c->seq);
-        goto out;
+                   (long long)(ref < 0 ? -ref : ref));
+        return;
     }
     int failed = 0, gapped = 0, n = PQntuples(res);
     for (int i = 0; i < n; i++) {
@@ -224,7 +242,7 @@ static void cyc_on_recalc_written(int written, const PGresult *res, void *cls)
             json_object_object_add(ctx, "portfolio_id", json_object_new_string(pid));
             json_object_object_add(ctx, "error", json_object_new_string(PQgetvalue(res, i, 3)));
             json_object_object_add(ctx, "sqlstate", json_object_new_string(PQgetvalue(res, i, 4)));
-            writer_log(c->d->writer, LOG_ERROR, c->seq, ctx,
+            writer_log(wr, LOG_ERROR, ref, ctx,
                        "Portfolio %s: recalculation failed; its previous values stay", pid);
             continue;
         }
@@ -236,7 +254,7 @@ static void cyc_on_recalc_written(int written, const PGresult *res, void *cls)
         json_object_object_add(ctx, "portfolio_id", json_object_new_string(pid));
         json_object *missing = json_tokener_parse(PQgetvalue(res, i, 2));
         json_object_object_add(ctx, "missing", missing);
-        writer_log(c->d->writer, LOG_WARNING, c->seq, ctx,
+        writer_log(wr, LOG_WARNING, ref, ctx,
                    "Portfolio %s: %lld positions valued without a current price or rate", pid,
                    (long long)gaps);
     }
@@ -245,12 +263,48 @@ static void cyc_on_recalc_written(int written, const PGresult *res, void *cls)
     json_object_object_add(ctx, "updated", json_object_new_int(n - failed));
     json_object_object_add(ctx, "failed", json_object_new_int(failed));
     json_object_object_add(ctx, "with_gaps", json_object_new_int(gapped));
-    writer_log(c->d->writer, failed ? LOG_WARNING : LOG_INFO, c->seq, ctx,
+    writer_log(wr, failed ? LOG_WARNING : LOG_INFO, ref, ctx,
                "Portfolio recalculation done: %d of %d portfolios updated, %d failed", n - failed,
                n, failed);
-out:
+}
+
+static void cyc_on_recalc_written(int written, const PGresult *res, void *cls)
+{
+    struct cycle *c = cls;
+    cyc_log_recalc(c->d->writer, c->seq, written, res);
     c->recalc_pending--;
     cycle_release(c);
+}
+
+/* A shared cycle's recalculation: what the log needs outlives the call. */
+struct cyc_recalc {
+    struct writer *wr;
+    int64_t ref;
+};
+
+static void cyc_on_fleet_recalc_written(int written, const PGresult *res, void *cls)
+{
+    struct cyc_recalc *r = cls;
+    cyc_log_recalc(r->wr, r->ref, written, res);
+    free(r);
+}
+
+void cycle_recalculate(struct daemon *d, const char *instance_id, int64_t seq, int64_t cycle_ref)
+{
+    struct cyc_recalc *r = malloc(sizeof *r);
+    if (r == NULL) {
+        log_msg(LOG_ERROR, "cycle: out of memory; portfolios not recalculated");
+        return;
+    }
+    *r = (struct cyc_recalc){d->writer, cycle_ref};
+    char s[24];
+    snprintf(s, sizeof s, "%lld", (long long)seq);
+    const char *params[2] = {instance_id, s};
+    writer_log(d->writer, LOG_INFO, cycle_ref, NULL, "Portfolio recalculation started (cycle %lld)",
+               (long long)(cycle_ref < 0 ? -cycle_ref : cycle_ref));
+    if (writer_submit(d->writer, WRITE_DATA, SQL_RECALC_PORTFOLIOS, 2, params, 1,
+                      cyc_on_fleet_recalc_written, r) != 0)
+        cyc_on_fleet_recalc_written(0, NULL, r);
 }
 
 static void cyc_on_results_written(int written, const PGresult *res, void *cls)
@@ -304,7 +358,7 @@ static void cyc_log_failures(struct cycle *c)
         json_object_object_add(ctx, "not_listed", json_object_new_int64((int64_t)more));
         writer_log(c->d->writer, LOG_ERROR, c->seq, ctx,
                    "%zu more assets failed in cycle %lld (see price_update_log)", more,
-                   (long long)c->seq);
+                   (long long)(c->seq < 0 ? -c->seq : c->seq));
     }
 }
 
@@ -314,6 +368,8 @@ static void cyc_log_finish(struct cycle *c, enum cycle_status st, int64_t now_wa
                            int failed)
 {
     double secs = (double)(loop_now(c->d->loop) - c->started_mono_ms) / 1000.0;
+    if (!c->kind->writes_cycle_row && !c->kind->logs_as_refresh)
+        return;
     json_object *ctx = json_object_new_object();
     if (!c->kind->writes_cycle_row) {
         json_object_object_add(ctx, "client", json_object_new_string(c->client));
@@ -347,6 +403,10 @@ static void cyc_finish(struct cycle *c)
     int64_t now_wall = util_wall_ms();
     int ok = 0, failed = 0, cancelled = 0;
     for (size_t i = 0; i < c->n; i++) {
+        /* a share's asset cancelled by shutdown is no result: its claim
+         * goes back to the pool for another instance (fleet_final) */
+        if (c->kind == &cyc_kinds[WORK_SHARE] && c->results[i].kind == QUOTE_CANCELLED)
+            c->results[i].skipped = 1;
         if (c->results[i].skipped)
             continue;
         if (c->results[i].kind == QUOTE_OK)
@@ -368,7 +428,7 @@ static void cyc_finish(struct cycle *c)
     c->results_pending += (int)chunks;
     c->refs += (int)chunks;
     int rates_ok = record_rates(&o, c->rates, c->nrates);
-    if (ok > 0 || rates_ok > 0)
+    if (c->kind->recalculates && (ok > 0 || rates_ok > 0))
         cyc_recalculate(c);
     cyc_log_failures(c);
     cyc_log_finish(c, st, now_wall, ok, failed);
@@ -529,7 +589,7 @@ static int cyc_fetch_rate(struct cycle *c, size_t i, int64_t ttl)
 static void cyc_fetch_all(struct cycle *c)
 {
     /* Within one cycle a key is fetched once (coalescing). */
-    int64_t ttl = c->kind->honours_staleness ? 0 : CYCLE_RECENT_ANSWER_MS;
+    int64_t ttl = c->kind->fresh_only ? 0 : CYCLE_RECENT_ANSWER_MS;
     size_t immediate = 0;
     for (size_t i = 0; i < c->n; i++)
         immediate += (size_t)cyc_fetch_asset(c, i, ttl);
@@ -545,6 +605,8 @@ static void cyc_fetch_all(struct cycle *c)
 
 static void cyc_log_start(struct cycle *c, const char *note)
 {
+    if (!c->kind->writes_cycle_row && !c->kind->logs_as_refresh)
+        return;
     json_object *ctx = json_object_new_object();
     json_object_object_add(ctx, "assets", json_object_new_int64((int64_t)c->n));
     if (!c->kind->writes_cycle_row) {
@@ -566,6 +628,10 @@ static void cyc_log_start(struct cycle *c, const char *note)
 static void cyc_begin(struct cycle *c, struct asset_list *list, const char (*ccy)[4], size_t nccy,
                       const char *note)
 {
+    if (!c->kind->fetches_assets) {
+        asset_list_release(list);
+        list = NULL;
+    }
     c->list = list;
     c->n = asset_list_len(list);
     c->results = c->n ? calloc(c->n, sizeof *c->results) : NULL;
@@ -597,8 +663,13 @@ static void cyc_fail_early(struct cycle *c, const char *why)
 {
     c->fetching = 0;
     if (!c->kind->writes_cycle_row) {
-        writer_log(c->d->writer, LOG_ERROR, 0, NULL, "On-demand refresh for %s failed: %s",
-                   c->client, why);
+        if (c->kind->logs_as_refresh)
+            writer_log(c->d->writer, LOG_ERROR, 0, NULL, "On-demand refresh for %s failed: %s",
+                       c->client, why);
+        else
+            writer_log(c->d->writer, LOG_WARNING, c->seq, NULL,
+                       "Exchange rates of cycle %lld not fetched: %s",
+                       (long long)(c->seq < 0 ? -c->seq : c->seq), why);
         c->cb(CYCLE_FAILED, c->cls);
         return;
     }
@@ -644,6 +715,53 @@ struct cycle *cycle_start(struct daemon *d, struct asset_cache *ac, int64_t seq,
                           enum work_kind_id kind, cycle_done_cb done, void *cls)
 {
     struct cycle *c = cyc_new(d, kind, seq, done, cls);
+    if (c == NULL)
+        return NULL;
+    cyc_ref(c); /* held by the read */
+    if (assets_read_tracked(d->loop, d->db, ac, cyc_on_assets, c) == NULL) {
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* A share's list is at hand: its fetching starts from the loop, so that
+ * done never runs inside cycle_start_share. */
+static int64_t cyc_on_share_start(struct loop *l, void *cls)
+{
+    (void)l;
+    struct cycle *c = cls;
+    c->start_timer = 0;
+    struct asset_list *list = c->list;
+    c->list = NULL;
+    cyc_begin(c, list, NULL, 0, NULL);
+    cycle_release(c); /* the timer's reference */
+    return LOOP_TIMER_STOP;
+}
+
+struct cycle *cycle_start_share(struct daemon *d, struct asset_list *list, int64_t cycle_id,
+                                cycle_done_cb done, void *cls)
+{
+    struct cycle *c = cyc_new(d, WORK_SHARE, -cycle_id, done, cls);
+    if (c == NULL) {
+        asset_list_release(list);
+        return NULL;
+    }
+    c->list = list;
+    cyc_ref(c); /* held by the timer */
+    c->start_timer = loop_timer_add(d->loop, 0, cyc_on_share_start, c);
+    if (c->start_timer <= 0) {
+        asset_list_release(list);
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+struct cycle *cycle_start_rates(struct daemon *d, struct asset_cache *ac, int64_t cycle_id,
+                                cycle_done_cb done, void *cls)
+{
+    struct cycle *c = cyc_new(d, WORK_RATES, -cycle_id, done, cls);
     if (c == NULL)
         return NULL;
     cyc_ref(c); /* held by the read */

@@ -18,6 +18,7 @@
 #include "db.h"
 #include "dbconn.h"
 #include "fetch.h"
+#include "fleet.h"
 #include "heartbeat.h"
 #include "log.h"
 #include "loop.h"
@@ -57,7 +58,7 @@
 #define STALE_CHECK_MS 5000
 
 static const char *const listen_channels[] = {"fetcher_trigger", "fetcher_refresh",
-                                              "fetcher_control", NULL};
+                                              "fetcher_control", "fetcher_work", NULL};
 
 struct app {
     struct daemon d;
@@ -65,6 +66,7 @@ struct app {
     struct heartbeat *hb;
     struct retention *ret;
     struct scheduler *sched;
+    struct fleet *fleet;
     int sigfd;
     int once_ok;
     size_t rows_lost; /* still buffered at the shutdown deadline */
@@ -226,6 +228,7 @@ static void begin_shutdown(struct app *a, const char *why)
     queue_cancel_all(a->d.queue);
     queue_run(a->d.queue, loop_now(a->d.loop)); /* delivers the cancellations */
     writer_log(a->d.writer, LOG_INFO, 0, NULL, "fetcherd %s stopping (%s)", a->d.instance_id, why);
+    fleet_final(a->fleet); /* after the cancelled shares' rows, before the last heartbeat */
     heartbeat_final(a->hb);
     a->shutdown_deadline = loop_now(a->d.loop) + SHUTDOWN_FLUSH_MS;
     (void)loop_timer_add(a->d.loop, SHUTDOWN_FLUSH_MS, on_shutdown_timer, a);
@@ -272,6 +275,10 @@ static void on_notify(const char *channel, const char *payload, void *cls)
         read_settings(a);
         return;
     }
+    if (strcmp(channel, "fetcher_work") == 0) {
+        fleet_on_notify(a->fleet);
+        return;
+    }
     char source[96] = "a NOTIFY";
     json_object *p = json_tokener_parse(payload);
     json_object *v = NULL, *syms = NULL;
@@ -313,6 +320,7 @@ static void check_stale(struct app *a)
     const char *params[1] = {a->d.instance_id};
     if (dbconn_query(a->d.db, SQL_ABORT_STALE, 1, params, on_abort_stale, a) == 0)
         a->stale_inflight = 1;
+    fleet_reap(a->fleet);
 }
 
 static void on_db_state(int up, void *cls)
@@ -562,7 +570,11 @@ static int app_run(int once)
         goto out;
     a.sched = scheduler_new(d, once, start_seq, on_once_done, &a);
     d->sched = a.sched;
-    if (a.sched == NULL || scheduler_setup(a.sched) != 0)
+    /* a --once run fetches alone: it takes no part in the fleet */
+    a.fleet = once ? NULL : fleet_new(d);
+    d->fleet = a.fleet;
+    if (a.sched == NULL || (!once && (a.fleet == NULL || fleet_setup(a.fleet) != 0)) ||
+        scheduler_setup(a.sched) != 0)
         goto out;
     a.hb = heartbeat_setup(d, a.sched);
     a.ret = once ? NULL : retention_setup(d);
@@ -610,6 +622,7 @@ out:
     heartbeat_free(a.hb);
     retention_free(a.ret);
     writer_free(d->writer);
+    fleet_free(a.fleet); /* after the writer: its callbacks point here */
     if (a.sigfd >= 0)
         close(a.sigfd);
     loop_free(d->loop);

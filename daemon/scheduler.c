@@ -3,6 +3,7 @@
  */
 #include "scheduler.h"
 #include "deadline.h"
+#include "fleet.h"
 #include "log.h"
 
 #include <json-c/json.h>
@@ -55,6 +56,25 @@ static void sched_run_cycle(struct scheduler *s, enum work_kind_id kind)
     s->current = c;
 }
 
+/* A cycle the fleet shares: planned here, fetched by every instance. */
+static void sched_plan_fleet(struct scheduler *s, enum work_kind_id kind)
+{
+    s->seq++;
+    s->started++;
+    static const char *const triggers[] = {"startup", "schedule", "manual"};
+    if (fleet_plan(s->d->fleet, s->seq, triggers[kind <= WORK_MANUAL ? kind : WORK_SCHEDULE],
+                   kind != WORK_MANUAL) != 0)
+        writer_log(s->d->writer, LOG_WARNING, 0, NULL,
+                   "Cycle %lld not planned: the database is away", (long long)s->seq);
+}
+
+/* Who acts on a deadline or a trigger now. A --once run is its own: it
+ * runs its one cycle whatever the fleet does. */
+static enum fleet_role sched_role(const struct scheduler *s)
+{
+    return s->once ? FLEET_SOLO : fleet_role(s->d->fleet);
+}
+
 static int64_t sched_on_deadline(struct loop *l, void *cls)
 {
     struct scheduler *s = cls;
@@ -63,20 +83,28 @@ static int64_t sched_on_deadline(struct loop *l, void *cls)
     int64_t now = loop_now(l);
     /* Before the first asset list, a cycle has nothing to fetch without the
      * database: give the connection a moment (it is opened asynchronously
-     * at start) before going ahead and failing that cycle. */
-    if (!s->running && asset_cache_count(s->assets) < 0 && !dbconn_is_up(s->d->db) &&
+     * at start) before going ahead and failing that cycle. Likewise, who
+     * leads is not known before the database first answers. */
+    enum fleet_role role = sched_role(s);
+    if (!s->running &&
+        ((asset_cache_count(s->assets) < 0 && !dbconn_is_up(s->d->db)) ||
+         role == FLEET_UNKNOWN) &&
         now - s->deadline < STARTUP_DB_WAIT_MS)
         return 100;
     if (s->paused && !s->once) {
         /* paused deadlines are not "skipped": nobody meant them to run. A
          * --once run is not a scheduled cycle: someone asked for it now. */
-    } else if (s->running) {
+    } else if (role == FLEET_FOLLOWER) {
+        /* the leader's deadline, not ours */
+    } else if (s->running || (role == FLEET_LEADER && fleet_cycle_open(s->d->fleet))) {
         s->skipped++;
         json_object *ctx = json_object_new_object();
         json_object_object_add(ctx, "skipped_deadlines", json_object_new_int64(s->skipped));
         writer_log(s->d->writer, LOG_WARNING, s->seq, ctx,
                    "Cycle %lld still running at the next deadline; skipping this deadline",
                    (long long)s->seq);
+    } else if (role == FLEET_LEADER) {
+        sched_plan_fleet(s, s->started == 0 ? WORK_STARTUP : WORK_SCHEDULE);
     } else {
         sched_run_cycle(s, s->started == 0 ? WORK_STARTUP : WORK_SCHEDULE);
     }
@@ -138,6 +166,23 @@ void scheduler_trigger(struct scheduler *s, const char *source)
 {
     if (s->stopped || s->once)
         return;
+    enum fleet_role role = sched_role(s);
+    if (role == FLEET_FOLLOWER) {
+        log_msg(LOG_DEBUG, "Manual trigger from %s: the leader acts on it", source);
+        return;
+    }
+    if (role == FLEET_LEADER) {
+        if (fleet_cycle_open(s->d->fleet)) {
+            writer_log(s->d->writer, LOG_INFO, s->seq, NULL,
+                       "Manual trigger from %s ignored: the fleet's cycle is still running",
+                       source);
+            return;
+        }
+        writer_log(s->d->writer, LOG_INFO, 0, NULL,
+                   "Manual trigger from %s: starting a shared cycle now", source);
+        sched_plan_fleet(s, WORK_MANUAL);
+        return;
+    }
     if (s->running) {
         writer_log(s->d->writer, LOG_INFO, s->seq, NULL,
                    "Manual trigger from %s ignored: cycle %lld is already running", source,
@@ -159,6 +204,10 @@ void scheduler_refresh(struct scheduler *s, const char *symbols_json, const char
 {
     if (s->stopped)
         return;
+    /* every instance hears the NOTIFY; one fetches, so two refreshes of
+     * a symbol cost one request (the leader's queue coalesces them) */
+    if (sched_role(s) == FLEET_FOLLOWER)
+        return;
     /* The refresh owns itself until its writes are done. */
     cycle_release(cycle_start_refresh(s->d, symbols_json, source, sched_on_refresh_done, s));
 }
@@ -170,6 +219,17 @@ void scheduler_set_paused(struct scheduler *s, int paused, int64_t since_wall_ms
                 paused && s->once ? " (this --once run goes ahead: it is no scheduled cycle)" : "");
     s->paused = paused;
     s->paused_since = paused ? since_wall_ms : 0;
+}
+
+void scheduler_rebase(struct scheduler *s, int64_t since_ms)
+{
+    if (s->stopped || s->once || s->timer <= 0)
+        return;
+    int64_t now = loop_now(s->d->loop);
+    int64_t wait = since_ms >= s->interval ? 0 : s->interval - since_ms;
+    s->start = now - since_ms;
+    s->deadline = now + wait;
+    (void)loop_timer_reset(s->d->loop, s->timer, wait);
 }
 
 void scheduler_stop(struct scheduler *s)

@@ -4,6 +4,11 @@
  * schedule never drifts however long cycles take. A deadline that finds a
  * cycle still running is skipped, counted and logged. A manual trigger
  * (NOTIFY fetcher_trigger) starts a cycle now unless one is running.
+ *
+ * With several instances on one database (fleet.h) only the leader's
+ * deadlines and triggers start anything: alone, it runs the cycle itself;
+ * with others alive, the fleet plans a shared cycle instead. A follower's
+ * deadlines pass unused (not counted as skipped).
  */
 #ifndef FETCHER_SCHEDULER_H
 #define FETCHER_SCHEDULER_H
@@ -41,6 +46,11 @@ void scheduler_refresh(struct scheduler *s, const char *symbols_json, const char
  * one cycle of a --once run still run; the heartbeat goes on). since is
  * wall-clock ms. */
 void scheduler_set_paused(struct scheduler *s, int paused, int64_t since_wall_ms);
+/* The fleet's last scheduled cycle started since_ms ago (fleet.c, on
+ * taking the lease from another instance): the deadlines continue that
+ * schedule, so a change of leader neither runs a cycle early nor misses
+ * one. */
+void scheduler_rebase(struct scheduler *s, int64_t since_ms);
 /* Stops arming cycles (shutdown). A running cycle goes on. */
 void scheduler_stop(struct scheduler *s);
 void scheduler_get(const struct scheduler *s, struct sched_info *out);
