@@ -174,8 +174,8 @@ enum MHD_Result ep_status(struct MHD_Connection *conn, const struct api_request 
     enum status_state state = status_evaluate(live >= 0, detail, &reason);
     json_object_object_add(o, "status", json_object_new_string(status_name(state)));
     /* uptime: the newest live instance's (the statistics' rule) */
-    json_object_object_add(o, "uptime_seconds", newest >= 0 ? col_int(inst, newest, I_UPTIME)
-                                                            : json_object_new_int(0));
+    json_object_object_add(o, "uptime_seconds",
+                           newest >= 0 ? col_int(inst, newest, I_UPTIME) : json_object_new_int(0));
     json_object_object_add(o, "last_update", col_str(sum, 0, 1));
     json_object_object_add(o, "next_update_in_seconds",
                            live >= 0 ? col_int(inst, live, I_NEXT_IN) : NULL);

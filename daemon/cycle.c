@@ -99,7 +99,7 @@ struct cycle {
      * the fetcher_cycles id (rows and logs name the cycle that way) */
     int64_t seq;
     int64_t start_timer; /* a share's deferred start, or 0 */
-    char client[64]; /* who asked, for work someone asked for */
+    char client[64];     /* who asked, for work someone asked for */
     int64_t started_wall_ms, started_mono_ms;
     uint64_t upstream_at_start; /* fetcher_requests() when it started */
     struct asset_list *list;    /* the assets of this cycle (a reference) */

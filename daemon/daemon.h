@@ -30,7 +30,7 @@ struct daemon {
     struct fetch_queue *queue;
     struct fetcher *fetcher;
     struct scheduler *sched;
-    struct fleet *fleet; /* NULL in a --once run */
+    struct fleet *fleet;               /* NULL in a --once run */
     const struct staleness *staleness; /* parsed FETCH_STALENESS */
     const struct sources *sources;     /* parsed FETCH_SOURCES */
     char instance_id[64];

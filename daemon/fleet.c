@@ -19,6 +19,7 @@
 #include "stats.h"
 
 #include <json-c/json.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,8 +35,8 @@ struct fleet {
     struct asset_cache *ac; /* the currencies a shared cycle's rates need */
     int64_t timer;
     int lease_inflight, claim_inflight, reap_inflight, planning;
-    int64_t lease_asked_ms;   /* when the renewal in flight was sent (mono) */
-    int64_t lease_sent_ms;    /* when the renewal last answered was sent */
+    int64_t lease_asked_ms; /* when the renewal in flight was sent (mono) */
+    int64_t lease_sent_ms;  /* when the renewal last answered was sent */
     int64_t claim_sent_ms;
     int64_t plan_answered_ms; /* when our last plan was answered (mono) */
     int have_answer;
@@ -43,7 +44,7 @@ struct fleet {
     int64_t epoch, others;
     char holder[64];
     int64_t plan_seq;
-    int64_t planned_id;             /* our last shared cycle */
+    int64_t planned_id; /* our last shared cycle */
     int64_t open_id, open_seq, open_total, open_done;
     int64_t shares, shares_done, assets_done, released;
     uint64_t requests_reported; /* fetcher_requests() already added to a cycle */
@@ -68,7 +69,8 @@ static int64_t fl_ttl_ms(void)
 static int64_t fl_int(const PGresult *res, int row, int col)
 {
     int64_t v;
-    if (PQgetisnull(res, row, col) || util_parse_i64(PQgetvalue(res, row, col), -1, INT64_MAX, &v) != 0)
+    if (PQgetisnull(res, row, col) ||
+        util_parse_i64(PQgetvalue(res, row, col), -1, INT64_MAX, &v) != 0)
         return 0;
     return v;
 }
@@ -121,6 +123,7 @@ void fleet_get(const struct fleet *f, struct fleet_info *out)
 /* ---- finishing a shared cycle ---------------------------------------- */
 
 static void fl_claim(struct fleet *f);
+static void fl_reap(struct fleet *f);
 
 /* We found the cycle's last open work done: log it, recalculate. */
 static void fl_on_finish(int written, const PGresult *res, void *cls)
@@ -383,8 +386,14 @@ static void fl_on_lease(const PGresult *res, enum db_status st, const char *err,
                    "instances)",
                    (long long)f->epoch, (long long)f->others);
         /* Taking over a running fleet: its schedule goes on where the last
-         * leader's left it, neither a cycle early nor one missed. */
-        if (f->others > 0 && since >= 0)
+         * leader's left it, neither a cycle early nor one missed. Alone and
+         * new, this process runs its start-up cycle now, as one fetcherd
+         * always has (a crashed predecessor's cycle counts for nothing). */
+        struct sched_info si;
+        scheduler_get(f->d->sched, &si);
+        if (f->others == 0 && si.cycles_started == 0)
+            scheduler_rebase(f->d->sched, INT64_MAX);
+        else if (since >= 0)
             scheduler_rebase(f->d->sched, since);
     } else if (!leader && was_leader) {
         writer_log(f->d->writer, LOG_INFO, 0, NULL,
@@ -413,6 +422,9 @@ static int64_t fl_on_timer(struct loop *l, void *cls)
     if (f->stopping)
         return LOOP_TIMER_STOP;
     fl_renew(f);
+    /* every heartbeat interval, so a dead instance's claims are back in
+     * the pool one interval after its heartbeats are three behind */
+    fl_reap(f);
     fl_claim(f);
     return cfg->heartbeat_s * 1000;
 }
@@ -447,7 +459,9 @@ static void fl_on_reap(const PGresult *res, enum db_status st, const char *err, 
     fl_claim(f);
 }
 
-void fleet_reap(struct fleet *f)
+/* Returns dead instances' claims to the pool and finishes shared cycles
+ * left without open work. */
+static void fl_reap(struct fleet *f)
 {
     if (f == NULL || f->reap_inflight || f->stopping)
         return;

@@ -80,9 +80,6 @@ int fleet_plan(struct fleet *f, int64_t seq, const char *trigger, int honours_st
 
 /* A NOTIFY on fetcher_work: there is work to claim. */
 void fleet_on_notify(struct fleet *f);
-/* Returns dead instances' claims to the pool and finishes shared cycles
- * left without open work. Called every few seconds (main.c). */
-void fleet_reap(struct fleet *f);
 /* Shutdown: no more claims; our unfinished claims and the lease are given
  * back, through the writer, after every row already queued. */
 void fleet_final(struct fleet *f);

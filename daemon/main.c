@@ -320,7 +320,6 @@ static void check_stale(struct app *a)
     const char *params[1] = {a->d.instance_id};
     if (dbconn_query(a->d.db, SQL_ABORT_STALE, 1, params, on_abort_stale, a) == 0)
         a->stale_inflight = 1;
-    fleet_reap(a->fleet);
 }
 
 static void on_db_state(int up, void *cls)

@@ -87,8 +87,7 @@ static int64_t sched_on_deadline(struct loop *l, void *cls)
      * leads is not known before the database first answers. */
     enum fleet_role role = sched_role(s);
     if (!s->running &&
-        ((asset_cache_count(s->assets) < 0 && !dbconn_is_up(s->d->db)) ||
-         role == FLEET_UNKNOWN) &&
+        ((asset_cache_count(s->assets) < 0 && !dbconn_is_up(s->d->db)) || role == FLEET_UNKNOWN) &&
         now - s->deadline < STARTUP_DB_WAIT_MS)
         return 100;
     if (s->paused && !s->once) {
@@ -227,7 +226,7 @@ void scheduler_rebase(struct scheduler *s, int64_t since_ms)
         return;
     int64_t now = loop_now(s->d->loop);
     int64_t wait = since_ms >= s->interval ? 0 : s->interval - since_ms;
-    s->start = now - since_ms;
+    s->start = now - (since_ms >= s->interval ? s->interval : since_ms);
     s->deadline = now + wait;
     (void)loop_timer_reset(s->d->loop, s->timer, wait);
 }

@@ -49,7 +49,8 @@ void scheduler_set_paused(struct scheduler *s, int paused, int64_t since_wall_ms
 /* The fleet's last scheduled cycle started since_ms ago (fleet.c, on
  * taking the lease from another instance): the deadlines continue that
  * schedule, so a change of leader neither runs a cycle early nor misses
- * one. */
+ * one. since_ms at or beyond the interval (INT64_MAX: "never") makes the
+ * next deadline now. */
 void scheduler_rebase(struct scheduler *s, int64_t since_ms);
 /* Stops arming cycles (shutdown). A running cycle goes on. */
 void scheduler_stop(struct scheduler *s);

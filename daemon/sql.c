@@ -7,7 +7,7 @@
 const char sql_resume_instance[] =
     "WITH aborted AS (UPDATE fetcher_cycles SET status = 'aborted', finished_at = now(),"
     "   error = 'fetcherd restarted during the cycle'"
-    " WHERE instance_id = $1 AND status = 'running' RETURNING seq)"
+    " WHERE instance_id = $1 AND status = 'running' AND NOT fleet RETURNING seq)"
     " SELECT COALESCE(max(seq), 0), (SELECT count(*) FROM aborted) FROM fetcher_cycles"
     " WHERE instance_id = $1";
 
@@ -268,7 +268,8 @@ const struct db_stmt sql_statements[] = {
     /* Takes or renews the schedule lease ($3: whether to try), judged by
      * the database's clock; and what an instance needs to know of the
      * fleet: the lease's epoch if it is ours, how many other instances are
-     * alive, how long ago the last scheduled cycle started, the open
+     * alive, how long ago the last scheduled cycle that ran (or a shared one
+     * still running; not one its dead instance left) started, the open
      * shared cycle and its progress, and who holds the lease. */
     {SQL_FLEET_LEASE,
      "WITH l AS ("
@@ -288,7 +289,8 @@ const struct db_stmt sql_statements[] = {
      "     AND i.state = 'running' AND i.last_heartbeat > now() - make_interval(secs =>"
      "       greatest(3, 3 * COALESCE((i.detail->>'heartbeat_s')::int, 5)))),"
      "   (SELECT (extract(epoch FROM now() - max(started_at)) * 1000)::bigint"
-     "     FROM fetcher_cycles WHERE trigger IN ('startup', 'schedule')),"
+     "     FROM fetcher_cycles WHERE trigger IN ('startup', 'schedule')"
+     "       AND (status IN ('succeeded', 'partial', 'failed') OR (fleet AND status = 'running'))),"
      "   (SELECT id FROM open),"
      "   (SELECT count(*) FROM fetcher_work WHERE cycle_id = (SELECT id FROM open)),"
      "   (SELECT count(*) FROM fetcher_work WHERE cycle_id = (SELECT id FROM open)"
@@ -386,7 +388,8 @@ const struct db_stmt sql_statements[] = {
      "), fin AS ("
      "  UPDATE fetcher_cycles c SET status = CASE WHEN s.failed = 0 THEN 'succeeded'"
      "      WHEN s.ok > 0 THEN 'partial' ELSE 'failed' END,"
-     "    finished_at = now(), duration_ms = (extract(epoch FROM now() - c.started_at) * 1000)::int,"
+     "    finished_at = now(), duration_ms = (extract(epoch FROM now() - c.started_at) * "
+     "1000)::int,"
      "    assets_succeeded = s.ok, assets_failed = s.failed, instances = s.inst,"
      "    upstream_requests = c.upstream_requests + $2::int"
      "  FROM s WHERE c.id = $1::bigint AND c.status = 'running' AND s.open = 0"
@@ -410,13 +413,18 @@ const struct db_stmt sql_statements[] = {
      * with no open work (their finisher died between its two statements)
      * are named for finishing. */
     {SQL_FLEET_REAP,
-     "WITH dead AS ("
-     "  UPDATE fetcher_work w SET owner = NULL, claimed_at = NULL"
+     "WITH old AS ("
+     "  SELECT w.cycle_id, w.asset_id, w.owner FROM fetcher_work w"
      "  WHERE w.owner IS NOT NULL AND w.done_at IS NULL AND NOT EXISTS ("
      "    SELECT 1 FROM fetcher_instances i WHERE i.instance_id = w.owner"
      "      AND i.state = 'running' AND i.last_heartbeat > now() - make_interval(secs =>"
      "        greatest(3, 3 * COALESCE((i.detail->>'heartbeat_s')::int, 5))))"
-     "  RETURNING w.cycle_id, w.owner"
+     "  FOR UPDATE OF w SKIP LOCKED"
+     "), dead AS ("
+     "  UPDATE fetcher_work w SET owner = NULL, claimed_at = NULL FROM old"
+     "  WHERE w.cycle_id = old.cycle_id AND w.asset_id = old.asset_id AND w.owner = old.owner"
+     "    AND w.done_at IS NULL"
+     "  RETURNING w.cycle_id, old.owner"
      ")"
      " SELECT 'released', cycle_id, owner, count(*),"
      "   pg_notify('fetcher_work', cycle_id::text)::text FROM dead GROUP BY cycle_id, owner"
