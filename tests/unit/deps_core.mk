@@ -33,3 +33,6 @@ UNIT_DEPS_sql       := daemon/sql common/migrate common/db common/log common/uti
 # loop, cycles, asset cache, dbconn_is_up and the logs are stand-ins in the
 # test file itself
 UNIT_DEPS_scheduler_loop := daemon/scheduler daemon/deadline
+# test_fetch: real HTTP over loopback to tests/unit/wire_server.c, a server
+# of the test's own that resets, stalls, truncates, oversizes, redirects
+UNIT_DEPS_fetch     := daemon/fetch daemon/loop tests/unit/wire_server common/log common/util
