@@ -36,3 +36,7 @@ UNIT_DEPS_scheduler_loop := daemon/scheduler daemon/deadline
 # test_fetch: real HTTP over loopback to tests/unit/wire_server.c, a server
 # of the test's own that resets, stalls, truncates, oversizes, redirects
 UNIT_DEPS_fetch     := daemon/fetch daemon/loop tests/unit/wire_server common/log common/util
+# test_upstream: the real queue, upstream, fetch and providers against
+# recorded answers (and faults) served over loopback by wire_server.c
+UNIT_DEPS_upstream  := daemon/upstream daemon/queue daemon/fetch daemon/loop tests/unit/wire_server \
+                       $(UNIT_DEPS_providers)

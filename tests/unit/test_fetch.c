@@ -158,7 +158,9 @@ static void test_recorded_answer_arrives_whole(void **state)
 static void test_error_status_is_an_answer(void **state)
 {
     (void)state;
-    struct ws_rule r[] = {{.action = WS_REPLY, .status = 503, .content_type = "text/html",
+    struct ws_rule r[] = {{.action = WS_REPLY,
+                           .status = 503,
+                           .content_type = "text/html",
                            .body = "<html>busy</html>"}};
     ws_set_rules(F.ws, r, 1);
     struct got g = {0};

@@ -182,7 +182,8 @@ static void *ws_serve(void *arg)
         (void)ws_send_all(fd, no, sizeof no - 1);
     }
     if (target != NULL) {
-        struct ws_rule rule = {.action = WS_REPLY, .status = 404, .body = "{\"error\":\"no rule\"}"};
+        struct ws_rule rule = {
+            .action = WS_REPLY, .status = 404, .body = "{\"error\":\"no rule\"}"};
         pthread_mutex_lock(&s->mu);
         if (s->nlog < WS_MAX_LOG)
             s->log[s->nlog++] = strdup(target);
