@@ -40,3 +40,15 @@ UNIT_DEPS_fetch     := daemon/fetch daemon/loop tests/unit/wire_server common/lo
 # recorded answers (and faults) served over loopback by wire_server.c
 UNIT_DEPS_upstream  := daemon/upstream daemon/queue daemon/fetch daemon/loop tests/unit/wire_server \
                        $(UNIT_DEPS_providers)
+# The daemon's modules wired as main.c wires them (tests/unit/daemon_rig.c),
+# for the tests of the modules that need more than one of them: against
+# wire_server.c over loopback and run.sh's PostgreSQL through the relay of
+# tests/unit/pg_fault.c (skipped without PGLOCAL_PORT)
+UNIT_DEPS_daemon_rig := daemon/cycle daemon/assets daemon/record daemon/sources \
+                        daemon/staleness daemon/stats daemon/writer daemon/dbconn daemon/sql \
+                        daemon/upstream daemon/queue daemon/fetch daemon/loop common/db \
+                        common/migrate common/config tests/unit/wire_server tests/unit/pg_fault \
+                        tests/unit/daemon_rig $(UNIT_DEPS_providers)
+# test_cycle: a cycle's bookkeeping when fetches fail, the database refuses
+# its rows, goes away mid-cycle or is away at the start, or fetcherd stops
+UNIT_DEPS_cycle := $(UNIT_DEPS_daemon_rig)

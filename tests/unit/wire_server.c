@@ -118,6 +118,7 @@ static void ws_answer(struct wire_server *s, int fd, const struct ws_rule *r)
 {
     switch (r->action) {
     case WS_REPLY: {
+        ws_stall(s, r->stall_ms);
         const char *body = r->body ? r->body : "";
         size_t len = strlen(body);
         ws_headers(fd, r->status ? r->status : 200, r->content_type, r->headers, (long long)len);

@@ -17,7 +17,7 @@
 #include <stddef.h>
 
 enum ws_action {
-    WS_REPLY,      /* status, content_type, headers, body */
+    WS_REPLY,      /* status, content_type, headers, body; after stall_ms */
     WS_RESET,      /* reads the request, then resets the connection (RST) */
     WS_CLOSE,      /* reads the request, then closes without a word */
     WS_STALL,      /* reads the request, says nothing for stall_ms, closes */
