@@ -52,3 +52,7 @@ UNIT_DEPS_daemon_rig := daemon/cycle daemon/assets daemon/record daemon/sources 
 # test_cycle: a cycle's bookkeeping when fetches fail, the database refuses
 # its rows, goes away mid-cycle or is away at the start, or fetcherd stops
 UNIT_DEPS_cycle := $(UNIT_DEPS_daemon_rig)
+# test_send_failure: the real writer and heartbeat (and scheduler) through
+# a send that fails inside PQsendQueryPrepared; both must resume
+UNIT_DEPS_send_failure := $(UNIT_DEPS_daemon_rig) daemon/heartbeat daemon/scheduler \
+                          daemon/deadline common/heartbeat_schema
