@@ -39,7 +39,7 @@ UNIT_DEPS_fetch     := daemon/fetch daemon/loop tests/unit/wire_server common/lo
 # test_upstream: the real queue, upstream, fetch and providers against
 # recorded answers (and faults) served over loopback by wire_server.c
 UNIT_DEPS_upstream  := daemon/upstream daemon/queue daemon/fetch daemon/loop tests/unit/wire_server \
-                       $(UNIT_DEPS_providers)
+                       tests/unit/alloc_fail $(UNIT_DEPS_providers)
 # The daemon's modules wired as main.c wires them (tests/unit/daemon_rig.c),
 # for the tests of the modules that need more than one of them: against
 # wire_server.c over loopback and run.sh's PostgreSQL through the relay of
@@ -56,3 +56,15 @@ UNIT_DEPS_cycle := $(UNIT_DEPS_daemon_rig)
 # a send that fails inside PQsendQueryPrepared; both must resume
 UNIT_DEPS_send_failure := $(UNIT_DEPS_daemon_rig) daemon/heartbeat daemon/scheduler \
                           daemon/deadline common/heartbeat_schema
+# test_alloc_torture: every allocation of the readers of outside input fails
+# in turn (tests/unit/alloc_fail.c): our own calls to the allocator and the
+# json-c calls that allocate, wrapped at link time
+UNIT_DEPS_alloc_torture := tests/unit/alloc_fail daemon/upstream daemon/queue daemon/fetch \
+                           daemon/loop api/assetreq api/crosssite api/events api/http api/cache \
+                           api/query common/db common/config $(UNIT_DEPS_providers)
+ALLOC_FAIL_WRAP := $(foreach f,malloc calloc realloc strdup strndup json_tokener_new \
+                   json_tokener_new_ex json_tokener_parse json_tokener_parse_ex \
+                   json_object_to_json_string_ext,-Wl,--wrap=$(f))
+UNIT_LDFLAGS_alloc_torture := $(ALLOC_FAIL_WRAP)
+# test_upstream fails one json-c read on purpose (tests/unit/alloc_fail.c)
+UNIT_LDFLAGS_upstream := $(ALLOC_FAIL_WRAP)

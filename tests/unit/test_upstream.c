@@ -10,6 +10,7 @@
  * requests the contract in upstream.h allows (a fallback per missing key,
  * none for a refusal or a transient failure).
  */
+#include "alloc_fail.h"
 #include "fetch.h"
 #include "log.h"
 #include "loop.h"
@@ -564,6 +565,42 @@ static void test_long_url_carries_what_fits(void **state)
     free(spark);
 }
 
+/* ---- our own trouble ------------------------------------------------------ */
+
+/* Memory runs out while json-c reads a good answer (json-c 0.16 then
+ * returns no value and no error): that is ours, not the provider's. The
+ * keys fail as transient (asked again), never as a refusal that would
+ * pause the provider for 30 s and more. */
+static void test_out_of_memory_reading_is_not_a_refusal(void **state)
+{
+    (void)state;
+    fx_open(NULL, 0);
+    char *spark = ws_fixture(REAL "yahoo_spark_v7_MSFT_AAPL_meta_2026-07-27_TRIMMED.json", NULL);
+    assert_non_null(spark);
+    struct ws_rule r[] = {{.match = "/v7/finance/spark", .body = spark}};
+    ws_set_rules(F.ws, r, 1);
+    struct slot s[2] = {0};
+    submit("yahoo", "MSFT", &s[0]);
+    submit("yahoo", "AAPL", &s[1]);
+    af_arm_only("json_tokener_parse_ex", 1);
+    wait_all(s, 2);
+    af_disarm();
+    assert_true(af_failed());
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(s[i].q.kind, QUOTE_TRANSIENT);
+        assert_int_equal(s[i].q.refused, 0);
+        assert_string_equal(s[i].q.error, "yahoo: out of memory reading the answer");
+    }
+    assert_int_equal(counters().refused, 0);
+    struct queue_provider_info pi[16];
+    int np = queue_get_providers(F.q, pi, 16);
+    for (int i = 0; i < np; i++)
+        if (strcmp(pi[i].name, "yahoo") == 0)
+            assert_int_equal(pi[i].paused_until, 0);
+    fx_close();
+    free(spark);
+}
+
 /* ---- lifetime ------------------------------------------------------------- */
 
 /* Freed with requests in flight: nothing reported, nothing leaked. */
@@ -604,6 +641,7 @@ int main(void)
         cmocka_unit_test(test_reset_is_transient),
         cmocka_unit_test(test_unreachable_hosts_are_connection_failures),
         cmocka_unit_test(test_long_url_carries_what_fits),
+        cmocka_unit_test(test_out_of_memory_reading_is_not_a_refusal),
         cmocka_unit_test(test_free_in_flight),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
