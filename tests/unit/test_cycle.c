@@ -441,6 +441,8 @@ static void test_database_away_at_start(void **state)
                          id3),
                      1);
     assert_int_equal(num("SELECT count(*) FROM price_update_log WHERE cycle_id = %lld", id3), 2);
+    /* its own request, not the process's since start (cycle 2 made one) */
+    assert_int_equal(num("SELECT upstream_requests FROM fetcher_cycles WHERE id = %lld", id3), 1);
     assert_int_equal(num("SELECT count(*) FROM fetcher_logs WHERE cycle_id = %lld AND message "
                          "LIKE 'Cycle 3 started%%' AND context->>'note' LIKE 'database "
                          "unavailable%%using the last known asset list'",

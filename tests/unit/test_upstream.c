@@ -477,6 +477,29 @@ static void test_timeout_is_transient_and_not_split(void **state)
     fx_close();
 }
 
+/* The server answered 200 and the body broke off: transient too, and the
+ * batch is asked again whole (not one request per key). */
+static void test_truncated_answer_is_transient_and_not_split(void **state)
+{
+    (void)state;
+    fx_open(NULL, 0);
+    struct ws_rule r[] = {
+        {.action = WS_TRUNCATE, .size = 4000, .body = "{\"spark\":{\"result\":["}};
+    ws_set_rules(F.ws, r, 1);
+    struct slot s[2] = {0};
+    submit("yahoo", "MSFT", &s[0]);
+    submit("yahoo", "AAPL", &s[1]);
+    wait_all(s, 2);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(s[i].q.kind, QUOTE_TRANSIENT);
+        assert_int_equal(s[i].q.refused, 0);
+        assert_string_equal(s[i].q.error, "yahoo: answer truncated (connection closed early)");
+    }
+    assert_int_equal(ws_count(F.ws, NULL), 1);
+    assert_int_equal(ws_count(F.ws, "/v8/finance/chart/"), 0);
+    fx_close();
+}
+
 static void test_reset_is_transient(void **state)
 {
     (void)state;
@@ -638,6 +661,7 @@ int main(void)
         cmocka_unit_test(test_client_error_in_provider_words),
         cmocka_unit_test(test_too_large),
         cmocka_unit_test(test_timeout_is_transient_and_not_split),
+        cmocka_unit_test(test_truncated_answer_is_transient_and_not_split),
         cmocka_unit_test(test_reset_is_transient),
         cmocka_unit_test(test_unreachable_hosts_are_connection_failures),
         cmocka_unit_test(test_long_url_carries_what_fits),
