@@ -636,7 +636,9 @@ static void test_free_in_flight(void **state)
     struct slot s[2] = {0};
     submit("yahoo", "MSFT", &s[0]);
     submit("coingecko", "bitcoin", &s[1]);
-    for (int i = 0; i < 20; i++) {
+    /* both requests sent (and stalled) */
+    int64_t end = util_mono_ms() + 5000;
+    while ((fetcher_active(F.f) < 2 || ws_count(F.ws, NULL) < 2) && util_mono_ms() < end) {
         queue_run(F.q, loop_now(F.loop));
         loop_run_once(F.loop, 10);
     }
