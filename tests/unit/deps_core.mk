@@ -54,7 +54,7 @@ UNIT_DEPS_daemon_rig := daemon/cycle daemon/assets daemon/record daemon/sources 
 UNIT_DEPS_cycle := $(UNIT_DEPS_daemon_rig)
 # test_send_failure: the real writer and heartbeat (and scheduler) through
 # a send that fails inside PQsendQueryPrepared; both must resume
-UNIT_DEPS_send_failure := $(UNIT_DEPS_daemon_rig) daemon/heartbeat daemon/scheduler \
+UNIT_DEPS_send_failure := $(UNIT_DEPS_daemon_rig) daemon/heartbeat daemon/scheduler daemon/fleet \
                           daemon/deadline common/heartbeat_schema
 # test_alloc_torture: every allocation of the readers of outside input fails
 # in turn (tests/unit/alloc_fail.c): our own calls to the allocator and the
