@@ -120,7 +120,7 @@ sql "SELECT pg_notify('fetcher_trigger', '{\"client\":\"tester\"}')" >/dev/null
 check "a trigger under three instances starts a cycle" wait_for 10 done_after "$before" 1
 sleep 0.5
 wait_for 20 idle_now
-check_eq "… exactly one, shared" "1 t" \
+check_eq "… exactly one, shared" "1 true" \
   "$(sql "SELECT count(*) || ' ' || bool_and(fleet) FROM fetcher_cycles WHERE id > $before AND trigger = 'manual'")"
 n=$(sql "SELECT count(*) FROM fetcher_cycles WHERE id > $before")
 check_eq "… each symbol requested once per cycle ($n cycles, a scheduled one may have followed)" "$n " \
