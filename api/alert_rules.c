@@ -124,12 +124,14 @@ static int ar_open(const struct ar_ctx *x, enum alert_kind kind, const char *sub
     return x->is_open != NULL && x->is_open(kind, subject, x->cls);
 }
 
-/* A provider condition seen now: active once it has held for ALERT_AFTER
- * (or is open already: an open alert's condition is simply still true). */
-static struct alert_cond *ar_after(struct ar_ctx *x, enum alert_kind kind, const char *subject,
-                                   int64_t *held_ms)
+/* A condition seen now: active as `kind` once it has held for ALERT_AFTER
+ * (pending under `pkind`, so one provider's trouble is timed once whether
+ * it shows as a pause or as down), or at once when it is open already (an
+ * open alert's condition is simply still true). */
+static struct alert_cond *ar_after(struct ar_ctx *x, enum alert_kind pkind, enum alert_kind kind,
+                                   const char *subject, int64_t *held_ms)
 {
-    int i = ar_pending_slot(x->p, kind, subject, x->now);
+    int i = ar_pending_slot(x->p, pkind, subject, x->now);
     if (i < 0)
         return NULL;
     x->seen[i] = 1;
@@ -147,7 +149,8 @@ static void ar_providers(struct ar_ctx *x, json_object *live)
     int64_t held = 0;
     char d[16];
     if (offline) {
-        struct alert_cond *c = ar_after(x, ALERT_PROVIDER_OFFLINE, "", &held);
+        struct alert_cond *c =
+            ar_after(x, ALERT_PROVIDER_OFFLINE, ALERT_PROVIDER_OFFLINE, "", &held);
         if (c != NULL) {
             alert_fmt_duration(held / 1000, d, sizeof d);
             const char *why = ar_str(detail, HBS_DETAIL_DEGRADED_REASON);
@@ -168,19 +171,27 @@ static void ar_providers(struct ar_ctx *x, json_object *live)
          * its end time) */
         int paused = strcmp(state, "paused") == 0 ||
                      json_object_is_type(ar_get(p, "paused_until"), json_type_string);
-        enum alert_kind k = down ? ALERT_PROVIDER_OFFLINE : ALERT_PROVIDER_BLOCKED;
         if (!down && !paused)
             continue;
+        /* A pause (429, refusal) says more than "down", which it causes
+         * too; the kind an alert opened with stays while the provider is
+         * unavailable either way (a pause ends, a probe fails, it pauses
+         * again), so it neither flaps nor waits ALERT_AFTER again. */
+        enum alert_kind k = paused ? ALERT_PROVIDER_BLOCKED : ALERT_PROVIDER_OFFLINE;
+        if (ar_open(x, ALERT_PROVIDER_BLOCKED, name))
+            k = ALERT_PROVIDER_BLOCKED;
+        else if (ar_open(x, ALERT_PROVIDER_OFFLINE, name))
+            k = ALERT_PROVIDER_OFFLINE;
         /* While nothing is reachable the "" alert speaks for every
          * provider: a per-provider one starts only after the network is
          * back (an open one stays). */
         if (offline && !ar_open(x, k, name))
             continue;
-        struct alert_cond *c = ar_after(x, k, name, &held);
+        struct alert_cond *c = ar_after(x, ALERT_PROVIDER_BLOCKED, k, name, &held);
         if (c == NULL)
             continue;
         alert_fmt_duration(held / 1000, d, sizeof d);
-        if (down)
+        if (!paused)
             snprintf(c->summary, sizeof c->summary,
                      "%s has failed as a whole for %s; its assets go to their next source", name,
                      d);

@@ -21,7 +21,10 @@
  * The provider conditions count only after they have held for ALERT_AFTER
  * without a break (a pause or a probe's worth of trouble is no news); the
  * others hold at once, because their own definitions already wait (the
- * live window, the staleness bound, N cycles).
+ * live window, the staleness bound, N cycles). A provider that is paused
+ * is "blocked" even when it is also down (a 429 or a refusal makes it
+ * both); once open, a provider's alert keeps its kind while the provider
+ * is unavailable either way, so it does not flap between the two.
  *
  * What is unknown is not resolved: with no live daemon the provider
  * conditions are "held" (an open one stays open, none starts); while the

@@ -76,15 +76,22 @@ static void al_notice_db(int64_t id, int resolved, const char *notice, int attem
      * the next fetcher-api, which is the safe side */
 }
 
+/* "provider_offline yahoo firing", for the log. */
+static const char *al_what(const struct webhook_notice *n, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s%s%s %s", alert_kind_name(n->kind), n->subject[0] ? " " : "", n->subject,
+             n->resolved ? "resolved" : "firing");
+    return buf;
+}
+
 static void al_enqueue(const struct webhook_notice *n)
 {
     if (qlen == ALERTS_QUEUE_MAX) {
         const struct webhook_notice *old = &queue[qhead];
+        char what[ALERT_SUBJECT_MAX + 48];
         log_msg(LOG_ERROR,
-                "alerts: notification queue full (%d): dropped notice #%lld (%s %s %s), the "
-                "oldest",
-                ALERTS_QUEUE_MAX, (long long)old->id, alert_kind_name(old->kind), old->subject,
-                old->resolved ? "resolved" : "firing");
+                "alerts: notification queue full (%d): dropped notice #%lld (%s), the oldest",
+                ALERTS_QUEUE_MAX, (long long)old->id, al_what(old, what, sizeof what));
         al_notice_db(old->id, old->resolved, "dropped", 0, "notification queue full");
         atomic_fetch_add(&st_dropped, 1);
         qhead = (qhead + 1) % ALERTS_QUEUE_MAX;
@@ -126,16 +133,14 @@ static void al_deliver(void)
             return; /* abandoned, not failed: it stays pending for the next start */
         head_attempts++;
         enum webhook_verdict v = webhook_judge(r.http_status);
-        const char *what = n->resolved ? "resolved" : "firing";
+        char what[ALERT_SUBJECT_MAX + 48];
+        al_what(n, what, sizeof what);
         if (v == WEBHOOK_DELIVERED) {
             atomic_fetch_add(&st_ok, 1);
             atomic_fetch_add(&st_delivered, 1);
             failures = 0;
-            log_msg(LOG_INFO,
-                    "alerts: webhook %s: notice #%lld (%s %s %s) attempt %d: delivered "
-                    "(%s)",
-                    url_shown, (long long)n->id, alert_kind_name(n->kind), n->subject, what,
-                    head_attempts, r.error);
+            log_msg(LOG_INFO, "alerts: webhook %s: notice #%lld (%s) attempt %d: delivered (%s)",
+                    url_shown, (long long)n->id, what, head_attempts, r.error);
             al_notice_db(n->id, n->resolved, "sent", 1, NULL);
             al_pop();
             continue;
@@ -145,10 +150,9 @@ static void al_deliver(void)
             atomic_fetch_add(&st_rejected, 1);
             failures = 0;
             log_msg(LOG_ERROR,
-                    "alerts: webhook %s: notice #%lld (%s %s %s) attempt %d: rejected (%s); not "
-                    "sent again",
-                    url_shown, (long long)n->id, alert_kind_name(n->kind), n->subject, what,
-                    head_attempts, r.error);
+                    "alerts: webhook %s: notice #%lld (%s) attempt %d: rejected (%s); not sent "
+                    "again",
+                    url_shown, (long long)n->id, what, head_attempts, r.error);
             al_notice_db(n->id, n->resolved, "rejected", 1, r.error);
             al_pop();
             continue;
@@ -157,10 +161,9 @@ static void al_deliver(void)
         int64_t wait = webhook_backoff_ms(failures, r.retry_after_s);
         next_attempt = util_mono_ms() + wait;
         log_msg(LOG_WARNING,
-                "alerts: webhook %s: notice #%lld (%s %s %s) attempt %d: %s; next attempt in "
-                "%lld ms (%zu waiting)",
-                url_shown, (long long)n->id, alert_kind_name(n->kind), n->subject, what,
-                head_attempts, r.error, (long long)wait, qlen);
+                "alerts: webhook %s: notice #%lld (%s) attempt %d: %s; next attempt in %lld ms "
+                "(%zu waiting)",
+                url_shown, (long long)n->id, what, head_attempts, r.error, (long long)wait, qlen);
         al_notice_db(n->id, n->resolved, "pending", 1, r.error);
         return;
     }
