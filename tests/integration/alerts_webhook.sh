@@ -187,3 +187,19 @@ PY
 for s in "${SECRETS[@]}"; do
   check "the URL's secret '$s' is in no log" bash -c "! grep -l -F '$s' '$TEST_LOG_DIR'/fetcher-api*.log"
 done
+
+# --- the dashboard's alerts panel shows this history ----------------------------------------------------------
+if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] && /usr/bin/python3 -c 'import selenium' 2>/dev/null; then
+  /usr/bin/python3 "$TEST_ROOT/tests/browser/alerts_panel_test.py" "$API_URL" >"$TEST_LOG_DIR/alerts_panel.out" 2>&1
+  while IFS= read -r line; do
+    case "$line" in
+      "ok - "*) ok "dashboard: ${line#ok - }" ;;
+      "not ok - "*) not_ok "dashboard: ${line#not ok - }" ;;
+      "#"*) echo "$line" ;;
+    esac
+  done <"$TEST_LOG_DIR/alerts_panel.out"
+  grep -q '^ok - alerts panel shown' "$TEST_LOG_DIR/alerts_panel.out" ||
+    not_ok "dashboard: the browser check ran" "$(tail -3 "$TEST_LOG_DIR/alerts_panel.out")"
+else
+  skip "dashboard: alerts panel in headless Chromium" "needs Debian's chromium, chromium-driver and python3-selenium (BOOTSTRAP_PROFILE=browser)"
+fi
