@@ -33,6 +33,11 @@ check "every alert is unit-tested" bash -c "
 new_db || exit 1
 migrate
 load_demo
+# A stock fakemarket does not know: a failed update every cycle, so
+# fetcherd_failed_updates has samples for promtool to judge.
+sql "INSERT INTO assets (symbol, name, asset_type, currency, provider, provider_symbol)
+     VALUES ('NOSUCH1', 'Delisted Example Corp', 'stock', 'USD', 'yahoo', 'NOSUCH1');
+     INSERT INTO tracked_assets (asset_id) SELECT id FROM assets WHERE symbol = 'NOSUCH1'" >/dev/null
 start_fakemarket || { not_ok "fakemarket starts"; exit 1; }
 export TWELVEDATA_API_KEY=test-key-not-real FETCH_PROBE_INTERVAL=2s FETCHER_INSTANCE_ID=mon-a
 export API_CACHE_MS=0
@@ -133,7 +138,13 @@ check "provider_state: exactly one state per provider, yahoo ok again" bash -c "
   [ -z \"\$(grep '^fetcherd_provider_state{' '$A' | awk '\$2 == 1' | sed -E 's/,state=.*//' | sort | uniq -d)\" ] &&
   [ \"\$(grep '^fetcherd_provider_state{' '$A' | awk '\$2 == 1' | wc -l)\" = \"\$(grep -c '^fetcherd_provider_state{.*state=\"ok\"' '$A')\" ] &&
   grep -q '^fetcherd_provider_state{instance_id=\"mon-a\",provider=\"yahoo\",state=\"ok\"} 1\$' '$A'"
-check_eq "stale stocks: the two made stale" 2 "$(mval 'fetcherd_stale_assets\{type="stock"\}')"
+failed_yahoo=$(sql "SELECT count(*) FROM price_update_log p JOIN assets a ON a.id = p.asset_id WHERE NOT p.success AND a.provider = 'yahoo'")
+check_cmp "failed updates happened (NOSUCH1)" "$failed_yahoo" -ge 1
+check_eq "failed_updates{provider=yahoo} = failed rows in price_update_log" "$failed_yahoo" \
+  "$(mval 'fetcherd_failed_updates\{provider="yahoo"\}')"
+never=$(sql "SELECT count(*) FROM tracked_assets t JOIN assets a ON a.id = t.asset_id
+             WHERE a.asset_type = 'stock' AND t.last_price_update IS NULL AND t.added_at < now() - interval '5 seconds'")
+check_eq "stale stocks: the two made stale, and NOSUCH1 never priced" $((2 + never)) "$(mval 'fetcherd_stale_assets\{type="stock"\}')"
 check_eq "stale crypto: none" 0 "$(mval 'fetcherd_stale_assets\{type="crypto"\}')"
 check_cmp "oldest stock price is a day old" "$(mval 'fetcherd_price_age_seconds\{type="stock"\}' | cut -d. -f1)" -ge 86400
 check_eq "stale bound: FETCH_STALENESS default (the interval) + one interval" 4 "$(mval 'fetcherd_price_stale_after_seconds\{type="stock"\}')"
