@@ -124,6 +124,7 @@ static void al_deliver(void)
         if (!jbuf_ok(&b)) {
             jbuf_free(&b);
             log_msg(LOG_ERROR, "alerts: out of memory building notice #%lld", (long long)n->id);
+            next_attempt = util_mono_ms() + WEBHOOK_BACKOFF_MIN_MS; /* not a spin */
             return;
         }
         struct webhook_result r;
