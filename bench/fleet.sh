@@ -47,7 +47,8 @@ q "INSERT INTO assets (symbol, name, asset_type, currency, provider, provider_sy
    SELECT 'C' || lpad(i::text, 5, '0'), 'Coin ' || i, 'crypto', 'USD', 'coingecko', 'coin-' || lpad(i::text, 5, '0') FROM generate_series(1, 2000) i;
    INSERT INTO tracked_assets (asset_id) SELECT id FROM assets;"
 
-live() { q "SELECT count(*) FROM fetcher_instances WHERE state = 'running' AND last_heartbeat > now() - interval '3 seconds'"; }
+live() { q "SELECT count(*) FROM fetcher_instances WHERE state = 'running' AND last_heartbeat > now() - interval '10 seconds'"; }
+live_is() { [ "$(live)" = "$1" ]; }
 idle() { [ "$(q "SELECT count(*) FROM fetcher_cycles WHERE status = 'running'")" = 0 ]; }
 waitfor() { local n=$1; shift; for _ in $(seq $((n * 10))); do "$@" && return 0; sleep 0.1; done; return 1; }
 start_instance() {
@@ -60,12 +61,13 @@ median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 declare -A WALL REQ DUP
 for n in 1 2 3; do
   start_instance "$n"
-  waitfor 30 test "$(live)" = "$n" || { echo "bench: $n instances did not start" >&2; exit 1; }
+  waitfor 90 live_is "$n" || { echo "bench: $n instances did not start" >&2; exit 1; }
   waitfor 120 idle
   sleep 2 # the start-up cycle of a new instance, if any, is done; all heartbeating
   walls=()
   for r in 1 2 3; do
     waitfor 120 idle
+    sleep 5.5 # no answer of the last cycle left in a queue's cache (5 s)
     last=$(q "SELECT COALESCE(max(id), 0) FROM fetcher_cycles")
     curl -s -X POST "$f/_reset" >/dev/null
     q "SELECT pg_notify('fetcher_trigger', '{\"client\":\"bench\"}')" >/dev/null

@@ -24,9 +24,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Shares in flight at once per instance: a provider batch each, so this
- * many batches can be on the wire while the next claim is on its way. */
+/* Shares in flight at once per instance, so that this many chunks can be
+ * on the wire while the next claim is on its way. */
 #define FLEET_MAX_SHARES 8
+/* A claim takes this many of its provider's batches: a chunk is recorded
+ * in one statement, so 10,000 assets cost about a hundred claims and
+ * statements a cycle instead of five hundred, and an instance that dies
+ * leaves at most this many batches to be fetched again. */
+#define FLEET_CHUNK_BATCHES 1
+/* Cycles whose shares this instance recorded and has not yet asked to
+ * finish: a few at most (one cycle at a time, and its predecessor). */
+#define FLEET_PENDING 8
 /* A lease lasts this many of the holder's heartbeat intervals. */
 #define FLEET_LEASE_BEATS 3
 
@@ -47,8 +55,9 @@ struct fleet {
     int64_t planned_id; /* our last shared cycle */
     int64_t open_id, open_seq, open_total, open_done;
     int64_t shares, shares_done, assets_done, released;
-    uint64_t requests_reported; /* fetcher_requests() already added to a cycle */
-    char batch[256];            /* {"yahoo": 20, …}: each provider's chunk */
+    int64_t pending[FLEET_PENDING]; /* cycles to ask to finish, 0 = free */
+    uint64_t requests_reported;     /* fetcher_requests() already added to a cycle */
+    char batch[256];                /* {"yahoo": 20, …}: each provider's chunk */
     int stopping;
 };
 
@@ -179,6 +188,34 @@ static void fl_submit_finish(struct fleet *f, int64_t id)
 
 /* ---- shares ------------------------------------------------------------ */
 
+/* A cycle is asked to finish once this instance has no more of its work:
+ * not after every chunk (a statement each), but when a claim finds the
+ * pool empty with none of our shares in flight. The finish goes through
+ * the writer after our rows, so it sees them. */
+static void fl_remember(struct fleet *f, int64_t cycle_id)
+{
+    for (int i = 0; i < FLEET_PENDING; i++)
+        if (f->pending[i] == cycle_id)
+            return;
+    for (int i = 0; i < FLEET_PENDING; i++)
+        if (f->pending[i] == 0) {
+            f->pending[i] = cycle_id;
+            return;
+        }
+    fl_submit_finish(f, cycle_id); /* no room: ask now */
+}
+
+static void fl_finish_pending(struct fleet *f)
+{
+    if (f->shares > 0)
+        return;
+    for (int i = 0; i < FLEET_PENDING; i++)
+        if (f->pending[i] != 0) {
+            fl_submit_finish(f, f->pending[i]);
+            f->pending[i] = 0;
+        }
+}
+
 static void fl_on_share_done(enum cycle_status st, void *cls)
 {
     (void)st;
@@ -187,7 +224,7 @@ static void fl_on_share_done(enum cycle_status st, void *cls)
     f->shares--;
     f->shares_done++;
     f->assets_done += (int64_t)sh->n;
-    fl_submit_finish(f, sh->cycle_id);
+    fl_remember(f, sh->cycle_id);
     free(sh);
     fl_claim(f);
 }
@@ -210,8 +247,10 @@ static void fl_on_claim(const PGresult *res, enum db_status st, const char *err,
         return;
     }
     int n = PQntuples(res);
-    if (n == 0)
+    if (n == 0) {
+        fl_finish_pending(f);
         return;
+    }
     if (f->stopping) {
         fl_give_back(f, "shutting down");
         return;
@@ -256,10 +295,19 @@ static void fl_claim(struct fleet *f)
     }
 }
 
-void fleet_on_notify(struct fleet *f)
+void fleet_on_notify(struct fleet *f, const char *payload)
 {
-    if (f != NULL)
-        fl_claim(f);
+    if (f == NULL)
+        return;
+    int64_t id;
+    /* whoever finished it, the leader's next deadline may plan again */
+    if (strncmp(payload, "finished ", 9) == 0 &&
+        util_parse_i64(payload + 9, 1, INT64_MAX, &id) == 0) {
+        if (id == f->open_id)
+            f->open_id = 0;
+        return;
+    }
+    fl_claim(f);
 }
 
 /* ---- planning (the leader) --------------------------------------------- */
@@ -426,6 +474,7 @@ static int64_t fl_on_timer(struct loop *l, void *cls)
      * the pool one interval after its heartbeats are three behind */
     fl_reap(f);
     fl_claim(f);
+    fl_finish_pending(f); /* a claim may be refused while the database is away */
     return cfg->heartbeat_s * 1000;
 }
 
@@ -483,17 +532,18 @@ struct fleet *fleet_new(struct daemon *d)
         return NULL;
     }
     f->requests_reported = fetcher_requests(d->fetcher);
-    /* each provider's chunk is one of its batches */
+    /* each provider's chunk: FLEET_CHUNK_BATCHES of its batches */
     size_t np, off = 0;
     const struct provider *const *ps = provider_all(&np);
     off += (size_t)snprintf(f->batch, sizeof f->batch, "{");
     for (size_t i = 0; i < np && off < sizeof f->batch; i++)
-        off += (size_t)snprintf(f->batch + off, sizeof f->batch - off, "%s\"%s\": %d",
-                                i ? ", " : "", ps[i]->name, ps[i]->batch_size(cfg));
+        off +=
+            (size_t)snprintf(f->batch + off, sizeof f->batch - off, "%s\"%s\": %d", i ? ", " : "",
+                             ps[i]->name, ps[i]->batch_size(cfg) * FLEET_CHUNK_BATCHES);
     if (off < sizeof f->batch)
         snprintf(f->batch + off, sizeof f->batch - off, "}");
     if (off + 1 >= sizeof f->batch)
-        util_strlcpy(f->batch, "{}", sizeof f->batch); /* every provider: 20 */
+        util_strlcpy(f->batch, "{}", sizeof f->batch); /* every provider: 20 (sql.c) */
     return f;
 }
 

@@ -78,8 +78,9 @@ int fleet_cycle_open(const struct fleet *f);
  * database is away): nothing is planned then. */
 int fleet_plan(struct fleet *f, int64_t seq, const char *trigger, int honours_staleness) MUST_CHECK;
 
-/* A NOTIFY on fetcher_work: there is work to claim. */
-void fleet_on_notify(struct fleet *f);
+/* A NOTIFY on fetcher_work: there is work to claim, or (payload
+ * "finished ID") shared cycle ID is finished. */
+void fleet_on_notify(struct fleet *f, const char *payload);
 /* Shutdown: no more claims; our unfinished claims and the lease are given
  * back, through the writer, after every row already queued. */
 void fleet_final(struct fleet *f);

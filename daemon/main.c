@@ -276,7 +276,7 @@ static void on_notify(const char *channel, const char *payload, void *cls)
         return;
     }
     if (strcmp(channel, "fetcher_work") == 0) {
-        fleet_on_notify(a->fleet);
+        fleet_on_notify(a->fleet, payload);
         return;
     }
     char source[96] = "a NOTIFY";

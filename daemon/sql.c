@@ -11,6 +11,13 @@ const char sql_resume_instance[] =
     " SELECT COALESCE(max(seq), 0), (SELECT count(*) FROM aborted) FROM fetcher_cycles"
     " WHERE instance_id = $1";
 
+/* An instance is alive for the fleet while its heartbeat or its last
+ * lease renewal (seen_at, not queued behind its writes) is younger than
+ * three of its heartbeat intervals. */
+#define FLEET_ALIVE(i)                                                                             \
+    "greatest(" i ".last_heartbeat, " i ".seen_at) > now() - make_interval(secs =>"                \
+    " greatest(3, 3 * COALESCE((" i ".detail->>'heartbeat_s')::int, 5)))"
+
 const struct db_stmt sql_statements[] = {
     /* The assets a cycle fetches: every tracked asset, with where to get it. */
     {SQL_TRACKED_ASSETS,
@@ -272,7 +279,9 @@ const struct db_stmt sql_statements[] = {
      * still running; not one its dead instance left) started, the open
      * shared cycle and its progress, and who holds the lease. */
     {SQL_FLEET_LEASE,
-     "WITH l AS ("
+     "WITH seen AS ("
+     "  UPDATE fetcher_instances SET seen_at = now() WHERE instance_id = $1"
+     "), l AS ("
      "  UPDATE fetcher_lease SET"
      "    epoch = epoch + CASE WHEN holder IS DISTINCT FROM $1 THEN 1 ELSE 0 END,"
      "    acquired_at = CASE WHEN holder IS DISTINCT FROM $1 THEN now() ELSE acquired_at END,"
@@ -286,18 +295,19 @@ const struct db_stmt sql_statements[] = {
      ")"
      " SELECT (SELECT epoch FROM l),"
      "   (SELECT count(*) FROM fetcher_instances i WHERE i.instance_id <> $1"
-     "     AND i.state = 'running' AND i.last_heartbeat > now() - make_interval(secs =>"
-     "       greatest(3, 3 * COALESCE((i.detail->>'heartbeat_s')::int, 5)))),"
-     "   (SELECT (extract(epoch FROM now() - max(started_at)) * 1000)::bigint"
-     "     FROM fetcher_cycles WHERE trigger IN ('startup', 'schedule')"
-     "       AND (status IN ('succeeded', 'partial', 'failed') OR (fleet AND status = 'running'))),"
-     "   (SELECT id FROM open),"
-     "   (SELECT count(*) FROM fetcher_work WHERE cycle_id = (SELECT id FROM open)),"
-     "   (SELECT count(*) FROM fetcher_work WHERE cycle_id = (SELECT id FROM open)"
-     "      AND done_at IS NOT NULL),"
-     "   COALESCE((SELECT $1 FROM l), (SELECT holder FROM fetcher_lease"
-     "      WHERE name = 'schedule' AND expires_at > now())),"
-     "   (SELECT seq FROM open)",
+     "     AND i.state = 'running' AND " FLEET_ALIVE(
+         "i") "),"
+              "   (SELECT (extract(epoch FROM now() - max(started_at)) * 1000)::bigint"
+              "     FROM fetcher_cycles WHERE trigger IN ('startup', 'schedule')"
+              "       AND (status IN ('succeeded', 'partial', 'failed') OR (fleet AND status = "
+              "'running'))),"
+              "   (SELECT id FROM open),"
+              "   (SELECT count(*) FROM fetcher_work WHERE cycle_id = (SELECT id FROM open)),"
+              "   (SELECT count(*) FROM fetcher_work WHERE cycle_id = (SELECT id FROM open)"
+              "      AND done_at IS NOT NULL),"
+              "   COALESCE((SELECT $1 FROM l), (SELECT holder FROM fetcher_lease"
+              "      WHERE name = 'schedule' AND expires_at > now())),"
+              "   (SELECT seq FROM open)",
      3},
 
     /* Given back when an instance stops, so the next takes over at once. */
@@ -340,10 +350,12 @@ const struct db_stmt sql_statements[] = {
      " FROM c",
      1},
 
-    /* A chunk of work: the open rows of one provider of the oldest open
-     * cycle, at most that provider's batch size ($2: {"yahoo": 20, …}),
-     * skipping rows another instance is claiming this instant. An asset
-     * deleted since the plan is done at once. Columns as
+    /* A chunk of work: open rows of one provider of the oldest open
+     * cycle, skipping rows another instance is claiming this instant. Its
+     * size: the provider's batch ($2: {"yahoo": 20, …}) times up to $3,
+     * but no more than an even split of what is open among the $4 live
+     * instances, so a small cycle is still shared by all of them. An
+     * asset deleted since the plan is done at once. Columns as
      * SQL_TRACKED_ASSETS', then the cycle's id, instance and number. */
     {SQL_FLEET_CLAIM,
      "WITH p AS ("
@@ -352,7 +364,10 @@ const struct db_stmt sql_statements[] = {
      "), pick AS ("
      "  SELECT w.cycle_id, w.asset_id FROM fetcher_work w JOIN p USING (cycle_id, provider)"
      "  WHERE w.owner IS NULL AND w.done_at IS NULL ORDER BY w.asset_id"
-     "  LIMIT (SELECT COALESCE(($2::jsonb ->> p.provider)::int, 20) FROM p)"
+     "  LIMIT (SELECT least(b * $3::int, greatest(b, ceil((SELECT count(*)"
+     "      FROM fetcher_work o WHERE o.cycle_id = p.cycle_id AND o.provider = p.provider"
+     "        AND o.owner IS NULL AND o.done_at IS NULL)::numeric / $4::int)::int))"
+     "    FROM p, COALESCE(($2::jsonb ->> p.provider)::int, 20) AS b)"
      "  FOR UPDATE OF w SKIP LOCKED"
      "), cl AS ("
      "  UPDATE fetcher_work w SET owner = $1, claimed_at = now(),"
@@ -370,7 +385,7 @@ const struct db_stmt sql_statements[] = {
      "   LEFT JOIN tracked_assets t ON t.asset_id = a.id"
      "   LEFT JOIN fetcher_cycles c ON c.id = cl.cycle_id"
      " ORDER BY a.id",
-     2},
+     4},
 
     /* After a chunk's rows are written ($2: the requests it cost): the
      * cycle is finished by whoever finds no open work left, with the
@@ -403,13 +418,14 @@ const struct db_stmt sql_statements[] = {
      "   pg_notify('fetcher_events', json_build_object('type', 'cycle_finished',"
      "   'cycle_id', id, 'instance_id', instance_id, 'seq', seq, 'status', status,"
      "   'assets_succeeded', assets_succeeded, 'assets_failed', assets_failed,"
-     "   'assets_skipped', assets_skipped, 'duration_ms', duration_ms, 'fleet', true)::text)"
+     "   'assets_skipped', assets_skipped, 'duration_ms', duration_ms, 'fleet', true)::text),"
+     "   pg_notify('fetcher_work', 'finished ' || id)"
      " FROM fin",
      2},
 
-    /* Every few seconds, by every instance (it is idempotent): the claims
-     * of instances that stopped heartbeating (three of their intervals, as
-     * SQL_ABORT_STALE judges) go back to the pool, and shared cycles left
+    /* Every heartbeat interval, by every instance (it is idempotent): the
+     * claims of instances no longer alive (FLEET_ALIVE) go back to the
+     * pool, and shared cycles left
      * with no open work (their finisher died between its two statements)
      * are named for finishing. */
     {SQL_FLEET_REAP,
@@ -417,21 +433,23 @@ const struct db_stmt sql_statements[] = {
      "  SELECT w.cycle_id, w.asset_id, w.owner FROM fetcher_work w"
      "  WHERE w.owner IS NOT NULL AND w.done_at IS NULL AND NOT EXISTS ("
      "    SELECT 1 FROM fetcher_instances i WHERE i.instance_id = w.owner"
-     "      AND i.state = 'running' AND i.last_heartbeat > now() - make_interval(secs =>"
-     "        greatest(3, 3 * COALESCE((i.detail->>'heartbeat_s')::int, 5))))"
-     "  FOR UPDATE OF w SKIP LOCKED"
-     "), dead AS ("
-     "  UPDATE fetcher_work w SET owner = NULL, claimed_at = NULL FROM old"
-     "  WHERE w.cycle_id = old.cycle_id AND w.asset_id = old.asset_id AND w.owner = old.owner"
-     "    AND w.done_at IS NULL"
-     "  RETURNING w.cycle_id, old.owner"
-     ")"
-     " SELECT 'released', cycle_id, owner, count(*),"
-     "   pg_notify('fetcher_work', cycle_id::text)::text FROM dead GROUP BY cycle_id, owner"
-     " UNION ALL"
-     " SELECT 'finish', c.id, NULL, 0, NULL FROM fetcher_cycles c"
-     " WHERE c.fleet AND c.status = 'running' AND NOT EXISTS (SELECT 1 FROM fetcher_work w"
-     "   WHERE w.cycle_id = c.id AND w.done_at IS NULL)",
+     "      AND i.state = 'running' AND " FLEET_ALIVE(
+         "i") ")"
+              "  FOR UPDATE OF w SKIP LOCKED"
+              "), dead AS ("
+              "  UPDATE fetcher_work w SET owner = NULL, claimed_at = NULL FROM old"
+              "  WHERE w.cycle_id = old.cycle_id AND w.asset_id = old.asset_id AND w.owner = "
+              "old.owner"
+              "    AND w.done_at IS NULL"
+              "  RETURNING w.cycle_id, old.owner"
+              ")"
+              " SELECT 'released', cycle_id, owner, count(*),"
+              "   pg_notify('fetcher_work', cycle_id::text)::text FROM dead GROUP BY cycle_id, "
+              "owner"
+              " UNION ALL"
+              " SELECT 'finish', c.id, NULL, 0, NULL FROM fetcher_cycles c"
+              " WHERE c.fleet AND c.status = 'running' AND NOT EXISTS (SELECT 1 FROM fetcher_work w"
+              "   WHERE w.cycle_id = c.id AND w.done_at IS NULL)",
      0},
 
     /* On the way out: the claims not yet done go back to the pool. */

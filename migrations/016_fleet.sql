@@ -45,6 +45,12 @@ CREATE INDEX fetcher_work_open ON fetcher_work (cycle_id, provider, asset_id)
 CREATE INDEX fetcher_work_claimed ON fetcher_work (owner)
     WHERE owner IS NOT NULL AND done_at IS NULL;
 
+-- When the instance last renewed (or tried to take) the lease: its
+-- liveness for the fleet. The heartbeat row is written behind the
+-- instance's queued writes, so under a burst of writes it can be seconds
+-- late; the lease statement is not queued behind them.
+ALTER TABLE fetcher_instances ADD COLUMN seen_at timestamptz;
+
 -- A cycle shared by the fleet: which instances took part.
 ALTER TABLE fetcher_cycles ADD COLUMN fleet boolean NOT NULL DEFAULT false;
 ALTER TABLE fetcher_cycles ADD COLUMN instances text[];
