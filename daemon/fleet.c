@@ -39,6 +39,8 @@ struct fleet {
     int64_t lease_sent_ms;  /* when the renewal last answered was sent */
     int64_t claim_sent_ms;
     int64_t plan_answered_ms; /* when our last plan was answered (mono) */
+    int orphans;   /* the last lease answer saw claims of ours while we ran no share */
+    int releasing; /* those are being given back */
     int have_answer;
     int leader; /* the last answer said the lease is ours */
     int64_t epoch, others;
@@ -177,6 +179,44 @@ static void fl_submit_finish(struct fleet *f, int64_t id)
                 (long long)id);
 }
 
+/* ---- orphaned claims -------------------------------------------------------- */
+
+static void fl_on_orphans_released(int written, const PGresult *res, void *cls)
+{
+    struct fleet *f = cls;
+    f->releasing = 0;
+    if (written && res != NULL && PQntuples(res) == 1) {
+        int64_t n = fl_int(res, 0, 0);
+        if (n > 0) {
+            json_object *ctx = json_object_new_object();
+            json_object_object_add(ctx, "claims", json_object_new_int64(n));
+            writer_log(f->d->writer, LOG_WARNING, 0, ctx,
+                       "%lld assets claimed under this instance's name but fetched by none of "
+                       "its shares went back to the pool",
+                       (long long)n);
+        }
+    }
+    fl_claim(f);
+}
+
+/* Claims under our name that no share of ours is working on: a claim
+ * whose answer was lost with the connection, rows the writer dropped or
+ * the database refused, a previous process with this FETCHER_INSTANCE_ID
+ * killed mid-cycle. While we heartbeat no other instance returns them,
+ * and their cycle would stay open for ever (the leader plans no other).
+ * Only when idle (no share, and a claim just found nothing more), through
+ * the writer so that our rows already queued mark their work done first,
+ * and claiming nothing until it is answered: what it gives back is
+ * nobody's work. */
+static void fl_release_orphans(struct fleet *f)
+{
+    f->orphans = 0;
+    const char *params[1] = {f->d->instance_id};
+    if (writer_submit_news(f->d->writer, SQL_FLEET_RELEASE_MINE, 1, params,
+                           fl_on_orphans_released, f) == 0)
+        f->releasing = 1;
+}
+
 /* ---- shares ------------------------------------------------------------ */
 
 static void fl_on_share_done(enum cycle_status st, void *cls)
@@ -210,8 +250,11 @@ static void fl_on_claim(const PGresult *res, enum db_status st, const char *err,
         return;
     }
     int n = PQntuples(res);
-    if (n == 0)
+    if (n == 0) {
+        if (f->orphans && f->shares == 0 && !f->stopping)
+            fl_release_orphans(f);
         return;
+    }
     if (f->stopping) {
         fl_give_back(f, "shutting down");
         return;
@@ -246,7 +289,7 @@ static void fl_on_claim(const PGresult *res, enum db_status st, const char *err,
 
 static void fl_claim(struct fleet *f)
 {
-    if (f->claim_inflight || f->stopping || f->shares >= FLEET_MAX_SHARES ||
+    if (f->claim_inflight || f->releasing || f->stopping || f->shares >= FLEET_MAX_SHARES ||
         !dbconn_is_up(f->d->db))
         return;
     const char *params[2] = {f->d->instance_id, f->batch};
@@ -377,6 +420,9 @@ static void fl_on_lease(const PGresult *res, enum db_status st, const char *err,
             f->open_seq = fl_int(res, 0, 7);
         }
     }
+    /* claims under our name while we run no share: given back when the
+     * next claim finds nothing more (fl_on_claim) */
+    f->orphans = f->shares == 0 && fl_int(res, 0, 8) > 0;
     if (leader && !was_leader) {
         json_object *ctx = json_object_new_object();
         json_object_object_add(ctx, "epoch", json_object_new_int64(f->epoch));

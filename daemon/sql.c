@@ -270,7 +270,8 @@ const struct db_stmt sql_statements[] = {
      * fleet: the lease's epoch if it is ours, how many other instances are
      * alive, how long ago the last scheduled cycle that ran (or a shared one
      * still running; not one its dead instance left) started, the open
-     * shared cycle and its progress, and who holds the lease. */
+     * shared cycle and its progress, who holds the lease, and how many
+     * claims are under our name. */
     {SQL_FLEET_LEASE,
      "WITH l AS ("
      "  UPDATE fetcher_lease SET"
@@ -297,7 +298,11 @@ const struct db_stmt sql_statements[] = {
      "      AND done_at IS NOT NULL),"
      "   COALESCE((SELECT $1 FROM l), (SELECT holder FROM fetcher_lease"
      "      WHERE name = 'schedule' AND expires_at > now())),"
-     "   (SELECT seq FROM open)",
+     "   (SELECT seq FROM open),"
+     /* claims under our name not yet done: while we heartbeat nobody
+      * else returns them, so fleet.c gives back those no share of ours
+      * is working on */
+     "   (SELECT count(*) FROM fetcher_work WHERE owner = $1 AND done_at IS NULL)",
      3},
 
     /* Given back when an instance stops, so the next takes over at once. */
@@ -434,7 +439,9 @@ const struct db_stmt sql_statements[] = {
      "   WHERE w.cycle_id = c.id AND w.done_at IS NULL)",
      0},
 
-    /* On the way out: the claims not yet done go back to the pool. */
+    /* On the way out, and when idle with claims under our name that no
+     * share of ours works on (fleet.c): the claims not yet done go back
+     * to the pool. */
     {SQL_FLEET_RELEASE_MINE,
      "WITH x AS (UPDATE fetcher_work SET owner = NULL, claimed_at = NULL"
      "  WHERE owner = $1 AND done_at IS NULL RETURNING cycle_id)"
