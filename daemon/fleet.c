@@ -39,8 +39,8 @@ struct fleet {
     int64_t lease_sent_ms;  /* when the renewal last answered was sent */
     int64_t claim_sent_ms;
     int64_t plan_answered_ms; /* when our last plan was answered (mono) */
-    int orphans;   /* the last lease answer saw claims of ours while we ran no share */
-    int releasing; /* those are being given back */
+    int orphans;              /* the last lease answer saw claims of ours while we ran no share */
+    int releasing;            /* those are being given back */
     int have_answer;
     int leader; /* the last answer said the lease is ours */
     int64_t epoch, others;
@@ -212,8 +212,8 @@ static void fl_release_orphans(struct fleet *f)
 {
     f->orphans = 0;
     const char *params[1] = {f->d->instance_id};
-    if (writer_submit_news(f->d->writer, SQL_FLEET_RELEASE_MINE, 1, params,
-                           fl_on_orphans_released, f) == 0)
+    if (writer_submit_news(f->d->writer, SQL_FLEET_RELEASE_MINE, 1, params, fl_on_orphans_released,
+                           f) == 0)
         f->releasing = 1;
 }
 
