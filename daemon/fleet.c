@@ -13,6 +13,7 @@
 #include "jbuf.h"
 #include "log.h"
 #include "provider.h"
+#include "queue.h"
 #include "scheduler.h"
 #include "sql.h"
 #include "staleness.h"
@@ -39,6 +40,7 @@ struct fleet {
     int64_t lease_sent_ms;  /* when the renewal last answered was sent */
     int64_t claim_sent_ms;
     int64_t plan_answered_ms; /* when our last plan was answered (mono) */
+    int64_t tick_ms;          /* the lease timer's last run (mono) */
     int orphans;              /* the last lease answer saw claims of ours while we ran no share */
     int releasing;            /* those are being given back */
     int have_answer;
@@ -467,6 +469,25 @@ static int64_t fl_on_timer(struct loop *l, void *cls)
     struct fleet *f = cls;
     if (f->stopping)
         return LOOP_TIMER_STOP;
+    int64_t now = loop_now(f->d->loop);
+    /* A tick this late means the process slept (SIGSTOP, a suspended
+     * host) for the lease time or longer: the claims of our shares have
+     * gone back to the pool and other instances may have fetched them.
+     * What our queue has yet to send for them is theirs now, so nothing
+     * of it goes out (this runs before the loop's next queue_run). Our
+     * claims that were not taken meanwhile go back when we are idle. */
+    if (f->tick_ms > 0 && now - f->tick_ms >= fl_ttl_ms() && f->shares > 0) {
+        json_object *ctx = json_object_new_object();
+        json_object_object_add(ctx, "paused_ms", json_object_new_int64(now - f->tick_ms));
+        json_object_object_add(ctx, "shares", json_object_new_int64(f->shares));
+        writer_log(f->d->writer, LOG_WARNING, 0, ctx,
+                   "This instance was paused for %.1fs, longer than its claims last: the "
+                   "fetches of its %lld shares are cancelled",
+                   (double)(now - f->tick_ms) / 1000.0, (long long)f->shares);
+        queue_cancel_all_why(f->d->queue,
+                             "cancelled: this instance was paused longer than its claims last");
+    }
+    f->tick_ms = now;
     fl_renew(f);
     /* every heartbeat interval, so a dead instance's claims are back in
      * the pool one interval after its heartbeats are three behind */

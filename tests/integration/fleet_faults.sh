@@ -77,3 +77,44 @@ check "orphaned claims: fleet-b logged giving them back" \
   test "$(sql "SELECT count(*) FROM fetcher_logs WHERE instance_id = 'fleet-b' AND message LIKE '5 assets claimed under this instance''s name%'")" -ge 1
 check "orphaned claims: the schedule goes on" wait_for 20 later_cycle_done "$gid"
 no_dup_rows "orphaned claims"
+
+# --- 3. a paused instance wakes after its claims went to another ----------
+# fleet-c, alone, claims every chunk of a shared cycle; sending one batch
+# at a time (FETCH_CONCURRENCY=1), it has chunks still queued when it is
+# SIGSTOPped for longer than 3 heartbeats. fleet-b takes them over and
+# fetches them; fleet-c, woken, must not send what it had queued. The
+# cycle's assets are untracked ones, so that no scheduled cycle asks for
+# them: every request counted for them is a share's.
+stop_pid "${PID[fleet-a]}"; stop_pid "${PID[fleet-b]}"
+sql "INSERT INTO assets (symbol, name, asset_type, currency, provider, provider_symbol)
+     SELECT 'ZQ' || i, 'Paused stock ' || i, 'stock', 'USD', 'yahoo', 'ZQ' || i FROM generate_series(1, 60) i" >/dev/null
+curl -s -X POST "$FAKE_URL/_latency?ms=1500" >/dev/null
+FETCH_INTERVAL=1h FETCH_CONCURRENCY=1 start_one fleet-c
+check "fleet-c runs alone" wait_for 15 live_is 1
+wait_for 30 idle_now
+curl -s -X POST "$FAKE_URL/_reset" >/dev/null
+pid=$(sql "WITH c AS (INSERT INTO fetcher_cycles (instance_id, seq, trigger, status, started_at, assets_total, fleet)
+             VALUES ('fleet-ghost', 2, 'manual', 'running', now(), 60, true) RETURNING id),
+           w AS (INSERT INTO fetcher_work (cycle_id, asset_id, provider)
+             SELECT c.id, a.id, a.provider FROM c, assets a WHERE a.symbol LIKE 'ZQ%')
+         SELECT id, pg_notify('fetcher_work', id::text) FROM c" | cut -d'|' -f1)
+holds_all() { [ "$(sql "SELECT count(*) FROM fetcher_work WHERE owner = 'fleet-c' AND done_at IS NULL")" = 60 ]; }
+check "fleet-c claims every chunk of cycle $pid" wait_for 10 holds_all
+kill -STOP "${PID[fleet-c]}"
+at_stop=$(curl -s "$FAKE_URL/_stats")
+FETCH_INTERVAL=1h start_one fleet-b
+check "fleet-b finishes cycle $pid while fleet-c sleeps" wait_for 20 finished "$pid"
+kill -CONT "${PID[fleet-c]}"
+sleep 4 # fleet-c's next ticks, and 1.5 s answers
+end=$(curl -s "$FAKE_URL/_stats")
+queued=$(echo "$at_stop" | jq -r '[range(1; 61) | "ZQ\(.)"] - (.by_symbol | keys) | .[]')
+nq=$(echo "$queued" | grep -c ZQ)
+echo "# paused: $nq of fleet-c's 60 symbols were not yet requested when it stopped"
+check_cmp "paused: fleet-c had chunks still queued when it stopped ($nq symbols)" "$nq" -gt 0
+twice=$(for s in $queued; do echo "$end" | jq -r --arg s "$s" 'select(.by_symbol[$s] > 1) | $s'; done | tr '\n' ' ')
+check_eq "paused: none of them requested twice (once by fleet-b)" "" "$twice"
+check_eq "paused: cycle $pid has its 60 assets once each" "succeeded 60 60" \
+  "$(sql "SELECT c.status || ' ' || c.assets_succeeded || ' ' || (SELECT count(DISTINCT asset_id) FROM price_update_log p WHERE p.cycle_id = c.id) FROM fetcher_cycles c WHERE c.id = $pid")"
+no_dup_rows "paused"
+check "paused: fleet-c said its fetches were cancelled" \
+  test "$(sql "SELECT count(*) FROM fetcher_logs WHERE instance_id = 'fleet-c' AND message LIKE 'This instance was paused for%'")" -ge 1
