@@ -30,6 +30,9 @@
 #define FLEET_MAX_SHARES 8
 /* A lease lasts this many of the holder's heartbeat intervals. */
 #define FLEET_LEASE_BEATS 3
+/* Before the first answer: how soon to ask again while the connection,
+ * opened asynchronously at start, is not up yet. */
+#define FLEET_FIRST_ASK_MS 200
 
 struct fleet {
     struct daemon *d;
@@ -493,6 +496,11 @@ static int64_t fl_on_timer(struct loop *l, void *cls)
      * the pool one interval after its heartbeats are three behind */
     fl_reap(f);
     fl_claim(f);
+    /* Until the database first answers, who leads is unknown and the
+     * scheduler holds its first deadline for it (at most 10 s, then it
+     * runs that cycle alone): ask again soon, not a heartbeat later. */
+    if (!f->have_answer)
+        return FLEET_FIRST_ASK_MS;
     return cfg->heartbeat_s * 1000;
 }
 

@@ -8,6 +8,11 @@
 #  2. Claims under a live instance's name that none of its shares works on
 #     (a claim whose answer was lost with the connection): given back, the
 #     cycle finishes.
+#  3. An instance SIGSTOPped for longer than 3 heartbeats with chunks still
+#     queued: woken, it sends none of them (another instance fetched them).
+#  4. An instance with a longer HEARTBEAT_INTERVAL joins a running fleet:
+#     it knows at once who leads, runs no cycle of its own, and the fleet
+#     still requests each symbol once per cycle.
 . "$(dirname "$0")/../lib.sh"
 
 new_db || exit 1
@@ -118,3 +123,27 @@ check_eq "paused: cycle $pid has its 60 assets once each" "succeeded 60 60" \
 no_dup_rows "paused"
 check "paused: fleet-c said its fetches were cancelled" \
   test "$(sql "SELECT count(*) FROM fetcher_logs WHERE instance_id = 'fleet-c' AND message LIKE 'This instance was paused for%'")" -ge 1
+
+# --- 4. a longer HEARTBEAT_INTERVAL joins a running fleet ------------------
+stop_pid "${PID[fleet-b]}"; stop_pid "${PID[fleet-c]}"
+curl -s -X POST "$FAKE_URL/_latency?ms=20" >/dev/null
+start_one fleet-a
+start_one fleet-b
+check "two instances at a 1 s heartbeat run" wait_for 15 live_is 2
+last_id() { sql "SELECT COALESCE(max(id), 0) FROM fetcher_cycles"; }
+for _ in 1 2 3; do # from a quiet moment: a cycle begun before the reset is not counted
+  wait_for 20 idle_now
+  from=$(last_id)
+  curl -s -X POST "$FAKE_URL/_reset" >/dev/null
+  idle_now && [ "$(last_id)" = "$from" ] && break
+done
+HEARTBEAT_INTERVAL=15s start_one fleet-d
+sleep 12 # past the 10 s the scheduler holds its first deadline for an answer
+check_eq "15 s heartbeat: fleet-d ran no cycle of its own" 0 \
+  "$(sql "SELECT count(*) FROM fetcher_cycles WHERE instance_id = 'fleet-d'")"
+wait_for 20 idle_now
+stats=$(curl -s "$FAKE_URL/_stats")
+n=$(sql "SELECT count(*) FROM fetcher_cycles WHERE id > $from AND status <> 'running' AND fleet")
+check_eq "15 s heartbeat: every symbol requested once per shared cycle ($n cycles)" "$n " \
+  "$(echo "$stats" | jq -r '.by_symbol | to_entries[] | select(.key | startswith("ZQ") | not) | .value' | sort -u | tr '\n' ' ')"
+no_dup_rows "15 s heartbeat"
