@@ -354,16 +354,21 @@ const struct db_stmt sql_statements[] = {
      "WITH p AS ("
      "  SELECT cycle_id, provider FROM fetcher_work WHERE owner IS NULL AND done_at IS NULL"
      "  ORDER BY cycle_id, provider, asset_id LIMIT 1 FOR UPDATE SKIP LOCKED"
+     /* one cycle and provider, given as values (not a join), and the rows
+      * to update named by key: both read fetcher_work_open and the primary
+      * key from where they start, however large the cycle */
      "), pick AS ("
-     "  SELECT w.cycle_id, w.asset_id FROM fetcher_work w JOIN p USING (cycle_id, provider)"
-     "  WHERE w.owner IS NULL AND w.done_at IS NULL ORDER BY w.asset_id"
+     "  SELECT w.asset_id FROM fetcher_work w"
+     "  WHERE w.cycle_id = (SELECT cycle_id FROM p) AND w.provider = (SELECT provider FROM p)"
+     "    AND w.owner IS NULL AND w.done_at IS NULL ORDER BY w.asset_id"
      "  LIMIT (SELECT COALESCE(($2::jsonb ->> p.provider)::int, 20) FROM p)"
-     "  FOR UPDATE OF w SKIP LOCKED"
+     "  FOR UPDATE SKIP LOCKED"
      "), cl AS ("
      "  UPDATE fetcher_work w SET owner = $1, claimed_at = now(),"
      "    done_at = CASE WHEN EXISTS (SELECT 1 FROM assets a WHERE a.id = w.asset_id)"
      "      THEN NULL ELSE now() END"
-     "  FROM pick WHERE w.cycle_id = pick.cycle_id AND w.asset_id = pick.asset_id"
+     "  WHERE w.cycle_id = (SELECT cycle_id FROM p)"
+     "    AND w.asset_id = ANY (ARRAY(SELECT asset_id FROM pick))"
      "  RETURNING w.cycle_id, w.asset_id"
      ")"
      " SELECT a.id, a.symbol, a.asset_type, a.currency, a.provider, a.provider_symbol,"
@@ -382,14 +387,23 @@ const struct db_stmt sql_statements[] = {
      * counts of its work rows, which then go. Run after every chunk by
      * the instance that wrote it; a race of two finds one of them last. */
     {SQL_FLEET_FINISH,
-     "WITH s AS ("
+     /* Open work is looked for in the two partial indexes (unclaimed by
+      * cycle; claimed, a few batches per instance); the cycle's rows are
+      * counted only when there is none, so the check after each chunk
+      * does not read the whole cycle. */
+     "WITH o AS ("
+     "  SELECT COALESCE((SELECT true FROM fetcher_work WHERE cycle_id = $1::bigint"
+     "      AND owner IS NULL AND done_at IS NULL ORDER BY cycle_id, provider, asset_id LIMIT 1),"
+     "    (SELECT true FROM fetcher_work WHERE owner IS NOT NULL AND done_at IS NULL"
+     "      AND cycle_id = $1::bigint ORDER BY owner LIMIT 1), false) AS open"
+     "), s AS ("
      "  SELECT count(*) FILTER (WHERE success) AS ok, count(*) FILTER (WHERE NOT success)"
-     "    AS failed, count(*) FILTER (WHERE done_at IS NULL) AS open,"
+     "    AS failed, (SELECT open FROM o) AS open,"
      "    array_agg(DISTINCT owner ORDER BY owner) FILTER (WHERE success IS NOT NULL) AS inst"
-     "  FROM fetcher_work WHERE cycle_id = $1::bigint"
+     "  FROM fetcher_work WHERE cycle_id = $1::bigint AND NOT (SELECT open FROM o)"
      "), req AS ("
      "  UPDATE fetcher_cycles c SET upstream_requests = c.upstream_requests + $2::int"
-     "  FROM s WHERE c.id = $1::bigint AND s.open > 0 AND $2::int > 0"
+     "  FROM s WHERE c.id = $1::bigint AND s.open AND $2::int > 0"
      "), fin AS ("
      "  UPDATE fetcher_cycles c SET status = CASE WHEN s.failed = 0 THEN 'succeeded'"
      "      WHEN s.ok > 0 THEN 'partial' ELSE 'failed' END,"
@@ -397,7 +411,7 @@ const struct db_stmt sql_statements[] = {
      "1000)::int,"
      "    assets_succeeded = s.ok, assets_failed = s.failed, instances = s.inst,"
      "    upstream_requests = c.upstream_requests + $2::int"
-     "  FROM s WHERE c.id = $1::bigint AND c.status = 'running' AND s.open = 0"
+     "  FROM s WHERE c.id = $1::bigint AND c.status = 'running' AND NOT s.open"
      "  RETURNING c.id, c.instance_id, c.seq, c.status, c.assets_succeeded, c.assets_failed,"
      "    c.assets_skipped, c.duration_ms, c.assets_total, c.upstream_requests, c.instances"
      "), del AS ("
