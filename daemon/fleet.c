@@ -325,9 +325,11 @@ static void fl_on_plan(int written, const PGresult *res, void *cls)
     f->plan_answered_ms = loop_now(f->d->loop);
     if (!written || res == NULL || PQntuples(res) != 1) {
         writer_log(f->d->writer, LOG_WARNING, 0, NULL,
-                   "Cycle %lld could not be planned (the database went away); the next "
-                   "deadline plans again",
-                   (long long)f->plan_seq);
+                   "Cycle %lld could not be planned (%s); the leader's next deadline plans "
+                   "again",
+                   (long long)f->plan_seq,
+                   written && res != NULL ? "the schedule lease was no longer ours"
+                                          : "the database went away");
         return;
     }
     int64_t id = 0, total = 0;

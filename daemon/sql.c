@@ -331,6 +331,10 @@ const struct db_stmt sql_statements[] = {
      "    assets_skipped, fleet)"
      "  SELECT r.instance_id, r.seq, r.trigger, 'running', now(), (SELECT count(*) FROM due),"
      "    (SELECT count(*) FROM t) - (SELECT count(*) FROM due), true FROM r"
+     /* only while the lease is still ours: a plan that waited behind
+      * other writes must not open a second cycle beside a new leader's */
+     "  WHERE EXISTS (SELECT 1 FROM fetcher_lease l WHERE l.name = 'schedule'"
+     "    AND l.holder = r.instance_id AND l.expires_at > now())"
      "  ON CONFLICT (instance_id, seq) DO NOTHING"
      "  RETURNING id, instance_id, seq, trigger, assets_total, started_at"
      "), w AS ("
