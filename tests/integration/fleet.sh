@@ -110,7 +110,9 @@ sql "SELECT pg_notify('fetcher_refresh', '{\"symbols\":[\"AAPL\"],\"client\":\"o
 sql "SELECT pg_notify('fetcher_refresh', '{\"symbols\":[\"AAPL\"],\"client\":\"two\"}')" >/dev/null
 two_rows() { [ "$(refresh_rows)" -ge $((r0 + 2)) ]; }
 check "two refreshes of AAPL under three instances are both answered" wait_for 10 two_rows
-check_eq "… with one upstream request between them" 1 "$(stats | jq '.by_symbol.AAPL')"
+# at most one: none when a cycle had fetched AAPL seconds before (a refresh
+# takes an answer that recent from the queue's cache)
+check_cmp "… with at most one upstream request between them" "$(stats | jq '.by_symbol.AAPL // 0')" -le 1
 check_eq "… both by the leader" "$(sql "SELECT holder FROM fetcher_lease")" \
   "$(sql "SELECT string_agg(DISTINCT instance_id, ',') FROM (SELECT instance_id FROM price_update_log WHERE cycle_id IS NULL AND symbol = 'AAPL' ORDER BY id DESC LIMIT 2) x")"
 wait_for 20 idle_now
