@@ -201,7 +201,8 @@ static void fl_on_orphans_released(int written, const PGresult *res, void *cls)
                        (long long)n);
         }
     }
-    fl_claim(f);
+    if (written)
+        fl_claim(f); /* not from writer_free */
 }
 
 /* Claims under our name that no share of ours is working on: a claim
@@ -264,10 +265,19 @@ static void fl_on_claim(const PGresult *res, enum db_status st, const char *err,
         fl_give_back(f, "shutting down");
         return;
     }
-    /* An answer this late means we slept (SIGSTOP, a stalled host): the
-     * claims may already be another instance's. Fetch none of them. */
+    /* An answer this late means we slept (SIGSTOP, a stalled host) or the
+     * database held it up: the claims may already be another instance's.
+     * Fetch none of them; they are orphans, given back when we are idle
+     * (giving back all of ours now would take the claims of the shares
+     * still fetching from under them: fetched twice). */
     if (loop_now(f->d->loop) - f->claim_sent_ms >= fl_ttl_ms()) {
-        fl_give_back(f, "a claim answered after the lease time; we were paused");
+        log_msg(LOG_WARNING,
+                "fleet: a claim of %d assets answered after the lease time: not fetched, "
+                "given back when this instance is idle",
+                n);
+        f->orphans = 1;
+        if (f->shares == 0 && !f->releasing)
+            fl_release_orphans(f);
         return;
     }
     int64_t cycle_id = 0;
@@ -428,8 +438,11 @@ static void fl_on_lease(const PGresult *res, enum db_status st, const char *err,
         }
     }
     /* claims under our name while we run no share: given back when the
-     * next claim finds nothing more (fl_on_claim) */
-    f->orphans = f->shares == 0 && fl_int(res, 0, 8) > 0;
+     * next claim finds nothing more (fl_on_claim); none: nothing to do */
+    if (fl_int(res, 0, 8) == 0)
+        f->orphans = 0;
+    else if (f->shares == 0)
+        f->orphans = 1;
     if (leader && !was_leader) {
         json_object *ctx = json_object_new_object();
         json_object_object_add(ctx, "epoch", json_object_new_int64(f->epoch));
