@@ -17,6 +17,8 @@
 #     the process did not sleep) while other shares are still fetching:
 #     its chunk is given back unfetched, the others' claims are kept, and
 #     every symbol is requested once.
+#  6. A finish lost (the finisher killed between its last rows and its
+#     finish statement): the fleet's periodic check finishes the cycle.
 . "$(dirname "$0")/../lib.sh"
 
 new_db || exit 1
@@ -184,3 +186,19 @@ check_eq "late claim: every symbol of the cycle requested once" "1 200" \
   "$(curl -s "$FAKE_URL/_stats" | jq -r '[.by_symbol | to_entries[] | select(.key | startswith("ZR")) | .value] | "\(unique | map(tostring) | join(",")) \(length)"')"
 check "late claim: fleet-e said it gave a claim back unfetched" \
   test "$(grep -c 'answered after the lease time' "$TEST_LOG_DIR/fetcherd.log")" -ge 1
+
+# --- 6. a finish lost: the last rows written, the finish statement never --
+# What a finisher SIGKILLed between its rows and its finish statement
+# leaves: a shared cycle still 'running' whose work is all done. The
+# fleet's periodic check finishes it with the counts of its work rows.
+fid=$(sql "WITH c AS (INSERT INTO fetcher_cycles (instance_id, seq, trigger, status, started_at, assets_total, fleet)
+             VALUES ('fleet-ghost', 4, 'manual', 'running', now(), 4, true) RETURNING id),
+           w AS (INSERT INTO fetcher_work (cycle_id, asset_id, provider, owner, claimed_at, done_at, success)
+             SELECT c.id, t.asset_id, a.provider, 'fleet-gone', now(), now(), t.n <> 4 FROM c,
+               (SELECT asset_id, row_number() OVER (ORDER BY asset_id) n FROM tracked_assets ORDER BY asset_id LIMIT 4) t
+               JOIN assets a ON a.id = t.asset_id)
+         SELECT id FROM c")
+check "finish lost: cycle $fid is finished by the fleet" wait_for 10 finished "$fid"
+check_eq "finish lost: its counts come from the work rows" "partial 3 1 fleet-gone" \
+  "$(sql "SELECT status || ' ' || assets_succeeded || ' ' || assets_failed || ' ' || array_to_string(instances, ',') FROM fetcher_cycles WHERE id = $fid")"
+check_eq "finish lost: its work rows are gone" 0 "$(sql "SELECT count(*) FROM fetcher_work WHERE cycle_id = $fid")"
