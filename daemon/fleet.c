@@ -13,6 +13,7 @@
 #include "jbuf.h"
 #include "log.h"
 #include "provider.h"
+#include "queue.h"
 #include "scheduler.h"
 #include "sql.h"
 #include "staleness.h"
@@ -37,6 +38,9 @@
 #define FLEET_PENDING 8
 /* A lease lasts this many of the holder's heartbeat intervals. */
 #define FLEET_LEASE_BEATS 3
+/* Before the first answer: how soon to ask again while the connection,
+ * opened asynchronously at start, is not up yet. */
+#define FLEET_FIRST_ASK_MS 200
 
 struct fleet {
     struct daemon *d;
@@ -47,6 +51,9 @@ struct fleet {
     int64_t lease_sent_ms;  /* when the renewal last answered was sent */
     int64_t claim_sent_ms;
     int64_t plan_answered_ms; /* when our last plan was answered (mono) */
+    int64_t tick_ms;          /* the lease timer's last run (mono) */
+    int orphans;              /* the last lease answer saw claims of ours while we ran no share */
+    int releasing;            /* those are being given back */
     int have_answer;
     int leader; /* the last answer said the lease is ours */
     int64_t epoch, others;
@@ -186,6 +193,45 @@ static void fl_submit_finish(struct fleet *f, int64_t id)
                 (long long)id);
 }
 
+/* ---- orphaned claims -------------------------------------------------------- */
+
+static void fl_on_orphans_released(int written, const PGresult *res, void *cls)
+{
+    struct fleet *f = cls;
+    f->releasing = 0;
+    if (written && res != NULL && PQntuples(res) == 1) {
+        int64_t n = fl_int(res, 0, 0);
+        if (n > 0) {
+            json_object *ctx = json_object_new_object();
+            json_object_object_add(ctx, "claims", json_object_new_int64(n));
+            writer_log(f->d->writer, LOG_WARNING, 0, ctx,
+                       "%lld assets claimed under this instance's name but fetched by none of "
+                       "its shares went back to the pool",
+                       (long long)n);
+        }
+    }
+    if (written)
+        fl_claim(f); /* not from writer_free */
+}
+
+/* Claims under our name that no share of ours is working on: a claim
+ * whose answer was lost with the connection, rows the writer dropped or
+ * the database refused, a previous process with this FETCHER_INSTANCE_ID
+ * killed mid-cycle. While we heartbeat no other instance returns them,
+ * and their cycle would stay open for ever (the leader plans no other).
+ * Only when idle (no share, and a claim just found nothing more), through
+ * the writer so that our rows already queued mark their work done first,
+ * and claiming nothing until it is answered: what it gives back is
+ * nobody's work. */
+static void fl_release_orphans(struct fleet *f)
+{
+    f->orphans = 0;
+    const char *params[1] = {f->d->instance_id};
+    if (writer_submit_news(f->d->writer, SQL_FLEET_RELEASE_MINE, 1, params, fl_on_orphans_released,
+                           f) == 0)
+        f->releasing = 1;
+}
+
 /* ---- shares ------------------------------------------------------------ */
 
 /* A cycle is asked to finish once this instance has no more of its work:
@@ -248,6 +294,8 @@ static void fl_on_claim(const PGresult *res, enum db_status st, const char *err,
     }
     int n = PQntuples(res);
     if (n == 0) {
+        if (f->orphans && f->shares == 0 && !f->stopping)
+            fl_release_orphans(f);
         fl_finish_pending(f);
         return;
     }
@@ -255,10 +303,19 @@ static void fl_on_claim(const PGresult *res, enum db_status st, const char *err,
         fl_give_back(f, "shutting down");
         return;
     }
-    /* An answer this late means we slept (SIGSTOP, a stalled host): the
-     * claims may already be another instance's. Fetch none of them. */
+    /* An answer this late means we slept (SIGSTOP, a stalled host) or the
+     * database held it up: the claims may already be another instance's.
+     * Fetch none of them; they are orphans, given back when we are idle
+     * (giving back all of ours now would take the claims of the shares
+     * still fetching from under them: fetched twice). */
     if (loop_now(f->d->loop) - f->claim_sent_ms >= fl_ttl_ms()) {
-        fl_give_back(f, "a claim answered after the lease time; we were paused");
+        log_msg(LOG_WARNING,
+                "fleet: a claim of %d assets answered after the lease time: not fetched, "
+                "given back when this instance is idle",
+                n);
+        f->orphans = 1;
+        if (f->shares == 0 && !f->releasing)
+            fl_release_orphans(f);
         return;
     }
     int64_t cycle_id = 0;
@@ -285,7 +342,7 @@ static void fl_on_claim(const PGresult *res, enum db_status st, const char *err,
 
 static void fl_claim(struct fleet *f)
 {
-    if (f->claim_inflight || f->stopping || f->shares >= FLEET_MAX_SHARES ||
+    if (f->claim_inflight || f->releasing || f->stopping || f->shares >= FLEET_MAX_SHARES ||
         !dbconn_is_up(f->d->db))
         return;
     const char *params[2] = {f->d->instance_id, f->batch};
@@ -325,9 +382,11 @@ static void fl_on_plan(int written, const PGresult *res, void *cls)
     f->plan_answered_ms = loop_now(f->d->loop);
     if (!written || res == NULL || PQntuples(res) != 1) {
         writer_log(f->d->writer, LOG_WARNING, 0, NULL,
-                   "Cycle %lld could not be planned (the database went away); the next "
-                   "deadline plans again",
-                   (long long)f->plan_seq);
+                   "Cycle %lld could not be planned (%s); the leader's next deadline plans "
+                   "again",
+                   (long long)f->plan_seq,
+                   written && res != NULL ? "the schedule lease was no longer ours"
+                                          : "the database went away");
         return;
     }
     int64_t id = 0, total = 0;
@@ -425,6 +484,12 @@ static void fl_on_lease(const PGresult *res, enum db_status st, const char *err,
             f->open_seq = fl_int(res, 0, 7);
         }
     }
+    /* claims under our name while we run no share: given back when the
+     * next claim finds nothing more (fl_on_claim); none: nothing to do */
+    if (fl_int(res, 0, 8) == 0)
+        f->orphans = 0;
+    else if (f->shares == 0)
+        f->orphans = 1;
     if (leader && !was_leader) {
         json_object *ctx = json_object_new_object();
         json_object_object_add(ctx, "epoch", json_object_new_int64(f->epoch));
@@ -469,12 +534,36 @@ static int64_t fl_on_timer(struct loop *l, void *cls)
     struct fleet *f = cls;
     if (f->stopping)
         return LOOP_TIMER_STOP;
+    int64_t now = loop_now(f->d->loop);
+    /* A tick this late means the process slept (SIGSTOP, a suspended
+     * host) for the lease time or longer: the claims of our shares have
+     * gone back to the pool and other instances may have fetched them.
+     * What our queue has yet to send for them is theirs now, so nothing
+     * of it goes out (this runs before the loop's next queue_run). Our
+     * claims that were not taken meanwhile go back when we are idle. */
+    if (f->tick_ms > 0 && now - f->tick_ms >= fl_ttl_ms() && f->shares > 0) {
+        json_object *ctx = json_object_new_object();
+        json_object_object_add(ctx, "paused_ms", json_object_new_int64(now - f->tick_ms));
+        json_object_object_add(ctx, "shares", json_object_new_int64(f->shares));
+        writer_log(f->d->writer, LOG_WARNING, 0, ctx,
+                   "This instance was paused for %.1fs, longer than its claims last: the "
+                   "fetches of its %lld shares are cancelled",
+                   (double)(now - f->tick_ms) / 1000.0, (long long)f->shares);
+        queue_cancel_all_why(f->d->queue,
+                             "cancelled: this instance was paused longer than its claims last");
+    }
+    f->tick_ms = now;
     fl_renew(f);
     /* every heartbeat interval, so a dead instance's claims are back in
      * the pool one interval after its heartbeats are three behind */
     fl_reap(f);
     fl_claim(f);
     fl_finish_pending(f); /* a claim may be refused while the database is away */
+    /* Until the database first answers, who leads is unknown and the
+     * scheduler holds its first deadline for it (at most 10 s, then it
+     * runs that cycle alone): ask again soon, not a heartbeat later. */
+    if (!f->have_answer)
+        return FLEET_FIRST_ASK_MS;
     return cfg->heartbeat_s * 1000;
 }
 

@@ -22,7 +22,10 @@
  *   (its counts come from the work rows) and recalculates the portfolios.
  * - Failure. Claims of an instance that stopped heartbeating return to the
  *   pool (every instance checks, every few seconds); an instance that
- *   stops cleanly gives back its claims and the lease first. A database-
+ *   stops cleanly gives back its claims and the lease first, and one that
+ *   finds claims under its own name while no share of its is running (an
+ *   answer lost with the connection, rows dropped, a previous process of
+ *   the same FETCHER_INSTANCE_ID killed) gives them back too. A database-
  *   less instance claims nothing; a paused one finds its claims gone when
  *   it wakes, and its late rows are refused by that same statement.
  *

@@ -11,12 +11,12 @@ const char sql_resume_instance[] =
     " SELECT COALESCE(max(seq), 0), (SELECT count(*) FROM aborted) FROM fetcher_cycles"
     " WHERE instance_id = $1";
 
-/* An instance is alive for the fleet while its heartbeat or its last
- * lease renewal (seen_at, not queued behind its writes) is younger than
- * three of its heartbeat intervals. */
-#define FLEET_ALIVE(i)                                                                             \
-    "greatest(" i ".last_heartbeat, " i ".seen_at) > now() - make_interval(secs =>"                \
-    " greatest(3, 3 * COALESCE((" i ".detail->>'heartbeat_s')::int, 5)))"
+/* An instance (fetcher_instances AS i) is alive for the fleet while its
+ * heartbeat or its last lease renewal (seen_at, not queued behind its
+ * writes) is younger than three of its heartbeat intervals. */
+#define FLEET_ALIVE_I                                                                              \
+    "greatest(i.last_heartbeat, i.seen_at) > now() - make_interval(secs =>"                        \
+    " greatest(3, 3 * COALESCE((i.detail->>'heartbeat_s')::int, 5)))"
 
 const struct db_stmt sql_statements[] = {
     /* The assets a cycle fetches: every tracked asset, with where to get it. */
@@ -277,7 +277,8 @@ const struct db_stmt sql_statements[] = {
      * fleet: the lease's epoch if it is ours, how many other instances are
      * alive, how long ago the last scheduled cycle that ran (or a shared one
      * still running; not one its dead instance left) started, the open
-     * shared cycle and its progress, and who holds the lease. */
+     * shared cycle and its progress, who holds the lease, and how many
+     * claims are under our name. */
     {SQL_FLEET_LEASE,
      "WITH seen AS ("
      "  UPDATE fetcher_instances SET seen_at = now() WHERE instance_id = $1"
@@ -295,19 +296,22 @@ const struct db_stmt sql_statements[] = {
      ")"
      " SELECT (SELECT epoch FROM l),"
      "   (SELECT count(*) FROM fetcher_instances i WHERE i.instance_id <> $1"
-     "     AND i.state = 'running' AND " FLEET_ALIVE(
-         "i") "),"
-              "   (SELECT (extract(epoch FROM now() - max(started_at)) * 1000)::bigint"
-              "     FROM fetcher_cycles WHERE trigger IN ('startup', 'schedule')"
-              "       AND (status IN ('succeeded', 'partial', 'failed') OR (fleet AND status = "
-              "'running'))),"
-              "   (SELECT id FROM open),"
-              "   (SELECT count(*) FROM fetcher_work WHERE cycle_id = (SELECT id FROM open)),"
-              "   (SELECT count(*) FROM fetcher_work WHERE cycle_id = (SELECT id FROM open)"
-              "      AND done_at IS NOT NULL),"
-              "   COALESCE((SELECT $1 FROM l), (SELECT holder FROM fetcher_lease"
-              "      WHERE name = 'schedule' AND expires_at > now())),"
-              "   (SELECT seq FROM open)",
+     "     AND i.state = 'running' AND " FLEET_ALIVE_I "),"
+     "   (SELECT (extract(epoch FROM now() - max(started_at)) * 1000)::bigint"
+     "     FROM fetcher_cycles WHERE trigger IN ('startup', 'schedule')"
+     "       AND (status IN ('succeeded', 'partial', 'failed') OR (fleet AND status = "
+     "'running'))),"
+     "   (SELECT id FROM open),"
+     "   (SELECT count(*) FROM fetcher_work WHERE cycle_id = (SELECT id FROM open)),"
+     "   (SELECT count(*) FROM fetcher_work WHERE cycle_id = (SELECT id FROM open)"
+     "      AND done_at IS NOT NULL),"
+     "   COALESCE((SELECT $1 FROM l), (SELECT holder FROM fetcher_lease"
+     "      WHERE name = 'schedule' AND expires_at > now())),"
+     "   (SELECT seq FROM open),"
+     /* claims under our name not yet done: while we heartbeat nobody
+      * else returns them, so fleet.c gives back those no share of ours
+      * is working on */
+     "   (SELECT count(*) FROM fetcher_work WHERE owner = $1 AND done_at IS NULL)",
      3},
 
     /* Given back when an instance stops, so the next takes over at once. */
@@ -336,6 +340,10 @@ const struct db_stmt sql_statements[] = {
      "    assets_skipped, fleet)"
      "  SELECT r.instance_id, r.seq, r.trigger, 'running', now(), (SELECT count(*) FROM due),"
      "    (SELECT count(*) FROM t) - (SELECT count(*) FROM due), true FROM r"
+     /* only while the lease is still ours: a plan that waited behind
+      * other writes must not open a second cycle beside a new leader's */
+     "  WHERE EXISTS (SELECT 1 FROM fetcher_lease l WHERE l.name = 'schedule'"
+     "    AND l.holder = r.instance_id AND l.expires_at > now())"
      "  ON CONFLICT (instance_id, seq) DO NOTHING"
      "  RETURNING id, instance_id, seq, trigger, assets_total, started_at"
      "), w AS ("
@@ -361,19 +369,26 @@ const struct db_stmt sql_statements[] = {
      "WITH p AS ("
      "  SELECT cycle_id, provider FROM fetcher_work WHERE owner IS NULL AND done_at IS NULL"
      "  ORDER BY cycle_id, provider, asset_id LIMIT 1 FOR UPDATE SKIP LOCKED"
+     /* one cycle and provider, given as values (not a join), and the rows
+      * to update named by key: both read fetcher_work_open and the primary
+      * key from where they start, however large the cycle */
      "), pick AS ("
-     "  SELECT w.cycle_id, w.asset_id FROM fetcher_work w JOIN p USING (cycle_id, provider)"
-     "  WHERE w.owner IS NULL AND w.done_at IS NULL ORDER BY w.asset_id"
-     "  LIMIT (SELECT least(b * $3::int, greatest(b, ceil((SELECT count(*)"
+     "  SELECT w.asset_id FROM fetcher_work w"
+     "  WHERE w.cycle_id = (SELECT cycle_id FROM p) AND w.provider = (SELECT provider FROM p)"
+     "    AND w.owner IS NULL AND w.done_at IS NULL ORDER BY w.asset_id"
+     /* what is open is counted only up to the most a chunk could be */
+     "  LIMIT (SELECT least(b * $3::int, greatest(b, ceil((SELECT count(*) FROM (SELECT 1"
      "      FROM fetcher_work o WHERE o.cycle_id = p.cycle_id AND o.provider = p.provider"
-     "        AND o.owner IS NULL AND o.done_at IS NULL)::numeric / $4::int)::int))"
+     "        AND o.owner IS NULL AND o.done_at IS NULL LIMIT b * $3::int * $4::int) x)"
+     "      ::numeric / $4::int)::int))"
      "    FROM p, COALESCE(($2::jsonb ->> p.provider)::int, 20) AS b)"
-     "  FOR UPDATE OF w SKIP LOCKED"
+     "  FOR UPDATE SKIP LOCKED"
      "), cl AS ("
      "  UPDATE fetcher_work w SET owner = $1, claimed_at = now(),"
      "    done_at = CASE WHEN EXISTS (SELECT 1 FROM assets a WHERE a.id = w.asset_id)"
      "      THEN NULL ELSE now() END"
-     "  FROM pick WHERE w.cycle_id = pick.cycle_id AND w.asset_id = pick.asset_id"
+     "  WHERE w.cycle_id = (SELECT cycle_id FROM p)"
+     "    AND w.asset_id = ANY (ARRAY(SELECT asset_id FROM pick))"
      "  RETURNING w.cycle_id, w.asset_id"
      ")"
      " SELECT a.id, a.symbol, a.asset_type, a.currency, a.provider, a.provider_symbol,"
@@ -392,14 +407,23 @@ const struct db_stmt sql_statements[] = {
      * counts of its work rows, which then go. Run after every chunk by
      * the instance that wrote it; a race of two finds one of them last. */
     {SQL_FLEET_FINISH,
-     "WITH s AS ("
+     /* Open work is looked for in the two partial indexes (unclaimed by
+      * cycle; claimed, a few batches per instance); the cycle's rows are
+      * counted only when there is none, so the check after each chunk
+      * does not read the whole cycle. */
+     "WITH o AS ("
+     "  SELECT COALESCE((SELECT true FROM fetcher_work WHERE cycle_id = $1::bigint"
+     "      AND owner IS NULL AND done_at IS NULL ORDER BY cycle_id, provider, asset_id LIMIT 1),"
+     "    (SELECT true FROM fetcher_work WHERE owner IS NOT NULL AND done_at IS NULL"
+     "      AND cycle_id = $1::bigint ORDER BY owner LIMIT 1), false) AS open"
+     "), s AS ("
      "  SELECT count(*) FILTER (WHERE success) AS ok, count(*) FILTER (WHERE NOT success)"
-     "    AS failed, count(*) FILTER (WHERE done_at IS NULL) AS open,"
+     "    AS failed, (SELECT open FROM o) AS open,"
      "    array_agg(DISTINCT owner ORDER BY owner) FILTER (WHERE success IS NOT NULL) AS inst"
-     "  FROM fetcher_work WHERE cycle_id = $1::bigint"
+     "  FROM fetcher_work WHERE cycle_id = $1::bigint AND NOT (SELECT open FROM o)"
      "), req AS ("
      "  UPDATE fetcher_cycles c SET upstream_requests = c.upstream_requests + $2::int"
-     "  FROM s WHERE c.id = $1::bigint AND s.open > 0 AND $2::int > 0"
+     "  FROM s WHERE c.id = $1::bigint AND s.open AND $2::int > 0"
      "), fin AS ("
      "  UPDATE fetcher_cycles c SET status = CASE WHEN s.failed = 0 THEN 'succeeded'"
      "      WHEN s.ok > 0 THEN 'partial' ELSE 'failed' END,"
@@ -407,7 +431,7 @@ const struct db_stmt sql_statements[] = {
      "1000)::int,"
      "    assets_succeeded = s.ok, assets_failed = s.failed, instances = s.inst,"
      "    upstream_requests = c.upstream_requests + $2::int"
-     "  FROM s WHERE c.id = $1::bigint AND c.status = 'running' AND s.open = 0"
+     "  FROM s WHERE c.id = $1::bigint AND c.status = 'running' AND NOT s.open"
      "  RETURNING c.id, c.instance_id, c.seq, c.status, c.assets_succeeded, c.assets_failed,"
      "    c.assets_skipped, c.duration_ms, c.assets_total, c.upstream_requests, c.instances"
      "), del AS ("
@@ -424,7 +448,7 @@ const struct db_stmt sql_statements[] = {
      2},
 
     /* Every heartbeat interval, by every instance (it is idempotent): the
-     * claims of instances no longer alive (FLEET_ALIVE) go back to the
+     * claims of instances no longer alive (FLEET_ALIVE_I) go back to the
      * pool, and shared cycles left
      * with no open work (their finisher died between its two statements)
      * are named for finishing. */
@@ -433,26 +457,27 @@ const struct db_stmt sql_statements[] = {
      "  SELECT w.cycle_id, w.asset_id, w.owner FROM fetcher_work w"
      "  WHERE w.owner IS NOT NULL AND w.done_at IS NULL AND NOT EXISTS ("
      "    SELECT 1 FROM fetcher_instances i WHERE i.instance_id = w.owner"
-     "      AND i.state = 'running' AND " FLEET_ALIVE(
-         "i") ")"
-              "  FOR UPDATE OF w SKIP LOCKED"
-              "), dead AS ("
-              "  UPDATE fetcher_work w SET owner = NULL, claimed_at = NULL FROM old"
-              "  WHERE w.cycle_id = old.cycle_id AND w.asset_id = old.asset_id AND w.owner = "
-              "old.owner"
-              "    AND w.done_at IS NULL"
-              "  RETURNING w.cycle_id, old.owner"
-              ")"
-              " SELECT 'released', cycle_id, owner, count(*),"
-              "   pg_notify('fetcher_work', cycle_id::text)::text FROM dead GROUP BY cycle_id, "
-              "owner"
-              " UNION ALL"
-              " SELECT 'finish', c.id, NULL, 0, NULL FROM fetcher_cycles c"
-              " WHERE c.fleet AND c.status = 'running' AND NOT EXISTS (SELECT 1 FROM fetcher_work w"
-              "   WHERE w.cycle_id = c.id AND w.done_at IS NULL)",
+     "      AND i.state = 'running' AND " FLEET_ALIVE_I ")"
+     "  FOR UPDATE OF w SKIP LOCKED"
+     "), dead AS ("
+     "  UPDATE fetcher_work w SET owner = NULL, claimed_at = NULL FROM old"
+     "  WHERE w.cycle_id = old.cycle_id AND w.asset_id = old.asset_id AND w.owner = "
+     "old.owner"
+     "    AND w.done_at IS NULL"
+     "  RETURNING w.cycle_id, old.owner"
+     ")"
+     " SELECT 'released', cycle_id, owner, count(*),"
+     "   pg_notify('fetcher_work', cycle_id::text)::text FROM dead GROUP BY cycle_id, "
+     "owner"
+     " UNION ALL"
+     " SELECT 'finish', c.id, NULL, 0, NULL FROM fetcher_cycles c"
+     " WHERE c.fleet AND c.status = 'running' AND NOT EXISTS (SELECT 1 FROM fetcher_work w"
+     "   WHERE w.cycle_id = c.id AND w.done_at IS NULL)",
      0},
 
-    /* On the way out: the claims not yet done go back to the pool. */
+    /* On the way out, and when idle with claims under our name that no
+     * share of ours works on (fleet.c): the claims not yet done go back
+     * to the pool. */
     {SQL_FLEET_RELEASE_MINE,
      "WITH x AS (UPDATE fetcher_work SET owner = NULL, claimed_at = NULL"
      "  WHERE owner = $1 AND done_at IS NULL RETURNING cycle_id)"
