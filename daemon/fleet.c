@@ -28,11 +28,12 @@
 /* Shares in flight at once per instance, so that this many chunks can be
  * on the wire while the next claim is on its way. */
 #define FLEET_MAX_SHARES 8
-/* A claim takes this many of its provider's batches: a chunk is recorded
- * in one statement, so 10,000 assets cost about a hundred claims and
- * statements a cycle instead of five hundred, and an instance that dies
- * leaves at most this many batches to be fetched again. */
-#define FLEET_CHUNK_BATCHES 1
+/* A claim takes up to this many of its provider's batches (fewer when
+ * that would leave another live instance without a share): a chunk is
+ * claimed in one statement and recorded in one, so 10,000 assets cost
+ * about a hundred of each a cycle instead of five hundred, and an
+ * instance that dies leaves at most this many batches to fetch again. */
+#define FLEET_CHUNK_BATCHES "4"
 /* Cycles whose shares this instance recorded and has not yet asked to
  * finish: a few at most (one cycle at a time, and its predecessor). */
 #define FLEET_PENDING 8
@@ -345,8 +346,10 @@ static void fl_claim(struct fleet *f)
     if (f->claim_inflight || f->releasing || f->stopping || f->shares >= FLEET_MAX_SHARES ||
         !dbconn_is_up(f->d->db))
         return;
-    const char *params[2] = {f->d->instance_id, f->batch};
-    if (dbconn_query(f->d->db, SQL_FLEET_CLAIM, 2, params, fl_on_claim, f) == 0) {
+    char live[24];
+    snprintf(live, sizeof live, "%lld", (long long)(f->others + 1));
+    const char *params[4] = {f->d->instance_id, f->batch, FLEET_CHUNK_BATCHES, live};
+    if (dbconn_query(f->d->db, SQL_FLEET_CLAIM, 4, params, fl_on_claim, f) == 0) {
         f->claim_inflight = 1;
         f->claim_sent_ms = loop_now(f->d->loop);
     }
@@ -621,14 +624,13 @@ struct fleet *fleet_new(struct daemon *d)
         return NULL;
     }
     f->requests_reported = fetcher_requests(d->fetcher);
-    /* each provider's chunk: FLEET_CHUNK_BATCHES of its batches */
+    /* each provider's batch size, for the size of its chunks */
     size_t np, off = 0;
     const struct provider *const *ps = provider_all(&np);
     off += (size_t)snprintf(f->batch, sizeof f->batch, "{");
     for (size_t i = 0; i < np && off < sizeof f->batch; i++)
-        off +=
-            (size_t)snprintf(f->batch + off, sizeof f->batch - off, "%s\"%s\": %d", i ? ", " : "",
-                             ps[i]->name, ps[i]->batch_size(cfg) * FLEET_CHUNK_BATCHES);
+        off += (size_t)snprintf(f->batch + off, sizeof f->batch - off, "%s\"%s\": %d",
+                                i ? ", " : "", ps[i]->name, ps[i]->batch_size(cfg));
     if (off < sizeof f->batch)
         snprintf(f->batch + off, sizeof f->batch - off, "}");
     if (off + 1 >= sizeof f->batch)

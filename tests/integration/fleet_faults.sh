@@ -155,35 +155,46 @@ check_eq "15 s heartbeat: every symbol requested once per shared cycle ($n cycle
 no_dup_rows "15 s heartbeat"
 
 # --- 5. a claim answered late while other shares are still fetching -------
-# fleet-e, alone, sends one batch at a time: it claims 8 chunks of a
-# 10-chunk shared cycle at once (FLEET_MAX_SHARES). A SHARE lock on
-# fetcher_work (another session) holds up the first chunk's rows and the
-# claim sent after them on fleet-e's connection for 4.5 s, past the 3 s
-# lease time; the other chunks' fetches go on meanwhile.
+# fleet-e, alone, sends one batch at a time (1.5 s each). It claims a
+# 200-asset shared cycle at once, in chunks of four batches. While those
+# chunks are still fetching, a second 200-asset cycle is committed and a
+# SHARE lock on fetcher_work (another session) holds fleet-e's next claim
+# of it for 4.5 s, past the 3 s lease time: that claim's assets must not
+# be fetched by fleet-e on its late answer, and the first cycle's shares
+# must go on, neither given back nor fetched twice.
 stop_pid "${PID[fleet-a]}"; stop_pid "${PID[fleet-b]}"; stop_pid "${PID[fleet-d]}"
 sql "INSERT INTO assets (symbol, name, asset_type, currency, provider, provider_symbol)
-     SELECT 'ZR' || i, 'Late stock ' || i, 'stock', 'USD', 'yahoo', 'ZR' || i FROM generate_series(1, 200) i" >/dev/null
+     SELECT 'ZR' || i, 'Late stock ' || i, 'stock', 'USD', 'yahoo', 'ZR' || i FROM generate_series(1, 200) i
+     UNION ALL
+     SELECT 'ZS' || i, 'Later stock ' || i, 'stock', 'USD', 'yahoo', 'ZS' || i FROM generate_series(1, 200) i" >/dev/null
 curl -s -X POST "$FAKE_URL/_latency?ms=1500" >/dev/null
 FETCH_INTERVAL=1h FETCH_CONCURRENCY=1 start_one fleet-e
 check "fleet-e runs alone" wait_for 15 live_is 1
 wait_for 30 idle_now
 curl -s -X POST "$FAKE_URL/_reset" >/dev/null
-lid=$(sql "WITH c AS (INSERT INTO fetcher_cycles (instance_id, seq, trigger, status, started_at, assets_total, fleet)
-             VALUES ('fleet-ghost', 3, 'manual', 'running', now(), 200, true) RETURNING id),
-           w AS (INSERT INTO fetcher_work (cycle_id, asset_id, provider)
-             SELECT c.id, a.id, a.provider FROM c, assets a WHERE a.symbol LIKE 'ZR%')
-         SELECT id, pg_notify('fetcher_work', id::text) FROM c" | cut -d'|' -f1)
-holds_8() { [ "$(sql "SELECT count(*) FROM fetcher_work WHERE owner = 'fleet-e' AND done_at IS NULL")" = 160 ]; }
-check "fleet-e claims 8 chunks of cycle $lid" wait_for 10 holds_8
-sleep 0.5
-psql "$DATABASE_URL" -X -q -c "BEGIN; LOCK TABLE fetcher_work IN SHARE MODE; SELECT pg_sleep(4.5); COMMIT" >/dev/null 2>&1 &
+# ghost_cycle SEQ PREFIX NOTIFY — a shared cycle of another (gone) leader
+ghost_cycle() {
+  sql "WITH c AS (INSERT INTO fetcher_cycles (instance_id, seq, trigger, status, started_at, assets_total, fleet)
+               VALUES ('fleet-ghost', $1, 'manual', 'running', now(), 200, true) RETURNING id),
+             w AS (INSERT INTO fetcher_work (cycle_id, asset_id, provider)
+               SELECT c.id, a.id, a.provider FROM c, assets a WHERE a.symbol LIKE '$2%')
+           SELECT id, CASE WHEN $3 THEN pg_notify('fetcher_work', id::text) END FROM c" | cut -d'|' -f1
+}
+lid=$(ghost_cycle 3 ZR true)
+holds_all() { [ "$(sql "SELECT count(*) FROM fetcher_work WHERE owner = 'fleet-e' AND cycle_id = $lid AND done_at IS NULL")" = 200 ]; }
+check "fleet-e claims all of cycle $lid, in chunks" wait_for 10 holds_all
+lid2=$(ghost_cycle 5 ZS false)
+psql "$DATABASE_URL" -X -q -c "BEGIN" -c "LOCK TABLE fetcher_work IN SHARE MODE" \
+  -c "SELECT pg_sleep(4.5)" -c "COMMIT" >/dev/null 2>&1 &
 lock_pid=$!
 wait $lock_pid
-check "late claim: cycle $lid is finished" wait_for 40 finished "$lid"
-check_eq "late claim: its 200 assets recorded, once each" "succeeded 200 200" \
-  "$(sql "SELECT c.status || ' ' || c.assets_succeeded || ' ' || (SELECT count(*) FROM price_update_log p WHERE p.cycle_id = c.id) FROM fetcher_cycles c WHERE c.id = $lid")"
-check_eq "late claim: every symbol of the cycle requested once" "1 200" \
-  "$(curl -s "$FAKE_URL/_stats" | jq -r '[.by_symbol | to_entries[] | select(.key | startswith("ZR")) | .value] | "\(unique | map(tostring) | join(",")) \(length)"')"
+for c in "$lid" "$lid2"; do
+  check "late claim: cycle $c is finished" wait_for 60 finished "$c"
+  check_eq "late claim: cycle $c's 200 assets recorded, once each" "succeeded 200 200" \
+    "$(sql "SELECT c.status || ' ' || c.assets_succeeded || ' ' || (SELECT count(*) FROM price_update_log p WHERE p.cycle_id = c.id) FROM fetcher_cycles c WHERE c.id = $c")"
+done
+check_eq "late claim: every symbol of both cycles requested once" "1 400" \
+  "$(curl -s "$FAKE_URL/_stats" | jq -r '[.by_symbol | to_entries[] | select(.key | test("^Z[RS]")) | .value] | "\(unique | map(tostring) | join(",")) \(length)"')"
 check "late claim: fleet-e said it gave a claim back unfetched" \
   test "$(grep -c 'answered after the lease time' "$TEST_LOG_DIR/fetcherd.log")" -ge 1
 
