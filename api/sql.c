@@ -10,6 +10,8 @@
 #include "sql.h"
 
 #define TS(col) "to_char((" col ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+/* Rows a filtered log query counts at most for its total. */
+#define LOGS_TOTAL_CAP "10000"
 #define LIVE_INSTANCE                                                                              \
     "state = 'running' AND last_heartbeat > now() - make_interval(secs => $1::int)"
 
@@ -101,6 +103,12 @@ const struct db_stmt api_sql[SQL_COUNT_] = {
          "   'assets_succeeded', a_ok, 'assets_failed', a_bad, 'upstream_requests', upstream)"
          "   FROM ss))::text FROM cc a",
          1},
+    /* Logs with filters beyond the level. q is a case-insensitive
+     * substring (ILIKE with its wildcards escaped), which the trigram
+     * index of migration 009 serves; the caller bounds the statement's
+     * time (ep_logs.c). The total is counted up to LOGS_TOTAL_CAP rows
+     * only: an exact count of a broad filter over millions of rows would
+     * cost more than the page; total_exact says whether it was capped. */
     [SQL_LOGS] =
         {"api_logs",
          "WITH f AS NOT MATERIALIZED (SELECT id, \"timestamp\", level, message, context, cycle_id, instance_id"
@@ -110,35 +118,47 @@ const struct db_stmt api_sql[SQL_COUNT_] = {
          "  AND ($5::timestamptz IS NULL OR \"timestamp\" >= $5::timestamptz)"
          "  AND ($6::timestamptz IS NULL OR \"timestamp\" < $6::timestamptz)"
          "  AND ($7::bigint IS NULL OR cycle_id = $7::bigint)"
-         "  AND ($8::text IS NULL OR strpos(lower(message), lower($8::text)) > 0)),"
+         "  AND ($8::text IS NULL OR message ILIKE '%' || replace(replace(replace($8::text,"
+         "   '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%')),"
          " page AS (SELECT * FROM f WHERE ($9::bigint IS NULL OR id < $9::bigint)"
-         "  ORDER BY id DESC LIMIT $1::int OFFSET $2::bigint)"
+         "  ORDER BY id DESC LIMIT $1::int OFFSET $2::bigint),"
+         " counted AS (SELECT count(*) AS n FROM (SELECT 1 FROM f LIMIT " LOGS_TOTAL_CAP " + 1) x)"
          " SELECT json_build_object("
          " 'logs', coalesce((SELECT json_agg(json_build_object('id', id, 'timestamp', " TS(
              "\"timestamp\"") ","
          "   'level', level, 'message', message, 'context', context, 'cycle_id', cycle_id,"
          "   'instance_id', instance_id) ORDER BY id DESC) FROM page), '[]'::json),"
-         " 'total', (SELECT count(*) FROM f), 'limit', $1::int, 'offset', $2::bigint,"
+         " 'total', (SELECT least(n, " LOGS_TOTAL_CAP ") FROM counted),"
+         " 'total_exact', (SELECT n <= " LOGS_TOTAL_CAP " FROM counted),"
+         " 'limit', $1::int, 'offset', $2::bigint,"
          " 'next_before_id', (SELECT CASE WHEN count(*) = $1::int THEN min(id) END FROM page)"
          " )::text",
          9},
+    /* Newest first by id; before_id is the keyset cursor (next_before_id
+     * names the next page), so a page is an index walk from the cursor
+     * however deep it is. */
     [SQL_RECENT_UPDATES] =
         {"api_recent_updates",
          "SELECT json_build_object('updates', coalesce(json_agg(json_build_object("
          " 'id', p.id, 'symbol', p.symbol, 'name', a.name, 'timestamp', " TS("p.\"timestamp\"") ","
          " 'price', trim_scale(p.price), 'success', p.success, 'error', p.error,"
          " 'currency', p.currency, 'duration_ms', p.duration_ms, 'cycle_id', p.cycle_id)"
-         " ORDER BY p.id DESC), '[]'::json))::text"
+         " ORDER BY p.id DESC), '[]'::json),"
+         " 'next_before_id', CASE WHEN count(*) = $1::int THEN min(p.id) END)::text"
          " FROM (SELECT * FROM price_update_log"
          "  WHERE ($2::text IS NULL OR asset_id = (SELECT id FROM assets WHERE symbol = $2::text))"
          "  AND ($3::boolean IS NULL OR success = $3::boolean)"
+         "  AND ($4::bigint IS NULL OR id < $4::bigint)"
          "  ORDER BY id DESC LIMIT $1::int) p LEFT JOIN assets a ON a.id = p.asset_id",
-         3},
+         4},
     [SQL_TRIGGER] = {"api_trigger", "SELECT pg_notify('fetcher_trigger', $1::text)", 1},
+    /* The total from fetcher_cycle_counts (kept by triggers, migration
+     * 003), not a count(*); before_id as for recent updates. */
     [SQL_CYCLES] =
         {"api_cycles",
          "WITH f AS NOT MATERIALIZED (SELECT * FROM fetcher_cycles WHERE ($3::text IS NULL OR status = $3::text)),"
-         " page AS (SELECT * FROM f ORDER BY id DESC LIMIT $1::int OFFSET $2::bigint)"
+         " page AS (SELECT * FROM f WHERE ($4::bigint IS NULL OR id < $4::bigint)"
+         "  ORDER BY id DESC LIMIT $1::int OFFSET $2::bigint)"
          " SELECT json_build_object('cycles', coalesce((SELECT json_agg(json_build_object("
          " 'id', id, 'instance_id', instance_id, 'seq', seq, 'trigger', trigger,"
          " 'status', status, 'started_at', " TS("started_at") ","
@@ -147,8 +167,12 @@ const struct db_stmt api_sql[SQL_COUNT_] = {
          " 'assets_failed', assets_failed, 'assets_skipped', assets_skipped,"
          " 'upstream_requests', upstream_requests, 'error', error) ORDER BY id DESC)"
          " FROM page), '[]'::json),"
-         " 'total', (SELECT count(*) FROM f), 'limit', $1::int, 'offset', $2::bigint)::text",
-         3},
+         " 'total', (SELECT coalesce(sum(n), 0) FROM fetcher_cycle_counts"
+         "   WHERE $3::text IS NULL OR status = $3::text),"
+         " 'limit', $1::int, 'offset', $2::bigint,"
+         " 'next_before_id', (SELECT CASE WHEN count(*) = $1::int THEN min(id) END FROM page)"
+         " )::text",
+         4},
     [SQL_CYCLE] =
         {"api_cycle",
          "SELECT json_build_object("
@@ -323,5 +347,7 @@ const struct db_stmt api_sql[SQL_COUNT_] = {
          " 'instances', (SELECT json_agg(json_build_object('id', instance_id, 'queue', queue))"
          "  FROM fetcher_instances WHERE " LIVE_INSTANCE "))::text",
          1},
+    /* The log search's own time bound, set around it (apidb.c). */
+    [SQL_SET_TIMEOUT] = {"api_set_timeout", "SELECT set_config('statement_timeout', $1::text, false)", 1},
 };
 // clang-format on

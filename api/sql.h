@@ -22,15 +22,15 @@ enum api_stmt {
     SQL_STATISTICS,     /* $1 live window (s) → one JSON document */
     SQL_LOGS,           /* $1 limit $2 offset $3 level $4 levels[] $5 since $6 until
                            $7 cycle_id $8 q $9 before_id → JSON */
-    SQL_RECENT_UPDATES, /* $1 limit $2 symbol $3 success → JSON */
+    SQL_RECENT_UPDATES, /* $1 limit $2 symbol $3 success $4 before_id → JSON */
     SQL_TRIGGER,        /* $1 payload → pg_notify */
-    SQL_CYCLES,         /* $1 limit $2 offset $3 status → JSON */
+    SQL_CYCLES,         /* $1 limit $2 offset $3 status $4 before_id → JSON */
     SQL_CYCLE,          /* $1 id → JSON or no row */
     SQL_ASSETS,         /* → JSON */
     SQL_PORTFOLIOS,     /* → JSON */
     SQL_QUEUE,          /* $1 live window (s) → JSON */
     SQL_LOGS_FAST,      /* $1 limit $2 offset $3 level $4 levels[] $5 before_id → JSON;
-                           total from fetcher_log_counts (migration 003) */
+                           total from fetcher_log_counts (migrations 003, 009) */
     SQL_TRACK,          /* $1 symbol $2 name $3 type $4 currency $5 provider
                            $6 provider_symbol $7 client → tracked now (0/1), asset JSON */
     SQL_UNTRACK,        /* $1 symbol $2 client → rows untracked (0/1) */
@@ -38,6 +38,7 @@ enum api_stmt {
     SQL_PAUSE,          /* $1 client $2 control payload $3 event payload → paused, since */
     SQL_RESUME,         /* same → paused, since */
     SQL_METRICS,        /* $1 live window (s) → one JSON document */
+    SQL_SET_TIMEOUT,    /* $1 ms → this session's statement_timeout */
     SQL_COUNT_
 };
 

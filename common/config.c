@@ -112,6 +112,9 @@ static const struct var vars[] = {
      "fetcher-api serves identical GET answers for this long (ms, Age header); 0 = off"},
     {"API_SSE_MAX_CLIENTS", K_INT, I(api_sse_max_clients), "64", 1, 1024,
      "event streams (/api/fetcher/events) open at once; more get 503"},
+    {"API_LOG_QUERY_TIMEOUT_MS", K_INT, I(api_log_query_timeout_ms), "2000", 10, 60000,
+     "time a log query with q, since/until or cycle_id may take (ms); past it: 503 naming the "
+     "parameter"},
 };
 
 static const char *env_lookup(const char *name, void *cls)
