@@ -8,9 +8,9 @@
  *
  * Failure policy: a retryable failure (db_classify() == DB_RETRY, e.g. the
  * server restarted) drops a broken connection, reconnects once and runs the
- * statement again (not one cancelled by its statement_timeout); a second failure is reported to the caller, who answers
- * 503. After a failed connect the thread does not try again for a second,
- * so a dead database costs each request one refused connect at most.
+ * statement again (not one cancelled by its statement_timeout); a second failure is reported to the
+ * caller, who answers 503. After a failed connect the thread does not try again for a second, so a
+ * dead database costs each request one refused connect at most.
  */
 #ifndef FETCHER_API_APIDB_H
 #define FETCHER_API_APIDB_H
