@@ -11,7 +11,7 @@
 
 #define TS(col) "to_char((" col ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 /* Rows a filtered log query counts at most for its total. */
-#define LOGS_TOTAL_CAP "10000"
+#define LOGS_TOTAL_CAP "1000"
 #define LIVE_INSTANCE                                                                              \
     "state = 'running' AND last_heartbeat > now() - make_interval(secs => $1::int)"
 
