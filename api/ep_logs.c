@@ -104,7 +104,8 @@ enum MHD_Result ep_logs(struct MHD_Connection *conn, const struct api_request *r
     PGresult *r = NULL;
     int timed_out = 0;
     enum db_status st =
-        apidb_exec_bounded(SQL_LOGS, params, (int)cfg->api_log_query_timeout_ms, &r, &timed_out);
+        apidb_exec_bounded(cycle_id >= 0 || has_q ? SQL_LOGS_NARROW : SQL_LOGS, params,
+                           (int)cfg->api_log_query_timeout_ms, &r, &timed_out);
     if (timed_out) {
         snprintf(msg, sizeof msg,
                  "the log query took longer than %d ms; narrow it (since/until, level, a longer q)",

@@ -15,6 +15,33 @@
 #define LIVE_INSTANCE                                                                              \
     "state = 'running' AND last_heartbeat > now() - make_interval(secs => $1::int)"
 
+// clang-format off
+/* The filtered log query; mat decides whether the filtered rows are found
+ * once (MATERIALIZED) or walked in id order (NOT MATERIALIZED). */
+#define LOGS_FILTERED(mat)                                                                         \
+    "WITH f AS " mat " (SELECT id, \"timestamp\", level, message, context, cycle_id, instance_id"    \
+    "  FROM fetcher_logs"                                                                          \
+    "  WHERE ($3::text IS NULL OR level = $3::text)"                                               \
+    "  AND ($4::text[] IS NULL OR level = ANY ($4::text[]))"                                       \
+    "  AND ($5::timestamptz IS NULL OR \"timestamp\" >= $5::timestamptz)"                          \
+    "  AND ($6::timestamptz IS NULL OR \"timestamp\" < $6::timestamptz)"                           \
+    "  AND ($7::bigint IS NULL OR cycle_id = $7::bigint)"                                          \
+    "  AND ($8::text IS NULL OR message ILIKE '%' || replace(replace(replace($8::text,"             \
+    "   '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%')),"                                         \
+    " page AS (SELECT * FROM f WHERE ($9::bigint IS NULL OR id < $9::bigint)"                      \
+    "  ORDER BY id DESC LIMIT $1::int OFFSET $2::bigint),"                                         \
+    " counted AS (SELECT count(*) AS n FROM (SELECT 1 FROM f LIMIT " LOGS_TOTAL_CAP " + 1) x)"     \
+    " SELECT json_build_object("                                                                   \
+    " 'logs', coalesce((SELECT json_agg(json_build_object('id', id, 'timestamp', "                 \
+    TS("\"timestamp\"") ","                                                                        \
+    "   'level', level, 'message', message, 'context', context, 'cycle_id', cycle_id,"             \
+    "   'instance_id', instance_id) ORDER BY id DESC) FROM page), '[]'::json),"                    \
+    " 'total', (SELECT least(n, " LOGS_TOTAL_CAP ") FROM counted),"                                \
+    " 'total_exact', (SELECT n <= " LOGS_TOTAL_CAP " FROM counted),"                               \
+    " 'limit', $1::int, 'offset', $2::bigint,"                                                     \
+    " 'next_before_id', (SELECT CASE WHEN count(*) = $1::int THEN min(id) END FROM page)"          \
+    " )::text"
+
 /* clang-format off: the SQL is laid out for reading, not for the formatter. */
 // clang-format off
 const struct db_stmt api_sql[SQL_COUNT_] = {
@@ -103,37 +130,19 @@ const struct db_stmt api_sql[SQL_COUNT_] = {
          "   'assets_succeeded', a_ok, 'assets_failed', a_bad, 'upstream_requests', upstream)"
          "   FROM ss))::text FROM cc a",
          1},
-    /* Logs with filters beyond the level. q is a case-insensitive
-     * substring (ILIKE with its wildcards escaped), which the trigram
-     * index of migration 009 serves; the caller bounds the statement's
-     * time (ep_logs.c). The total is counted up to LOGS_TOTAL_CAP rows
-     * only: an exact count of a broad filter over millions of rows would
-     * cost more than the page; total_exact says whether it was capped. */
-    [SQL_LOGS] =
-        {"api_logs",
-         "WITH f AS NOT MATERIALIZED (SELECT id, \"timestamp\", level, message, context, cycle_id, instance_id"
-         "  FROM fetcher_logs"
-         "  WHERE ($3::text IS NULL OR level = $3::text)"
-         "  AND ($4::text[] IS NULL OR level = ANY ($4::text[]))"
-         "  AND ($5::timestamptz IS NULL OR \"timestamp\" >= $5::timestamptz)"
-         "  AND ($6::timestamptz IS NULL OR \"timestamp\" < $6::timestamptz)"
-         "  AND ($7::bigint IS NULL OR cycle_id = $7::bigint)"
-         "  AND ($8::text IS NULL OR message ILIKE '%' || replace(replace(replace($8::text,"
-         "   '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%')),"
-         " page AS (SELECT * FROM f WHERE ($9::bigint IS NULL OR id < $9::bigint)"
-         "  ORDER BY id DESC LIMIT $1::int OFFSET $2::bigint),"
-         " counted AS (SELECT count(*) AS n FROM (SELECT 1 FROM f LIMIT " LOGS_TOTAL_CAP " + 1) x)"
-         " SELECT json_build_object("
-         " 'logs', coalesce((SELECT json_agg(json_build_object('id', id, 'timestamp', " TS(
-             "\"timestamp\"") ","
-         "   'level', level, 'message', message, 'context', context, 'cycle_id', cycle_id,"
-         "   'instance_id', instance_id) ORDER BY id DESC) FROM page), '[]'::json),"
-         " 'total', (SELECT least(n, " LOGS_TOTAL_CAP ") FROM counted),"
-         " 'total_exact', (SELECT n <= " LOGS_TOTAL_CAP " FROM counted),"
-         " 'limit', $1::int, 'offset', $2::bigint,"
-         " 'next_before_id', (SELECT CASE WHEN count(*) = $1::int THEN min(id) END FROM page)"
-         " )::text",
-         9},
+    /* Logs with filters beyond the level (since/until here; cycle_id and
+     * q in SQL_LOGS_NARROW). The total is counted up to LOGS_TOTAL_CAP
+     * rows only: an exact count of a broad filter over millions of rows
+     * would cost more than the page; total_exact says whether it was
+     * capped. The caller bounds the statement's time (ep_logs.c). */
+    [SQL_LOGS] = {"api_logs", LOGS_FILTERED("NOT MATERIALIZED"), 9},
+    /* The same for the filters that select few rows wherever they are: a
+     * cycle's logs, a search. The matches are found once through their
+     * index (cycle_id's, or migration 009's trigram index for q: ILIKE
+     * with its wildcards escaped) and then sorted; left to itself the
+     * planner would walk every day's id index newest first looking for
+     * them (5 s for a cycle_id at 5 million rows). */
+    [SQL_LOGS_NARROW] = {"api_logs_narrow", LOGS_FILTERED("MATERIALIZED"), 9},
     /* Newest first by id; before_id is the keyset cursor (next_before_id
      * names the next page), so a page is an index walk from the cursor
      * however deep it is. */
@@ -321,7 +330,8 @@ const struct db_stmt api_sql[SQL_COUNT_] = {
      * Durations: the last 1000 finished cycles, bucket bounds in ms (the
      * same list as METRICS_CYCLE_BUCKETS in ep_metrics.c). Errors: every
      * failed price_update_log row still kept (LOG_RETENTION_DAYS), by the
-     * provider of its asset. */
+     * provider of its asset when it failed, from the per-day counts
+     * migration 009's triggers keep (not a count over the rows). */
     [SQL_METRICS] =
         {"api_metrics",
          "SELECT json_build_object("
@@ -341,9 +351,8 @@ const struct db_stmt api_sql[SQL_COUNT_] = {
          "  FROM (SELECT duration_ms FROM fetcher_cycles WHERE status <> 'running'"
          "   AND duration_ms IS NOT NULL ORDER BY id DESC LIMIT 1000) r),"
          " 'assets_tracked', (SELECT count(*) FROM tracked_assets),"
-         " 'errors', (SELECT json_object_agg(provider, n) FROM (SELECT"
-         "  coalesce(a.provider, 'unknown') AS provider, count(*) AS n FROM price_update_log p"
-         "  LEFT JOIN assets a ON a.id = p.asset_id WHERE NOT p.success GROUP BY 1) e),"
+         " 'errors', (SELECT json_object_agg(provider, n) FROM (SELECT provider, sum(n) AS n"
+         "  FROM price_update_failures GROUP BY 1 HAVING sum(n) > 0) e),"
          " 'instances', (SELECT json_agg(json_build_object('id', instance_id, 'queue', queue))"
          "  FROM fetcher_instances WHERE " LIVE_INSTANCE "))::text",
          1},

@@ -39,6 +39,7 @@ enum api_stmt {
     SQL_RESUME,         /* same → paused, since */
     SQL_METRICS,        /* $1 live window (s) → one JSON document */
     SQL_SET_TIMEOUT,    /* $1 ms → this session's statement_timeout */
+    SQL_LOGS_NARROW,    /* as SQL_LOGS, for cycle_id or q: the matches found first */
     SQL_COUNT_
 };
 

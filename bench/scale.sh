@@ -15,7 +15,8 @@
 #
 # Then, for both databases, interleaved (small, big) so the machine's load
 # falls on both alike:
-#   - `wrk -t2 -c32 -d$BENCH_DURATION --latency` on every reference
+#   - `wrk -t2 -c32 -d$BENCH_DURATION --latency` (twice each, in the
+#     order small, big, big, small) on every reference
 #     endpoint with the answer cache as shipped (API_CACHE_MS=500), as
 #     bench/api.sh does, and on distinct requests no cache can serve
 #     (API_CACHE_MS=0, bench/scale.lua: random offsets below 5,000, levels,
@@ -300,11 +301,20 @@ for db in scale_small scale_big; do
   ASSETS_OF[$db]=$(q "$db" -c "SELECT count(*) FROM assets")
   read -r LMIN[$db] LMAX[$db] UMIN[$db] UMAX[$db] CYC[$db] <<<"$(q "$db" -F' ' -c "SELECT (SELECT min(id) FROM fetcher_logs), (SELECT max(id) FROM fetcher_logs), (SELECT min(id) FROM price_update_log), (SELECT max(id) FROM price_update_log), (SELECT max(id) FROM fetcher_cycles)")"
 done
-# name cache path-or-"" mode
+# name cache path-or-"" mode: small, big, big, small (so a change of the
+# machine's load during the four runs falls on both alike); each figure
+# is the mean of its two runs.
+mean2() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (a + b) / 2 }'; }
 bench_api() {
   names+=("$1")
   wrk_one "$1-small" scale_small "$2" "$3" "${4:-}"
+  local r1=${RPS[$1-small]} a1=${P50[$1-small]} b1=${P99[$1-small]}
   wrk_one "$1-big" scale_big "$2" "$3" "${4:-}"
+  local r2=${RPS[$1-big]} a2=${P50[$1-big]} b2=${P99[$1-big]}
+  wrk_one "$1-big" scale_big "$2" "$3" "${4:-}"
+  RPS[$1-big]=$(mean2 "$r2" "${RPS[$1-big]}"); P50[$1-big]=$(mean2 "$a2" "${P50[$1-big]}"); P99[$1-big]=$(mean2 "$b2" "${P99[$1-big]}")
+  wrk_one "$1-small" scale_small "$2" "$3" "${4:-}"
+  RPS[$1-small]=$(mean2 "$r1" "${RPS[$1-small]}"); P50[$1-small]=$(mean2 "$a1" "${P50[$1-small]}"); P99[$1-small]=$(mean2 "$b1" "${P99[$1-small]}")
   echo "  $1: small ${RPS[$1-small]} req/s p99 ${P99[$1-small]} ms; big ${RPS[$1-big]} req/s p99 ${P99[$1-big]} ms" >&2
 }
 echo "== API (wrk -t2 -c32 -d$DUR); load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
@@ -359,21 +369,30 @@ if [ "$PLANS" = 1 ]; then
   deep_upd=$(( (UMIN[$b] + UMAX[$b]) / 2 ))
   cyc=$(( CYC[$b] - 10 ))
   plan() { # file EXECUTE-args
-    { echo "-- $2   (database: ${ROWS_U[$b]} price_update_log rows, ${ROWS_L[$b]} fetcher_logs rows)"
-      "$BIN/bench/dbtool" sql
-      echo "SET plan_cache_mode = force_custom_plan; SET max_parallel_workers_per_gather = 0; SET jit = off;"
-      echo "EXPLAIN (ANALYZE, BUFFERS) EXECUTE $2;"
-    } | psql "$(url $b)" -X -q 2>&1 | grep -v '^PREPARE$' >"bench/plans/$1.txt"
+    { echo "EXPLAIN (ANALYZE, BUFFERS) EXECUTE $2"
+      echo "-- fetcher-api's statement (build/bench/dbtool sql), plan_cache_mode = force_custom_plan as"
+      echo "-- api/apidb.c sets it; ${ROWS_U[$b]} price_update_log rows, ${ROWS_L[$b]} fetcher_logs rows;"
+      echo "-- the second run on one connection (the first fills its caches); load $(cut -d' ' -f1-3 /proc/loadavg)"
+      { "$BIN/bench/dbtool" sql
+        echo "SET plan_cache_mode = force_custom_plan; SET max_parallel_workers_per_gather = 0; SET jit = off;"
+        # the first run fills the session's caches; the second is what a
+        # worker of fetcher-api, whose connection lives on, sees
+        echo "\\o /dev/null"
+        echo "EXPLAIN (ANALYZE, BUFFERS) EXECUTE $2;"
+        echo "\\o"
+        echo "EXPLAIN (ANALYZE, BUFFERS) EXECUTE $2;"
+      } | psql "$(url $b)" -X -q 2>&1 | grep -v '^PREPARE$'
+    } >"bench/plans/$1.txt"
   }
   plan logs_newest "api_logs_fast(100, 0, NULL, NULL, NULL)"
   plan logs_level_error "api_logs_fast(100, 0, 'ERROR', NULL, NULL)"
   plan logs_min_level_warning "api_logs_fast(100, 0, NULL, '{WARNING,ERROR,CRITICAL}', NULL)"
   plan logs_offset_4999 "api_logs_fast(100, 4999, NULL, NULL, NULL)"
   plan logs_before_id "api_logs_fast(100, 0, NULL, NULL, $deep_log)"
-  plan logs_search_symbol "api_logs(100, 0, NULL, NULL, NULL, NULL, NULL, '$sym:', NULL)"
-  plan logs_search_phrase "api_logs(100, 0, NULL, NULL, NULL, NULL, NULL, 'HTTP 503 from yahoo after', NULL)"
+  plan logs_search_symbol "api_logs_narrow(100, 0, NULL, NULL, NULL, NULL, NULL, '$sym:', NULL)"
+  plan logs_search_phrase "api_logs_narrow(100, 0, NULL, NULL, NULL, NULL, NULL, 'HTTP 503 from yahoo after', NULL)"
   plan logs_since_until "api_logs(100, 0, NULL, NULL, now() - interval '3 days', now() - interval '3 days' + interval '1 hour', NULL, NULL, NULL)"
-  plan logs_cycle "api_logs(100, 0, NULL, NULL, NULL, NULL, $cyc, NULL, NULL)"
+  plan logs_cycle "api_logs_narrow(100, 0, NULL, NULL, NULL, NULL, $cyc, NULL, NULL)"
   plan recent_updates "api_recent_updates(50, NULL, NULL, NULL)"
   plan recent_updates_symbol "api_recent_updates(50, '$sym', NULL, NULL)"
   plan recent_updates_failed "api_recent_updates(50, NULL, false, NULL)"
