@@ -254,8 +254,11 @@ static void retention_deletes_exactly_the_old_rows(void **state)
         /* this case's "now", and the minutes from the start of the bound's
          * UTC day to the bound */
         char now[64], q[1024];
-        PGresult *r = PQexec(conn, "SELECT now()::text, extract(epoch FROM now() - (date_trunc("
-                                   "'day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'))::int");
+        /* floor, not a cast: a cast rounds, and half a minute's rounding
+         * would put a row on the wrong side of the day's start */
+        PGresult *r =
+            PQexec(conn, "SELECT now()::text, floor(extract(epoch FROM now() - (date_trunc("
+                         "'day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')))::int");
         assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
         snprintf(now, sizeof now, "%s", PQgetvalue(r, 0, 0));
         int into_day = (int)strtol(PQgetvalue(r, 0, 1), NULL, 10) / 60;
