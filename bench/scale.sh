@@ -228,6 +228,12 @@ SELECT setval(pg_get_serial_sequence('fetcher_logs', 'id'), (SELECT max(id) FROM
 DELETE FROM fetcher_log_counts;
 INSERT INTO fetcher_log_counts (day, level, n)
   SELECT ("timestamp" AT TIME ZONE 'UTC')::date, level, count(*) FROM fetcher_logs GROUP BY 1, 2;
+-- (rows written straight into a day's table, not through the parent's
+-- triggers: the counters from the rows, as migration 009 does)
+DELETE FROM price_update_counts;
+INSERT INTO price_update_counts (day, provider, n, failed)
+  SELECT ("timestamp" AT TIME ZONE 'UTC')::date, 'yahoo', count(*), count(*) FILTER (WHERE NOT success)
+  FROM price_update_log GROUP BY 1;
 SELECT fetcher_partitions_ensure(3);
 ANALYZE;
 SQL

@@ -52,8 +52,8 @@
 -- Also here: pg_trgm and a trigram index on fetcher_logs.message, so the
 -- API's log search (q=) is an index lookup instead of a scan; log counts
 -- per day and level, so a dropped day's rows leave the exact counters
--- with it (and failed updates per day and provider, for /metrics);
--- indexes for keyset pages of failed updates.
+-- with it (and update rows and failures per day and provider, for
+-- /metrics and retention); indexes for keyset pages of failed updates.
 
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 
@@ -144,9 +144,8 @@ $$;
 -- Retention: drops every day partition of p_table whose whole day is older
 -- than p_now - p_days (its upper bound at or before that), after moving
 -- waiting rows into their days. Returns how many rows went. For
--- fetcher_logs the day's counters go with it (exact: they were kept per
--- day); price_update_log's rows are counted before the drop, and its
--- day's failure counts go with it. Never a
+-- both tables the day's counters go with it (exact: they are kept per
+-- day by triggers) and say how many rows went. Never a
 -- DELETE of rows.
 CREATE FUNCTION fetcher_partitions_drop(p_table text, p_days int,
                                         p_now timestamptz DEFAULT now())
@@ -170,18 +169,17 @@ BEGIN
               <= v_bound
         ORDER BY 2
     LOOP
-        IF p_table = 'price_update_log' THEN
-            EXECUTE format('SELECT count(*) FROM %I', v_part.relname) INTO v_n;
-        END IF;
         -- The parent first: a drop needs it exclusively, and taking it before
         -- the counters keeps the lock order of the writers (parent, then
-        -- counters), so the two cannot deadlock.
+        -- counters), so the two cannot deadlock. The day's counters go
+        -- with it; they say how many rows it held.
         EXECUTE format('LOCK TABLE %I IN ACCESS EXCLUSIVE MODE', p_table);
         IF p_table = 'fetcher_logs' THEN
             WITH gone AS (DELETE FROM fetcher_log_counts WHERE day = v_part.day RETURNING n)
             SELECT coalesce(sum(n), 0) INTO v_n FROM gone;
         ELSE
-            DELETE FROM price_update_failures WHERE day = v_part.day;
+            WITH gone AS (DELETE FROM price_update_counts WHERE day = v_part.day RETURNING n)
+            SELECT coalesce(sum(n), 0) INTO v_n FROM gone;
         END IF;
         EXECUTE format('DROP TABLE %I', v_part.relname);
         v_total := v_total + v_n;
@@ -241,42 +239,49 @@ BEGIN
     RETURN NULL;
 END $$;
 
--- ---- failed updates per day and provider -----------------------------------
+-- ---- update rows per day and provider --------------------------------------
 
--- /metrics reports failed updates by provider over the rows kept; counting
--- them at read time walked every failed row (48 s at 44 million rows).
--- Kept like the log counts: per (UTC day, provider of the asset when it
--- failed), by statement-level triggers, dropped with their day.
-CREATE TABLE price_update_failures (
+-- How many price_update_log rows each day holds, and how many failed, per
+-- provider (of the asset when the row was written), kept by statement-
+-- level triggers like the log counts and dropped with their day. /metrics
+-- reads its failures by provider here (counting the failed rows at read
+-- time took 48 s at 44 million rows), and retention the number of rows a
+-- dropped day held (a count(*) of the day took most of a second).
+CREATE TABLE price_update_counts (
     day      date NOT NULL,
     provider text NOT NULL,
     n        bigint NOT NULL CHECK (n >= 0),
+    failed   bigint NOT NULL CHECK (failed >= 0),
     PRIMARY KEY (day, provider)
 );
-CREATE FUNCTION price_update_failures_ins() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION price_update_counts_ins() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO price_update_failures AS c (day, provider, n)
-    SELECT (r."timestamp" AT TIME ZONE 'UTC')::date, coalesce(a.provider, 'unknown'), count(*)
-    FROM new_rows r LEFT JOIN assets a ON a.id = r.asset_id WHERE NOT r.success
+    INSERT INTO price_update_counts AS c (day, provider, n, failed)
+    SELECT (r."timestamp" AT TIME ZONE 'UTC')::date, coalesce(a.provider, 'unknown'), count(*),
+           count(*) FILTER (WHERE NOT r.success)
+    FROM new_rows r LEFT JOIN assets a ON a.id = r.asset_id
     GROUP BY 1, 2 ORDER BY 1, 2
-    ON CONFLICT (day, provider) DO UPDATE SET n = c.n + EXCLUDED.n;
+    ON CONFLICT (day, provider) DO UPDATE SET n = c.n + EXCLUDED.n, failed = c.failed + EXCLUDED.failed;
     RETURN NULL;
 END $$;
-CREATE FUNCTION price_update_failures_del() RETURNS trigger LANGUAGE plpgsql AS $$
+-- fetcherd never deletes update rows; by hand they leave the counts of the
+-- asset's provider now (which may since have changed; never below zero)
+CREATE FUNCTION price_update_counts_del() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE d record;
 BEGIN
     FOR d IN SELECT (r."timestamp" AT TIME ZONE 'UTC')::date AS day,
-                    coalesce(a.provider, 'unknown') AS provider, count(*) AS k
-             FROM old_rows r LEFT JOIN assets a ON a.id = r.asset_id WHERE NOT r.success
+                    coalesce(a.provider, 'unknown') AS provider, count(*) AS k,
+                    count(*) FILTER (WHERE NOT r.success) AS f
+             FROM old_rows r LEFT JOIN assets a ON a.id = r.asset_id
              GROUP BY 1, 2 ORDER BY 1, 2 LOOP
-        UPDATE price_update_failures SET n = greatest(n - d.k, 0)
+        UPDATE price_update_counts SET n = greatest(n - d.k, 0), failed = greatest(failed - d.f, 0)
         WHERE day = d.day AND provider = d.provider;
     END LOOP;
     RETURN NULL;
 END $$;
-CREATE FUNCTION price_update_failures_trunc() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION price_update_counts_trunc() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    DELETE FROM price_update_failures;
+    DELETE FROM price_update_counts;
     RETURN NULL;
 END $$;
 
@@ -378,18 +383,17 @@ CREATE TRIGGER fetcher_logs_count_upd AFTER UPDATE ON fetcher_logs
 CREATE TRIGGER fetcher_logs_count_trunc AFTER TRUNCATE ON fetcher_logs
     FOR EACH STATEMENT EXECUTE FUNCTION fetcher_log_counts_trunc();
 
-INSERT INTO price_update_failures (day, provider, n)
-SELECT (p."timestamp" AT TIME ZONE 'UTC')::date, coalesce(a.provider, 'unknown'), count(*)
-FROM price_update_log p LEFT JOIN assets a ON a.id = p.asset_id WHERE NOT p.success GROUP BY 1, 2;
+INSERT INTO price_update_counts (day, provider, n, failed)
+SELECT (p."timestamp" AT TIME ZONE 'UTC')::date, coalesce(a.provider, 'unknown'), count(*),
+       count(*) FILTER (WHERE NOT p.success)
+FROM price_update_log p LEFT JOIN assets a ON a.id = p.asset_id GROUP BY 1, 2;
 
-CREATE TRIGGER price_update_failures_ins AFTER INSERT ON price_update_log
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION price_update_failures_ins();
-CREATE TRIGGER price_update_failures_del AFTER DELETE ON price_update_log
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION price_update_failures_del();
-CREATE TRIGGER price_update_failures_trunc AFTER TRUNCATE ON price_update_log
-    FOR EACH STATEMENT EXECUTE FUNCTION price_update_failures_trunc();
+CREATE TRIGGER price_update_counts_ins AFTER INSERT ON price_update_log
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION price_update_counts_ins();
+CREATE TRIGGER price_update_counts_del AFTER DELETE ON price_update_log
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION price_update_counts_del();
+CREATE TRIGGER price_update_counts_trunc AFTER TRUNCATE ON price_update_log
+    FOR EACH STATEMENT EXECUTE FUNCTION price_update_counts_trunc();
 
 ANALYZE fetcher_logs;
 ANALYZE price_update_log;

@@ -10,7 +10,7 @@
 # - fetcherd's retention then drops the partitions of the days wholly older
 #   than LOG_RETENTION_DAYS (they no longer exist) and keeps every row from
 #   the start of the bound's day on; its log row counts what went, and the
-#   per-day counters (log levels, failures by provider for /metrics) still
+#   per-day counters (log levels; update rows and failures by provider)
 #   match the rows.
 # - The API's log search has its time bounded: a search that cannot finish
 #   within API_LOG_QUERY_TIMEOUT_MS (here a scan-shaped one, with the bound
@@ -89,8 +89,9 @@ check_eq "the default partitions are empty" "0 0" \
 check "partitions up to 3 days ahead" test -n "$(sql "SELECT to_regclass('fetcher_logs_p' || to_char((now() AT TIME ZONE 'UTC')::date + 3, 'YYYYMMDD'))")"
 check_eq "the per-day log counters still count every level" "$counts_before" \
   "$(sql "SELECT string_agg(level || '=' || n, ' ' ORDER BY level) FROM (SELECT level, sum(n) AS n FROM fetcher_log_counts GROUP BY level) c")"
-fails() { sql "SELECT (SELECT count(*) FROM price_update_log WHERE NOT success) || ' ' || (SELECT coalesce(sum(n), 0) FROM price_update_failures)"; }
-check_eq "the failure counts /metrics reads start from the rows" "$(sql "SELECT count(*) FROM price_update_log WHERE NOT success") $(sql "SELECT count(*) FROM price_update_log WHERE NOT success")" "$(fails)"
+fails() { sql "SELECT (SELECT count(*) FROM price_update_log) || ' ' || (SELECT count(*) FROM price_update_log WHERE NOT success) || ' ' || (SELECT coalesce(sum(n), 0) || ' ' || coalesce(sum(failed), 0) FROM price_update_counts)"; }
+n_all=$(sql "SELECT count(*) FROM price_update_log"); n_fail=$(sql "SELECT count(*) FROM price_update_log WHERE NOT success")
+check_eq "the update counts (rows, failures for /metrics) start from the rows" "$n_all $n_fail $n_all $n_fail" "$(fails)"
 check_eq "the sequences continue where they were" "$((seq_logs + 1)) $((seq_upd + 1))" \
   "$(sql "INSERT INTO fetcher_logs (level, message) VALUES ('INFO', 'after') RETURNING id") $(sql "INSERT INTO price_update_log (symbol, success, instance_id, seq) VALUES ('M1', true, 'after', 1) RETURNING id")"
 check_eq "the idempotency key still refuses a row sent twice" 1 \
@@ -122,8 +123,8 @@ check_eq "the retention log counts what went" "$old_logs $old_upd" \
   "$(sql "SELECT (context->>'fetcher_logs') || ' ' || (context->>'price_update_log') FROM fetcher_logs WHERE message LIKE 'Retention: deleted %'")"
 check_eq "the log counters add up to the table after the drop" "$(sql "SELECT count(*) FROM fetcher_logs")" \
   "$(sql "SELECT sum(n) FROM fetcher_log_counts")"
-n_fail=$(sql "SELECT count(*) FROM price_update_log WHERE NOT success")
-check_eq "the failure counts went with their days" "$n_fail $n_fail" "$(fails)"
+n_all=$(sql "SELECT count(*) FROM price_update_log"); n_fail=$(sql "SELECT count(*) FROM price_update_log WHERE NOT success")
+check_eq "the update counts went with their days" "$n_all $n_fail $n_all $n_fail" "$(fails)"
 stop_pid "$FETCHERD_PID"
 
 # --- the log search's time bound ------------------------------------------------------------
