@@ -72,6 +72,9 @@ struct config {
     /* Failover between them (daemon/sources.h, daemon/queue.h). */
     char fetch_sources[256];  /* FETCH_SOURCES: "stock=yahoo,twelvedata;fx=fx,erapi" */
     int64_t probe_interval_s; /* FETCH_PROBE_INTERVAL: a down provider is asked this often */
+    /* The cross-check between sources (daemon/crosscheck.h). */
+    int64_t crosscheck_pct;    /* PRICE_CROSSCHECK_PCT: prices further apart are a WARNING */
+    int64_t crosscheck_sample; /* PRICE_CROSSCHECK_SAMPLE: assets per cycle, 0 = off */
 };
 
 /* The one process-wide configuration, set once at start-up. */

@@ -33,3 +33,5 @@ UNIT_DEPS_sql       := daemon/sql common/migrate common/db common/log common/uti
 # loop, cycles, asset cache, dbconn_is_up and the logs are stand-ins in the
 # test file itself
 UNIT_DEPS_scheduler_loop := daemon/scheduler daemon/deadline
+# the cross-check's rules: which price is kept, conversion, the WARNING
+UNIT_DEPS_crosscheck := daemon/crosscheck
