@@ -54,6 +54,14 @@ static void test_defaults(void **state)
     /* an id neither table evidences is not guessed */
     assert_string_equal(chain(s, SRC_CRYPTO, "coingecko", "binancecoin", NULL),
                         "coingecko:binancecoin");
+    /* the demo's other coins each have a second source on record
+     * (tests/fixtures/real/NOTE_kraken_pairs.txt) */
+    assert_string_equal(chain(s, SRC_CRYPTO, "coingecko", "cardano", NULL),
+                        "coingecko:cardano kraken:ADAUSD coinbase:ADA-USD");
+    assert_string_equal(chain(s, SRC_CRYPTO, "coingecko", "chainlink", NULL),
+                        "coingecko:chainlink kraken:LINKUSD coinbase:LINK-USD");
+    assert_string_equal(chain(s, SRC_CRYPTO, "coingecko", "polkadot", NULL),
+                        "coingecko:polkadot coinbase:DOT-USD");
     /* exchange rates: no provider of their own, the currency as symbol */
     assert_string_equal(chain(s, SRC_FX, NULL, "eur", NULL), "fx:EUR erapi:EUR");
     /* a Yahoo currency pair: yahoo first; fx and erapi take codes only */
