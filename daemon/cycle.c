@@ -89,6 +89,10 @@ struct cyc_xc {
     const char *reason; /* "probe", "failover" or "sample" */
     size_t nask;
     struct xc_ask ask[XC_MAX - 1];
+    /* the source after the one asked first, asked only to settle a
+     * disagreement (or when the first cannot answer) */
+    struct source_choice more;
+    int has_more;
 };
 
 /* Where a queue answer goes: results[i] or rates[i] of c. */
@@ -119,7 +123,9 @@ struct cycle {
      * compete with the cycle's own */
     struct cyc_xc **xc;
     int xc_started;
-    size_t xc_pending; /* asks not yet answered */
+    size_t xc_pending;       /* asks not yet answered */
+    struct xc_rate *xc_rates; /* the cycle's USD rates, once they are in */
+    size_t xc_nrates;
     int results_pending;     /* record_results statements not yet written */
     int recalc_pending;
     cycle_done_cb cb;
@@ -146,6 +152,7 @@ void cycle_release(struct cycle *c)
             free(c->xc[i]);
     }
     free(c->xc);
+    free(c->xc_rates);
     free(c->results);
     free(c->waiters);
     asset_list_release(c->list);
@@ -494,15 +501,9 @@ static void cyc_xc_judge_all(struct cycle *c)
 {
     if (c->xc == NULL)
         return;
-    struct xc_rate *rates = c->nrates ? calloc(c->nrates, sizeof *rates) : NULL;
-    size_t nr = 0;
-    for (size_t k = 0; rates != NULL && k < c->nrates; k++)
-        if (c->rates[k].q.kind == QUOTE_OK)
-            rates[nr++] = (struct xc_rate){c->rates[k].ccy, c->rates[k].q.price};
     for (size_t i = 0; i < c->n; i++)
         if (c->xc[i] != NULL)
-            cyc_xc_judge(c, i, rates, nr);
-    free(rates);
+            cyc_xc_judge(c, i, c->xc_rates, c->xc_nrates);
 }
 
 /* Every answer is in: queue the writes, then tell the owner. */
@@ -552,6 +553,44 @@ static void cyc_maybe_finish(struct cycle *c)
         cyc_finish(c);
 }
 
+static void cyc_on_xc(const struct quote *q, void *cls);
+
+/* Submits one ask of asset i's cross-check x to ch's source. Returns 0 or
+ * -1 (not queued: it will not be answered). */
+static int cyc_xc_submit(struct cycle *c, struct cyc_xc *x, size_t i, const struct source_choice *ch)
+{
+    if (x->nask == XC_MAX - 1)
+        return -1;
+    struct xc_ask *ask = &x->ask[x->nask];
+    *ask = (struct xc_ask){.c = c, .i = i};
+    util_strlcpy(ask->q.source, ch->provider, sizeof ask->q.source);
+    /* what this cycle already fetched of that key is as good as new */
+    int64_t age = loop_now(c->d->loop) - c->started_mono_ms + 1;
+    if (queue_submit(c->d->queue, ch->provider, ch->symbol, QPRIO_BACKGROUND, age, cyc_on_xc,
+                     ask) != 0)
+        return -1;
+    x->nask++;
+    c->xc_pending++;
+    return 0;
+}
+
+/* Whether an ask's answer leaves the asset's price in doubt: it failed,
+ * cannot be compared, or differs from the asset's own by more than the
+ * limit. */
+static int cyc_xc_unsettled(const struct cycle *c, const struct xc_ask *ask)
+{
+    const struct asset_result *it = &c->results[ask->i];
+    const struct quote *q = &ask->q;
+    double p[2] = {it->price, 0};
+    if (q->kind != QUOTE_OK ||
+        crosscheck_convert(q->price, q->currency[0] ? q->currency : it->currency, it->currency,
+                           c->xc_rates, c->xc_nrates, &p[1]) != 0)
+        return 1;
+    struct xc_verdict v;
+    crosscheck_decide(p, 2, (double)cfg->crosscheck_pct, &v);
+    return v.disagree;
+}
+
 static void cyc_on_xc(const struct quote *q, void *cls)
 {
     struct xc_ask *ask = cls;
@@ -565,75 +604,108 @@ static void cyc_on_xc(const struct quote *q, void *cls)
      * not refused (crosscheck.h) */
     validate_quote(&ask->q, NULL, util_wall_ms() / 1000, cfg->price_max_age_s);
     ask->answered = 1;
+    struct cyc_xc *x = c->xc[ask->i];
+    if (x->has_more && !c->d->stopping && cyc_xc_unsettled(c, ask)) {
+        /* a third opinion decides which of the two is the outlier */
+        x->has_more = 0;
+        cyc_xc_submit(c, x, ask->i, &x->more);
+    }
     c->xc_pending--;
     cyc_maybe_finish(c);
 }
 
-/* Asks asset i's sources after the one that answered (up to XC_MAX - 1),
- * at background priority, accepting what this cycle already fetched.
- * Returns 1 when at least one ask is on its way. */
-static int cyc_xc_ask(struct cycle *c, size_t i, const char *reason)
+/* Asset i's sources after the one that answered (up to XC_MAX - 1), into
+ * ch[0, return): the ones a cross-check asks; 0 when it has none. */
+static size_t cyc_xc_others(const struct cycle *c, size_t i, struct source_choice *ch)
 {
-    struct asset_result *it = &c->results[i];
+    const struct asset_result *it = &c->results[i];
     const struct asset *a = it->a;
-    struct source_choice ch[SOURCES_MAX];
+    struct source_choice all[SOURCES_MAX];
     char err[200];
     size_t n = sources_resolve(c->d->sources, sources_class_of(a->type), a->provider, a->psym,
-                               a->sources, ch, err, sizeof err);
+                               a->sources, all, err, sizeof err);
     size_t k = 0;
-    while (k < n && strcmp(ch[k].provider, it->source) != 0)
+    while (k < n && strcmp(all[k].provider, it->source) != 0)
         k++;
-    if (k + 1 >= n)
+    size_t m = 0;
+    for (size_t j = k + 1; j < n && m < XC_MAX - 1; j++)
+        ch[m++] = all[j];
+    return m;
+}
+
+/* Whether asset i may be cross-checked: answered, not checked yet, and a
+ * source after the one that answered. */
+static int cyc_xc_can(const struct cycle *c, size_t i)
+{
+    struct source_choice ch[XC_MAX - 1];
+    const struct asset_result *it = &c->results[i];
+    return it->kind == QUOTE_OK && !it->skipped && c->xc[i] == NULL && cyc_xc_others(c, i, ch) > 0;
+}
+
+/* Asks asset i's next source (cyc_xc_others) at background priority; the
+ * one after it is kept to settle a disagreement. Returns 1 when the ask
+ * is on its way. */
+static int cyc_xc_ask(struct cycle *c, size_t i, const char *reason)
+{
+    struct source_choice ch[XC_MAX - 1];
+    size_t n = cyc_xc_others(c, i, ch);
+    if (n == 0)
         return 0; /* no source after the one that answered */
     struct cyc_xc *x = calloc(1, sizeof *x);
     if (x == NULL)
         return 0;
     x->reason = reason;
-    int64_t age = loop_now(c->d->loop) - c->started_mono_ms + 1;
-    for (size_t j = k + 1; j < n && x->nask < XC_MAX - 1; j++) {
-        struct xc_ask *ask = &x->ask[x->nask];
-        *ask = (struct xc_ask){.c = c, .i = i};
-        util_strlcpy(ask->q.source, ch[j].provider, sizeof ask->q.source);
-        if (queue_submit(c->d->queue, ch[j].provider, ch[j].symbol, QPRIO_BACKGROUND, age,
-                         cyc_on_xc, ask) == 0) {
-            x->nask++;
-            c->xc_pending++;
-        }
+    if (n > 1) {
+        x->more = ch[1];
+        x->has_more = 1;
     }
-    if (x->nask == 0) {
+    c->xc[i] = x; /* before the ask: its answer looks it up */
+    if (cyc_xc_submit(c, x, i, &ch[0]) != 0) {
+        c->xc[i] = NULL;
         free(x);
         return 0;
     }
-    c->xc[i] = x;
     return 1;
 }
 
 /* Every asset and rate has its answer: picks what to cross-check, the
  * answers of a provider's probe (always: it just came back), then
- * failed-over answers, then a rotation through the list, at most
- * PRICE_CROSSCHECK_SAMPLE besides the probes, and asks. */
+ * failed-over answers, then a rotation through the assets that have
+ * another source, at most PRICE_CROSSCHECK_SAMPLE besides the probes, and
+ * asks. */
 static void cyc_xc_start(struct cycle *c)
 {
     c->xc_started = 1;
     if (c->xc == NULL || c->d->stopping)
         return;
+    /* every rate is in: answers in another currency can be compared */
+    c->xc_rates = c->nrates ? calloc(c->nrates, sizeof *c->xc_rates) : NULL;
+    for (size_t k = 0; c->xc_rates != NULL && k < c->nrates; k++)
+        if (c->rates[k].q.kind == QUOTE_OK)
+            c->xc_rates[c->xc_nrates++] = (struct xc_rate){c->rates[k].ccy, c->rates[k].q.price};
     size_t budget = (size_t)cfg->crosscheck_sample;
     for (size_t i = 0; i < c->n; i++)
         if (c->results[i].kind == QUOTE_OK && c->results[i].probe)
             cyc_xc_ask(c, i, "probe");
     for (size_t i = 0; i < c->n && budget > 0; i++)
-        if (c->results[i].kind == QUOTE_OK && c->results[i].failover && c->xc[i] == NULL)
+        if (c->results[i].failover && cyc_xc_can(c, i))
             budget -= (size_t)cyc_xc_ask(c, i, "failover");
-    /* a window that moves by the sample size each cycle, so that in time
-     * every asset with a second source is checked */
+    if (budget == 0)
+        return;
+    /* a window over the candidates that moves by the sample size each
+     * cycle, so that in time every asset with another source is checked */
+    size_t *cand = malloc(c->n * sizeof *cand), ncand = 0;
+    if (cand == NULL)
+        return; /* out of memory: no sample this cycle */
+    for (size_t i = 0; i < c->n; i++)
+        if (cyc_xc_can(c, i))
+            cand[ncand++] = i;
     uint64_t start =
-        c->n ? ((uint64_t)(c->seq > 0 ? c->seq - 1 : 0) * (uint64_t)cfg->crosscheck_sample) % c->n
-             : 0;
-    for (size_t j = 0; j < c->n && budget > 0; j++) {
-        size_t i = (size_t)((start + j) % c->n);
-        if (c->results[i].kind == QUOTE_OK && !c->results[i].skipped && c->xc[i] == NULL)
-            budget -= (size_t)cyc_xc_ask(c, i, "sample");
-    }
+        ncand ? ((uint64_t)(c->seq > 0 ? c->seq - 1 : 0) * (uint64_t)cfg->crosscheck_sample) % ncand
+              : 0;
+    for (size_t j = 0; j < ncand && budget > 0; j++)
+        budget -= (size_t)cyc_xc_ask(c, cand[(start + j) % ncand], "sample");
+    free(cand);
 }
 
 /* Every asset and rate has its answer: the cross-check's asks go out, or

@@ -103,9 +103,11 @@ check_eq "B: one WARNING: coingecko is the outlier of three" 1 \
 # --- C. sources that agree ------------------------------------------------
 offset coingecko 0
 export FETCHER_INSTANCE_ID=xc-c
+curl -s -X POST "$FAKE_URL/_reset" >/dev/null
 once
 c=$(last_cycle)
-check_eq "C: agreeing sources: a verdict without disagreement, no WARNING" "3 false coingecko|0" \
+check_eq "C: coinbase was not asked" 0 "$(stats '.by_path."/v2/prices/spot"')"
+check_eq "C: agreeing sources: the next source alone (no third asked), no disagreement, no WARNING" "2 false coingecko|0" \
   "$(jq -r '"\(.compared) \(.disagree) \(.kept)"' <<<"$(row "$c" crosscheck BTC)")|$(warnings "$c" "message LIKE 'BTC:%'")"
 
 # --- D. a wrong currency fails over; /queue ------------------------------------
@@ -177,23 +179,26 @@ for p in yahoo twelvedata coingecko kraken coinbase fx erapi; do
 done
 
 # --- F. what the sample costs ----------------------------------------------------
-# the demo, every source healthy, 20 ms a request: cycles without the
-# cross-check, then with the default sample and a larger one
-figures() { sql "SELECT round(avg(upstream_requests), 2), round(avg(duration_ms)) FROM fetcher_cycles WHERE instance_id = '$1' AND status <> 'running' AND seq > 1" | tr '|' ' '; }
-measure() {
-  export FETCHER_INSTANCE_ID=xc-f-$1 PRICE_CROSSCHECK_SAMPLE=$1
-  FETCH_INTERVAL=1s start_fetcherd
-  local id=$FETCHER_INSTANCE_ID
-  fin() { [ "$(sql "SELECT count(*) FROM fetcher_cycles WHERE instance_id = '$id' AND status <> 'running'")" -ge 6 ]; }
-  check "F: sample $1: six cycles" wait_for 60 fin
-  stop_pid "$FETCHERD_PID"
-}
-for n in 0 2 10; do measure $n; done
+# the demo, every source healthy, 20 ms a request, every asset fetched each
+# cycle (--once runs: nothing is skipped as fresh): cycles without the
+# cross-check, with the default sample and with a larger one
+figures() { sql "SELECT round(avg(upstream_requests), 2), round(avg(duration_ms)) FROM fetcher_cycles WHERE instance_id = '$1'" | tr '|' ' '; }
+export TWELVEDATA_API_KEY=
+for n in 0 2 10; do
+  export FETCHER_INSTANCE_ID=xc-f-$n PRICE_CROSSCHECK_SAMPLE=$n
+  for _ in 1 2 3 4 5; do once; done
+done
 read -r r0 t0 <<<"$(figures xc-f-0)"
 read -r r2 t2 <<<"$(figures xc-f-2)"
 read -r r10 t10 <<<"$(figures xc-f-10)"
 extra2=$(awk -v a="$r2" -v b="$r0" 'BEGIN { printf "%.2f", a - b }')
 check "F: the default sample (2) costs at most 2 asks per sampled asset ($extra2 extra requests a cycle)" \
   awk -v e="$extra2" 'BEGIN { exit !(e > 0 && e <= 4) }'
-echo "# crosscheck cost (demo, 20 ms a request, cycles 2-6): sample 0: $r0 requests, $t0 ms; sample 2: $r2 requests, $t2 ms (x$(awk -v a="$t2" -v b="$t0" 'BEGIN { printf "%.2f", a / b }')); sample 10: $r10 requests, $t10 ms (x$(awk -v a="$t10" -v b="$t0" 'BEGIN { printf "%.2f", a / b }'))"
+check_eq "F: every sampled cycle cross-checked its 2 assets" "5|10" \
+  "$(sql "SELECT count(DISTINCT c.id), count(*) FROM fetcher_cycles c JOIN price_update_log p ON p.cycle_id = c.id WHERE c.instance_id = 'xc-f-2' AND p.crosscheck IS NOT NULL")"
+ncand=$(sql "SELECT count(DISTINCT p.symbol) FROM fetcher_cycles c JOIN price_update_log p ON p.cycle_id = c.id WHERE c.instance_id = 'xc-f-2' AND p.success AND p.source_count >= 2")
+check_eq "F: … the window moves: 10 checks cover min(10, $ncand) assets with another source" \
+  "$(( ncand < 10 ? ncand : 10 ))" \
+  "$(sql "SELECT count(DISTINCT p.symbol) FROM fetcher_cycles c JOIN price_update_log p ON p.cycle_id = c.id WHERE c.instance_id = 'xc-f-2' AND p.crosscheck IS NOT NULL")"
+echo "# crosscheck cost (demo without TWELVEDATA_API_KEY, 20 ms a request, 5 --once cycles each): sample 0: $r0 requests, $t0 ms; sample 2: $r2 requests, $t2 ms (x$(awk -v a="$t2" -v b="$t0" 'BEGIN { printf "%.2f", a / b }')); sample 10: $r10 requests, $t10 ms (x$(awk -v a="$t10" -v b="$t0" 'BEGIN { printf "%.2f", a / b }'))"
 exit 0
