@@ -262,9 +262,9 @@ static void queue_add_cycle(struct json_object *q, struct json_object *cyc)
                 served = n;
             json_object_object_add(p, keys[k][1], json_object_new_int64(n));
         }
-        json_object_object_add(p, "share_last_cycle",
-                               json_object_new_double(total > 0 ? (double)served / (double)total
-                                                                : 0.0));
+        json_object_object_add(
+            p, "share_last_cycle",
+            json_object_new_double(total > 0 ? (double)served / (double)total : 0.0));
     }
 }
 

@@ -123,10 +123,10 @@ struct cycle {
      * compete with the cycle's own */
     struct cyc_xc **xc;
     int xc_started;
-    size_t xc_pending;       /* asks not yet answered */
+    size_t xc_pending;        /* asks not yet answered */
     struct xc_rate *xc_rates; /* the cycle's USD rates, once they are in */
     size_t xc_nrates;
-    int results_pending;     /* record_results statements not yet written */
+    int results_pending; /* record_results statements not yet written */
     int recalc_pending;
     cycle_done_cb cb;
     void *cls;
@@ -476,8 +476,7 @@ static void cyc_xc_judge(struct cycle *c, size_t i, const struct xc_rate *rates,
     it->crosscheck = jbuf_take(&b); /* NULL (out of memory): recorded without it */
     if (v.n >= 2 && v.disagree) {
         char line[600];
-        crosscheck_describe(it->a->symbol, it->currency, src, price, &v, limit, line,
-                            sizeof line);
+        crosscheck_describe(it->a->symbol, it->currency, src, price, &v, limit, line, sizeof line);
         json_object *ctx = json_object_new_object();
         json_object_object_add(ctx, "symbol", json_object_new_string(it->a->symbol));
         if (it->crosscheck)
@@ -557,7 +556,8 @@ static void cyc_on_xc(const struct quote *q, void *cls);
 
 /* Submits one ask of asset i's cross-check x to ch's source. Returns 0 or
  * -1 (not queued: it will not be answered). */
-static int cyc_xc_submit(struct cycle *c, struct cyc_xc *x, size_t i, const struct source_choice *ch)
+static int cyc_xc_submit(struct cycle *c, struct cyc_xc *x, size_t i,
+                         const struct source_choice *ch)
 {
     if (x->nask == XC_MAX - 1)
         return -1;

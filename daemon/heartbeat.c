@@ -77,22 +77,20 @@ static size_t hb_providers(struct daemon *d, const struct queue_counters *qc,
 
 /* The from → to pairs that happened, into fo[0, HB_PROVIDERS²); returns
  * how many. */
-static size_t hb_failovers(const struct queue_provider_info *pi, size_t np,
-                           struct hbs_failover *fo)
+static size_t hb_failovers(const struct queue_provider_info *pi, size_t np, struct hbs_failover *fo)
 {
     size_t n = 0;
     for (size_t i = 0; i < np; i++)
         for (size_t j = 0; j < np && j < QUEUE_MAX_PROVIDERS; j++)
             if (pi[i].failovers_to[j] > 0)
-                fo[n++] = (struct hbs_failover){pi[i].name, pi[j].name,
-                                                (int64_t)pi[i].failovers_to[j]};
+                fo[n++] =
+                    (struct hbs_failover){pi[i].name, pi[j].name, (int64_t)pi[i].failovers_to[j]};
     return n;
 }
 
 /* Each class's sources as configured, into cl[0, SRC_CLASSES); the texts
  * into text. */
-static size_t hb_classes(const struct daemon *d, struct hbs_source_class *cl,
-                         char (*text)[128])
+static size_t hb_classes(const struct daemon *d, struct hbs_source_class *cl, char (*text)[128])
 {
     for (int c = 0; c < SRC_CLASSES; c++) {
         const char *note;

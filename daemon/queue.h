@@ -144,8 +144,8 @@ struct queue_provider_info {
     int64_t paused_until; /* monotonic ms; 0 = not paused */
     int refused;          /* paused because it refused us; why: */
     char pause_reason[160];
-    int down;                              /* failing as a whole: only probes go to it */
-    uint64_t failovers_out, failovers_in;  /* waiters that left it, came to it */
+    int down;                             /* failing as a whole: only probes go to it */
+    uint64_t failovers_out, failovers_in; /* waiters that left it, came to it */
     /* failovers_out by where they went: [j] counts waiters that moved
      * from this provider to the provider of index j (queue_add_provider's
      * order, the order queue_get_providers() fills) */

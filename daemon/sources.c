@@ -236,7 +236,7 @@ size_t sources_usable(const struct sources *s, enum source_class cls, const char
         else
             keyless_td = 1;
     }
-    *note = n >= 2        ? NULL
+    *note = n >= 2       ? NULL
             : keyless_td ? "no second source: TWELVEDATA_API_KEY is not set"
                          : "no second source configured (FETCH_SOURCES)";
     return n;

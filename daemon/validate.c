@@ -73,8 +73,7 @@ void validate_quote(struct quote *q, const char *expected_currency, int64_t now_
                  VALIDATE_PRICE_MIN, VALIDATE_PRICE_MAX);
     else if (!val_currency_why(q->currency, expected_currency, why, sizeof why)) {
         /* why says which currencies */
-    }
-    else if (q->price_time < 0)
+    } else if (q->price_time < 0)
         /* 0 means unknown; below it is garbage, not a very old price */
         snprintf(why, sizeof why, "price time %lld is negative", (long long)q->price_time);
     else if (q->price_time > now_s + VALIDATE_FUTURE_SLACK_S)

@@ -36,13 +36,19 @@ static const struct {
     const char *id;
     const char *product;
 } cb_table[] = {
-    {"bitcoin", "BTC-USD"},          {"ethereum", "ETH-USD"}, {"solana", "SOL-USD"},
-    {"ripple", "XRP-USD"},           {"litecoin", "LTC-USD"}, {"dogecoin", "DOGE-USD"},
+    {"bitcoin", "BTC-USD"},
+    {"ethereum", "ETH-USD"},
+    {"solana", "SOL-USD"},
+    {"ripple", "XRP-USD"},
+    {"litecoin", "LTC-USD"},
+    {"dogecoin", "DOGE-USD"},
     {"ethereum-classic", "ETC-USD"},
     /* recorded answers in tests/fixtures/real (README table):
      * coinbase_spot_ada_usd, coinbase_spot_dot_usd,
      * coinbase_spot_link_usd_2026-07-27 */
-    {"cardano", "ADA-USD"},          {"polkadot", "DOT-USD"}, {"chainlink", "LINK-USD"},
+    {"cardano", "ADA-USD"},
+    {"polkadot", "DOT-USD"},
+    {"chainlink", "LINK-USD"},
 };
 
 static int cb_batch(const struct config *c)

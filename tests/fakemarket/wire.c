@@ -1424,8 +1424,8 @@ int fm_wire_twelvedata_quote(const struct fm_entry *syms, size_t n, bool keyed, 
 static const struct {
     const char *base, *id;
 } coinbase_bases[] = {
-    {"BTC", "bitcoin"},  {"ETH", "ethereum"},  {"SOL", "solana"},           {"XRP", "ripple"},
-    {"LTC", "litecoin"}, {"DOGE", "dogecoin"}, {"ETC", "ethereum-classic"}, {"ADA", "cardano"},
+    {"BTC", "bitcoin"},  {"ETH", "ethereum"},   {"SOL", "solana"},           {"XRP", "ripple"},
+    {"LTC", "litecoin"}, {"DOGE", "dogecoin"},  {"ETC", "ethereum-classic"}, {"ADA", "cardano"},
     {"DOT", "polkadot"}, {"LINK", "chainlink"},
 };
 

@@ -173,7 +173,8 @@ static void test_queue_extra_round_trip(void **state)
     (void)state;
     const struct hbs_failover fo[] = {{"yahoo", "twelvedata", 7}, {"coingecko", "kraken", 2}};
     const struct hbs_source_class cl[] = {
-        {"stock", "yahoo,twelvedata (no key)", 1, "no second source: TWELVEDATA_API_KEY is not set"},
+        {"stock", "yahoo,twelvedata (no key)", 1,
+         "no second source: TWELVEDATA_API_KEY is not set"},
         {"crypto", "coingecko,kraken,coinbase", 3, NULL},
     };
     const struct hbs_queue_extra extra = {fo, 2, cl, 2};
@@ -343,10 +344,13 @@ static void test_tables(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_queue_round_trip),  cmocka_unit_test(test_row_round_trip),
+        cmocka_unit_test(test_queue_round_trip),
+        cmocka_unit_test(test_row_round_trip),
         cmocka_unit_test(test_queue_extra_round_trip),
-        cmocka_unit_test(test_queue_missing),     cmocka_unit_test(test_queue_wrong_type),
-        cmocka_unit_test(test_detail_round_trip), cmocka_unit_test(test_tables),
+        cmocka_unit_test(test_queue_missing),
+        cmocka_unit_test(test_queue_wrong_type),
+        cmocka_unit_test(test_detail_round_trip),
+        cmocka_unit_test(test_tables),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
