@@ -11,7 +11,8 @@
 #  C. sources that agree: a verdict, no WARNING
 #  D. a wrong currency from the first source fails over, with the reason;
 #     /api/fetcher/queue: each provider's share of the cycle and its
-#     failovers in and out, the from → to pairs, the classes' sources
+#     failovers in and out, the from → to pairs, the classes' sources;
+#     failed-over and probe answers are the ones cross-checked first
 #  E. with each single provider of each class dead, one demo cycle prices
 #     every tracked asset a second source knows (the others: counted from
 #     the database)
@@ -154,6 +155,27 @@ start_fetcherd
 nokey() { curl -s "$API_URL/api/fetcher/queue" | jq -e '.queue.sources[] | select(.class == "stock" and .usable == 1 and .note == "no second source: TWELVEDATA_API_KEY is not set")' >/dev/null; }
 check "D: without TWELVEDATA_API_KEY /queue says stocks have no second source" wait_for 15 nokey
 stop_pid "$FETCHERD_PID"
+
+# --- D2. failed-over and probe answers are cross-checked first ---------------
+# coingecko down: kraken answers for the coins, and (the sample being 1)
+# one failed-over answer is checked against the next source, coinbase; when
+# coingecko answers its probe again, that answer is checked too
+# (BNB untracked here: with no other source it would wait on coingecko and
+# be the probe itself, an answer nothing can be compared with)
+sql "DELETE FROM tracked_assets WHERE asset_id = (SELECT id FROM assets WHERE symbol = 'BNB')"
+mode ERR503 coingecko
+export FETCHER_INSTANCE_ID=xc-d3 PRICE_CROSSCHECK_SAMPLE=1 FETCH_PROBE_INTERVAL=2s
+start_fetcherd
+has() { [ "$(sql "SELECT count(*) FROM price_update_log p JOIN fetcher_cycles c ON c.id = p.cycle_id WHERE c.instance_id = 'xc-d3' AND $1")" -ge 1 ]; }
+check "D2: a failed-over answer (kraken's) is cross-checked against coinbase" wait_for 30 has \
+  "p.source = 'kraken' AND p.failover_reason ~ '^coingecko: ' AND p.crosscheck->>'reason' = 'failover' AND p.crosscheck->'answers'->1->>'source' = 'coinbase'"
+check_eq "D2: … and it takes the sample: no other asset of those cycles was checked" 0 \
+  "$(sql "SELECT count(*) FROM price_update_log p JOIN fetcher_cycles c ON c.id = p.cycle_id WHERE c.instance_id = 'xc-d3' AND p.crosscheck->>'reason' = 'sample'")"
+mode none coingecko
+check "D2: coingecko back: its probe's answer is cross-checked against kraken" wait_for 30 has \
+  "p.source = 'coingecko' AND p.crosscheck->>'reason' = 'probe' AND p.crosscheck->'answers'->1->>'source' = 'kraken'"
+stop_pid "$FETCHERD_PID"
+sql "DELETE FROM tracked_assets; INSERT INTO tracked_assets SELECT * FROM keep_tracked"
 
 # --- E. each single provider of each class dead -----------------------------
 export TWELVEDATA_API_KEY=test-key-not-real PRICE_CROSSCHECK_SAMPLE=2
