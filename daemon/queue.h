@@ -32,11 +32,14 @@
  * (yahoo:AAPL, then twelvedata:AAPL). The waiter sits on the first key's
  * entry like any waiter; when that entry ends in a failure (transient after
  * its retries, a refusal, offline, or a permanent "not found"/"not
- * offered"), the waiter moves to the next key's entry instead of hearing
- * of it, and there it dedups, batches, waits for rate limits and hits the
- * cache like any other request. The same happens at once, without waiting
- * for retries, while its provider is paused (429, refusal) or down.
- * Waiters without alternatives keep the behaviour above.
+ * offered"), or in an answer the waiter's accept function refuses (the
+ * cycle's: a currency other than the asset's), the waiter moves to the
+ * next key's entry instead of hearing of it, and there it dedups, batches,
+ * waits for rate limits and hits the cache like any other request. The
+ * same happens at once, without waiting for retries, while its provider is
+ * paused (429, refusal) or down. Waiters without alternatives keep the
+ * behaviour above. Moves are counted per provider, in and out, and from →
+ * to (queue_provider_info).
  *
  * Down: a provider whose requests fail as a whole (connection, 5xx, 429,
  * refusal: nothing answered) QUEUE_DOWN_STREAK times in a row is down
