@@ -69,6 +69,10 @@ $(BUILD)/obj/%.o: %.c
 $(BUILD)/fetcherd: $(DAEMON_OBJ) $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -lpthread
 
+# ep_start.c builds api/openapi.json and demo/seed.sql into the binary
+# (.incbin), which -MMD cannot see.
+$(BUILD)/obj/api/ep_start.o: api/openapi.json demo/seed.sql
+
 $(BUILD)/fetcher-api: $(API_OBJ) $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -lpthread
 

@@ -64,7 +64,8 @@ static long long rss_bytes(void)
 
 static void format_db(char *b, size_t n, size_t *len, struct json_object *d)
 {
-    static const char *const statuses[] = {"succeeded", "partial", "failed", "aborted", "running"};
+    static const char *const statuses[] = {"succeeded", "partial", "failed",
+                                           "aborted",   "empty",   "running"};
     struct json_object *v, *x;
     metrics_appendf(b, n, len,
                     "# HELP fetcherd_cycles_total Fetch cycles recorded in fetcher_cycles, by "

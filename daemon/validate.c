@@ -2,6 +2,7 @@
  * validate — see validate.h.
  */
 #include "validate.h"
+#include "currency.h"
 #include "util.h"
 
 #include <math.h>
@@ -22,17 +23,11 @@ void validate_quote(struct quote *q, const char *expected_currency, int64_t now_
      * hundred times too high. The division is exact as stored: prices are
      * written with 15 significant digits (jbuf_num), and 305.3 / 100 reads
      * 3.053. The answer's own code is kept beside it. */
-    static const struct {
-        const char *minor, *major;
-    } minor_units[] = {
-        {"GBp", "GBP"}, {"GBX", "GBP"}, {"ZAc", "ZAR"}, {"ILA", "ILS"}, {"USX", "USD"}};
-    for (size_t i = 0; i < sizeof minor_units / sizeof minor_units[0]; i++) {
-        if (strcmp(q->currency, minor_units[i].minor) == 0) {
-            q->price /= 100.0;
-            util_strlcpy(q->quoted_currency, q->currency, sizeof q->quoted_currency);
-            util_strlcpy(q->currency, minor_units[i].major, sizeof q->currency);
-            break;
-        }
+    const char *major = currency_major(q->currency);
+    if (major != NULL) {
+        q->price /= 100.0;
+        util_strlcpy(q->quoted_currency, q->currency, sizeof q->quoted_currency);
+        util_strlcpy(q->currency, major, sizeof q->currency);
     }
     if (!isfinite(q->price))
         snprintf(why, sizeof why, "price is not a finite number");
