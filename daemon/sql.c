@@ -41,11 +41,14 @@ const struct db_stmt sql_statements[] = {
      "   (SELECT id FROM fetcher_cycles WHERE instance_id = $2 AND seq = $3::bigint)))::text)",
      3},
 
-    /* Currencies that need a rate against USD: those of tracked assets and
-     * those portfolios are valued in. */
+    /* Currencies that need a rate against USD: those of tracked assets,
+     * those portfolios are valued in, and those positions were bought in
+     * (migration 012). */
     {SQL_CURRENCIES,
      "SELECT currency FROM assets a JOIN tracked_assets t ON t.asset_id = a.id"
-     " UNION SELECT currency FROM portfolios EXCEPT SELECT 'USD' ORDER BY 1",
+     " UNION SELECT currency FROM portfolios"
+     " UNION SELECT currency FROM portfolio_positions WHERE currency IS NOT NULL"
+     " EXCEPT SELECT 'USD' ORDER BY 1",
      0},
 
     {SQL_RECORD_RATES,

@@ -153,12 +153,15 @@ openapi_check() {
     return
   fi
   if [ ! -s "$OPENAPI_ANSWERS" ]; then not_ok "OpenAPI check of the answers" "no answer was recorded"; return; fi
-  local line
+  local line out rc
+  out=$(cd "$TEST_ROOT" && node tests/tools/openapi_check.mjs api/openapi.json "$OPENAPI_ANSWERS" 2>&1)
+  rc=$?
   while IFS= read -r line; do
     case $line in
       "ok - "*) ok "${line#ok - }" ;;
       "not ok - "*) not_ok "${line#not ok - }" ;;
-      *) echo "$line" ;;
+      *) echo "# $line" ;;
     esac
-  done < <(cd "$TEST_ROOT" && node tests/tools/openapi_check.mjs api/openapi.json "$OPENAPI_ANSWERS" 2>&1)
+  done <<<"$out"
+  [ $rc -eq 0 ] || not_ok "the OpenAPI check ran to the end (exit $rc)"
 }
