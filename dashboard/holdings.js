@@ -20,6 +20,7 @@ let list = [];           // GET /portfolios
 let current = null;      // GET /portfolios/{id}
 let selected = null;     // id
 let lastCalc = '';
+let recalcAsked = 0;     // when "Recalculate now" was pressed (ms), 0 = not waiting
 
 export function initHoldings({ onChanged: changed }) {
   onChanged = changed;
@@ -153,6 +154,7 @@ async function remove() {
 async function recalc() {
   try {
     await apiPost('/trigger-update');
+    recalcAsked = Date.now();
     say('pf-feedback', 'busy', 'A cycle was started; the values follow when it has recalculated the portfolios.');
     onChanged();
   } catch (e) {
@@ -270,6 +272,10 @@ function draw() {
       valueCell('Week', 'pf-week', v.week_change === null ? '—' : fmtPercent(v.week_change_pct), sign(v.week_change)),
       valueCell('Calculated', 'pf-calculated', timeEl(v.calculated_at)));
     $('#pf-value-box').dataset.value = String(v.total_value);
+    if (recalcAsked && !v.stale && Date.parse(v.calculated_at) >= recalcAsked - 2000) {
+      recalcAsked = 0;
+      say('pf-feedback', 'done', '✓ Recalculated.');
+    }
   } else {
     delete $('#pf-value-box').dataset.value;
   }
@@ -284,11 +290,11 @@ function draw() {
   for (const pos of p.positions) {
     const row = h('tr', { dataset: { testid: 'position-row', symbol: pos.symbol } });
     row.append(
-      h('th', { scope: 'row', class: 'sym' }, String(pos.symbol), h('span', { class: 'prov' }, String(pos.name ?? ''))),
+      h('th', { scope: 'row', class: 'sym' }, String(pos.symbol), h('span', { class: 'prov col-name' }, String(pos.name ?? ''))),
       h('td', { class: 'num' }, h('input', { class: 'num-input', 'aria-label': `Quantity of ${pos.symbol}`, 'data-field': 'quantity', value: String(pos.quantity), inputmode: 'decimal' })),
       h('td', { class: 'num' }, h('input', { class: 'num-input', 'aria-label': `Average buy price of ${pos.symbol}`, 'data-field': 'price', value: String(pos.average_buy_price), inputmode: 'decimal' }),
         h('span', { class: 'sub' }, String(pos.currency))),
-      h('td', { class: 'num mono' }, pos.price === null ? h('span', { class: 'muted' }, 'no price yet') : fmtPrice(pos.price, pos.price_currency)),
+      h('td', { class: 'num mono col-opt' }, pos.price === null ? h('span', { class: 'muted' }, 'no price yet') : fmtPrice(pos.price, pos.price_currency)),
       h('td', { class: 'num mono', dataset: { testid: 'position-value' } }, pos.value === null ? '—' : fmtMoney(pos.value, pos.price_currency)),
       h('td', { class: 'act' },
         h('button', { type: 'button', class: 'btn btn-small', dataset: { testid: 'position-save' }, onclick: () => editPosition(pos, row) }, 'Save'),

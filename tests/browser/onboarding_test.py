@@ -154,7 +154,9 @@ def test_first_minutes(drv):
         click(drv, r.find_element(By.CSS_SELECTOR, '[data-testid="search-track"]'))
         check(f'track {sym}: the row says tracked',
               wait_until(lambda: row(drv, 'search-result', sym) and
-                         row(drv, 'search-result', sym).find_elements(By.CSS_SELECTOR, '[data-testid="search-tracked"]'), 10))
+                         row(drv, 'search-result', sym).find_elements(By.CSS_SELECTOR, '[data-testid="search-tracked"]'), 20),
+              f'{q(drv, "search-status").text!r} / {q(drv, "search-error").text!r} / '
+              f'{row(drv, "search-result", sym).text if row(drv, "search-result", sym) else "no row"!r}')
     check('…and the database tracks them, with the search\'s exchange and currency',
           sql("SELECT string_agg(a.symbol || ':' || a.exchange || ':' || a.currency, ',' ORDER BY a.symbol) "
               "FROM assets a JOIN tracked_assets t ON t.asset_id = a.id") == 'AAPL:NASDAQ:USD,AAPU:NASDAQ:USD')
@@ -231,12 +233,28 @@ def test_screens(drv):
                                           '8-phone-light': (390, 844, True, False),
                                           '9-phone-dark': (390, 844, True, True)}.items():
         set_viewport(drv, w, hgt, mobile, dark)
+        drv.get('about:blank')   # a fresh page at this width, as a phone would load it
+        drv.get(f'{API}/')
+        wait_until(lambda: q(drv, 'pf-detail').is_displayed() and qa(drv, 'position-row'), 20)
         drv.execute_script("document.getElementById('holdings').scrollIntoView()")
         time.sleep(0.3)
         lum = luminance(body_bg(drv))
         check(f'{name}: {"dark" if dark else "light"} colours', lum < 0.3 if dark else lum > 0.7, f'luminance {lum:.2f}')
-        over = drv.execute_script('return document.documentElement.scrollWidth - window.innerWidth')
-        check(f'{name}: no horizontal scrolling ({over} px over)', over <= 1)
+        # the layout width must be the screen's: a page wider than the
+        # screen makes a phone zoom out (innerWidth grows with it)
+        over = drv.execute_script('return Math.max(document.documentElement.scrollWidth, window.innerWidth) - arguments[0]', w)
+        wide = drv.execute_script(
+            "const clipped = (e) => { for (let p = e.parentElement; p && p !== document.body; p = p.parentElement)"
+            " { if (getComputedStyle(p).overflowX !== 'visible') return true; } return false; };"
+            "return [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > arguments[0] + 1"
+            " && !clipped(e)).slice(0, 6).map(e => e.tagName + '#' + e.id + '.' + e.className + ' '"
+            " + Math.round(e.getBoundingClientRect().left) + '-' + Math.round(e.getBoundingClientRect().right))", w)
+        sizes = drv.execute_script(
+            "return [document.documentElement.scrollWidth, innerWidth, ...[...document.querySelectorAll('main > section, header')]"
+            ".map(e => e.id + ':' + Math.round(e.scrollWidth) + '/' + Math.round(e.getBoundingClientRect().width)),"
+            " ...[...document.body.children].map(e => e.tagName + '.' + e.className + ':' + Math.round(e.getBoundingClientRect().right)),"
+            " ...[...document.querySelectorAll('footer *, .foot *')].map(e => e.tagName + ':' + Math.round(e.getBoundingClientRect().right))]")
+        check(f'{name}: the page is as wide as the screen ({over} px over)', over <= 1, f'{wide} {sizes}')
         shot(drv, name)
     set_viewport(drv, 1366, 900, False, False)
 
