@@ -12,8 +12,8 @@ static const char *const types[] = {"stock", "etf",  "crypto", "fx",
                                     "bond",  "fund", "index",  "commodity"};
 /* The providers fetcherd has for asset prices (fx is for exchange rates). */
 static const char *const providers[] = {"yahoo", "coingecko"};
-static const char *const fields[] = {"symbol",   "type",     "name",           "currency",
-                                     "provider", "provider_symbol", "exchange"};
+static const char *const fields[] = {"symbol",          "type",    "name", "currency", "provider",
+                                     "provider_symbol", "exchange"};
 
 static int fail(const char **field, const char *name, char *msg, size_t msglen, const char *why)
 {

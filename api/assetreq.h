@@ -4,12 +4,11 @@
  *
  * Body: {"symbol", "type", "name"?, "currency"?, "provider"?,
  * "provider_symbol"?, "exchange"?} (exchange: where it trades, as the
- * search answered it, 1 to 40 characters of text; kept in assets.exchange). Defaults: name = symbol; currency = USD; provider
- * from type (crypto → coingecko, stock/etf/index/fund → yahoo; the other
- * types need it given); provider_symbol: yahoo → the symbol, coingecko →
- * the symbol in lower case (CoinGecko ids are lower case). Any other key,
- * a wrong JSON type or a value the assets table would refuse is an error
- * naming the field, so the database never sees a value it rejects.
+ * search answered it, 1 to 40 characters of text; kept in assets.exchange). Defaults: name =
+ * symbol; currency = USD; provider from type (crypto → coingecko, stock/etf/index/fund → yahoo; the
+ * other types need it given); provider_symbol: yahoo → the symbol, coingecko → the symbol in lower
+ * case (CoinGecko ids are lower case). Any other key, a wrong JSON type or a value the assets table
+ * would refuse is an error naming the field, so the database never sees a value it rejects.
  */
 #ifndef FETCHER_API_ASSETREQ_H
 #define FETCHER_API_ASSETREQ_H

@@ -56,6 +56,16 @@ static void csv_split(const char *s, size_t len, struct csv_line *out)
             }
             if (!closed)
                 out->bad_quote = 1;
+            /* spaces inside the quotes are no part of a value either */
+            size_t kept = bl < CSV_FIELD_MAX ? bl : CSV_FIELD_MAX, lead = 0;
+            while (lead < kept && (buf[lead] == ' ' || buf[lead] == '\t'))
+                lead++;
+            while (kept > lead && (buf[kept - 1] == ' ' || buf[kept - 1] == '\t'))
+                kept--;
+            if (bl <= CSV_FIELD_MAX) {
+                memmove(buf, buf + lead, kept - lead);
+                bl = kept - lead;
+            }
             while (i < len && (s[i] == ' ' || s[i] == '\t'))
                 i++;
             if (i < len && s[i] != ',')
@@ -102,7 +112,8 @@ static int csv_header(const struct csv_line *h, int col[COL_COUNT], char *msg, s
     for (int c = 0; c < COL_COUNT; c++)
         col[c] = -1;
     if (h->too_long || h->bad_quote || h->nf > CSV_FIELDS_MAX) {
-        snprintf(msg, msglen, "line 1: the header must be symbol,quantity,average_buy_price[,currency]");
+        snprintf(msg, msglen,
+                 "line 1: the header must be symbol,quantity,average_buy_price[,currency]");
         return -1;
     }
     for (int i = 0; i < h->nf; i++) {

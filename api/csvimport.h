@@ -44,9 +44,9 @@ struct csv_row {
     char symbol[33];
     char quantity[PORTREQ_DECIMAL_MAX];
     char price[PORTREQ_DECIMAL_MAX];
-    char currency[4]; /* "" = the asset's currency */
+    char currency[4];    /* "" = the asset's currency */
     char raw_symbol[33]; /* what the line said, cut to fit, for the report */
-    char error[200];  /* "" when the line is valid */
+    char error[200];     /* "" when the line is valid */
 };
 
 /* Parses text (len bytes). Returns 0 with *rows (malloc'd, caller frees;

@@ -32,9 +32,10 @@ enum MHD_Result ep_track(struct MHD_Connection *conn, const struct api_request *
     const char *field;
     if (assetreq_parse(req->body, req->body_len, &a, &field, msg, sizeof msg) != 0)
         return reply_error(conn, MHD_HTTP_BAD_REQUEST, field, msg);
-    const char *params[8] = {a.symbol,          a.name, a.type,
-                             a.currency,        a.provider,
-                             a.provider_symbol, client, a.exchange[0] != '\0' ? a.exchange : NULL};
+    const char *params[8] = {a.symbol,   a.name,
+                             a.type,     a.currency,
+                             a.provider, a.provider_symbol,
+                             client,     a.exchange[0] != '\0' ? a.exchange : NULL};
     enum db_status st = apidb_exec(SQL_TRACK, params, &r);
     if (st != DB_OK)
         return http_reply_db(conn, st);

@@ -58,8 +58,8 @@ static int ept_true(const PGresult *r, int col)
     return !PQgetisnull(r, 0, col) && PQgetvalue(r, 0, col)[0] == 't';
 }
 
-static enum MHD_Result ept_document(struct MHD_Connection *conn, unsigned status,
-                                    const PGresult *r, int col)
+static enum MHD_Result ept_document(struct MHD_Connection *conn, unsigned status, const PGresult *r,
+                                    int col)
 {
     return http_reply_json(conn, status, PQgetvalue(r, 0, col), (size_t)PQgetlength(r, 0, col));
 }
@@ -168,8 +168,8 @@ enum MHD_Result ep_position_add(struct MHD_Connection *conn, const struct api_re
     const char *field;
     if (portreq_position(req->body, req->body_len, 1, &p, &field, msg, sizeof msg) != 0)
         return reply_error(conn, MHD_HTTP_BAD_REQUEST, field, msg);
-    const char *params[6] = {id,      p.symbol, p.quantity, p.price,
-                             p.has_currency ? p.currency : NULL, client};
+    const char *params[6] = {
+        id, p.symbol, p.quantity, p.price, p.has_currency ? p.currency : NULL, client};
     enum db_status st = apidb_exec(SQL_POSITION_ADD, params, &r);
     if (st != DB_OK)
         return http_reply_db(conn, st);
@@ -181,8 +181,8 @@ enum MHD_Result ep_position_add(struct MHD_Connection *conn, const struct api_re
                  p.symbol);
         ret = reply_error(conn, MHD_HTTP_BAD_REQUEST, "symbol", msg);
     } else if (PQgetisnull(r, 0, 2)) {
-        snprintf(msg, sizeof msg, "portfolio %s already holds %s: change that position instead",
-                 id, p.symbol);
+        snprintf(msg, sizeof msg, "portfolio %s already holds %s: change that position instead", id,
+                 p.symbol);
         ret = reply_error(conn, MHD_HTTP_CONFLICT, "symbol", msg);
     } else {
         ret = ept_document(conn, MHD_HTTP_CREATED, r, 2);
@@ -205,8 +205,7 @@ static const char *ept_symbol(struct MHD_Connection *conn, const struct api_requ
     return sym;
 }
 
-static enum MHD_Result ept_no_position(struct MHD_Connection *conn, const char *id,
-                                       const char *sym)
+static enum MHD_Result ept_no_position(struct MHD_Connection *conn, const char *id, const char *sym)
 {
     char msg[128];
     snprintf(msg, sizeof msg, "portfolio %s holds no %s", id, sym);
@@ -298,9 +297,9 @@ static struct json_object *ept_import_body(const struct api_request *req, struct
     if (tok == NULL)
         return NULL;
     o = json_tokener_parse_ex(tok, req->body, (int)req->body_len);
-    int trailing = o != NULL && tok->char_offset < (int)req->body_len &&
-                   strspn(req->body + tok->char_offset, " \t\r\n") !=
-                       req->body_len - (size_t)tok->char_offset;
+    int trailing =
+        o != NULL && tok->char_offset < (int)req->body_len &&
+        strspn(req->body + tok->char_offset, " \t\r\n") != req->body_len - (size_t)tok->char_offset;
     json_tokener_free(tok);
     if (o == NULL || trailing || !json_object_is_type(o, json_type_object))
         goto bad;
@@ -343,8 +342,8 @@ bad:
  * whether each replaces a held position; adds the report's lines to
  * lines. Returns the number of invalid rows, or -1 when the answer is
  * not what the statement promises. */
-static int ept_judge(struct csv_row *rows, size_t n, const char *check,
-                     struct json_object *lines, int *replaced)
+static int ept_judge(struct csv_row *rows, size_t n, const char *check, struct json_object *lines,
+                     int *replaced)
 {
     struct json_object *arr = json_tokener_parse(check);
     int bad = 0;
@@ -361,8 +360,8 @@ static int ept_judge(struct csv_row *rows, size_t n, const char *check,
             struct json_object *e = json_object_array_get_idx(arr, k++), *v;
             int known = e != NULL && json_object_object_get_ex(e, "known", &v) &&
                         json_object_get_boolean(v);
-            held = e != NULL && json_object_object_get_ex(e, "held", &v) &&
-                   json_object_get_boolean(v);
+            held =
+                e != NULL && json_object_object_get_ex(e, "held", &v) && json_object_get_boolean(v);
             tracked = e != NULL && json_object_object_get_ex(e, "tracked", &v) &&
                       json_object_get_boolean(v);
             if (!known)
@@ -371,23 +370,21 @@ static int ept_judge(struct csv_row *rows, size_t n, const char *check,
         }
         struct json_object *l = json_object_new_object();
         json_object_object_add(l, "line", json_object_new_int(r->line));
-        json_object_object_add(l, "symbol", json_object_new_string(
-                                                r->symbol[0] ? r->symbol : r->raw_symbol));
+        json_object_object_add(l, "symbol",
+                               json_object_new_string(r->symbol[0] ? r->symbol : r->raw_symbol));
         if (r->error[0] != '\0') {
             bad++;
             json_object_object_add(l, "status", json_object_new_string("error"));
             json_object_object_add(l, "error", json_object_new_string(r->error));
         } else {
             *replaced += held;
-            json_object_object_add(l, "status",
-                                   json_object_new_string(held ? "replace" : "add"));
-            json_object_object_add(l, "quantity",
-                                   json_object_new_double_s(strtod(r->quantity, NULL), r->quantity));
+            json_object_object_add(l, "status", json_object_new_string(held ? "replace" : "add"));
+            json_object_object_add(
+                l, "quantity", json_object_new_double_s(strtod(r->quantity, NULL), r->quantity));
             json_object_object_add(l, "average_buy_price",
                                    json_object_new_double_s(strtod(r->price, NULL), r->price));
-            json_object_object_add(l, "currency", r->currency[0]
-                                                      ? json_object_new_string(r->currency)
-                                                      : NULL);
+            json_object_object_add(l, "currency",
+                                   r->currency[0] ? json_object_new_string(r->currency) : NULL);
             json_object_object_add(l, "tracked", json_object_new_boolean(tracked));
         }
         json_object_array_add(lines, l);
@@ -412,9 +409,9 @@ static char *ept_rows_json(const struct csv_row *rows, size_t n, int which)
         } else {
             json_object_object_add(o, "quantity", json_object_new_string(rows[i].quantity));
             json_object_object_add(o, "average_buy_price", json_object_new_string(rows[i].price));
-            json_object_object_add(o, "currency", rows[i].currency[0]
-                                                      ? json_object_new_string(rows[i].currency)
-                                                      : NULL);
+            json_object_object_add(o, "currency",
+                                   rows[i].currency[0] ? json_object_new_string(rows[i].currency)
+                                                       : NULL);
         }
         json_object_array_add(a, o);
     }

@@ -83,7 +83,8 @@ static struct json_object *eps_hit(const struct search_hit *h, struct json_objec
     const char *conflict = NULL;
     char why[200];
     if (json_object_object_get_ex(known, h->symbol, &k)) {
-        const char *prov = json_object_object_get_ex(k, "provider", &v) ? json_object_get_string(v) : "";
+        const char *prov =
+            json_object_object_get_ex(k, "provider", &v) ? json_object_get_string(v) : "";
         const char *psym =
             json_object_object_get_ex(k, "provider_symbol", &v) ? json_object_get_string(v) : "";
         if (strcmp(prov, h->provider) != 0 || strcmp(psym, h->provider_symbol) != 0) {

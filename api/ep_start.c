@@ -83,7 +83,8 @@ enum MHD_Result ep_demo_load(struct MHD_Connection *conn, const struct api_reque
             apidb_discard();
         log_msg(LOG_WARNING, "demo data not loaded (another client loaded some data first?)");
         return reply_error(conn, rs == DB_RETRY ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_CONFLICT,
-                           NULL, "the demo data could not be loaded: the database is no longer empty");
+                           NULL,
+                           "the demo data could not be loaded: the database is no longer empty");
     }
     char payload[128];
     snprintf(payload, sizeof payload, "{\"source\":\"api\",\"client\":\"%s\",\"reason\":\"demo\"}",

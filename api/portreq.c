@@ -72,12 +72,12 @@ int portreq_utf8(const char *s, size_t len, size_t *chars)
     size_t n = 0, i = 0;
     while (i < len) {
         unsigned c = p[i];
-        int extra = c == 0                 ? -1
-                    : c < 0x80             ? 0
-                    : (c & 0xE0) == 0xC0   ? 1
-                    : (c & 0xF0) == 0xE0   ? 2
-                    : (c & 0xF8) == 0xF0   ? 3
-                                           : -1;
+        int extra = c == 0               ? -1
+                    : c < 0x80           ? 0
+                    : (c & 0xE0) == 0xC0 ? 1
+                    : (c & 0xF0) == 0xE0 ? 2
+                    : (c & 0xF8) == 0xF0 ? 3
+                                         : -1;
         if (extra < 0 || (extra == 1 && c < 0xC2) || (extra == 3 && c > 0xF4) ||
             len - i <= (size_t)extra)
             return -1;
@@ -187,7 +187,8 @@ int portreq_portfolio(const char *body, size_t len, int create, struct portfolio
             goto out;
         }
         const char *s = json_object_get_string(v);
-        if (strlen(s) >= sizeof out->name || portreq_utf8(s, strlen(s), &chars) != 0 || chars > PORTREQ_NAME_MAX ||
+        if (strlen(s) >= sizeof out->name || portreq_utf8(s, strlen(s), &chars) != 0 ||
+            chars > PORTREQ_NAME_MAX ||
             query_text(s, sizeof out->name - 1, &present, why, sizeof why) != QUERY_OK ||
             strspn(s, " ") == strlen(s)) {
             pr_fail(field, "name", msg, msglen,
@@ -291,8 +292,7 @@ int portreq_position(const char *body, size_t len, int create, struct position_r
         }
     }
     if (!create && !out->has_quantity && !out->has_price && !out->has_currency) {
-        pr_fail(field, "body", msg, msglen,
-                "must change quantity, average_buy_price or currency");
+        pr_fail(field, "body", msg, msglen, "must change quantity, average_buy_price or currency");
         goto out;
     }
     rc = 0;

@@ -242,9 +242,9 @@ enum search_status search_run(const char *q, int mask, struct search_answer *out
      * we have 10) says what each hit is quoted in. Without it the hits
      * still come back, currency unknown. */
     if (y_ok && ny > 0) {
-        size_t used = (size_t)snprintf(url, sizeof url,
-                                       "%s/v7/finance/spark?range=1d&interval=1d&symbols=",
-                                       cfg->yahoo_base_url);
+        size_t used = (size_t)snprintf(
+            url, sizeof url,
+            "%s/v7/finance/spark?range=1d&interval=1d&symbols=", cfg->yahoo_base_url);
         for (size_t i = 0; i < ny && used < sizeof url; i++) {
             char *es = curl_easy_escape(NULL, yh[i].provider_symbol, 0);
             if (es == NULL)

@@ -13,7 +13,6 @@
 #define LIVE_INSTANCE                                                                              \
     "state = 'running' AND last_heartbeat > now() - make_interval(secs => $1::int)"
 
-
 /* clang-format off: the SQL is laid out for reading, not for the formatter. */
 // clang-format off
 /* One position of a portfolio: x a portfolio_positions row, a its asset. */

@@ -11,3 +11,7 @@ UNIT_DEPS_api_cache := api/cache common/util
 UNIT_DEPS_api_events := api/events api/http api/cache api/query common/db common/config common/log common/util
 UNIT_DEPS_api_metrics := api/metrics common/util
 UNIT_DEPS_api_crosssite := api/crosssite common/util
+UNIT_DEPS_api_portreq := api/portreq api/query common/util
+UNIT_DEPS_api_csvimport := api/csvimport api/portreq api/query common/util
+# searchwire reads the real recordings in tests/fixtures/real/
+UNIT_DEPS_api_searchwire := api/searchwire common/currency common/util
