@@ -13,6 +13,7 @@
  *                 positions, CSV import
  *   ep_search.c   /api/fetcher/search (the providers' own symbol search)
  *   ep_start.c    POST /api/fetcher/demo, /api/fetcher/openapi.json
+ *   ep_alerts.c   /api/fetcher/alerts (alerts.c raises them)
  *   static.c      the dashboard's files
  *
  * Each answers exactly once through http.h. Only routes.c calls them.
@@ -55,6 +56,7 @@ enum MHD_Result ep_portfolio_import(struct MHD_Connection *conn, const struct ap
 enum MHD_Result ep_search(struct MHD_Connection *conn, const struct api_request *req);
 enum MHD_Result ep_demo_load(struct MHD_Connection *conn, const struct api_request *req);
 enum MHD_Result ep_openapi(struct MHD_Connection *conn, const struct api_request *req);
+enum MHD_Result ep_alerts(struct MHD_Connection *conn, const struct api_request *req);
 enum MHD_Result static_serve(struct MHD_Connection *conn, const struct api_request *req);
 
 /* The dashboard directory is looked up once at start-up (static.c).

@@ -37,6 +37,7 @@ static const struct api_route routes[] = {
     {"GET", "/api/fetcher/search", ep_search, ROUTE_CACHED},
     {"POST", "/api/fetcher/demo", ep_demo_load, 0},
     {"GET", "/api/fetcher/openapi.json", ep_openapi, 0},
+    {"GET", "/api/fetcher/alerts", ep_alerts, ROUTE_CACHED},
     {"GET", "/api/fetcher/events", ep_events, 0},
     {"POST", "/api/fetcher/trigger-update", ep_trigger_update, 0},
     {"POST", "/api/fetcher/pause", ep_pause, 0},

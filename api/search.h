@@ -4,8 +4,8 @@
  * request for the hits' currencies) at YAHOO_BASE_URL and CoinGecko's
  * /search at COINGECKO_BASE_URL, read by searchwire.h.
  *
- * This is the only place fetcher-api itself makes outgoing requests, and
- * it makes them from an MHD worker thread: the thread is blocked while
+ * fetcher-api makes these outgoing requests from an MHD worker thread
+ * (unlike the alerts' webhook, which has a thread of its own): the thread is blocked while
  * they run, so every request is bounded (see search.c for the limits and
  * why) and at most SEARCH_MAX_CONCURRENT searches run at once in the whole
  * process; one more is refused at once (SEARCH_BUSY), never queued, so a

@@ -66,6 +66,7 @@ STUB(ep_portfolio_import)
 STUB(ep_search)
 STUB(ep_demo_load)
 STUB(ep_openapi)
+STUB(ep_alerts)
 STUB(static_serve)
 
 enum MHD_Result reply_error(struct MHD_Connection *conn, unsigned status, const char *parameter,
