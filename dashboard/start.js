@@ -54,6 +54,9 @@ async function search() {
   say(err, 'idle', '');
   err.hidden = true;
   say(status, 'busy', `Searching for “${q}”…`);
+  // the last answer's rows go: a Track pressed on them now would race this search
+  lastHits = [];
+  drawHits();
   try {
     const qs = `q=${encodeURIComponent(q)}${provider ? `&provider=${encodeURIComponent(provider)}` : ''}`;
     const body = await apiGet(`/search?${qs}`);

@@ -131,7 +131,8 @@ def test_first_minutes(drv):
 
     # search
     search(drv, 'apple')
-    check('search "apple": results appear', wait_until(lambda: row(drv, 'search-result', 'AAPL'), 15))
+    check('search "apple": results appear', wait_until(
+        lambda: attr(drv, 'search-status', 'data-state') == 'done' and row(drv, 'search-result', 'AAPL'), 15))
     r = row(drv, 'search-result', 'AAPL')
     cells = [c.text for c in r.find_elements(By.CSS_SELECTOR, 'th, td')] if r else []
     check('AAPL shows name, type, exchange and currency', cells[:5] == ['AAPL', 'Apple Inc.', 'Equity', 'NASDAQ', 'USD'], cells)
@@ -145,7 +146,7 @@ def test_first_minutes(drv):
     check("an unknown provider: the API's 400 with the reason next to the box",
           err and 'must be yahoo, coingecko or all' in err, err)
     search(drv, 'apple')
-    wait_until(lambda: row(drv, 'search-result', 'AAPU'), 15)
+    wait_until(lambda: attr(drv, 'search-status', 'data-state') == 'done' and row(drv, 'search-result', 'AAPU'), 15)
     check('the error is gone after a good search', not q(drv, 'search-error').is_displayed())
 
     # track two hits
