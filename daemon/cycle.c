@@ -178,7 +178,7 @@ void cycle_get_progress(const struct cycle *c, struct cycle_progress *out)
 
 static const char *cyc_status_name(enum cycle_status st)
 {
-    static const char *const names[] = {"succeeded", "partial", "failed", "aborted"};
+    static const char *const names[] = {"succeeded", "partial", "failed", "aborted", "empty"};
     return names[st];
 }
 
@@ -374,9 +374,13 @@ static void cyc_log_finish(struct cycle *c, enum cycle_status st, int64_t now_wa
     json_object_object_add(ctx, "upstream_requests",
                            json_object_new_int64((int64_t)cyc_upstream_requests(c)));
     json_object_object_add(ctx, "duration_seconds", json_object_new_double(secs));
-    writer_log(c->d->writer, st == CYCLE_FAILED ? LOG_ERROR : LOG_INFO, c->seq, ctx,
-               "Cycle %lld %s: %d/%zu assets updated in %.2fs", (long long)c->seq,
-               cyc_status_name(st), ok, c->n - c->skipped, secs);
+    if (st == CYCLE_EMPTY)
+        writer_log(c->d->writer, LOG_INFO, c->seq, ctx,
+                   "Cycle %lld empty: no assets tracked (%.2fs)", (long long)c->seq, secs);
+    else
+        writer_log(c->d->writer, st == CYCLE_FAILED ? LOG_ERROR : LOG_INFO, c->seq, ctx,
+                   "Cycle %lld %s: %d/%zu assets updated in %.2fs", (long long)c->seq,
+                   cyc_status_name(st), ok, c->n - c->skipped, secs);
     stats_persist(c->d);
 }
 
@@ -522,7 +526,11 @@ static void cyc_finish(struct cycle *c)
         if (c->results[i].kind == QUOTE_CANCELLED)
             cancelled++;
     }
+    /* Nothing tracked is not a success: it is recorded as "empty" so the
+     * statistics leave it out (migration 012). Assets all skipped as fresh
+     * are still a cycle that judged them, and succeeds. */
     enum cycle_status st = cancelled     ? CYCLE_ABORTED
+                           : c->n == 0   ? CYCLE_EMPTY
                            : failed == 0 ? CYCLE_SUCCEEDED
                            : ok > 0      ? CYCLE_PARTIAL
                                          : CYCLE_FAILED;

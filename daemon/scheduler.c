@@ -36,7 +36,7 @@ static void sched_on_cycle_done(enum cycle_status st, void *cls)
     struct scheduler *s = cls;
     s->running = 0;
     if (s->once && s->on_once_done)
-        s->on_once_done(st == CYCLE_SUCCEEDED || st == CYCLE_PARTIAL, s->cls);
+        s->on_once_done(st == CYCLE_SUCCEEDED || st == CYCLE_PARTIAL || st == CYCLE_EMPTY, s->cls);
 }
 
 static void sched_run_cycle(struct scheduler *s, enum work_kind_id kind)
