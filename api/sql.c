@@ -245,13 +245,15 @@ const struct db_stmt api_sql[SQL_COUNT_] = {
          "  SELECT 'INFO', 'Asset ' || a.symbol || ' tracked by ' || $7::text,"
          "   jsonb_build_object('client', $7::text, 'action', 'track', 'symbol', a.symbol,"
          "    'created', EXISTS (SELECT 1 FROM ins))"
-         "  FROM a JOIN t ON t.asset_id = a.id)"
+         "  FROM a JOIN t ON t.asset_id = a.id),"
+         /* fetcherd backfills its daily history now, if it has none */
+         " n AS (SELECT pg_notify('fetcher_backfill', a.symbol) FROM a JOIN t ON t.asset_id = a.id)"
          " SELECT (SELECT count(*) FROM t), (SELECT json_build_object("
          " 'id', a.id, 'symbol', a.symbol, 'name', a.name, 'asset_type', a.asset_type,"
          " 'currency', a.currency, 'exchange', a.exchange, 'provider', a.provider,"
          " 'provider_symbol', a.provider_symbol, 'tracked', true,"
          " 'added_at', " TS("t.added_at") ", 'created', EXISTS (SELECT 1 FROM ins))::text"
-         " FROM a JOIN t ON t.asset_id = a.id)",
+         " FROM a JOIN t ON t.asset_id = a.id), (SELECT count(*) FROM n)",
          7},
     /* Untrack keeps the asset and its history; only the tracking goes. */
     [SQL_UNTRACK] =

@@ -82,6 +82,9 @@ static const struct var vars[] = {
     {"FETCH_RATE_LIMITS", K_STR, S(rate_limits), CONFIG_DEFAULT_RATE_LIMITS, 0, 0,
      "requests per minute per provider (provider=N,…; 0 = unlimited); left at its default, "
      "coingecko gets 30 when COINGECKO_API_KEY is set"},
+    {"FETCH_BACKFILL", K_INT, I(backfill), "1", 0, 1,
+     "1 = fetch a tracked asset's daily history (Yahoo: 5 years, CoinGecko: 1 year) into "
+     "asset_prices_daily when it has none; 0 = off"},
     {"FETCH_STALENESS", K_STR, S(staleness), "", 0, 0,
      "per asset type, how old a price may get before a scheduled cycle refetches it "
      "(stock=10m,bond=1d; default: FETCH_INTERVAL for every type)"},

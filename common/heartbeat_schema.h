@@ -90,6 +90,9 @@ struct hbs_detail {
     int paused;
     int64_t paused_since; /* wall ms; 0 = unknown or not paused */
     int64_t heartbeat_s, skipped_deadlines, cycles_started, write_buffer_rows, rows_dropped;
+    /* the daily-history backfill's round: "backfilling done of total" */
+    int backfill_active;
+    int64_t backfill_total, backfill_done, backfill_failed, backfill_requests;
 };
 extern const struct hbs_field hbs_detail_fields[];
 extern const size_t hbs_detail_nfields;

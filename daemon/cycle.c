@@ -83,6 +83,7 @@ struct cycle {
     char client[64]; /* who asked, for work someone asked for */
     int64_t started_wall_ms, started_mono_ms;
     uint64_t upstream_at_start; /* fetcher_requests() when it started */
+    uint64_t history_at_start;  /* the queue's history_requests then */
     struct asset_list *list;    /* the assets of this cycle (a reference) */
     struct asset_result *results;
     struct cyc_waiter *waiters; /* n for the assets, then nrates */
@@ -147,9 +148,14 @@ static struct record_owner cyc_owner(const struct cycle *c)
     return (struct record_owner){c->d->writer, c->d->instance_id, c->seq};
 }
 
+/* Requests sent while the cycle ran, less the backfill's history
+ * requests sent meanwhile (they are no part of the cycle's work). */
 static uint64_t cyc_upstream_requests(const struct cycle *c)
 {
-    return fetcher_requests(c->d->fetcher) - c->upstream_at_start;
+    struct queue_counters qc;
+    queue_get_counters(c->d->queue, &qc);
+    return fetcher_requests(c->d->fetcher) - c->upstream_at_start -
+           (qc.history_requests - c->history_at_start);
 }
 
 /* The fetcher_cycles row: "running" at the start, the outcome at the end. */
@@ -637,6 +643,9 @@ static struct cycle *cyc_new(struct daemon *d, enum work_kind_id kind, int64_t s
     c->cls = cls;
     /* Requests as sent (a spark batch, its chart fallbacks), not batches. */
     c->upstream_at_start = fetcher_requests(d->fetcher);
+    struct queue_counters qc;
+    queue_get_counters(d->queue, &qc);
+    c->history_at_start = qc.history_requests;
     return c;
 }
 

@@ -2,6 +2,7 @@
  * heartbeat — see heartbeat.h.
  */
 #include "heartbeat.h"
+#include "backfill.h"
 #include "heartbeat_schema.h"
 #include "jbuf.h"
 #include "sql.h"
@@ -127,6 +128,15 @@ static char *hb_build(struct heartbeat *h, const char *state)
         .write_buffer_rows = (int64_t)ws.buffered_rows,
         .rows_dropped = (int64_t)ws.dropped_rows,
     };
+    if (d->backfill) {
+        struct backfill_info bi;
+        backfill_get(d->backfill, &bi);
+        detail.backfill_active = bi.active;
+        detail.backfill_total = bi.total;
+        detail.backfill_done = bi.done;
+        detail.backfill_failed = bi.failed;
+        detail.backfill_requests = (int64_t)qc.history_requests;
+    }
     struct jbuf b;
     jbuf_init(&b);
     hbs_write(&b, &row, &q, p, np, &detail);

@@ -275,6 +275,42 @@ const struct db_stmt sql_statements[] = {
      "                  ORDER BY l.fetched_at DESC, l.id DESC LIMIT 1)) o"
      "  LIMIT $2::int)",
      2},
+
+    /* Tracked assets without a daily history (migration 010), newest
+     * tracked first, so a user's new asset gets its history before a
+     * whole universe's; a failure is tried again an hour after. */
+    {SQL_BACKFILL_TODO,
+     "SELECT a.id, a.symbol, a.asset_type, a.currency, a.provider, a.provider_symbol,"
+     "   COALESCE(array_to_string(a.sources, ','), '')"
+     " FROM tracked_assets t JOIN assets a ON a.id = t.asset_id"
+     " WHERE a.history_backfilled_at IS NULL"
+     "   AND (a.history_error_at IS NULL OR a.history_error_at < now() - interval '1 hour')"
+     " ORDER BY t.added_at DESC, a.id LIMIT 1000",
+     0},
+
+    /* One asset's daily closes from a history answer, upserted as the
+     * cycles' closes are: the newest price_time of a day wins, and a row
+     * that would not change is not rewritten. */
+    {SQL_BACKFILL_STORE,
+     "WITH r AS (SELECT * FROM jsonb_to_record($1::jsonb) AS r(asset_id bigint, currency text,"
+     "    source text, closes int, rows jsonb)"
+     "  WHERE EXISTS (SELECT 1 FROM assets a WHERE a.id = r.asset_id)),"
+     " ins AS (INSERT INTO asset_prices_daily AS d (asset_id, day, close, currency, source,"
+     "    price_time)"
+     "  SELECT r.asset_id, x.day, x.close, r.currency, r.source, x.t"
+     "  FROM r, jsonb_to_recordset(r.rows) AS x(day date, close numeric, t timestamptz)"
+     "  ON CONFLICT (asset_id, day) DO UPDATE SET close = EXCLUDED.close,"
+     "    currency = EXCLUDED.currency, source = EXCLUDED.source, price_time = EXCLUDED.price_time"
+     "  WHERE d.price_time <= EXCLUDED.price_time"
+     "    AND (d.price_time, d.close) IS DISTINCT FROM (EXCLUDED.price_time, EXCLUDED.close))"
+     " UPDATE assets a SET history_backfilled_at = now(), history_days = r.closes,"
+     "   history_error = NULL, history_error_at = NULL FROM r WHERE a.id = r.asset_id",
+     1},
+
+    {SQL_BACKFILL_FAILED,
+     "UPDATE assets a SET history_error = left(r.error, 300), history_error_at = now()"
+     " FROM jsonb_to_record($1::jsonb) AS r(asset_id bigint, error text) WHERE a.id = r.asset_id",
+     1},
 };
 
 const size_t sql_statement_count = sizeof sql_statements / sizeof sql_statements[0];

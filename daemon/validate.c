@@ -9,13 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
-void validate_quote(struct quote *q, const char *expected_currency, int64_t now_s,
-                    int64_t max_age_s)
+const char *validate_major_unit(const char *code)
 {
-    if (q->kind != QUOTE_OK)
-        return;
-    char why[sizeof q->error];
-    why[0] = '\0';
     /* Quotes in a minor unit (Yahoo: London in pence "GBp"/"GBX",
      * Johannesburg in cents "ZAc", Tel Aviv in agorot "ILA", US cents
      * futures "USX") become the major unit, so a price is never stored a
@@ -26,13 +21,24 @@ void validate_quote(struct quote *q, const char *expected_currency, int64_t now_
         const char *minor, *major;
     } minor_units[] = {
         {"GBp", "GBP"}, {"GBX", "GBP"}, {"ZAc", "ZAR"}, {"ILA", "ILS"}, {"USX", "USD"}};
-    for (size_t i = 0; i < sizeof minor_units / sizeof minor_units[0]; i++) {
-        if (strcmp(q->currency, minor_units[i].minor) == 0) {
-            q->price /= 100.0;
-            util_strlcpy(q->quoted_currency, q->currency, sizeof q->quoted_currency);
-            util_strlcpy(q->currency, minor_units[i].major, sizeof q->currency);
-            break;
-        }
+    for (size_t i = 0; i < sizeof minor_units / sizeof minor_units[0]; i++)
+        if (strcmp(code, minor_units[i].minor) == 0)
+            return minor_units[i].major;
+    return NULL;
+}
+
+void validate_quote(struct quote *q, const char *expected_currency, int64_t now_s,
+                    int64_t max_age_s)
+{
+    if (q->kind != QUOTE_OK)
+        return;
+    char why[sizeof q->error];
+    why[0] = '\0';
+    const char *major = validate_major_unit(q->currency);
+    if (major != NULL) {
+        q->price /= 100.0;
+        util_strlcpy(q->quoted_currency, q->currency, sizeof q->quoted_currency);
+        util_strlcpy(q->currency, major, sizeof q->currency);
     }
     if (!isfinite(q->price))
         snprintf(why, sizeof why, "price is not a finite number");

@@ -23,6 +23,11 @@
 /* A quote stamped more than this in the future is refused (clock skew). */
 #define VALIDATE_FUTURE_SLACK_S 300
 
+/* The major unit of a minor-unit currency code ("GBp" → "GBP", also
+ * "GBX", "ZAc", "ILA", "USX": one hundredth each), or NULL when code is
+ * no minor unit. Static. */
+const char *validate_major_unit(const char *code);
+
 /* Turns a bad QUOTE_OK quote into a QUOTE_PERMANENT one with the reason in
  * q->error; leaves failures alone. now_s is the wall clock in unix seconds;
  * max_age_s <= 0 disables the staleness check; price_time 0 means unknown

@@ -11,7 +11,7 @@ UNIT_DEPS_validate  := daemon/validate common/util
 # test_providers replays real recordings through parse() and then
 # validate_quote() (where minor units become major ones), and checks the text
 # jbuf_num would store: the figure a real answer ends up as.
-UNIT_DEPS_providers := daemon/provider daemon/providers/yahoo daemon/providers/coingecko \
+UNIT_DEPS_providers := daemon/provider daemon/history daemon/providers/yahoo daemon/providers/coingecko \
                        daemon/providers/fx daemon/providers/kraken daemon/providers/erapi \
                        daemon/providers/twelvedata daemon/providers/coinbase daemon/validate \
                        common/jbuf common/log common/util
@@ -33,3 +33,5 @@ UNIT_DEPS_sql       := daemon/sql common/migrate common/db common/log common/uti
 # loop, cycles, asset cache, dbconn_is_up and the logs are stand-ins in the
 # test file itself
 UNIT_DEPS_scheduler_loop := daemon/scheduler daemon/deadline
+# test_history: the providers' history requests against real recordings
+UNIT_DEPS_history := $(UNIT_DEPS_providers)
