@@ -25,6 +25,8 @@ static const struct api_route routes[] = {
     {"POST", "/api/fetcher/assets", ep_track, 0},
     {"DELETE", "/api/fetcher/assets/*", ep_untrack, 0},
     {"POST", "/api/fetcher/assets/*/refresh", ep_refresh, 0},
+    {"GET", "/api/fetcher/assets/*/history", ep_history, ROUTE_CACHED},
+    {"GET", "/api/fetcher/history", ep_history_batch, ROUTE_CACHED},
     {"GET", "/api/fetcher/portfolios", ep_portfolios, ROUTE_CACHED},
     {"GET", "/api/fetcher/events", ep_events, 0},
     {"POST", "/api/fetcher/trigger-update", ep_trigger_update, 0},

@@ -174,7 +174,11 @@ const struct db_stmt api_sql[SQL_COUNT_] = {
          " 'added_at', " TS("t.added_at") ", 'last_price_update', " TS("t.last_price_update") ","
          " 'last_error', t.last_error, 'last_error_at', " TS("t.last_error_at") ","
          " 'price', trim_scale(lp.price), 'price_currency', lp.currency,"
-         " 'price_time', " TS("lp.price_time") ", 'fetched_at', " TS("lp.fetched_at") ")"
+         " 'price_time', " TS("lp.price_time") ", 'fetched_at', " TS("lp.fetched_at") ","
+         " 'sources', a.sources, 'provider_exchange', a.provider_exchange,"
+         " 'exchange_timezone', a.exchange_timezone,"
+         " 'history_backfilled_at', " TS("a.history_backfilled_at") ","
+         " 'history_days', a.history_days, 'history_error', a.history_error)"
          " ORDER BY a.symbol), '[]'::json), 'total', count(*))::text"
          " FROM assets a LEFT JOIN tracked_assets t ON t.asset_id = a.id"
          " LEFT JOIN LATERAL (SELECT price, currency, price_time, fetched_at FROM asset_prices"
@@ -197,6 +201,69 @@ const struct db_stmt api_sql[SQL_COUNT_] = {
          " ORDER BY p.id), '[]'::json))::text"
          " FROM portfolios p LEFT JOIN portfolio_performance_cache c ON c.portfolio_id = p.id",
          0},
+    /* A symbol's daily closes (asset_prices_daily) since $2 back, in its
+     * currency or, converted day by day with the stored rates
+     * (fetcher_convert, migration 010), in $3; a close no rate converts
+     * is left out and counted. */
+    [SQL_HISTORY_DAILY] =
+        {"api_history_daily",
+         "WITH a AS (SELECT id, symbol, currency FROM assets WHERE symbol = $1::text),"
+         " pts AS (SELECT d.day, d.currency, CASE WHEN $3::text IS NULL THEN d.close"
+         "   ELSE fetcher_convert(d.close, d.currency, $3::text, d.day) END AS v"
+         "  FROM asset_prices_daily d JOIN a ON d.asset_id = a.id"
+         "  WHERE $2::text IS NULL OR d.day > current_date - $2::interval)"
+         " SELECT json_build_object('symbol', a.symbol, 'range', $4::text, 'interval', '1d',"
+         " 'currency', COALESCE($3::text, a.currency), 'asset_currency', a.currency,"
+         " 'count', (SELECT count(*) FROM pts WHERE v IS NOT NULL),"
+         " 'unconverted', (SELECT count(*) FROM pts WHERE v IS NULL),"
+         " 'points', COALESCE((SELECT json_agg(json_build_object('day', day,"
+         "   'close', trim_scale(round(v, 10))) ORDER BY day) FROM pts WHERE v IS NOT NULL),"
+         "   '[]'::json))::text FROM a",
+         4},
+    /* The intraday prices (asset_prices) of the last day, oldest first. */
+    [SQL_HISTORY_INTRADAY] =
+        {"api_history_intraday",
+         "WITH a AS (SELECT id, symbol, currency FROM assets WHERE symbol = $1::text),"
+         " pts AS (SELECT p.fetched_at, p.price_time, CASE WHEN $2::text IS NULL THEN p.price"
+         "   ELSE fetcher_convert(p.price, p.currency, $2::text, (p.price_time AT TIME ZONE"
+         "   'UTC')::date) END AS v"
+         "  FROM asset_prices p JOIN a ON p.asset_id = a.id"
+         "  WHERE p.fetched_at > now() - interval '1 day')"
+         " SELECT json_build_object('symbol', a.symbol, 'range', $3::text, 'interval', 'fetch',"
+         " 'currency', COALESCE($2::text, a.currency), 'asset_currency', a.currency,"
+         " 'count', (SELECT count(*) FROM pts WHERE v IS NOT NULL),"
+         " 'unconverted', (SELECT count(*) FROM pts WHERE v IS NULL),"
+         " 'points', COALESCE((SELECT json_agg(json_build_object('time', " TS("price_time") ","
+         "   'fetched_at', " TS("fetched_at") ", 'price', trim_scale(round(v, 10)))"
+         "   ORDER BY fetched_at) FROM pts WHERE v IS NOT NULL), '[]'::json))::text FROM a",
+         3},
+    /* Sparklines for many symbols in one answer: each symbol's series (daily
+     * closes, or the last day's intraday prices) thinned to at most $4
+     * points, evenly, the newest always kept; [time, price] pairs. */
+    [SQL_HISTORY_BATCH] =
+        {"api_history_batch",
+         "WITH a AS (SELECT a.id, a.symbol FROM assets a"
+         "  WHERE ($1::text[] IS NULL AND EXISTS (SELECT 1 FROM tracked_assets t"
+         "    WHERE t.asset_id = a.id)) OR a.symbol = ANY ($1::text[])),"
+         " s AS (SELECT a.symbol, d.day::text AS t, d.close AS v FROM a"
+         "  JOIN asset_prices_daily d ON d.asset_id = a.id WHERE NOT $3::boolean"
+         "   AND ($2::text IS NULL OR d.day > current_date - $2::interval)"
+         "  UNION ALL SELECT a.symbol, " TS("p.fetched_at") ", p.price FROM a"
+         "  JOIN asset_prices p ON p.asset_id = a.id WHERE $3::boolean"
+         "   AND p.fetched_at > now() - interval '1 day'),"
+         " n AS (SELECT s.*, row_number() OVER (PARTITION BY symbol ORDER BY t DESC) - 1 AS back,"
+         "   count(*) OVER (PARTITION BY symbol) AS total FROM s),"
+         " k AS (SELECT * FROM n WHERE back % greatest(1, ceil(total::numeric / $4::int))::int = 0)"
+         " SELECT json_build_object('range', $5::text, 'points_max', $4::int,"
+         " 'history', COALESCE((SELECT json_object_agg(symbol, pts) FROM (SELECT symbol,"
+         "   json_agg(json_build_array(t, trim_scale(v)) ORDER BY t) AS pts FROM k"
+         "   GROUP BY symbol) g), '{}'::json))::text",
+         5},
+    [SQL_RATE_KNOWN] = {"api_rate_known",
+                        "SELECT count(*) FROM (SELECT 1 WHERE $1::text = 'USD' UNION ALL"
+                        " SELECT 1 FROM exchange_rates WHERE base = 'USD' AND quote = $1::text"
+                        " LIMIT 1) x",
+                        1},
     [SQL_QUEUE] = {"api_queue",
                    "SELECT instance_id, " TS("last_heartbeat") ", phase, queue::text"
                    " FROM fetcher_instances WHERE " LIVE_INSTANCE

@@ -17,27 +17,34 @@
 #include <stddef.h>
 
 enum api_stmt {
-    SQL_INSTANCES,      /* $1 live window (s) → instance rows, newest heartbeat first */
-    SQL_STATUS_SUMMARY, /* → tracked count, last update, paused, paused_at, paused_by */
-    SQL_STATISTICS,     /* $1 live window (s) → one JSON document */
-    SQL_LOGS,           /* $1 limit $2 offset $3 level $4 levels[] $5 since $6 until
-                           $7 cycle_id $8 q $9 before_id → JSON */
-    SQL_RECENT_UPDATES, /* $1 limit $2 symbol $3 success → JSON */
-    SQL_TRIGGER,        /* $1 payload → pg_notify */
-    SQL_CYCLES,         /* $1 limit $2 offset $3 status → JSON */
-    SQL_CYCLE,          /* $1 id → JSON or no row */
-    SQL_ASSETS,         /* → JSON */
-    SQL_PORTFOLIOS,     /* → JSON */
-    SQL_QUEUE,          /* $1 live window (s) → JSON */
-    SQL_LOGS_FAST,      /* $1 limit $2 offset $3 level $4 levels[] $5 before_id → JSON;
-                           total from fetcher_log_counts (migration 003) */
-    SQL_TRACK,          /* $1 symbol $2 name $3 type $4 currency $5 provider
-                           $6 provider_symbol $7 client → tracked now (0/1), asset JSON */
-    SQL_UNTRACK,        /* $1 symbol $2 client → rows untracked (0/1) */
-    SQL_REFRESH,        /* $1 symbol $2 payload → one row when tracked (and notified) */
-    SQL_PAUSE,          /* $1 client $2 control payload $3 event payload → paused, since */
-    SQL_RESUME,         /* same → paused, since */
-    SQL_METRICS,        /* $1 live window (s) → one JSON document */
+    SQL_INSTANCES,        /* $1 live window (s) → instance rows, newest heartbeat first */
+    SQL_STATUS_SUMMARY,   /* → tracked count, last update, paused, paused_at, paused_by */
+    SQL_STATISTICS,       /* $1 live window (s) → one JSON document */
+    SQL_LOGS,             /* $1 limit $2 offset $3 level $4 levels[] $5 since $6 until
+                             $7 cycle_id $8 q $9 before_id → JSON */
+    SQL_RECENT_UPDATES,   /* $1 limit $2 symbol $3 success → JSON */
+    SQL_TRIGGER,          /* $1 payload → pg_notify */
+    SQL_CYCLES,           /* $1 limit $2 offset $3 status → JSON */
+    SQL_CYCLE,            /* $1 id → JSON or no row */
+    SQL_ASSETS,           /* → JSON */
+    SQL_PORTFOLIOS,       /* → JSON */
+    SQL_QUEUE,            /* $1 live window (s) → JSON */
+    SQL_LOGS_FAST,        /* $1 limit $2 offset $3 level $4 levels[] $5 before_id → JSON;
+                             total from fetcher_log_counts (migration 003) */
+    SQL_TRACK,            /* $1 symbol $2 name $3 type $4 currency $5 provider
+                             $6 provider_symbol $7 client → tracked now (0/1), asset JSON */
+    SQL_UNTRACK,          /* $1 symbol $2 client → rows untracked (0/1) */
+    SQL_REFRESH,          /* $1 symbol $2 payload → one row when tracked (and notified) */
+    SQL_PAUSE,            /* $1 client $2 control payload $3 event payload → paused, since */
+    SQL_RESUME,           /* same → paused, since */
+    SQL_METRICS,          /* $1 live window (s) → one JSON document */
+    SQL_HISTORY_DAILY,    /* $1 symbol $2 interval back (NULL: all) $3 currency (NULL: the
+                             asset's) $4 range name → JSON, or no row (no such asset) */
+    SQL_HISTORY_INTRADAY, /* $1 symbol $2 currency $3 range name → JSON or no row */
+    SQL_HISTORY_BATCH,    /* $1 symbols text[] (NULL: every tracked one) $2 interval back
+                             (NULL: all) $3 intraday (bool) $4 points per symbol $5 range
+                             name → JSON */
+    SQL_RATE_KNOWN,       /* $1 currency → 1 when a USD rate for it is stored (or USD) */
     SQL_COUNT_
 };
 
