@@ -145,6 +145,7 @@ const struct db_stmt api_sql[SQL_COUNT_] = {
          " 'finished_at', " TS("finished_at") ", 'duration_ms', duration_ms,"
          " 'assets_total', assets_total, 'assets_succeeded', assets_succeeded,"
          " 'assets_failed', assets_failed, 'assets_skipped', assets_skipped,"
+         " 'assets_market_closed', assets_market_closed,"
          " 'upstream_requests', upstream_requests, 'error', error) ORDER BY id DESC)"
          " FROM page), '[]'::json),"
          " 'total', (SELECT count(*) FROM f), 'limit', $1::int, 'offset', $2::bigint)::text",
@@ -157,6 +158,7 @@ const struct db_stmt api_sql[SQL_COUNT_] = {
          " 'finished_at', " TS("c.finished_at") ", 'duration_ms', c.duration_ms,"
          " 'assets_total', c.assets_total, 'assets_succeeded', c.assets_succeeded,"
          " 'assets_failed', c.assets_failed, 'assets_skipped', c.assets_skipped,"
+         " 'assets_market_closed', c.assets_market_closed,"
          " 'upstream_requests', c.upstream_requests, 'error', c.error,"
          " 'updates', coalesce((SELECT json_agg(json_build_object("
          "   'id', p.id, 'symbol', p.symbol, 'timestamp', " TS("p.\"timestamp\"") ","
@@ -178,9 +180,15 @@ const struct db_stmt api_sql[SQL_COUNT_] = {
          " 'sources', a.sources, 'provider_exchange', a.provider_exchange,"
          " 'exchange_timezone', a.exchange_timezone,"
          " 'history_backfilled_at', " TS("a.history_backfilled_at") ","
-         " 'history_days', a.history_days, 'history_error', a.history_error)"
+         " 'history_days', a.history_days, 'history_error', a.history_error,"
+         " 'staleness', a.staleness, 'last_attempt_at', " TS("t.last_attempt_at") ","
+         " 'market_state', CASE WHEN a.asset_type = 'crypto' THEN 'open' WHEN m.known THEN"
+         "   CASE WHEN m.is_open THEN 'open' ELSE 'closed' END END,"
+         " 'next_open', CASE WHEN m.known AND NOT m.is_open THEN " TS("m.next_open") " END)"
          " ORDER BY a.symbol), '[]'::json), 'total', count(*))::text"
          " FROM assets a LEFT JOIN tracked_assets t ON t.asset_id = a.id"
+         " LEFT JOIN LATERAL fetcher_market_state(fetcher_market_key(a.asset_type,"
+         "   a.provider_exchange), fetcher_now()) m ON true"
          " LEFT JOIN LATERAL (SELECT price, currency, price_time, fetched_at FROM asset_prices"
          "  WHERE asset_id = a.id ORDER BY fetched_at DESC LIMIT 1) lp ON true",
          0},

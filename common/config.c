@@ -85,6 +85,9 @@ static const struct var vars[] = {
     {"FETCH_BACKFILL", K_INT, I(backfill), "1", 0, 1,
      "1 = fetch a tracked asset's daily history (Yahoo: 5 years, CoinGecko: 1 year) into "
      "asset_prices_daily when it has none; 0 = off"},
+    {"FETCH_MARKET_HOURS", K_INT, I(market_hours), "1", 0, 1,
+     "1 = an asset whose market is closed (weekly calendar per exchange; FX 24/5, crypto "
+     "always open) is not fetched until it opens, after one fetch for the closing price; 0 = off"},
     {"FETCH_STALENESS", K_STR, S(staleness), "", 0, 0,
      "per asset type, how old a price may get before a scheduled cycle refetches it "
      "(stock=10m,bond=1d; default: FETCH_INTERVAL for every type)"},

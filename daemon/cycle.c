@@ -53,7 +53,8 @@ struct work_kind {
     /* A numbered cycle: a fetcher_cycles row at start and finish, progress
      * events, a statistics row after, log lines that name it by number. */
     int writes_cycle_row;
-    /* Skip assets FETCH_STALENESS says are fresh enough, and accept no
+    /* Fetch only what the schedule says is due (fresh enough by its
+     * refresh bound, or its market closed, is skipped), and accept no
      * cached answer at all, however late the cycle starts after the last
      * one. Work someone asked for fetches everything it names. */
     int honours_staleness;
@@ -66,6 +67,8 @@ static const struct work_kind cyc_kinds[] = {
     [WORK_SCHEDULE] = {"schedule", QPRIO_SCHEDULED, 1, 1, 1},
     [WORK_MANUAL] = {"manual", QPRIO_MANUAL, 1, 0, 1},
     [WORK_REFRESH] = {"refresh", QPRIO_ON_DEMAND, 0, 0, 0},
+    /* someone ran it to fetch now: no asset is "fresh enough" */
+    [WORK_ONCE] = {"once", QPRIO_SCHEDULED, 1, 0, 1},
 };
 
 /* Where a queue answer goes: results[i] or rates[i] of c. */
@@ -88,6 +91,7 @@ struct cycle {
     struct asset_result *results;
     struct cyc_waiter *waiters; /* n for the assets, then nrates */
     size_t n, done, skipped;
+    size_t market_closed; /* of skipped: stale, but their market is closed */
     int64_t last_progress_ms;
     struct rate_result *rates;
     size_t nrates, answered; /* answered: assets and rates */
@@ -145,7 +149,8 @@ static const char *cyc_status_name(enum cycle_status st)
 
 static struct record_owner cyc_owner(const struct cycle *c)
 {
-    return (struct record_owner){c->d->writer, c->d->instance_id, c->seq};
+    return (struct record_owner){c->d->writer, c->d->instance_id, c->seq,
+                                 asset_list_checked_at(c->list)};
 }
 
 /* Requests sent while the cycle ran, less the backfill's history
@@ -175,6 +180,7 @@ static void cyc_write_row(const struct cycle *c, const char *stmt, const char *s
         .failed = failed,
         .skipped = (int64_t)c->skipped,
         .upstream_requests = (int64_t)cyc_upstream_requests(c),
+        .market_closed = (int64_t)c->market_closed,
     };
     record_cycle_row(&o, stmt, &row);
 }
@@ -337,12 +343,17 @@ static void cyc_log_finish(struct cycle *c, enum cycle_status st, int64_t now_wa
     json_object_object_add(ctx, "assets_succeeded", json_object_new_int(ok));
     json_object_object_add(ctx, "assets_failed", json_object_new_int(failed));
     json_object_object_add(ctx, "assets_skipped", json_object_new_int64((int64_t)c->skipped));
+    json_object_object_add(ctx, "assets_market_closed",
+                           json_object_new_int64((int64_t)c->market_closed));
     json_object_object_add(ctx, "upstream_requests",
                            json_object_new_int64((int64_t)cyc_upstream_requests(c)));
     json_object_object_add(ctx, "duration_seconds", json_object_new_double(secs));
+    char closed[64] = "";
+    if (c->market_closed > 0)
+        snprintf(closed, sizeof closed, " (%zu skipped: market closed)", c->market_closed);
     writer_log(c->d->writer, st == CYCLE_FAILED ? LOG_ERROR : LOG_INFO, c->seq, ctx,
-               "Cycle %lld %s: %d/%zu assets updated in %.2fs", (long long)c->seq,
-               cyc_status_name(st), ok, c->n - c->skipped, secs);
+               "Cycle %lld %s: %d/%zu assets updated in %.2fs%s", (long long)c->seq,
+               cyc_status_name(st), ok, c->n - c->skipped, secs, closed);
     stats_persist(c->d);
 }
 
@@ -497,11 +508,18 @@ static int cyc_fetch_asset(struct cycle *c, size_t i, int64_t ttl)
         cyc_set_failure(it, QUOTE_CANCELLED, "cancelled: fetcherd is shutting down");
         return 1;
     }
-    if (c->kind->honours_staleness &&
-        !staleness_due(it->a->age_s, staleness_bound(c->d->staleness, it->a->type),
-                       cfg->fetch_interval_s)) {
+    /* The database said what is due (fetcher_due_assets): not fresh, not
+     * 'never', and its market open or just closed. A list from the cache
+     * (the database away) falls back to the ages it was read with. */
+    int due = !c->kind->honours_staleness ||
+              (it->a->due_known
+                   ? it->a->due
+                   : staleness_due(it->a->age_s, staleness_bound(c->d->staleness, it->a->type),
+                                   cfg->fetch_interval_s));
+    if (!due) {
         it->skipped = 1;
         c->skipped++;
+        c->market_closed += it->a->market_closed;
         return 1;
     }
     char why[200];

@@ -29,6 +29,7 @@ enum work_kind_id {
     WORK_SCHEDULE, /* a scheduled cycle */
     WORK_MANUAL,   /* trigger-update */
     WORK_REFRESH,  /* an on-demand refresh of named assets */
+    WORK_ONCE,     /* the one cycle of fetcherd --once: every tracked asset */
 };
 
 struct cycle_progress {

@@ -4,6 +4,7 @@
 #include "scheduler.h"
 #include "deadline.h"
 #include "log.h"
+#include "staleness.h"
 
 #include <json-c/json.h>
 #include <stdio.h>
@@ -78,7 +79,7 @@ static int64_t sched_on_deadline(struct loop *l, void *cls)
                    "Cycle %lld still running at the next deadline; skipping this deadline",
                    (long long)s->seq);
     } else {
-        sched_run_cycle(s, s->started == 0 ? WORK_STARTUP : WORK_SCHEDULE);
+        sched_run_cycle(s, s->once ? WORK_ONCE : s->started == 0 ? WORK_STARTUP : WORK_SCHEDULE);
     }
     if (s->once)
         return LOOP_TIMER_STOP;
@@ -112,6 +113,14 @@ struct scheduler *scheduler_new(struct daemon *d, int once, int64_t first_seq,
                             .on_once_done = on_once_done,
                             .cls = cls,
                             .interval = cfg->fetch_interval_s * 1000};
+    /* what the database is asked at each cycle (fetcher_due_assets) */
+    struct due_params dp = {.check_s = cfg->fetch_interval_s,
+                            .default_s = cfg->fetch_interval_s,
+                            .market_hours = (int)cfg->market_hours};
+    if (d->staleness == NULL ||
+        staleness_json(d->staleness, dp.bounds_json, sizeof dp.bounds_json) != 0)
+        util_strlcpy(dp.bounds_json, "{}", sizeof dp.bounds_json);
+    asset_cache_set_due(ac, &dp);
     return s;
 }
 

@@ -57,6 +57,23 @@ int64_t staleness_bound(const struct staleness *s, const char *type)
     return t < 0 ? 0 : s->bound_s[t];
 }
 
+int staleness_json(const struct staleness *s, char *out, size_t outlen)
+{
+    size_t o = 0;
+    for (int i = 0; i < STALENESS_TYPES; i++) {
+        int w = snprintf(out + o, outlen - o, "%s\"%s\":%lld", i ? "," : "{",
+                         staleness_type_names[i], (long long)s->bound_s[i]);
+        if (w < 0 || (size_t)w >= outlen - o)
+            return -1;
+        o += (size_t)w;
+    }
+    if (o + 2 > outlen)
+        return -1;
+    out[o++] = '}';
+    out[o] = '\0';
+    return 0;
+}
+
 int staleness_due(int64_t age_s, int64_t bound_s, int64_t interval_s)
 {
     if (age_s < 0)

@@ -29,6 +29,11 @@ int staleness_parse(const char *spec, int64_t default_s, struct staleness *out, 
  * always due, so nothing is silently never fetched). */
 int64_t staleness_bound(const struct staleness *s, const char *type);
 
+/* The bounds as the database's fetcher_due_assets takes them:
+ * {"stock":600,"etf":600,…} (seconds). Returns 0, or -1 when out does not
+ * hold it. */
+int staleness_json(const struct staleness *s, char *out, size_t outlen) MUST_CHECK;
+
 /* Whether an asset last updated age_s ago (-1: never) is due now, when the
  * next chance comes interval_s later: due if waiting for that chance would
  * leave it older than bound_s (or exactly at it). With bound = interval every asset is due

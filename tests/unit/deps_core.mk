@@ -32,6 +32,6 @@ UNIT_DEPS_sql       := daemon/sql common/migrate common/db common/log common/uti
 # test_scheduler_loop: the real scheduler on a clock the test moves; the
 # loop, cycles, asset cache, dbconn_is_up and the logs are stand-ins in the
 # test file itself
-UNIT_DEPS_scheduler_loop := daemon/scheduler daemon/deadline
+UNIT_DEPS_scheduler_loop := daemon/scheduler daemon/deadline daemon/staleness common/util
 # test_history: the providers' history requests against real recordings
 UNIT_DEPS_history := $(UNIT_DEPS_providers)
