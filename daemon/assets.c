@@ -139,6 +139,7 @@ static struct asset_list *assets_parse(const PGresult *res)
         x->due_known = 1;
         x->due = strcmp(PQgetvalue(res, row, 9), "t") == 0;
         x->market_closed = strcmp(PQgetvalue(res, row, 10), "t") == 0;
+        x->never = strcmp(PQgetvalue(res, row, 12), "t") == 0;
         if (l->n == 0 && !PQgetisnull(res, row, 11))
             util_strlcpy(l->checked_at, PQgetvalue(res, row, 11), sizeof l->checked_at);
         l->n++;

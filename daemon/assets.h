@@ -32,6 +32,7 @@ struct asset {
      * due now; or stale but its market is closed (skipped, counted). A
      * list from the cache (database away) says neither: due_known = 0. */
     uint8_t due_known, due, market_closed;
+    uint8_t never; /* its bound is 'never': fetched only when someone asks */
 };
 
 /* An immutable, reference-counted list of assets, shared by the cache and

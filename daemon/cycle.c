@@ -58,17 +58,20 @@ struct work_kind {
      * cached answer at all, however late the cycle starts after the last
      * one. Work someone asked for fetches everything it names. */
     int honours_staleness;
+    /* Skip assets whose market is closed and that have their closing
+     * price (the database says: market_closed), counted as such. */
+    int honours_market_hours;
     /* USD rates for the currencies in use, for portfolio valuation. */
     int fetches_rates;
 };
 
 static const struct work_kind cyc_kinds[] = {
-    [WORK_STARTUP] = {"startup", QPRIO_SCHEDULED, 1, 1, 1},
-    [WORK_SCHEDULE] = {"schedule", QPRIO_SCHEDULED, 1, 1, 1},
-    [WORK_MANUAL] = {"manual", QPRIO_MANUAL, 1, 0, 1},
-    [WORK_REFRESH] = {"refresh", QPRIO_ON_DEMAND, 0, 0, 0},
+    [WORK_STARTUP] = {"startup", QPRIO_SCHEDULED, 1, 1, 1, 1},
+    [WORK_SCHEDULE] = {"schedule", QPRIO_SCHEDULED, 1, 1, 1, 1},
+    [WORK_MANUAL] = {"manual", QPRIO_MANUAL, 1, 0, 0, 1},
+    [WORK_REFRESH] = {"refresh", QPRIO_ON_DEMAND, 0, 0, 0, 0},
     /* someone ran it to fetch now: no asset is "fresh enough" */
-    [WORK_ONCE] = {"once", QPRIO_SCHEDULED, 1, 0, 1},
+    [WORK_ONCE] = {"once", QPRIO_SCHEDULED, 1, 0, 0, 1},
 };
 
 /* Where a queue answer goes: results[i] or rates[i] of c. */
@@ -96,6 +99,7 @@ struct cycle {
     struct rate_result *rates;
     size_t nrates, answered; /* answered: assets and rates */
     int fetching;            /* 1 until every answer is in */
+    unsigned flags;          /* CYCLE_* */
     int results_pending;     /* record_results statements not yet written */
     int recalc_pending;
     cycle_done_cb cb;
@@ -143,7 +147,7 @@ void cycle_get_progress(const struct cycle *c, struct cycle_progress *out)
 
 static const char *cyc_status_name(enum cycle_status st)
 {
-    static const char *const names[] = {"succeeded", "partial", "failed", "aborted"};
+    static const char *const names[] = {"succeeded", "partial", "failed", "aborted", "idle"};
     return names[st];
 }
 
@@ -494,6 +498,22 @@ static int cyc_submit_sources(struct cycle *c, enum source_class cls, const char
     return -1;
 }
 
+/* Whether this work fetches a: work someone asked for, everything; a
+ * scheduled check, what the database said is due (fetcher_due_assets: its
+ * bound passed, not 'never', its market open or just closed), or, from a
+ * cached list (the database away: no such answer), everything every
+ * FETCH_INTERVAL (CYCLE_FULL) as before there were bounds. */
+static int cyc_due(const struct cycle *c, const struct asset *a)
+{
+    /* the schedule's work (the first check too) leaves out what only
+     * someone's asking fetches, and closed markets with their close */
+    if (c->kind->honours_market_hours && a->due_known && (a->market_closed || a->never))
+        return 0;
+    if (!c->kind->honours_staleness)
+        return 1;
+    return a->due_known ? a->due : (c->flags & CYCLE_FULL) != 0;
+}
+
 static int cyc_fetch_asset(struct cycle *c, size_t i, int64_t ttl)
 {
     struct asset_result *it = &c->results[i];
@@ -508,15 +528,7 @@ static int cyc_fetch_asset(struct cycle *c, size_t i, int64_t ttl)
         cyc_set_failure(it, QUOTE_CANCELLED, "cancelled: fetcherd is shutting down");
         return 1;
     }
-    /* The database said what is due (fetcher_due_assets): not fresh, not
-     * 'never', and its market open or just closed. A list from the cache
-     * (the database away) falls back to the ages it was read with. */
-    int due = !c->kind->honours_staleness ||
-              (it->a->due_known
-                   ? it->a->due
-                   : staleness_due(it->a->age_s, staleness_bound(c->d->staleness, it->a->type),
-                                   cfg->fetch_interval_s));
-    if (!due) {
+    if (!cyc_due(c, it->a)) {
         it->skipped = 1;
         c->skipped++;
         c->market_closed += it->a->market_closed;
@@ -597,7 +609,17 @@ static void cyc_begin(struct cycle *c, struct asset_list *list, const char (*ccy
         log_msg(LOG_ERROR, "cycle: out of memory for %zu assets", c->n);
         c->n = 0; /* recorded as an empty cycle; the next one tries again */
     }
-    c->rates = c->kind->fetches_rates && nccy ? calloc(nccy, sizeof *c->rates) : NULL;
+    /* a check is idle when nothing is due: no row, no log, no fetch */
+    size_t due = 0;
+    for (size_t i = 0; i < c->n && due == 0; i++)
+        due += (size_t)cyc_due(c, asset_list_at(list, i));
+    if (c->kind->honours_staleness && due == 0 && !(c->flags & CYCLE_FULL)) {
+        c->fetching = 0;
+        c->cb(CYCLE_IDLE, c->cls);
+        return;
+    }
+    int rates = c->kind->fetches_rates && (!c->kind->honours_staleness || (c->flags & CYCLE_FULL));
+    c->rates = rates && nccy ? calloc(nccy, sizeof *c->rates) : NULL;
     if (c->rates != NULL) {
         c->nrates = nccy;
         for (size_t i = 0; i < c->nrates; i++)
@@ -668,11 +690,12 @@ static struct cycle *cyc_new(struct daemon *d, enum work_kind_id kind, int64_t s
 }
 
 struct cycle *cycle_start(struct daemon *d, struct asset_cache *ac, int64_t seq,
-                          enum work_kind_id kind, cycle_done_cb done, void *cls)
+                          enum work_kind_id kind, unsigned flags, cycle_done_cb done, void *cls)
 {
     struct cycle *c = cyc_new(d, kind, seq, done, cls);
     if (c == NULL)
         return NULL;
+    c->flags = flags;
     cyc_ref(c); /* held by the read */
     if (assets_read_tracked(d->loop, d->db, ac, cyc_on_assets, c) == NULL) {
         free(c);

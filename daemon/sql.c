@@ -25,7 +25,8 @@ const struct db_stmt sql_statements[] = {
      "   (SELECT ap.price FROM asset_prices ap WHERE ap.asset_id = a.id"
      "    ORDER BY ap.fetched_at DESC LIMIT 1), COALESCE(array_to_string(a.sources, ','), ''),"
      "   d.due, d.market_closed,"
-     "   to_char(fetcher_now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+     "   to_char(fetcher_now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
+     "   d.bound_s < 0"
      " FROM fetcher_due_assets(fetcher_now(), $1::int, $2::jsonb, $3::int, $4::boolean) d"
      " JOIN tracked_assets t ON t.asset_id = d.asset_id JOIN assets a ON a.id = d.asset_id"
      " ORDER BY a.id",
@@ -37,7 +38,7 @@ const struct db_stmt sql_statements[] = {
      "   COALESCE(extract(epoch FROM now() - t.last_price_update)::bigint, -1),"
      "   (SELECT ap.price FROM asset_prices ap WHERE ap.asset_id = a.id"
      "    ORDER BY ap.fetched_at DESC LIMIT 1), COALESCE(array_to_string(a.sources, ','), ''),"
-     "   true, false, NULL"
+     "   true, false, NULL, false"
      " FROM tracked_assets t JOIN assets a ON a.id = t.asset_id"
      " WHERE upper(a.symbol) = ANY (SELECT upper(x) FROM"
      "   jsonb_array_elements_text($1::jsonb) AS x) ORDER BY a.id",

@@ -172,8 +172,9 @@ $$;
 -- 'never', and — with p_market_hours — its market is open, or it has
 -- closed (a minute ago or more) since the asset was last asked for: one
 -- fetch after the close gets the closing price. An asset never asked for
--- is due whatever its market. market_closed: stale, but skipped because its
--- market is closed (counted, never a failure).
+-- is due whatever its market. market_closed: its market is closed and it
+-- has its closing price, so it is skipped however stale (counted, never a
+-- failure).
 CREATE FUNCTION fetcher_due_assets(p_now timestamptz, p_check_s integer, p_bounds jsonb,
                                    p_default_s integer, p_market_hours boolean)
 RETURNS TABLE (asset_id bigint, due boolean, market_closed boolean, bound_s integer,
@@ -195,7 +196,7 @@ LANGUAGE sql STABLE AS $$
                    AND (m.last_close IS NULL OR p_now < m.last_close + interval '1 minute'
                         OR t.asked >= m.last_close + interval '1 minute') AS shut
         FROM t LEFT JOIN m ON m.mkey = t.mkey)
-    SELECT x.asset_id, x.stale AND NOT x.shut, x.stale AND x.shut, x.b,
+    SELECT x.asset_id, x.stale AND NOT x.shut, x.shut, x.b,
            CASE WHEN x.asset_type = 'crypto' THEN 'open'
                 WHEN x.known THEN CASE WHEN x.is_open THEN 'open' ELSE 'closed' END END,
            CASE WHEN x.known AND NOT x.is_open THEN x.nopen END

@@ -28,7 +28,7 @@ UNIT_DEPS_writer    := daemon/writer daemon/dbconn daemon/loop common/jbuf commo
                        common/util
 # test_sql: the statement table's idempotency rule, and statements replayed
 # against a migrated database of its own (skipped without PGLOCAL_PORT)
-UNIT_DEPS_sql       := daemon/sql common/migrate common/db common/log common/util
+UNIT_DEPS_sql       := daemon/sql daemon/staleness common/migrate common/db common/log common/util
 # test_scheduler_loop: the real scheduler on a clock the test moves; the
 # loop, cycles, asset cache, dbconn_is_up and the logs are stand-ins in the
 # test file itself
