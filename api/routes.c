@@ -28,6 +28,7 @@ static const struct api_route routes[] = {
     {"GET", "/api/fetcher/assets/*/history", ep_history, ROUTE_CACHED},
     {"GET", "/api/fetcher/history", ep_history_batch, ROUTE_CACHED},
     {"GET", "/api/fetcher/portfolios", ep_portfolios, ROUTE_CACHED},
+    {"GET", "/api/fetcher/alerts", ep_alerts, ROUTE_CACHED},
     {"GET", "/api/fetcher/events", ep_events, 0},
     {"POST", "/api/fetcher/trigger-update", ep_trigger_update, 0},
     {"POST", "/api/fetcher/pause", ep_pause, 0},

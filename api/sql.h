@@ -17,27 +17,42 @@
 #include <stddef.h>
 
 enum api_stmt {
-    SQL_INSTANCES,        /* $1 live window (s) → instance rows, newest heartbeat first */
-    SQL_STATUS_SUMMARY,   /* → tracked count, last update, paused, paused_at, paused_by */
-    SQL_STATISTICS,       /* $1 live window (s) → one JSON document */
-    SQL_LOGS,             /* $1 limit $2 offset $3 level $4 levels[] $5 since $6 until
-                             $7 cycle_id $8 q $9 before_id → JSON */
-    SQL_RECENT_UPDATES,   /* $1 limit $2 symbol $3 success → JSON */
-    SQL_TRIGGER,          /* $1 payload → pg_notify */
-    SQL_CYCLES,           /* $1 limit $2 offset $3 status → JSON */
-    SQL_CYCLE,            /* $1 id → JSON or no row */
-    SQL_ASSETS,           /* → JSON */
-    SQL_PORTFOLIOS,       /* → JSON */
-    SQL_QUEUE,            /* $1 live window (s) → JSON */
-    SQL_LOGS_FAST,        /* $1 limit $2 offset $3 level $4 levels[] $5 before_id → JSON;
-                             total from fetcher_log_counts (migration 003) */
-    SQL_TRACK,            /* $1 symbol $2 name $3 type $4 currency $5 provider
-                             $6 provider_symbol $7 client → tracked now (0/1), asset JSON */
-    SQL_UNTRACK,          /* $1 symbol $2 client → rows untracked (0/1) */
-    SQL_REFRESH,          /* $1 symbol $2 payload → one row when tracked (and notified) */
-    SQL_PAUSE,            /* $1 client $2 control payload $3 event payload → paused, since */
-    SQL_RESUME,           /* same → paused, since */
-    SQL_METRICS,          /* $1 live window (s) → one JSON document */
+    SQL_INSTANCES,      /* $1 live window (s) → instance rows, newest heartbeat first */
+    SQL_STATUS_SUMMARY, /* → tracked count, last update, paused, paused_at, paused_by */
+    SQL_STATISTICS,     /* $1 live window (s) → one JSON document */
+    SQL_LOGS,           /* $1 limit $2 offset $3 level $4 levels[] $5 since $6 until
+                           $7 cycle_id $8 q $9 before_id → JSON */
+    SQL_RECENT_UPDATES, /* $1 limit $2 symbol $3 success → JSON */
+    SQL_TRIGGER,        /* $1 payload → pg_notify */
+    SQL_CYCLES,         /* $1 limit $2 offset $3 status → JSON */
+    SQL_CYCLE,          /* $1 id → JSON or no row */
+    SQL_ASSETS,         /* → JSON */
+    SQL_PORTFOLIOS,     /* → JSON */
+    SQL_QUEUE,          /* $1 live window (s) → JSON */
+    SQL_LOGS_FAST,      /* $1 limit $2 offset $3 level $4 levels[] $5 before_id → JSON;
+                           total from fetcher_log_counts (migration 003) */
+    SQL_TRACK,          /* $1 symbol $2 name $3 type $4 currency $5 provider
+                           $6 provider_symbol $7 client → tracked now (0/1), asset JSON */
+    SQL_UNTRACK,        /* $1 symbol $2 client → rows untracked (0/1) */
+    SQL_REFRESH,        /* $1 symbol $2 payload → one row when tracked (and notified) */
+    SQL_PAUSE,          /* $1 client $2 control payload $3 event payload → paused, since */
+    SQL_RESUME,         /* same → paused, since */
+    SQL_METRICS,        /* $1 live window (s) $2 default staleness bound (s) → one JSON
+                           document */
+    /* The alerts (api/alerts.c). */
+    SQL_ALERT_INPUT,      /* $1 live window (s) $2 default staleness bound (s) $3 failed cycles
+                             looked at → one JSON document: what the rules judge */
+    SQL_ALERT_OPEN,       /* $1 alert $2 subject $3 severity $4 summary $5 fire_notice → id,
+                             started_at (epoch ms) when opened now; no row when already open */
+    SQL_ALERT_RESOLVE,    /* $1 alert $2 subject $3 resolve_notice → id, severity, summary,
+                             started_at, resolved_at (epoch ms); no row when none is open */
+    SQL_ALERT_OPEN_LIST,  /* → alert, subject of every open alert */
+    SQL_ALERT_NOTICE,     /* $1 id $2 'fire'|'resolve' $3 notice $4 attempts $5 last_error */
+    SQL_ALERT_PENDING,    /* → id, alert, subject, severity, summary, started_at, resolved_at
+                             (epoch ms, resolved_at NULL when open), which ('fire'|'resolve') of
+                             every notice still pending, oldest first */
+    SQL_ALERT_PURGE,      /* $1 days → resolved alerts older than that deleted */
+    SQL_ALERTS,           /* $1 limit $2 status ('firing'|'resolved'|NULL) → JSON */
     SQL_HISTORY_DAILY,    /* $1 symbol $2 interval back (NULL: all) $3 currency (NULL: the
                              asset's) $4 range name → JSON, or no row (no such asset) */
     SQL_HISTORY_INTRADAY, /* $1 symbol $2 currency $3 range name → JSON or no row */

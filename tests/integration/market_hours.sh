@@ -87,8 +87,23 @@ check_cmp "the cycles before and after it counted the stock as market closed" \
   "$(sql "SELECT count(*) FROM fetcher_cycles WHERE assets_market_closed = 1")" -ge 2
 check_eq "fakemarket was asked once for it" 1 "$(curl -sf "$FAKE_URL/_stats" | jq '.by_symbol.TSLA // 0')"
 
+# --- /metrics: a closed market's old price is not a stale one ----------------------
+sql "UPDATE tracked_assets t SET last_price_update = now() - interval '3 days' FROM assets a
+     WHERE a.id = t.asset_id AND a.symbol = 'TSLA'"
+stale_stocks() { curl -sf "$API_URL/metrics" | sed -n 's/^fetcherd_stale_assets{type="stock"} //p'; }
+clock '2026-11-28 15:00+00'
+API_CACHE_MS=0 start_api || { not_ok "fetcher-api starts"; exit 1; }
+check_eq "Saturday: the stock's 3-day-old price is not counted stale (market closed)" 0 "$(stale_stocks)"
+stop_pid "$API_PID"
+clock '2026-11-30 15:00+00'
+API_CACHE_MS=0 start_api || { not_ok "fetcher-api starts"; exit 1; }
+check_eq "Monday, market open: the same price is stale" 1 "$(stale_stocks)"
+stop_pid "$API_PID"
+
 # --- off: FETCH_MARKET_HOURS=0 fetches it anyway ----------------------------------
 sql "TRUNCATE fetcher_cycles, price_update_log"
+clock '2026-11-28 15:00+00'
+asked TSLA '2026-11-27 21:05+00'
 FETCH_MARKET_HOURS=0 start_fetcherd
 check "with FETCH_MARKET_HOURS=0 the closed stock is fetched" wait_for 15 fetched TSLA
 stop_pid "$FETCHERD_PID"
