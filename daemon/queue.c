@@ -1045,7 +1045,9 @@ static int slots(const struct provider *p)
  * never delays scheduled work (see "History" in queue.h). */
 static int backfill_may_send(const struct fetch_queue *q, const struct provider *p)
 {
-    if (p->batches_in_flight > 0 || q->batches_in_flight + 1 >= q->lim.concurrency)
+    /* one slot stays free for the schedule, unless there is only one */
+    int spare = q->lim.concurrency > 1 ? 1 : 0;
+    if (p->batches_in_flight > 0 || q->batches_in_flight + spare >= q->lim.concurrency)
         return 0;
     return p->rate_per_minute <= 0 || p->tokens_milli >= p->burst_milli;
 }
