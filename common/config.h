@@ -30,6 +30,9 @@
 struct config {
     char database_url[1024];      /* DATABASE_URL */
     int64_t fetch_interval_s;     /* FETCH_INTERVAL */
+    int64_t check_interval_s;     /* FETCH_CHECK_INTERVAL */
+    int64_t backfill;             /* FETCH_BACKFILL: 1 = daily history for tracked assets */
+    int64_t market_hours;         /* FETCH_MARKET_HOURS: 1 = closed markets are not fetched */
     int64_t log_retention_days;   /* LOG_RETENTION_DAYS */
     int64_t price_intraday_days;  /* PRICE_INTRADAY_DAYS */
     int64_t stats_persist_s;      /* STATS_PERSIST_INTERVAL */
@@ -79,6 +82,9 @@ struct config {
     char alert_webhook_format[8]; /* ALERT_WEBHOOK_FORMAT: "json" or "slack" */
     int64_t alert_after_s;        /* ALERT_AFTER: a provider down this long is an alert */
     int64_t alert_failed_cycles;  /* ALERT_FAILED_CYCLES: failed cycles in a row */
+    /* The cross-check between sources (daemon/crosscheck.h). */
+    int64_t crosscheck_pct;    /* PRICE_CROSSCHECK_PCT: prices further apart are a WARNING */
+    int64_t crosscheck_sample; /* PRICE_CROSSCHECK_SAMPLE: assets per cycle, 0 = off */
 };
 
 /* The one process-wide configuration, set once at start-up. */
