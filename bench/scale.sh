@@ -408,7 +408,7 @@ if [ "$PLANS" = 1 ]; then
   plan cycle_detail "api_cycle($cyc)"
   plan statistics "api_statistics(15)"
   plan status_summary "api_status_summary"
-  plan metrics "api_metrics(15)"
+  plan metrics "api_metrics(15, 600)"
 fi
 
 # ---- one day's retention ---------------------------------------------------------------------
