@@ -35,9 +35,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Failures logged one by one per cycle; the rest are summarised, so a whole
- * provider failing does not write ten thousand log rows. */
+/* Causes of failure logged per cycle, one line each (cyc_log_failures);
+ * the rest are summed up, so a cycle never writes more than this many
+ * failure lines, however many assets fail. */
 #define CYCLE_LOG_FAILURES 20
+/* Symbols a cause's line lists in its context (the count says the rest). */
+#define CYCLE_LOG_SYMBOLS 50
 /* Progress events at most this often while a cycle fetches. */
 #define CYCLE_PROGRESS_MS 1000
 /* How old a queue cache answer work that does not honour staleness takes:
@@ -87,6 +90,7 @@ struct cycle {
     struct asset_result *results;
     struct cyc_waiter *waiters; /* n for the assets, then nrates */
     size_t n, done, skipped;
+    size_t cancelled; /* not fetched: fetcherd began to stop */
     int64_t last_progress_ms;
     struct rate_result *rates;
     size_t nrates, answered; /* answered: assets and rates */
@@ -276,35 +280,95 @@ static void cyc_recalculate(struct cycle *c)
         cyc_on_recalc_written(0, NULL, c);
 }
 
-static void cyc_log_failures(struct cycle *c)
+/* One line per cause, not per asset: an outage fails every asset for the
+ * same reason, and ten thousand lines saying so bury everything else. The
+ * line says how many and which (the first CYCLE_LOG_SYMBOLS in its
+ * context); each asset's own row is in price_update_log. Causes past
+ * CYCLE_LOG_FAILURES are summed up in one more line. Assets cancelled by
+ * shutdown did not fail and are not listed. */
+struct cyc_cause {
+    const char *why;
+    const struct asset_result *first;
+    size_t count;
+    json_object *symbols;
+};
+
+static void cyc_log_cause(struct cycle *c, struct cyc_cause *k)
 {
-    size_t logged = 0, more = 0;
-    for (size_t i = 0; i < c->n; i++) {
-        const struct asset_result *it = &c->results[i];
-        if (it->kind == QUOTE_OK || it->skipped)
-            continue;
-        if (logged == CYCLE_LOG_FAILURES) {
-            more++;
-            continue;
-        }
-        logged++;
-        const char *why = it->error ? it->error : "unknown error";
-        json_object *ctx = json_object_new_object();
+    const struct asset_result *it = k->first;
+    json_object *ctx = json_object_new_object();
+    if (k->count == 1) {
         json_object_object_add(ctx, "symbol", json_object_new_string(it->a->symbol));
         json_object_object_add(ctx, "provider", json_object_new_string(it->a->provider));
         json_object_object_add(ctx, "provider_symbol", json_object_new_string(it->a->psym));
-        json_object_object_add(ctx, "error", json_object_new_string(why));
+        json_object_object_add(ctx, "error", json_object_new_string(k->why));
         if (it->http_status)
             json_object_object_add(ctx, "http_status", json_object_new_int(it->http_status));
+        json_object_put(k->symbols);
         writer_log(c->d->writer, LOG_ERROR, c->seq, ctx, "Failed to update %s: %s", it->a->symbol,
-                   why);
+                   k->why);
+        return;
     }
-    if (more > 0) {
+    size_t listed = json_object_array_length(k->symbols);
+    char some[160] = "";
+    size_t len = 0;
+    for (size_t i = 0; i < listed && i < 3 && len < sizeof some; i++)
+        len += (size_t)snprintf(some + len, sizeof some - len, "%s%s", i ? ", " : "",
+                                json_object_get_string(json_object_array_get_idx(k->symbols, i)));
+    json_object_object_add(ctx, "error", json_object_new_string(k->why));
+    json_object_object_add(ctx, "count", json_object_new_int64((int64_t)k->count));
+    json_object_object_add(ctx, "symbols", k->symbols);
+    if (k->count > listed)
+        json_object_object_add(ctx, "symbols_not_listed",
+                               json_object_new_int64((int64_t)(k->count - listed)));
+    if (it->http_status)
+        json_object_object_add(ctx, "http_status", json_object_new_int(it->http_status));
+    writer_log(c->d->writer, LOG_ERROR, c->seq, ctx, "Failed to update %zu assets: %s (%s%s)",
+               k->count, k->why, some, k->count > 3 ? ", …" : "");
+}
+
+static void cyc_log_failures(struct cycle *c)
+{
+    struct cyc_cause causes[CYCLE_LOG_FAILURES];
+    size_t ncauses = 0, more_assets = 0;
+    const char *more_seen[CYCLE_LOG_FAILURES];
+    size_t nmore_seen = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        const struct asset_result *it = &c->results[i];
+        if (it->kind == QUOTE_OK || it->kind == QUOTE_CANCELLED || it->skipped)
+            continue;
+        const char *why = it->error ? it->error : "unknown error";
+        size_t k = 0;
+        while (k < ncauses && strcmp(causes[k].why, why) != 0)
+            k++;
+        if (k == ncauses && ncauses == CYCLE_LOG_FAILURES) {
+            more_assets++;
+            /* other causes, counted while few; "at least" past that */
+            size_t m = 0;
+            while (m < nmore_seen && strcmp(more_seen[m], why) != 0)
+                m++;
+            if (m == nmore_seen && nmore_seen < CYCLE_LOG_FAILURES)
+                more_seen[nmore_seen++] = why;
+            continue;
+        }
+        if (k == ncauses) {
+            causes[k] = (struct cyc_cause){.why = why, .first = it, .symbols = json_object_new_array()};
+            ncauses++;
+        }
+        causes[k].count++;
+        if (json_object_array_length(causes[k].symbols) < CYCLE_LOG_SYMBOLS)
+            json_object_array_add(causes[k].symbols, json_object_new_string(it->a->symbol));
+    }
+    for (size_t k = 0; k < ncauses; k++)
+        cyc_log_cause(c, &causes[k]);
+    if (more_assets > 0) {
         json_object *ctx = json_object_new_object();
-        json_object_object_add(ctx, "not_listed", json_object_new_int64((int64_t)more));
+        json_object_object_add(ctx, "not_listed", json_object_new_int64((int64_t)more_assets));
         writer_log(c->d->writer, LOG_ERROR, c->seq, ctx,
-                   "%zu more assets failed in cycle %lld (see price_update_log)", more,
-                   (long long)c->seq);
+                   "%zu more assets failed in cycle %lld, for %s%zu other reasons (see "
+                   "price_update_log)",
+                   more_assets, (long long)c->seq, nmore_seen == CYCLE_LOG_FAILURES ? "at least " : "",
+                   nmore_seen);
     }
 }
 
@@ -324,8 +388,13 @@ static void cyc_log_finish(struct cycle *c, enum cycle_status st, int64_t now_wa
                    secs);
         return;
     }
+    char reason[160] = "";
+    if (st == CYCLE_ABORTED)
+        snprintf(reason, sizeof reason,
+                 "aborted by shutdown: fetcherd stopped during the cycle; %zu assets not fetched",
+                 c->cancelled);
     cyc_write_row(c, SQL_CYCLE_FINISH, cyc_status_name(st), now_wall, ok, failed,
-                  st == CYCLE_ABORTED ? "fetcherd shut down during the cycle" : NULL);
+                  st == CYCLE_ABORTED ? reason : NULL);
     json_object_object_add(ctx, "status", json_object_new_string(cyc_status_name(st)));
     json_object_object_add(ctx, "assets_total", json_object_new_int64((int64_t)c->n));
     json_object_object_add(ctx, "assets_succeeded", json_object_new_int(ok));
@@ -334,9 +403,20 @@ static void cyc_log_finish(struct cycle *c, enum cycle_status st, int64_t now_wa
     json_object_object_add(ctx, "upstream_requests",
                            json_object_new_int64((int64_t)cyc_upstream_requests(c)));
     json_object_object_add(ctx, "duration_seconds", json_object_new_double(secs));
-    writer_log(c->d->writer, st == CYCLE_FAILED ? LOG_ERROR : LOG_INFO, c->seq, ctx,
-               "Cycle %lld %s: %d/%zu assets updated in %.2fs", (long long)c->seq,
-               cyc_status_name(st), ok, c->n - c->skipped, secs);
+    if (st == CYCLE_ABORTED) {
+        /* A stop someone asked for is not an error: one INFO line, and no
+         * failure rows for what was not fetched. */
+        json_object_object_add(ctx, "assets_not_fetched", json_object_new_int64((int64_t)c->cancelled));
+        json_object_object_add(ctx, "reason", json_object_new_string("shutdown"));
+        writer_log(c->d->writer, LOG_INFO, c->seq, ctx,
+                   "Cycle %lld aborted by shutdown after %.2fs: %d/%zu assets updated, %zu not "
+                   "fetched",
+                   (long long)c->seq, secs, ok, c->n - c->skipped, c->cancelled);
+    } else {
+        writer_log(c->d->writer, st == CYCLE_FAILED ? LOG_ERROR : LOG_INFO, c->seq, ctx,
+                   "Cycle %lld %s: %d/%zu assets updated in %.2fs", (long long)c->seq,
+                   cyc_status_name(st), ok, c->n - c->skipped, secs);
+    }
     stats_persist(c->d);
 }
 
@@ -351,11 +431,12 @@ static void cyc_finish(struct cycle *c)
             continue;
         if (c->results[i].kind == QUOTE_OK)
             ok++;
+        else if (c->results[i].kind == QUOTE_CANCELLED)
+            cancelled++; /* not fetched because fetcherd stops: no failure */
         else
             failed++;
-        if (c->results[i].kind == QUOTE_CANCELLED)
-            cancelled++;
     }
+    c->cancelled = (size_t)cancelled;
     enum cycle_status st = cancelled     ? CYCLE_ABORTED
                            : failed == 0 ? CYCLE_SUCCEEDED
                            : ok > 0      ? CYCLE_PARTIAL

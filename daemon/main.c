@@ -53,6 +53,8 @@
 /* fetcherd --once's exit code when the cycle's rows could not be written
  * in time (1 is a failed cycle, 2 a bad configuration; README). */
 #define ONCE_EXIT_ROWS_LOST 4
+/* How long the start-up connection waits for a host-name lookup. */
+#define MIGRATE_RESOLVE_MS 10000
 /* How often unfinished cycles of dead instances are looked for. */
 #define STALE_CHECK_MS 5000
 
@@ -176,7 +178,13 @@ static int run_migrations(int wait_for_db)
     int delay = 1;
     for (int attempt = 1;; attempt++) {
         char err[512];
-        PGconn *conn = db_connect(cfg->database_url, "fetcherd-migrate", 0, err, sizeof err);
+        /* The host name is looked up in a thread (resolve.h) so that a
+         * SIGTERM during a lookup the resolver never answers stops us at
+         * once, not at the resolver's timeout. */
+        PGconn *conn = db_connect_resolved(cfg->database_url, "fetcherd-migrate", 0,
+                                           MIGRATE_RESOLVE_MS, &early_stop, err, sizeof err);
+        if (conn == NULL && early_stop)
+            return 3;
         if (conn != NULL) {
             int applied = 0;
             int rc = migrate_run(conn, dir, &applied, err, sizeof err);

@@ -50,7 +50,8 @@ struct record_owner {
     int64_t cycle_seq; /* 0: rows without a cycle */
 };
 
-/* Queues results[0, n) (the skipped ones left out) as record_updates
+/* Queues results[0, n) (the skipped ones left out, and those cancelled by
+ * shutdown: neither was an update nor a failure) as record_updates
  * statements of at most a few hundred rows each, stamped now_wall. Each
  * statement's JSON is built only when the writer is ready to send it, so
  * results are borrowed until every done has run. Returns how many
