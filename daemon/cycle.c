@@ -83,6 +83,8 @@ struct cycle {
     const struct work_kind *kind;
     int refs;
     int64_t seq;     /* 0 for work without a cycle row */
+    int64_t id;      /* fetcher_cycles.id when reserved (cycle_set_id), else 0 */
+    char name[64];   /* how log lines name it: the id, as the dashboard does */
     char client[64]; /* who asked, for work someone asked for */
     int64_t started_wall_ms, started_mono_ms;
     uint64_t upstream_at_start; /* fetcher_requests() when it started */
@@ -99,6 +101,9 @@ struct cycle {
     int recalc_pending;
     cycle_done_cb cb;
     void *cls;
+    void (*idle)(void *cls); /* cycle_on_idle */
+    void *idle_cls;
+    int idle_told;
 };
 
 /* ---- lifetime and progress --------------------------------------------- */
@@ -122,6 +127,39 @@ void cycle_release(struct cycle *c)
     asset_list_release(c->list);
     free(c->rates);
     free(c);
+}
+
+void cycle_set_id(struct cycle *c, int64_t id)
+{
+    c->id = id;
+    if (id > 0)
+        snprintf(c->name, sizeof c->name, "%lld", (long long)id);
+    else
+        snprintf(c->name, sizeof c->name, "(seq %lld; numbered when the database returns)",
+                 (long long)c->seq);
+}
+
+void cycle_on_idle(struct cycle *c, void (*idle)(void *cls), void *cls)
+{
+    if (c == NULL)
+        return;
+    c->idle = idle;
+    c->idle_cls = cls;
+}
+
+/* Fetching done and every write reported: the phase is "idle" now. */
+static void cyc_check_idle(struct cycle *c)
+{
+    if (c->fetching || c->results_pending > 0 || c->recalc_pending > 0 || c->idle_told)
+        return;
+    c->idle_told = 1;
+    if (c->idle)
+        c->idle(c->idle_cls);
+}
+
+int64_t cycle_id(const struct cycle *c)
+{
+    return c ? c->id : 0;
 }
 
 void cycle_get_progress(const struct cycle *c, struct cycle_progress *out)
@@ -162,6 +200,7 @@ static void cyc_write_row(const struct cycle *c, const char *stmt, const char *s
 {
     struct record_owner o = cyc_owner(c);
     struct record_cycle row = {
+        .id = c->id,
         .trigger = c->kind->trigger,
         .status = status,
         .error = error,
@@ -214,9 +253,9 @@ static void cyc_on_recalc_written(int written, const PGresult *res, void *cls)
     struct cycle *c = cls;
     if (!written || res == NULL) {
         writer_log(c->d->writer, LOG_ERROR, c->seq, NULL,
-                   "Portfolio recalculation of cycle %lld not done: the statement was dropped or "
+                   "Portfolio recalculation of cycle %s not done: the statement was dropped or "
                    "refused (see fetcherd's output); values stay as they were",
-                   (long long)c->seq);
+                   c->name);
         goto out;
     }
     int failed = 0, gapped = 0, n = PQntuples(res);
@@ -254,6 +293,7 @@ static void cyc_on_recalc_written(int written, const PGresult *res, void *cls)
                n, failed);
 out:
     c->recalc_pending--;
+    cyc_check_idle(c);
     cycle_release(c);
 }
 
@@ -263,6 +303,7 @@ static void cyc_on_results_written(int written, const PGresult *res, void *cls)
     (void)res;
     struct cycle *c = cls;
     c->results_pending--;
+    cyc_check_idle(c);
     cycle_release(c);
 }
 
@@ -271,8 +312,8 @@ static void cyc_recalculate(struct cycle *c)
     char seq[24];
     snprintf(seq, sizeof seq, "%lld", (long long)c->seq);
     const char *params[2] = {c->d->instance_id, seq};
-    writer_log(c->d->writer, LOG_INFO, c->seq, NULL, "Portfolio recalculation started (cycle %lld)",
-               (long long)c->seq);
+    writer_log(c->d->writer, LOG_INFO, c->seq, NULL, "Portfolio recalculation started (cycle %s)",
+               c->name);
     c->recalc_pending++;
     cyc_ref(c);
     if (writer_submit(c->d->writer, WRITE_DATA, SQL_RECALC_PORTFOLIOS, 2, params, 1,
@@ -365,9 +406,9 @@ static void cyc_log_failures(struct cycle *c)
         json_object *ctx = json_object_new_object();
         json_object_object_add(ctx, "not_listed", json_object_new_int64((int64_t)more_assets));
         writer_log(c->d->writer, LOG_ERROR, c->seq, ctx,
-                   "%zu more assets failed in cycle %lld, for %s%zu other reasons (see "
+                   "%zu more assets failed in cycle %s, for %s%zu other reasons (see "
                    "price_update_log)",
-                   more_assets, (long long)c->seq, nmore_seen == CYCLE_LOG_FAILURES ? "at least " : "",
+                   more_assets, c->name, nmore_seen == CYCLE_LOG_FAILURES ? "at least " : "",
                    nmore_seen);
     }
 }
@@ -409,12 +450,12 @@ static void cyc_log_finish(struct cycle *c, enum cycle_status st, int64_t now_wa
         json_object_object_add(ctx, "assets_not_fetched", json_object_new_int64((int64_t)c->cancelled));
         json_object_object_add(ctx, "reason", json_object_new_string("shutdown"));
         writer_log(c->d->writer, LOG_INFO, c->seq, ctx,
-                   "Cycle %lld aborted by shutdown after %.2fs: %d/%zu assets updated, %zu not "
+                   "Cycle %s aborted by shutdown after %.2fs: %d/%zu assets updated, %zu not "
                    "fetched",
-                   (long long)c->seq, secs, ok, c->n - c->skipped, c->cancelled);
+                   c->name, secs, ok, c->n - c->skipped, c->cancelled);
     } else {
         writer_log(c->d->writer, st == CYCLE_FAILED ? LOG_ERROR : LOG_INFO, c->seq, ctx,
-                   "Cycle %lld %s: %d/%zu assets updated in %.2fs", (long long)c->seq,
+                   "Cycle %s %s: %d/%zu assets updated in %.2fs", c->name,
                    cyc_status_name(st), ok, c->n - c->skipped, secs);
     }
     stats_persist(c->d);
@@ -454,6 +495,7 @@ static void cyc_finish(struct cycle *c)
     cyc_log_failures(c);
     cyc_log_finish(c, st, now_wall, ok, failed);
     c->cb(st, c->cls);
+    cyc_check_idle(c); /* nothing to write: idle at once */
     cycle_release(c); /* the fetching phase's reference */
 }
 
@@ -638,8 +680,8 @@ static void cyc_log_start(struct cycle *c, const char *note)
     json_object_object_add(ctx, "trigger", json_object_new_string(c->kind->trigger));
     if (note)
         json_object_object_add(ctx, "note", json_object_new_string(note));
-    writer_log(c->d->writer, LOG_INFO, c->seq, ctx, "Cycle %lld started (%s): %zu assets",
-               (long long)c->seq, c->kind->trigger, c->n);
+    writer_log(c->d->writer, LOG_INFO, c->seq, ctx, "Cycle %s started (%s): %zu assets", c->name,
+               c->kind->trigger, c->n);
 }
 
 /* Starts fetching the assets of list (a reference the cycle takes over;
@@ -685,7 +727,7 @@ static void cyc_fail_early(struct cycle *c, const char *why)
     }
     cyc_write_row(c, SQL_CYCLE_START, "running", c->started_wall_ms, 0, 0, NULL);
     cyc_write_row(c, SQL_CYCLE_FINISH, "failed", util_wall_ms(), 0, 0, why);
-    writer_log(c->d->writer, LOG_ERROR, c->seq, NULL, "Cycle %lld failed: %s", (long long)c->seq,
+    writer_log(c->d->writer, LOG_ERROR, c->seq, NULL, "Cycle %s failed: %s", c->name,
                why);
     stats_persist(c->d);
     c->cb(CYCLE_FAILED, c->cls);
@@ -716,6 +758,7 @@ static struct cycle *cyc_new(struct daemon *d, enum work_kind_id kind, int64_t s
     c->fetching = 1;
     c->cb = done;
     c->cls = cls;
+    cycle_set_id(c, 0);
     /* Requests as sent (a spark batch, its chart fallbacks), not batches. */
     c->upstream_at_start = fetcher_requests(d->fetcher);
     return c;

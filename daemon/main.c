@@ -464,6 +464,15 @@ static int64_t on_stall_timer(struct loop *l, void *cls)
     return LOOP_TIMER_STOP;
 }
 
+/* A cycle's phase changed at its end: the heartbeat tells the dashboard
+ * now, not at its next tick ("fetching 31/31" after the cycle ended). */
+static void app_on_cycle_change(void *cls)
+{
+    struct app *a = cls;
+    if (a->hb)
+        heartbeat_now(a->hb);
+}
+
 static void on_once_done(int ok, void *cls)
 {
     struct app *a = cls;
@@ -573,6 +582,7 @@ static int app_run(int once)
     if (a.sched == NULL || scheduler_setup(a.sched) != 0)
         goto out;
     a.hb = heartbeat_setup(d, a.sched);
+    scheduler_on_change(a.sched, app_on_cycle_change, &a);
     a.ret = once ? NULL : retention_setup(d);
     if (a.hb == NULL || (!once && a.ret == NULL) ||
         loop_hook_add(d->loop, app_before_sleep, &a) != 0 ||

@@ -207,6 +207,7 @@ struct record_cycle_doc {
 static const struct jbuf_field record_cycle_fields[] = {
     RECORD_CYCLE_FIELD("instance_id", JBUF_STR, instance_id),
     RECORD_CYCLE_FIELD("seq", JBUF_INT, seq),
+    RECORD_CYCLE_FIELD("id", JBUF_INT_OR_NULL, r.id),
     RECORD_CYCLE_FIELD("trigger", JBUF_STR, r.trigger),
     RECORD_CYCLE_FIELD("started_at", JBUF_TIME, r.started_wall_ms),
     RECORD_CYCLE_FIELD("status", JBUF_STR, r.status),

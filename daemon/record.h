@@ -64,6 +64,7 @@ size_t record_results(const struct record_owner *o, const struct asset_result *r
  * takes it. Strings are borrowed for the call; error may be NULL; times
  * are wall-clock ms. */
 struct record_cycle {
+    int64_t id; /* the reserved fetcher_cycles.id, or 0: the database picks */
     const char *trigger, *status, *error;
     int64_t started_wall_ms, finished_wall_ms, duration_ms;
     int64_t total, succeeded, failed, skipped, upstream_requests;

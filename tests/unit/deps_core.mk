@@ -22,14 +22,14 @@ UNIT_DEPS_providers2 := $(UNIT_DEPS_providers)
 UNIT_DEPS_sources := daemon/sources $(UNIT_DEPS_providers)
 # test_dbconn runs against tests/run.sh's PostgreSQL through a relay of its
 # own on the same loop (skipped without PGLOCAL_PORT).
-UNIT_DEPS_dbconn    := daemon/dbconn daemon/loop common/db common/log common/util
+UNIT_DEPS_dbconn    := daemon/dbconn daemon/loop common/db common/resolve common/log common/util
 # test_writer: the buffer's drop rules, with a dbconn that stays down
-UNIT_DEPS_writer    := daemon/writer daemon/dbconn daemon/loop common/jbuf common/db common/log \
+UNIT_DEPS_writer    := daemon/writer daemon/dbconn daemon/loop common/jbuf common/db common/resolve common/log \
                        common/util
 # test_sql: the statement table's idempotency rule, and statements replayed
 # against a migrated database of its own (skipped without PGLOCAL_PORT)
-UNIT_DEPS_sql       := daemon/sql common/migrate common/db common/log common/util
+UNIT_DEPS_sql       := daemon/sql common/migrate common/db common/resolve common/log common/util
 # test_scheduler_loop: the real scheduler on a clock the test moves; the
 # loop, cycles, asset cache, dbconn_is_up and the logs are stand-ins in the
 # test file itself
-UNIT_DEPS_scheduler_loop := daemon/scheduler daemon/deadline
+UNIT_DEPS_scheduler_loop := daemon/scheduler daemon/deadline common/util
