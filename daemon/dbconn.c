@@ -586,6 +586,15 @@ int dbconn_query_borrowed(struct dbconn *d, const char *name, int nparams,
     return dbc_query(d, name, nparams, params, 1, cb, cls);
 }
 
+void dbconn_retry_now(struct dbconn *d)
+{
+    if (d->state != DOWN || d->reconnect_timer == 0)
+        return;
+    loop_timer_del(d->loop, d->reconnect_timer);
+    d->reconnect_timer = 0;
+    dbc_on_reconnect(d->loop, d);
+}
+
 int dbconn_is_up(const struct dbconn *d)
 {
     return d->state == UP;

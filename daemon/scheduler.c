@@ -16,7 +16,7 @@
 /* Cycle ids held in reserve for cycles that start while the database is
  * away (each cycle's own id is taken when it starts, so ids follow start
  * order; these only cover an outage's first few cycles). */
-#define SCHED_SPARE_IDS 4
+#define SCHED_SPARE_IDS 2
 
 struct scheduler {
     struct daemon *d;
