@@ -251,8 +251,8 @@ static void ev_on_notify(const char *payload)
 static PGconn *ev_listen_connect(void)
 {
     char err[256];
-    PGconn *c = db_connect_resolved(cfg->database_url, "fetcher-api-events", 0,
-                                    EVENTS_RESOLVE_MS, NULL, err, sizeof err);
+    PGconn *c = db_connect_resolved(cfg->database_url, "fetcher-api-events", 0, EVENTS_RESOLVE_MS,
+                                    NULL, err, sizeof err);
     if (c == NULL) {
         log_msg(LOG_WARNING, "events: cannot connect: %s", err);
         return NULL;

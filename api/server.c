@@ -274,7 +274,7 @@ static void srv_mhd_log(void *cls, const char *fmt, va_list ap)
     vsnprintf(msg, sizeof msg, fmt, ap);
     static const char *const client_gone[] = {
         "closed by remote peer", "no longer available for sending", "Connection reset",
-        "Broken pipe", "connection was closed", "Socket disconnected"};
+        "Broken pipe",           "connection was closed",           "Socket disconnected"};
     enum log_level lv = LOG_WARNING;
     for (size_t i = 0; i < ARRAY_LEN(client_gone); i++)
         if (strstr(msg, client_gone[i]) != NULL)

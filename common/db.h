@@ -45,11 +45,11 @@ PGconn *db_connect_start(const char *url, const char *app_name, int statement_ti
  * with host kept for TLS, SNI and .pgpass. */
 #define DB_MAX_HOSTS 4
 struct db_hosts {
-    int n;        /* entries of the URL's host list (or PGHOST) */
-    int lookups;  /* how many of them are names to look up; 0: connect as is */
+    int n;       /* entries of the URL's host list (or PGHOST) */
+    int lookups; /* how many of them are names to look up; 0: connect as is */
     char name[DB_MAX_HOSTS][256];
-    char port[DB_MAX_HOSTS][16]; /* "" when the URL names none for it */
-    int lookup[DB_MAX_HOSTS];    /* 1: a name (not an address, not a socket dir) */
+    char port[DB_MAX_HOSTS][16];               /* "" when the URL names none for it */
+    int lookup[DB_MAX_HOSTS];                  /* 1: a name (not an address, not a socket dir) */
     struct resolve_answer found[DB_MAX_HOSTS]; /* filled by the caller */
 };
 

@@ -393,7 +393,8 @@ static void cyc_log_failures(struct cycle *c)
             continue;
         }
         if (k == ncauses) {
-            causes[k] = (struct cyc_cause){.why = why, .first = it, .symbols = json_object_new_array()};
+            causes[k] =
+                (struct cyc_cause){.why = why, .first = it, .symbols = json_object_new_array()};
             ncauses++;
         }
         causes[k].count++;
@@ -447,7 +448,8 @@ static void cyc_log_finish(struct cycle *c, enum cycle_status st, int64_t now_wa
     if (st == CYCLE_ABORTED) {
         /* A stop someone asked for is not an error: one INFO line, and no
          * failure rows for what was not fetched. */
-        json_object_object_add(ctx, "assets_not_fetched", json_object_new_int64((int64_t)c->cancelled));
+        json_object_object_add(ctx, "assets_not_fetched",
+                               json_object_new_int64((int64_t)c->cancelled));
         json_object_object_add(ctx, "reason", json_object_new_string("shutdown"));
         writer_log(c->d->writer, LOG_INFO, c->seq, ctx,
                    "Cycle %s aborted by shutdown after %.2fs: %d/%zu assets updated, %zu not "
@@ -455,8 +457,8 @@ static void cyc_log_finish(struct cycle *c, enum cycle_status st, int64_t now_wa
                    c->name, secs, ok, c->n - c->skipped, c->cancelled);
     } else {
         writer_log(c->d->writer, st == CYCLE_FAILED ? LOG_ERROR : LOG_INFO, c->seq, ctx,
-                   "Cycle %s %s: %d/%zu assets updated in %.2fs", c->name,
-                   cyc_status_name(st), ok, c->n - c->skipped, secs);
+                   "Cycle %s %s: %d/%zu assets updated in %.2fs", c->name, cyc_status_name(st), ok,
+                   c->n - c->skipped, secs);
     }
     stats_persist(c->d);
 }
@@ -496,7 +498,7 @@ static void cyc_finish(struct cycle *c)
     cyc_log_finish(c, st, now_wall, ok, failed);
     c->cb(st, c->cls);
     cyc_check_idle(c); /* nothing to write: idle at once */
-    cycle_release(c); /* the fetching phase's reference */
+    cycle_release(c);  /* the fetching phase's reference */
 }
 
 /* ---- fetching ------------------------------------------------------------- */
@@ -727,8 +729,7 @@ static void cyc_fail_early(struct cycle *c, const char *why)
     }
     cyc_write_row(c, SQL_CYCLE_START, "running", c->started_wall_ms, 0, 0, NULL);
     cyc_write_row(c, SQL_CYCLE_FINISH, "failed", util_wall_ms(), 0, 0, why);
-    writer_log(c->d->writer, LOG_ERROR, c->seq, NULL, "Cycle %s failed: %s", c->name,
-               why);
+    writer_log(c->d->writer, LOG_ERROR, c->seq, NULL, "Cycle %s failed: %s", c->name, why);
     stats_persist(c->d);
     c->cb(CYCLE_FAILED, c->cls);
 }

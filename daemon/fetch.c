@@ -338,12 +338,12 @@ static void classify(struct fetch_handle *h, CURLcode code, struct fetch_respons
     case CURLE_COULDNT_CONNECT:
         r->kind = QUOTE_CONNECTION;
         snprintf(r->error, sizeof r->error, "cannot connect to %.80s: %s", h->host,
-                 os_errno == ECONNREFUSED    ? "connection refused"
-                 : os_errno == ENETUNREACH   ? "network unreachable"
-                 : os_errno == EHOSTUNREACH  ? "host unreachable"
-                 : os_errno == ETIMEDOUT     ? "timed out"
-                 : os_errno != 0             ? strerror((int)os_errno)
-                                             : "refused or unreachable");
+                 os_errno == ECONNREFUSED   ? "connection refused"
+                 : os_errno == ENETUNREACH  ? "network unreachable"
+                 : os_errno == EHOSTUNREACH ? "host unreachable"
+                 : os_errno == ETIMEDOUT    ? "timed out"
+                 : os_errno != 0            ? strerror((int)os_errno)
+                                            : "refused or unreachable");
         return;
     case CURLE_OPERATION_TIMEDOUT:
         if (looked_up == 0 && !resolve_is_numeric(h->host)) {

@@ -54,11 +54,11 @@ static size_t hb_providers(struct daemon *d, const struct queue_counters *qc,
             .name = pi[n].name,
             /* "ok" only when its recent requests all worked: one that
              * answers errors is degraded, not ok */
-            .state = qc->offline              ? "offline"
-                     : pi[n].paused_until     ? "paused"
-                     : pi[n].down             ? "down"
+            .state = qc->offline               ? "offline"
+                     : pi[n].paused_until      ? "paused"
+                     : pi[n].down              ? "down"
                      : pi[n].recent_failed > 0 ? "degraded"
-                                              : "ok",
+                                               : "ok",
             .recent_requests = pi[n].recent_requests,
             .recent_failed = pi[n].recent_failed,
             .last_error = pi[n].recent_failed > 0 ? pi[n].last_error : NULL,

@@ -78,7 +78,7 @@ struct app {
     int64_t shutdown_deadline;
     int64_t shutdown_db_deadline; /* the database must be up by then */
     int shutdown_limit_s;         /* the deadline that applied, for messages */
-    int64_t queue_timer; /* armed at the queue's next timed event */
+    int64_t queue_timer;          /* armed at the queue's next timed event */
     int stale_inflight;
 };
 
@@ -441,7 +441,7 @@ static void app_before_sleep(struct loop *l, void *cls)
         if (dbconn_is_up(a->d.db))
             a->shutdown_db_deadline = a->shutdown_deadline;
         int64_t limit = a->shutdown_db_deadline < a->shutdown_deadline ? a->shutdown_db_deadline
-                                                                         : a->shutdown_deadline;
+                                                                       : a->shutdown_deadline;
         if (writer_idle(a->d.writer) && dbconn_queued(a->d.db) == 0) {
             loop_stop(l);
         } else if (loop_now(l) >= limit) {
