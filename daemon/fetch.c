@@ -323,8 +323,12 @@ static void classify(struct fetch_handle *h, CURLcode code, struct fetch_respons
      * a resolver that never answers, a SYN nobody answers. Each message
      * says which, and names the host. */
     curl_off_t looked_up = 0, connected = 0;
+    long sent = 0;
     curl_easy_getinfo(h->easy, CURLINFO_NAMELOOKUP_TIME_T, &looked_up);
     curl_easy_getinfo(h->easy, CURLINFO_CONNECT_TIME_T, &connected);
+    /* a request that went out was connected, whatever the connect timer
+     * says (it reads 0 on a reused connection) */
+    curl_easy_getinfo(h->easy, CURLINFO_REQUEST_SIZE, &sent);
     long os_errno = 0;
     curl_easy_getinfo(h->easy, CURLINFO_OS_ERRNO, &os_errno);
     long csecs = (long)((h->f->opt.connect_timeout_ms + 999) / 1000);
@@ -346,14 +350,14 @@ static void classify(struct fetch_handle *h, CURLcode code, struct fetch_respons
                                             : "refused or unreachable");
         return;
     case CURLE_OPERATION_TIMEDOUT:
-        if (looked_up == 0 && !resolve_is_numeric(h->host)) {
+        if (looked_up == 0 && sent == 0 && !resolve_is_numeric(h->host)) {
             r->kind = QUOTE_CONNECTION;
             snprintf(r->error, sizeof r->error,
                      "cannot resolve host %.80s: no answer from the DNS resolver within %lds",
                      h->host, csecs);
             return;
         }
-        if (connected == 0) {
+        if (connected == 0 && sent == 0) {
             r->kind = QUOTE_CONNECTION;
             snprintf(r->error, sizeof r->error, "cannot connect to %.80s: no answer within %lds",
                      h->host, csecs);

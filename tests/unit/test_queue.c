@@ -1623,7 +1623,7 @@ static void test_provider_recent_errors(void **state)
     addp(q, "yahoo", 4, 1);
     struct rec r[6] = {0};
     for (int i = 0; i < 4; i++) {
-        char sym[8];
+        char sym[16];
         snprintf(sym, sizeof sym, "S%d", i);
         submit(q, "yahoo", sym, QPRIO_SCHEDULED, 0, &r[i]);
     }
