@@ -35,7 +35,7 @@ check_eq "every cycle log line in the database names its own cycle's id" 0 \
   "$(sql "SELECT count(*) FROM fetcher_logs WHERE message ~ '^Cycle [0-9]+ (started|succeeded|partial|failed)' AND message NOT LIKE 'Cycle ' || cycle_id || ' %'")"
 # HEARTBEAT_INTERVAL=60s: only a heartbeat written at the cycle's end can be
 # newer than its finish
-idle_after() { [ "$(sql "SELECT count(*) FROM fetcher_instances i, fetcher_cycles c WHERE i.instance_id = 'signals-a' AND c.id = $1 AND i.phase = 'idle' AND i.last_heartbeat >= c.finished_at - interval '100 ms'")" = 1 ]; }
+idle_after() { [ "$(sql "SELECT count(*) FROM fetcher_instances i, fetcher_cycles c WHERE i.instance_id = 'signals-a' AND c.id = $1 AND i.phase = 'idle' AND i.last_heartbeat >= c.finished_at")" = 1 ]; }
 check "the heartbeat says idle as soon as the cycle ends (not at its next tick)" wait_for 3 idle_after "$id1"
 
 # ---- a provider that failed lately is degraded ----------------------------
@@ -67,7 +67,7 @@ for run in 1 2 3 4 5; do
   FETCHER_INSTANCE_ID=signals-stop-$run FETCH_INTERVAL=1h HEARTBEAT_INTERVAL=1s \
     "$BIN/fetcherd" >"$log" 2>&1 &
   pid=$!; T_PIDS+=($pid)
-  fetching() { grep -q "INFO Cycle [0-9]* started" "$1"; }
+  fetching() { grep -q "INFO Cycle .* started" "$1"; }
   wait_for 15 fetching "$log"
   sleep 0.5
   t0=$(date +%s%N)
