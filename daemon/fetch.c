@@ -304,6 +304,22 @@ uint64_t fetcher_bytes_received(const struct fetcher *f)
 
 /* ---- completion ----------------------------------------------------- */
 
+/* The host the transfer last tried (a redirect's target, if it followed
+ * one), for messages; h->host when curl cannot say. */
+static void fetch_last_host(struct fetch_handle *h, char *out, size_t len)
+{
+    util_strlcpy(out, h->host, len);
+    char *eff = NULL, *host = NULL;
+    if (curl_easy_getinfo(h->easy, CURLINFO_EFFECTIVE_URL, &eff) != CURLE_OK || eff == NULL)
+        return;
+    CURLU *u = curl_url();
+    if (u && curl_url_set(u, CURLUPART_URL, eff, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK)
+        util_strlcpy(out, host, len);
+    curl_free(host);
+    curl_url_cleanup(u);
+}
+
 static void classify(struct fetch_handle *h, CURLcode code, struct fetch_response *r)
 {
     r->kind = QUOTE_OK;
@@ -332,16 +348,18 @@ static void classify(struct fetch_handle *h, CURLcode code, struct fetch_respons
     long os_errno = 0;
     curl_easy_getinfo(h->easy, CURLINFO_OS_ERRNO, &os_errno);
     long csecs = (long)((h->f->opt.connect_timeout_ms + 999) / 1000);
+    char host[sizeof h->host];
+    fetch_last_host(h, host, sizeof host);
     switch (code) {
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
         r->kind = QUOTE_CONNECTION;
         snprintf(r->error, sizeof r->error,
-                 "cannot resolve host %.80s (no such name, or no DNS server answered)", h->host);
+                 "cannot resolve host %.80s (no such name, or no DNS server answered)", host);
         return;
     case CURLE_COULDNT_CONNECT:
         r->kind = QUOTE_CONNECTION;
-        snprintf(r->error, sizeof r->error, "cannot connect to %.80s: %s", h->host,
+        snprintf(r->error, sizeof r->error, "cannot connect to %.80s: %s", host,
                  os_errno == ECONNREFUSED   ? "connection refused"
                  : os_errno == ENETUNREACH  ? "network unreachable"
                  : os_errno == EHOSTUNREACH ? "host unreachable"
@@ -350,17 +368,17 @@ static void classify(struct fetch_handle *h, CURLcode code, struct fetch_respons
                                             : "refused or unreachable");
         return;
     case CURLE_OPERATION_TIMEDOUT:
-        if (looked_up == 0 && sent == 0 && !resolve_is_numeric(h->host)) {
+        if (looked_up == 0 && sent == 0 && !resolve_is_numeric(host)) {
             r->kind = QUOTE_CONNECTION;
             snprintf(r->error, sizeof r->error,
-                     "cannot resolve host %.80s: no answer from the DNS resolver within %lds",
-                     h->host, csecs);
+                     "cannot resolve host %.80s: no answer from the DNS resolver within %lds", host,
+                     csecs);
             return;
         }
         if (connected == 0 && sent == 0) {
             r->kind = QUOTE_CONNECTION;
             snprintf(r->error, sizeof r->error, "cannot connect to %.80s: no answer within %lds",
-                     h->host, csecs);
+                     host, csecs);
             return;
         }
         if (r->http_status == 0 && h->len == 0)
