@@ -89,6 +89,24 @@ const struct hbs_field hbs_provider_fields[] = {
 };
 const size_t hbs_provider_nfields = ARRAY_LEN(hbs_provider_fields);
 
+const char *const hbs_outcome_names[HBS_OUTCOMES] = {"ok",           "error",   "connection",
+                                                     "rate_limited", "refused", "cancelled"};
+
+#define HBS_PR(name, type, unit)                                                                   \
+    {                                                                                              \
+#name, type, unit, HBS_IF_SENT, offsetof(struct hbs_process, name)                         \
+    }
+
+const struct hbs_field hbs_process_fields[] = {
+    HBS_PR(cpu_seconds, JBUF_NUM, "s of CPU, user + system"),
+    HBS_PR(resident_memory_bytes, JBUF_INT, "bytes"),
+    HBS_PR(virtual_memory_bytes, JBUF_INT, "bytes"),
+    HBS_PR(open_fds, JBUF_INT, "file descriptors"),
+    HBS_PR(max_fds, JBUF_INT, "file descriptors (soft limit)"),
+    HBS_PR(start_time_seconds, JBUF_NUM, "Unix time"),
+};
+const size_t hbs_process_nfields = ARRAY_LEN(hbs_process_fields);
+
 const struct hbs_field hbs_detail_fields[] = {
     HBS_D(db, JBUF_STR, "ok | connecting | reconnecting"),
     HBS_D(offline, JBUF_BOOL, "no upstream reachable"),
@@ -100,6 +118,7 @@ const struct hbs_field hbs_detail_fields[] = {
     HBS_D(cycles_started, JBUF_INT, "cycles"),
     HBS_D(write_buffer_rows, JBUF_INT, "rows buffered now"),
     HBS_D(rows_dropped, JBUF_INT, "rows"),
+    HBS_D(write_buffer_capacity, JBUF_INT, "rows (WRITE_BUFFER_ROWS)"),
 };
 const size_t hbs_detail_nfields = ARRAY_LEN(hbs_detail_fields);
 
@@ -111,6 +130,38 @@ void hbs_write_fields(struct jbuf *b, const struct hbs_field *fields, size_t n, 
     }
 }
 
+/* A provider's counters for /metrics (see struct hbs_provider); all
+ * providers' names, for failovers_to. */
+static void hbs_write_provider_counts(struct jbuf *b, const struct hbs_queue *q,
+                                      const struct hbs_provider *all, size_t np, size_t self)
+{
+    const struct hbs_provider *p = &all[self];
+    jbuf_key(b, HBS_PROVIDER_OUTCOMES);
+    jbuf_obj(b);
+    for (size_t i = 0; i < HBS_OUTCOMES; i++) {
+        jbuf_key(b, hbs_outcome_names[i]);
+        jbuf_int(b, p->outcomes[i]);
+    }
+    jbuf_obj_end(b);
+    size_t nb = q->nlatency_bounds < HBS_LATENCY_MAX ? q->nlatency_bounds : HBS_LATENCY_MAX;
+    jbuf_key(b, HBS_PROVIDER_LATENCY_BUCKETS);
+    jbuf_arr(b);
+    for (size_t i = 0; i <= nb; i++)
+        jbuf_int(b, p->latency_buckets[i]);
+    jbuf_arr_end(b);
+    jbuf_key(b, HBS_PROVIDER_LATENCY_SUM);
+    jbuf_num(b, p->latency_sum_s);
+    jbuf_key(b, HBS_PROVIDER_FAILOVERS_TO);
+    jbuf_obj(b);
+    for (size_t i = 0; i < np && i < HBS_MAX_PROVIDERS; i++) {
+        if (p->failovers_to[i] == 0 || all[i].name == NULL)
+            continue;
+        jbuf_key(b, all[i].name);
+        jbuf_int(b, p->failovers_to[i]);
+    }
+    jbuf_obj_end(b);
+}
+
 void hbs_write(struct jbuf *b, const struct hbs_row *row, const struct hbs_queue *q,
                const struct hbs_provider *p, size_t np, const struct hbs_detail *detail)
 {
@@ -119,11 +170,17 @@ void hbs_write(struct jbuf *b, const struct hbs_row *row, const struct hbs_queue
     jbuf_key(b, "queue");
     jbuf_obj(b);
     hbs_write_fields(b, hbs_queue_fields, hbs_queue_nfields, q);
+    jbuf_key(b, HBS_QUEUE_LATENCY_BOUNDS);
+    jbuf_arr(b);
+    for (size_t i = 0; i < q->nlatency_bounds && i < HBS_LATENCY_MAX; i++)
+        jbuf_num(b, q->latency_bounds_s[i]);
+    jbuf_arr_end(b);
     jbuf_key(b, HBS_QUEUE_PROVIDERS);
     jbuf_arr(b);
     for (size_t i = 0; i < np; i++) {
         jbuf_obj(b);
         hbs_write_fields(b, hbs_provider_fields, hbs_provider_nfields, &p[i]);
+        hbs_write_provider_counts(b, q, p, np, i);
         jbuf_obj_end(b);
     }
     jbuf_arr_end(b);
@@ -131,6 +188,17 @@ void hbs_write(struct jbuf *b, const struct hbs_row *row, const struct hbs_queue
     jbuf_key(b, "detail");
     jbuf_obj(b);
     hbs_write_fields(b, hbs_detail_fields, hbs_detail_nfields, detail);
+    jbuf_key(b, HBS_DETAIL_PROCESS);
+    jbuf_obj(b);
+    hbs_write_fields(b, hbs_process_fields, hbs_process_nfields, &detail->process);
+    jbuf_obj_end(b);
+    jbuf_key(b, HBS_DETAIL_STALE_AFTER);
+    jbuf_obj(b);
+    for (size_t i = 0; i < detail->nstale; i++) {
+        jbuf_key(b, detail->stale_types[i]);
+        jbuf_int(b, detail->stale_after_s[i]);
+    }
+    jbuf_obj_end(b);
     jbuf_obj_end(b);
     jbuf_obj_end(b);
 }

@@ -53,6 +53,16 @@ struct hbs_row {
 extern const struct hbs_field hbs_row_fields[];
 extern const size_t hbs_row_nfields;
 
+/* Sizes of the arrays the heartbeat carries for /metrics. */
+#define HBS_MAX_PROVIDERS 8 /* the fetch queue's QUEUE_MAX_PROVIDERS */
+#define HBS_LATENCY_MAX 16  /* latency histogram bounds */
+#define HBS_MAX_TYPES 8     /* asset types with a staleness bound */
+
+/* Outcomes of a provider's requests (daemon/queue.h, enum queue_outcome,
+ * in the same order), as the keys of a provider's "outcomes" object. */
+enum { HBS_OUTCOMES = 6 };
+extern const char *const hbs_outcome_names[HBS_OUTCOMES];
+
 /* `queue`: the fetch queue's counters, totals since the process started
  * unless the unit says otherwise. Followed on the wire by "providers", an
  * array of hbs_provider objects. */
@@ -61,7 +71,12 @@ struct hbs_queue {
     int64_t cache_hits, cache_misses, upstream_requests, batches, bytes_received;
     int64_t rate_limited, cached;
     double keys_per_request;
+    /* Written after the table's fields as "latency_bounds_s", an array:
+     * the upper bounds of every provider's latency_buckets. */
+    double latency_bounds_s[HBS_LATENCY_MAX];
+    size_t nlatency_bounds;
 };
+#define HBS_QUEUE_LATENCY_BOUNDS "latency_bounds_s"
 extern const struct hbs_field hbs_queue_fields[];
 extern const size_t hbs_queue_nfields;
 #define HBS_QUEUE_PROVIDERS "providers"
@@ -81,9 +96,35 @@ struct hbs_provider {
     double latency_p50_ms, latency_p95_ms;
     int64_t recent_requests, recent_failed;
     const char *last_error; /* of the last failed recent request, or NULL */
+    /* Written after the table's fields, totals since the daemon started:
+     *   "outcomes": {"ok": n, …} — finished requests by hbs_outcome_names;
+     *   "latency_buckets": [n, …] — request latencies per bucket of the
+     *     queue's latency_bounds_s, not cumulative, one more for the rest;
+     *   "latency_sum_s": the sum of those latencies;
+     *   "failovers_to": {"kraken": n, …} — keys that left this provider for
+     *     another (by its index in the providers array; zeros left out). */
+    int64_t outcomes[HBS_OUTCOMES];
+    int64_t latency_buckets[HBS_LATENCY_MAX + 1];
+    double latency_sum_s;
+    int64_t failovers_to[HBS_MAX_PROVIDERS];
 };
+#define HBS_PROVIDER_OUTCOMES "outcomes"
+#define HBS_PROVIDER_LATENCY_BUCKETS "latency_buckets"
+#define HBS_PROVIDER_LATENCY_SUM "latency_sum_s"
+#define HBS_PROVIDER_FAILOVERS_TO "failovers_to"
 extern const struct hbs_field hbs_provider_fields[];
 extern const size_t hbs_provider_nfields;
+
+/* The daemon process's own figures (/proc), for the standard process_*
+ * series of /metrics: detail's "process" object. */
+struct hbs_process {
+    double cpu_seconds;
+    int64_t resident_memory_bytes, virtual_memory_bytes, open_fds, max_fds;
+    double start_time_seconds; /* Unix time */
+};
+extern const struct hbs_field hbs_process_fields[];
+extern const size_t hbs_process_nfields;
+#define HBS_DETAIL_PROCESS "process"
 
 /* `detail`: the daemon's view of its own health. fetcher-api's status rule
  * reads the three fields named below; the others are shown as written. */
@@ -94,7 +135,17 @@ struct hbs_detail {
     int paused;
     int64_t paused_since; /* wall ms; 0 = unknown or not paused */
     int64_t heartbeat_s, skipped_deadlines, cycles_started, write_buffer_rows, rows_dropped;
+    int64_t write_buffer_capacity;
+    /* Written after the table's fields: "process" (the struct above), and
+     * "stale_after_s": {"stock": 600, …}, each asset type's staleness bound
+     * (FETCH_STALENESS), which fetcher-api adds one fetch interval to when
+     * it counts stale prices. */
+    struct hbs_process process;
+    const char *const *stale_types;
+    const int64_t *stale_after_s;
+    size_t nstale;
 };
+#define HBS_DETAIL_STALE_AFTER "stale_after_s"
 extern const struct hbs_field hbs_detail_fields[];
 extern const size_t hbs_detail_nfields;
 #define HBS_DETAIL_DB "db"

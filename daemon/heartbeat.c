@@ -4,10 +4,18 @@
 #include "heartbeat.h"
 #include "heartbeat_schema.h"
 #include "jbuf.h"
+#include "procstat.h"
 #include "sql.h"
+#include "staleness.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+/* The queue's per-provider arrays travel in the heartbeat's. */
+_Static_assert((int)QUEUE_OUTCOMES == (int)HBS_OUTCOMES, "one outcome list");
+_Static_assert(QUEUE_LATENCY_BUCKETS <= HBS_LATENCY_MAX, "latency buckets fit");
+_Static_assert(QUEUE_MAX_PROVIDERS <= HBS_MAX_PROVIDERS, "providers fit");
+_Static_assert(STALENESS_TYPES <= HBS_MAX_TYPES, "asset types fit");
 
 struct heartbeat {
     struct daemon *d;
@@ -38,11 +46,14 @@ static void hb_queue(struct daemon *d, const struct queue_counters *qc, struct h
         .bytes_received = (int64_t)fetcher_bytes_received(d->fetcher),
         .rate_limited = (int64_t)qc->rate_limited,
         .cached = (int64_t)qc->cached,
+        .nlatency_bounds = QUEUE_LATENCY_BUCKETS,
     };
+    for (size_t i = 0; i < QUEUE_LATENCY_BUCKETS; i++)
+        q->latency_bounds_s[i] = queue_latency_bounds_ms[i] / 1000.0;
 }
 
 /* Each provider's state, into p[0, HB_PROVIDERS); returns how many. */
-#define HB_PROVIDERS 8
+#define HB_PROVIDERS QUEUE_MAX_PROVIDERS
 static size_t hb_providers(struct daemon *d, const struct queue_counters *qc,
                            struct queue_provider_info *pi, struct hbs_provider *p)
 {
@@ -76,7 +87,14 @@ static size_t hb_providers(struct daemon *d, const struct queue_counters *qc,
             .rate_per_minute = pi[n].rate_per_minute,
             .latency_p50_ms = pi[n].latency_p50_ms,
             .latency_p95_ms = pi[n].latency_p95_ms,
+            .latency_sum_s = pi[n].latency_sum_ms / 1000.0,
         };
+        for (size_t k = 0; k < QUEUE_OUTCOMES; k++)
+            p[n].outcomes[k] = (int64_t)pi[n].outcomes[k];
+        for (size_t k = 0; k <= QUEUE_LATENCY_BUCKETS; k++)
+            p[n].latency_buckets[k] = (int64_t)pi[n].latency_buckets[k];
+        for (size_t k = 0; k < QUEUE_MAX_PROVIDERS; k++)
+            p[n].failovers_to[k] = (int64_t)pi[n].failovers_to[k];
     }
     return n;
 }
@@ -133,7 +151,21 @@ static char *hb_build(struct heartbeat *h, const char *state)
         .cycles_started = si.cycles_started,
         .write_buffer_rows = (int64_t)ws.buffered_rows,
         .rows_dropped = (int64_t)ws.dropped_rows,
+        .write_buffer_capacity = cfg->write_buffer_rows,
+        .stale_types = staleness_type_names,
+        .stale_after_s = d->staleness != NULL ? d->staleness->bound_s : NULL,
+        .nstale = d->staleness != NULL ? STALENESS_TYPES : 0,
     };
+    struct procstat ps;
+    if (procstat_read(&ps) == 0)
+        detail.process = (struct hbs_process){
+            .cpu_seconds = ps.cpu_seconds,
+            .resident_memory_bytes = ps.resident_bytes,
+            .virtual_memory_bytes = ps.virtual_bytes,
+            .open_fds = ps.open_fds,
+            .max_fds = ps.max_fds,
+            .start_time_seconds = ps.start_time_seconds,
+        };
     struct jbuf b;
     jbuf_init(&b);
     hbs_write(&b, &row, &q, p, np, &detail);

@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define QUEUE_MAX_PROVIDERS 8
 /* Consecutive connection failures, of every provider in use, that mean
  * the network is gone rather than one host having a bad moment. */
 #define QUEUE_OFFLINE_STREAK 3
@@ -131,7 +130,9 @@ struct provider {
     int64_t probe_at;
     char down_reason[160];
     uint64_t failovers_out, failovers_in;
+    uint64_t failovers_to[QUEUE_MAX_PROVIDERS];
     uint64_t requests, errors, refusals;
+    uint64_t outcomes[QUEUE_OUTCOMES];
     double latency[LATENCY_RING];
     size_t nlatency, latency_pos;
     struct {
@@ -140,7 +141,12 @@ struct provider {
     } recent[RECENT_RING];
     size_t nrecent, recent_pos;
     char last_error[160]; /* of the last failed request */
+    uint64_t latency_buckets[QUEUE_LATENCY_BUCKETS + 1];
+    double latency_sum_ms;
 };
+
+const double queue_latency_bounds_ms[QUEUE_LATENCY_BUCKETS] = {25,   50,   100,  250,   500,
+                                                               1000, 2500, 5000, 10000, 30000};
 
 struct queue_batch {
     int provider;
@@ -633,8 +639,10 @@ static void fail_over(struct fetch_queue *q, struct entry *e, const char *why)
         while (!moved && ch->at + 1 < ch->n) {
             const struct chain_step *st = &ch->step[++ch->at];
             moved = attach(q, w, st->provider, st->symbol, ch->priority, ch->ttl_ms) == 0;
-            if (moved)
+            if (moved) {
                 q->providers[st->provider].failovers_in++;
+                from->failovers_to[st->provider]++;
+            }
         }
         if (!moved)
             deliver(q, w, &q->oom);
@@ -743,6 +751,30 @@ static void record_latency(struct provider *p, double ms)
     p->latency_pos = (p->latency_pos + 1) % LATENCY_RING;
     if (p->nlatency < LATENCY_RING)
         p->nlatency++;
+    size_t b = 0;
+    while (b < QUEUE_LATENCY_BUCKETS && ms > queue_latency_bounds_ms[b])
+        b++;
+    p->latency_buckets[b]++;
+    p->latency_sum_ms += ms;
+}
+
+/* One request's outcome (queue.h), from what learn_from() saw of it: the
+ * provider's own verdict (a refusal, a 429) first, then whether it
+ * answered at all. */
+static enum queue_outcome batch_outcome(int refused, int limited, int healthy, int conn,
+                                        int cancelled, int sent)
+{
+    if (refused)
+        return QOUT_REFUSED;
+    if (limited)
+        return QOUT_RATE_LIMITED;
+    if (healthy)
+        return QOUT_OK;
+    if (cancelled > 0 && cancelled == sent)
+        return QOUT_CANCELLED;
+    if (conn)
+        return QOUT_CONNECTION;
+    return QOUT_ERROR;
 }
 
 /* The pause after the streak-th 429 without Retry-After, or refusal, in a
@@ -762,7 +794,7 @@ static int64_t pause_for(int streak)
 static void learn_from(struct fetch_queue *q, struct queue_batch *b)
 {
     struct provider *p = &q->providers[b->provider];
-    int conn = 0, answered = 0, limited = 0, sent = 0, whole = 0, healthy = 0;
+    int conn = 0, answered = 0, limited = 0, sent = 0, whole = 0, healthy = 0, cancelled = 0;
     int64_t retry_after_ms = 0;
     const struct quote *refusal = NULL, *whole_err = NULL;
     for (size_t i = 0; i < b->n; i++) {
@@ -797,6 +829,8 @@ static void learn_from(struct fetch_queue *q, struct queue_batch *b)
             if ((int64_t)r->retry_after_s * 1000 > retry_after_ms)
                 retry_after_ms = (int64_t)r->retry_after_s * 1000;
         }
+        if (r->kind == QUOTE_CANCELLED)
+            cancelled++;
     }
     if (answered)
         conn = 0;
@@ -814,6 +848,7 @@ static void learn_from(struct fetch_queue *q, struct queue_batch *b)
         if (failed)
             util_strlcpy(p->last_error, whole_err->error, sizeof p->last_error);
     }
+    p->outcomes[batch_outcome(refusal != NULL, limited, healthy, conn, cancelled, sent)]++;
     if (b->latency_ms > 0)
         record_latency(p, b->latency_ms);
     if (healthy) {
@@ -1311,6 +1346,10 @@ int queue_get_providers(const struct fetch_queue *q, struct queue_provider_info 
         o->down = p->down;
         o->failovers_out = p->failovers_out;
         o->failovers_in = p->failovers_in;
+        memcpy(o->failovers_to, p->failovers_to, sizeof o->failovers_to);
+        memcpy(o->outcomes, p->outcomes, sizeof o->outcomes);
+        memcpy(o->latency_buckets, p->latency_buckets, sizeof o->latency_buckets);
+        o->latency_sum_ms = p->latency_sum_ms;
         if (p->nlatency > 0) {
             double sorted[LATENCY_RING];
             memcpy(sorted, p->latency, p->nlatency * sizeof sorted[0]);

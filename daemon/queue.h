@@ -118,6 +118,30 @@ struct queue_counters {
  * one may be a bad moment, two in a row (a retry included) is a pattern. */
 #define QUEUE_DOWN_STREAK 2
 
+/* Providers a queue can hold. */
+#define QUEUE_MAX_PROVIDERS 8
+
+/* What became of one upstream request (a batch), for /metrics: ok (an
+ * answer with data or per-symbol verdicts), error (5xx, a timeout, an
+ * answer we cannot read), connection (nothing reached), rate_limited
+ * (429), refused (401/403, a block page), cancelled (shutdown). One per
+ * finished request, so their sum is the provider's requests less those
+ * in flight. */
+enum queue_outcome {
+    QOUT_OK = 0,
+    QOUT_ERROR,
+    QOUT_CONNECTION,
+    QOUT_RATE_LIMITED,
+    QOUT_REFUSED,
+    QOUT_CANCELLED,
+    QUEUE_OUTCOMES
+};
+
+/* Upper bounds (ms) of the per-provider request-latency histogram; a last
+ * bucket holds the rest. From a fast local answer to FETCH_TIMEOUT's range. */
+#define QUEUE_LATENCY_BUCKETS 10
+extern const double queue_latency_bounds_ms[QUEUE_LATENCY_BUCKETS];
+
 struct queue_provider_info {
     const char *name;
     int batches_in_flight;
@@ -134,6 +158,15 @@ struct queue_provider_info {
     uint64_t failovers_out, failovers_in;  /* waiters that left it, came to it */
     int rate_per_minute;                   /* 0 = unlimited */
     double latency_p50_ms, latency_p95_ms; /* over the last 256 requests */
+    /* Since the queue was made: finished requests by outcome; request
+     * latencies (those the transport noted) by bucket of
+     * queue_latency_bounds_ms, not cumulative, the last one past them all,
+     * and their sum; waiters that left this provider for each provider
+     * (by index, as queue_get_providers() lists them). */
+    uint64_t outcomes[QUEUE_OUTCOMES];
+    uint64_t latency_buckets[QUEUE_LATENCY_BUCKETS + 1];
+    double latency_sum_ms;
+    uint64_t failovers_to[QUEUE_MAX_PROVIDERS];
 };
 
 /* What the queue learnt about a provider or the network, for the log:

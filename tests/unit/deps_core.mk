@@ -33,6 +33,8 @@ UNIT_DEPS_sql       := daemon/sql common/migrate common/db common/resolve common
 # loop, cycles, asset cache, dbconn_is_up and the logs are stand-ins in the
 # test file itself
 UNIT_DEPS_scheduler_loop := daemon/scheduler daemon/deadline common/util
+# /proc/self/stat parsing for the process_* series
+UNIT_DEPS_procstat  := common/procstat common/util
 # test_fetch: real HTTP over loopback to tests/unit/wire_server.c, a server
 # of the test's own that resets, stalls, truncates, oversizes, redirects
 UNIT_DEPS_fetch     := daemon/fetch daemon/loop tests/unit/wire_server common/resolve common/log common/util
@@ -55,7 +57,7 @@ UNIT_DEPS_cycle := $(UNIT_DEPS_daemon_rig)
 # test_send_failure: the real writer and heartbeat (and scheduler) through
 # a send that fails inside PQsendQueryPrepared; both must resume
 UNIT_DEPS_send_failure := $(UNIT_DEPS_daemon_rig) daemon/heartbeat daemon/scheduler \
-                          daemon/deadline common/heartbeat_schema
+                          daemon/deadline common/heartbeat_schema common/procstat
 # test_alloc_torture: every allocation of the readers of outside input fails
 # in turn (tests/unit/alloc_fail.c): our own calls to the allocator and the
 # json-c calls that allocate, wrapped at link time

@@ -2388,10 +2388,139 @@ static void test_failover_cache(void **state)
     queue_free(q);
 }
 
+/* ---- what /metrics counts: outcomes, latency buckets, failovers ------- */
+
+/* One outcome per finished request, by the provider's verdict first (a
+ * refusal, a 429), then whether it answered at all; their sum is the
+ * provider's requests. */
+static void test_outcomes(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(1, 0, 10, 10);
+    addp(q, "yahoo", 1, 1);
+    struct quote ok = ok_q(1), nf = err_q(QUOTE_PERMANENT, "symbol not found");
+    struct quote e503 = err_q(QUOTE_TRANSIENT, "HTTP 503"),
+                 conn = err_q(QUOTE_CONNECTION, "refused");
+    struct quote r429 = err_q(QUOTE_TRANSIENT, "HTTP 429"), refused = err_q(QUOTE_PERMANENT, "403");
+    struct quote cancel = err_q(QUOTE_CANCELLED, "bye");
+    r429.http_status = 429;
+    refused.refused = 1;
+    refused.http_status = 403;
+    const struct quote *answers[] = {&ok, &nf, &e503, &conn, &r429, &refused, &cancel};
+    const enum queue_outcome want[] = {QOUT_OK,         QOUT_OK,           QOUT_ERROR,
+                                       QOUT_CONNECTION, QOUT_RATE_LIMITED, QOUT_REFUSED,
+                                       QOUT_CANCELLED};
+    struct rec r[7] = {{0}};
+    for (size_t i = 0; i < 7; i++) {
+        char sym[8];
+        snprintf(sym, sizeof sym, "S%zu", i);
+        F.now += 10 * 60 * 1000; /* past any pause the one before began */
+        submit(q, "yahoo", sym, QPRIO_SCHEDULED, 0, &r[i]);
+        run(q);
+        assert_int_equal(F.nlive, 1);
+        queue_batch_note_latency(F.live[0].b, 30.0 * (double)(i + 1));
+        finish(q, 0, answers[i]);
+        run(q);
+        struct queue_provider_info info;
+        assert_int_equal(queue_get_providers(q, &info, 1), 1);
+        uint64_t sum = 0;
+        for (size_t k = 0; k < QUEUE_OUTCOMES; k++)
+            sum += info.outcomes[k];
+        assert_int_equal(sum, info.requests);
+        assert_int_equal(info.outcomes[want[i]],
+                         1 + (i == 1)); /* ok twice: a verdict is an answer */
+    }
+    /* latencies 30, 60 … 210 ms: the 25 ms bucket is empty, 50 has one,
+     * 100 two (60, 90), 250 the other four; their sum */
+    struct queue_provider_info info;
+    assert_int_equal(queue_get_providers(q, &info, 1), 1);
+    assert_int_equal(info.latency_buckets[0], 0);
+    assert_int_equal(info.latency_buckets[1], 1);
+    assert_int_equal(info.latency_buckets[2], 2);
+    assert_int_equal(info.latency_buckets[3], 4);
+    assert_int_equal(info.latency_buckets[QUEUE_LATENCY_BUCKETS], 0);
+    assert_float_equal(info.latency_sum_ms, 30.0 * 28, 1e-9);
+    queue_free(q);
+}
+
+/* A latency past the last bound lands in the last bucket. */
+static void test_latency_overflow_bucket(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(1, 0, 10, 10);
+    addp(q, "yahoo", 1, 1);
+    struct rec r = {0};
+    submit(q, "yahoo", "SLOW", QPRIO_SCHEDULED, 0, &r);
+    run(q);
+    queue_batch_note_latency(F.live[0].b, queue_latency_bounds_ms[QUEUE_LATENCY_BUCKETS - 1] + 1.0);
+    struct quote ok = ok_q(1);
+    finish(q, 0, &ok);
+    run(q);
+    struct queue_provider_info info;
+    assert_int_equal(queue_get_providers(q, &info, 1), 1);
+    assert_int_equal(info.latency_buckets[QUEUE_LATENCY_BUCKETS], 1);
+    for (size_t b = 1; b < QUEUE_LATENCY_BUCKETS; b++)
+        assert_true(queue_latency_bounds_ms[b] > queue_latency_bounds_ms[b - 1]);
+    queue_free(q);
+}
+
+/* failovers_to says where each waiter went: yahoo → td for one key, and a
+ * three-source chain yahoo → td → cb counts each hop once. */
+static void test_failovers_to(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(4, 0, 100, 1000);
+    addp(q, "yahoo", 10, 2);
+    addp(q, "td", 8, 2);
+    addp(q, "cb", 1, 2);
+    struct rec a = {0}, b = {0};
+    submit_chain(q, "yahoo", "AAPL", "td", "AAPL", 0, &a);
+    const char *provs[] = {"yahoo", "td", "cb"}, *syms[] = {"BTC", "BTC", "BTC"};
+    in_api = 1;
+    assert_int_equal(queue_submit_chain(q, provs, syms, 3, QPRIO_SCHEDULED, 0, cb_rec, &b), 0);
+    in_api = 0;
+    run(q);
+    struct quote nf = err_q(QUOTE_PERMANENT, "not found");
+    finish_sym(q, "AAPL", &nf); /* both keys were in one yahoo batch */
+    run(q);
+    /* td's batch holds both: AAPL answers, BTC is not found */
+    struct quote ok = ok_q(2);
+    size_t i = live_find("BTC");
+    struct queue_batch *tb = F.live[i].b;
+    size_t n = F.live[i].n;
+    char syms_td[MAX_BATCH][32];
+    memcpy(syms_td, F.live[i].sym, sizeof syms_td);
+    live_remove(i);
+    for (size_t k = 0; k < n; k++)
+        queue_batch_set(tb, k, strcmp(syms_td[k], "BTC") == 0 ? &nf : &ok);
+    in_api = 1;
+    queue_batch_done(q, tb);
+    in_api = 0;
+    run(q);
+    while (F.nlive > 0) {
+        finish(q, 0, &ok);
+        run(q);
+    }
+    assert_string_equal(a.q.source, "td");
+    assert_string_equal(b.q.source, "cb");
+    struct queue_provider_info info[3];
+    assert_int_equal(queue_get_providers(q, info, 3), 3);
+    assert_int_equal(info[0].failovers_to[1], 2); /* yahoo → td: AAPL and BTC */
+    assert_int_equal(info[0].failovers_to[2], 0);
+    assert_int_equal(info[1].failovers_to[2], 1); /* td → cb: BTC */
+    assert_int_equal(info[0].failovers_out, 2);
+    assert_int_equal(info[1].failovers_out, 1);
+    assert_int_equal(info[2].failovers_in, 1);
+    queue_free(q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_coalesce),
+        cmocka_unit_test(test_outcomes),
+        cmocka_unit_test(test_latency_overflow_bucket),
+        cmocka_unit_test(test_failovers_to),
         cmocka_unit_test(test_same_error),
         cmocka_unit_test(test_priority_order),
         cmocka_unit_test(test_priority_across_providers),
