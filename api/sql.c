@@ -148,7 +148,8 @@ const struct db_stmt api_sql[SQL_COUNT_] = {
          "SELECT json_build_object('updates', coalesce(json_agg(json_build_object("
          " 'id', p.id, 'symbol', p.symbol, 'name', a.name, 'timestamp', " TS("p.\"timestamp\"") ","
          " 'price', trim_scale(p.price), 'success', p.success, 'error', p.error,"
-         " 'currency', p.currency, 'duration_ms', p.duration_ms, 'cycle_id', p.cycle_id)"
+         " 'currency', p.currency, 'duration_ms', p.duration_ms, 'cycle_id', p.cycle_id,"
+         " 'source', p.source, 'failover_reason', p.failover_reason, 'crosscheck', p.crosscheck)"
          " ORDER BY p.id DESC), '[]'::json))::text"
          " FROM (SELECT * FROM price_update_log"
          "  WHERE ($2::text IS NULL OR asset_id = (SELECT id FROM assets WHERE symbol = $2::text))"
@@ -195,11 +196,19 @@ const struct db_stmt api_sql[SQL_COUNT_] = {
          " 'added_at', " TS("t.added_at") ", 'last_price_update', " TS("t.last_price_update") ","
          " 'last_error', t.last_error, 'last_error_at', " TS("t.last_error_at") ","
          " 'price', trim_scale(lp.price), 'price_currency', lp.currency,"
-         " 'price_time', " TS("lp.price_time") ", 'fetched_at', " TS("lp.fetched_at") ")"
+         " 'price_time', " TS("lp.price_time") ", 'fetched_at', " TS("lp.fetched_at") ","
+         /* the source of its newest row, and how many it had then (1: no
+          * second source); its newest cross-check */
+         " 'source', ll.source, 'source_count', ll.source_count,"
+         " 'crosscheck', xc.crosscheck, 'crosscheck_at', " TS("xc.\"timestamp\"") ")"
          " ORDER BY a.symbol), '[]'::json), 'total', count(*))::text"
          " FROM assets a LEFT JOIN tracked_assets t ON t.asset_id = a.id"
          " LEFT JOIN LATERAL (SELECT price, currency, price_time, fetched_at FROM asset_prices"
-         "  WHERE asset_id = a.id ORDER BY fetched_at DESC LIMIT 1) lp ON true",
+         "  WHERE asset_id = a.id ORDER BY fetched_at DESC LIMIT 1) lp ON true"
+         " LEFT JOIN LATERAL (SELECT source, source_count FROM price_update_log"
+         "  WHERE asset_id = a.id ORDER BY id DESC LIMIT 1) ll ON true"
+         " LEFT JOIN LATERAL (SELECT crosscheck, \"timestamp\" FROM price_update_log"
+         "  WHERE asset_id = a.id AND crosscheck IS NOT NULL ORDER BY id DESC LIMIT 1) xc ON true",
          0},
     [SQL_PORTFOLIOS] =
         {"api_portfolios",
@@ -218,11 +227,30 @@ const struct db_stmt api_sql[SQL_COUNT_] = {
          " ORDER BY p.id), '[]'::json))::text"
          " FROM portfolios p LEFT JOIN portfolio_performance_cache c ON c.portfolio_id = p.id",
          0},
-    [SQL_QUEUE] = {"api_queue",
-                   "SELECT instance_id, " TS("last_heartbeat") ", phase, queue::text"
-                   " FROM fetcher_instances WHERE " LIVE_INSTANCE
-                   " ORDER BY last_heartbeat DESC LIMIT 1",
-                   1},
+    /* The live instance's queue, and what its last finished cycle's rows
+     * say each source did: assets served, failovers in (rows a source
+     * answered for another) and out (rows whose failover reason names it
+     * first). */
+    [SQL_QUEUE] =
+        {"api_queue",
+         "SELECT i.instance_id, " TS("i.last_heartbeat") ", i.phase, i.queue::text,"
+         " (SELECT json_build_object('cycle_id', c.id, 'seq', c.seq,"
+         "   'finished_at', " TS("c.finished_at") ","
+         "   'assets', (SELECT count(*) FROM price_update_log p WHERE p.cycle_id = c.id),"
+         "   'providers', coalesce((SELECT json_object_agg(name, json_build_object("
+         "     'served', served, 'failovers_in', fin, 'failovers_out', fout) ORDER BY name)"
+         "     FROM (SELECT name, sum(served) AS served, sum(fin) AS fin, sum(fout) AS fout FROM ("
+         "       SELECT p.source AS name, count(*) FILTER (WHERE p.success) AS served,"
+         "         count(*) FILTER (WHERE p.failover_reason IS NOT NULL) AS fin, 0 AS fout"
+         "       FROM price_update_log p WHERE p.cycle_id = c.id AND p.source IS NOT NULL"
+         "       GROUP BY p.source"
+         "       UNION ALL SELECT split_part(p.failover_reason, ':', 1), 0, 0, count(*)"
+         "       FROM price_update_log p WHERE p.cycle_id = c.id"
+         "         AND p.failover_reason IS NOT NULL GROUP BY 1) x GROUP BY name) y), '{}'))"
+         "   FROM fetcher_cycles c WHERE c.instance_id = i.instance_id AND c.status <> 'running'"
+         "   ORDER BY c.id DESC LIMIT 1)::text"
+         " FROM fetcher_instances i WHERE " LIVE_INSTANCE " ORDER BY i.last_heartbeat DESC LIMIT 1",
+         1},
     /* Logs filtered by level only (the common case): the page through an
      * index-only walk to the offset, then at most $1 rows by primary key;
      * the exact total from fetcher_log_counts, never a count(*). */

@@ -93,6 +93,12 @@ static const struct var vars[] = {
     {"PRICE_MOVE_WARN_PCT", K_INT, I(price_move_warn_pct), "50", 0, 100000,
      "a price that moved more than this % since the last one is stored and logged "
      "as a WARNING (0 = off)"},
+    {"PRICE_CROSSCHECK_PCT", K_INT, I(crosscheck_pct), "2", 1, 1000,
+     "two sources' prices for one asset that differ by more than this % (after currency "
+     "conversion) are logged as a WARNING and shown on the dashboard"},
+    {"PRICE_CROSSCHECK_SAMPLE", K_INT, I(crosscheck_sample), "2", 0, 10000,
+     "assets per cycle asked of their other sources too, at low priority, to cross-check "
+     "(failed-over and probe answers first, then a rotation; 0 = no cross-check)"},
     {"FETCH_MAX_BODY", K_INT, I(max_body_bytes), "1048576", 1024, 64 * 1048576,
      "largest upstream answer accepted, bytes"},
     {"WRITE_BUFFER_ROWS", K_INT, I(write_buffer_rows), "100000", 100, 10000000,

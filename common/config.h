@@ -78,6 +78,9 @@ struct config {
     char alert_webhook_format[8]; /* ALERT_WEBHOOK_FORMAT: "json" or "slack" */
     int64_t alert_after_s;        /* ALERT_AFTER: a provider down this long is an alert */
     int64_t alert_failed_cycles;  /* ALERT_FAILED_CYCLES: failed cycles in a row */
+    /* The cross-check between sources (daemon/crosscheck.h). */
+    int64_t crosscheck_pct;    /* PRICE_CROSSCHECK_PCT: prices further apart are a WARNING */
+    int64_t crosscheck_sample; /* PRICE_CROSSCHECK_SAMPLE: assets per cycle, 0 = off */
 };
 
 /* The one process-wide configuration, set once at start-up. */

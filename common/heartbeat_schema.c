@@ -106,6 +106,25 @@ const struct hbs_field hbs_process_fields[] = {
     HBS_PR(start_time_seconds, JBUF_NUM, "Unix time"),
 };
 const size_t hbs_process_nfields = ARRAY_LEN(hbs_process_fields);
+const struct hbs_field hbs_failover_fields[] = {
+    {"from", JBUF_STR, "provider the waiters left", HBS_IF_SENT,
+     offsetof(struct hbs_failover, from)},
+    {"to", JBUF_STR, "provider they went to", HBS_IF_SENT, offsetof(struct hbs_failover, to)},
+    {"count", JBUF_INT, "waiters", HBS_IF_SENT, offsetof(struct hbs_failover, count)},
+};
+const size_t hbs_failover_nfields = ARRAY_LEN(hbs_failover_fields);
+
+const struct hbs_field hbs_source_class_fields[] = {
+    {"class", JBUF_STR, "stock | crypto | fx", HBS_IF_SENT,
+     offsetof(struct hbs_source_class, name)},
+    {"sources", JBUF_STR, "providers in order, comma-separated", HBS_IF_SENT,
+     offsetof(struct hbs_source_class, sources)},
+    {"usable", JBUF_INT, "providers that can be asked", HBS_IF_SENT,
+     offsetof(struct hbs_source_class, usable)},
+    {"note", JBUF_STR, "why there is no second source, or null", HBS_IF_SENT,
+     offsetof(struct hbs_source_class, note)},
+};
+const size_t hbs_source_class_nfields = ARRAY_LEN(hbs_source_class_fields);
 
 const struct hbs_field hbs_detail_fields[] = {
     HBS_D(db, JBUF_STR, "ok | connecting | reconnecting"),
@@ -162,8 +181,29 @@ static void hbs_write_provider_counts(struct jbuf *b, const struct hbs_queue *q,
     jbuf_obj_end(b);
 }
 
+/* Writes key: [elements of fields each] into the open object of b. */
+static void hbs_write_array(struct jbuf *b, const char *key, const struct hbs_field *fields,
+                            size_t nfields, const void *elems, size_t size, size_t n)
+{
+    jbuf_key(b, key);
+    jbuf_arr(b);
+    for (size_t i = 0; i < n; i++) {
+        jbuf_obj(b);
+        hbs_write_fields(b, fields, nfields, (const char *)elems + i * size);
+        jbuf_obj_end(b);
+    }
+    jbuf_arr_end(b);
+}
+
 void hbs_write(struct jbuf *b, const struct hbs_row *row, const struct hbs_queue *q,
                const struct hbs_provider *p, size_t np, const struct hbs_detail *detail)
+{
+    hbs_write_ex(b, row, q, p, np, NULL, detail);
+}
+
+void hbs_write_ex(struct jbuf *b, const struct hbs_row *row, const struct hbs_queue *q,
+                  const struct hbs_provider *p, size_t np, const struct hbs_queue_extra *extra,
+                  const struct hbs_detail *detail)
 {
     jbuf_obj(b);
     hbs_write_fields(b, hbs_row_fields, hbs_row_nfields, row);
@@ -184,6 +224,12 @@ void hbs_write(struct jbuf *b, const struct hbs_row *row, const struct hbs_queue
         jbuf_obj_end(b);
     }
     jbuf_arr_end(b);
+    if (extra != NULL) {
+        hbs_write_array(b, HBS_QUEUE_FAILOVERS, hbs_failover_fields, hbs_failover_nfields,
+                        extra->failovers, sizeof extra->failovers[0], extra->nfailovers);
+        hbs_write_array(b, HBS_QUEUE_SOURCES, hbs_source_class_fields, hbs_source_class_nfields,
+                        extra->classes, sizeof extra->classes[0], extra->nclasses);
+    }
     jbuf_obj_end(b);
     jbuf_key(b, "detail");
     jbuf_obj(b);
@@ -233,6 +279,8 @@ json_object *hbs_read_queue(json_object *src)
     /* Passed on as fetcherd wrote them, when present: per-provider state
      * and the batching figures. */
     hbs_pass_on(q, src, HBS_QUEUE_PROVIDERS);
+    hbs_pass_on(q, src, HBS_QUEUE_FAILOVERS);
+    hbs_pass_on(q, src, HBS_QUEUE_SOURCES);
     for (size_t i = 0; i < hbs_queue_nfields; i++)
         if (hbs_queue_fields[i].serve == HBS_IF_SENT)
             hbs_pass_on(q, src, hbs_queue_fields[i].name);

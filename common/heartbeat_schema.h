@@ -126,6 +126,38 @@ extern const struct hbs_field hbs_process_fields[];
 extern const size_t hbs_process_nfields;
 #define HBS_DETAIL_PROCESS "process"
 
+/* One element of queue.failovers: waiters that moved from provider `from`
+ * to the next source `to`, since the process started (only pairs that
+ * happened). /metrics serves it as fetcherd_failovers_total{from,to}. */
+struct hbs_failover {
+    const char *from, *to;
+    int64_t count;
+};
+extern const struct hbs_field hbs_failover_fields[];
+extern const size_t hbs_failover_nfields;
+#define HBS_QUEUE_FAILOVERS "failovers"
+
+/* One element of queue.sources: an asset class's sources as configured
+ * (FETCH_SOURCES), how many of them can be used, and for people why a
+ * class has no second source ("TWELVEDATA_API_KEY is not set"), or null. */
+struct hbs_source_class {
+    const char *name;    /* "stock", "crypto", "fx" */
+    const char *sources; /* "yahoo,twelvedata (no key)" */
+    int64_t usable;
+    const char *note;
+};
+extern const struct hbs_field hbs_source_class_fields[];
+extern const size_t hbs_source_class_nfields;
+#define HBS_QUEUE_SOURCES "sources"
+
+/* What `queue` carries besides its counters and providers. */
+struct hbs_queue_extra {
+    const struct hbs_failover *failovers;
+    size_t nfailovers;
+    const struct hbs_source_class *classes;
+    size_t nclasses;
+};
+
 /* `detail`: the daemon's view of its own health. fetcher-api's status rule
  * reads the three fields named below; the others are shown as written. */
 struct hbs_detail {
@@ -159,6 +191,11 @@ void hbs_write_fields(struct jbuf *b, const struct hbs_field *fields, size_t n, 
  * providers[0, np) as `queue`, then `detail`. */
 void hbs_write(struct jbuf *b, const struct hbs_row *row, const struct hbs_queue *q,
                const struct hbs_provider *p, size_t np, const struct hbs_detail *detail);
+/* hbs_write() with `queue`'s failovers and sources arrays (extra may be
+ * NULL: both left out). */
+void hbs_write_ex(struct jbuf *b, const struct hbs_row *row, const struct hbs_queue *q,
+                  const struct hbs_provider *p, size_t np, const struct hbs_queue_extra *extra,
+                  const struct hbs_detail *detail);
 
 /* The queue object fetcher-api answers, from the column's parsed JSON (src
  * borrowed; NULL or not an object: all HBS_ALWAYS counters 0). Returns a

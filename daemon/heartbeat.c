@@ -5,6 +5,7 @@
 #include "heartbeat_schema.h"
 #include "jbuf.h"
 #include "procstat.h"
+#include "sources.h"
 #include "sql.h"
 #include "staleness.h"
 
@@ -99,6 +100,33 @@ static size_t hb_providers(struct daemon *d, const struct queue_counters *qc,
     return n;
 }
 
+/* The from → to pairs that happened, into fo[0, HB_PROVIDERS²); returns
+ * how many. */
+static size_t hb_failovers(const struct queue_provider_info *pi, size_t np, struct hbs_failover *fo)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < np; i++)
+        for (size_t j = 0; j < np && j < QUEUE_MAX_PROVIDERS; j++)
+            if (pi[i].failovers_to[j] > 0)
+                fo[n++] =
+                    (struct hbs_failover){pi[i].name, pi[j].name, (int64_t)pi[i].failovers_to[j]};
+    return n;
+}
+
+/* Each class's sources as configured, into cl[0, SRC_CLASSES); the texts
+ * into text. */
+static size_t hb_classes(const struct daemon *d, struct hbs_source_class *cl, char (*text)[128])
+{
+    for (int c = 0; c < SRC_CLASSES; c++) {
+        const char *note;
+        size_t usable = sources_usable(d->sources, (enum source_class)c, &note);
+        sources_describe(d->sources, (enum source_class)c, text[c], sizeof text[c]);
+        cl[c] = (struct hbs_source_class){sources_class_name((enum source_class)c), text[c],
+                                          (int64_t)usable, note};
+    }
+    return SRC_CLASSES;
+}
+
 /* The heartbeat document (heartbeat_schema.h) for state "running" or
  * "stopped"; malloc'd, or NULL when out of memory. */
 static char *hb_build(struct heartbeat *h, const char *state)
@@ -168,7 +196,11 @@ static char *hb_build(struct heartbeat *h, const char *state)
         };
     struct jbuf b;
     jbuf_init(&b);
-    hbs_write(&b, &row, &q, p, np, &detail);
+    struct hbs_failover fo[HB_PROVIDERS * HB_PROVIDERS];
+    struct hbs_source_class cl[SRC_CLASSES];
+    char cltext[SRC_CLASSES][128];
+    struct hbs_queue_extra extra = {fo, hb_failovers(pi, np, fo), cl, hb_classes(d, cl, cltext)};
+    hbs_write_ex(&b, &row, &q, p, np, &extra, &detail);
     return jbuf_take(&b);
 }
 

@@ -52,6 +52,7 @@ struct chain {
 struct waiter {
     struct waiter *next;
     queue_cb cb;
+    queue_accept_cb accept; /* chain waiters only; NULL takes every answer */
     void *cls;
     struct result *res;
     struct chain *chain; /* NULL: no alternatives */
@@ -152,6 +153,7 @@ struct queue_batch {
     int provider;
     int kind;                  /* enum queue_request_kind */
     int probe;                 /* sent while offline to see whether the network is back */
+    int down_probe;            /* sent to a down provider as its probe */
     const char *provider_name; /* the queue's copy; lives as long as the queue */
     size_t n;
     struct entry **entries;
@@ -550,6 +552,13 @@ int queue_submit_chain(struct fetch_queue *q, const char *const *providers,
                        const char *const *symbols, size_t n, int priority, int64_t ttl_ms,
                        queue_cb cb, void *cls)
 {
+    return queue_submit_chain_accept(q, providers, symbols, n, priority, ttl_ms, NULL, cb, cls);
+}
+
+int queue_submit_chain_accept(struct fetch_queue *q, const char *const *providers,
+                              const char *const *symbols, size_t n, int priority, int64_t ttl_ms,
+                              queue_accept_cb accept, queue_cb cb, void *cls)
+{
     if (n == 0 || cb == NULL)
         return -1;
     if (n == 1)
@@ -577,6 +586,7 @@ int queue_submit_chain(struct fetch_queue *q, const char *const *providers,
     w->cb = cb;
     w->cls = cls;
     w->chain = ch->n > 1 ? ch : NULL;
+    w->accept = w->chain ? accept : NULL;
     if (attach(q, w, ch->step[0].provider, ch->step[0].symbol, ch->priority, ttl_ms) != 0)
         goto fail;
     if (w->chain == NULL)
@@ -615,12 +625,35 @@ static int64_t backoff_delay(struct fetch_queue *q, int attempts, int retry_afte
     return d;
 }
 
+/* Moves w (on no list now; its chain has a step left) from provider
+ * `from` to its next source's entry; why is from's failure, kept as the
+ * reason when it is the waiter's first. */
+static void move_waiter(struct fetch_queue *q, struct waiter *w, int from, const char *why)
+{
+    struct chain *ch = w->chain;
+    struct provider *fp = &q->providers[from];
+    if (ch->why[0] == '\0')
+        snprintf(ch->why, sizeof ch->why, "%s: %s", fp->name, why);
+    fp->failovers_out++;
+    q->c.failovers++;
+    int moved = 0;
+    while (!moved && ch->at + 1 < ch->n) {
+        const struct chain_step *st = &ch->step[++ch->at];
+        moved = attach(q, w, st->provider, st->symbol, ch->priority, ch->ttl_ms) == 0;
+        if (moved) {
+            q->providers[st->provider].failovers_in++;
+            fp->failovers_to[st->provider]++;
+        }
+    }
+    if (!moved)
+        deliver(q, w, &q->oom);
+}
+
 /* Moves every waiter of e that has an alternative left to its next
  * source's entry (where it dedups, batches and waits like any request);
- * why is e's failure, kept as the reason when it is the waiter's first. */
+ * why is e's failure. */
 static void fail_over(struct fetch_queue *q, struct entry *e, const char *why)
 {
-    struct provider *from = &q->providers[e->provider];
     struct waiter **pp = &e->waiters;
     while (*pp) {
         struct waiter *w = *pp;
@@ -631,21 +664,7 @@ static void fail_over(struct fetch_queue *q, struct entry *e, const char *why)
         }
         *pp = w->next;
         w->next = NULL;
-        if (ch->why[0] == '\0')
-            snprintf(ch->why, sizeof ch->why, "%s: %s", from->name, why);
-        from->failovers_out++;
-        q->c.failovers++;
-        int moved = 0;
-        while (!moved && ch->at + 1 < ch->n) {
-            const struct chain_step *st = &ch->step[++ch->at];
-            moved = attach(q, w, st->provider, st->symbol, ch->priority, ch->ttl_ms) == 0;
-            if (moved) {
-                q->providers[st->provider].failovers_in++;
-                from->failovers_to[st->provider]++;
-            }
-        }
-        if (!moved)
-            deliver(q, w, &q->oom);
+        move_waiter(q, w, e->provider, why);
     }
 }
 
@@ -956,6 +975,7 @@ void queue_batch_done(struct fetch_queue *q, struct queue_batch *b)
                      q->providers[b->provider].name);
             b->results[i] = miss;
         }
+        b->results[i].probe = b->down_probe && b->results[i].kind == QUOTE_OK;
         complete_entry(q, e, &b->results[i]);
     }
     free_batch(b);
@@ -1090,8 +1110,10 @@ static int start_batch(struct fetch_queue *q, int pi)
     p->batches_in_flight++;
     p->used = 1;
     p->requests++;
-    if (p->down)
+    if (p->down) {
         p->probe_at = now_ms(q) + q->lim.probe_ms; /* this request is its probe */
+        b->down_probe = 1;
+    }
     if (p->rate_per_minute > 0)
         p->tokens_milli -= 1000;
     b->probe = q->offline;
@@ -1219,6 +1241,18 @@ static void deliver_all(struct fetch_queue *q)
         if (q->deliver_head == NULL)
             q->deliver_tail = NULL;
         const struct quote *r = &w->res->q;
+        char why[sizeof r->error];
+        /* every answer names its provider (complete_entry, cache hits) */
+        int from = r->kind == QUOTE_OK ? find_provider(q, r->source) : -1;
+        if (w->accept != NULL && from >= 0 && w->chain->at + 1 < w->chain->n &&
+            !w->accept(r, w->cls, why, sizeof why)) {
+            /* a miss of this source: on to the next, like a failure */
+            result_drop(q, w->res);
+            w->res = NULL;
+            w->next = NULL;
+            move_waiter(q, w, from, why);
+            continue;
+        }
         struct quote with_reason;
         if (w->chain != NULL && w->chain->why[0]) {
             /* the answer is shared; the reason is this waiter's own */

@@ -46,7 +46,7 @@ UNIT_DEPS_upstream  := daemon/upstream daemon/queue daemon/fetch daemon/loop tes
 # for the tests of the modules that need more than one of them: against
 # wire_server.c over loopback and run.sh's PostgreSQL through the relay of
 # tests/unit/pg_fault.c (skipped without PGLOCAL_PORT)
-UNIT_DEPS_daemon_rig := daemon/cycle daemon/assets daemon/record daemon/sources \
+UNIT_DEPS_daemon_rig := daemon/cycle daemon/crosscheck daemon/assets daemon/record daemon/sources \
                         daemon/staleness daemon/stats daemon/writer daemon/dbconn daemon/sql \
                         daemon/upstream daemon/queue daemon/fetch daemon/loop common/db \
                         common/resolve common/migrate common/config tests/unit/wire_server tests/unit/pg_fault \
@@ -70,3 +70,5 @@ ALLOC_FAIL_WRAP := $(foreach f,malloc calloc realloc strdup strndup json_tokener
 UNIT_LDFLAGS_alloc_torture := $(ALLOC_FAIL_WRAP)
 # test_upstream fails one json-c read on purpose (tests/unit/alloc_fail.c)
 UNIT_LDFLAGS_upstream := $(ALLOC_FAIL_WRAP)
+# the cross-check's rules: which price is kept, conversion, the WARNING
+UNIT_DEPS_crosscheck := daemon/crosscheck
