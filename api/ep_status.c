@@ -7,7 +7,8 @@
  * last heartbeat is younger than the live window (three missed heartbeats,
  * at least 15 s). A live instance whose detail reports offline upstreams, a
  * database it cannot reach, or a degraded_reason makes the status
- * "degraded"; no live instance means "stopped".
+ * "degraded"; no live instance means "stopped"; a running one with nothing
+ * tracked is "idle" (idle_reason "no assets tracked").
  */
 #include "apidb.h"
 #include "config.h"
@@ -157,7 +158,11 @@ enum MHD_Result ep_status(struct MHD_Connection *conn, const struct api_request 
     const char *reason = NULL;
     struct json_object *detail = live >= 0 ? col_object(inst, live, I_DETAIL) : NULL;
     enum status_state state = status_evaluate(live >= 0, detail, &reason);
+    const char *idle_reason = NULL;
+    state = status_idle(state, strtoll(PQgetvalue(sum, 0, 0), NULL, 10), &idle_reason);
     json_object_object_add(o, "status", json_object_new_string(status_name(state)));
+    json_object_object_add(o, "idle_reason",
+                           idle_reason != NULL ? json_object_new_string(idle_reason) : NULL);
     json_object_object_add(o, "uptime_seconds",
                            live >= 0 ? col_int(inst, live, I_UPTIME) : json_object_new_int(0));
     json_object_object_add(o, "last_update", col_str(sum, 0, 1));

@@ -36,6 +36,45 @@
 
 /* clang-format off: the SQL is laid out for reading, not for the formatter. */
 // clang-format off
+/* One position of a portfolio: x a portfolio_positions row, a its asset. */
+#define POSITION_DOC                                                                               \
+    "json_build_object('symbol', a.symbol, 'name', a.name, 'asset_type', a.asset_type,"            \
+    " 'quantity', trim_scale(x.quantity), 'average_buy_price', trim_scale(x.average_buy_price),"  \
+    " 'currency', coalesce(x.currency, a.currency), 'asset_currency', a.currency)"
+
+/* A portfolio with its positions (latest price and value each) and its
+ * valuation from portfolio_performance_cache; "stale" when the portfolio
+ * changed after that valuation was made. p is a portfolios row. */
+#define PORTFOLIO_DOC(p)                                                                           \
+    "json_build_object('id', " p ".id, 'name', " p ".name, 'currency', " p ".currency,"           \
+    " 'created_at', " TS(p ".created_at") ", 'updated_at', " TS(p ".updated_at") ","              \
+    " 'valuation', (SELECT json_build_object('currency', c.currency,"                             \
+    "  'total_value', trim_scale(c.total_value), 'total_invested', trim_scale(c.total_invested)," \
+    "  'total_return', trim_scale(c.total_return), 'return_pct', trim_scale(c.return_pct),"       \
+    "  'positions', c.positions, 'priced_positions', c.priced_positions, 'missing', c.missing,"   \
+    "  'calculated_at', " TS("c.calculated_at") ", 'cycle_id', c.cycle_id,"                       \
+    "  'value_usd', trim_scale(c.value_usd), 'day_change', trim_scale(c.day_change),"             \
+    "  'day_change_pct', trim_scale(c.day_change_pct), 'week_change', trim_scale(c.week_change)," \
+    "  'week_change_pct', trim_scale(c.week_change_pct),"                                         \
+    "  'month_change', trim_scale(c.month_change),"                                               \
+    "  'month_change_pct', trim_scale(c.month_change_pct),"                                       \
+    "  'year_change', trim_scale(c.year_change), 'year_change_pct', trim_scale(c.year_change_pct)," \
+    "  'stale', c.calculated_at < " p ".updated_at)"                                              \
+    "  FROM portfolio_performance_cache c WHERE c.portfolio_id = " p ".id),"                      \
+    " 'positions', coalesce((SELECT json_agg(json_build_object('symbol', a.symbol,"               \
+    "  'name', a.name, 'asset_type', a.asset_type, 'quantity', trim_scale(x.quantity),"           \
+    "  'average_buy_price', trim_scale(x.average_buy_price),"                                     \
+    "  'currency', coalesce(x.currency, a.currency), 'asset_currency', a.currency,"               \
+    "  'tracked', t.asset_id IS NOT NULL, 'price', trim_scale(lp.price),"                         \
+    "  'price_currency', lp.currency, 'price_time', " TS("lp.price_time") ","                     \
+    "  'value', trim_scale(x.quantity * lp.price)) ORDER BY a.symbol)"                            \
+    "  FROM portfolio_positions x JOIN assets a ON a.id = x.asset_id"                             \
+    "  LEFT JOIN tracked_assets t ON t.asset_id = a.id"                                           \
+    "  LEFT JOIN LATERAL (SELECT price, currency, price_time FROM asset_prices"                   \
+    "   WHERE asset_id = a.id ORDER BY fetched_at DESC LIMIT 1) lp ON true"                       \
+    "  WHERE x.portfolio_id = " p ".id), '[]'::json))"
+
+
 const struct db_stmt api_sql[SQL_COUNT_] = {
     [SQL_INSTANCES] =
         {"api_instances",
@@ -60,13 +99,17 @@ const struct db_stmt api_sql[SQL_COUNT_] = {
          " FROM (SELECT 1) one LEFT JOIN fetcher_settings s ON s.id = 1",
          0},
     /* All-time totals come from fetcher_cycle_counts (kept by triggers,
-     * migration 003): five rows instead of an aggregate over every cycle.
+     * migration 003): six rows instead of an aggregate over every cycle.
+     * Empty cycles (nothing was tracked, migration 012) are counted apart,
+     * in empty_cycles, and left out of the cycle totals, the rates and the
+     * durations: they did no work to succeed or fail at.
      * "Since start" is the live instance's cycles since its started_at, by
      * the (instance_id, started_at) index. */
     [SQL_STATISTICS] =
         {"api_statistics",
          "WITH cc AS (SELECT"
-         "  coalesce(sum(n) FILTER (WHERE status <> 'running'), 0) AS total,"
+         "  coalesce(sum(n) FILTER (WHERE status NOT IN ('running', 'empty')), 0) AS total,"
+         "  coalesce(sum(n) FILTER (WHERE status = 'empty'), 0) AS empty,"
          "  coalesce(sum(n) FILTER (WHERE status IN ('succeeded', 'partial')), 0) AS ok,"
          "  coalesce(sum(n) FILTER (WHERE status IN ('failed', 'aborted')), 0) AS bad,"
          "  coalesce(sum(n) FILTER (WHERE status = 'partial'), 0) AS partial,"
@@ -74,30 +117,31 @@ const struct db_stmt api_sql[SQL_COUNT_] = {
          "  coalesce(sum(assets_succeeded) FILTER (WHERE status <> 'running'), 0) AS a_ok,"
          "  coalesce(sum(assets_failed) FILTER (WHERE status <> 'running'), 0) AS a_bad,"
          "  coalesce(sum(upstream_requests) FILTER (WHERE status <> 'running'), 0) AS upstream,"
-         "  coalesce(sum(duration_ms) FILTER (WHERE status <> 'running'), 0) AS ms"
+         "  coalesce(sum(duration_ms) FILTER (WHERE status NOT IN ('running', 'empty')), 0) AS ms"
          "  FROM fetcher_cycle_counts),"
-         " recent AS (SELECT duration_ms FROM fetcher_cycles WHERE status <> 'running'"
-         "  ORDER BY id DESC LIMIT 100),"
+         " recent AS (SELECT duration_ms FROM fetcher_cycles"
+         "  WHERE status NOT IN ('running', 'empty') ORDER BY id DESC LIMIT 100),"
          " last AS (SELECT duration_ms, finished_at, status FROM fetcher_cycles"
-         "  WHERE status <> 'running' ORDER BY id DESC LIMIT 1),"
+         "  WHERE status NOT IN ('running', 'empty') ORDER BY id DESC LIMIT 1),"
          " live AS (SELECT instance_id, started_at FROM fetcher_instances WHERE " LIVE_INSTANCE
          "  ORDER BY last_heartbeat DESC LIMIT 1),"
          " ss AS (SELECT l.instance_id, l.started_at,"
-         "  count(c.id) FILTER (WHERE c.status <> 'running') AS total,"
+         "  count(c.id) FILTER (WHERE c.status NOT IN ('running', 'empty')) AS total,"
+         "  count(c.id) FILTER (WHERE c.status = 'empty') AS empty,"
          "  count(c.id) FILTER (WHERE c.status IN ('succeeded', 'partial')) AS ok,"
          "  count(c.id) FILTER (WHERE c.status IN ('failed', 'aborted')) AS bad,"
          "  count(c.id) FILTER (WHERE c.status = 'partial') AS partial,"
          "  coalesce(sum(c.assets_succeeded) FILTER (WHERE c.status <> 'running'), 0) AS a_ok,"
          "  coalesce(sum(c.assets_failed) FILTER (WHERE c.status <> 'running'), 0) AS a_bad,"
          "  coalesce(sum(c.upstream_requests) FILTER (WHERE c.status <> 'running'), 0) AS upstream,"
-         "  avg(c.duration_ms) FILTER (WHERE c.status <> 'running') AS avg_ms"
+         "  avg(c.duration_ms) FILTER (WHERE c.status NOT IN ('running', 'empty')) AS avg_ms"
          "  FROM live l LEFT JOIN fetcher_cycles c ON c.instance_id = l.instance_id"
          "   AND c.started_at >= l.started_at GROUP BY l.instance_id, l.started_at)"
          " SELECT json_build_object("
          " 'uptime_seconds', coalesce((SELECT greatest(0, floor(extract(epoch FROM"
          "   now() - started_at)))::bigint FROM live), 0),"
          " 'total_cycles', a.total, 'successful_cycles', a.ok, 'failed_cycles', a.bad,"
-         " 'partial_cycles', a.partial, 'running_cycles', a.running,"
+         " 'partial_cycles', a.partial, 'running_cycles', a.running, 'empty_cycles', a.empty,"
          " 'success_rate', CASE WHEN a.total = 0 THEN 0 ELSE round(100.0 * a.ok / a.total, 2) END,"
          " 'average_cycle_duration_seconds', (SELECT round(avg(duration_ms) / 1000.0, 3) FROM recent),"
          " 'last_cycle_duration_seconds', (SELECT round(duration_ms / 1000.0, 3) FROM last),"
@@ -109,14 +153,14 @@ const struct db_stmt api_sql[SQL_COUNT_] = {
          "   ELSE round(100.0 * a.a_ok / (a.a_ok + a.a_bad), 2) END,"
          " 'upstream_requests', a.upstream,"
          " 'all_time', json_build_object('total_cycles', a.total, 'successful_cycles', a.ok,"
-         "   'failed_cycles', a.bad, 'partial_cycles', a.partial,"
+         "   'failed_cycles', a.bad, 'partial_cycles', a.partial, 'empty_cycles', a.empty,"
          "   'success_rate', CASE WHEN a.total = 0 THEN 0 ELSE round(100.0 * a.ok / a.total, 2) END,"
          "   'average_cycle_duration_seconds', CASE WHEN a.total = 0 THEN NULL"
          "     ELSE round(a.ms / a.total / 1000.0, 3) END,"
          "   'assets_succeeded', a.a_ok, 'assets_failed', a.a_bad, 'upstream_requests', a.upstream),"
          " 'since_start', (SELECT json_build_object('instance_id', instance_id,"
          "   'started_at', " TS("started_at") ", 'total_cycles', total, 'successful_cycles', ok,"
-         "   'failed_cycles', bad, 'partial_cycles', partial,"
+         "   'failed_cycles', bad, 'partial_cycles', partial, 'empty_cycles', empty,"
          "   'success_rate', CASE WHEN total = 0 THEN 0 ELSE round(100.0 * ok / total, 2) END,"
          "   'average_cycle_duration_seconds', round(avg_ms / 1000.0, 3),"
          "   'assets_succeeded', a_ok, 'assets_failed', a_bad, 'upstream_requests', upstream)"
@@ -284,7 +328,8 @@ const struct db_stmt api_sql[SQL_COUNT_] = {
     [SQL_TRACK] =
         {"api_track",
          "WITH ins AS (INSERT INTO assets (symbol, name, asset_type, currency, provider,"
-         "  provider_symbol) VALUES ($1::text, $2::text, $3::text, $4::text, $5::text, $6::text)"
+         "  provider_symbol, exchange) VALUES ($1::text, $2::text, $3::text, $4::text, $5::text,"
+         "  $6::text, $8::text)"
          "  ON CONFLICT (symbol) DO NOTHING RETURNING *),"
          " a AS (SELECT * FROM ins UNION ALL SELECT * FROM assets"
          "  WHERE symbol = $1::text AND NOT EXISTS (SELECT 1 FROM ins)),"
@@ -301,7 +346,7 @@ const struct db_stmt api_sql[SQL_COUNT_] = {
          " 'provider_symbol', a.provider_symbol, 'tracked', true,"
          " 'added_at', " TS("t.added_at") ", 'created', EXISTS (SELECT 1 FROM ins))::text"
          " FROM a JOIN t ON t.asset_id = a.id)",
-         7},
+         8},
     /* Untrack keeps the asset and its history; only the tracking goes. */
     [SQL_UNTRACK] =
         {"api_untrack",
@@ -445,6 +490,153 @@ const struct db_stmt api_sql[SQL_COUNT_] = {
          "  '[]'::json),"
          " 'firing', (SELECT count(*) FROM fetcher_alerts WHERE resolved_at IS NULL),"
          " 'total', (SELECT count(*) FROM fetcher_alerts))::text",
+         2},
+
+    /* ---- portfolios --------------------------------------------------- */
+    [SQL_PORTFOLIO_CREATE] =
+        {"api_portfolio_create",
+         "WITH ins AS (INSERT INTO portfolios AS p (name, currency) SELECT $1::text, $2::text"
+         "  WHERE NOT EXISTS (SELECT 1 FROM portfolios WHERE lower(name) = lower($1::text))"
+         "  RETURNING *),"
+         " l AS (INSERT INTO fetcher_logs (level, message, context)"
+         "  SELECT 'INFO', 'Portfolio ' || name || ' created by ' || $3::text,"
+         "   jsonb_build_object('client', $3::text, 'action', 'portfolio_create',"
+         "    'portfolio_id', id) FROM ins)"
+         " SELECT " PORTFOLIO_DOC("p") "::text FROM ins p",
+         3},
+    [SQL_PORTFOLIO_GET] =
+        {"api_portfolio_get",
+         "SELECT " PORTFOLIO_DOC("p") "::text FROM portfolios p WHERE p.id = $1::bigint",
+         1},
+    [SQL_PORTFOLIO_UPDATE] =
+        {"api_portfolio_update",
+         "WITH cur AS (SELECT id FROM portfolios WHERE id = $1::bigint),"
+         " clash AS (SELECT 1 FROM portfolios WHERE $2::text IS NOT NULL"
+         "  AND lower(name) = lower($2::text) AND id <> $1::bigint),"
+         " u AS (UPDATE portfolios p SET name = coalesce($2::text, p.name),"
+         "  currency = coalesce($3::text, p.currency), updated_at = now()"
+         "  FROM cur WHERE p.id = cur.id AND NOT EXISTS (SELECT 1 FROM clash) RETURNING p.*),"
+         " l AS (INSERT INTO fetcher_logs (level, message, context)"
+         "  SELECT 'INFO', 'Portfolio ' || id || ' changed by ' || $4::text,"
+         "   jsonb_build_object('client', $4::text, 'action', 'portfolio_update',"
+         "    'portfolio_id', id, 'name', name, 'currency', currency) FROM u)"
+         " SELECT EXISTS (SELECT 1 FROM cur), EXISTS (SELECT 1 FROM clash),"
+         " (SELECT " PORTFOLIO_DOC("p") "::text FROM u p)",
+         4},
+    [SQL_PORTFOLIO_DELETE] =
+        {"api_portfolio_delete",
+         "WITH d AS (DELETE FROM portfolios WHERE id = $1::bigint RETURNING id, name),"
+         " l AS (INSERT INTO fetcher_logs (level, message, context)"
+         "  SELECT 'INFO', 'Portfolio ' || name || ' deleted by ' || $2::text,"
+         "   jsonb_build_object('client', $2::text, 'action', 'portfolio_delete',"
+         "    'portfolio_id', id) FROM d)"
+         " SELECT count(*) FROM d",
+         2},
+    [SQL_POSITION_ADD] =
+        {"api_position_add",
+         "WITH p AS (SELECT id FROM portfolios WHERE id = $1::bigint),"
+         " a AS (SELECT * FROM assets WHERE symbol = $2::text),"
+         " ins AS (INSERT INTO portfolio_positions (portfolio_id, asset_id, quantity,"
+         "  average_buy_price, currency) SELECT p.id, a.id, $3::numeric, $4::numeric, $5::text"
+         "  FROM p, a ON CONFLICT (portfolio_id, asset_id) DO NOTHING RETURNING *),"
+         " t AS (UPDATE portfolios SET updated_at = now()"
+         "  WHERE id IN (SELECT portfolio_id FROM ins)),"
+         " l AS (INSERT INTO fetcher_logs (level, message, context)"
+         "  SELECT 'INFO', 'Position ' || a.symbol || ' added to portfolio ' || x.portfolio_id"
+         "   || ' by ' || $6::text, jsonb_build_object('client', $6::text, 'action',"
+         "   'position_add', 'portfolio_id', x.portfolio_id, 'symbol', a.symbol)"
+         "  FROM ins x JOIN a ON a.id = x.asset_id)"
+         " SELECT EXISTS (SELECT 1 FROM p), EXISTS (SELECT 1 FROM a),"
+         " (SELECT " POSITION_DOC "::text FROM ins x JOIN a ON a.id = x.asset_id)",
+         6},
+    [SQL_POSITION_UPDATE] =
+        {"api_position_update",
+         "WITH p AS (SELECT id FROM portfolios WHERE id = $1::bigint),"
+         " a AS (SELECT * FROM assets WHERE symbol = $2::text),"
+         " u AS (UPDATE portfolio_positions pp SET quantity = coalesce($3::numeric, pp.quantity),"
+         "  average_buy_price = coalesce($4::numeric, pp.average_buy_price),"
+         "  currency = CASE WHEN $6::boolean THEN $5::text ELSE pp.currency END"
+         "  FROM a WHERE pp.portfolio_id = $1::bigint AND pp.asset_id = a.id RETURNING pp.*),"
+         " t AS (UPDATE portfolios SET updated_at = now()"
+         "  WHERE id IN (SELECT portfolio_id FROM u)),"
+         " l AS (INSERT INTO fetcher_logs (level, message, context)"
+         "  SELECT 'INFO', 'Position ' || a.symbol || ' in portfolio ' || x.portfolio_id"
+         "   || ' changed by ' || $7::text, jsonb_build_object('client', $7::text, 'action',"
+         "   'position_update', 'portfolio_id', x.portfolio_id, 'symbol', a.symbol)"
+         "  FROM u x JOIN a ON a.id = x.asset_id)"
+         " SELECT EXISTS (SELECT 1 FROM p),"
+         " (SELECT " POSITION_DOC "::text FROM u x JOIN a ON a.id = x.asset_id)",
+         7},
+    [SQL_POSITION_DELETE] =
+        {"api_position_delete",
+         "WITH p AS (SELECT id FROM portfolios WHERE id = $1::bigint),"
+         " d AS (DELETE FROM portfolio_positions pp USING assets a"
+         "  WHERE pp.portfolio_id = $1::bigint AND pp.asset_id = a.id AND a.symbol = $2::text"
+         "  RETURNING pp.portfolio_id, a.symbol),"
+         " t AS (UPDATE portfolios SET updated_at = now()"
+         "  WHERE id IN (SELECT portfolio_id FROM d)),"
+         " l AS (INSERT INTO fetcher_logs (level, message, context)"
+         "  SELECT 'INFO', 'Position ' || symbol || ' removed from portfolio ' || portfolio_id"
+         "   || ' by ' || $3::text, jsonb_build_object('client', $3::text, 'action',"
+         "   'position_delete', 'portfolio_id', portfolio_id, 'symbol', symbol) FROM d)"
+         " SELECT EXISTS (SELECT 1 FROM p), (SELECT count(*) FROM d)",
+         3},
+    /* The import's preview and its commit. The commit is one statement, so
+     * the positions, the portfolio's updated_at and the log row are one
+     * transaction: all of the file's valid lines, or nothing. */
+    [SQL_IMPORT_CHECK] =
+        {"api_import_check",
+         "SELECT EXISTS (SELECT 1 FROM portfolios WHERE id = $1::bigint),"
+         " (SELECT coalesce(json_agg(json_build_object('line', r.line, 'known', a.id IS NOT NULL,"
+         "   'held', pp.asset_id IS NOT NULL, 'tracked', t.asset_id IS NOT NULL)"
+         "   ORDER BY r.line), '[]'::json)"
+         "  FROM json_to_recordset($2::json) AS r(line int, symbol text)"
+         "  LEFT JOIN assets a ON a.symbol = r.symbol"
+         "  LEFT JOIN portfolio_positions pp ON pp.portfolio_id = $1::bigint"
+         "   AND pp.asset_id = a.id"
+         "  LEFT JOIN tracked_assets t ON t.asset_id = a.id)::text",
+         2},
+    [SQL_IMPORT_COMMIT] =
+        {"api_import_commit",
+         "WITH p AS (SELECT id FROM portfolios WHERE id = $1::bigint),"
+         " r AS (SELECT a.id AS asset_id, x.quantity, x.average_buy_price, x.currency"
+         "  FROM json_to_recordset($2::json) AS x(symbol text, quantity numeric,"
+         "   average_buy_price numeric, currency text) JOIN assets a ON a.symbol = x.symbol),"
+         " up AS (INSERT INTO portfolio_positions (portfolio_id, asset_id, quantity,"
+         "  average_buy_price, currency) SELECT p.id, r.asset_id, r.quantity,"
+         "  r.average_buy_price, r.currency FROM p, r"
+         "  ON CONFLICT (portfolio_id, asset_id) DO UPDATE SET quantity = EXCLUDED.quantity,"
+         "  average_buy_price = EXCLUDED.average_buy_price, currency = EXCLUDED.currency"
+         "  RETURNING 1),"
+         " t AS (UPDATE portfolios SET updated_at = now() WHERE id IN (SELECT id FROM p)),"
+         " l AS (INSERT INTO fetcher_logs (level, message, context)"
+         "  SELECT 'INFO', 'Imported ' || (SELECT count(*) FROM up) || ' positions into"
+         " portfolio ' || p.id || ' by ' || $3::text, jsonb_build_object('client', $3::text,"
+         "   'action', 'portfolio_import', 'portfolio_id', p.id,"
+         "   'positions', (SELECT count(*) FROM up)) FROM p)"
+         " SELECT EXISTS (SELECT 1 FROM p), (SELECT count(*) FROM up)",
+         3},
+    /* Which search results are assets already, and tracked. */
+    [SQL_SEARCH_KNOWN] =
+        {"api_search_known",
+         "SELECT coalesce(json_object_agg(a.symbol, json_build_object("
+         " 'tracked', t.asset_id IS NOT NULL, 'provider', a.provider,"
+         " 'provider_symbol', a.provider_symbol)), '{}'::json)::text"
+         " FROM assets a LEFT JOIN tracked_assets t ON t.asset_id = a.id"
+         " WHERE a.symbol IN (SELECT json_array_elements_text($1::json))",
+         1},
+    [SQL_DEMO_CHECK] =
+        {"api_demo_check",
+         "SELECT (SELECT count(*) FROM assets), (SELECT count(*) FROM portfolios)",
+         0},
+    [SQL_DEMO_DONE] =
+        {"api_demo_done",
+         "WITH l AS (INSERT INTO fetcher_logs (level, message, context) SELECT 'INFO',"
+         "  'Demo data loaded by ' || $1::text || ': ' || (SELECT count(*) FROM assets)"
+         "  || ' assets, ' || (SELECT count(*) FROM portfolios) || ' portfolios',"
+         "  jsonb_build_object('client', $1::text, 'action', 'demo_load'))"
+         " SELECT (SELECT count(*) FROM assets), (SELECT count(*) FROM portfolios),"
+         " (SELECT count(*) FROM tracked_assets), pg_notify('fetcher_trigger', $2::text)",
          2},
 };
 // clang-format on

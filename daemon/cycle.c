@@ -220,7 +220,7 @@ void cycle_get_progress(const struct cycle *c, struct cycle_progress *out)
 
 static const char *cyc_status_name(enum cycle_status st)
 {
-    static const char *const names[] = {"succeeded", "partial", "failed", "aborted"};
+    static const char *const names[] = {"succeeded", "partial", "failed", "aborted", "empty"};
     return names[st];
 }
 
@@ -495,6 +495,9 @@ static void cyc_log_finish(struct cycle *c, enum cycle_status st, int64_t now_wa
                    "Cycle %s aborted by shutdown after %.2fs: %d/%zu assets updated, %zu not "
                    "fetched",
                    c->name, secs, ok, c->n - c->skipped, c->cancelled);
+    } else if (st == CYCLE_EMPTY) {
+        writer_log(c->d->writer, LOG_INFO, c->seq, ctx, "Cycle %s empty: no assets tracked (%.2fs)",
+                   c->name, secs);
     } else {
         writer_log(c->d->writer, st == CYCLE_FAILED ? LOG_ERROR : LOG_INFO, c->seq, ctx,
                    "Cycle %s %s: %d/%zu assets updated in %.2fs", c->name, cyc_status_name(st), ok,
@@ -646,7 +649,11 @@ static void cyc_finish(struct cycle *c)
             failed++;
     }
     c->cancelled = (size_t)cancelled;
+    /* Nothing tracked is not a success: it is recorded as "empty" so the
+     * statistics leave it out (migration 012). Assets all skipped as fresh
+     * are still a cycle that judged them, and succeeds. */
     enum cycle_status st = cancelled     ? CYCLE_ABORTED
+                           : c->n == 0   ? CYCLE_EMPTY
                            : failed == 0 ? CYCLE_SUCCEEDED
                            : ok > 0      ? CYCLE_PARTIAL
                                          : CYCLE_FAILED;

@@ -25,7 +25,9 @@
 #include "daemon.h"
 #include "quote.h"
 
-enum cycle_status { CYCLE_SUCCEEDED, CYCLE_PARTIAL, CYCLE_FAILED, CYCLE_ABORTED };
+/* CYCLE_EMPTY: nothing was tracked, so nothing was fetched; recorded as
+ * "empty" and kept out of the success rate (migration 012). */
+enum cycle_status { CYCLE_SUCCEEDED, CYCLE_PARTIAL, CYCLE_FAILED, CYCLE_ABORTED, CYCLE_EMPTY };
 
 /* The kinds of work a cycle can be. */
 enum work_kind_id {

@@ -56,7 +56,7 @@ static void sched_on_cycle_done(enum cycle_status st, void *cls)
     s->running = 0;
     sched_on_cycle_idle(s); /* the phase changed: fetching → writing */
     if (s->once && s->on_once_done)
-        s->on_once_done(st == CYCLE_SUCCEEDED || st == CYCLE_PARTIAL, s->cls);
+        s->on_once_done(st == CYCLE_SUCCEEDED || st == CYCLE_PARTIAL || st == CYCLE_EMPTY, s->cls);
 }
 
 /* How log lines name the current cycle: its id, as the dashboard does. */

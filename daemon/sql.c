@@ -41,11 +41,14 @@ const struct db_stmt sql_statements[] = {
      "   (SELECT id FROM fetcher_cycles WHERE instance_id = $2 AND seq = $3::bigint)))::text)",
      3},
 
-    /* Currencies that need a rate against USD: those of tracked assets and
-     * those portfolios are valued in. */
+    /* Currencies that need a rate against USD: those of tracked assets,
+     * those portfolios are valued in, and those positions were bought in
+     * (migration 012). */
     {SQL_CURRENCIES,
      "SELECT currency FROM assets a JOIN tracked_assets t ON t.asset_id = a.id"
-     " UNION SELECT currency FROM portfolios EXCEPT SELECT 'USD' ORDER BY 1",
+     " UNION SELECT currency FROM portfolios"
+     " UNION SELECT currency FROM portfolio_positions WHERE currency IS NOT NULL"
+     " EXCEPT SELECT 'USD' ORDER BY 1",
      0},
 
     {SQL_RECORD_RATES,
@@ -204,7 +207,8 @@ const struct db_stmt sql_statements[] = {
      2},
 
     /* Statistics are computed from fetcher_cycles, not from counters in
-     * memory, so they survive restarts and agree with the API. */
+     * memory, so they survive restarts and agree with the API. Empty cycles
+     * (nothing tracked) did no work: left out, as /statistics does. */
     {SQL_PERSIST_STATS,
      "INSERT INTO fetcher_statistics (instance_id, uptime_seconds, total_cycles,"
      "  successful_cycles, failed_cycles, success_rate, avg_cycle_duration_s,"
@@ -215,12 +219,13 @@ const struct db_stmt sql_statements[] = {
      "   CASE WHEN count(*) = 0 THEN 0 ELSE round(100.0 * count(*) FILTER"
      "     (WHERE status IN ('succeeded', 'partial')) / count(*), 2) END,"
      "   (SELECT round(avg(duration_ms) / 1000.0, 3) FROM (SELECT duration_ms"
-     "      FROM fetcher_cycles WHERE status <> 'running' AND duration_ms IS NOT NULL"
-     "      ORDER BY id DESC LIMIT 100) last100),"
+     "      FROM fetcher_cycles WHERE status NOT IN ('running', 'empty')"
+     "      AND duration_ms IS NOT NULL ORDER BY id DESC LIMIT 100) last100),"
      "   (SELECT round(duration_ms / 1000.0, 3) FROM fetcher_cycles"
-     "      WHERE status <> 'running' AND duration_ms IS NOT NULL ORDER BY id DESC LIMIT 1),"
+     "      WHERE status NOT IN ('running', 'empty') AND duration_ms IS NOT NULL"
+     "      ORDER BY id DESC LIMIT 1),"
      "   (SELECT count(*) FROM tracked_assets), $3::jsonb, $4::bigint"
-     " FROM fetcher_cycles WHERE status <> 'running'"
+     " FROM fetcher_cycles WHERE status NOT IN ('running', 'empty')"
      " ON CONFLICT (instance_id, seq) DO NOTHING",
      4},
 

@@ -7,6 +7,7 @@ import { apiGet } from './api.js';
 import { $, h, changed, clear, setText, svg, timeEl } from './dom.js';
 import { fmtExact, fmtInt, fmtPrice, isNum, parseTime } from './format.js';
 import { retryButton } from './actions.js';
+import { untrackButton } from './start.js';
 
 const SHOW = 100;          // rows drawn at once; "Show more" adds as many
 const SPARK_POINTS = 30;
@@ -138,7 +139,7 @@ function draw() {
     }
     tbody.append(h('tr', { class: fail ? 'row-bad' : '', dataset: { testid: 'asset-row', symbol: a.symbol, failing: String(fail) } },
       h('th', { scope: 'row', class: 'sym' }, h('span', { dataset: { testid: 'asset-symbol' } }, String(a.symbol)),
-        sourceLine(a), crosscheckBadge(a)),
+        sourceLine(a), crosscheckBadge(a), untrackButton(a.symbol)),
       h('td', { class: 'col-name' }, String(a.name ?? '')),
       h('td', { class: 'num mono', dataset: { testid: 'asset-price', value: a.price ?? '' } },
         a.price === null || a.price === undefined ? h('span', { class: 'muted' }, '—') : fmtPrice(a.price, a.price_currency || a.currency)),

@@ -9,8 +9,8 @@ import {
   isNum, parseTime,
 } from './format.js';
 
-const STATUS_WORDS = { running: 'Running', stopped: 'Stopped', degraded: 'Degraded' };
-const STATUS_ICONS = { running: '●', stopped: '■', degraded: '▲' };
+const STATUS_WORDS = { running: 'Running', stopped: 'Stopped', degraded: 'Degraded', idle: 'Idle' };
+const STATUS_ICONS = { running: '●', stopped: '■', degraded: '▲', idle: '○' };
 
 let last = null;          // last /status body
 let nextDeadline = null;  // ms epoch when the next cycle is due, or null
@@ -97,6 +97,7 @@ export function renderStatus(s) {
   const reasonEl = $('#status-reason');
   const reasons = [];
   if (s.degraded_reason) reasons.push(String(s.degraded_reason));
+  if (s.idle_reason) reasons.push(`Idle: ${s.idle_reason}. Add an asset, import a portfolio or load the demo data below.`);
   if (s.offline) reasons.push('Upstream providers are unreachable (offline); prices are not being refreshed.');
   renderPaused(s);
   if (st === 'stopped' && !reasons.length) reasons.push('No fetcherd heartbeat: the daemon is not running.');

@@ -131,3 +131,37 @@ api() {
   curl -s -o "$TEST_LOG_DIR/body" -w '%{http_code}' -X "$m" "$@" "$API_URL$p"
   printf ' '; cat "$TEST_LOG_DIR/body"
 }
+
+# ---- OpenAPI: every answer a contract test receives, checked against
+# api/openapi.json (tests/tools/openapi_check.mjs, ajv from scripts/bootstrap).
+OPENAPI_ANSWERS=$TEST_LOG_DIR/openapi-answers.jsonl
+# openapi_record METHOD URL_OR_PATH STATUS BODYFILE HEADERFILE — appends one answer.
+openapi_record() {
+  local path=${2#http://*/}
+  [ "$path" = "$2" ] || path=/$path
+  local ctype
+  ctype=$(grep -i '^content-type:' "$5" 2>/dev/null | tail -1 | cut -d' ' -f2- | tr -d '\r')
+  jq -nc --arg m "$1" --arg p "$path" --argjson s "${3:-0}" --arg c "$ctype" --rawfile b "$4" \
+    '{method: $m, path: $p, status: $s, content_type: $c, body: $b}' >>"$OPENAPI_ANSWERS" 2>/dev/null
+}
+# openapi_check — one "ok" per operation and status seen, one "not ok" per
+# answer the document does not describe.
+openapi_check() {
+  local node_mod=$TEST_ROOT/node_modules
+  if ! command -v node >/dev/null || [ ! -d "$node_mod/ajv" ] || [ ! -d "$node_mod/ajv-formats" ]; then
+    not_ok "OpenAPI check of the answers" "node or ajv is missing: run scripts/bootstrap (it runs npm ci)"
+    return
+  fi
+  if [ ! -s "$OPENAPI_ANSWERS" ]; then not_ok "OpenAPI check of the answers" "no answer was recorded"; return; fi
+  local line out rc
+  out=$(cd "$TEST_ROOT" && node tests/tools/openapi_check.mjs api/openapi.json "$OPENAPI_ANSWERS" 2>&1)
+  rc=$?
+  while IFS= read -r line; do
+    case $line in
+      "ok - "*) ok "${line#ok - }" ;;
+      "not ok - "*) not_ok "${line#not ok - }" ;;
+      *) echo "# $line" ;;
+    esac
+  done <<<"$out"
+  [ $rc -eq 0 ] || not_ok "the OpenAPI check ran to the end (exit $rc)"
+}

@@ -26,7 +26,9 @@ no_external_urls() {    # works offline: nothing from a CDN (the SVG namespace i
   ! grep -Eho 'https?://[A-Za-z0-9.-]+[^"'"'"' )]*' "$DASH"/* | grep -qv '^http://www.w3.org/2000/svg$'
 }
 size=$(cat "$DASH"/* | wc -c)
-check_cmp "dashboard/ is under 150 KB ($size bytes)" "$size" -lt 153600
+# No framework, no build step: the whole page, every file of it, stays
+# small (200 KB since the getting-started and portfolio-editing panels).
+check_cmp "dashboard/ is under 200 KB ($size bytes)" "$size" -lt 204800
 check "dashboard/ is flat and every name is servable ([A-Za-z0-9._-])" flat_and_servable
 check "index.html has no inline script, <style> block, style= or on…= attribute" no_inline_html
 check "no eval, new Function, innerHTML or style attributes set from JavaScript" no_unsafe_js

@@ -7,13 +7,13 @@ UNIT_DEPS_loop      := daemon/loop common/util
 UNIT_DEPS_jbuf      := common/jbuf common/log common/util
 UNIT_DEPS_heartbeat_schema := common/heartbeat_schema common/jbuf common/log common/util
 UNIT_DEPS_scheduler := daemon/deadline
-UNIT_DEPS_validate  := daemon/validate common/util
+UNIT_DEPS_validate  := daemon/validate common/currency common/util
 # test_providers replays real recordings through parse() and then
 # validate_quote() (where minor units become major ones), and checks the text
 # jbuf_num would store: the figure a real answer ends up as.
 UNIT_DEPS_providers := daemon/provider daemon/providers/yahoo daemon/providers/coingecko \
                        daemon/providers/fx daemon/providers/kraken daemon/providers/erapi \
-                       daemon/providers/twelvedata daemon/providers/coinbase daemon/validate \
+                       daemon/providers/twelvedata daemon/providers/coinbase daemon/validate common/currency \
                        common/jbuf common/log common/util
 # the second source of each class (kraken, erapi, twelvedata): the same
 # modules, since the registry in daemon/provider.c names every provider
