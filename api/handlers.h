@@ -6,6 +6,7 @@
  *   ep_status.c   /api/fetcher/status, /statistics, /queue
  *   ep_logs.c     /api/fetcher/logs, /recent-updates, /cycles, /cycles/{id}
  *   ep_data.c     /api/fetcher/assets, /portfolios
+ *   ep_history.c  /api/fetcher/assets/{symbol}/history, /api/fetcher/history
  *   ep_trigger.c  POST /api/fetcher/trigger-update
  *   ep_control.c  POST/DELETE /api/fetcher/assets…, /pause, /resume
  *   ep_metrics.c  /metrics, /api/fetcher/events (events.c does the work)
@@ -37,6 +38,8 @@ enum MHD_Result ep_cycles(struct MHD_Connection *conn, const struct api_request 
 enum MHD_Result ep_cycle(struct MHD_Connection *conn, const struct api_request *req);
 enum MHD_Result ep_assets(struct MHD_Connection *conn, const struct api_request *req);
 enum MHD_Result ep_portfolios(struct MHD_Connection *conn, const struct api_request *req);
+enum MHD_Result ep_history(struct MHD_Connection *conn, const struct api_request *req);
+enum MHD_Result ep_history_batch(struct MHD_Connection *conn, const struct api_request *req);
 enum MHD_Result ep_trigger_update(struct MHD_Connection *conn, const struct api_request *req);
 enum MHD_Result ep_track(struct MHD_Connection *conn, const struct api_request *req);
 enum MHD_Result ep_untrack(struct MHD_Connection *conn, const struct api_request *req);

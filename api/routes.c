@@ -25,6 +25,8 @@ static const struct api_route routes[] = {
     {"POST", "/api/fetcher/assets", ep_track, 0},
     {"DELETE", "/api/fetcher/assets/*", ep_untrack, 0},
     {"POST", "/api/fetcher/assets/*/refresh", ep_refresh, 0},
+    {"GET", "/api/fetcher/assets/*/history", ep_history, ROUTE_CACHED},
+    {"GET", "/api/fetcher/history", ep_history_batch, ROUTE_CACHED},
     {"GET", "/api/fetcher/portfolios", ep_portfolios, ROUTE_CACHED},
     {"POST", "/api/fetcher/portfolios", ep_portfolio_create, 0},
     {"GET", "/api/fetcher/portfolios/*", ep_portfolio_get, ROUTE_CACHED},

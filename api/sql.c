@@ -19,18 +19,31 @@
  * bound is the daemon's own (its newest heartbeat's stale_after_s, i.e.
  * FETCH_STALENESS) plus one fetch interval: a price at its bound is due at
  * the next cycle, so one interval later a cycle that should have refreshed
- * it did not. $2 stands in for both when no daemon ever wrote a heartbeat. */
+ * it did not. $2 stands in for both when no daemon ever wrote a heartbeat.
+ * Not stale, whatever their age: an asset whose bound is 'never' (fetched
+ * only when asked), and, when the daemon keeps market hours, one whose
+ * market is closed (its price is the close until it opens; migration
+ * 010's calendar). */
 #define STALENESS_JSON                                                                             \
     "(SELECT json_object_agg(type, json_build_object('assets', n, 'max_age_s', max_age,"           \
     "  'stale', stale, 'bound_s', bound)) FROM (SELECT type, count(*) AS n,"                       \
-    "  round(max(age)::numeric, 3) AS max_age, count(*) FILTER (WHERE age > bound) AS stale,"      \
+    "  round(max(age)::numeric, 3) AS max_age,"                                                    \
+    "  count(*) FILTER (WHERE age > bound AND NOT exempt) AS stale,"                               \
     "  max(bound) AS bound FROM (SELECT a.asset_type AS type,"                                     \
     "   extract(epoch FROM now() - coalesce(t.last_price_update, t.added_at)) AS age,"             \
     "   coalesce((hb.b ->> a.asset_type)::bigint, $2::bigint)"                                     \
-    "    + coalesce(hb.interval_s, $2::bigint) AS bound"                                           \
+    "    + coalesce(hb.interval_s, $2::bigint) AS bound,"                                          \
+    "   coalesce((hb.b ->> a.asset_type)::bigint, $2::bigint) < 0"                                 \
+    "    OR (coalesce(hb.mh, false) AND coalesce(m.known AND NOT m.is_open, false)) AS exempt"     \
     "   FROM tracked_assets t JOIN assets a ON a.id = t.asset_id"                                  \
-    "   LEFT JOIN (SELECT interval_s, detail -> 'stale_after_s' AS b FROM fetcher_instances"       \
-    "    ORDER BY last_heartbeat DESC LIMIT 1) hb ON true) ages GROUP BY type) per_type)"
+    "   LEFT JOIN (SELECT interval_s, detail -> 'stale_after_s' AS b,"                             \
+    "    (detail ->> 'market_hours')::boolean AS mh FROM fetcher_instances"                        \
+    "    ORDER BY last_heartbeat DESC LIMIT 1) hb ON true"                                         \
+    "   LEFT JOIN (SELECT k.key, s.known, s.is_open FROM (SELECT DISTINCT"                         \
+    "    fetcher_market_key(asset_type, provider_exchange) AS key FROM assets) k"                  \
+    "    CROSS JOIN LATERAL fetcher_market_state(k.key, fetcher_now()) s) m"                       \
+    "    ON m.key = fetcher_market_key(a.asset_type, a.provider_exchange)) ages"                   \
+    "  GROUP BY type) per_type)"
 
 #define EPOCH_MS(col) "(extract(epoch FROM " col ") * 1000)::bigint"
 
@@ -211,6 +224,7 @@ const struct db_stmt api_sql[SQL_COUNT_] = {
          " 'finished_at', " TS("finished_at") ", 'duration_ms', duration_ms,"
          " 'assets_total', assets_total, 'assets_succeeded', assets_succeeded,"
          " 'assets_failed', assets_failed, 'assets_skipped', assets_skipped,"
+         " 'assets_market_closed', assets_market_closed,"
          " 'upstream_requests', upstream_requests, 'error', error) ORDER BY id DESC)"
          " FROM page), '[]'::json),"
          " 'total', (SELECT count(*) FROM f), 'limit', $1::int, 'offset', $2::bigint)::text",
@@ -223,6 +237,7 @@ const struct db_stmt api_sql[SQL_COUNT_] = {
          " 'finished_at', " TS("c.finished_at") ", 'duration_ms', c.duration_ms,"
          " 'assets_total', c.assets_total, 'assets_succeeded', c.assets_succeeded,"
          " 'assets_failed', c.assets_failed, 'assets_skipped', c.assets_skipped,"
+         " 'assets_market_closed', c.assets_market_closed,"
          " 'upstream_requests', c.upstream_requests, 'error', c.error,"
          " 'updates', coalesce((SELECT json_agg(json_build_object("
          "   'id', p.id, 'symbol', p.symbol, 'timestamp', " TS("p.\"timestamp\"") ","
@@ -244,9 +259,19 @@ const struct db_stmt api_sql[SQL_COUNT_] = {
          /* the source of its newest row, and how many it had then (1: no
           * second source); its newest cross-check */
          " 'source', ll.source, 'source_count', ll.source_count,"
-         " 'crosscheck', xc.crosscheck, 'crosscheck_at', " TS("xc.\"timestamp\"") ")"
+         " 'crosscheck', xc.crosscheck, 'crosscheck_at', " TS("xc.\"timestamp\"") ","
+         " 'sources', a.sources, 'provider_exchange', a.provider_exchange,"
+         " 'exchange_timezone', a.exchange_timezone,"
+         " 'history_backfilled_at', " TS("a.history_backfilled_at") ","
+         " 'history_days', a.history_days, 'history_error', a.history_error,"
+         " 'staleness', a.staleness, 'last_attempt_at', " TS("t.last_attempt_at") ","
+         " 'market_state', CASE WHEN a.asset_type = 'crypto' THEN 'open' WHEN m.known THEN"
+         "   CASE WHEN m.is_open THEN 'open' ELSE 'closed' END END,"
+         " 'next_open', CASE WHEN m.known AND NOT m.is_open THEN " TS("m.next_open") " END)"
          " ORDER BY a.symbol), '[]'::json), 'total', count(*))::text"
          " FROM assets a LEFT JOIN tracked_assets t ON t.asset_id = a.id"
+         " LEFT JOIN LATERAL fetcher_market_state(fetcher_market_key(a.asset_type,"
+         "   a.provider_exchange), fetcher_now()) m ON true"
          " LEFT JOIN LATERAL (SELECT price, currency, price_time, fetched_at FROM asset_prices"
          "  WHERE asset_id = a.id ORDER BY fetched_at DESC LIMIT 1) lp ON true"
          " LEFT JOIN LATERAL (SELECT source, source_count FROM price_update_log"
@@ -295,6 +320,69 @@ const struct db_stmt api_sql[SQL_COUNT_] = {
          "   ORDER BY c.id DESC LIMIT 1)::text"
          " FROM fetcher_instances i WHERE " LIVE_INSTANCE " ORDER BY i.last_heartbeat DESC LIMIT 1",
          1},
+    /* A symbol's daily closes (asset_prices_daily) since $2 back, in its
+     * currency or, converted day by day with the stored rates
+     * (fetcher_convert, migration 010), in $3; a close no rate converts
+     * is left out and counted. */
+    [SQL_HISTORY_DAILY] =
+        {"api_history_daily",
+         "WITH a AS (SELECT id, symbol, currency FROM assets WHERE symbol = $1::text),"
+         " pts AS (SELECT d.day, d.currency, CASE WHEN $3::text IS NULL THEN d.close"
+         "   ELSE fetcher_convert(d.close, d.currency, $3::text, d.day) END AS v"
+         "  FROM asset_prices_daily d JOIN a ON d.asset_id = a.id"
+         "  WHERE $2::text IS NULL OR d.day > current_date - $2::interval)"
+         " SELECT json_build_object('symbol', a.symbol, 'range', $4::text, 'interval', '1d',"
+         " 'currency', COALESCE($3::text, a.currency), 'asset_currency', a.currency,"
+         " 'count', (SELECT count(*) FROM pts WHERE v IS NOT NULL),"
+         " 'unconverted', (SELECT count(*) FROM pts WHERE v IS NULL),"
+         " 'points', COALESCE((SELECT json_agg(json_build_object('day', day,"
+         "   'close', trim_scale(round(v, 10))) ORDER BY day) FROM pts WHERE v IS NOT NULL),"
+         "   '[]'::json))::text FROM a",
+         4},
+    /* The intraday prices (asset_prices) of the last day, oldest first. */
+    [SQL_HISTORY_INTRADAY] =
+        {"api_history_intraday",
+         "WITH a AS (SELECT id, symbol, currency FROM assets WHERE symbol = $1::text),"
+         " pts AS (SELECT p.fetched_at, p.price_time, CASE WHEN $2::text IS NULL THEN p.price"
+         "   ELSE fetcher_convert(p.price, p.currency, $2::text, (p.price_time AT TIME ZONE"
+         "   'UTC')::date) END AS v"
+         "  FROM asset_prices p JOIN a ON p.asset_id = a.id"
+         "  WHERE p.fetched_at > now() - interval '1 day')"
+         " SELECT json_build_object('symbol', a.symbol, 'range', $3::text, 'interval', 'fetch',"
+         " 'currency', COALESCE($2::text, a.currency), 'asset_currency', a.currency,"
+         " 'count', (SELECT count(*) FROM pts WHERE v IS NOT NULL),"
+         " 'unconverted', (SELECT count(*) FROM pts WHERE v IS NULL),"
+         " 'points', COALESCE((SELECT json_agg(json_build_object('time', " TS("price_time") ","
+         "   'fetched_at', " TS("fetched_at") ", 'price', trim_scale(round(v, 10)))"
+         "   ORDER BY fetched_at) FROM pts WHERE v IS NOT NULL), '[]'::json))::text FROM a",
+         3},
+    /* Sparklines for many symbols in one answer: each symbol's series (daily
+     * closes, or the last day's intraday prices) thinned to at most $4
+     * points, evenly, the newest always kept; [time, price] pairs. */
+    [SQL_HISTORY_BATCH] =
+        {"api_history_batch",
+         "WITH a AS (SELECT a.id, a.symbol FROM assets a"
+         "  WHERE ($1::text[] IS NULL AND EXISTS (SELECT 1 FROM tracked_assets t"
+         "    WHERE t.asset_id = a.id)) OR a.symbol = ANY ($1::text[])),"
+         " s AS (SELECT a.symbol, d.day::text AS t, d.close AS v FROM a"
+         "  JOIN asset_prices_daily d ON d.asset_id = a.id WHERE NOT $3::boolean"
+         "   AND ($2::text IS NULL OR d.day > current_date - $2::interval)"
+         "  UNION ALL SELECT a.symbol, " TS("p.fetched_at") ", p.price FROM a"
+         "  JOIN asset_prices p ON p.asset_id = a.id WHERE $3::boolean"
+         "   AND p.fetched_at > now() - interval '1 day'),"
+         " n AS (SELECT s.*, row_number() OVER (PARTITION BY symbol ORDER BY t DESC) - 1 AS back,"
+         "   count(*) OVER (PARTITION BY symbol) AS total FROM s),"
+         " k AS (SELECT * FROM n WHERE back % greatest(1, ceil(total::numeric / $4::int))::int = 0)"
+         " SELECT json_build_object('range', $5::text, 'points_max', $4::int,"
+         " 'history', COALESCE((SELECT json_object_agg(symbol, pts) FROM (SELECT symbol,"
+         "   json_agg(json_build_array(t, trim_scale(v)) ORDER BY t) AS pts FROM k"
+         "   GROUP BY symbol) g), '{}'::json))::text",
+         5},
+    [SQL_RATE_KNOWN] = {"api_rate_known",
+                        "SELECT count(*) FROM (SELECT 1 WHERE $1::text = 'USD' UNION ALL"
+                        " SELECT 1 FROM exchange_rates WHERE base = 'USD' AND quote = $1::text"
+                        " LIMIT 1) x",
+                        1},
     /* Logs filtered by level only (the common case): the page through an
      * index-only walk to the offset, then at most $1 rows by primary key;
      * the exact total from fetcher_log_counts, never a count(*). */
@@ -339,13 +427,15 @@ const struct db_stmt api_sql[SQL_COUNT_] = {
          "  SELECT 'INFO', 'Asset ' || a.symbol || ' tracked by ' || $7::text,"
          "   jsonb_build_object('client', $7::text, 'action', 'track', 'symbol', a.symbol,"
          "    'created', EXISTS (SELECT 1 FROM ins))"
-         "  FROM a JOIN t ON t.asset_id = a.id)"
+         "  FROM a JOIN t ON t.asset_id = a.id),"
+         /* fetcherd backfills its daily history now, if it has none */
+         " n AS (SELECT pg_notify('fetcher_backfill', a.symbol) FROM a JOIN t ON t.asset_id = a.id)"
          " SELECT (SELECT count(*) FROM t), (SELECT json_build_object("
          " 'id', a.id, 'symbol', a.symbol, 'name', a.name, 'asset_type', a.asset_type,"
          " 'currency', a.currency, 'exchange', a.exchange, 'provider', a.provider,"
          " 'provider_symbol', a.provider_symbol, 'tracked', true,"
          " 'added_at', " TS("t.added_at") ", 'created', EXISTS (SELECT 1 FROM ins))::text"
-         " FROM a JOIN t ON t.asset_id = a.id)",
+         " FROM a JOIN t ON t.asset_id = a.id), (SELECT count(*) FROM n)",
          8},
     /* Untrack keeps the asset and its history; only the tracking goes. */
     [SQL_UNTRACK] =

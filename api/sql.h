@@ -74,6 +74,13 @@ enum api_stmt {
     SQL_SEARCH_KNOWN,     /* $1 [symbol…] → {symbol: {tracked, provider, provider_symbol}} */
     SQL_DEMO_CHECK,       /* → assets, portfolios (the demo loads into an empty database) */
     SQL_DEMO_DONE,        /* $1 client $2 trigger payload → log row + NOTIFY fetcher_trigger */
+    SQL_HISTORY_DAILY,    /* $1 symbol $2 interval back (NULL: all) $3 currency (NULL: the
+                             asset's) $4 range name → JSON, or no row (no such asset) */
+    SQL_HISTORY_INTRADAY, /* $1 symbol $2 currency $3 range name → JSON or no row */
+    SQL_HISTORY_BATCH,    /* $1 symbols text[] (NULL: every tracked one) $2 interval back
+                             (NULL: all) $3 intraday (bool) $4 points per symbol $5 range
+                             name → JSON */
+    SQL_RATE_KNOWN,       /* $1 currency → 1 when a USD rate for it is stored (or USD) */
     SQL_COUNT_
 };
 

@@ -10,13 +10,6 @@
 #include <string.h>
 #include <strings.h>
 
-/* Quotes in a minor unit (Yahoo: London in pence "GBp"/"GBX",
- * Johannesburg in cents "ZAc", Tel Aviv in agorot "ILA", US cents futures
- * "USX") become the major unit, so a price is never stored a hundred times
- * too high. The division is exact as stored: prices are written with 15
- * significant digits (jbuf_num), and 305.3 / 100 reads 3.053. Returns the
- * major code (and the units per major one in *per), or NULL when ccy is
- * not a minor unit. */
 static int val_currency_why(const char *ccy, const char *expected, char *why, size_t whylen)
 {
     if (expected && expected[0] && ccy[0] && strcasecmp(ccy, expected) != 0) {

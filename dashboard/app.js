@@ -9,6 +9,7 @@ import { $, refreshRelativeTimes, setText } from './dom.js';
 import { fmtClock } from './format.js';
 import { initActions, pokeRetries } from './actions.js';
 import { applyAssetsHash, assetsChanged, initAssets, renderAssets, setAssetsInterval } from './assets.js';
+import { initDetail } from './detail.js';
 import { applyCyclesHash, renderCycles, initCycles, cycleEventSeen } from './cycles.js';
 import { initLive, isLive, liveDebug, liveState } from './live.js';
 import { applyLogsHash, initLogs, loadLogs, logsFollowLive } from './logs.js';
@@ -258,6 +259,7 @@ function start() {
   initAssets();
   initStart({ onChanged: () => refreshSoon(300) });
   initHoldings({ onChanged: () => refreshSoon(300) });
+  initDetail();
   $('#refresh-now').addEventListener('click', () => schedule(0));
   window.addEventListener('hashchange', () => onHash(false));
   document.addEventListener('visibilitychange', () => {

@@ -129,6 +129,7 @@ export function renderStatus(s) {
   }
 
   setText($('[data-testid="database"]'), describeDb(s.database));
+  renderBackfill(s.backfill);
 
   // live events drive the block; a poll takes over when they went quiet
   const pc = runningCycle(s);
@@ -152,6 +153,21 @@ export function renderStatusUnknown(err) {
   setText(reasonEl, `The API did not answer (${err && err.message ? err.message : 'no answer'}).` +
     (known ? ` Last known state: ${known}.` : ''));
   reasonEl.hidden = false;
+}
+
+// The daily-history backfill: "backfilling 12 of 40" while a round runs,
+// its outcome (with failures) after; hidden before any.
+function renderBackfill(b) {
+  const row = $('[data-testid="backfill-row"]');
+  const el = $('[data-testid="backfill"]');
+  if (!row || !el) return;
+  const shown = b && isNum(b.total) && b.total > 0;
+  row.hidden = !shown;
+  if (!shown) return;
+  el.dataset.active = b.active ? 'true' : 'false';
+  const failed = b.failed > 0 ? `, ${fmtInt(b.failed)} failed` : '';
+  setText(el, b.active ? `backfilling ${fmtInt(b.done)} of ${fmtInt(b.total)}${failed}`
+    : `backfilled ${fmtInt(b.total - b.failed)} of ${fmtInt(b.total)}${failed}`);
 }
 
 function describeDb(db) {

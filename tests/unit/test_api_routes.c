@@ -56,6 +56,8 @@ STUB(ep_trigger_update)
 STUB(ep_track)
 STUB(ep_untrack)
 STUB(ep_refresh)
+STUB(ep_history)
+STUB(ep_history_batch)
 STUB(ep_pause)
 STUB(ep_resume)
 STUB(ep_metrics)
@@ -163,6 +165,8 @@ static void test_table(void **state)
         {"DELETE", "/api/fetcher/assets/AAPL", "ep_untrack", "", "AAPL"},
         {"DELETE", "/api/fetcher/assets/", "ep_untrack", "", ""},
         {"POST", "/api/fetcher/assets/BRK-B/refresh", "ep_refresh", "", "BRK-B"},
+        {"GET", "/api/fetcher/assets/BRK-B/history", "ep_history", "", "BRK-B"},
+        {"GET", "/api/fetcher/history", "ep_history_batch", "", ""},
         {"POST", "/api/fetcher/pause", "ep_pause", "", ""},
         {"POST", "/api/fetcher/resume", "ep_resume", "", ""},
         {"GET", "/api/fetcher/events", "ep_events", "", ""},
