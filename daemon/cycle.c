@@ -76,12 +76,18 @@ struct work_kind {
 };
 
 static const struct work_kind cyc_kinds[] = {
-    [WORK_STARTUP] = {"startup", QPRIO_SCHEDULED, 1, 1, 1, 1},
-    [WORK_SCHEDULE] = {"schedule", QPRIO_SCHEDULED, 1, 1, 1, 1},
-    [WORK_MANUAL] = {"manual", QPRIO_MANUAL, 1, 0, 0, 1, 1},
-    [WORK_REFRESH] = {"refresh", QPRIO_ON_DEMAND, 0, 0, 0, 0, 0},
+    [WORK_STARTUP] = {.trigger = "startup", .priority = QPRIO_SCHEDULED, .writes_cycle_row = 1,
+                      .honours_staleness = 1, .honours_market_hours = 1, .fetches_rates = 1,
+                      .crosschecks = 1},
+    [WORK_SCHEDULE] = {.trigger = "schedule", .priority = QPRIO_SCHEDULED, .writes_cycle_row = 1,
+                       .honours_staleness = 1, .honours_market_hours = 1, .fetches_rates = 1,
+                       .crosschecks = 1},
+    [WORK_MANUAL] = {.trigger = "manual", .priority = QPRIO_MANUAL, .writes_cycle_row = 1,
+                     .fetches_rates = 1, .crosschecks = 1},
+    [WORK_REFRESH] = {.trigger = "refresh", .priority = QPRIO_ON_DEMAND},
     /* someone ran it to fetch now: no asset is "fresh enough" */
-    [WORK_ONCE] = {"once", QPRIO_SCHEDULED, 1, 0, 0, 1, 1},
+    [WORK_ONCE] = {.trigger = "once", .priority = QPRIO_SCHEDULED, .writes_cycle_row = 1,
+                   .fetches_rates = 1, .crosschecks = 1},
 };
 
 /* One cross-check ask: the answer of another source for asset i. */

@@ -1065,8 +1065,10 @@ static int slots(const struct provider *p)
     return p->trusted || p->pause_streak == 0 ? p->concurrency : 1;
 }
 
-/* Whether backfill work may go to p now: only into the gaps, so that it
- * never delays scheduled work (see "History" in queue.h). */
+/* Whether a history request may go to p now: only into the gaps, so that
+ * a backfill never delays scheduled work (see "History" in queue.h). The
+ * cross-check's asks share the lowest priority but not this: they are a
+ * few keys, asked once the cycle's own answers are in. */
 static int backfill_may_send(const struct fetch_queue *q, const struct provider *p)
 {
     /* one slot stays free for the schedule, unless there is only one */
@@ -1088,7 +1090,7 @@ static int pick_provider(struct fetch_queue *q, int64_t now)
         if (l == NULL)
             continue;
         const struct entry *h = l->head;
-        if (h->priority == QPRIO_BACKGROUND && !backfill_may_send(q, p))
+        if (h->kind == QREQ_HISTORY && !backfill_may_send(q, p))
             continue;
         if (h->priority > best_prio || (h->priority == best_prio && h->seq < best_seq)) {
             best = i;
@@ -1463,7 +1465,7 @@ int64_t queue_next_event(const struct fetch_queue *q)
             EARLIER(p->paused_until);
         /* backfill waits for a full bucket, everything else for a token */
         const struct list *bl = best_list((struct provider *)p);
-        int64_t want = bl && bl->head->priority == QPRIO_BACKGROUND ? p->burst_milli : 1000;
+        int64_t want = bl && bl->head->kind == QREQ_HISTORY ? p->burst_milli : 1000;
         if (p->rate_per_minute > 0 && p->tokens_milli < want)
             EARLIER(p->refilled_at +
                     ((want - p->tokens_milli) * 60 - p->refill_rem + p->rate_per_minute - 1) /
