@@ -14,18 +14,29 @@
 /* Long enough for any of our queries on a big table, short enough that a
  * stuck query frees its worker before the client gives up. */
 #define APIDB_STATEMENT_TIMEOUT_MS 10000
-/* After a failed connect, this thread answers 503 at once for this long. */
+/* After a failed connect, every thread answers 503 at once for this long;
+ * then one request (one thread at a time) tries again. */
 #define APIDB_CONNECT_BACKOFF_MS 1000
+/* How long a connect waits for the host name's lookup (resolve.h): a
+ * resolver that never answers (the `db` container gone) costs the one
+ * probing request this, not the resolver's own timeout. */
+#define APIDB_RESOLVE_MS 2000
 /* Warnings about a dead database: at most one per this period, all threads. */
 #define APIDB_WARN_EVERY_MS 5000
 
 struct apidb_thread {
     PGconn *conn;
-    int64_t failed_at_ms; /* monotonic time of the last failed connect, 0 = none */
+    int64_t connected_at_ms; /* monotonic */
 };
 
 static pthread_key_t thread_key;
 static _Atomic int64_t last_warn_ms;
+/* The database as all threads know it: the monotonic time of the last
+ * failed connect (0 = not known down), and whether a thread is trying to
+ * connect now. While it is known down, requests answer 503 at once instead
+ * of each waiting for its own connect to fail. */
+static _Atomic int64_t down_at_ms;
+static atomic_int probing;
 
 static void thread_free(void *p)
 {
@@ -70,13 +81,26 @@ static struct apidb_thread *thread_state(void)
 static PGconn *connect_prepared(struct apidb_thread *t)
 {
     char err[512];
+    int64_t now = util_mono_ms();
+    int64_t down = atomic_load(&down_at_ms);
+    /* A connection older than the outage another thread found may lead to
+     * a server that is gone without a word (a killed container): a query
+     * on it would wait for TCP to give up. */
+    if (t->conn != NULL && down != 0 && t->connected_at_ms <= down) {
+        PQfinish(t->conn);
+        t->conn = NULL;
+    }
     if (t->conn != NULL)
         return t->conn;
-    int64_t now = util_mono_ms();
-    if (t->failed_at_ms != 0 && now - t->failed_at_ms < APIDB_CONNECT_BACKOFF_MS)
+    if (down != 0 && now - down < APIDB_CONNECT_BACKOFF_MS)
         return NULL;
-    PGconn *c =
-        db_connect(cfg->database_url, "fetcher-api", APIDB_STATEMENT_TIMEOUT_MS, err, sizeof err);
+    /* Known down: one thread tries again, the others answer 503 now. */
+    int expected = 0;
+    if (down != 0 && !atomic_compare_exchange_strong(&probing, &expected, 1))
+        return NULL;
+    int probe = down != 0;
+    PGconn *c = db_connect_resolved(cfg->database_url, "fetcher-api", APIDB_STATEMENT_TIMEOUT_MS,
+                                    APIDB_RESOLVE_MS, NULL, err, sizeof err);
     if (c == NULL)
         goto fail;
     /* Custom plans: our statements carry optional filters as
@@ -95,13 +119,19 @@ static PGconn *connect_prepared(struct apidb_thread *t)
     if (db_prepare_all(c, api_sql, ARRAY_LEN(api_sql), err, sizeof err) != DB_OK)
         goto fail;
     t->conn = c;
-    t->failed_at_ms = 0;
+    t->connected_at_ms = util_mono_ms();
+    atomic_store(&down_at_ms, 0);
+    if (probe)
+        atomic_store(&probing, 0);
     return c;
 fail:
     warn_limited("connect", err);
     if (c != NULL)
         PQfinish(c);
-    t->failed_at_ms = now != 0 ? now : 1;
+    now = util_mono_ms();
+    atomic_store(&down_at_ms, now != 0 ? now : 1);
+    if (probe)
+        atomic_store(&probing, 0);
     return NULL;
 }
 

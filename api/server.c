@@ -270,12 +270,25 @@ static size_t srv_unescape(void *cls, struct MHD_Connection *conn, char *s)
     return (size_t)(w - s);
 }
 
+/* A client that goes away (a closed dashboard tab, a curl ^C) makes MHD
+ * report that it could not send the rest: normal, not a warning. Anything
+ * else MHD says is. */
 static void srv_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
     char msg[512];
     vsnprintf(msg, sizeof msg, fmt, ap);
-    log_msg(LOG_WARNING, "http: %s", msg);
+    static const char *const client_gone[] = {
+        "closed by remote peer", "no longer available for sending", "Connection reset",
+        "Broken pipe",           "connection was closed",           "Socket disconnected"};
+    enum log_level lv = LOG_WARNING;
+    for (size_t i = 0; i < ARRAY_LEN(client_gone); i++)
+        if (strstr(msg, client_gone[i]) != NULL)
+            lv = LOG_DEBUG;
+    size_t n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+        msg[--n] = '\0';
+    log_msg(lv, "http: %s", msg);
 }
 
 int main(int argc, char **argv)

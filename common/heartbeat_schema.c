@@ -68,7 +68,7 @@ const size_t hbs_queue_nfields = ARRAY_LEN(hbs_queue_fields);
 
 const struct hbs_field hbs_provider_fields[] = {
     HBS_P(name, JBUF_STR, "provider name"),
-    HBS_P(state, JBUF_STR, "ok | paused | down | offline"),
+    HBS_P(state, JBUF_STR, "ok | degraded | paused | down | offline"),
     HBS_P(paused_until, JBUF_TIME, "time a 429 or refusal pause ends"),
     HBS_P(refused, JBUF_BOOL, "the pause is a refusal"),
     HBS_P(pause_reason, JBUF_STR, "why it refused us"),
@@ -83,6 +83,9 @@ const struct hbs_field hbs_provider_fields[] = {
     HBS_P(rate_per_minute, JBUF_INT, "requests per minute allowed"),
     HBS_P(latency_p50_ms, JBUF_NUM, "ms"),
     HBS_P(latency_p95_ms, JBUF_NUM, "ms"),
+    HBS_P(recent_requests, JBUF_INT, "its last requests (at most 10, 15 min)"),
+    HBS_P(recent_failed, JBUF_INT, "of those, failed"),
+    HBS_P(last_error, JBUF_STR, "why the last failed one did, or null"),
 };
 const size_t hbs_provider_nfields = ARRAY_LEN(hbs_provider_fields);
 

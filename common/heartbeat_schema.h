@@ -84,7 +84,9 @@ extern const size_t hbs_queue_nfields;
 /* One element of queue.providers. */
 struct hbs_provider {
     const char *name;
-    const char *state;    /* "ok", "paused" (a 429 or a refusal), "down" or "offline" */
+    /* "ok", "degraded" (some of its recent requests failed), "paused" (a
+     * 429 or a refusal), "down" or "offline" */
+    const char *state;
     int64_t paused_until; /* wall ms; 0 = not paused */
     int refused;          /* the pause is a refusal (401/403, a block page) */
     const char *pause_reason;
@@ -92,6 +94,8 @@ struct hbs_provider {
     int64_t in_flight, queued, requests, errors, refusals, rate_per_minute;
     int64_t failovers_out, failovers_in;
     double latency_p50_ms, latency_p95_ms;
+    int64_t recent_requests, recent_failed;
+    const char *last_error; /* of the last failed recent request, or NULL */
     /* Written after the table's fields, totals since the daemon started:
      *   "outcomes": {"ok": n, …} — finished requests by hbs_outcome_names;
      *   "latency_buckets": [n, …] — request latencies per bucket of the

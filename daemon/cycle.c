@@ -38,9 +38,12 @@
 #include <string.h>
 #include <strings.h>
 
-/* Failures logged one by one per cycle; the rest are summarised, so a whole
- * provider failing does not write ten thousand log rows. */
+/* Causes of failure logged per cycle, one line each (cyc_log_failures);
+ * the rest are summed up, so a cycle never writes more than this many
+ * failure lines, however many assets fail. */
 #define CYCLE_LOG_FAILURES 20
+/* Symbols a cause's line lists in its context (the count says the rest). */
+#define CYCLE_LOG_SYMBOLS 50
 /* Progress events at most this often while a cycle fetches. */
 #define CYCLE_PROGRESS_MS 1000
 /* How old a queue cache answer work that does not honour staleness takes:
@@ -133,6 +136,8 @@ struct cycle {
     const struct work_kind *kind;
     int refs;
     int64_t seq;     /* 0 for work without a cycle row */
+    int64_t id;      /* fetcher_cycles.id when reserved (cycle_set_id), else 0 */
+    char name[64];   /* how log lines name it: the id, as the dashboard does */
     char client[64]; /* who asked, for work someone asked for */
     int64_t started_wall_ms, started_mono_ms;
     uint64_t upstream_at_start; /* fetcher_requests() when it started */
@@ -141,6 +146,7 @@ struct cycle {
     struct asset_result *results;
     struct cyc_waiter *waiters; /* n for the assets, then nrates */
     size_t n, done, skipped;
+    size_t cancelled;     /* not fetched: fetcherd began to stop */
     size_t market_closed; /* of skipped: stale, but their market is closed */
     int64_t last_progress_ms;
     struct rate_result *rates;
@@ -159,6 +165,9 @@ struct cycle {
     int recalc_pending;
     cycle_done_cb cb;
     void *cls;
+    void (*idle)(void *cls); /* cycle_on_idle */
+    void *idle_cls;
+    int idle_told;
 };
 
 /* ---- lifetime and progress --------------------------------------------- */
@@ -187,6 +196,39 @@ void cycle_release(struct cycle *c)
     asset_list_release(c->list);
     free(c->rates);
     free(c);
+}
+
+void cycle_set_id(struct cycle *c, int64_t id)
+{
+    c->id = id;
+    if (id > 0)
+        snprintf(c->name, sizeof c->name, "%lld", (long long)id);
+    else
+        snprintf(c->name, sizeof c->name, "(seq %lld; numbered when the database returns)",
+                 (long long)c->seq);
+}
+
+void cycle_on_idle(struct cycle *c, void (*idle)(void *cls), void *cls)
+{
+    if (c == NULL)
+        return;
+    c->idle = idle;
+    c->idle_cls = cls;
+}
+
+/* Fetching done and every write reported: the phase is "idle" now. */
+static void cyc_check_idle(struct cycle *c)
+{
+    if (c->fetching || c->results_pending > 0 || c->recalc_pending > 0 || c->idle_told)
+        return;
+    c->idle_told = 1;
+    if (c->idle)
+        c->idle(c->idle_cls);
+}
+
+int64_t cycle_id(const struct cycle *c)
+{
+    return c ? c->id : 0;
 }
 
 void cycle_get_progress(const struct cycle *c, struct cycle_progress *out)
@@ -234,6 +276,7 @@ static void cyc_write_row(const struct cycle *c, const char *stmt, const char *s
 {
     struct record_owner o = cyc_owner(c);
     struct record_cycle row = {
+        .id = c->id,
         .trigger = c->kind->trigger,
         .status = status,
         .error = error,
@@ -287,9 +330,9 @@ static void cyc_on_recalc_written(int written, const PGresult *res, void *cls)
     struct cycle *c = cls;
     if (!written || res == NULL) {
         writer_log(c->d->writer, LOG_ERROR, c->seq, NULL,
-                   "Portfolio recalculation of cycle %lld not done: the statement was dropped or "
+                   "Portfolio recalculation of cycle %s not done: the statement was dropped or "
                    "refused (see fetcherd's output); values stay as they were",
-                   (long long)c->seq);
+                   c->name);
         goto out;
     }
     int failed = 0, gapped = 0, n = PQntuples(res);
@@ -327,6 +370,7 @@ static void cyc_on_recalc_written(int written, const PGresult *res, void *cls)
                n, failed);
 out:
     c->recalc_pending--;
+    cyc_check_idle(c);
     cycle_release(c);
 }
 
@@ -336,6 +380,7 @@ static void cyc_on_results_written(int written, const PGresult *res, void *cls)
     (void)res;
     struct cycle *c = cls;
     c->results_pending--;
+    cyc_check_idle(c);
     cycle_release(c);
 }
 
@@ -344,8 +389,8 @@ static void cyc_recalculate(struct cycle *c)
     char seq[24];
     snprintf(seq, sizeof seq, "%lld", (long long)c->seq);
     const char *params[2] = {c->d->instance_id, seq};
-    writer_log(c->d->writer, LOG_INFO, c->seq, NULL, "Portfolio recalculation started (cycle %lld)",
-               (long long)c->seq);
+    writer_log(c->d->writer, LOG_INFO, c->seq, NULL, "Portfolio recalculation started (cycle %s)",
+               c->name);
     c->recalc_pending++;
     cyc_ref(c);
     if (writer_submit(c->d->writer, WRITE_DATA, SQL_RECALC_PORTFOLIOS, 2, params, 1,
@@ -353,35 +398,96 @@ static void cyc_recalculate(struct cycle *c)
         cyc_on_recalc_written(0, NULL, c);
 }
 
-static void cyc_log_failures(struct cycle *c)
+/* One line per cause, not per asset: an outage fails every asset for the
+ * same reason, and ten thousand lines saying so bury everything else. The
+ * line says how many and which (the first CYCLE_LOG_SYMBOLS in its
+ * context); each asset's own row is in price_update_log. Causes past
+ * CYCLE_LOG_FAILURES are summed up in one more line. Assets cancelled by
+ * shutdown did not fail and are not listed. */
+struct cyc_cause {
+    const char *why;
+    const struct asset_result *first;
+    size_t count;
+    json_object *symbols;
+};
+
+static void cyc_log_cause(struct cycle *c, struct cyc_cause *k)
 {
-    size_t logged = 0, more = 0;
-    for (size_t i = 0; i < c->n; i++) {
-        const struct asset_result *it = &c->results[i];
-        if (it->kind == QUOTE_OK || it->skipped)
-            continue;
-        if (logged == CYCLE_LOG_FAILURES) {
-            more++;
-            continue;
-        }
-        logged++;
-        const char *why = it->error ? it->error : "unknown error";
-        json_object *ctx = json_object_new_object();
+    const struct asset_result *it = k->first;
+    json_object *ctx = json_object_new_object();
+    if (k->count == 1) {
         json_object_object_add(ctx, "symbol", json_object_new_string(it->a->symbol));
         json_object_object_add(ctx, "provider", json_object_new_string(it->a->provider));
         json_object_object_add(ctx, "provider_symbol", json_object_new_string(it->a->psym));
-        json_object_object_add(ctx, "error", json_object_new_string(why));
+        json_object_object_add(ctx, "error", json_object_new_string(k->why));
         if (it->http_status)
             json_object_object_add(ctx, "http_status", json_object_new_int(it->http_status));
+        json_object_put(k->symbols);
         writer_log(c->d->writer, LOG_ERROR, c->seq, ctx, "Failed to update %s: %s", it->a->symbol,
-                   why);
+                   k->why);
+        return;
     }
-    if (more > 0) {
+    size_t listed = json_object_array_length(k->symbols);
+    char some[160] = "";
+    size_t len = 0;
+    for (size_t i = 0; i < listed && i < 3 && len < sizeof some; i++)
+        len += (size_t)snprintf(some + len, sizeof some - len, "%s%s", i ? ", " : "",
+                                json_object_get_string(json_object_array_get_idx(k->symbols, i)));
+    json_object_object_add(ctx, "error", json_object_new_string(k->why));
+    json_object_object_add(ctx, "count", json_object_new_int64((int64_t)k->count));
+    json_object_object_add(ctx, "symbols", k->symbols);
+    if (k->count > listed)
+        json_object_object_add(ctx, "symbols_not_listed",
+                               json_object_new_int64((int64_t)(k->count - listed)));
+    if (it->http_status)
+        json_object_object_add(ctx, "http_status", json_object_new_int(it->http_status));
+    writer_log(c->d->writer, LOG_ERROR, c->seq, ctx, "Failed to update %zu assets: %s (%s%s)",
+               k->count, k->why, some, k->count > 3 ? ", …" : "");
+}
+
+static void cyc_log_failures(struct cycle *c)
+{
+    struct cyc_cause causes[CYCLE_LOG_FAILURES];
+    size_t ncauses = 0, more_assets = 0;
+    const char *more_seen[CYCLE_LOG_FAILURES];
+    size_t nmore_seen = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        const struct asset_result *it = &c->results[i];
+        if (it->kind == QUOTE_OK || it->kind == QUOTE_CANCELLED || it->skipped)
+            continue;
+        const char *why = it->error ? it->error : "unknown error";
+        size_t k = 0;
+        while (k < ncauses && strcmp(causes[k].why, why) != 0)
+            k++;
+        if (k == ncauses && ncauses == CYCLE_LOG_FAILURES) {
+            more_assets++;
+            /* other causes, counted while few; "at least" past that */
+            size_t m = 0;
+            while (m < nmore_seen && strcmp(more_seen[m], why) != 0)
+                m++;
+            if (m == nmore_seen && nmore_seen < CYCLE_LOG_FAILURES)
+                more_seen[nmore_seen++] = why;
+            continue;
+        }
+        if (k == ncauses) {
+            causes[k] =
+                (struct cyc_cause){.why = why, .first = it, .symbols = json_object_new_array()};
+            ncauses++;
+        }
+        causes[k].count++;
+        if (json_object_array_length(causes[k].symbols) < CYCLE_LOG_SYMBOLS)
+            json_object_array_add(causes[k].symbols, json_object_new_string(it->a->symbol));
+    }
+    for (size_t k = 0; k < ncauses; k++)
+        cyc_log_cause(c, &causes[k]);
+    if (more_assets > 0) {
         json_object *ctx = json_object_new_object();
-        json_object_object_add(ctx, "not_listed", json_object_new_int64((int64_t)more));
+        json_object_object_add(ctx, "not_listed", json_object_new_int64((int64_t)more_assets));
         writer_log(c->d->writer, LOG_ERROR, c->seq, ctx,
-                   "%zu more assets failed in cycle %lld (see price_update_log)", more,
-                   (long long)c->seq);
+                   "%zu more assets failed in cycle %s, for %s%zu other reasons (see "
+                   "price_update_log)",
+                   more_assets, c->name, nmore_seen == CYCLE_LOG_FAILURES ? "at least " : "",
+                   nmore_seen);
     }
 }
 
@@ -401,8 +507,13 @@ static void cyc_log_finish(struct cycle *c, enum cycle_status st, int64_t now_wa
                    secs);
         return;
     }
+    char reason[160] = "";
+    if (st == CYCLE_ABORTED)
+        snprintf(reason, sizeof reason,
+                 "aborted by shutdown: fetcherd stopped during the cycle; %zu assets not fetched",
+                 c->cancelled);
     cyc_write_row(c, SQL_CYCLE_FINISH, cyc_status_name(st), now_wall, ok, failed,
-                  st == CYCLE_ABORTED ? "fetcherd shut down during the cycle" : NULL);
+                  st == CYCLE_ABORTED ? reason : NULL);
     json_object_object_add(ctx, "status", json_object_new_string(cyc_status_name(st)));
     json_object_object_add(ctx, "assets_total", json_object_new_int64((int64_t)c->n));
     json_object_object_add(ctx, "assets_succeeded", json_object_new_int(ok));
@@ -416,13 +527,24 @@ static void cyc_log_finish(struct cycle *c, enum cycle_status st, int64_t now_wa
     char closed[64] = "";
     if (c->market_closed > 0)
         snprintf(closed, sizeof closed, " (%zu skipped: market closed)", c->market_closed);
-    if (st == CYCLE_EMPTY)
+    if (st == CYCLE_ABORTED) {
+        /* A stop someone asked for is not an error: one INFO line, and no
+         * failure rows for what was not fetched. */
+        json_object_object_add(ctx, "assets_not_fetched",
+                               json_object_new_int64((int64_t)c->cancelled));
+        json_object_object_add(ctx, "reason", json_object_new_string("shutdown"));
         writer_log(c->d->writer, LOG_INFO, c->seq, ctx,
-                   "Cycle %lld empty: no assets tracked (%.2fs)", (long long)c->seq, secs);
-    else
+                   "Cycle %s aborted by shutdown after %.2fs: %d/%zu assets updated, %zu not "
+                   "fetched",
+                   c->name, secs, ok, c->n - c->skipped, c->cancelled);
+    } else if (st == CYCLE_EMPTY) {
+        writer_log(c->d->writer, LOG_INFO, c->seq, ctx, "Cycle %s empty: no assets tracked (%.2fs)",
+                   c->name, secs);
+    } else {
         writer_log(c->d->writer, st == CYCLE_FAILED ? LOG_ERROR : LOG_INFO, c->seq, ctx,
-                   "Cycle %lld %s: %d/%zu assets updated in %.2fs%s", (long long)c->seq,
-                   cyc_status_name(st), ok, c->n - c->skipped, secs, closed);
+                   "Cycle %s %s: %d/%zu assets updated in %.2fs%s", c->name, cyc_status_name(st),
+                   ok, c->n - c->skipped, secs, closed);
+    }
     stats_persist(c->d);
 }
 
@@ -563,11 +685,12 @@ static void cyc_finish(struct cycle *c)
             continue;
         if (c->results[i].kind == QUOTE_OK)
             ok++;
+        else if (c->results[i].kind == QUOTE_CANCELLED)
+            cancelled++; /* not fetched because fetcherd stops: no failure */
         else
             failed++;
-        if (c->results[i].kind == QUOTE_CANCELLED)
-            cancelled++;
     }
+    c->cancelled = (size_t)cancelled;
     /* Nothing tracked is not a success: it is recorded as "empty" so the
      * statistics leave it out (migration 012). Assets all skipped as fresh
      * are still a cycle that judged them, and succeeds. */
@@ -589,7 +712,8 @@ static void cyc_finish(struct cycle *c)
     cyc_log_failures(c);
     cyc_log_finish(c, st, now_wall, ok, failed);
     c->cb(st, c->cls);
-    cycle_release(c); /* the fetching phase's reference */
+    cyc_check_idle(c); /* nothing to write: idle at once */
+    cycle_release(c);  /* the fetching phase's reference */
 }
 
 /* ---- fetching ------------------------------------------------------------- */
@@ -978,8 +1102,8 @@ static void cyc_log_start(struct cycle *c, const char *note)
     json_object_object_add(ctx, "trigger", json_object_new_string(c->kind->trigger));
     if (note)
         json_object_object_add(ctx, "note", json_object_new_string(note));
-    writer_log(c->d->writer, LOG_INFO, c->seq, ctx, "Cycle %lld started (%s): %zu assets",
-               (long long)c->seq, c->kind->trigger, c->n);
+    writer_log(c->d->writer, LOG_INFO, c->seq, ctx, "Cycle %s started (%s): %zu assets", c->name,
+               c->kind->trigger, c->n);
 }
 
 /* Starts fetching the assets of list (a reference the cycle takes over;
@@ -1037,8 +1161,7 @@ static void cyc_fail_early(struct cycle *c, const char *why)
     }
     cyc_write_row(c, SQL_CYCLE_START, "running", c->started_wall_ms, 0, 0, NULL);
     cyc_write_row(c, SQL_CYCLE_FINISH, "failed", util_wall_ms(), 0, 0, why);
-    writer_log(c->d->writer, LOG_ERROR, c->seq, NULL, "Cycle %lld failed: %s", (long long)c->seq,
-               why);
+    writer_log(c->d->writer, LOG_ERROR, c->seq, NULL, "Cycle %s failed: %s", c->name, why);
     stats_persist(c->d);
     c->cb(CYCLE_FAILED, c->cls);
 }
@@ -1068,6 +1191,7 @@ static struct cycle *cyc_new(struct daemon *d, enum work_kind_id kind, int64_t s
     c->fetching = 1;
     c->cb = done;
     c->cls = cls;
+    cycle_set_id(c, 0);
     /* Requests as sent (a spark batch, its chart fallbacks), not batches. */
     c->upstream_at_start = fetcher_requests(d->fetcher);
     struct queue_counters qc;

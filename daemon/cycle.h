@@ -79,6 +79,18 @@ struct cycle *cycle_start(struct daemon *d, struct asset_cache *ac, int64_t seq,
  * cycle_start. */
 struct cycle *cycle_start_refresh(struct daemon *d, const char *symbols_json, const char *client,
                                   cycle_done_cb done, void *cls);
+/* Gives the cycle the fetcher_cycles.id reserved for it (0: none could
+ * be, the database picks one when its row is written); call right after
+ * cycle_start, before the loop runs again. Its log lines name it by this
+ * id, the number the dashboard and the API show. */
+void cycle_set_id(struct cycle *c, int64_t id);
+/* idle(cls) runs once, from the loop, when the cycle's phase becomes
+ * "idle" (every answer in and every write it queued reported), so that
+ * whoever shows its progress can say at once that it ended. NULL clears
+ * it (an owner that goes away before the cycle's writes do). */
+void cycle_on_idle(struct cycle *c, void (*idle)(void *cls), void *cls);
+/* The id given by cycle_set_id, or 0. NULL is 0. */
+int64_t cycle_id(const struct cycle *c);
 /* Progress for the heartbeat: phase is "fetching" until every answer is in,
  * then "writing" and "recalculating" until those writes are done, then
  * "idle". */

@@ -24,6 +24,7 @@ struct heartbeat {
     struct scheduler *s;
     int64_t timer;
     int inflight;
+    int again; /* asked for while one was in flight: send when it lands */
 };
 
 /* The `queue` column's counters. */
@@ -64,10 +65,16 @@ static size_t hb_providers(struct daemon *d, const struct queue_counters *qc,
     for (; (int)n < np && n < HB_PROVIDERS; n++) {
         p[n] = (struct hbs_provider){
             .name = pi[n].name,
-            .state = qc->offline          ? "offline"
-                     : pi[n].paused_until ? "paused"
-                     : pi[n].down         ? "down"
-                                          : "ok",
+            /* "ok" only when its recent requests all worked: one that
+             * answers errors is degraded, not ok */
+            .state = qc->offline               ? "offline"
+                     : pi[n].paused_until      ? "paused"
+                     : pi[n].down              ? "down"
+                     : pi[n].recent_failed > 0 ? "degraded"
+                                               : "ok",
+            .recent_requests = pi[n].recent_requests,
+            .recent_failed = pi[n].recent_failed,
+            .last_error = pi[n].recent_failed > 0 ? pi[n].last_error : NULL,
             .paused_until = pi[n].paused_until ? wall + (pi[n].paused_until - mono) : 0,
             .refused = pi[n].refused,
             .pause_reason = pi[n].refused ? pi[n].pause_reason : NULL,
@@ -214,12 +221,20 @@ static void hb_on_sent(int written, const PGresult *res, void *cls)
     (void)res;
     struct heartbeat *h = cls;
     h->inflight = 0;
+    if (h->again) {
+        h->again = 0;
+        heartbeat_now(h);
+    }
 }
 
 void heartbeat_now(struct heartbeat *h)
 {
     /* after the final "stopped" row, a late "running" one would undo it */
-    if (!h->inflight && !h->d->stopping) {
+    if (h->inflight) {
+        h->again = 1; /* what changed meanwhile goes out when this lands */
+        return;
+    }
+    if (!h->d->stopping) {
         char *json = hb_build(h, "running");
         const char *params[1] = {json};
         if (json && writer_submit_news(h->d->writer, SQL_HEARTBEAT, 1, params, hb_on_sent, h) == 0)

@@ -92,6 +92,12 @@ struct entry {
 };
 
 #define LATENCY_RING 256
+/* A provider's recent requests, for its state: degraded while any of its
+ * last RECENT_RING requests made within RECENT_MS failed. One failure in a
+ * cycle shows until the cycle after next (at the default interval), not
+ * for the last ten requests, however old. */
+#define RECENT_RING 10
+#define RECENT_MS (15 * 60 * 1000)
 
 struct provider {
     char name[32];
@@ -130,6 +136,12 @@ struct provider {
     uint64_t outcomes[QUEUE_OUTCOMES];
     double latency[LATENCY_RING];
     size_t nlatency, latency_pos;
+    struct {
+        int64_t at;
+        int failed;
+    } recent[RECENT_RING];
+    size_t nrecent, recent_pos;
+    char last_error[160]; /* of the last failed request */
     uint64_t latency_buckets[QUEUE_LATENCY_BUCKETS + 1];
     double latency_sum_ms;
 };
@@ -868,13 +880,25 @@ static void learn_from(struct fetch_queue *q, struct queue_batch *b)
             if ((int64_t)r->retry_after_s * 1000 > retry_after_ms)
                 retry_after_ms = (int64_t)r->retry_after_s * 1000;
         }
-        if (r->kind != QUOTE_OK && r->kind != QUOTE_CANCELLED)
-            p->errors++;
         if (r->kind == QUOTE_CANCELLED)
             cancelled++;
     }
     if (answered)
         conn = 0;
+    /* One request, one verdict: it failed when it brought nothing usable
+     * (no price, no per-symbol answer) — so errors never outnumber
+     * requests, however many keys the request carried. */
+    if (sent > 0) {
+        int failed = !healthy && whole > 0;
+        p->errors += (uint64_t)failed;
+        p->recent[p->recent_pos].at = now_ms(q);
+        p->recent[p->recent_pos].failed = failed;
+        p->recent_pos = (p->recent_pos + 1) % RECENT_RING;
+        if (p->nrecent < RECENT_RING)
+            p->nrecent++;
+        if (failed)
+            util_strlcpy(p->last_error, whole_err->error, sizeof p->last_error);
+    }
     p->outcomes[batch_outcome(refusal != NULL, limited, healthy, conn, cancelled, sent)]++;
     if (b->latency_ms > 0)
         record_latency(p, b->latency_ms);
@@ -1393,6 +1417,14 @@ int queue_get_providers(const struct fetch_queue *q, struct queue_provider_info 
         if (o->refused)
             util_strlcpy(o->pause_reason, p->pause_reason, sizeof o->pause_reason);
         o->errors = p->errors;
+        for (size_t k = 0; k < p->nrecent; k++) {
+            if (now - p->recent[k].at > RECENT_MS)
+                continue;
+            o->recent_requests++;
+            o->recent_failed += p->recent[k].failed;
+        }
+        if (o->recent_failed > 0)
+            util_strlcpy(o->last_error, p->last_error, sizeof o->last_error);
         o->paused_until = p->paused_until > now ? p->paused_until : 0;
         o->rate_per_minute = p->rate_per_minute;
         o->down = p->down;

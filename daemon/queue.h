@@ -181,7 +181,11 @@ struct queue_provider_info {
     const char *name;
     int batches_in_flight;
     size_t queued;
-    uint64_t requests, errors, refusals;
+    uint64_t requests, errors, refusals; /* errors: requests that failed as a whole */
+    /* Its last requests (at most 10, none older than 15 min) and how many
+     * of them failed; last_error says why the last failed one did. */
+    int recent_requests, recent_failed;
+    char last_error[160];
     int64_t paused_until; /* monotonic ms; 0 = not paused */
     int refused;          /* paused because it refused us; why: */
     char pause_reason[160];

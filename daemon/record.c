@@ -133,6 +133,13 @@ static void record_result_row(const struct record_chunk *k, struct jbuf *b,
     jbuf_obj_end(b);
 }
 
+/* An asset the cycle skipped (fresh enough), or did not fetch because
+ * fetcherd stopped, has no row: neither is an update, nor a failure. */
+static int record_row_wanted(const struct asset_result *it)
+{
+    return !it->skipped && it->kind != QUOTE_CANCELLED;
+}
+
 static char *record_build_chunk(void *cls)
 {
     struct record_chunk *k = cls;
@@ -140,7 +147,7 @@ static char *record_build_chunk(void *cls)
     jbuf_init(&b);
     jbuf_arr(&b);
     for (size_t i = k->from; i < k->to; i++)
-        if (!k->results[i].skipped)
+        if (record_row_wanted(&k->results[i]))
             record_result_row(k, &b, &k->results[i]);
     jbuf_arr_end(&b);
     return jbuf_take(&b);
@@ -168,7 +175,7 @@ size_t record_results(const struct record_owner *o, const struct asset_result *r
     while (i < n) {
         size_t from = i, rows = 0;
         for (; i < n && rows < chunk; i++)
-            rows += !results[i].skipped;
+            rows += (size_t)record_row_wanted(&results[i]);
         if (rows == 0)
             continue;
         struct record_chunk *k = calloc(1, sizeof *k);
@@ -214,6 +221,7 @@ struct record_cycle_doc {
 static const struct jbuf_field record_cycle_fields[] = {
     RECORD_CYCLE_FIELD("instance_id", JBUF_STR, instance_id),
     RECORD_CYCLE_FIELD("seq", JBUF_INT, seq),
+    RECORD_CYCLE_FIELD("id", JBUF_INT_OR_NULL, r.id),
     RECORD_CYCLE_FIELD("trigger", JBUF_STR, r.trigger),
     RECORD_CYCLE_FIELD("started_at", JBUF_TIME, r.started_wall_ms),
     RECORD_CYCLE_FIELD("status", JBUF_STR, r.status),
@@ -251,6 +259,8 @@ int record_rates(const struct record_owner *o, const struct rate_result *rates, 
     jbuf_arr(&b);
     for (size_t i = 0; i < n; i++) {
         const struct rate_result *r = &rates[i];
+        if (r->q.kind == QUOTE_CANCELLED)
+            continue; /* not asked for: fetcherd is stopping */
         if (r->q.kind != QUOTE_OK) {
             json_object *ctx = json_object_new_object();
             json_object_object_add(ctx, "currency", json_object_new_string(r->ccy));

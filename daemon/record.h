@@ -60,7 +60,8 @@ struct record_owner {
     const char *asked;
 };
 
-/* Queues results[0, n) (the skipped ones left out) as record_updates
+/* Queues results[0, n) (the skipped ones left out, and those cancelled by
+ * shutdown: neither was an update nor a failure) as record_updates
  * statements of at most a few hundred rows each, stamped now_wall. Each
  * statement's JSON is built only when the writer is ready to send it, so
  * results are borrowed until every done has run. Returns how many
@@ -73,6 +74,7 @@ size_t record_results(const struct record_owner *o, const struct asset_result *r
  * takes it. Strings are borrowed for the call; error may be NULL; times
  * are wall-clock ms. */
 struct record_cycle {
+    int64_t id; /* the reserved fetcher_cycles.id, or 0: the database picks */
     const char *trigger, *status, *error;
     int64_t started_wall_ms, finished_wall_ms, duration_ms;
     int64_t total, succeeded, failed, skipped, upstream_requests;

@@ -4,6 +4,7 @@
 #include "scheduler.h"
 #include "deadline.h"
 #include "log.h"
+#include "sql.h"
 #include "staleness.h"
 
 #include <json-c/json.h>
@@ -13,6 +14,10 @@
 
 /* How long a cycle waits for the first database connection. */
 #define STARTUP_DB_WAIT_MS 10000
+/* Cycle ids held in reserve for cycles that start while the database is
+ * away (each cycle's own id is taken when it starts, so ids follow start
+ * order; these only cover an outage's first few cycles). */
+#define SCHED_SPARE_IDS 2
 
 struct scheduler {
     struct daemon *d;
@@ -30,26 +35,58 @@ struct scheduler {
     int64_t skipped;
     int64_t started;
     struct cycle *current; /* fetching, or the last one (for its write phase) */
+    int64_t current_id;    /* its fetcher_cycles.id, 0 when none was reserved */
+    int64_t spare_ids[SCHED_SPARE_IDS];
+    int nspare;
+    int reserving; /* an id is being reserved for the cycle about to start */
+    enum work_kind_id pending_kind;
+    void (*on_change)(void *cls); /* scheduler_on_change */
+    void *change_cls;
     int running;
     int stopped;
     int paused;
     int64_t paused_since;
 };
 
+static void sched_on_cycle_idle(void *cls)
+{
+    struct scheduler *s = cls;
+    if (s->on_change)
+        s->on_change(s->change_cls);
+}
+
 static void sched_on_cycle_done(enum cycle_status st, void *cls)
 {
     struct scheduler *s = cls;
     s->running = 0;
     if (st == CYCLE_IDLE) {
-        /* nothing was due: not a cycle, and its number is the next one's */
+        /* nothing was due: not a cycle, and its number is the next one's;
+         * so is its id (no row was written with it) */
         s->started--;
         s->seq--;
+        if (s->current_id > 0 && s->nspare < SCHED_SPARE_IDS) {
+            memmove(s->spare_ids + 1, s->spare_ids, (size_t)s->nspare * sizeof s->spare_ids[0]);
+            s->spare_ids[0] = s->current_id;
+            s->nspare++;
+        }
+        s->current_id = 0;
+    } else {
+        sched_on_cycle_idle(s); /* the phase changed: fetching → writing */
     }
     if (s->once && s->on_once_done)
         s->on_once_done(st == CYCLE_SUCCEEDED || st == CYCLE_PARTIAL || st == CYCLE_EMPTY, s->cls);
 }
 
-static void sched_run_cycle(struct scheduler *s, enum work_kind_id kind)
+/* How log lines name the current cycle: its id, as the dashboard does. */
+static void sched_cycle_name(const struct scheduler *s, char *buf, size_t len)
+{
+    if (s->current_id > 0)
+        snprintf(buf, len, "%lld", (long long)s->current_id);
+    else
+        snprintf(buf, len, "(seq %lld)", (long long)s->seq);
+}
+
+static void sched_start_cycle(struct scheduler *s, enum work_kind_id kind, int64_t id)
 {
     int64_t now = loop_now(s->d->loop);
     unsigned flags = 0;
@@ -72,15 +109,70 @@ static void sched_run_cycle(struct scheduler *s, enum work_kind_id kind)
     s->started++;
     s->checks++;
     s->running = 1;
+    cycle_on_idle(s->current, NULL, NULL); /* only the current one reports */
     cycle_release(s->current);
     s->current = NULL;
+    s->current_id = id;
     struct cycle *c = cycle_start(s->d, s->assets, s->seq, kind, flags, sched_on_cycle_done, s);
     if (c == NULL) {
         s->running = 0;
         log_msg(LOG_ERROR, "scheduler: cannot start a cycle (out of memory)");
         return;
     }
+    cycle_set_id(c, id);
+    cycle_on_idle(c, sched_on_cycle_idle, s);
     s->current = c;
+}
+
+static int64_t sched_take_spare(struct scheduler *s)
+{
+    if (s->nspare == 0)
+        return 0;
+    int64_t id = s->spare_ids[0];
+    memmove(s->spare_ids, s->spare_ids + 1, (size_t)(s->nspare - 1) * sizeof s->spare_ids[0]);
+    s->nspare--;
+    return id;
+}
+
+static void sched_on_ids(const PGresult *res, enum db_status st, const char *err, void *cls)
+{
+    struct scheduler *s = cls;
+    s->reserving = 0;
+    int64_t id = 0;
+    for (int i = 0; st == DB_OK && i < PQntuples(res); i++) {
+        int64_t v;
+        if (util_parse_i64(PQgetvalue(res, i, 0), 1, INT64_MAX, &v) != 0)
+            continue;
+        if (id == 0)
+            id = v;
+        else if (s->nspare < SCHED_SPARE_IDS)
+            s->spare_ids[s->nspare++] = v;
+    }
+    if (st != DB_OK)
+        log_msg(LOG_DEBUG, "scheduler: no cycle id reserved: %s", err);
+    if (id == 0)
+        id = sched_take_spare(s);
+    if (s->stopped) {
+        s->running = 0; /* stopping: the cycle never starts */
+        return;
+    }
+    sched_start_cycle(s, s->pending_kind, id);
+}
+
+/* Reserves the cycle's id (and tops the spares up), then starts it; with
+ * the database away, starts it at once with a spare id, or none. */
+static void sched_run_cycle(struct scheduler *s, enum work_kind_id kind)
+{
+    s->running = 1;
+    s->pending_kind = kind;
+    char n[16];
+    snprintf(n, sizeof n, "%d", 1 + SCHED_SPARE_IDS - s->nspare);
+    const char *params[1] = {n};
+    if (dbconn_query(s->d->db, SQL_RESERVE_CYCLE_IDS, 1, params, sched_on_ids, s) == 0) {
+        s->reserving = 1;
+        return;
+    }
+    sched_start_cycle(s, kind, sched_take_spare(s));
 }
 
 static int64_t sched_on_deadline(struct loop *l, void *cls)
@@ -102,9 +194,10 @@ static int64_t sched_on_deadline(struct loop *l, void *cls)
         s->skipped++;
         json_object *ctx = json_object_new_object();
         json_object_object_add(ctx, "skipped_deadlines", json_object_new_int64(s->skipped));
+        char name[48];
+        sched_cycle_name(s, name, sizeof name);
         writer_log(s->d->writer, LOG_WARNING, s->seq, ctx,
-                   "Cycle %lld still running at the next deadline; skipping this deadline",
-                   (long long)s->seq);
+                   "Cycle %s still running at the next deadline; skipping this deadline", name);
     } else {
         sched_run_cycle(s, s->once ? WORK_ONCE : s->started == 0 ? WORK_STARTUP : WORK_SCHEDULE);
     }
@@ -166,6 +259,7 @@ void scheduler_free(struct scheduler *s)
         return;
     if (s->timer > 0)
         loop_timer_del(s->d->loop, s->timer);
+    cycle_on_idle(s->current, NULL, NULL); /* its writes may report after us */
     cycle_release(s->current);
     asset_cache_free(s->assets);
     free(s);
@@ -184,9 +278,10 @@ void scheduler_trigger(struct scheduler *s, const char *source)
     if (s->stopped || s->once)
         return;
     if (s->running) {
+        char name[48];
+        sched_cycle_name(s, name, sizeof name);
         writer_log(s->d->writer, LOG_INFO, s->seq, NULL,
-                   "Manual trigger from %s ignored: cycle %lld is already running", source,
-                   (long long)s->seq);
+                   "Manual trigger from %s ignored: cycle %s is already running", source, name);
         return;
     }
     writer_log(s->d->writer, LOG_INFO, 0, NULL, "Manual trigger from %s: starting a cycle now",
@@ -215,6 +310,12 @@ void scheduler_set_paused(struct scheduler *s, int paused, int64_t since_wall_ms
                 paused && s->once ? " (this --once run goes ahead: it is no scheduled cycle)" : "");
     s->paused = paused;
     s->paused_since = paused ? since_wall_ms : 0;
+}
+
+void scheduler_on_change(struct scheduler *s, void (*fn)(void *cls), void *cls)
+{
+    s->on_change = fn;
+    s->change_cls = cls;
 }
 
 void scheduler_stop(struct scheduler *s)

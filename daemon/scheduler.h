@@ -53,6 +53,10 @@ void scheduler_refresh(struct scheduler *s, const char *symbols_json, const char
  * one cycle of a --once run still run; the heartbeat goes on). since is
  * wall-clock ms. */
 void scheduler_set_paused(struct scheduler *s, int paused, int64_t since_wall_ms);
+/* fn(cls) runs, from the loop, whenever the current cycle's phase changes
+ * at its end (fetching done; then its writes done, idle): the heartbeat
+ * says so at once rather than at its next tick. */
+void scheduler_on_change(struct scheduler *s, void (*fn)(void *cls), void *cls);
 /* Stops arming cycles (shutdown). A running cycle goes on. */
 void scheduler_stop(struct scheduler *s);
 void scheduler_get(const struct scheduler *s, struct sched_info *out);

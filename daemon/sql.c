@@ -76,12 +76,23 @@ const struct db_stmt sql_statements[] = {
 
     /* A cycle's row is written when it starts, so a crash leaves a trace
      * ('running') that the next start marks 'aborted'. */
+    /* Cycle ids (fetcher_cycles.id, the number the dashboard and the API
+     * show) taken before the cycle starts, so that its log lines, on
+     * stdout too, name it by that number; spares for cycles that start
+     * while the database is away. */
+    {SQL_RESERVE_CYCLE_IDS,
+     "SELECT nextval(pg_get_serial_sequence('fetcher_cycles', 'id'))"
+     " FROM generate_series(1, $1::int)",
+     1},
+
     {SQL_CYCLE_START,
      "WITH ins AS ("
-     "  INSERT INTO fetcher_cycles (instance_id, seq, trigger, status, started_at, assets_total)"
-     "  SELECT r.instance_id, r.seq, r.trigger, 'running', r.started_at, r.assets_total"
-     "  FROM jsonb_to_record($1::jsonb) AS r(instance_id text, seq bigint, trigger text,"
-     "    started_at timestamptz, assets_total int)"
+     "  INSERT INTO fetcher_cycles (id, instance_id, seq, trigger, status, started_at,"
+     "    assets_total) OVERRIDING SYSTEM VALUE"
+     "  SELECT COALESCE(r.id, nextval(pg_get_serial_sequence('fetcher_cycles', 'id'))),"
+     "    r.instance_id, r.seq, r.trigger, 'running', r.started_at, r.assets_total"
+     "  FROM jsonb_to_record($1::jsonb) AS r(id bigint, instance_id text, seq bigint,"
+     "    trigger text, started_at timestamptz, assets_total int)"
      "  ON CONFLICT (instance_id, seq) DO NOTHING"
      "  RETURNING id, instance_id, seq, trigger, assets_total, started_at)"
      " SELECT pg_notify('fetcher_events', json_build_object('type', 'cycle_started',"

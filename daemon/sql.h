@@ -20,6 +20,7 @@
 #define SQL_CURRENCIES "currencies"
 #define SQL_RECORD_RATES "record_rates"
 #define SQL_CYCLE_START "cycle_start"
+#define SQL_RESERVE_CYCLE_IDS "reserve_cycle_ids"
 #define SQL_CYCLE_FINISH "cycle_finish"
 #define SQL_RECORD_UPDATES "record_updates"
 #define SQL_LOGS "insert_logs"

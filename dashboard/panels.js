@@ -197,9 +197,15 @@ export function renderQueue(body) {
   if (!provs) return;
   const ms = (v) => (isNum(v) ? `${v < 10 ? v.toFixed(1) : fmtInt(v)} ms` : '—');
   for (const p of provs) {
-    const st = ['ok', 'paused', 'down', 'offline'].includes(p.state) ? p.state : 'unknown';
+    // "degraded": some of its last requests (10 at most, 15 min) failed;
+    // "OK" only when none did
+    const st = ['ok', 'degraded', 'paused', 'down', 'offline'].includes(p.state) ? p.state : 'unknown';
     const until = parseTime(p.paused_until);
-    const word = st === 'paused' ? `Paused (429)${until ? ` until ${fmtClock(until)}` : ''}` : capitalize(st === 'ok' ? 'OK' : st);
+    const word = st === 'paused' ? `Paused (429)${until ? ` until ${fmtClock(until)}` : ''}`
+      : st === 'degraded' && isNum(p.recent_failed) && isNum(p.recent_requests)
+        ? `Degraded (${fmtInt(p.recent_failed)}/${fmtInt(p.recent_requests)} failed)`
+        : capitalize(st === 'ok' ? 'OK' : st);
+    const why = until ? fmtExact(until) : p.pause_reason || (p.last_error ? `last error: ${p.last_error}` : null);
     // the last finished cycle's rows: its share of the assets, failovers
     // in and out (totals since fetcherd started in the tooltip)
     const share = isNum(p.share_last_cycle) ? `${Math.round(p.share_last_cycle * 100)} %` : '—';
@@ -210,7 +216,7 @@ export function renderQueue(body) {
       : null;
     tbody.append(h('tr', { dataset: { testid: 'provider-row', name: String(p.name ?? ''), state: st } },
       h('th', { scope: 'row', class: 'sym' }, String(p.name ?? '—')),
-      h('td', null, h('span', { class: `badge prov-${st}`, dataset: { testid: 'provider-state' }, title: until ? fmtExact(until) : (p.pause_reason || null) }, word)),
+      h('td', null, h('span', { class: `badge prov-${st}`, dataset: { testid: 'provider-state' }, title: why }, word)),
       h('td', { class: 'num mono', dataset: { testid: 'provider-share', value: p.share_last_cycle ?? '' },
         title: isNum(p.served_last_cycle) ? `${fmtInt(p.served_last_cycle)} assets served in the last cycle` : null }, share),
       h('td', { class: 'num mono', dataset: { testid: 'provider-failovers', in: p.failovers_in_last_cycle ?? '', out: p.failovers_out_last_cycle ?? '' }, title: foTitle }, fo),

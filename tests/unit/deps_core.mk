@@ -22,13 +22,13 @@ UNIT_DEPS_providers2 := $(UNIT_DEPS_providers)
 UNIT_DEPS_sources := daemon/sources $(UNIT_DEPS_providers)
 # test_dbconn runs against tests/run.sh's PostgreSQL through a relay of its
 # own on the same loop (skipped without PGLOCAL_PORT).
-UNIT_DEPS_dbconn    := daemon/dbconn daemon/loop common/db common/log common/util
+UNIT_DEPS_dbconn    := daemon/dbconn daemon/loop common/db common/resolve common/log common/util
 # test_writer: the buffer's drop rules, with a dbconn that stays down
-UNIT_DEPS_writer    := daemon/writer daemon/dbconn daemon/loop common/jbuf common/db common/log \
+UNIT_DEPS_writer    := daemon/writer daemon/dbconn daemon/loop common/jbuf common/db common/resolve common/log \
                        common/util
 # test_sql: the statement table's idempotency rule, and statements replayed
 # against a migrated database of its own (skipped without PGLOCAL_PORT)
-UNIT_DEPS_sql       := daemon/sql daemon/staleness common/migrate common/db common/log common/util
+UNIT_DEPS_sql       := daemon/sql daemon/staleness common/migrate common/db common/resolve common/log common/util
 # test_scheduler_loop: the real scheduler on a clock the test moves; the
 # loop, cycles, asset cache, dbconn_is_up and the logs are stand-ins in the
 # test file itself
@@ -39,11 +39,11 @@ UNIT_DEPS_history := $(UNIT_DEPS_providers)
 UNIT_DEPS_procstat  := common/procstat common/util
 # test_fetch: real HTTP over loopback to tests/unit/wire_server.c, a server
 # of the test's own that resets, stalls, truncates, oversizes, redirects
-UNIT_DEPS_fetch     := daemon/fetch daemon/loop tests/unit/wire_server common/log common/util
+UNIT_DEPS_fetch     := daemon/fetch daemon/loop tests/unit/wire_server common/resolve common/log common/util
 # test_upstream: the real queue, upstream, fetch and providers against
 # recorded answers (and faults) served over loopback by wire_server.c
 UNIT_DEPS_upstream  := daemon/upstream daemon/queue daemon/fetch daemon/loop tests/unit/wire_server \
-                       tests/unit/alloc_fail $(UNIT_DEPS_providers)
+                       tests/unit/alloc_fail common/resolve $(UNIT_DEPS_providers)
 # The daemon's modules wired as main.c wires them (tests/unit/daemon_rig.c),
 # for the tests of the modules that need more than one of them: against
 # wire_server.c over loopback and run.sh's PostgreSQL through the relay of
@@ -51,7 +51,7 @@ UNIT_DEPS_upstream  := daemon/upstream daemon/queue daemon/fetch daemon/loop tes
 UNIT_DEPS_daemon_rig := daemon/cycle daemon/crosscheck daemon/assets daemon/record daemon/sources \
                         daemon/staleness daemon/stats daemon/writer daemon/dbconn daemon/sql \
                         daemon/upstream daemon/queue daemon/fetch daemon/loop common/db \
-                        common/migrate common/config tests/unit/wire_server tests/unit/pg_fault \
+                        common/resolve common/migrate common/config tests/unit/wire_server tests/unit/pg_fault \
                         tests/unit/daemon_rig $(UNIT_DEPS_providers)
 # test_cycle: a cycle's bookkeeping when fetches fail, the database refuses
 # its rows, goes away mid-cycle or is away at the start, or fetcherd stops
@@ -65,7 +65,7 @@ UNIT_DEPS_send_failure := $(UNIT_DEPS_daemon_rig) daemon/heartbeat daemon/backfi
 # json-c calls that allocate, wrapped at link time
 UNIT_DEPS_alloc_torture := tests/unit/alloc_fail daemon/upstream daemon/queue daemon/fetch \
                            daemon/loop api/assetreq api/crosssite api/events api/http api/cache \
-                           api/query common/db common/config $(UNIT_DEPS_providers)
+                           api/query common/db common/resolve common/config $(UNIT_DEPS_providers)
 ALLOC_FAIL_WRAP := $(foreach f,malloc calloc realloc strdup strndup json_tokener_new \
                    json_tokener_new_ex json_tokener_parse json_tokener_parse_ex \
                    json_object_to_json_string_ext,-Wl,--wrap=$(f))

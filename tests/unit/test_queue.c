@@ -1613,7 +1613,56 @@ static void test_defer_then_set(void **state)
     struct queue_provider_info info;
     assert_int_equal(queue_get_providers(q, &info, 1), 1);
     assert_int_equal(info.paused_until, QUEUE_DEFAULT_PAUSE_MS);
-    assert_int_equal(info.errors, 2);
+    assert_int_equal(info.errors, 1); /* one request refused, whatever it carried */
+    queue_free(q);
+}
+
+/* A provider's errors count failed requests, not the keys they carried
+ * (a batch of 31 that fails is one error against one request), and its
+ * recent requests say whether it is well now: a failure shows among the
+ * last ten requests of the last 15 minutes, then ages out. */
+static void test_provider_recent_errors(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(4, 0, 10, 10);
+    addp(q, "yahoo", 4, 1);
+    struct rec r[6] = {0};
+    for (int i = 0; i < 4; i++) {
+        char sym[16];
+        snprintf(sym, sizeof sym, "S%d", i);
+        submit(q, "yahoo", sym, QPRIO_SCHEDULED, 0, &r[i]);
+    }
+    run(q);
+    struct quote bad = err_q(QUOTE_TRANSIENT, "yahoo: HTTP 503");
+    bad.http_status = 503;
+    finish(q, 0, &bad);
+    struct queue_provider_info info;
+    assert_int_equal(queue_get_providers(q, &info, 1), 1);
+    assert_int_equal(info.requests, 1);
+    assert_int_equal(info.errors, 1);
+    assert_int_equal(info.recent_requests, 1);
+    assert_int_equal(info.recent_failed, 1);
+    assert_string_equal(info.last_error, "yahoo: HTTP 503");
+    /* a good answer later: still one failure among the recent ones */
+    F.now += 60000;
+    submit(q, "yahoo", "S4", QPRIO_SCHEDULED, 0, &r[4]);
+    run(q);
+    struct quote good = ok_q(1.0);
+    finish(q, 0, &good);
+    assert_int_equal(queue_get_providers(q, &info, 1), 1);
+    assert_int_equal(info.requests, 2);
+    assert_int_equal(info.errors, 1);
+    assert_int_equal(info.recent_requests, 2);
+    assert_int_equal(info.recent_failed, 1);
+    /* fifteen minutes on, the failure is history: nothing failed lately */
+    F.now += 15 * 60000 + 1;
+    submit(q, "yahoo", "S5", QPRIO_SCHEDULED, 0, &r[5]);
+    run(q);
+    finish(q, 0, &good);
+    assert_int_equal(queue_get_providers(q, &info, 1), 1);
+    assert_int_equal(info.recent_failed, 0);
+    assert_int_equal(info.recent_requests, 1);
+    assert_string_equal(info.last_error, "");
     queue_free(q);
 }
 
@@ -2757,6 +2806,7 @@ int main(void)
         cmocka_unit_test(test_defer_single_pause),
         cmocka_unit_test(test_defer_same),
         cmocka_unit_test(test_defer_then_set),
+        cmocka_unit_test(test_provider_recent_errors),
         cmocka_unit_test(test_refusal_fails_waiting),
         cmocka_unit_test(test_events),
         cmocka_unit_test(test_refusal_not_undone_by_earlier_batch),
