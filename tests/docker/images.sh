@@ -31,6 +31,7 @@ images_ensure() {
       if [ ! -f "$rootfs/bookworm-slim.tar" ]; then
         echo "# images: debootstrap (rootfs $key, once)"
         mkdir -p "$cache"
+        rm -rf "$cache"/rootfs-*   # made by an older rootfs.sh: never used again
         bash "$IMAGES_DIR/rootfs.sh" "$rootfs" >>"$log/rootfs.log" 2>&1 || return 1
       fi
       /usr/bin/docker import -c 'CMD ["bash"]' "$rootfs/$v.tar" "fetcherd-test/debian:$v-$key" \

@@ -111,11 +111,19 @@ run_block() {
   { echo "+ README block $2:"; block "$2"; echo; } >>"$TEST_LOG_DIR/blocks.log"
   as_user "$1" "$(block "$2")" >>"$TEST_LOG_DIR/blocks.log" 2>&1
 }
-# The test's own compose calls (inspection), in the project of DC_DIR with DC_ARGS.
-DC_DIR="" DC_ARGS=()
+# The test's own compose calls, in the project of DC_DIR with DC_ARGS; its
+# inspection goes through docker itself (compose's labels name the project
+# PROJECT and the service): docker-compose costs a Python start-up a call.
+DC_DIR="" DC_ARGS=() PROJECT=""
 dc() { (cd "$DC_DIR" && "${UENV[@]}" docker-compose "${DC_ARGS[@]}" "$@"); }
-cid() { dc ps -q "$1" 2>/dev/null; }
-dsql() { dc exec -T db psql -U fetcher -d fetcher -XAtq -v ON_ERROR_STOP=1 -c "$1" 2>>"$TEST_LOG_DIR/dsql.err"; }
+cid() {
+  dk ps -aq --filter "label=com.docker.compose.project=$PROJECT" \
+    --filter "label=com.docker.compose.service=$1" 2>/dev/null | head -1
+}
+dsql() {
+  dk exec -i "$(cid db)" psql -U fetcher -d fetcher -XAtq -v ON_ERROR_STOP=1 -c "$1" \
+    2>>"$TEST_LOG_DIR/dsql.err"
+}
 health() { dk inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{end}}' "$1" 2>/dev/null; }
 is_health() { [ "$(health "$1")" = "$2" ]; }
 # poll SECS CMD… — like wait_for, every half second (docker calls cost CPU).
@@ -150,7 +158,7 @@ copy_tree "$proj"
 # =====================================================================================
 scenario_stack() {
 echo "# 1. the stack (project fetcherd)"
-DC_DIR=$proj DC_ARGS=()
+DC_DIR=$proj DC_ARGS=() PROJECT=fetcherd
 vols0=$(engine_volumes) nets0=$(engine_networks)
 t=$(date +%s)
 run_block "$proj" up
@@ -165,13 +173,13 @@ figure docker_image_size $(( size / 1000000 )) MB
 check_cmp "the image is small: $(( size / 1000000 )) MB (< 200 MB)" "$size" -lt 200000000
 
 hard='{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.ReadonlyRootfs}} {{.HostConfig.CapDrop}} {{.HostConfig.SecurityOpt}} {{.Config.User}} {{.HostConfig.RestartPolicy.Name}} {{.Config.StopTimeout}}'
+dc config >"$work/rendered.yml" 2>/dev/null
 for s in fetcher api; do
   c=$(cid $s)
   check_eq "$s: memory and CPU limits, read-only root, no capabilities, no-new-privileges, uid 10001, unless-stopped, 10 s grace (as docker-compose applied them)" \
     "268435456 1000000000 true [ALL] [no-new-privileges:true] 10001:10001 unless-stopped 10" "$(dk inspect -f "$hard" "$c")"
   # Every setting the compose file passes (all of the config table's, see
   # install_compose.sh) is in the container's environment, with its value.
-  dc config >"$work/rendered.yml" 2>/dev/null
   want=$("$PY" -c 'import sys, yaml; e = yaml.safe_load(open(sys.argv[1]))["services"][sys.argv[2]]["environment"]; print("\n".join(sorted("%s=%s" % (k, "" if v is None else v) for k, v in e.items())))' "$work/rendered.yml" $s)
   have=$(dk inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$c" | sort)
   check_eq "$s: every setting of its compose environment reaches the container ($(grep -c . <<<"$want"))" "" \
@@ -245,7 +253,7 @@ check "with the password of .env.example, the api's healthcheck fails, saying wh
 check_eq "… so the api is not reported healthy ($(health "$api"))" no \
   "$( [ "$(health "$api")" = healthy ] && echo yes || echo no)"
 check_eq "… /readyz answers 503" 503 "$(http_code "$API/readyz")"
-log_has() { dc logs --no-color "$1" 2>&1 | grep -q "$2"; }
+log_has() { dk logs "$(cid "$1")" 2>&1 | grep -q "$2"; }
 check "… fetcherd's log names the cause" poll 20 log_has fetcher 'password authentication failed'
 run_block "$proj" password
 check_eq "README 'password' (ALTER ROLE … PASSWORD from the new .env) exits 0" 0 "$?"
@@ -267,7 +275,7 @@ rm -f "$proj/.env" "$proj/fetcher.dump"
 # =====================================================================================
 scenario_demo() {
 echo "# 2. the offline demo (project fetcherd-demo)"
-DC_DIR=$proj DC_ARGS=(--env-file contrib/demo.env)
+DC_DIR=$proj DC_ARGS=(--env-file contrib/demo.env) PROJECT=fetcherd-demo
 vols0=$(engine_volumes) nets0=$(engine_networks)
 # A shorter interval than the demo's 30 s, through the shell environment
 # (which the README says wins over the env file): the outage below must
@@ -363,7 +371,7 @@ origin=$work/origin.git seed=$work/seed up=$work/user/fetcherd
   "${G[@]}" clone -q "$origin" "$up" && "${G[@]}" -C "$up" reset -q --hard HEAD~1
 } >>"$TEST_LOG_DIR/git.log" 2>&1
 check_eq "a clone at the release $UPGRADE_FROM, its origin one commit ahead" 0 "$?"
-DC_DIR=$up DC_ARGS=()
+DC_DIR=$up DC_ARGS=() PROJECT=fetcherd-demo
 vols0=$(engine_volumes) nets0=$(engine_networks)
 # The release's image, as the user built it then (kept by commit: it never changes).
 t=$(date +%s)

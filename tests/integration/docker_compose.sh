@@ -8,6 +8,11 @@
 # the reason, only where no engine can start: not root, or dockerd refuses
 # to run on this machine. A missing dockerd/debootstrap is a failure:
 # scripts/bootstrap installs them.
+#
+# Cold (no cache: debootstrap, the stand-in, the image and the release's
+# image built from scratch) it takes several minutes more than warm; the
+# time limit leaves room for a cold run on a busy machine.
+# test-timeout: 1500
 . "$(dirname "$0")/../lib.sh"
 
 if [ "${TEST_LABEL:-normal}" = asan ]; then
