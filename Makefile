@@ -54,7 +54,8 @@ FAKE_OBJ   := $(call obj,$(FAKE_SRC))
 PROGRAMS := $(BUILD)/fetcherd $(BUILD)/fetcher-api $(BUILD)/fakemarket
 
 # Unit tests: tests/unit/test_NAME.c links the modules listed in
-# UNIT_DEPS_NAME (sources without .c) and nothing else.
+# UNIT_DEPS_NAME (sources without .c) and nothing else, with UNIT_LDFLAGS_NAME
+# (the allocation-failure run wraps the allocator with -Wl,--wrap).
 UNIT_TESTS := $(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c))
 UNIT_BINS  := $(patsubst %,$(BUILD)/tests/test_%,$(UNIT_TESTS))
 -include tests/unit/deps.mk
@@ -78,7 +79,7 @@ $(BUILD)/fakemarket: $(FAKE_OBJ) $(COMMON_OBJ)
 .SECONDEXPANSION:
 $(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $$(call obj,$$(addsuffix .c,$$(UNIT_DEPS_$$*)))
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka -lm
+	$(CC) $(LDFLAGS) $(UNIT_LDFLAGS_$*) -o $@ $^ $(PKG_LIBS) -lcmocka -lm
 
 unit: $(UNIT_BINS)
 

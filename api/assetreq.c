@@ -44,6 +44,16 @@ static int in_list(const char *s, const char *const *list, size_t n)
     return 0;
 }
 
+/* Whether body is the JSON literal null (json-c's NULL with no error). */
+static int ar_is_json_null(const char *body)
+{
+    const char *p = body + strspn(body, " \t\r\n");
+    if (strncmp(p, "null", 4) != 0)
+        return 0;
+    p += 4;
+    return p[strspn(p, " \t\r\n")] == '\0';
+}
+
 int assetreq_parse(const char *body, size_t len, struct asset_req *out, const char **field,
                    char *msg, size_t msglen)
 {
@@ -57,10 +67,20 @@ int assetreq_parse(const char *body, size_t len, struct asset_req *out, const ch
     }
     struct json_tokener *tok = json_tokener_new();
     if (tok == NULL) {
-        fail(field, "body", msg, msglen, "could not be read");
+        fail(field, "body", msg, msglen, "could not be read: out of memory");
+        rc = -2;
         goto out;
     }
     o = json_tokener_parse_ex(tok, body, (int)len);
+    if (o == NULL && json_tokener_get_error(tok) == json_tokener_success &&
+        !ar_is_json_null(body)) {
+        /* json-c 0.16 reports a failed allocation inside the parser no
+         * other way: no value, and no error */
+        json_tokener_free(tok);
+        fail(field, "body", msg, msglen, "could not be read: out of memory");
+        rc = -2;
+        goto out;
+    }
     /* Trailing bytes after the object ("{}x") are garbage, not ignored. */
     int trailing = o != NULL && tok->char_offset < (int)len &&
                    strspn(body + tok->char_offset, " \t\r\n") != len - (size_t)tok->char_offset;

@@ -28,7 +28,8 @@ struct asset_req {
 
 /* Parses body (len bytes, NUL-terminated). Returns 0 with *out filled, or
  * -1 with *field naming the bad field ("body" for the document itself; a
- * static string) and a reason in msg. */
+ * static string) and a reason in msg, or -2 when memory ran out reading
+ * it (the body may be fine: the API answers 503, not 400). */
 int assetreq_parse(const char *body, size_t len, struct asset_req *out, const char **field,
                    char *msg, size_t msglen) MUST_CHECK;
 

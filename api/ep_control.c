@@ -30,8 +30,10 @@ enum MHD_Result ep_track(struct MHD_Connection *conn, const struct api_request *
         return ret;
     struct asset_req a;
     const char *field;
-    if (assetreq_parse(req->body, req->body_len, &a, &field, msg, sizeof msg) != 0)
-        return reply_error(conn, MHD_HTTP_BAD_REQUEST, field, msg);
+    int prc = assetreq_parse(req->body, req->body_len, &a, &field, msg, sizeof msg);
+    if (prc != 0)
+        return reply_error(conn, prc == -2 ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_BAD_REQUEST,
+                           prc == -2 ? NULL : field, msg);
     const char *params[7] = {a.symbol,          a.name, a.type, a.currency, a.provider,
                              a.provider_symbol, client};
     enum db_status st = apidb_exec(SQL_TRACK, params, &r);

@@ -302,10 +302,16 @@ void jbuf_json(struct jbuf *b, json_object *v)
         jbuf_bool(b, json_object_get_boolean(v));
         break;
     case json_type_int:
-    case json_type_double:
-        /* json-c's own text: the number a json-c writer would have stored */
-        jbuf_raw(b, json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+    case json_type_double: {
+        /* json-c's own text: the number a json-c writer would have stored;
+         * NULL when json-c ran out of memory printing it */
+        const char *text = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+        if (text != NULL)
+            jbuf_raw(b, text);
+        else
+            b->oom = 1;
         break;
+    }
     case json_type_string:
         jbuf_str(b, json_object_get_string(v));
         break;

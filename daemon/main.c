@@ -607,9 +607,12 @@ out:
     upstream_free(a.up);
     fetcher_free(d->fetcher);
     dbconn_free(d->db);
-    heartbeat_free(a.hb);
     retention_free(a.ret);
+    /* writer_free runs the callbacks of what is still buffered or in
+     * flight (a heartbeat held up by a slow database at the shutdown
+     * deadline): their owners must still be there */
     writer_free(d->writer);
+    heartbeat_free(a.hb);
     if (a.sigfd >= 0)
         close(a.sigfd);
     loop_free(d->loop);

@@ -44,12 +44,26 @@ const struct provider *const *provider_all(size_t *n)
 /* Deep enough for every provider's answer; deeper is hostile or broken. */
 #define JSON_MAX_DEPTH 24
 
+/* Whether body is the JSON literal null (json-c's NULL with no error). */
+static int prv_is_json_null(const char *body, size_t len)
+{
+    size_t i = 0;
+    while (i < len && strchr(" \t\r\n", body[i]) != NULL)
+        i++;
+    if (len - i < 4 || memcmp(body + i, "null", 4) != 0)
+        return 0;
+    for (i += 4; i < len; i++)
+        if (strchr(" \t\r\n", body[i]) == NULL)
+            return 0;
+    return 1;
+}
+
 json_object *provider_parse_json(const char *body, size_t len, const char *content_type, char *err,
                                  size_t errlen)
 {
     json_tokener *tok = json_tokener_new_ex(JSON_MAX_DEPTH);
     if (tok == NULL) {
-        snprintf(err, errlen, "out of memory");
+        snprintf(err, errlen, "%s", PROVIDER_ERR_OOM);
         return NULL;
     }
     json_object *root = NULL;
@@ -58,6 +72,12 @@ json_object *provider_parse_json(const char *body, size_t len, const char *conte
     enum json_tokener_error jerr = json_tokener_get_error(tok);
     size_t used = json_tokener_get_parse_end(tok);
     json_tokener_free(tok);
+    if (root == NULL && jerr == json_tokener_success && len > 0 && !prv_is_json_null(body, len)) {
+        /* json-c 0.16 reports a failed allocation inside the parser no
+         * other way: no value, and no error. Not the answer's fault. */
+        snprintf(err, errlen, "%s", PROVIDER_ERR_OOM);
+        return NULL;
+    }
     if (root != NULL && jerr == json_tokener_success) {
         /* Anything but white space after the value means it was not one
          * JSON document. */

@@ -65,7 +65,10 @@ const struct provider *provider_find(const char *name);
 const struct provider *const *provider_all(size_t *n);
 
 /* Parses body (len bytes) as JSON with a nesting cap. Returns the root
- * (caller puts it), or NULL with a reason naming what came instead. */
+ * (caller puts it), or NULL with a reason naming what came instead; the
+ * reason is exactly PROVIDER_ERR_OOM when memory ran out (the answer may
+ * be fine: not the upstream's fault). */
+#define PROVIDER_ERR_OOM "out of memory"
 json_object *provider_parse_json(const char *body, size_t len, const char *content_type, char *err,
                                  size_t errlen);
 

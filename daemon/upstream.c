@@ -167,6 +167,13 @@ static void up_judge(struct job *j, const struct fetch_response *r)
         goto out;
     }
     root = provider_parse_json(r->body, r->len, r->content_type, err, sizeof err);
+    if (root == NULL && strcmp(err, PROVIDER_ERR_OOM) == 0) {
+        /* ours, not the provider's: no refusal, no pause; asked again */
+        for (size_t i = 0; i < n; i++)
+            up_fail(j, i, QUOTE_TRANSIENT, (int)r->http_status, 0, 0,
+                    "out of memory reading the answer");
+        goto out;
+    }
     if (root == NULL && r->http_status == 200) {
         /* a 200 that is not JSON at all is no answer about any symbol */
         for (size_t i = 0; i < n; i++)

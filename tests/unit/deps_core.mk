@@ -33,3 +33,38 @@ UNIT_DEPS_sql       := daemon/sql common/migrate common/db common/log common/uti
 # loop, cycles, asset cache, dbconn_is_up and the logs are stand-ins in the
 # test file itself
 UNIT_DEPS_scheduler_loop := daemon/scheduler daemon/deadline
+# test_fetch: real HTTP over loopback to tests/unit/wire_server.c, a server
+# of the test's own that resets, stalls, truncates, oversizes, redirects
+UNIT_DEPS_fetch     := daemon/fetch daemon/loop tests/unit/wire_server common/log common/util
+# test_upstream: the real queue, upstream, fetch and providers against
+# recorded answers (and faults) served over loopback by wire_server.c
+UNIT_DEPS_upstream  := daemon/upstream daemon/queue daemon/fetch daemon/loop tests/unit/wire_server \
+                       tests/unit/alloc_fail $(UNIT_DEPS_providers)
+# The daemon's modules wired as main.c wires them (tests/unit/daemon_rig.c),
+# for the tests of the modules that need more than one of them: against
+# wire_server.c over loopback and run.sh's PostgreSQL through the relay of
+# tests/unit/pg_fault.c (skipped without PGLOCAL_PORT)
+UNIT_DEPS_daemon_rig := daemon/cycle daemon/assets daemon/record daemon/sources \
+                        daemon/staleness daemon/stats daemon/writer daemon/dbconn daemon/sql \
+                        daemon/upstream daemon/queue daemon/fetch daemon/loop common/db \
+                        common/migrate common/config tests/unit/wire_server tests/unit/pg_fault \
+                        tests/unit/daemon_rig $(UNIT_DEPS_providers)
+# test_cycle: a cycle's bookkeeping when fetches fail, the database refuses
+# its rows, goes away mid-cycle or is away at the start, or fetcherd stops
+UNIT_DEPS_cycle := $(UNIT_DEPS_daemon_rig)
+# test_send_failure: the real writer and heartbeat (and scheduler) through
+# a send that fails inside PQsendQueryPrepared; both must resume
+UNIT_DEPS_send_failure := $(UNIT_DEPS_daemon_rig) daemon/heartbeat daemon/scheduler \
+                          daemon/deadline common/heartbeat_schema
+# test_alloc_torture: every allocation of the readers of outside input fails
+# in turn (tests/unit/alloc_fail.c): our own calls to the allocator and the
+# json-c calls that allocate, wrapped at link time
+UNIT_DEPS_alloc_torture := tests/unit/alloc_fail daemon/upstream daemon/queue daemon/fetch \
+                           daemon/loop api/assetreq api/crosssite api/events api/http api/cache \
+                           api/query common/db common/config $(UNIT_DEPS_providers)
+ALLOC_FAIL_WRAP := $(foreach f,malloc calloc realloc strdup strndup json_tokener_new \
+                   json_tokener_new_ex json_tokener_parse json_tokener_parse_ex \
+                   json_object_to_json_string_ext,-Wl,--wrap=$(f))
+UNIT_LDFLAGS_alloc_torture := $(ALLOC_FAIL_WRAP)
+# test_upstream fails one json-c read on purpose (tests/unit/alloc_fail.c)
+UNIT_LDFLAGS_upstream := $(ALLOC_FAIL_WRAP)
