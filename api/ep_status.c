@@ -231,6 +231,43 @@ enum MHD_Result ep_statistics(struct MHD_Connection *conn, const struct api_requ
     return ep_reply_document(conn, SQL_STATISTICS, params, "no statistics");
 }
 
+/* Adds to each of q's providers what the last finished cycle's rows say
+ * it did (cyc: SQL_QUEUE's last column, borrowed; NULL: no cycle yet):
+ * assets served, its share of the cycle's assets, failovers in and out. */
+static void queue_add_cycle(struct json_object *q, struct json_object *cyc)
+{
+    struct json_object *list = NULL, *per = NULL, *assets = NULL;
+    if (cyc == NULL || !json_object_object_get_ex(q, "providers", &list) ||
+        !json_object_is_type(list, json_type_array) ||
+        !json_object_object_get_ex(cyc, "providers", &per) ||
+        !json_object_object_get_ex(cyc, "assets", &assets))
+        return;
+    int64_t total = json_object_get_int64(assets);
+    for (size_t i = 0; i < json_object_array_length(list); i++) {
+        struct json_object *p = json_object_array_get_idx(list, i), *name = NULL, *mine = NULL;
+        if (!json_object_is_type(p, json_type_object) ||
+            !json_object_object_get_ex(p, "name", &name))
+            continue;
+        json_object_object_get_ex(per, json_object_get_string(name), &mine);
+        static const char *const keys[][2] = {{"served", "served_last_cycle"},
+                                              {"failovers_in", "failovers_in_last_cycle"},
+                                              {"failovers_out", "failovers_out_last_cycle"}};
+        int64_t served = 0;
+        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+            struct json_object *v = NULL;
+            int64_t n = mine != NULL && json_object_object_get_ex(mine, keys[k][0], &v)
+                            ? json_object_get_int64(v)
+                            : 0;
+            if (k == 0)
+                served = n;
+            json_object_object_add(p, keys[k][1], json_object_new_int64(n));
+        }
+        json_object_object_add(
+            p, "share_last_cycle",
+            json_object_new_double(total > 0 ? (double)served / (double)total : 0.0));
+    }
+}
+
 enum MHD_Result ep_queue(struct MHD_Connection *conn, const struct api_request *req)
 {
     (void)req;
@@ -247,7 +284,11 @@ enum MHD_Result ep_queue(struct MHD_Connection *conn, const struct api_request *
     json_object_object_add(o, "instance_id", live ? col_str(r, 0, 0) : NULL);
     json_object_object_add(o, "updated_at", live ? col_str(r, 0, 1) : NULL);
     json_object_object_add(o, "phase", live ? col_str(r, 0, 2) : NULL);
-    json_object_object_add(o, "queue", queue_object(live ? r : NULL, 0, 3));
+    struct json_object *q = queue_object(live ? r : NULL, 0, 3);
+    struct json_object *cyc = live && !PQgetisnull(r, 0, 4) ? col_object(r, 0, 4) : NULL;
+    queue_add_cycle(q, cyc);
+    json_object_object_add(o, "queue", q);
+    json_object_object_add(o, "last_cycle", cyc);
     PQclear(r);
     return http_reply_obj_take(conn, MHD_HTTP_OK, o);
 }

@@ -9,6 +9,7 @@
  *   ep_trigger.c  POST /api/fetcher/trigger-update
  *   ep_control.c  POST/DELETE /api/fetcher/assets…, /pause, /resume
  *   ep_metrics.c  /metrics, /api/fetcher/events (events.c does the work)
+ *   ep_alerts.c   /api/fetcher/alerts (alerts.c raises them)
  *   static.c      the dashboard's files
  *
  * Each answers exactly once through http.h. Only routes.c calls them.
@@ -40,6 +41,7 @@ enum MHD_Result ep_pause(struct MHD_Connection *conn, const struct api_request *
 enum MHD_Result ep_resume(struct MHD_Connection *conn, const struct api_request *req);
 enum MHD_Result ep_metrics(struct MHD_Connection *conn, const struct api_request *req);
 enum MHD_Result ep_events(struct MHD_Connection *conn, const struct api_request *req);
+enum MHD_Result ep_alerts(struct MHD_Connection *conn, const struct api_request *req);
 enum MHD_Result static_serve(struct MHD_Connection *conn, const struct api_request *req);
 
 /* The dashboard directory is looked up once at start-up (static.c).

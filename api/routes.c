@@ -26,6 +26,7 @@ static const struct api_route routes[] = {
     {"DELETE", "/api/fetcher/assets/*", ep_untrack, 0},
     {"POST", "/api/fetcher/assets/*/refresh", ep_refresh, 0},
     {"GET", "/api/fetcher/portfolios", ep_portfolios, ROUTE_CACHED},
+    {"GET", "/api/fetcher/alerts", ep_alerts, ROUTE_CACHED},
     {"GET", "/api/fetcher/events", ep_events, 0},
     {"POST", "/api/fetcher/trigger-update", ep_trigger_update, 0},
     {"POST", "/api/fetcher/pause", ep_pause, 0},

@@ -18,11 +18,16 @@
  * Streams get their own, longer idle timeout and a keep-alive comment every
  * 15 s, well inside it.
  *
+ * Alerts (alerts.c) have a thread of their own too: judging the database
+ * every few seconds and POSTing to a webhook that may hang must never hold
+ * a worker.
+ *
  * This file: start-up (config, flags), the MHD daemon and its limits, the
  * per-request life cycle (body capped at HTTP_BODY_MAX, state freed in the
  * completion callback), signals, and --healthcheck / --readycheck. Not
  * here: routes, endpoints, SQL.
  */
+#include "alerts.h"
 #include "apidb.h"
 #include "cache.h"
 #include "crosssite.h"
@@ -294,7 +299,7 @@ int main(int argc, char **argv)
     static struct config config;
     char err[512];
     int rc = 1;
-    int events_started = 0, guard_started = 0;
+    int events_started = 0, guard_started = 0, alerts_started = 0;
     struct MHD_Daemon *d = NULL;
     struct addrinfo *ai = NULL;
 
@@ -369,6 +374,13 @@ int main(int argc, char **argv)
         if (setrlimit(RLIMIT_NOFILE, &nofile) != 0)
             log_msg(LOG_WARNING, "cannot raise the open-files limit; fewer connections fit");
     }
+    /* First of our threads: it initialises libcurl, which must happen
+     * while no other thread runs. */
+    if (alerts_start() != 0) {
+        log_msg(LOG_CRITICAL, "cannot start the alerts thread");
+        goto out;
+    }
+    alerts_started = 1;
     if (guard_start() != 0) {
         log_msg(LOG_CRITICAL, "cannot start the header-deadline thread");
         goto out;
@@ -415,6 +427,8 @@ out:
         MHD_stop_daemon(d);
     if (guard_started)
         guard_stop();
+    if (alerts_started)
+        alerts_stop();
     if (ai != NULL)
         freeaddrinfo(ai);
     return rc;

@@ -13,6 +13,27 @@
 #define LIVE_INSTANCE                                                                              \
     "state = 'running' AND last_heartbeat > now() - make_interval(secs => $1::int)"
 
+/* Per asset type of the tracked assets: how many, the oldest price's age
+ * (since its last successful update, or since it was tracked when it never
+ * had one), the bound past which a price is stale and how many are. The
+ * bound is the daemon's own (its newest heartbeat's stale_after_s, i.e.
+ * FETCH_STALENESS) plus one fetch interval: a price at its bound is due at
+ * the next cycle, so one interval later a cycle that should have refreshed
+ * it did not. $2 stands in for both when no daemon ever wrote a heartbeat. */
+#define STALENESS_JSON                                                                             \
+    "(SELECT json_object_agg(type, json_build_object('assets', n, 'max_age_s', max_age,"           \
+    "  'stale', stale, 'bound_s', bound)) FROM (SELECT type, count(*) AS n,"                       \
+    "  round(max(age)::numeric, 3) AS max_age, count(*) FILTER (WHERE age > bound) AS stale,"      \
+    "  max(bound) AS bound FROM (SELECT a.asset_type AS type,"                                     \
+    "   extract(epoch FROM now() - coalesce(t.last_price_update, t.added_at)) AS age,"             \
+    "   coalesce((hb.b ->> a.asset_type)::bigint, $2::bigint)"                                     \
+    "    + coalesce(hb.interval_s, $2::bigint) AS bound"                                           \
+    "   FROM tracked_assets t JOIN assets a ON a.id = t.asset_id"                                  \
+    "   LEFT JOIN (SELECT interval_s, detail -> 'stale_after_s' AS b FROM fetcher_instances"       \
+    "    ORDER BY last_heartbeat DESC LIMIT 1) hb ON true) ages GROUP BY type) per_type)"
+
+#define EPOCH_MS(col) "(extract(epoch FROM " col ") * 1000)::bigint"
+
 /* clang-format off: the SQL is laid out for reading, not for the formatter. */
 // clang-format off
 const struct db_stmt api_sql[SQL_COUNT_] = {
@@ -127,7 +148,8 @@ const struct db_stmt api_sql[SQL_COUNT_] = {
          "SELECT json_build_object('updates', coalesce(json_agg(json_build_object("
          " 'id', p.id, 'symbol', p.symbol, 'name', a.name, 'timestamp', " TS("p.\"timestamp\"") ","
          " 'price', trim_scale(p.price), 'success', p.success, 'error', p.error,"
-         " 'currency', p.currency, 'duration_ms', p.duration_ms, 'cycle_id', p.cycle_id)"
+         " 'currency', p.currency, 'duration_ms', p.duration_ms, 'cycle_id', p.cycle_id,"
+         " 'source', p.source, 'failover_reason', p.failover_reason, 'crosscheck', p.crosscheck)"
          " ORDER BY p.id DESC), '[]'::json))::text"
          " FROM (SELECT * FROM price_update_log"
          "  WHERE ($2::text IS NULL OR asset_id = (SELECT id FROM assets WHERE symbol = $2::text))"
@@ -174,11 +196,19 @@ const struct db_stmt api_sql[SQL_COUNT_] = {
          " 'added_at', " TS("t.added_at") ", 'last_price_update', " TS("t.last_price_update") ","
          " 'last_error', t.last_error, 'last_error_at', " TS("t.last_error_at") ","
          " 'price', trim_scale(lp.price), 'price_currency', lp.currency,"
-         " 'price_time', " TS("lp.price_time") ", 'fetched_at', " TS("lp.fetched_at") ")"
+         " 'price_time', " TS("lp.price_time") ", 'fetched_at', " TS("lp.fetched_at") ","
+         /* the source of its newest row, and how many it had then (1: no
+          * second source); its newest cross-check */
+         " 'source', ll.source, 'source_count', ll.source_count,"
+         " 'crosscheck', xc.crosscheck, 'crosscheck_at', " TS("xc.\"timestamp\"") ")"
          " ORDER BY a.symbol), '[]'::json), 'total', count(*))::text"
          " FROM assets a LEFT JOIN tracked_assets t ON t.asset_id = a.id"
          " LEFT JOIN LATERAL (SELECT price, currency, price_time, fetched_at FROM asset_prices"
-         "  WHERE asset_id = a.id ORDER BY fetched_at DESC LIMIT 1) lp ON true",
+         "  WHERE asset_id = a.id ORDER BY fetched_at DESC LIMIT 1) lp ON true"
+         " LEFT JOIN LATERAL (SELECT source, source_count FROM price_update_log"
+         "  WHERE asset_id = a.id ORDER BY id DESC LIMIT 1) ll ON true"
+         " LEFT JOIN LATERAL (SELECT crosscheck, \"timestamp\" FROM price_update_log"
+         "  WHERE asset_id = a.id AND crosscheck IS NOT NULL ORDER BY id DESC LIMIT 1) xc ON true",
          0},
     [SQL_PORTFOLIOS] =
         {"api_portfolios",
@@ -197,11 +227,30 @@ const struct db_stmt api_sql[SQL_COUNT_] = {
          " ORDER BY p.id), '[]'::json))::text"
          " FROM portfolios p LEFT JOIN portfolio_performance_cache c ON c.portfolio_id = p.id",
          0},
-    [SQL_QUEUE] = {"api_queue",
-                   "SELECT instance_id, " TS("last_heartbeat") ", phase, queue::text"
-                   " FROM fetcher_instances WHERE " LIVE_INSTANCE
-                   " ORDER BY last_heartbeat DESC LIMIT 1",
-                   1},
+    /* The live instance's queue, and what its last finished cycle's rows
+     * say each source did: assets served, failovers in (rows a source
+     * answered for another) and out (rows whose failover reason names it
+     * first). */
+    [SQL_QUEUE] =
+        {"api_queue",
+         "SELECT i.instance_id, " TS("i.last_heartbeat") ", i.phase, i.queue::text,"
+         " (SELECT json_build_object('cycle_id', c.id, 'seq', c.seq,"
+         "   'finished_at', " TS("c.finished_at") ","
+         "   'assets', (SELECT count(*) FROM price_update_log p WHERE p.cycle_id = c.id),"
+         "   'providers', coalesce((SELECT json_object_agg(name, json_build_object("
+         "     'served', served, 'failovers_in', fin, 'failovers_out', fout) ORDER BY name)"
+         "     FROM (SELECT name, sum(served) AS served, sum(fin) AS fin, sum(fout) AS fout FROM ("
+         "       SELECT p.source AS name, count(*) FILTER (WHERE p.success) AS served,"
+         "         count(*) FILTER (WHERE p.failover_reason IS NOT NULL) AS fin, 0 AS fout"
+         "       FROM price_update_log p WHERE p.cycle_id = c.id AND p.source IS NOT NULL"
+         "       GROUP BY p.source"
+         "       UNION ALL SELECT split_part(p.failover_reason, ':', 1), 0, 0, count(*)"
+         "       FROM price_update_log p WHERE p.cycle_id = c.id"
+         "         AND p.failover_reason IS NOT NULL GROUP BY 1) x GROUP BY name) y), '{}'))"
+         "   FROM fetcher_cycles c WHERE c.instance_id = i.instance_id AND c.status <> 'running'"
+         "   ORDER BY c.id DESC LIMIT 1)::text"
+         " FROM fetcher_instances i WHERE " LIVE_INSTANCE " ORDER BY i.last_heartbeat DESC LIMIT 1",
+         1},
     /* Logs filtered by level only (the common case): the page through an
      * index-only walk to the offset, then at most $1 rows by primary key;
      * the exact total from fetcher_log_counts, never a count(*). */
@@ -320,8 +369,82 @@ const struct db_stmt api_sql[SQL_COUNT_] = {
          " 'errors', (SELECT json_object_agg(provider, n) FROM (SELECT"
          "  coalesce(a.provider, 'unknown') AS provider, count(*) AS n FROM price_update_log p"
          "  LEFT JOIN assets a ON a.id = p.asset_id WHERE NOT p.success GROUP BY 1) e),"
-         " 'instances', (SELECT json_agg(json_build_object('id', instance_id, 'queue', queue))"
-         "  FROM fetcher_instances WHERE " LIVE_INSTANCE "))::text",
+         " 'instances', (SELECT json_agg(json_build_object('id', instance_id, 'queue', queue,"
+         "  'detail', detail, 'started_at', extract(epoch FROM started_at)))"
+         "  FROM fetcher_instances WHERE " LIVE_INSTANCE "),"
+         " 'heartbeat_age_s', (SELECT round(extract(epoch FROM now() - max(last_heartbeat))::numeric,"
+         "  3) FROM fetcher_instances),"
+         " 'staleness', " STALENESS_JSON ","
+         " 'alerts', (SELECT json_object_agg(alert, n) FROM (SELECT alert, count(*) AS n"
+         "  FROM fetcher_alerts WHERE resolved_at IS NULL GROUP BY alert) f))::text",
+         2},
+    /* The newest live instance's view (the one /status shows), whether any
+     * daemon ever wrote a heartbeat, the newest one (for "stopped"), the
+     * newest $3 finished cycles (aborted ones, killed mid-way, say nothing
+     * of fetching), and the staleness per type. */
+    [SQL_ALERT_INPUT] =
+        {"api_alert_input",
+         "SELECT json_build_object("
+         " 'live', (SELECT json_build_object('id', instance_id, 'queue', queue, 'detail', detail)"
+         "  FROM fetcher_instances WHERE " LIVE_INSTANCE " ORDER BY last_heartbeat DESC LIMIT 1),"
+         " 'newest', (SELECT json_build_object('id', instance_id, 'state', state,"
+         "  'age_s', round(extract(epoch FROM now() - last_heartbeat)::numeric, 1))"
+         "  FROM fetcher_instances ORDER BY last_heartbeat DESC LIMIT 1),"
+         " 'cycles', (SELECT json_agg(json_build_object('status', status, 'error', error)"
+         "  ORDER BY id DESC) FROM (SELECT id, status, error FROM fetcher_cycles"
+         "  WHERE status IN ('succeeded', 'partial', 'failed') ORDER BY id DESC LIMIT $3::int) c),"
+         " 'staleness', " STALENESS_JSON ")::text",
+         3},
+    [SQL_ALERT_OPEN] =
+        {"api_alert_open",
+         "INSERT INTO fetcher_alerts (alert, subject, severity, summary, fire_notice)"
+         " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (alert, subject) WHERE resolved_at IS NULL"
+         " DO NOTHING RETURNING id, " EPOCH_MS("started_at"),
+         5},
+    [SQL_ALERT_RESOLVE] =
+        {"api_alert_resolve",
+         "UPDATE fetcher_alerts SET resolved_at = now(), resolve_notice = $3"
+         " WHERE alert = $1 AND subject = $2 AND resolved_at IS NULL"
+         " RETURNING id, severity, summary, " EPOCH_MS("started_at") ", " EPOCH_MS("resolved_at"),
+         3},
+    [SQL_ALERT_OPEN_LIST] =
+        {"api_alert_open_list",
+         "SELECT alert, subject FROM fetcher_alerts WHERE resolved_at IS NULL", 0},
+    [SQL_ALERT_NOTICE] =
+        {"api_alert_notice",
+         "UPDATE fetcher_alerts SET"
+         " fire_notice = CASE WHEN $2 = 'fire' THEN $3 ELSE fire_notice END,"
+         " resolve_notice = CASE WHEN $2 = 'resolve' THEN $3 ELSE resolve_notice END,"
+         " attempts = attempts + $4::int, last_error = $5 WHERE id = $1::bigint",
+         5},
+    [SQL_ALERT_PENDING] =
+        {"api_alert_pending",
+         "SELECT id, alert, subject, severity, summary, " EPOCH_MS("started_at") ","
+         " " EPOCH_MS("resolved_at") ", w FROM fetcher_alerts,"
+         " LATERAL (VALUES ('fire', fire_notice), ('resolve', resolve_notice)) n (w, notice)"
+         " WHERE (fire_notice = 'pending' OR resolve_notice = 'pending') AND notice = 'pending'"
+         " ORDER BY CASE w WHEN 'fire' THEN started_at ELSE resolved_at END, id",
+         0},
+    [SQL_ALERT_PURGE] =
+        {"api_alert_purge",
+         "DELETE FROM fetcher_alerts WHERE resolved_at < now() - make_interval(days => $1::int)",
          1},
+    [SQL_ALERTS] =
+        {"api_alerts",
+         "SELECT json_build_object('alerts', coalesce((SELECT json_agg(json_build_object("
+         "  'id', id, 'alert', alert, 'subject', subject, 'severity', severity,"
+         "  'summary', summary, 'status', CASE WHEN resolved_at IS NULL THEN 'firing'"
+         "  ELSE 'resolved' END, 'started_at', " TS("started_at") ","
+         "  'resolved_at', " TS("resolved_at") ","
+         "  'duration_seconds', round(extract(epoch FROM coalesce(resolved_at, now())"
+         "   - started_at)::numeric, 1),"
+         "  'notified', json_build_object('fire', fire_notice, 'resolve', resolve_notice,"
+         "   'attempts', attempts, 'last_error', last_error)) ORDER BY id DESC)"
+         "  FROM (SELECT * FROM fetcher_alerts WHERE $2::text IS NULL"
+         "   OR ($2 = 'firing') = (resolved_at IS NULL) ORDER BY id DESC LIMIT $1::int) a),"
+         "  '[]'::json),"
+         " 'firing', (SELECT count(*) FROM fetcher_alerts WHERE resolved_at IS NULL),"
+         " 'total', (SELECT count(*) FROM fetcher_alerts))::text",
+         2},
 };
 // clang-format on

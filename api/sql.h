@@ -37,7 +37,22 @@ enum api_stmt {
     SQL_REFRESH,        /* $1 symbol $2 payload → one row when tracked (and notified) */
     SQL_PAUSE,          /* $1 client $2 control payload $3 event payload → paused, since */
     SQL_RESUME,         /* same → paused, since */
-    SQL_METRICS,        /* $1 live window (s) → one JSON document */
+    SQL_METRICS,        /* $1 live window (s) $2 default staleness bound (s) → one JSON
+                           document */
+    /* The alerts (api/alerts.c). */
+    SQL_ALERT_INPUT,     /* $1 live window (s) $2 default staleness bound (s) $3 failed cycles
+                            looked at → one JSON document: what the rules judge */
+    SQL_ALERT_OPEN,      /* $1 alert $2 subject $3 severity $4 summary $5 fire_notice → id,
+                            started_at (epoch ms) when opened now; no row when already open */
+    SQL_ALERT_RESOLVE,   /* $1 alert $2 subject $3 resolve_notice → id, severity, summary,
+                            started_at, resolved_at (epoch ms); no row when none is open */
+    SQL_ALERT_OPEN_LIST, /* → alert, subject of every open alert */
+    SQL_ALERT_NOTICE,    /* $1 id $2 'fire'|'resolve' $3 notice $4 attempts $5 last_error */
+    SQL_ALERT_PENDING,   /* → id, alert, subject, severity, summary, started_at, resolved_at
+                            (epoch ms, resolved_at NULL when open), which ('fire'|'resolve') of
+                            every notice still pending, oldest first */
+    SQL_ALERT_PURGE,     /* $1 days → resolved alerts older than that deleted */
+    SQL_ALERTS,          /* $1 limit $2 status ('firing'|'resolved'|NULL) → JSON */
     SQL_COUNT_
 };
 

@@ -11,7 +11,9 @@
 
 const struct config *cfg;
 
-enum kind { K_STR, K_INT, K_DURATION, K_URL, K_LEVEL };
+/* K_URL_OPT: empty, or an http(s) URL whose value is never repeated in an
+ * error (it may carry a secret); K_CHOICE: one of `choices`, '|'-separated. */
+enum kind { K_STR, K_INT, K_DURATION, K_URL, K_LEVEL, K_URL_OPT, K_CHOICE };
 
 struct var {
     const char *name;
@@ -21,6 +23,7 @@ struct var {
     const char *def;
     int64_t min, max;
     const char *help;
+    const char *choices; /* K_CHOICE */
 };
 
 #define S(field) offsetof(struct config, field), sizeof(((struct config *)0)->field)
@@ -90,6 +93,12 @@ static const struct var vars[] = {
     {"PRICE_MOVE_WARN_PCT", K_INT, I(price_move_warn_pct), "50", 0, 100000,
      "a price that moved more than this % since the last one is stored and logged "
      "as a WARNING (0 = off)"},
+    {"PRICE_CROSSCHECK_PCT", K_INT, I(crosscheck_pct), "2", 1, 1000,
+     "two sources' prices for one asset that differ by more than this % (after currency "
+     "conversion) are logged as a WARNING and shown on the dashboard"},
+    {"PRICE_CROSSCHECK_SAMPLE", K_INT, I(crosscheck_sample), "2", 0, 10000,
+     "assets per cycle asked of their other sources too, at low priority, to cross-check "
+     "(failed-over and probe answers first, then a rotation; 0 = no cross-check)"},
     {"FETCH_MAX_BODY", K_INT, I(max_body_bytes), "1048576", 1024, 64 * 1048576,
      "largest upstream answer accepted, bytes"},
     {"WRITE_BUFFER_ROWS", K_INT, I(write_buffer_rows), "100000", 100, 10000000,
@@ -112,7 +121,30 @@ static const struct var vars[] = {
      "fetcher-api serves identical GET answers for this long (ms, Age header); 0 = off"},
     {"API_SSE_MAX_CLIENTS", K_INT, I(api_sse_max_clients), "64", 1, 1024,
      "event streams (/api/fetcher/events) open at once; more get 503"},
+    {"ALERT_WEBHOOK_URL", K_URL_OPT, S(alert_webhook_url), "", 0, 0,
+     "fetcher-api posts each alert and its resolution here (its path, query and user are never "
+     "logged); unset = alerts are kept and shown, not sent"},
+    {"ALERT_WEBHOOK_FORMAT", K_CHOICE, S(alert_webhook_format), "json", 0, 0,
+     "json (our alert document) or slack (a Slack incoming-webhook message)", "json|slack"},
+    {"ALERT_AFTER", K_DURATION, I(alert_after_s), "10m", 1, 7 * 86400,
+     "a provider blocked or offline this long raises an alert"},
+    {"ALERT_FAILED_CYCLES", K_INT, I(alert_failed_cycles), "3", 1, 1000,
+     "this many failed cycles in a row raise an alert"},
 };
+
+/* Whether val is one of choices ("a|b|c"). */
+static int cfg_is_choice(const char *choices, const char *val)
+{
+    size_t n = strlen(val);
+    for (const char *p = choices; p != NULL && *p != '\0';) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar != NULL ? (size_t)(bar - p) : strlen(p);
+        if (len == n && n > 0 && strncmp(p, val, n) == 0)
+            return 1;
+        p = bar != NULL ? bar + 1 : NULL;
+    }
+    return 0;
+}
 
 static const char *env_lookup(const char *name, void *cls)
 {
@@ -125,6 +157,33 @@ static int set_one(struct config *c, const struct var *v, const char *val, char 
     char *base = (char *)c + v->offset;
     int64_t n;
     switch (v->kind) {
+    case K_URL_OPT: {
+        const char *host = strncmp(val, "http://", 7) == 0    ? val + 7
+                           : strncmp(val, "https://", 8) == 0 ? val + 8
+                                                              : NULL;
+        if (val[0] != '\0' && (host == NULL || host[0] == '\0' || host[0] == '/')) {
+            snprintf(err, errlen,
+                     "%s: not an http:// or https:// URL (the value is not shown: it may hold a "
+                     "secret)",
+                     v->name);
+            return -1;
+        }
+    }
+        if (util_strlcpy(base, val, v->size) >= v->size) {
+            snprintf(err, errlen, "%s: value longer than %zu characters", v->name, v->size - 1);
+            return -1;
+        }
+        return 0;
+    case K_CHOICE:
+        if (!cfg_is_choice(v->choices, val)) {
+            snprintf(err, errlen, "%s: '%.40s' is not one of %s", v->name, val, v->choices);
+            return -1;
+        }
+        if (util_strlcpy(base, val, v->size) >= v->size) {
+            snprintf(err, errlen, "%s: value longer than %zu characters", v->name, v->size - 1);
+            return -1;
+        }
+        return 0;
     case K_URL: {
         /* A host must follow the scheme: "https://" alone would only fail
          * later, at every fetch, instead of at start-up. */

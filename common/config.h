@@ -72,6 +72,15 @@ struct config {
     /* Failover between them (daemon/sources.h, daemon/queue.h). */
     char fetch_sources[256];  /* FETCH_SOURCES: "stock=yahoo,twelvedata;fx=fx,erapi" */
     int64_t probe_interval_s; /* FETCH_PROBE_INTERVAL: a down provider is asked this often */
+
+    /* fetcher-api's alerts (api/alerts.h). */
+    char alert_webhook_url[1024]; /* ALERT_WEBHOOK_URL, empty = no notifications */
+    char alert_webhook_format[8]; /* ALERT_WEBHOOK_FORMAT: "json" or "slack" */
+    int64_t alert_after_s;        /* ALERT_AFTER: a provider down this long is an alert */
+    int64_t alert_failed_cycles;  /* ALERT_FAILED_CYCLES: failed cycles in a row */
+    /* The cross-check between sources (daemon/crosscheck.h). */
+    int64_t crosscheck_pct;    /* PRICE_CROSSCHECK_PCT: prices further apart are a WARNING */
+    int64_t crosscheck_sample; /* PRICE_CROSSCHECK_SAMPLE: assets per cycle, 0 = off */
 };
 
 /* The one process-wide configuration, set once at start-up. */

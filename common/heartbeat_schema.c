@@ -86,6 +86,43 @@ const struct hbs_field hbs_provider_fields[] = {
 };
 const size_t hbs_provider_nfields = ARRAY_LEN(hbs_provider_fields);
 
+const char *const hbs_outcome_names[HBS_OUTCOMES] = {"ok",           "error",   "connection",
+                                                     "rate_limited", "refused", "cancelled"};
+
+#define HBS_PR(name, type, unit)                                                                   \
+    {                                                                                              \
+#name, type, unit, HBS_IF_SENT, offsetof(struct hbs_process, name)                         \
+    }
+
+const struct hbs_field hbs_process_fields[] = {
+    HBS_PR(cpu_seconds, JBUF_NUM, "s of CPU, user + system"),
+    HBS_PR(resident_memory_bytes, JBUF_INT, "bytes"),
+    HBS_PR(virtual_memory_bytes, JBUF_INT, "bytes"),
+    HBS_PR(open_fds, JBUF_INT, "file descriptors"),
+    HBS_PR(max_fds, JBUF_INT, "file descriptors (soft limit)"),
+    HBS_PR(start_time_seconds, JBUF_NUM, "Unix time"),
+};
+const size_t hbs_process_nfields = ARRAY_LEN(hbs_process_fields);
+const struct hbs_field hbs_failover_fields[] = {
+    {"from", JBUF_STR, "provider the waiters left", HBS_IF_SENT,
+     offsetof(struct hbs_failover, from)},
+    {"to", JBUF_STR, "provider they went to", HBS_IF_SENT, offsetof(struct hbs_failover, to)},
+    {"count", JBUF_INT, "waiters", HBS_IF_SENT, offsetof(struct hbs_failover, count)},
+};
+const size_t hbs_failover_nfields = ARRAY_LEN(hbs_failover_fields);
+
+const struct hbs_field hbs_source_class_fields[] = {
+    {"class", JBUF_STR, "stock | crypto | fx", HBS_IF_SENT,
+     offsetof(struct hbs_source_class, name)},
+    {"sources", JBUF_STR, "providers in order, comma-separated", HBS_IF_SENT,
+     offsetof(struct hbs_source_class, sources)},
+    {"usable", JBUF_INT, "providers that can be asked", HBS_IF_SENT,
+     offsetof(struct hbs_source_class, usable)},
+    {"note", JBUF_STR, "why there is no second source, or null", HBS_IF_SENT,
+     offsetof(struct hbs_source_class, note)},
+};
+const size_t hbs_source_class_nfields = ARRAY_LEN(hbs_source_class_fields);
+
 const struct hbs_field hbs_detail_fields[] = {
     HBS_D(db, JBUF_STR, "ok | connecting | reconnecting"),
     HBS_D(offline, JBUF_BOOL, "no upstream reachable"),
@@ -97,6 +134,7 @@ const struct hbs_field hbs_detail_fields[] = {
     HBS_D(cycles_started, JBUF_INT, "cycles"),
     HBS_D(write_buffer_rows, JBUF_INT, "rows buffered now"),
     HBS_D(rows_dropped, JBUF_INT, "rows"),
+    HBS_D(write_buffer_capacity, JBUF_INT, "rows (WRITE_BUFFER_ROWS)"),
 };
 const size_t hbs_detail_nfields = ARRAY_LEN(hbs_detail_fields);
 
@@ -108,26 +146,102 @@ void hbs_write_fields(struct jbuf *b, const struct hbs_field *fields, size_t n, 
     }
 }
 
+/* A provider's counters for /metrics (see struct hbs_provider); all
+ * providers' names, for failovers_to. */
+static void hbs_write_provider_counts(struct jbuf *b, const struct hbs_queue *q,
+                                      const struct hbs_provider *all, size_t np, size_t self)
+{
+    const struct hbs_provider *p = &all[self];
+    jbuf_key(b, HBS_PROVIDER_OUTCOMES);
+    jbuf_obj(b);
+    for (size_t i = 0; i < HBS_OUTCOMES; i++) {
+        jbuf_key(b, hbs_outcome_names[i]);
+        jbuf_int(b, p->outcomes[i]);
+    }
+    jbuf_obj_end(b);
+    size_t nb = q->nlatency_bounds < HBS_LATENCY_MAX ? q->nlatency_bounds : HBS_LATENCY_MAX;
+    jbuf_key(b, HBS_PROVIDER_LATENCY_BUCKETS);
+    jbuf_arr(b);
+    for (size_t i = 0; i <= nb; i++)
+        jbuf_int(b, p->latency_buckets[i]);
+    jbuf_arr_end(b);
+    jbuf_key(b, HBS_PROVIDER_LATENCY_SUM);
+    jbuf_num(b, p->latency_sum_s);
+    jbuf_key(b, HBS_PROVIDER_FAILOVERS_TO);
+    jbuf_obj(b);
+    for (size_t i = 0; i < np && i < HBS_MAX_PROVIDERS; i++) {
+        if (p->failovers_to[i] == 0 || all[i].name == NULL)
+            continue;
+        jbuf_key(b, all[i].name);
+        jbuf_int(b, p->failovers_to[i]);
+    }
+    jbuf_obj_end(b);
+}
+
+/* Writes key: [elements of fields each] into the open object of b. */
+static void hbs_write_array(struct jbuf *b, const char *key, const struct hbs_field *fields,
+                            size_t nfields, const void *elems, size_t size, size_t n)
+{
+    jbuf_key(b, key);
+    jbuf_arr(b);
+    for (size_t i = 0; i < n; i++) {
+        jbuf_obj(b);
+        hbs_write_fields(b, fields, nfields, (const char *)elems + i * size);
+        jbuf_obj_end(b);
+    }
+    jbuf_arr_end(b);
+}
+
 void hbs_write(struct jbuf *b, const struct hbs_row *row, const struct hbs_queue *q,
                const struct hbs_provider *p, size_t np, const struct hbs_detail *detail)
+{
+    hbs_write_ex(b, row, q, p, np, NULL, detail);
+}
+
+void hbs_write_ex(struct jbuf *b, const struct hbs_row *row, const struct hbs_queue *q,
+                  const struct hbs_provider *p, size_t np, const struct hbs_queue_extra *extra,
+                  const struct hbs_detail *detail)
 {
     jbuf_obj(b);
     hbs_write_fields(b, hbs_row_fields, hbs_row_nfields, row);
     jbuf_key(b, "queue");
     jbuf_obj(b);
     hbs_write_fields(b, hbs_queue_fields, hbs_queue_nfields, q);
+    jbuf_key(b, HBS_QUEUE_LATENCY_BOUNDS);
+    jbuf_arr(b);
+    for (size_t i = 0; i < q->nlatency_bounds && i < HBS_LATENCY_MAX; i++)
+        jbuf_num(b, q->latency_bounds_s[i]);
+    jbuf_arr_end(b);
     jbuf_key(b, HBS_QUEUE_PROVIDERS);
     jbuf_arr(b);
     for (size_t i = 0; i < np; i++) {
         jbuf_obj(b);
         hbs_write_fields(b, hbs_provider_fields, hbs_provider_nfields, &p[i]);
+        hbs_write_provider_counts(b, q, p, np, i);
         jbuf_obj_end(b);
     }
     jbuf_arr_end(b);
+    if (extra != NULL) {
+        hbs_write_array(b, HBS_QUEUE_FAILOVERS, hbs_failover_fields, hbs_failover_nfields,
+                        extra->failovers, sizeof extra->failovers[0], extra->nfailovers);
+        hbs_write_array(b, HBS_QUEUE_SOURCES, hbs_source_class_fields, hbs_source_class_nfields,
+                        extra->classes, sizeof extra->classes[0], extra->nclasses);
+    }
     jbuf_obj_end(b);
     jbuf_key(b, "detail");
     jbuf_obj(b);
     hbs_write_fields(b, hbs_detail_fields, hbs_detail_nfields, detail);
+    jbuf_key(b, HBS_DETAIL_PROCESS);
+    jbuf_obj(b);
+    hbs_write_fields(b, hbs_process_fields, hbs_process_nfields, &detail->process);
+    jbuf_obj_end(b);
+    jbuf_key(b, HBS_DETAIL_STALE_AFTER);
+    jbuf_obj(b);
+    for (size_t i = 0; i < detail->nstale; i++) {
+        jbuf_key(b, detail->stale_types[i]);
+        jbuf_int(b, detail->stale_after_s[i]);
+    }
+    jbuf_obj_end(b);
     jbuf_obj_end(b);
     jbuf_obj_end(b);
 }
@@ -162,6 +276,8 @@ json_object *hbs_read_queue(json_object *src)
     /* Passed on as fetcherd wrote them, when present: per-provider state
      * and the batching figures. */
     hbs_pass_on(q, src, HBS_QUEUE_PROVIDERS);
+    hbs_pass_on(q, src, HBS_QUEUE_FAILOVERS);
+    hbs_pass_on(q, src, HBS_QUEUE_SOURCES);
     for (size_t i = 0; i < hbs_queue_nfields; i++)
         if (hbs_queue_fields[i].serve == HBS_IF_SENT)
             hbs_pass_on(q, src, hbs_queue_fields[i].name);

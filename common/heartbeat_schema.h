@@ -53,6 +53,16 @@ struct hbs_row {
 extern const struct hbs_field hbs_row_fields[];
 extern const size_t hbs_row_nfields;
 
+/* Sizes of the arrays the heartbeat carries for /metrics. */
+#define HBS_MAX_PROVIDERS 8 /* the fetch queue's QUEUE_MAX_PROVIDERS */
+#define HBS_LATENCY_MAX 16  /* latency histogram bounds */
+#define HBS_MAX_TYPES 8     /* asset types with a staleness bound */
+
+/* Outcomes of a provider's requests (daemon/queue.h, enum queue_outcome,
+ * in the same order), as the keys of a provider's "outcomes" object. */
+enum { HBS_OUTCOMES = 6 };
+extern const char *const hbs_outcome_names[HBS_OUTCOMES];
+
 /* `queue`: the fetch queue's counters, totals since the process started
  * unless the unit says otherwise. Followed on the wire by "providers", an
  * array of hbs_provider objects. */
@@ -61,7 +71,12 @@ struct hbs_queue {
     int64_t cache_hits, cache_misses, upstream_requests, batches, bytes_received;
     int64_t rate_limited, cached;
     double keys_per_request;
+    /* Written after the table's fields as "latency_bounds_s", an array:
+     * the upper bounds of every provider's latency_buckets. */
+    double latency_bounds_s[HBS_LATENCY_MAX];
+    size_t nlatency_bounds;
 };
+#define HBS_QUEUE_LATENCY_BOUNDS "latency_bounds_s"
 extern const struct hbs_field hbs_queue_fields[];
 extern const size_t hbs_queue_nfields;
 #define HBS_QUEUE_PROVIDERS "providers"
@@ -77,9 +92,67 @@ struct hbs_provider {
     int64_t in_flight, queued, requests, errors, refusals, rate_per_minute;
     int64_t failovers_out, failovers_in;
     double latency_p50_ms, latency_p95_ms;
+    /* Written after the table's fields, totals since the daemon started:
+     *   "outcomes": {"ok": n, …} — finished requests by hbs_outcome_names;
+     *   "latency_buckets": [n, …] — request latencies per bucket of the
+     *     queue's latency_bounds_s, not cumulative, one more for the rest;
+     *   "latency_sum_s": the sum of those latencies;
+     *   "failovers_to": {"kraken": n, …} — keys that left this provider for
+     *     another (by its index in the providers array; zeros left out). */
+    int64_t outcomes[HBS_OUTCOMES];
+    int64_t latency_buckets[HBS_LATENCY_MAX + 1];
+    double latency_sum_s;
+    int64_t failovers_to[HBS_MAX_PROVIDERS];
 };
+#define HBS_PROVIDER_OUTCOMES "outcomes"
+#define HBS_PROVIDER_LATENCY_BUCKETS "latency_buckets"
+#define HBS_PROVIDER_LATENCY_SUM "latency_sum_s"
+#define HBS_PROVIDER_FAILOVERS_TO "failovers_to"
 extern const struct hbs_field hbs_provider_fields[];
 extern const size_t hbs_provider_nfields;
+
+/* The daemon process's own figures (/proc), for the standard process_*
+ * series of /metrics: detail's "process" object. */
+struct hbs_process {
+    double cpu_seconds;
+    int64_t resident_memory_bytes, virtual_memory_bytes, open_fds, max_fds;
+    double start_time_seconds; /* Unix time */
+};
+extern const struct hbs_field hbs_process_fields[];
+extern const size_t hbs_process_nfields;
+#define HBS_DETAIL_PROCESS "process"
+
+/* One element of queue.failovers: waiters that moved from provider `from`
+ * to the next source `to`, since the process started (only pairs that
+ * happened). /metrics serves it as fetcherd_failovers_total{from,to}. */
+struct hbs_failover {
+    const char *from, *to;
+    int64_t count;
+};
+extern const struct hbs_field hbs_failover_fields[];
+extern const size_t hbs_failover_nfields;
+#define HBS_QUEUE_FAILOVERS "failovers"
+
+/* One element of queue.sources: an asset class's sources as configured
+ * (FETCH_SOURCES), how many of them can be used, and for people why a
+ * class has no second source ("TWELVEDATA_API_KEY is not set"), or null. */
+struct hbs_source_class {
+    const char *name;    /* "stock", "crypto", "fx" */
+    const char *sources; /* "yahoo,twelvedata (no key)" */
+    int64_t usable;
+    const char *note;
+};
+extern const struct hbs_field hbs_source_class_fields[];
+extern const size_t hbs_source_class_nfields;
+#define HBS_QUEUE_SOURCES "sources"
+
+/* What `queue` carries besides its counters and providers. */
+struct hbs_queue_extra {
+    const struct hbs_failover *failovers;
+    size_t nfailovers;
+    const struct hbs_source_class *classes;
+    size_t nclasses;
+};
 
 /* `detail`: the daemon's view of its own health. fetcher-api's status rule
  * reads the three fields named below; the others are shown as written. */
@@ -90,7 +163,17 @@ struct hbs_detail {
     int paused;
     int64_t paused_since; /* wall ms; 0 = unknown or not paused */
     int64_t heartbeat_s, skipped_deadlines, cycles_started, write_buffer_rows, rows_dropped;
+    int64_t write_buffer_capacity;
+    /* Written after the table's fields: "process" (the struct above), and
+     * "stale_after_s": {"stock": 600, …}, each asset type's staleness bound
+     * (FETCH_STALENESS), which fetcher-api adds one fetch interval to when
+     * it counts stale prices. */
+    struct hbs_process process;
+    const char *const *stale_types;
+    const int64_t *stale_after_s;
+    size_t nstale;
 };
+#define HBS_DETAIL_STALE_AFTER "stale_after_s"
 extern const struct hbs_field hbs_detail_fields[];
 extern const size_t hbs_detail_nfields;
 #define HBS_DETAIL_DB "db"
@@ -104,6 +187,11 @@ void hbs_write_fields(struct jbuf *b, const struct hbs_field *fields, size_t n, 
  * providers[0, np) as `queue`, then `detail`. */
 void hbs_write(struct jbuf *b, const struct hbs_row *row, const struct hbs_queue *q,
                const struct hbs_provider *p, size_t np, const struct hbs_detail *detail);
+/* hbs_write() with `queue`'s failovers and sources arrays (extra may be
+ * NULL: both left out). */
+void hbs_write_ex(struct jbuf *b, const struct hbs_row *row, const struct hbs_queue *q,
+                  const struct hbs_provider *p, size_t np, const struct hbs_queue_extra *extra,
+                  const struct hbs_detail *detail);
 
 /* The queue object fetcher-api answers, from the column's parsed JSON (src
  * borrowed; NULL or not an object: all HBS_ALWAYS counters 0). Returns a

@@ -22,6 +22,8 @@
  * chunk of rows only when the writer is ready to send it.
  */
 #include "cycle.h"
+#include "crosscheck.h"
+#include "jbuf.h"
 #include "provider.h"
 #include "record.h"
 #include "sources.h"
@@ -34,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Failures logged one by one per cycle; the rest are summarised, so a whole
  * provider failing does not write ten thousand log rows. */
@@ -59,13 +62,37 @@ struct work_kind {
     int honours_staleness;
     /* USD rates for the currencies in use, for portfolio valuation. */
     int fetches_rates;
+    /* Cross-checks PRICE_CROSSCHECK_SAMPLE of its assets against their
+     * other sources: the numbered cycles do; an on-demand refresh wants
+     * its few prices now. */
+    int crosschecks;
 };
 
 static const struct work_kind cyc_kinds[] = {
-    [WORK_STARTUP] = {"startup", QPRIO_SCHEDULED, 1, 1, 1},
-    [WORK_SCHEDULE] = {"schedule", QPRIO_SCHEDULED, 1, 1, 1},
-    [WORK_MANUAL] = {"manual", QPRIO_MANUAL, 1, 0, 1},
-    [WORK_REFRESH] = {"refresh", QPRIO_ON_DEMAND, 0, 0, 0},
+    [WORK_STARTUP] = {"startup", QPRIO_SCHEDULED, 1, 1, 1, 1},
+    [WORK_SCHEDULE] = {"schedule", QPRIO_SCHEDULED, 1, 1, 1, 1},
+    [WORK_MANUAL] = {"manual", QPRIO_MANUAL, 1, 0, 1, 1},
+    [WORK_REFRESH] = {"refresh", QPRIO_ON_DEMAND, 0, 0, 0, 0},
+};
+
+/* One cross-check ask: the answer of another source for asset i. */
+struct xc_ask {
+    struct cycle *c;
+    size_t i;
+    struct quote q;
+    int answered;
+};
+
+/* An asset's cross-check: why, and the other sources asked ([0] of the
+ * comparison is the asset's own answer, in its asset_result). */
+struct cyc_xc {
+    const char *reason; /* "probe", "failover" or "sample" */
+    size_t nask;
+    struct xc_ask ask[XC_MAX - 1];
+    /* the source after the one asked first, asked only to settle a
+     * disagreement (or when the first cannot answer) */
+    struct source_choice more;
+    int has_more;
 };
 
 /* Where a queue answer goes: results[i] or rates[i] of c. */
@@ -91,7 +118,15 @@ struct cycle {
     struct rate_result *rates;
     size_t nrates, answered; /* answered: assets and rates */
     int fetching;            /* 1 until every answer is in */
-    int results_pending;     /* record_results statements not yet written */
+    /* the cross-check (crosscheck.h): per asset, NULL unless checked;
+     * started once every asset and rate has its answer, so its asks never
+     * compete with the cycle's own */
+    struct cyc_xc **xc;
+    int xc_started;
+    size_t xc_pending;        /* asks not yet answered */
+    struct xc_rate *xc_rates; /* the cycle's USD rates, once they are in */
+    size_t xc_nrates;
+    int results_pending; /* record_results statements not yet written */
     int recalc_pending;
     cycle_done_cb cb;
     void *cls;
@@ -112,7 +147,12 @@ void cycle_release(struct cycle *c)
         free(c->results[i].error);
         free(c->results[i].market);
         free(c->results[i].failover);
+        free(c->results[i].crosscheck);
+        if (c->xc)
+            free(c->xc[i]);
     }
+    free(c->xc);
+    free(c->xc_rates);
     free(c->results);
     free(c->waiters);
     asset_list_release(c->list);
@@ -340,10 +380,136 @@ static void cyc_log_finish(struct cycle *c, enum cycle_status st, int64_t now_wa
     stats_persist(c->d);
 }
 
+/* ---- the cross-check's verdict ------------------------------------------- */
+
+/* Writes one answer of a cross-check into b. */
+static void cyc_xc_answer(struct jbuf *b, const char *source, double price, const char *ccy,
+                          const struct quote *quoted, const char *error)
+{
+    jbuf_obj(b);
+    jbuf_key(b, "source");
+    jbuf_str(b, source);
+    if (error != NULL) {
+        jbuf_key(b, "error");
+        jbuf_str(b, error);
+    } else {
+        jbuf_key(b, "price");
+        jbuf_num(b, price);
+        jbuf_key(b, "currency");
+        jbuf_str(b, ccy);
+        if (quoted != NULL) {
+            /* converted: what the source itself said */
+            jbuf_key(b, "quoted_price");
+            jbuf_num(b, quoted->price);
+            jbuf_key(b, "quoted_currency");
+            jbuf_str(b, quoted->currency);
+        }
+    }
+    jbuf_obj_end(b);
+}
+
+/* Compares asset i's answer with what its other sources said (every ask is
+ * in), keeps the majority's price when the asset's own is the outlier of
+ * three, logs a disagreement as one WARNING, and leaves the record for
+ * price_update_log.crosscheck in the result. */
+static void cyc_xc_judge(struct cycle *c, size_t i, const struct xc_rate *rates, size_t nrates)
+{
+    struct asset_result *it = &c->results[i];
+    const struct cyc_xc *x = c->xc[i];
+    if (it->kind != QUOTE_OK)
+        return; /* cannot happen: only answered assets are checked */
+    const char *src[XC_MAX];
+    double price[XC_MAX];
+    const struct quote *from[XC_MAX] = {NULL};
+    size_t n = 0;
+    src[n] = it->source;
+    price[n++] = it->price;
+    double limit = (double)cfg->crosscheck_pct;
+    struct jbuf b;
+    jbuf_init(&b);
+    jbuf_obj(&b);
+    jbuf_key(&b, "reason");
+    jbuf_str(&b, x->reason);
+    jbuf_key(&b, "limit_pct");
+    jbuf_num(&b, limit);
+    jbuf_key(&b, "answers");
+    jbuf_arr(&b);
+    cyc_xc_answer(&b, it->source, it->price, it->currency, NULL, NULL);
+    for (size_t k = 0; k < x->nask; k++) {
+        const struct quote *q = &x->ask[k].q;
+        if (q->kind != QUOTE_OK) {
+            cyc_xc_answer(&b, q->source, 0, NULL, NULL, q->error[0] ? q->error : "no answer");
+            continue;
+        }
+        const char *ccy = q->currency[0] ? q->currency : it->currency;
+        double conv;
+        if (crosscheck_convert(q->price, ccy, it->currency, rates, nrates, &conv) != 0) {
+            char why[120];
+            snprintf(why, sizeof why, "answered %.10g %s; no rate this cycle to compare it in %s",
+                     q->price, ccy, it->currency);
+            cyc_xc_answer(&b, q->source, 0, NULL, NULL, why);
+            continue;
+        }
+        int converted = strcasecmp(ccy, it->currency) != 0;
+        cyc_xc_answer(&b, q->source, conv, it->currency, converted ? q : NULL, NULL);
+        src[n] = q->source;
+        from[n] = q;
+        price[n++] = conv;
+    }
+    jbuf_arr_end(&b);
+    struct xc_verdict v;
+    crosscheck_decide(price, n, limit, &v);
+    jbuf_key(&b, "compared");
+    jbuf_int(&b, (int64_t)v.n);
+    if (v.n >= 2) {
+        jbuf_key(&b, "disagree");
+        jbuf_bool(&b, v.disagree);
+        jbuf_key(&b, "diff_pct");
+        jbuf_num(&b, v.diff_pct);
+        jbuf_key(&b, "kept");
+        jbuf_str(&b, src[v.kept]);
+        jbuf_key(&b, "outlier");
+        jbuf_str(&b, v.outlier >= 0 ? src[v.outlier] : NULL);
+    }
+    jbuf_obj_end(&b);
+    free(it->crosscheck);
+    it->crosscheck = jbuf_take(&b); /* NULL (out of memory): recorded without it */
+    if (v.n >= 2 && v.disagree) {
+        char line[600];
+        crosscheck_describe(it->a->symbol, it->currency, src, price, &v, limit, line, sizeof line);
+        json_object *ctx = json_object_new_object();
+        json_object_object_add(ctx, "symbol", json_object_new_string(it->a->symbol));
+        if (it->crosscheck)
+            json_object_object_add(ctx, "crosscheck", json_tokener_parse(it->crosscheck));
+        writer_log(c->d->writer, LOG_WARNING, c->seq, ctx, "%s", line);
+    }
+    if (v.n >= 2 && v.kept != 0) {
+        /* the asset's own source is the outlier of three: the majority's */
+        const struct quote *q = from[v.kept];
+        it->price = price[v.kept];
+        it->price_time = q->price_time;
+        it->time_basis = q->time_basis;
+        util_strlcpy(it->source, q->source, sizeof it->source);
+        util_strlcpy(it->quoted_currency, q->quoted_currency, sizeof it->quoted_currency);
+        free(it->market); /* the outlier's listing details are not the kept price's */
+        it->market = NULL;
+    }
+}
+
+static void cyc_xc_judge_all(struct cycle *c)
+{
+    if (c->xc == NULL)
+        return;
+    for (size_t i = 0; i < c->n; i++)
+        if (c->xc[i] != NULL)
+            cyc_xc_judge(c, i, c->xc_rates, c->xc_nrates);
+}
+
 /* Every answer is in: queue the writes, then tell the owner. */
 static void cyc_finish(struct cycle *c)
 {
     c->fetching = 0;
+    cyc_xc_judge_all(c);
     int64_t now_wall = util_wall_ms();
     int ok = 0, failed = 0, cancelled = 0;
     for (size_t i = 0; i < c->n; i++) {
@@ -378,10 +544,183 @@ static void cyc_finish(struct cycle *c)
 
 /* ---- fetching ------------------------------------------------------------- */
 
+/* ---- the cross-check's asks ---------------------------------------------- */
+
+static void cyc_maybe_finish(struct cycle *c)
+{
+    if (c->fetching && c->answered == c->n + c->nrates && c->xc_pending == 0)
+        cyc_finish(c);
+}
+
+static void cyc_on_xc(const struct quote *q, void *cls);
+
+/* Submits one ask of asset i's cross-check x to ch's source. Returns 0 or
+ * -1 (not queued: it will not be answered). */
+static int cyc_xc_submit(struct cycle *c, struct cyc_xc *x, size_t i,
+                         const struct source_choice *ch)
+{
+    if (x->nask == XC_MAX - 1)
+        return -1;
+    struct xc_ask *ask = &x->ask[x->nask];
+    *ask = (struct xc_ask){.c = c, .i = i};
+    util_strlcpy(ask->q.source, ch->provider, sizeof ask->q.source);
+    /* what this cycle already fetched of that key is as good as new */
+    int64_t age = loop_now(c->d->loop) - c->started_mono_ms + 1;
+    if (queue_submit(c->d->queue, ch->provider, ch->symbol, QPRIO_BACKGROUND, age, cyc_on_xc,
+                     ask) != 0)
+        return -1;
+    x->nask++;
+    c->xc_pending++;
+    return 0;
+}
+
+/* Whether an ask's answer leaves the asset's price in doubt: it failed,
+ * cannot be compared, or differs from the asset's own by more than the
+ * limit. */
+static int cyc_xc_unsettled(const struct cycle *c, const struct xc_ask *ask)
+{
+    const struct asset_result *it = &c->results[ask->i];
+    const struct quote *q = &ask->q;
+    double p[2] = {it->price, 0};
+    if (q->kind != QUOTE_OK ||
+        crosscheck_convert(q->price, q->currency[0] ? q->currency : it->currency, it->currency,
+                           c->xc_rates, c->xc_nrates, &p[1]) != 0)
+        return 1;
+    struct xc_verdict v;
+    crosscheck_decide(p, 2, (double)cfg->crosscheck_pct, &v);
+    return v.disagree;
+}
+
+static void cyc_on_xc(const struct quote *q, void *cls)
+{
+    struct xc_ask *ask = cls;
+    struct cycle *c = ask->c;
+    char asked[sizeof ask->q.source];
+    util_strlcpy(asked, ask->q.source, sizeof asked);
+    ask->q = *q;
+    if (ask->q.source[0] == '\0') /* an answer that never reached a provider */
+        util_strlcpy(ask->q.source, asked, sizeof ask->q.source);
+    /* minor units to major ones, range, time; the currency is converted,
+     * not refused (crosscheck.h) */
+    validate_quote(&ask->q, NULL, util_wall_ms() / 1000, cfg->price_max_age_s);
+    ask->answered = 1;
+    struct cyc_xc *x = c->xc[ask->i];
+    if (x->has_more && !c->d->stopping && cyc_xc_unsettled(c, ask)) {
+        /* a third opinion decides which of the two is the outlier */
+        x->has_more = 0;
+        cyc_xc_submit(c, x, ask->i, &x->more);
+    }
+    c->xc_pending--;
+    cyc_maybe_finish(c);
+}
+
+/* Asset i's sources after the one that answered (up to XC_MAX - 1), into
+ * ch[0, return): the ones a cross-check asks; 0 when it has none. */
+static size_t cyc_xc_others(const struct cycle *c, size_t i, struct source_choice *ch)
+{
+    const struct asset_result *it = &c->results[i];
+    const struct asset *a = it->a;
+    struct source_choice all[SOURCES_MAX];
+    char err[200];
+    size_t n = sources_resolve(c->d->sources, sources_class_of(a->type), a->provider, a->psym,
+                               a->sources, all, err, sizeof err);
+    size_t k = 0;
+    while (k < n && strcmp(all[k].provider, it->source) != 0)
+        k++;
+    size_t m = 0;
+    for (size_t j = k + 1; j < n && m < XC_MAX - 1; j++)
+        ch[m++] = all[j];
+    return m;
+}
+
+/* Whether asset i may be cross-checked: answered, not checked yet, and a
+ * source after the one that answered. */
+static int cyc_xc_can(const struct cycle *c, size_t i)
+{
+    struct source_choice ch[XC_MAX - 1];
+    const struct asset_result *it = &c->results[i];
+    return it->kind == QUOTE_OK && !it->skipped && c->xc[i] == NULL && cyc_xc_others(c, i, ch) > 0;
+}
+
+/* Asks asset i's next source (cyc_xc_others) at background priority; the
+ * one after it is kept to settle a disagreement. Returns 1 when the ask
+ * is on its way. */
+static int cyc_xc_ask(struct cycle *c, size_t i, const char *reason)
+{
+    struct source_choice ch[XC_MAX - 1];
+    size_t n = cyc_xc_others(c, i, ch);
+    if (n == 0)
+        return 0; /* no source after the one that answered */
+    struct cyc_xc *x = calloc(1, sizeof *x);
+    if (x == NULL)
+        return 0;
+    x->reason = reason;
+    if (n > 1) {
+        x->more = ch[1];
+        x->has_more = 1;
+    }
+    c->xc[i] = x; /* before the ask: its answer looks it up */
+    if (cyc_xc_submit(c, x, i, &ch[0]) != 0) {
+        c->xc[i] = NULL;
+        free(x);
+        return 0;
+    }
+    return 1;
+}
+
+/* Every asset and rate has its answer: picks what to cross-check, the
+ * answers of a provider's probe (always: it just came back), then
+ * failed-over answers, then a rotation through the assets that have
+ * another source, at most PRICE_CROSSCHECK_SAMPLE besides the probes, and
+ * asks. */
+static void cyc_xc_start(struct cycle *c)
+{
+    c->xc_started = 1;
+    if (c->xc == NULL || c->d->stopping)
+        return;
+    /* every rate is in: answers in another currency can be compared */
+    c->xc_rates = c->nrates ? calloc(c->nrates, sizeof *c->xc_rates) : NULL;
+    for (size_t k = 0; c->xc_rates != NULL && k < c->nrates; k++)
+        if (c->rates[k].q.kind == QUOTE_OK)
+            c->xc_rates[c->xc_nrates++] = (struct xc_rate){c->rates[k].ccy, c->rates[k].q.price};
+    size_t budget = (size_t)cfg->crosscheck_sample;
+    for (size_t i = 0; i < c->n; i++)
+        if (c->results[i].kind == QUOTE_OK && c->results[i].probe)
+            cyc_xc_ask(c, i, "probe");
+    for (size_t i = 0; i < c->n && budget > 0; i++)
+        if (c->results[i].failover && cyc_xc_can(c, i))
+            budget -= (size_t)cyc_xc_ask(c, i, "failover");
+    if (budget == 0)
+        return;
+    /* a window over the candidates that moves by the sample size each
+     * cycle, so that in time every asset with another source is checked */
+    size_t *cand = malloc(c->n * sizeof *cand), ncand = 0;
+    if (cand == NULL)
+        return; /* out of memory: no sample this cycle */
+    for (size_t i = 0; i < c->n; i++)
+        if (cyc_xc_can(c, i))
+            cand[ncand++] = i;
+    uint64_t start =
+        ncand ? ((uint64_t)(c->seq > 0 ? c->seq - 1 : 0) * (uint64_t)cfg->crosscheck_sample) % ncand
+              : 0;
+    for (size_t j = 0; j < ncand && budget > 0; j++)
+        budget -= (size_t)cyc_xc_ask(c, cand[(start + j) % ncand], "sample");
+    free(cand);
+}
+
+/* Every asset and rate has its answer: the cross-check's asks go out, or
+ * the cycle ends. */
+static void cyc_fetched(struct cycle *c)
+{
+    if (!c->xc_started)
+        cyc_xc_start(c);
+    cyc_maybe_finish(c);
+}
+
 static void cyc_answered(struct cycle *c)
 {
     if (++c->answered == c->n + c->nrates)
-        cyc_finish(c);
+        cyc_fetched(c);
     else if (loop_now(c->d->loop) - c->last_progress_ms >= CYCLE_PROGRESS_MS)
         cyc_send_progress(c);
 }
@@ -403,6 +742,7 @@ static void cyc_on_quote(const struct quote *answer, void *cls)
     validate_quote(&q, it->a->currency, util_wall_ms() / 1000, cfg->price_max_age_s);
     it->http_status = (int16_t)q.http_status;
     util_strlcpy(it->source, q.source, sizeof it->source);
+    it->probe = q.probe;
     free(it->failover);
     it->failover = q.failover_reason[0] ? strdup(q.failover_reason) : NULL;
     if (q.kind == QUOTE_OK) {
@@ -452,14 +792,23 @@ static void cyc_fail_item(struct asset_result *it, const char *fmt, const char *
     cyc_set_failure(it, QUOTE_PERMANENT, why);
 }
 
-/* Submits asset i; returns 1 when it was answered at once (skipped or
- * failed), 0 when the queue will answer. */
+/* An asset waiter takes an answer only in the asset's currency (a minor
+ * unit counts as its major one): a wrong currency is that source's miss,
+ * and the queue moves the asset to its next source (queue.h). */
+static int cyc_accept(const struct quote *q, void *cls, char *why, size_t whylen)
+{
+    const struct cyc_waiter *w = cls;
+    return validate_currency(q, w->c->results[w->i].a->currency, why, whylen);
+}
+
 /* Asks the queue for the first of the asset's sources that answers
- * (daemon/sources.h decides which, in which order, under which symbol).
- * Returns 0, or -1 with why (when there is room for it). */
+ * (daemon/sources.h decides which, in which order, under which symbol);
+ * accept as queue_submit_chain_accept takes it. *nsrc gets the number of
+ * sources. Returns 0, or -1 with why (when there is room for it). */
 static int cyc_submit_sources(struct cycle *c, enum source_class cls, const char *provider,
-                              const char *psym, const char *override, int64_t ttl, queue_cb cb,
-                              void *cls_arg, char *why, size_t whylen)
+                              const char *psym, const char *override, int64_t ttl,
+                              queue_accept_cb accept, queue_cb cb, void *cls_arg, size_t *nsrc,
+                              char *why, size_t whylen)
 {
     struct source_choice ch[SOURCES_MAX];
     char err[200];
@@ -469,8 +818,9 @@ static int cyc_submit_sources(struct cycle *c, enum source_class cls, const char
         pv[i] = ch[i].provider;
         sv[i] = ch[i].symbol;
     }
-    if (n > 0 &&
-        queue_submit_chain(c->d->queue, pv, sv, n, c->kind->priority, ttl, cb, cls_arg) == 0)
+    *nsrc = n;
+    if (n > 0 && queue_submit_chain_accept(c->d->queue, pv, sv, n, c->kind->priority, ttl, accept,
+                                           cb, cls_arg) == 0)
         return 0;
     if (why != NULL)
         snprintf(why, whylen, "%s", n > 0 ? "could not queue it (out of memory)" : err);
@@ -499,8 +849,12 @@ static int cyc_fetch_asset(struct cycle *c, size_t i, int64_t ttl)
         return 1;
     }
     char why[200];
-    if (cyc_submit_sources(c, sources_class_of(it->a->type), it->a->provider, it->a->psym,
-                           it->a->sources, ttl, cyc_on_quote, w, why, sizeof why) == 0)
+    size_t nsrc = 0;
+    int rc = cyc_submit_sources(c, sources_class_of(it->a->type), it->a->provider, it->a->psym,
+                                it->a->sources, ttl, cyc_accept, cyc_on_quote, w, &nsrc, why,
+                                sizeof why);
+    it->source_count = (uint8_t)(nsrc < 255 ? nsrc : 255);
+    if (rc == 0)
         return 0;
     cyc_fail_item(it, "%s", why);
     return 1;
@@ -518,7 +872,9 @@ static int cyc_fetch_rate(struct cycle *c, size_t i, int64_t ttl)
         util_strlcpy(r->q.error, "cancelled: fetcherd is shutting down", sizeof r->q.error);
         return 1;
     }
-    if (cyc_submit_sources(c, SRC_FX, NULL, r->ccy, NULL, ttl, cyc_on_rate, w, NULL, 0) != 0) {
+    size_t nsrc;
+    if (cyc_submit_sources(c, SRC_FX, NULL, r->ccy, NULL, ttl, NULL, cyc_on_rate, w, &nsrc, NULL,
+                           0) != 0) {
         r->q.kind = QUOTE_PERMANENT;
         util_strlcpy(r->q.error, "could not queue the rate", sizeof r->q.error);
         return 1;
@@ -538,7 +894,7 @@ static void cyc_fetch_all(struct cycle *c)
         immediate += (size_t)cyc_fetch_rate(c, i, ttl);
     c->answered += immediate;
     if (c->answered == c->n + c->nrates)
-        cyc_finish(c);
+        cyc_fetched(c);
 }
 
 /* ---- starting --------------------------------------------------------------- */
@@ -573,6 +929,8 @@ static void cyc_begin(struct cycle *c, struct asset_list *list, const char (*ccy
         log_msg(LOG_ERROR, "cycle: out of memory for %zu assets", c->n);
         c->n = 0; /* recorded as an empty cycle; the next one tries again */
     }
+    if (c->n && c->kind->crosschecks && cfg->crosscheck_sample > 0)
+        c->xc = calloc(c->n, sizeof *c->xc); /* NULL (out of memory): no cross-check */
     c->rates = c->kind->fetches_rates && nccy ? calloc(nccy, sizeof *c->rates) : NULL;
     if (c->rates != NULL) {
         c->nrates = nccy;

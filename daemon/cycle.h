@@ -11,6 +11,10 @@
  * FETCH_STALENESS is honoured, whether exchange rates are fetched, the
  * queue priority.
  *
+ * Once every asset and rate has its answer, a numbered cycle cross-checks
+ * a few of them against their next source (PRICE_CROSSCHECK_SAMPLE; the
+ * rules in crosscheck.h), at background priority, and only then writes.
+ *
  * What it is not: it does not decide when cycles run (scheduler.c) and has
  * no HTTP or SQL text of its own (queue.c, sql.c).
  */

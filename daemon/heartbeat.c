@@ -4,10 +4,19 @@
 #include "heartbeat.h"
 #include "heartbeat_schema.h"
 #include "jbuf.h"
+#include "procstat.h"
+#include "sources.h"
 #include "sql.h"
+#include "staleness.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+/* The queue's per-provider arrays travel in the heartbeat's. */
+_Static_assert((int)QUEUE_OUTCOMES == (int)HBS_OUTCOMES, "one outcome list");
+_Static_assert(QUEUE_LATENCY_BUCKETS <= HBS_LATENCY_MAX, "latency buckets fit");
+_Static_assert(QUEUE_MAX_PROVIDERS <= HBS_MAX_PROVIDERS, "providers fit");
+_Static_assert(STALENESS_TYPES <= HBS_MAX_TYPES, "asset types fit");
 
 struct heartbeat {
     struct daemon *d;
@@ -37,11 +46,14 @@ static void hb_queue(struct daemon *d, const struct queue_counters *qc, struct h
         .bytes_received = (int64_t)fetcher_bytes_received(d->fetcher),
         .rate_limited = (int64_t)qc->rate_limited,
         .cached = (int64_t)qc->cached,
+        .nlatency_bounds = QUEUE_LATENCY_BUCKETS,
     };
+    for (size_t i = 0; i < QUEUE_LATENCY_BUCKETS; i++)
+        q->latency_bounds_s[i] = queue_latency_bounds_ms[i] / 1000.0;
 }
 
 /* Each provider's state, into p[0, HB_PROVIDERS); returns how many. */
-#define HB_PROVIDERS 8
+#define HB_PROVIDERS QUEUE_MAX_PROVIDERS
 static size_t hb_providers(struct daemon *d, const struct queue_counters *qc,
                            struct queue_provider_info *pi, struct hbs_provider *p)
 {
@@ -69,9 +81,43 @@ static size_t hb_providers(struct daemon *d, const struct queue_counters *qc,
             .rate_per_minute = pi[n].rate_per_minute,
             .latency_p50_ms = pi[n].latency_p50_ms,
             .latency_p95_ms = pi[n].latency_p95_ms,
+            .latency_sum_s = pi[n].latency_sum_ms / 1000.0,
         };
+        for (size_t k = 0; k < QUEUE_OUTCOMES; k++)
+            p[n].outcomes[k] = (int64_t)pi[n].outcomes[k];
+        for (size_t k = 0; k <= QUEUE_LATENCY_BUCKETS; k++)
+            p[n].latency_buckets[k] = (int64_t)pi[n].latency_buckets[k];
+        for (size_t k = 0; k < QUEUE_MAX_PROVIDERS; k++)
+            p[n].failovers_to[k] = (int64_t)pi[n].failovers_to[k];
     }
     return n;
+}
+
+/* The from → to pairs that happened, into fo[0, HB_PROVIDERS²); returns
+ * how many. */
+static size_t hb_failovers(const struct queue_provider_info *pi, size_t np, struct hbs_failover *fo)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < np; i++)
+        for (size_t j = 0; j < np && j < QUEUE_MAX_PROVIDERS; j++)
+            if (pi[i].failovers_to[j] > 0)
+                fo[n++] =
+                    (struct hbs_failover){pi[i].name, pi[j].name, (int64_t)pi[i].failovers_to[j]};
+    return n;
+}
+
+/* Each class's sources as configured, into cl[0, SRC_CLASSES); the texts
+ * into text. */
+static size_t hb_classes(const struct daemon *d, struct hbs_source_class *cl, char (*text)[128])
+{
+    for (int c = 0; c < SRC_CLASSES; c++) {
+        const char *note;
+        size_t usable = sources_usable(d->sources, (enum source_class)c, &note);
+        sources_describe(d->sources, (enum source_class)c, text[c], sizeof text[c]);
+        cl[c] = (struct hbs_source_class){sources_class_name((enum source_class)c), text[c],
+                                          (int64_t)usable, note};
+    }
+    return SRC_CLASSES;
 }
 
 /* The heartbeat document (heartbeat_schema.h) for state "running" or
@@ -126,10 +172,28 @@ static char *hb_build(struct heartbeat *h, const char *state)
         .cycles_started = si.cycles_started,
         .write_buffer_rows = (int64_t)ws.buffered_rows,
         .rows_dropped = (int64_t)ws.dropped_rows,
+        .write_buffer_capacity = cfg->write_buffer_rows,
+        .stale_types = staleness_type_names,
+        .stale_after_s = d->staleness != NULL ? d->staleness->bound_s : NULL,
+        .nstale = d->staleness != NULL ? STALENESS_TYPES : 0,
     };
+    struct procstat ps;
+    if (procstat_read(&ps) == 0)
+        detail.process = (struct hbs_process){
+            .cpu_seconds = ps.cpu_seconds,
+            .resident_memory_bytes = ps.resident_bytes,
+            .virtual_memory_bytes = ps.virtual_bytes,
+            .open_fds = ps.open_fds,
+            .max_fds = ps.max_fds,
+            .start_time_seconds = ps.start_time_seconds,
+        };
     struct jbuf b;
     jbuf_init(&b);
-    hbs_write(&b, &row, &q, p, np, &detail);
+    struct hbs_failover fo[HB_PROVIDERS * HB_PROVIDERS];
+    struct hbs_source_class cl[SRC_CLASSES];
+    char cltext[SRC_CLASSES][128];
+    struct hbs_queue_extra extra = {fo, hb_failovers(pi, np, fo), cl, hb_classes(d, cl, cltext)};
+    hbs_write_ex(&b, &row, &q, p, np, &extra, &detail);
     return jbuf_take(&b);
 }
 

@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define QUEUE_MAX_PROVIDERS 8
 /* Consecutive connection failures, of every provider in use, that mean
  * the network is gone rather than one host having a bad moment. */
 #define QUEUE_OFFLINE_STREAK 3
@@ -53,6 +52,7 @@ struct chain {
 struct waiter {
     struct waiter *next;
     queue_cb cb;
+    queue_accept_cb accept; /* chain waiters only; NULL takes every answer */
     void *cls;
     struct result *res;
     struct chain *chain; /* NULL: no alternatives */
@@ -125,15 +125,23 @@ struct provider {
     int64_t probe_at;
     char down_reason[160];
     uint64_t failovers_out, failovers_in;
+    uint64_t failovers_to[QUEUE_MAX_PROVIDERS];
     uint64_t requests, errors, refusals;
+    uint64_t outcomes[QUEUE_OUTCOMES];
     double latency[LATENCY_RING];
     size_t nlatency, latency_pos;
+    uint64_t latency_buckets[QUEUE_LATENCY_BUCKETS + 1];
+    double latency_sum_ms;
 };
+
+const double queue_latency_bounds_ms[QUEUE_LATENCY_BUCKETS] = {25,   50,   100,  250,   500,
+                                                               1000, 2500, 5000, 10000, 30000};
 
 struct queue_batch {
     int provider;
     int kind;                  /* enum queue_request_kind */
     int probe;                 /* sent while offline to see whether the network is back */
+    int down_probe;            /* sent to a down provider as its probe */
     const char *provider_name; /* the queue's copy; lives as long as the queue */
     size_t n;
     struct entry **entries;
@@ -532,6 +540,13 @@ int queue_submit_chain(struct fetch_queue *q, const char *const *providers,
                        const char *const *symbols, size_t n, int priority, int64_t ttl_ms,
                        queue_cb cb, void *cls)
 {
+    return queue_submit_chain_accept(q, providers, symbols, n, priority, ttl_ms, NULL, cb, cls);
+}
+
+int queue_submit_chain_accept(struct fetch_queue *q, const char *const *providers,
+                              const char *const *symbols, size_t n, int priority, int64_t ttl_ms,
+                              queue_accept_cb accept, queue_cb cb, void *cls)
+{
     if (n == 0 || cb == NULL)
         return -1;
     if (n == 1)
@@ -559,6 +574,7 @@ int queue_submit_chain(struct fetch_queue *q, const char *const *providers,
     w->cb = cb;
     w->cls = cls;
     w->chain = ch->n > 1 ? ch : NULL;
+    w->accept = w->chain ? accept : NULL;
     if (attach(q, w, ch->step[0].provider, ch->step[0].symbol, ch->priority, ttl_ms) != 0)
         goto fail;
     if (w->chain == NULL)
@@ -597,12 +613,35 @@ static int64_t backoff_delay(struct fetch_queue *q, int attempts, int retry_afte
     return d;
 }
 
+/* Moves w (on no list now; its chain has a step left) from provider
+ * `from` to its next source's entry; why is from's failure, kept as the
+ * reason when it is the waiter's first. */
+static void move_waiter(struct fetch_queue *q, struct waiter *w, int from, const char *why)
+{
+    struct chain *ch = w->chain;
+    struct provider *fp = &q->providers[from];
+    if (ch->why[0] == '\0')
+        snprintf(ch->why, sizeof ch->why, "%s: %s", fp->name, why);
+    fp->failovers_out++;
+    q->c.failovers++;
+    int moved = 0;
+    while (!moved && ch->at + 1 < ch->n) {
+        const struct chain_step *st = &ch->step[++ch->at];
+        moved = attach(q, w, st->provider, st->symbol, ch->priority, ch->ttl_ms) == 0;
+        if (moved) {
+            q->providers[st->provider].failovers_in++;
+            fp->failovers_to[st->provider]++;
+        }
+    }
+    if (!moved)
+        deliver(q, w, &q->oom);
+}
+
 /* Moves every waiter of e that has an alternative left to its next
  * source's entry (where it dedups, batches and waits like any request);
- * why is e's failure, kept as the reason when it is the waiter's first. */
+ * why is e's failure. */
 static void fail_over(struct fetch_queue *q, struct entry *e, const char *why)
 {
-    struct provider *from = &q->providers[e->provider];
     struct waiter **pp = &e->waiters;
     while (*pp) {
         struct waiter *w = *pp;
@@ -613,19 +652,7 @@ static void fail_over(struct fetch_queue *q, struct entry *e, const char *why)
         }
         *pp = w->next;
         w->next = NULL;
-        if (ch->why[0] == '\0')
-            snprintf(ch->why, sizeof ch->why, "%s: %s", from->name, why);
-        from->failovers_out++;
-        q->c.failovers++;
-        int moved = 0;
-        while (!moved && ch->at + 1 < ch->n) {
-            const struct chain_step *st = &ch->step[++ch->at];
-            moved = attach(q, w, st->provider, st->symbol, ch->priority, ch->ttl_ms) == 0;
-            if (moved)
-                q->providers[st->provider].failovers_in++;
-        }
-        if (!moved)
-            deliver(q, w, &q->oom);
+        move_waiter(q, w, e->provider, why);
     }
 }
 
@@ -731,6 +758,30 @@ static void record_latency(struct provider *p, double ms)
     p->latency_pos = (p->latency_pos + 1) % LATENCY_RING;
     if (p->nlatency < LATENCY_RING)
         p->nlatency++;
+    size_t b = 0;
+    while (b < QUEUE_LATENCY_BUCKETS && ms > queue_latency_bounds_ms[b])
+        b++;
+    p->latency_buckets[b]++;
+    p->latency_sum_ms += ms;
+}
+
+/* One request's outcome (queue.h), from what learn_from() saw of it: the
+ * provider's own verdict (a refusal, a 429) first, then whether it
+ * answered at all. */
+static enum queue_outcome batch_outcome(int refused, int limited, int healthy, int conn,
+                                        int cancelled, int sent)
+{
+    if (refused)
+        return QOUT_REFUSED;
+    if (limited)
+        return QOUT_RATE_LIMITED;
+    if (healthy)
+        return QOUT_OK;
+    if (cancelled > 0 && cancelled == sent)
+        return QOUT_CANCELLED;
+    if (conn)
+        return QOUT_CONNECTION;
+    return QOUT_ERROR;
 }
 
 /* The pause after the streak-th 429 without Retry-After, or refusal, in a
@@ -750,7 +801,7 @@ static int64_t pause_for(int streak)
 static void learn_from(struct fetch_queue *q, struct queue_batch *b)
 {
     struct provider *p = &q->providers[b->provider];
-    int conn = 0, answered = 0, limited = 0, sent = 0, whole = 0, healthy = 0;
+    int conn = 0, answered = 0, limited = 0, sent = 0, whole = 0, healthy = 0, cancelled = 0;
     int64_t retry_after_ms = 0;
     const struct quote *refusal = NULL, *whole_err = NULL;
     for (size_t i = 0; i < b->n; i++) {
@@ -787,9 +838,12 @@ static void learn_from(struct fetch_queue *q, struct queue_batch *b)
         }
         if (r->kind != QUOTE_OK && r->kind != QUOTE_CANCELLED)
             p->errors++;
+        if (r->kind == QUOTE_CANCELLED)
+            cancelled++;
     }
     if (answered)
         conn = 0;
+    p->outcomes[batch_outcome(refusal != NULL, limited, healthy, conn, cancelled, sent)]++;
     if (b->latency_ms > 0)
         record_latency(p, b->latency_ms);
     if (healthy) {
@@ -897,6 +951,7 @@ void queue_batch_done(struct fetch_queue *q, struct queue_batch *b)
                      q->providers[b->provider].name);
             b->results[i] = miss;
         }
+        b->results[i].probe = b->down_probe && b->results[i].kind == QUOTE_OK;
         complete_entry(q, e, &b->results[i]);
     }
     free_batch(b);
@@ -1031,8 +1086,10 @@ static int start_batch(struct fetch_queue *q, int pi)
     p->batches_in_flight++;
     p->used = 1;
     p->requests++;
-    if (p->down)
+    if (p->down) {
         p->probe_at = now_ms(q) + q->lim.probe_ms; /* this request is its probe */
+        b->down_probe = 1;
+    }
     if (p->rate_per_minute > 0)
         p->tokens_milli -= 1000;
     b->probe = q->offline;
@@ -1160,6 +1217,18 @@ static void deliver_all(struct fetch_queue *q)
         if (q->deliver_head == NULL)
             q->deliver_tail = NULL;
         const struct quote *r = &w->res->q;
+        char why[sizeof r->error];
+        /* every answer names its provider (complete_entry, cache hits) */
+        int from = r->kind == QUOTE_OK ? find_provider(q, r->source) : -1;
+        if (w->accept != NULL && from >= 0 && w->chain->at + 1 < w->chain->n &&
+            !w->accept(r, w->cls, why, sizeof why)) {
+            /* a miss of this source: on to the next, like a failure */
+            result_drop(q, w->res);
+            w->res = NULL;
+            w->next = NULL;
+            move_waiter(q, w, from, why);
+            continue;
+        }
         struct quote with_reason;
         if (w->chain != NULL && w->chain->why[0]) {
             /* the answer is shared; the reason is this waiter's own */
@@ -1279,6 +1348,10 @@ int queue_get_providers(const struct fetch_queue *q, struct queue_provider_info 
         o->down = p->down;
         o->failovers_out = p->failovers_out;
         o->failovers_in = p->failovers_in;
+        memcpy(o->failovers_to, p->failovers_to, sizeof o->failovers_to);
+        memcpy(o->outcomes, p->outcomes, sizeof o->outcomes);
+        memcpy(o->latency_buckets, p->latency_buckets, sizeof o->latency_buckets);
+        o->latency_sum_ms = p->latency_sum_ms;
         if (p->nlatency > 0) {
             double sorted[LATENCY_RING];
             memcpy(sorted, p->latency, p->nlatency * sizeof sorted[0]);

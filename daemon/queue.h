@@ -32,11 +32,14 @@
  * (yahoo:AAPL, then twelvedata:AAPL). The waiter sits on the first key's
  * entry like any waiter; when that entry ends in a failure (transient after
  * its retries, a refusal, offline, or a permanent "not found"/"not
- * offered"), the waiter moves to the next key's entry instead of hearing
- * of it, and there it dedups, batches, waits for rate limits and hits the
- * cache like any other request. The same happens at once, without waiting
- * for retries, while its provider is paused (429, refusal) or down.
- * Waiters without alternatives keep the behaviour above.
+ * offered"), or in an answer the waiter's accept function refuses (the
+ * cycle's: a currency other than the asset's), the waiter moves to the
+ * next key's entry instead of hearing of it, and there it dedups, batches,
+ * waits for rate limits and hits the cache like any other request. The
+ * same happens at once, without waiting for retries, while its provider is
+ * paused (429, refusal) or down. Waiters without alternatives keep the
+ * behaviour above. Moves are counted per provider, in and out, and from →
+ * to (queue_provider_info).
  *
  * Down: a provider whose requests fail as a whole (connection, 5xx, 429,
  * refusal: nothing answered) QUEUE_DOWN_STREAK times in a row is down
@@ -62,8 +65,18 @@ struct fetch_queue;
 struct queue_batch;
 
 /* Priorities: an API caller's on-demand refresh beats a manual trigger,
- * which beats the schedule. */
-enum queue_priority { QPRIO_SCHEDULED = 0, QPRIO_MANUAL = 1, QPRIO_ON_DEMAND = 2, QPRIO_COUNT };
+ * which beats the schedule, which beats background work (the cross-check's
+ * extra asks: they may wait, the cycle's own prices may not). */
+enum queue_priority {
+    QPRIO_BACKGROUND = 0,
+    QPRIO_SCHEDULED = 1,
+    QPRIO_MANUAL = 2,
+    QPRIO_ON_DEMAND = 3,
+    QPRIO_COUNT
+};
+
+/* Providers a queue may register. */
+#define QUEUE_MAX_PROVIDERS 8
 
 #define QUEUE_KEY_MAX 96
 
@@ -73,6 +86,14 @@ enum queue_request_kind { QREQ_BATCH = 0, QREQ_SINGLE = 1 };
 
 /* Called once per waiter; q is borrowed for the call only. */
 typedef void (*queue_cb)(const struct quote *q, void *cls);
+
+/* Whether a chain waiter takes a successful answer: 1 to take it, or 0
+ * with the reason in why (e.g. "currency mismatch: answer in EUR, asset
+ * is priced in USD"); a refused answer is a miss of that source, and the
+ * waiter moves to its next one exactly as after a failure. Called from
+ * queue_run() only, before cb; it must not call into the queue. cls is
+ * the waiter's cb argument. */
+typedef int (*queue_accept_cb)(const struct quote *q, void *cls, char *why, size_t whylen);
 
 struct queue_transport {
     /* Starts an upstream request for every key of batch. Returns 0 and later
@@ -118,6 +139,30 @@ struct queue_counters {
  * one may be a bad moment, two in a row (a retry included) is a pattern. */
 #define QUEUE_DOWN_STREAK 2
 
+/* Providers a queue can hold. */
+#define QUEUE_MAX_PROVIDERS 8
+
+/* What became of one upstream request (a batch), for /metrics: ok (an
+ * answer with data or per-symbol verdicts), error (5xx, a timeout, an
+ * answer we cannot read), connection (nothing reached), rate_limited
+ * (429), refused (401/403, a block page), cancelled (shutdown). One per
+ * finished request, so their sum is the provider's requests less those
+ * in flight. */
+enum queue_outcome {
+    QOUT_OK = 0,
+    QOUT_ERROR,
+    QOUT_CONNECTION,
+    QOUT_RATE_LIMITED,
+    QOUT_REFUSED,
+    QOUT_CANCELLED,
+    QUEUE_OUTCOMES
+};
+
+/* Upper bounds (ms) of the per-provider request-latency histogram; a last
+ * bucket holds the rest. From a fast local answer to FETCH_TIMEOUT's range. */
+#define QUEUE_LATENCY_BUCKETS 10
+extern const double queue_latency_bounds_ms[QUEUE_LATENCY_BUCKETS];
+
 struct queue_provider_info {
     const char *name;
     int batches_in_flight;
@@ -126,10 +171,22 @@ struct queue_provider_info {
     int64_t paused_until; /* monotonic ms; 0 = not paused */
     int refused;          /* paused because it refused us; why: */
     char pause_reason[160];
-    int down;                              /* failing as a whole: only probes go to it */
-    uint64_t failovers_out, failovers_in;  /* waiters that left it, came to it */
+    int down;                             /* failing as a whole: only probes go to it */
+    uint64_t failovers_out, failovers_in; /* waiters that left it, came to it */
+    /* failovers_out by where they went: [j] counts waiters that moved
+     * from this provider to the provider of index j (queue_add_provider's
+     * order, the order queue_get_providers() fills) */
+    uint64_t failovers_to[QUEUE_MAX_PROVIDERS];
     int rate_per_minute;                   /* 0 = unlimited */
     double latency_p50_ms, latency_p95_ms; /* over the last 256 requests */
+    /* Since the queue was made: finished requests by outcome; request
+     * latencies (those the transport noted) by bucket of
+     * queue_latency_bounds_ms, not cumulative, the last one past them all,
+     * and their sum (waiters that left this provider for each provider:
+     * failovers_to, above). */
+    uint64_t outcomes[QUEUE_OUTCOMES];
+    uint64_t latency_buckets[QUEUE_LATENCY_BUCKETS + 1];
+    double latency_sum_ms;
 };
 
 /* What the queue learnt about a provider or the network, for the log:
@@ -186,6 +243,14 @@ int queue_submit(struct fetch_queue *q, const char *provider, const char *symbol
 int queue_submit_chain(struct fetch_queue *q, const char *const *providers,
                        const char *const *symbols, size_t n, int priority, int64_t ttl_ms,
                        queue_cb cb, void *cls) MUST_CHECK;
+/* queue_submit_chain() whose waiter also refuses successful answers that
+ * accept (may be NULL) turns down: such an answer moves the waiter to its
+ * next source like a failure, with accept's reason; when no source is
+ * left the refused answer is delivered as it is (the caller's own checks
+ * then reject it with the same reason). */
+int queue_submit_chain_accept(struct fetch_queue *q, const char *const *providers,
+                              const char *const *symbols, size_t n, int priority, int64_t ttl_ms,
+                              queue_accept_cb accept, queue_cb cb, void *cls) MUST_CHECK;
 
 /* Delivers finished results, moves due retries back to pending, and starts
  * batches up to the limits. now is monotonic ms. */

@@ -107,6 +107,16 @@ static void record_result_row(const struct record_chunk *k, struct jbuf *b,
     jbuf_str(b, it->source[0] ? it->source : it->a->provider);
     jbuf_key(b, "failover_reason");
     jbuf_str(b, it->failover);
+    jbuf_key(b, "source_count");
+    if (it->source_count)
+        jbuf_int(b, it->source_count);
+    else
+        jbuf_null(b);
+    if (it->crosscheck) {
+        /* built by cycle.c with jbuf: valid JSON */
+        jbuf_key(b, "crosscheck");
+        jbuf_raw(b, it->crosscheck);
+    }
     if (ok) {
         static const char *const basis[] = {"market", "bar", "date"};
         jbuf_key(b, "time_basis");

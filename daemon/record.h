@@ -35,6 +35,13 @@ struct asset_result {
     struct quote_market *market;
     char source[16]; /* the provider that answered */
     char *failover;  /* why the first source did not (malloc'd), or NULL */
+    uint8_t probe;   /* the answer was a down provider's probe (quote.h) */
+    /* sources the asset had this time (daemon/sources.h; 1 = no second
+     * source), 0 when none was resolved */
+    uint8_t source_count;
+    /* the cross-check's record (price_update_log.crosscheck: a JSON
+     * object, malloc'd), or NULL when the asset was not cross-checked */
+    char *crosscheck;
 };
 
 /* An exchange rate asked for (USD → ccy) and its answer. */

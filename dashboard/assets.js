@@ -138,7 +138,7 @@ function draw() {
     }
     tbody.append(h('tr', { class: fail ? 'row-bad' : '', dataset: { testid: 'asset-row', symbol: a.symbol, failing: String(fail) } },
       h('th', { scope: 'row', class: 'sym' }, h('span', { dataset: { testid: 'asset-symbol' } }, String(a.symbol)),
-        h('span', { class: 'prov' }, String(a.provider ?? ''))),
+        sourceLine(a), crosscheckBadge(a)),
       h('td', { class: 'col-name' }, String(a.name ?? '')),
       h('td', { class: 'num mono', dataset: { testid: 'asset-price', value: a.price ?? '' } },
         a.price === null || a.price === undefined ? h('span', { class: 'muted' }, '—') : fmtPrice(a.price, a.price_currency || a.currency)),
@@ -159,6 +159,33 @@ function draw() {
     (total !== assets.length ? ` · ${fmtInt(total)} shown by the filter` : ''));
   $('#assets-summary').dataset.failing = String(bad);
   observeSparks();
+}
+
+// ---- sources --------------------------------------------------------------
+
+// Which source priced it last (another than its own provider: a failover
+// or its own order), and whether it has a second source at all.
+function sourceLine(a) {
+  const src = a.source || a.provider || '';
+  const other = a.source && a.provider && a.source !== a.provider;
+  const lone = a.source_count === 1;
+  return h('span', { class: `prov${other ? ' prov-other' : ''}`, dataset: { testid: 'asset-source', source: src, lone: String(lone) },
+    title: other ? `priced by ${src}; its own provider is ${a.provider}` : null },
+  src, lone ? h('span', { class: 'lone', dataset: { testid: 'asset-lone' }, title: 'no second source knows this asset: no failover, no cross-check' }, ' · only source') : null);
+}
+
+// The newest cross-check, when its sources disagreed.
+function crosscheckBadge(a) {
+  const x = a.crosscheck;
+  if (!x || x.disagree !== true || !Array.isArray(x.answers)) return null;
+  const parts = x.answers.filter((v) => v && isNum(v.price))
+    .map((v) => `${v.source} ${fmtPrice(v.price, v.currency)}`);
+  const kept = x.kept ? `; kept ${x.kept}'s price` : '';
+  const when = a.crosscheck_at ? ` (${fmtExact(parseTime(a.crosscheck_at))})` : '';
+  const diff = isNum(x.diff_pct) ? `${x.diff_pct.toFixed(1)} %` : '';
+  return h('span', { class: 'xc-bad', dataset: { testid: 'asset-crosscheck', diff: x.diff_pct ?? '', kept: x.kept ?? '' },
+    title: `Sources disagree by ${diff}, more than ${x.limit_pct} %: ${parts.join(', ')}${kept}${when}` },
+  `⚠ sources differ ${diff}`);
 }
 
 // ---- sparklines -----------------------------------------------------------

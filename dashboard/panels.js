@@ -184,6 +184,7 @@ export function renderQueue(body) {
   setText($('#queue-summary'), [body.phase ? capitalize(body.phase) : '', up ? `reported ${fmtClock(up)}` : ''].filter(Boolean).join(' · '));
   $('#queue-summary').title = up ? `${body.instance_id || ''} ${fmtExact(up)}`.trim() : '';
 
+  renderSourcesNote(q.sources);
   const provs = Array.isArray(q.providers) ? q.providers : Array.isArray(body.providers) ? body.providers : null;
   const tbody = $('#providers-body');
   clear(tbody);
@@ -192,12 +193,23 @@ export function renderQueue(body) {
   if (!provs) return;
   const ms = (v) => (isNum(v) ? `${v < 10 ? v.toFixed(1) : fmtInt(v)} ms` : '—');
   for (const p of provs) {
-    const st = ['ok', 'paused', 'offline'].includes(p.state) ? p.state : 'unknown';
+    const st = ['ok', 'paused', 'down', 'offline'].includes(p.state) ? p.state : 'unknown';
     const until = parseTime(p.paused_until);
     const word = st === 'paused' ? `Paused (429)${until ? ` until ${fmtClock(until)}` : ''}` : capitalize(st === 'ok' ? 'OK' : st);
+    // the last finished cycle's rows: its share of the assets, failovers
+    // in and out (totals since fetcherd started in the tooltip)
+    const share = isNum(p.share_last_cycle) ? `${Math.round(p.share_last_cycle * 100)} %` : '—';
+    const fo = isNum(p.failovers_in_last_cycle)
+      ? `${fmtInt(p.failovers_in_last_cycle)} / ${fmtInt(p.failovers_out_last_cycle)}` : '—';
+    const foTitle = isNum(p.failovers_in)
+      ? `last cycle: ${fmtInt(p.failovers_in_last_cycle ?? 0)} assets came from another source, ${fmtInt(p.failovers_out_last_cycle ?? 0)} went to the next; since start: ${fmtInt(p.failovers_in)} in, ${fmtInt(p.failovers_out)} out`
+      : null;
     tbody.append(h('tr', { dataset: { testid: 'provider-row', name: String(p.name ?? ''), state: st } },
       h('th', { scope: 'row', class: 'sym' }, String(p.name ?? '—')),
-      h('td', null, h('span', { class: `badge prov-${st}`, dataset: { testid: 'provider-state' }, title: until ? fmtExact(until) : null }, word)),
+      h('td', null, h('span', { class: `badge prov-${st}`, dataset: { testid: 'provider-state' }, title: until ? fmtExact(until) : (p.pause_reason || null) }, word)),
+      h('td', { class: 'num mono', dataset: { testid: 'provider-share', value: p.share_last_cycle ?? '' },
+        title: isNum(p.served_last_cycle) ? `${fmtInt(p.served_last_cycle)} assets served in the last cycle` : null }, share),
+      h('td', { class: 'num mono', dataset: { testid: 'provider-failovers', in: p.failovers_in_last_cycle ?? '', out: p.failovers_out_last_cycle ?? '' }, title: foTitle }, fo),
       h('td', { class: 'num mono' }, fmtInt(p.in_flight)),
       h('td', { class: 'num mono col-opt' }, fmtInt(p.queued)),
       h('td', { class: 'num mono' }, fmtInt(p.requests)),
@@ -205,4 +217,14 @@ export function renderQueue(body) {
       h('td', { class: 'num mono col-opt' }, isNum(p.rate_per_minute) ? `${fmtInt(p.rate_per_minute)}/min` : '—'),
       h('td', { class: 'num mono', dataset: { testid: 'provider-latency' } }, `${ms(p.latency_p50_ms)} / ${ms(p.latency_p95_ms)}`)));
   }
+}
+
+// A class with fewer than two usable sources (stocks without
+// TWELVEDATA_API_KEY) has no failover and no cross-check: say so.
+const CLASS_WORDS = { stock: 'Stocks', crypto: 'Crypto', fx: 'Exchange rates' };
+function renderSourcesNote(classes) {
+  const el = $('#sources-note');
+  const lone = Array.isArray(classes) ? classes.filter((c) => c && isNum(c.usable) && c.usable < 2) : [];
+  el.hidden = lone.length === 0;
+  setText(el, lone.map((c) => `${CLASS_WORDS[c.class] || c.class} have no second source${c.note ? ` (${String(c.note).replace(/^no second source: /, '')})` : ''}.`).join(' '));
 }

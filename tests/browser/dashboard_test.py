@@ -14,7 +14,8 @@ Environment:
   SCREENSHOT_DIR   where PNGs go (default: <repo>/build/screenshots)
 
 Checks: the values on screen equal the API's (status, statistics, updates,
-assets with prices and sparklines, queue counters, portfolios); the level
+assets with prices, sparklines, sources and cross-checks, queue counters and
+each provider's share and failovers, portfolios); the level
 filter and deep links (#logs?level=, #assets?q=, #cycles/N); that the page
 is live through /api/fetcher/events (EventSource open, indicator "Live",
 slower polling, and a triggered cycle's start, progress and finish shown
@@ -858,6 +859,103 @@ def test_queue(drv):
              '/api/fetcher/queue does not pass the heartbeat\'s "providers" through')
 
 
+def test_sources(drv):
+    """Failover and cross-check on screen: each asset's source and whether it
+    has a second one, the badge of a cross-check whose sources disagreed
+    (browser_dashboard.sh serves kraken 5 % off), the note for a class
+    without a second source (no TWELVEDATA_API_KEY), and each provider's
+    share and failovers of the last cycle, all as the API says."""
+    code, body = api('/api/fetcher/assets')
+    if code != 200:
+        skip('sources on the assets table', f'/assets answered {code}')
+        return
+    load(drv, f'{API}/')
+    wait_until(lambda: q(drv, 'assets-panel').is_displayed() and qa(drv, 'asset-row'), 10)
+
+    def api_sources():
+        b = api('/api/fetcher/assets')[1] or {}
+        return sorted((a['symbol'], a.get('source') or a.get('provider') or '', a.get('source_count') == 1)
+                      for a in b.get('assets', []) if a.get('tracked') is not False)
+
+    def page_sources():
+        out = []
+        for r in qa(drv, 'asset-row'):
+            el = r.find_element(By.CSS_SELECTOR, '[data-testid="asset-source"]')
+            out.append((r.get_attribute('data-symbol'), el.get_attribute('data-source'),
+                        el.get_attribute('data-lone') == 'true' and bool(qa(drv, 'asset-lone', el))))
+        return sorted(out)
+    same_as_api(drv, 'each asset shows the source of its last price, and "only source" where it has no second',
+                api_sources, page_sources)
+    lone = [s for s, _, l in api_sources() if l]
+    if EXPECT_DAEMON:
+        check(f'some demo asset has no second source on record ({", ".join(lone)})', bool(lone))
+
+    def api_disagree():
+        b = api('/api/fetcher/assets')[1] or {}
+        return sorted((a['symbol'], round(a['crosscheck']['diff_pct'], 6), a['crosscheck']['kept'])
+                      for a in b.get('assets', []) if a.get('tracked') is not False
+                      and (a.get('crosscheck') or {}).get('disagree') is True)
+
+    def page_disagree():
+        out = []
+        for r in qa(drv, 'asset-row'):
+            for el in qa(drv, 'asset-crosscheck', r):
+                out.append((r.get_attribute('data-symbol'), round(float(el.get_attribute('data-diff')), 6),
+                            el.get_attribute('data-kept')))
+        return sorted(out)
+    if not EXPECT_DAEMON:
+        skip('cross-check disagreements on the assets table', DAEMON_SKIP)
+    else:
+        dis = wait_until(api_disagree, 20)
+        if check('the daemon found sources that disagree (kraken is served 5 % off)', bool(dis), f'{dis}'):
+            same_as_api(drv, 'each disagreement has its badge, with the difference and the source kept',
+                        api_disagree, page_disagree)
+            sym = dis[0][0]
+            b = api('/api/fetcher/assets')[1] or {}
+            xc = next(a['crosscheck'] for a in b['assets'] if a['symbol'] == sym)
+            badge = wait_until(lambda: [el for r in qa(drv, 'asset-row') if r.get_attribute('data-symbol') == sym
+                                        for el in qa(drv, 'asset-crosscheck', r)], 5)
+            title = badge[0].get_attribute('title') if badge else ''
+            names = [v['source'] for v in xc['answers'] if 'price' in v]
+            check(f'{sym}\'s badge names every source that answered ({", ".join(names)}) and says "sources differ"',
+                  badge and all(n in title for n in names) and 'sources differ' in badge[0].text, title)
+
+    code, qb = api('/api/fetcher/queue')
+    classes = ((qb or {}).get('queue') or {}).get('sources')
+    if code != 200 or not isinstance(classes, list):
+        skip('the queue panel says which classes have no second source', f'/queue has no sources ({code})')
+        return
+    lone_classes = [c for c in classes if c.get('usable', 2) < 2]
+    note = q(drv, 'sources-note')
+    if lone_classes:
+        text = wait_until(lambda: note.is_displayed() and note.text, 10) or ''
+        check('the queue panel says stocks have no second source (no TWELVEDATA_API_KEY)',
+              all(c['class'] != 'stock' or 'Stocks have no second source' in text for c in lone_classes)
+              and 'TWELVEDATA_API_KEY' in text, text)
+    else:
+        check('no "no second source" note when every class has two', not note.is_displayed())
+
+    def api_provs():
+        qq = (api('/api/fetcher/queue')[1] or {}).get('queue') or {}
+        return sorted((p['name'], round(p.get('share_last_cycle', -1), 6), p.get('failovers_in_last_cycle'),
+                       p.get('failovers_out_last_cycle')) for p in qq.get('providers') or [])
+
+    def page_provs():
+        out = []
+        for r in qa(drv, 'provider-row'):
+            sh = r.find_element(By.CSS_SELECTOR, '[data-testid="provider-share"]').get_attribute('data-value')
+            fo = r.find_element(By.CSS_SELECTOR, '[data-testid="provider-failovers"]')
+            num = lambda v: int(v) if v not in (None, '') else None
+            out.append((r.get_attribute('data-name'), round(float(sh), 6) if sh not in (None, '') else -1,
+                        num(fo.get_attribute('data-in')), num(fo.get_attribute('data-out'))))
+        return sorted(out)
+    same_as_api(drv, 'each provider\'s share of the last cycle and its failovers in / out equal /api/fetcher/queue',
+                api_provs, page_provs)
+    if EXPECT_DAEMON:
+        shares = [p[1] for p in api_provs() if p[1] >= 0]
+        check('the providers\' shares of the last cycle add up to at most 100 %', 0 < sum(shares) <= 1 + 1e-9, f'{shares}')
+
+
 def test_portfolio_values(drv):
     code, pf = api('/api/fetcher/portfolios')
     if code != 200:
@@ -1004,7 +1102,7 @@ def main():
               "script-src 'self'" in csp and 'unsafe' not in csp, csp)
         code, _ = api('/api/fetcher/status')
         for step in (test_values, test_logs, test_deep_link, test_optional, test_assets, test_queue,
-                     test_portfolio_values, test_keyboard):
+                     test_sources, test_portfolio_values, test_keyboard):
             try:
                 step(drv)
             except Exception:

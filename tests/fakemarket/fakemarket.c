@@ -204,6 +204,11 @@
  *   set, wins. GET /_mode → {"fault":"none","latency_ms":0,
  *   "providers":{"yahoo":"none",…}}.
  * POST /_latency?ms=N         → {"ok":true,"latency_ms":N} (0..600000).
+ * POST /_offset?provider=P&pct=N → {"ok":true,"provider":P,"offset_pct":N}:
+ *   from then on that provider's prices are N % off (-90..1000, two
+ *   decimals; 0 = true again), so one source disagrees with the others
+ *   (the cross-check's tests). Applies to coingecko, kraken, coinbase and
+ *   twelvedata answers; yahoo, fx and erapi ignore it.
  *
  * Replay (`--fixtures DIR`): POST /_replay?path=P&file=F[&status=N] →
  *   {"ok":true,"path":P,"file":F,"status":N,"bytes":…,"content_type":…};
@@ -345,6 +350,9 @@ struct fm_server {
     /* /_mode?provider=NAME: a fault for that provider's paths only (one
      * source down while the others answer); the global one wins when set */
     atomic_int provider_fault[FM_PROV_COUNT];
+    /* POST /_offset: each provider's prices off by this many hundredths of
+     * a percent (one source disagreeing with the others) */
+    atomic_int provider_offset_bp[FM_PROV_COUNT];
     atomic_llong latency_ms;
     struct fm_replays *replays;
     /* Written once at shutdown and never read, so it stays readable and
@@ -909,7 +917,9 @@ static enum MHD_Result serve(struct fm_server *srv, struct MHD_Connection *conn,
                                 : fm_fault_of_symbol(call->names[i]);
         if (rf == FM_FAULT_NONE && fm_fault_is_request(own))
             rf = own;
-        call->entries[i] = (struct fm_entry){call->names[i], fm_fault_for_entry(own, global)};
+        call->entries[i] = (struct fm_entry){
+            call->names[i], fm_fault_for_entry(own, global),
+            1.0 + atomic_load(&srv->provider_offset_bp[provider_of(call->ep)]) / 10000.0};
     }
     log_msg(LOG_DEBUG, "%s (%zu symbols) fault=%s", req->uri, call->n, fm_fault_name(rf));
     int fd = client_fd(conn);
@@ -1180,6 +1190,40 @@ static enum MHD_Result on_mode_set(struct fm_server *srv, struct MHD_Connection 
     return send_json_text(conn, 200, buf);
 }
 
+/* The provider /_mode and /_offset name, or -1 (frankfurter is fx). */
+static int provider_index(const char *prov)
+{
+    for (int i = 0; i < FM_PROV_COUNT; i++)
+        if (strcmp(prov, fm_provider_names[i]) == 0 ||
+            (i == FM_PROV_FX && strcmp(prov, "frankfurter") == 0))
+            return i;
+    return -1;
+}
+
+static enum MHD_Result on_offset(struct fm_server *srv, struct MHD_Connection *conn)
+{
+    char buf[160];
+    const char *prov = query(conn, "provider"), *pct = query(conn, "pct");
+    if (prov == NULL)
+        return send_error(conn, 400, "missing parameter provider");
+    int pi = provider_index(prov);
+    if (pi < 0) {
+        snprintf(buf, sizeof buf, "unknown provider '%.40s'", prov);
+        return send_error(conn, 400, buf);
+    }
+    /* a decimal with at most two places: "5", "-2.5" */
+    char *end = NULL;
+    double v = pct != NULL ? strtod(pct, &end) : 0;
+    if (pct == NULL || end == pct || *end != '\0' || !(v >= -90 && v <= 1000))
+        return send_error(conn, 400, "pct must be a number from -90 to 1000");
+    int bp = (int)(v * 100 + (v < 0 ? -0.5 : 0.5));
+    atomic_store(&srv->provider_offset_bp[pi], bp);
+    log_msg(LOG_INFO, "%s prices now %+.2f%% off", fm_provider_names[pi], bp / 100.0);
+    snprintf(buf, sizeof buf, "{\"ok\":true,\"provider\":\"%s\",\"offset_pct\":%.2f}",
+             fm_provider_names[pi], bp / 100.0);
+    return send_json_text(conn, 200, buf);
+}
+
 static enum MHD_Result on_latency(struct fm_server *srv, struct MHD_Connection *conn)
 {
     char buf[128];
@@ -1300,6 +1344,7 @@ static const struct route routes[] = {
     {"GET", "/_mode", false, 0, NULL, NULL, on_mode_get},
     {"POST", "/_mode", false, 0, NULL, NULL, on_mode_set},
     {"POST", "/_latency", false, 0, NULL, NULL, on_latency},
+    {"POST", "/_offset", false, 0, NULL, NULL, on_offset},
     {"GET", "/_replay", false, 0, NULL, NULL, on_replay_get},
     {"POST", "/_replay", false, 0, NULL, NULL, on_replay_set},
 };

@@ -810,6 +810,12 @@ static int lower_into(char *dst, size_t dstlen, const char *src)
     return src[i] == '\0' ? 0 : -1;
 }
 
+/* The entry's price factor (see fm_entry.scale). */
+static double entry_scale(const struct fm_entry *e)
+{
+    return e->scale > 0 ? e->scale : 1.0;
+}
+
 static int coin_add_vs(struct json_object *coin, const char *vs, double usd_price, enum fm_fault f)
 {
     double per_usd;
@@ -830,7 +836,7 @@ static struct json_object *coin_entry(const struct fm_entry *e, const char *cons
     struct json_object *coin = json_object_new_object();
     if (coin == NULL)
         return NULL;
-    double usd = fm_price_crypto(e->name, now);
+    double usd = fm_price_crypto(e->name, now) * entry_scale(e);
     if (e->fault == FM_FAULT_WRONGCCY) {
         /* The answer is labelled in a currency nobody asked for. */
         if (coin_add_vs(coin, "jpy", usd, FM_FAULT_NONE) != 0)
@@ -1106,6 +1112,8 @@ static const struct {
     {"SOLUSD", "SOLUSD", "solana"},
     {"XDGUSD", "XDGUSD", "dogecoin"},
     {"ETCUSD", "XETCZUSD", "ethereum-classic"},
+    {"ADAUSD", "ADAUSD", "cardano"},
+    {"LINKUSD", "LINKUSD", "chainlink"},
 };
 
 /* [price, rest…]: Kraken's arrays, every member a string but t's. */
@@ -1135,9 +1143,9 @@ static struct json_object *int_pair(int64_t a, int64_t b)
 /* One pair as kraken_ticker_xbtusd_ethusd.json has it, key for key: ask,
  * bid, last trade c = [price, lot volume], volume, VWAP, trades, low, high,
  * today's opening price. */
-static struct json_object *kraken_entry(const char *id, enum fm_fault f, int64_t now)
+static struct json_object *kraken_entry(const char *id, enum fm_fault f, double scale, int64_t now)
 {
-    double v = fm_price_crypto(id, now);
+    double v = fm_price_crypto(id, now) * scale;
     int d = 5; /* every Ticker number in both recordings has five decimals */
     bool is_null = false;
     struct json_object *price = str_price(v, d, f, &is_null);
@@ -1161,7 +1169,7 @@ static struct json_object *kraken_entry(const char *id, enum fm_fault f, int64_t
         put_obj(o, "t", int_pair(56856, 62595)) != 0 ||
         put_obj(o, "l", str_arr(v * 0.97, d, "0", NULL)) != 0 ||
         put_obj(o, "h", str_arr(v * 1.03, d, "0", NULL)) != 0 ||
-        put_obj(o, "o", str_fixed(fm_price_crypto(id, fm_price_day_start(now)), d)) != 0) {
+        put_obj(o, "o", str_fixed(fm_price_crypto(id, fm_price_day_start(now)) * scale, d)) != 0) {
         json_object_put(o);
         return NULL;
     }
@@ -1190,7 +1198,8 @@ int fm_wire_kraken_ticker(const struct fm_entry *pairs, size_t n, int64_t now, s
             }
         if (json_object_object_get_ex(result, key, NULL))
             continue;
-        if (put_obj(result, key, kraken_entry(id, pairs[i].fault, now)) != 0) {
+        if (put_obj(result, key, kraken_entry(id, pairs[i].fault, entry_scale(&pairs[i]), now)) !=
+            0) {
             json_object_put(result);
             json_object_put(root);
             return -1;
@@ -1321,8 +1330,8 @@ static struct json_object *td_quote(const struct fm_entry *e, int64_t now)
     td_yahoo_form(e->name, ysym, sizeof ysym);
     struct fm_listing l;
     fm_price_listing(ysym, &l);
-    double v = fm_price_quote(ysym, now);
-    double prev = fm_price_quote(ysym, fm_price_day_start(now) - 1);
+    double v = fm_price_quote(ysym, now) * entry_scale(e);
+    double prev = fm_price_quote(ysym, fm_price_day_start(now) - 1) * entry_scale(e);
     double hi = v > prev ? v : prev, lo = v < prev ? v : prev;
     char date[32], range[64];
     fmt_date(now, date);
@@ -1415,8 +1424,9 @@ int fm_wire_twelvedata_quote(const struct fm_entry *syms, size_t n, bool keyed, 
 static const struct {
     const char *base, *id;
 } coinbase_bases[] = {
-    {"BTC", "bitcoin"},  {"ETH", "ethereum"},  {"SOL", "solana"},           {"XRP", "ripple"},
-    {"LTC", "litecoin"}, {"DOGE", "dogecoin"}, {"ETC", "ethereum-classic"},
+    {"BTC", "bitcoin"},  {"ETH", "ethereum"},   {"SOL", "solana"},           {"XRP", "ripple"},
+    {"LTC", "litecoin"}, {"DOGE", "dogecoin"},  {"ETC", "ethereum-classic"}, {"ADA", "cardano"},
+    {"DOT", "polkadot"}, {"LINK", "chainlink"},
 };
 
 int fm_wire_coinbase_spot(const struct fm_entry *product, int64_t now, struct fm_body *out)
@@ -1437,7 +1447,7 @@ int fm_wire_coinbase_spot(const struct fm_entry *product, int64_t now, struct fm
     for (size_t i = 0; i < ARRAY_LEN(coinbase_bases); i++)
         if (strcmp(coinbase_bases[i].base, base) == 0)
             id = coinbase_bases[i].id;
-    double v = fm_price_crypto(id, now);
+    double v = fm_price_crypto(id, now) * entry_scale(product);
     bool is_null = false;
     struct json_object *amount =
         str_price(v, fm_price_crypto_decimals(v) + 1, product->fault, &is_null);

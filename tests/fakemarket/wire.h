@@ -52,6 +52,10 @@ void fm_body_clear(struct fm_body *b);
 struct fm_entry {
     const char *name;
     enum fm_fault fault;
+    /* The provider's price offset (POST /_offset): prices are multiplied
+     * by this; 0 (an entry built without one) means 1. Applied by the
+     * coingecko, kraken, coinbase and twelvedata builders. */
+    double scale;
 };
 
 /* Every builder returns 0 with *out filled, or -1 when out of memory (then

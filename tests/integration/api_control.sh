@@ -252,22 +252,22 @@ check_eq "cycle duration ≤ 1 s" 2 "$(mval 'fetcherd_cycle_duration_seconds_buc
 check_eq "cycle duration ≤ 2.5 s" 3 "$(mval 'fetcherd_cycle_duration_seconds_bucket\{le="2.5"\}')"
 check_eq "cycle duration sum" 13.000 "$(mval fetcherd_cycle_duration_seconds_sum)"
 check_eq "assets tracked" "$(sql "SELECT count(*) FROM tracked_assets")" "$(mval fetcherd_assets_tracked)"
-check_eq "errors by provider" 2 "$(mval 'fetcherd_errors_total\{provider="yahoo"\}')"
-check_eq "upstream requests of the live instance" 12 "$(mval 'fetcherd_upstream_requests_total\{instance="i-live"\}')"
-check_eq "deduplicated" 3 "$(mval 'fetcherd_deduplicated_total\{instance="i-live"\}')"
-check_eq "cache hits" 4 "$(mval 'fetcherd_cache_hits_total\{instance="i-live"\}')"
+check_eq "failed updates by provider" 2 "$(mval 'fetcherd_failed_updates\{provider="yahoo"\}')"
+check_eq "upstream requests of the live instance" 12 "$(mval 'fetcherd_upstream_requests_total\{instance_id="i-live"\}')"
+check_eq "deduplicated" 3 "$(mval 'fetcherd_deduplicated_total\{instance_id="i-live"\}')"
+check_eq "cache hits" 4 "$(mval 'fetcherd_cache_hits_total\{instance_id="i-live"\}')"
 check_eq "up" 1 "$(mval fetcherd_up)"
 check_cmp "api requests 200 counted" "$(mval 'fetcherd_api_requests_total\{code="200"\}')" -ge 10
 check_cmp "api requests 400 counted" "$(mval 'fetcherd_api_requests_total\{code="400"\}')" -ge 10
 check_cmp "api latency histogram" "$(mval fetcherd_api_request_duration_seconds_count)" -ge 10
-check_cmp "resident memory > 1 MB" "$(mval fetcherd_process_resident_memory_bytes)" -gt 1000000
+check_cmp "resident memory > 1 MB" "$(mval 'process_resident_memory_bytes\{program="fetcher-api"\}')" -gt 1000000
 check_cmp "event streams open" "$(mval fetcherd_api_event_streams)" -ge 1
 check_eq "invalid events counted" 2 "$(mval fetcherd_api_events_invalid_total)"
 check "every sample has HELP and TYPE" bash -c "
   for m in \$(grep -v '^#' '$M' | sed -E 's/[{ ].*//; s/_(bucket|sum|count)\$//' | sort -u); do
     grep -q \"^# TYPE \$m \" '$M' || { echo \"no TYPE for \$m\"; exit 1; }; done"
 check "no per-symbol label" bash -c "! grep -q 'symbol=' '$M'"
-check "all names prefixed fetcherd_" bash -c "! grep -v '^#' '$M' | grep -qv '^fetcherd_'"
+check "all names prefixed fetcherd_ (or the standard process_)" bash -c "! grep -v '^#' '$M' | grep -qvE '^(fetcherd_|process_)'"
 sql "UPDATE fetcher_instances SET last_heartbeat = now() - interval '1 hour'" >/dev/null
 req "$API_URL/metrics" >/dev/null
 check_eq "up 0 without a live instance" 0 "$(mval fetcherd_up)"

@@ -11,3 +11,7 @@ UNIT_DEPS_api_cache := api/cache common/util
 UNIT_DEPS_api_events := api/events api/http api/cache api/query common/db common/config common/log common/util
 UNIT_DEPS_api_metrics := api/metrics common/util
 UNIT_DEPS_api_crosssite := api/crosssite common/util
+# alerts: the pure rules, and the webhook's payloads and rules (webhook.c's
+# POST is exercised by tests/integration/alerts_webhook.sh)
+UNIT_DEPS_api_alert_rules := api/alert_rules common/util
+UNIT_DEPS_api_webhook := api/webhook api/alert_rules common/jbuf common/log common/util

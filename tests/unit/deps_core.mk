@@ -33,6 +33,8 @@ UNIT_DEPS_sql       := daemon/sql common/migrate common/db common/log common/uti
 # loop, cycles, asset cache, dbconn_is_up and the logs are stand-ins in the
 # test file itself
 UNIT_DEPS_scheduler_loop := daemon/scheduler daemon/deadline
+# /proc/self/stat parsing for the process_* series
+UNIT_DEPS_procstat  := common/procstat common/util
 # test_fetch: real HTTP over loopback to tests/unit/wire_server.c, a server
 # of the test's own that resets, stalls, truncates, oversizes, redirects
 UNIT_DEPS_fetch     := daemon/fetch daemon/loop tests/unit/wire_server common/log common/util
@@ -44,7 +46,7 @@ UNIT_DEPS_upstream  := daemon/upstream daemon/queue daemon/fetch daemon/loop tes
 # for the tests of the modules that need more than one of them: against
 # wire_server.c over loopback and run.sh's PostgreSQL through the relay of
 # tests/unit/pg_fault.c (skipped without PGLOCAL_PORT)
-UNIT_DEPS_daemon_rig := daemon/cycle daemon/assets daemon/record daemon/sources \
+UNIT_DEPS_daemon_rig := daemon/cycle daemon/crosscheck daemon/assets daemon/record daemon/sources \
                         daemon/staleness daemon/stats daemon/writer daemon/dbconn daemon/sql \
                         daemon/upstream daemon/queue daemon/fetch daemon/loop common/db \
                         common/migrate common/config tests/unit/wire_server tests/unit/pg_fault \
@@ -55,7 +57,7 @@ UNIT_DEPS_cycle := $(UNIT_DEPS_daemon_rig)
 # test_send_failure: the real writer and heartbeat (and scheduler) through
 # a send that fails inside PQsendQueryPrepared; both must resume
 UNIT_DEPS_send_failure := $(UNIT_DEPS_daemon_rig) daemon/heartbeat daemon/scheduler \
-                          daemon/deadline common/heartbeat_schema
+                          daemon/deadline common/heartbeat_schema common/procstat
 # test_alloc_torture: every allocation of the readers of outside input fails
 # in turn (tests/unit/alloc_fail.c): our own calls to the allocator and the
 # json-c calls that allocate, wrapped at link time
@@ -68,3 +70,5 @@ ALLOC_FAIL_WRAP := $(foreach f,malloc calloc realloc strdup strndup json_tokener
 UNIT_LDFLAGS_alloc_torture := $(ALLOC_FAIL_WRAP)
 # test_upstream fails one json-c read on purpose (tests/unit/alloc_fail.c)
 UNIT_LDFLAGS_upstream := $(ALLOC_FAIL_WRAP)
+# the cross-check's rules: which price is kept, conversion, the WARNING
+UNIT_DEPS_crosscheck := daemon/crosscheck

@@ -38,6 +38,10 @@ static void test_defaults(void **state)
     assert_int_equal(c.fetch_interval_s, 600);
     assert_int_equal(c.log_retention_days, 30);
     assert_int_equal(c.heartbeat_s, 5);
+    assert_string_equal(c.alert_webhook_url, "");
+    assert_string_equal(c.alert_webhook_format, "json");
+    assert_int_equal(c.alert_after_s, 600);
+    assert_int_equal(c.alert_failed_cycles, 3);
     assert_int_equal(c.api_port, 8080);
     assert_string_equal(c.api_token, "");
     assert_string_equal(c.yahoo_base_url, "https://query1.finance.yahoo.com");
@@ -88,6 +92,13 @@ static void test_good_values(void **state)
         {"FETCHER_API_TOKEN", "s3cret", F(api_token), 0, 0, "s3cret"},
         {"API_BIND", "0.0.0.0", F(api_bind), 0, 0, "0.0.0.0"},
         {"FETCHER_API_TOKEN", "", F(api_token), 0, 0, ""},
+        {"ALERT_WEBHOOK_URL", "https://hooks.slack.com/services/T0/B0/x?y=1", F(alert_webhook_url),
+         0, 0, "https://hooks.slack.com/services/T0/B0/x?y=1"}, /* kept whole, slashes too */
+        {"ALERT_WEBHOOK_URL", "", F(alert_webhook_url), 0, 0, ""},
+        {"ALERT_WEBHOOK_FORMAT", "slack", F(alert_webhook_format), 0, 0, "slack"},
+        {"ALERT_WEBHOOK_FORMAT", "json", F(alert_webhook_format), 0, 0, "json"},
+        {"ALERT_AFTER", "30s", F(alert_after_s), 1, 30, NULL},
+        {"ALERT_FAILED_CYCLES", "1", F(alert_failed_cycles), 1, 1, NULL},
     };
     for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
         const struct good_case *g = &cases[i];
@@ -160,6 +171,13 @@ static void test_bad_values(void **state)
         {"LOG_LEVEL", "", NULL},
         {"DATABASE_URL", longv, "longer than"},
         {"API_BIND", longv, NULL},
+        {"ALERT_WEBHOOK_FORMAT", "xml", "json|slack"},
+        {"ALERT_WEBHOOK_FORMAT", "", NULL},
+        {"ALERT_WEBHOOK_FORMAT", "jsonx", NULL},
+        {"ALERT_WEBHOOK_URL", "hooks.example/x", "not shown"},
+        {"ALERT_WEBHOOK_URL", "https://", NULL},
+        {"ALERT_AFTER", "0s", NULL},
+        {"ALERT_FAILED_CYCLES", "0", NULL},
     };
     for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
         const struct bad_case *b = &cases[i];
@@ -175,6 +193,10 @@ static void test_bad_values(void **state)
         assert_null(strchr(err, '\n'));
         if (b->also && strstr(err, b->also) == NULL)
             fail_msg("%s: '%s' lacks '%s'", b->name, err, b->also);
+        /* a webhook URL may hold a secret: never repeated */
+        if (strcmp(b->name, "ALERT_WEBHOOK_URL") == 0 && strlen(b->value) > 8 &&
+            strstr(err, b->value))
+            fail_msg("%s: '%s' repeats the value", b->name, err);
     }
 }
 

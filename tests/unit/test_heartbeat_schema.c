@@ -165,6 +165,51 @@ static void test_queue_round_trip(void **state)
     jbuf_free(&b);
 }
 
+/* The failovers (from → to) and the classes' sources: written by
+ * hbs_write_ex, passed on by hbs_read_queue as they are, for /queue and
+ * /metrics. */
+static void test_queue_extra_round_trip(void **state)
+{
+    (void)state;
+    const struct hbs_failover fo[] = {{"yahoo", "twelvedata", 7}, {"coingecko", "kraken", 2}};
+    const struct hbs_source_class cl[] = {
+        {"stock", "yahoo,twelvedata (no key)", 1,
+         "no second source: TWELVEDATA_API_KEY is not set"},
+        {"crypto", "coingecko,kraken,coinbase", 3, NULL},
+    };
+    const struct hbs_queue_extra extra = {fo, 2, cl, 2};
+    struct jbuf b;
+    jbuf_init(&b);
+    hbs_write_ex(&b, &sample_row, &sample_queue, sample_providers, 2, &extra, &sample_detail);
+    json_object *doc = parse_or_fail(&b);
+    json_object *o = NULL, *list = NULL;
+    assert_true(json_object_object_get_ex(doc, "queue", &o));
+    json_object *q = hbs_read_queue(o);
+    assert_non_null(q);
+    assert_true(json_object_object_get_ex(q, HBS_QUEUE_FAILOVERS, &list));
+    assert_int_equal(json_object_array_length(list), 2);
+    for (size_t e = 0; e < 2; e++)
+        for (size_t i = 0; i < hbs_failover_nfields; i++)
+            check_field(json_object_array_get_idx(list, e), &hbs_failover_fields[i], &fo[e]);
+    assert_true(json_object_object_get_ex(q, HBS_QUEUE_SOURCES, &list));
+    assert_int_equal(json_object_array_length(list), 2);
+    for (size_t e = 0; e < 2; e++)
+        for (size_t i = 0; i < hbs_source_class_nfields; i++)
+            check_field(json_object_array_get_idx(list, e), &hbs_source_class_fields[i], &cl[e]);
+    json_object_put(q);
+    json_object_put(doc);
+    jbuf_free(&b);
+    /* without extra, neither key is there */
+    jbuf_init(&b);
+    hbs_write(&b, &sample_row, &sample_queue, sample_providers, 2, &sample_detail);
+    doc = parse_or_fail(&b);
+    assert_true(json_object_object_get_ex(doc, "queue", &o));
+    assert_false(json_object_object_get_ex(o, HBS_QUEUE_FAILOVERS, NULL));
+    assert_false(json_object_object_get_ex(o, HBS_QUEUE_SOURCES, NULL));
+    json_object_put(doc);
+    jbuf_free(&b);
+}
+
 /* The row's own fields (the table's columns), with and without a cycle. */
 static void test_row_round_trip(void **state)
 {
@@ -296,12 +341,89 @@ static void test_tables(void **state)
         }
 }
 
+/* What /metrics reads besides the tables: each provider's outcomes (every
+ * name, zeros too), its latency buckets (one more than the bounds), their
+ * sum, failovers_to by the other providers' names (zeros left out); the
+ * queue's bounds; detail's process object and stale_after_s. */
+static void test_metrics_round_trip(void **state)
+{
+    (void)state;
+    struct hbs_queue q = sample_queue;
+    q.nlatency_bounds = 3;
+    q.latency_bounds_s[0] = 0.025;
+    q.latency_bounds_s[1] = 0.1;
+    q.latency_bounds_s[2] = 1;
+    struct hbs_provider p[2] = {sample_providers[0], sample_providers[1]};
+    p[0].outcomes[0] = 28;
+    p[0].outcomes[2] = 2;
+    p[0].latency_buckets[0] = 10;
+    p[0].latency_buckets[3] = 1;
+    p[0].latency_sum_s = 4.25;
+    p[0].failovers_to[1] = 7;
+    static const char *const types[] = {"stock", "crypto"};
+    static const int64_t bounds[] = {600, 60};
+    struct hbs_detail d = sample_detail;
+    d.process = (struct hbs_process){.cpu_seconds = 1.5,
+                                     .resident_memory_bytes = 123456,
+                                     .virtual_memory_bytes = 654321,
+                                     .open_fds = 12,
+                                     .max_fds = 1024,
+                                     .start_time_seconds = 1796500000.5};
+    d.stale_types = types;
+    d.stale_after_s = bounds;
+    d.nstale = 2;
+    struct jbuf b;
+    jbuf_init(&b);
+    hbs_write(&b, &sample_row, &q, p, 2, &d);
+    json_object *doc = parse_or_fail(&b), *queue, *list, *v, *x;
+    assert_true(json_object_object_get_ex(doc, "queue", &queue));
+    assert_true(json_object_object_get_ex(queue, HBS_QUEUE_LATENCY_BOUNDS, &v));
+    assert_int_equal(json_object_array_length(v), 3);
+    assert_float_equal(json_object_get_double(json_object_array_get_idx(v, 0)), 0.025, 1e-12);
+    assert_true(json_object_object_get_ex(queue, HBS_QUEUE_PROVIDERS, &list));
+    json_object *y = json_object_array_get_idx(list, 0), *cg = json_object_array_get_idx(list, 1);
+    assert_true(json_object_object_get_ex(y, HBS_PROVIDER_OUTCOMES, &v));
+    assert_int_equal(json_object_object_length(v), HBS_OUTCOMES);
+    for (size_t k = 0; k < HBS_OUTCOMES; k++) {
+        assert_true(json_object_object_get_ex(v, hbs_outcome_names[k], &x));
+        assert_int_equal(json_object_get_int64(x), p[0].outcomes[k]);
+    }
+    assert_true(json_object_object_get_ex(y, HBS_PROVIDER_LATENCY_BUCKETS, &v));
+    assert_int_equal(json_object_array_length(v), 4);
+    assert_int_equal(json_object_get_int64(json_object_array_get_idx(v, 0)), 10);
+    assert_int_equal(json_object_get_int64(json_object_array_get_idx(v, 3)), 1);
+    assert_true(json_object_object_get_ex(y, HBS_PROVIDER_LATENCY_SUM, &v));
+    assert_float_equal(json_object_get_double(v), 4.25, 1e-12);
+    assert_true(json_object_object_get_ex(y, HBS_PROVIDER_FAILOVERS_TO, &v));
+    assert_int_equal(json_object_object_length(v), 1);
+    assert_true(json_object_object_get_ex(v, "coingecko", &x));
+    assert_int_equal(json_object_get_int64(x), 7);
+    assert_true(json_object_object_get_ex(cg, HBS_PROVIDER_FAILOVERS_TO, &v));
+    assert_int_equal(json_object_object_length(v), 0);
+    json_object *detail;
+    assert_true(json_object_object_get_ex(doc, "detail", &detail));
+    assert_true(json_object_object_get_ex(detail, HBS_DETAIL_PROCESS, &v));
+    for (size_t i = 0; i < hbs_process_nfields; i++)
+        check_field(v, &hbs_process_fields[i], &d.process);
+    assert_true(json_object_object_get_ex(detail, HBS_DETAIL_STALE_AFTER, &v));
+    assert_int_equal(json_object_object_length(v), 2);
+    assert_true(json_object_object_get_ex(v, "crypto", &x));
+    assert_int_equal(json_object_get_int64(x), 60);
+    json_object_put(doc);
+    jbuf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_queue_round_trip),  cmocka_unit_test(test_row_round_trip),
-        cmocka_unit_test(test_queue_missing),     cmocka_unit_test(test_queue_wrong_type),
-        cmocka_unit_test(test_detail_round_trip), cmocka_unit_test(test_tables),
+        cmocka_unit_test(test_metrics_round_trip),
+        cmocka_unit_test(test_queue_round_trip),
+        cmocka_unit_test(test_row_round_trip),
+        cmocka_unit_test(test_queue_extra_round_trip),
+        cmocka_unit_test(test_queue_missing),
+        cmocka_unit_test(test_queue_wrong_type),
+        cmocka_unit_test(test_detail_round_trip),
+        cmocka_unit_test(test_tables),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

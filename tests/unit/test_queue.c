@@ -994,6 +994,7 @@ static int nrw, rdelivered;
 static uint64_t rng_state;
 static struct fetch_queue *RQ;
 static int rchains; /* rsubmit asks for chains of sources too */
+static int rfinal;  /* the final drain: callbacks submit nothing more */
 
 static const char *const rprov[] = {"yahoo", "coingecko", "fx"};
 #define NKEYS 8
@@ -1027,7 +1028,7 @@ static void cb_random(const struct quote *r, void *cls)
             assert_true(strncmp(r->failover_reason, rprov[w->key / NKEYS],
                                 strlen(rprov[w->key / NKEYS])) == 0);
     }
-    if (rnd(10) == 0 && nrw < RW_MAX - 1000)
+    if (!rfinal && rnd(10) == 0 && nrw < RW_MAX - 1000)
         rsubmit(); /* a callback may submit again */
 }
 
@@ -1118,6 +1119,7 @@ static void rcheck(void)
 static void random_run(int chains)
 {
     rchains = chains;
+    rfinal = 0;
     RW = calloc(RW_MAX, sizeof *RW);
     assert_non_null(RW);
     nrw = rdelivered = 0;
@@ -1146,6 +1148,9 @@ static void random_run(int chains)
         }
         rcheck();
     }
+    /* a callback of the final run would otherwise submit work the drain
+     * has already passed */
+    rfinal = 1;
     queue_cancel_all(RQ);
     queue_run(RQ, F.now);
     rcheck();
@@ -2255,11 +2260,20 @@ static void test_failover_down_probe(void **state)
     size_t y = strcmp(F.live[0].provider, "yahoo") == 0 ? 0 : 1;
     assert_int_equal(F.live[y].n, 1);
     assert_int_equal(F.live[1 - y].n, 2);
+    char probed[32];
+    snprintf(probed, sizeof probed, "%s", F.live[y].sym[0]);
     finish(q, 1 - y, &ok);
     finish(q, 0, &ok); /* the probe answers */
     run(q);
     queue_get_providers(q, info, 2);
     assert_int_equal(info[0].down, 0);
+    /* the probe's answer says so (the cycle cross-checks it); the others'
+     * do not */
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(r[i].calls, 1);
+        assert_int_equal(r[i].q.probe, strcmp(syms[i], probed) == 0);
+        assert_string_equal(r[i].q.source, strcmp(syms[i], probed) == 0 ? "yahoo" : "td");
+    }
     /* back to the first source */
     memset(r, 0, sizeof r);
     F.now += 2000;
@@ -2267,6 +2281,127 @@ static void test_failover_down_probe(void **state)
         submit_chain(q, "yahoo", syms[i], "td", syms[i], 0, &r[i]);
     run(q);
     assert_string_equal(F.hist[F.nhist - 1], "yahoo:AAPL,MSFT,NVDA");
+    queue_free(q);
+}
+
+/* An accept function that takes USD answers only, and counts its calls. */
+static int accept_calls;
+static int accept_usd(const struct quote *qt, void *cls, char *why, size_t whylen)
+{
+    assert_false(in_api);
+    assert_non_null(cls);
+    accept_calls++;
+    if (strcmp(qt->currency, "USD") == 0)
+        return 1;
+    snprintf(why, whylen, "currency mismatch: answer in %s, asset is priced in USD", qt->currency);
+    return 0;
+}
+
+static void submit_chain_usd(struct fetch_queue *q, const char *const *pv, const char *const *sv,
+                             size_t n, int64_t ttl, struct rec *r)
+{
+    in_api = 1;
+    int rc = queue_submit_chain_accept(q, pv, sv, n, QPRIO_SCHEDULED, ttl, accept_usd, cb_rec, r);
+    in_api = 0;
+    assert_int_equal(rc, 0);
+}
+
+/* A successful answer the waiter refuses (a wrong currency) is a miss of
+ * that source: the chain waiter moves on with the reason, a plain waiter
+ * of the same key takes it as it is, the move is counted from → to, and a
+ * refused answer of the last source is delivered as it is. */
+static void test_failover_accept(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(4, 0, 100, 100);
+    addp(q, "yahoo", 10, 2);
+    addp(q, "td", 8, 2);
+    addp(q, "cb", 1, 2);
+    const char *pv[3] = {"yahoo", "td", "cb"}, *sv[3] = {"AAPL", "AAPL", "AAPL-USD"};
+    struct rec a = {0}, plain = {0};
+    accept_calls = 0;
+    submit_chain_usd(q, pv, sv, 3, 60000, &a);
+    submit(q, "yahoo", "AAPL", QPRIO_SCHEDULED, 0, &plain);
+    run(q);
+    struct quote eur = ok_q(170);
+    snprintf(eur.currency, sizeof eur.currency, "EUR");
+    finish_sym(q, "AAPL", &eur);
+    run(q);
+    assert_int_equal(plain.calls, 1);
+    assert_string_equal(plain.q.currency, "EUR");
+    assert_int_equal(a.calls, 0); /* refused: it moved on */
+    assert_string_equal(F.live[0].provider, "td");
+    struct quote usd = ok_q(189.5);
+    finish_sym(q, "AAPL", &usd);
+    run(q);
+    assert_int_equal(a.calls, 1);
+    assert_int_equal(a.q.kind, QUOTE_OK);
+    assert_string_equal(a.q.source, "td");
+    assert_string_equal(a.q.currency, "USD");
+    assert_string_equal(a.q.failover_reason,
+                        "yahoo: currency mismatch: answer in EUR, asset is priced in USD");
+    assert_int_equal(accept_calls, 2);
+    struct queue_provider_info info[3];
+    assert_int_equal(queue_get_providers(q, info, 3), 3);
+    assert_int_equal(info[0].failovers_out, 1);
+    assert_int_equal(info[0].failovers_to[1], 1);
+    assert_int_equal(info[0].failovers_to[2], 0);
+    assert_int_equal(info[1].failovers_in, 1);
+    assert_int_equal(counters(q).failovers, 1);
+    /* within the TTL both answers come from the cache, the refusal too:
+     * no request at all */
+    int starts = F.starts;
+    struct rec b = {0};
+    submit_chain_usd(q, pv, sv, 3, 60000, &b);
+    run(q);
+    assert_int_equal(F.starts, starts);
+    assert_int_equal(b.calls, 1);
+    assert_string_equal(b.q.source, "td");
+    uint64_t moved = info[0].failovers_to[1];
+    queue_get_providers(q, info, 3);
+    assert_int_equal(info[0].failovers_to[1], moved + 1); /* the cached refusal moved it too */
+    /* every source in the wrong currency: the last one's answer as it is,
+     * with the first one's reason */
+    struct rec c = {0};
+    const char *sv2[3] = {"MSFT", "MSFT", "MSFT-USD"};
+    submit_chain_usd(q, pv, sv2, 3, 0, &c);
+    run(q);
+    finish_sym(q, "MSFT", &eur);
+    run(q);
+    finish_sym(q, "MSFT", &eur);
+    run(q);
+    finish_sym(q, "MSFT-USD", &eur);
+    run(q);
+    assert_int_equal(c.calls, 1);
+    assert_int_equal(c.q.kind, QUOTE_OK);
+    assert_string_equal(c.q.currency, "EUR");
+    assert_string_equal(c.q.source, "cb");
+    assert_string_equal(c.q.failover_reason,
+                        "yahoo: currency mismatch: answer in EUR, asset is priced in USD");
+    queue_free(q);
+}
+
+/* Background work (the cross-check's extra asks) goes after everything
+ * the schedule asked for, whatever the order of submission. */
+static void test_priority_background(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(1, 0, 100, 100);
+    addp(q, "kraken", 1, 1);
+    struct rec r[3] = {0};
+    submit(q, "kraken", "BG", QPRIO_BACKGROUND, 0, &r[0]);
+    submit(q, "kraken", "S1", QPRIO_SCHEDULED, 0, &r[1]);
+    submit(q, "kraken", "S2", QPRIO_SCHEDULED, 0, &r[2]);
+    run(q);
+    struct quote ok = ok_q(1);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(F.nlive, 1);
+        finish(q, 0, &ok);
+        run(q);
+    }
+    assert_string_equal(F.hist[0], "kraken:S1");
+    assert_string_equal(F.hist[1], "kraken:S2");
+    assert_string_equal(F.hist[2], "kraken:BG");
     queue_free(q);
 }
 
@@ -2339,10 +2474,139 @@ static void test_failover_cache(void **state)
     queue_free(q);
 }
 
+/* ---- what /metrics counts: outcomes, latency buckets, failovers ------- */
+
+/* One outcome per finished request, by the provider's verdict first (a
+ * refusal, a 429), then whether it answered at all; their sum is the
+ * provider's requests. */
+static void test_outcomes(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(1, 0, 10, 10);
+    addp(q, "yahoo", 1, 1);
+    struct quote ok = ok_q(1), nf = err_q(QUOTE_PERMANENT, "symbol not found");
+    struct quote e503 = err_q(QUOTE_TRANSIENT, "HTTP 503"),
+                 conn = err_q(QUOTE_CONNECTION, "refused");
+    struct quote r429 = err_q(QUOTE_TRANSIENT, "HTTP 429"), refused = err_q(QUOTE_PERMANENT, "403");
+    struct quote cancel = err_q(QUOTE_CANCELLED, "bye");
+    r429.http_status = 429;
+    refused.refused = 1;
+    refused.http_status = 403;
+    const struct quote *answers[] = {&ok, &nf, &e503, &conn, &r429, &refused, &cancel};
+    const enum queue_outcome want[] = {QOUT_OK,         QOUT_OK,           QOUT_ERROR,
+                                       QOUT_CONNECTION, QOUT_RATE_LIMITED, QOUT_REFUSED,
+                                       QOUT_CANCELLED};
+    struct rec r[7] = {{0}};
+    for (size_t i = 0; i < 7; i++) {
+        char sym[8];
+        snprintf(sym, sizeof sym, "S%zu", i);
+        F.now += 10 * 60 * 1000; /* past any pause the one before began */
+        submit(q, "yahoo", sym, QPRIO_SCHEDULED, 0, &r[i]);
+        run(q);
+        assert_int_equal(F.nlive, 1);
+        queue_batch_note_latency(F.live[0].b, 30.0 * (double)(i + 1));
+        finish(q, 0, answers[i]);
+        run(q);
+        struct queue_provider_info info;
+        assert_int_equal(queue_get_providers(q, &info, 1), 1);
+        uint64_t sum = 0;
+        for (size_t k = 0; k < QUEUE_OUTCOMES; k++)
+            sum += info.outcomes[k];
+        assert_int_equal(sum, info.requests);
+        assert_int_equal(info.outcomes[want[i]],
+                         1 + (i == 1)); /* ok twice: a verdict is an answer */
+    }
+    /* latencies 30, 60 … 210 ms: the 25 ms bucket is empty, 50 has one,
+     * 100 two (60, 90), 250 the other four; their sum */
+    struct queue_provider_info info;
+    assert_int_equal(queue_get_providers(q, &info, 1), 1);
+    assert_int_equal(info.latency_buckets[0], 0);
+    assert_int_equal(info.latency_buckets[1], 1);
+    assert_int_equal(info.latency_buckets[2], 2);
+    assert_int_equal(info.latency_buckets[3], 4);
+    assert_int_equal(info.latency_buckets[QUEUE_LATENCY_BUCKETS], 0);
+    assert_float_equal(info.latency_sum_ms, 30.0 * 28, 1e-9);
+    queue_free(q);
+}
+
+/* A latency past the last bound lands in the last bucket. */
+static void test_latency_overflow_bucket(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(1, 0, 10, 10);
+    addp(q, "yahoo", 1, 1);
+    struct rec r = {0};
+    submit(q, "yahoo", "SLOW", QPRIO_SCHEDULED, 0, &r);
+    run(q);
+    queue_batch_note_latency(F.live[0].b, queue_latency_bounds_ms[QUEUE_LATENCY_BUCKETS - 1] + 1.0);
+    struct quote ok = ok_q(1);
+    finish(q, 0, &ok);
+    run(q);
+    struct queue_provider_info info;
+    assert_int_equal(queue_get_providers(q, &info, 1), 1);
+    assert_int_equal(info.latency_buckets[QUEUE_LATENCY_BUCKETS], 1);
+    for (size_t b = 1; b < QUEUE_LATENCY_BUCKETS; b++)
+        assert_true(queue_latency_bounds_ms[b] > queue_latency_bounds_ms[b - 1]);
+    queue_free(q);
+}
+
+/* failovers_to says where each waiter went: yahoo → td for one key, and a
+ * three-source chain yahoo → td → cb counts each hop once. */
+static void test_failovers_to(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(4, 0, 100, 1000);
+    addp(q, "yahoo", 10, 2);
+    addp(q, "td", 8, 2);
+    addp(q, "cb", 1, 2);
+    struct rec a = {0}, b = {0};
+    submit_chain(q, "yahoo", "AAPL", "td", "AAPL", 0, &a);
+    const char *provs[] = {"yahoo", "td", "cb"}, *syms[] = {"BTC", "BTC", "BTC"};
+    in_api = 1;
+    assert_int_equal(queue_submit_chain(q, provs, syms, 3, QPRIO_SCHEDULED, 0, cb_rec, &b), 0);
+    in_api = 0;
+    run(q);
+    struct quote nf = err_q(QUOTE_PERMANENT, "not found");
+    finish_sym(q, "AAPL", &nf); /* both keys were in one yahoo batch */
+    run(q);
+    /* td's batch holds both: AAPL answers, BTC is not found */
+    struct quote ok = ok_q(2);
+    size_t i = live_find("BTC");
+    struct queue_batch *tb = F.live[i].b;
+    size_t n = F.live[i].n;
+    char syms_td[MAX_BATCH][32];
+    memcpy(syms_td, F.live[i].sym, sizeof syms_td);
+    live_remove(i);
+    for (size_t k = 0; k < n; k++)
+        queue_batch_set(tb, k, strcmp(syms_td[k], "BTC") == 0 ? &nf : &ok);
+    in_api = 1;
+    queue_batch_done(q, tb);
+    in_api = 0;
+    run(q);
+    while (F.nlive > 0) {
+        finish(q, 0, &ok);
+        run(q);
+    }
+    assert_string_equal(a.q.source, "td");
+    assert_string_equal(b.q.source, "cb");
+    struct queue_provider_info info[3];
+    assert_int_equal(queue_get_providers(q, info, 3), 3);
+    assert_int_equal(info[0].failovers_to[1], 2); /* yahoo → td: AAPL and BTC */
+    assert_int_equal(info[0].failovers_to[2], 0);
+    assert_int_equal(info[1].failovers_to[2], 1); /* td → cb: BTC */
+    assert_int_equal(info[0].failovers_out, 2);
+    assert_int_equal(info[1].failovers_out, 1);
+    assert_int_equal(info[2].failovers_in, 1);
+    queue_free(q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_coalesce),
+        cmocka_unit_test(test_outcomes),
+        cmocka_unit_test(test_latency_overflow_bucket),
+        cmocka_unit_test(test_failovers_to),
         cmocka_unit_test(test_same_error),
         cmocka_unit_test(test_priority_order),
         cmocka_unit_test(test_priority_across_providers),
@@ -2387,6 +2651,8 @@ int main(void)
         cmocka_unit_test(test_failover_exhausted),
         cmocka_unit_test(test_failover_down_probe),
         cmocka_unit_test(test_failover_paused),
+        cmocka_unit_test(test_failover_accept),
+        cmocka_unit_test(test_priority_background),
         cmocka_unit_test(test_failover_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
