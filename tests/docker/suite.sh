@@ -138,6 +138,8 @@ engine_containers() { dk ps -aq | wc -l; }
 engine_networks() { dk network ls --format '{{.Name}}' | grep -vxE 'bridge|host|none' | sort | tr '\n' ' '; }
 # finished_at CONTAINER — when it exited, in ms since the epoch.
 finished_at() { date -d "$(dk inspect -f '{{.State.FinishedAt}}' "$1")" +%s%3N; }
+# ok_cycle TIME — a cycle started after TIME succeeded.
+ok_cycle() { [ "$(dsql "SELECT count(*) FROM fetcher_cycles WHERE status = 'succeeded' AND started_at > '$1'")" -ge 1 ]; }
 priced() { [ "$(curl -s --max-time 5 "$API/api/fetcher/recent-updates?limit=50" | jq '[.updates[] | select(.success)] | length')" -gt 0 ]; }
 
 # A user's checkout: the files git knows (tracked or not ignored) as they are
@@ -302,7 +304,6 @@ check "demo-seed loaded the demo data" bash -c "/usr/bin/docker logs '$seed' 2>&
 check_eq "the demo's only volume is its named one (demo-seed leaves no anonymous volume)" \
   "$(echo $vols0 fetcherd-demo_db-data | tr ' ' '\n' | grep . | sort | tr '\n' ' ')" "$(engine_volumes)"
 tracked=$(dsql "SELECT count(*) FROM tracked_assets")
-ok_cycle() { [ "$(dsql "SELECT count(*) FROM fetcher_cycles WHERE status = 'succeeded' AND started_at > '$1'")" -ge 1 ]; }
 
 t=$(dsql "SELECT now()")
 dc restart fetcher >>"$TEST_LOG_DIR/compose.log" 2>&1
