@@ -112,7 +112,8 @@ static void family(struct out *o, const char *name, const char *type, const char
 
 static void fmt_cycles(struct out *o, json_object *d)
 {
-    static const char *const statuses[] = {"succeeded", "partial", "failed", "aborted", "running"};
+    static const char *const statuses[] = {"succeeded", "partial", "failed",
+                                           "aborted",   "empty",   "running"};
     family(o, "fetcherd_cycles_total", "counter",
            "Fetch cycles recorded in fetcher_cycles, by status (running = started and not "
            "finished).");

@@ -7,7 +7,8 @@
  * last heartbeat is younger than the live window (three missed heartbeats,
  * at least 15 s). A live instance whose detail reports offline upstreams, a
  * database it cannot reach, or a degraded_reason makes the status
- * "degraded"; no live instance means "stopped".
+ * "degraded"; no live instance means "stopped"; a running one with nothing
+ * tracked is "idle" (idle_reason "no assets tracked").
  */
 #include "apidb.h"
 #include "config.h"
@@ -132,6 +133,26 @@ static struct json_object *interval_minutes(int64_t seconds)
     return json_object_new_double_s((double)seconds / 60.0, s);
 }
 
+/* The daily-history backfill's round from the live daemon's detail:
+ * {active, total, done, failed} ("backfilling done of total"), or null. */
+static struct json_object *backfill_object(struct json_object *detail)
+{
+    static const char *const keys[][2] = {
+        {"backfill_total", "total"}, {"backfill_done", "done"}, {"backfill_failed", "failed"}};
+    struct json_object *v = NULL;
+    if (detail == NULL || !json_object_object_get_ex(detail, "backfill_active", &v))
+        return NULL;
+    struct json_object *b = json_object_new_object();
+    json_object_object_add(b, "active", json_object_new_boolean(json_object_get_boolean(v)));
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        int64_t n = 0;
+        if (json_object_object_get_ex(detail, keys[i][0], &v))
+            n = json_object_get_int64(v);
+        json_object_object_add(b, keys[i][1], json_object_new_int64(n));
+    }
+    return b;
+}
+
 enum MHD_Result ep_status(struct MHD_Connection *conn, const struct api_request *req)
 {
     (void)req;
@@ -157,7 +178,11 @@ enum MHD_Result ep_status(struct MHD_Connection *conn, const struct api_request 
     const char *reason = NULL;
     struct json_object *detail = live >= 0 ? col_object(inst, live, I_DETAIL) : NULL;
     enum status_state state = status_evaluate(live >= 0, detail, &reason);
+    const char *idle_reason = NULL;
+    state = status_idle(state, strtoll(PQgetvalue(sum, 0, 0), NULL, 10), &idle_reason);
     json_object_object_add(o, "status", json_object_new_string(status_name(state)));
+    json_object_object_add(o, "idle_reason",
+                           idle_reason != NULL ? json_object_new_string(idle_reason) : NULL);
     json_object_object_add(o, "uptime_seconds",
                            live >= 0 ? col_int(inst, live, I_UPTIME) : json_object_new_int(0));
     json_object_object_add(o, "last_update", col_str(sum, 0, 1));
@@ -193,6 +218,7 @@ enum MHD_Result ep_status(struct MHD_Connection *conn, const struct api_request 
     json_object_object_add(o, "paused_by", col_str(sum, 0, 4));
     json_object_object_add(o, "degraded_reason",
                            reason != NULL ? json_object_new_string(reason) : NULL);
+    json_object_object_add(o, "backfill", backfill_object(detail));
     json_object_put(detail); /* reason pointed into it; copied above */
     json_object_object_add(o, "instance_id", live >= 0 ? col_str(inst, live, I_ID) : NULL);
     struct json_object *list = json_object_new_array();

@@ -39,6 +39,7 @@
 #include "http.h"
 #include "log.h"
 #include "routes.h"
+#include "search.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -299,7 +300,7 @@ int main(int argc, char **argv)
     static struct config config;
     char err[512];
     int rc = 1;
-    int events_started = 0, guard_started = 0, alerts_started = 0;
+    int events_started = 0, guard_started = 0, alerts_started = 0, search_started = 0;
     struct MHD_Daemon *d = NULL;
     struct addrinfo *ai = NULL;
 
@@ -345,6 +346,11 @@ int main(int argc, char **argv)
                 cfg->api_bind);
         return 2;
     }
+    if (search_setup() != 0) {
+        log_msg(LOG_CRITICAL, "cannot initialise libcurl (for /api/fetcher/search)");
+        goto out;
+    }
+    search_started = 1;
     if (apidb_init() != 0) {
         log_msg(LOG_CRITICAL, "cannot create the thread key");
         goto out;
@@ -427,6 +433,8 @@ out:
         MHD_stop_daemon(d);
     if (guard_started)
         guard_stop();
+    if (search_started)
+        search_cleanup();
     if (alerts_started)
         alerts_stop();
     if (ai != NULL)

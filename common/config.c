@@ -34,6 +34,9 @@ static const struct var vars[] = {
      "PostgreSQL connection string (libpq URI or key=value)"},
     {"FETCH_INTERVAL", K_DURATION, I(fetch_interval_s), "600", 1, 7 * 86400,
      "time between cycles: 30s, 10m, 1h"},
+    {"FETCH_CHECK_INTERVAL", K_DURATION, I(check_interval_s), "30", 1, 3600,
+     "how often fetcherd asks which assets are due (older than their FETCH_STALENESS bound); "
+     "never longer than the shortest bound"},
     {"LOG_RETENTION_DAYS", K_INT, I(log_retention_days), "30", 1, 3650,
      "days of fetcher_logs / price_update_log / fetcher_statistics kept"},
     {"PRICE_INTRADAY_DAYS", K_INT, I(price_intraday_days), "30", 1, 36500,
@@ -85,9 +88,16 @@ static const struct var vars[] = {
     {"FETCH_RATE_LIMITS", K_STR, S(rate_limits), CONFIG_DEFAULT_RATE_LIMITS, 0, 0,
      "requests per minute per provider (provider=N,…; 0 = unlimited); left at its default, "
      "coingecko gets 30 when COINGECKO_API_KEY is set"},
+    {"FETCH_BACKFILL", K_INT, I(backfill), "1", 0, 1,
+     "1 = fetch a tracked asset's daily history (Yahoo: 5 years, CoinGecko: 1 year) into "
+     "asset_prices_daily when it has none; 0 = off"},
+    {"FETCH_MARKET_HOURS", K_INT, I(market_hours), "1", 0, 1,
+     "1 = an asset whose market is closed (weekly calendar per exchange; FX 24/5, crypto "
+     "always open) is not fetched until it opens, after one fetch for the closing price; 0 = off"},
     {"FETCH_STALENESS", K_STR, S(staleness), "", 0, 0,
-     "per asset type, how old a price may get before a scheduled cycle refetches it "
-     "(stock=10m,bond=1d; default: FETCH_INTERVAL for every type)"},
+     "per asset type, how long after it was last fetched an asset is due again "
+     "(crypto=1m,stock=10m,bond=1d; never = only when asked, always = every check; default: "
+     "FETCH_INTERVAL for every type; assets.staleness overrides it per asset)"},
     {"PRICE_MAX_AGE", K_DURATION, I(price_max_age_s), "7d", 0, 365 * 86400,
      "an upstream price stamped older than this is refused as stale (0 = no limit)"},
     {"PRICE_MOVE_WARN_PCT", K_INT, I(price_move_warn_pct), "50", 0, 100000,

@@ -30,6 +30,9 @@
 struct config {
     char database_url[1024];      /* DATABASE_URL */
     int64_t fetch_interval_s;     /* FETCH_INTERVAL */
+    int64_t check_interval_s;     /* FETCH_CHECK_INTERVAL */
+    int64_t backfill;             /* FETCH_BACKFILL: 1 = daily history for tracked assets */
+    int64_t market_hours;         /* FETCH_MARKET_HOURS: 1 = closed markets are not fetched */
     int64_t log_retention_days;   /* LOG_RETENTION_DAYS */
     int64_t price_intraday_days;  /* PRICE_INTRADAY_DAYS */
     int64_t stats_persist_s;      /* STATS_PERSIST_INTERVAL */

@@ -135,6 +135,12 @@ const struct hbs_field hbs_detail_fields[] = {
     HBS_D(write_buffer_rows, JBUF_INT, "rows buffered now"),
     HBS_D(rows_dropped, JBUF_INT, "rows"),
     HBS_D(write_buffer_capacity, JBUF_INT, "rows (WRITE_BUFFER_ROWS)"),
+    HBS_D(backfill_active, JBUF_BOOL, "a daily-history backfill is running"),
+    HBS_D(market_hours, JBUF_BOOL, "closed markets are not fetched (FETCH_MARKET_HOURS)"),
+    HBS_D(backfill_total, JBUF_INT, "assets in the backfill's round"),
+    HBS_D(backfill_done, JBUF_INT, "assets answered (stored or failed)"),
+    HBS_D(backfill_failed, JBUF_INT, "assets whose backfill failed"),
+    HBS_D(backfill_requests, JBUF_INT, "history requests sent since start"),
 };
 const size_t hbs_detail_nfields = ARRAY_LEN(hbs_detail_fields);
 

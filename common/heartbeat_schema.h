@@ -164,6 +164,10 @@ struct hbs_detail {
     int64_t paused_since; /* wall ms; 0 = unknown or not paused */
     int64_t heartbeat_s, skipped_deadlines, cycles_started, write_buffer_rows, rows_dropped;
     int64_t write_buffer_capacity;
+    /* the daily-history backfill's round: "backfilling done of total" */
+    int backfill_active;
+    int market_hours; /* FETCH_MARKET_HOURS: closed markets are not fetched */
+    int64_t backfill_total, backfill_done, backfill_failed, backfill_requests;
     /* Written after the table's fields: "process" (the struct above), and
      * "stale_after_s": {"stock": 600, …}, each asset type's staleness bound
      * (FETCH_STALENESS), which fetcher-api adds one fetch interval to when

@@ -56,10 +56,14 @@ struct work_kind {
     /* A numbered cycle: a fetcher_cycles row at start and finish, progress
      * events, a statistics row after, log lines that name it by number. */
     int writes_cycle_row;
-    /* Skip assets FETCH_STALENESS says are fresh enough, and accept no
+    /* Fetch only what the schedule says is due (fresh enough by its
+     * refresh bound, or its market closed, is skipped), and accept no
      * cached answer at all, however late the cycle starts after the last
      * one. Work someone asked for fetches everything it names. */
     int honours_staleness;
+    /* Skip assets whose market is closed and that have their closing
+     * price (the database says: market_closed), counted as such. */
+    int honours_market_hours;
     /* USD rates for the currencies in use, for portfolio valuation. */
     int fetches_rates;
     /* Cross-checks PRICE_CROSSCHECK_SAMPLE of its assets against their
@@ -69,10 +73,18 @@ struct work_kind {
 };
 
 static const struct work_kind cyc_kinds[] = {
-    [WORK_STARTUP] = {"startup", QPRIO_SCHEDULED, 1, 1, 1, 1},
-    [WORK_SCHEDULE] = {"schedule", QPRIO_SCHEDULED, 1, 1, 1, 1},
-    [WORK_MANUAL] = {"manual", QPRIO_MANUAL, 1, 0, 1, 1},
-    [WORK_REFRESH] = {"refresh", QPRIO_ON_DEMAND, 0, 0, 0, 0},
+    [WORK_STARTUP] = {.trigger = "startup", .priority = QPRIO_SCHEDULED, .writes_cycle_row = 1,
+                      .honours_staleness = 1, .honours_market_hours = 1, .fetches_rates = 1,
+                      .crosschecks = 1},
+    [WORK_SCHEDULE] = {.trigger = "schedule", .priority = QPRIO_SCHEDULED, .writes_cycle_row = 1,
+                       .honours_staleness = 1, .honours_market_hours = 1, .fetches_rates = 1,
+                       .crosschecks = 1},
+    [WORK_MANUAL] = {.trigger = "manual", .priority = QPRIO_MANUAL, .writes_cycle_row = 1,
+                     .fetches_rates = 1, .crosschecks = 1},
+    [WORK_REFRESH] = {.trigger = "refresh", .priority = QPRIO_ON_DEMAND},
+    /* someone ran it to fetch now: no asset is "fresh enough" */
+    [WORK_ONCE] = {.trigger = "once", .priority = QPRIO_SCHEDULED, .writes_cycle_row = 1,
+                   .fetches_rates = 1, .crosschecks = 1},
 };
 
 /* One cross-check ask: the answer of another source for asset i. */
@@ -110,10 +122,12 @@ struct cycle {
     char client[64]; /* who asked, for work someone asked for */
     int64_t started_wall_ms, started_mono_ms;
     uint64_t upstream_at_start; /* fetcher_requests() when it started */
+    uint64_t history_at_start;  /* the queue's history_requests then */
     struct asset_list *list;    /* the assets of this cycle (a reference) */
     struct asset_result *results;
     struct cyc_waiter *waiters; /* n for the assets, then nrates */
     size_t n, done, skipped;
+    size_t market_closed; /* of skipped: stale, but their market is closed */
     int64_t last_progress_ms;
     struct rate_result *rates;
     size_t nrates, answered; /* answered: assets and rates */
@@ -126,6 +140,7 @@ struct cycle {
     size_t xc_pending;        /* asks not yet answered */
     struct xc_rate *xc_rates; /* the cycle's USD rates, once they are in */
     size_t xc_nrates;
+    unsigned flags;      /* CYCLE_* */
     int results_pending; /* record_results statements not yet written */
     int recalc_pending;
     cycle_done_cb cb;
@@ -178,18 +193,25 @@ void cycle_get_progress(const struct cycle *c, struct cycle_progress *out)
 
 static const char *cyc_status_name(enum cycle_status st)
 {
-    static const char *const names[] = {"succeeded", "partial", "failed", "aborted"};
+    static const char *const names[] = {"succeeded", "partial", "failed",
+                                        "aborted",   "empty",   "idle"};
     return names[st];
 }
 
 static struct record_owner cyc_owner(const struct cycle *c)
 {
-    return (struct record_owner){c->d->writer, c->d->instance_id, c->seq};
+    return (struct record_owner){c->d->writer, c->d->instance_id, c->seq,
+                                 asset_list_checked_at(c->list)};
 }
 
+/* Requests sent while the cycle ran, less the backfill's history
+ * requests sent meanwhile (they are no part of the cycle's work). */
 static uint64_t cyc_upstream_requests(const struct cycle *c)
 {
-    return fetcher_requests(c->d->fetcher) - c->upstream_at_start;
+    struct queue_counters qc;
+    queue_get_counters(c->d->queue, &qc);
+    return fetcher_requests(c->d->fetcher) - c->upstream_at_start -
+           (qc.history_requests - c->history_at_start);
 }
 
 /* The fetcher_cycles row: "running" at the start, the outcome at the end. */
@@ -209,6 +231,7 @@ static void cyc_write_row(const struct cycle *c, const char *stmt, const char *s
         .failed = failed,
         .skipped = (int64_t)c->skipped,
         .upstream_requests = (int64_t)cyc_upstream_requests(c),
+        .market_closed = (int64_t)c->market_closed,
     };
     record_cycle_row(&o, stmt, &row);
 }
@@ -371,12 +394,21 @@ static void cyc_log_finish(struct cycle *c, enum cycle_status st, int64_t now_wa
     json_object_object_add(ctx, "assets_succeeded", json_object_new_int(ok));
     json_object_object_add(ctx, "assets_failed", json_object_new_int(failed));
     json_object_object_add(ctx, "assets_skipped", json_object_new_int64((int64_t)c->skipped));
+    json_object_object_add(ctx, "assets_market_closed",
+                           json_object_new_int64((int64_t)c->market_closed));
     json_object_object_add(ctx, "upstream_requests",
                            json_object_new_int64((int64_t)cyc_upstream_requests(c)));
     json_object_object_add(ctx, "duration_seconds", json_object_new_double(secs));
-    writer_log(c->d->writer, st == CYCLE_FAILED ? LOG_ERROR : LOG_INFO, c->seq, ctx,
-               "Cycle %lld %s: %d/%zu assets updated in %.2fs", (long long)c->seq,
-               cyc_status_name(st), ok, c->n - c->skipped, secs);
+    char closed[64] = "";
+    if (c->market_closed > 0)
+        snprintf(closed, sizeof closed, " (%zu skipped: market closed)", c->market_closed);
+    if (st == CYCLE_EMPTY)
+        writer_log(c->d->writer, LOG_INFO, c->seq, ctx,
+                   "Cycle %lld empty: no assets tracked (%.2fs)", (long long)c->seq, secs);
+    else
+        writer_log(c->d->writer, st == CYCLE_FAILED ? LOG_ERROR : LOG_INFO, c->seq, ctx,
+                   "Cycle %lld %s: %d/%zu assets updated in %.2fs%s", (long long)c->seq,
+                   cyc_status_name(st), ok, c->n - c->skipped, secs, closed);
     stats_persist(c->d);
 }
 
@@ -522,7 +554,11 @@ static void cyc_finish(struct cycle *c)
         if (c->results[i].kind == QUOTE_CANCELLED)
             cancelled++;
     }
+    /* Nothing tracked is not a success: it is recorded as "empty" so the
+     * statistics leave it out (migration 012). Assets all skipped as fresh
+     * are still a cycle that judged them, and succeeds. */
     enum cycle_status st = cancelled     ? CYCLE_ABORTED
+                           : c->n == 0   ? CYCLE_EMPTY
                            : failed == 0 ? CYCLE_SUCCEEDED
                            : ok > 0      ? CYCLE_PARTIAL
                                          : CYCLE_FAILED;
@@ -827,6 +863,22 @@ static int cyc_submit_sources(struct cycle *c, enum source_class cls, const char
     return -1;
 }
 
+/* Whether this work fetches a: work someone asked for, everything; a
+ * scheduled check, what the database said is due (fetcher_due_assets: its
+ * bound passed, not 'never', its market open or just closed), or, from a
+ * cached list (the database away: no such answer), everything every
+ * FETCH_INTERVAL (CYCLE_FULL) as before there were bounds. */
+static int cyc_due(const struct cycle *c, const struct asset *a)
+{
+    /* the schedule's work (the first check too) leaves out what only
+     * someone's asking fetches, and closed markets with their close */
+    if (c->kind->honours_market_hours && a->due_known && (a->market_closed || a->never))
+        return 0;
+    if (!c->kind->honours_staleness)
+        return 1;
+    return a->due_known ? a->due : (c->flags & CYCLE_FULL) != 0;
+}
+
 static int cyc_fetch_asset(struct cycle *c, size_t i, int64_t ttl)
 {
     struct asset_result *it = &c->results[i];
@@ -841,11 +893,10 @@ static int cyc_fetch_asset(struct cycle *c, size_t i, int64_t ttl)
         cyc_set_failure(it, QUOTE_CANCELLED, "cancelled: fetcherd is shutting down");
         return 1;
     }
-    if (c->kind->honours_staleness &&
-        !staleness_due(it->a->age_s, staleness_bound(c->d->staleness, it->a->type),
-                       cfg->fetch_interval_s)) {
+    if (!cyc_due(c, it->a)) {
         it->skipped = 1;
         c->skipped++;
+        c->market_closed += it->a->market_closed;
         return 1;
     }
     char why[200];
@@ -929,9 +980,19 @@ static void cyc_begin(struct cycle *c, struct asset_list *list, const char (*ccy
         log_msg(LOG_ERROR, "cycle: out of memory for %zu assets", c->n);
         c->n = 0; /* recorded as an empty cycle; the next one tries again */
     }
+    /* a check is idle when nothing is due: no row, no log, no fetch */
+    size_t due = 0;
+    for (size_t i = 0; i < c->n && due == 0; i++)
+        due += (size_t)cyc_due(c, asset_list_at(list, i));
+    if (c->kind->honours_staleness && due == 0 && !(c->flags & CYCLE_FULL)) {
+        c->fetching = 0;
+        c->cb(CYCLE_IDLE, c->cls);
+        return;
+    }
     if (c->n && c->kind->crosschecks && cfg->crosscheck_sample > 0)
         c->xc = calloc(c->n, sizeof *c->xc); /* NULL (out of memory): no cross-check */
-    c->rates = c->kind->fetches_rates && nccy ? calloc(nccy, sizeof *c->rates) : NULL;
+    int rates = c->kind->fetches_rates && (!c->kind->honours_staleness || (c->flags & CYCLE_FULL));
+    c->rates = rates && nccy ? calloc(nccy, sizeof *c->rates) : NULL;
     if (c->rates != NULL) {
         c->nrates = nccy;
         for (size_t i = 0; i < c->nrates; i++)
@@ -995,15 +1056,19 @@ static struct cycle *cyc_new(struct daemon *d, enum work_kind_id kind, int64_t s
     c->cls = cls;
     /* Requests as sent (a spark batch, its chart fallbacks), not batches. */
     c->upstream_at_start = fetcher_requests(d->fetcher);
+    struct queue_counters qc;
+    queue_get_counters(d->queue, &qc);
+    c->history_at_start = qc.history_requests;
     return c;
 }
 
 struct cycle *cycle_start(struct daemon *d, struct asset_cache *ac, int64_t seq,
-                          enum work_kind_id kind, cycle_done_cb done, void *cls)
+                          enum work_kind_id kind, unsigned flags, cycle_done_cb done, void *cls)
 {
     struct cycle *c = cyc_new(d, kind, seq, done, cls);
     if (c == NULL)
         return NULL;
+    c->flags = flags;
     cyc_ref(c); /* held by the read */
     if (assets_read_tracked(d->loop, d->db, ac, cyc_on_assets, c) == NULL) {
         free(c);

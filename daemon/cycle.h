@@ -25,7 +25,24 @@
 #include "daemon.h"
 #include "quote.h"
 
-enum cycle_status { CYCLE_SUCCEEDED, CYCLE_PARTIAL, CYCLE_FAILED, CYCLE_ABORTED };
+/* CYCLE_EMPTY: nothing was tracked, so nothing was fetched; recorded as
+ * "empty" and kept out of the success rate (migration 012). CYCLE_IDLE: a
+ * check that found nothing due; no row, nothing logged. */
+enum cycle_status {
+    CYCLE_SUCCEEDED,
+    CYCLE_PARTIAL,
+    CYCLE_FAILED,
+    CYCLE_ABORTED,
+    CYCLE_EMPTY,
+    CYCLE_IDLE
+};
+
+/* What the scheduler adds to a check (cycle_start's flags). */
+enum {
+    /* the exchange rates are due (every FETCH_INTERVAL), and a list from
+     * the cache (the database away, so no due flags) is fetched whole */
+    CYCLE_FULL = 1,
+};
 
 /* The kinds of work a cycle can be. */
 enum work_kind_id {
@@ -33,6 +50,7 @@ enum work_kind_id {
     WORK_SCHEDULE, /* a scheduled cycle */
     WORK_MANUAL,   /* trigger-update */
     WORK_REFRESH,  /* an on-demand refresh of named assets */
+    WORK_ONCE,     /* the one cycle of fetcherd --once: every tracked asset */
 };
 
 struct cycle_progress {
@@ -45,12 +63,14 @@ struct cycle_progress {
 typedef void (*cycle_done_cb)(enum cycle_status st, void *cls);
 
 /* Starts cycle number seq of kind (not WORK_REFRESH) over the tracked
- * assets, refreshing ac (borrowed; it must outlive the cycle). done runs
+ * assets, refreshing ac (borrowed; it must outlive the cycle); flags are
+ * CYCLE_*. A scheduled check that finds nothing due (and no rates due)
+ * ends as CYCLE_IDLE: no fetcher_cycles row, no log line. done runs
  * exactly once, from the loop, when every asset has an answer and the
  * cycle's writes are queued (not necessarily written). Returns the cycle
  * holding one reference for the caller, or NULL (then done never runs). */
 struct cycle *cycle_start(struct daemon *d, struct asset_cache *ac, int64_t seq,
-                          enum work_kind_id kind, cycle_done_cb done, void *cls);
+                          enum work_kind_id kind, unsigned flags, cycle_done_cb done, void *cls);
 /* An on-demand refresh (WORK_REFRESH) of the tracked assets named in
  * symbols_json (a JSON array of symbols): no cycle row, one
  * price_update_log row per asset (without a cycle), portfolios

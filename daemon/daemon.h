@@ -21,6 +21,7 @@ struct scheduler;
 struct cycle;
 struct staleness;
 struct sources;
+struct backfill;
 
 struct daemon {
     struct loop *loop;
@@ -29,6 +30,7 @@ struct daemon {
     struct fetch_queue *queue;
     struct fetcher *fetcher;
     struct scheduler *sched;
+    struct backfill *backfill;         /* NULL in a --once run */
     const struct staleness *staleness; /* parsed FETCH_STALENESS */
     const struct sources *sources;     /* parsed FETCH_SOURCES */
     char instance_id[64];

@@ -2,6 +2,7 @@
  * heartbeat — see heartbeat.h.
  */
 #include "heartbeat.h"
+#include "backfill.h"
 #include "heartbeat_schema.h"
 #include "jbuf.h"
 #include "procstat.h"
@@ -177,6 +178,16 @@ static char *hb_build(struct heartbeat *h, const char *state)
         .stale_after_s = d->staleness != NULL ? d->staleness->bound_s : NULL,
         .nstale = d->staleness != NULL ? STALENESS_TYPES : 0,
     };
+    detail.market_hours = (int)cfg->market_hours;
+    if (d->backfill) {
+        struct backfill_info bi;
+        backfill_get(d->backfill, &bi);
+        detail.backfill_active = bi.active;
+        detail.backfill_total = bi.total;
+        detail.backfill_done = bi.done;
+        detail.backfill_failed = bi.failed;
+        detail.backfill_requests = (int64_t)qc.history_requests;
+    }
     struct procstat ps;
     if (procstat_read(&ps) == 0)
         detail.process = (struct hbs_process){

@@ -12,6 +12,7 @@
  * one line. A database that is not there yet is waited for (with backoff),
  * never a reason to exit.
  */
+#include "backfill.h"
 #include "config.h"
 #include "cycle.h"
 #include "daemon.h"
@@ -57,7 +58,7 @@
 #define STALE_CHECK_MS 5000
 
 static const char *const listen_channels[] = {"fetcher_trigger", "fetcher_refresh",
-                                              "fetcher_control", NULL};
+                                              "fetcher_control", "fetcher_backfill", NULL};
 
 struct app {
     struct daemon d;
@@ -272,6 +273,12 @@ static void on_notify(const char *channel, const char *payload, void *cls)
         read_settings(a);
         return;
     }
+    if (strcmp(channel, "fetcher_backfill") == 0) {
+        /* an asset was tracked: its history, if it has none */
+        if (a->d.backfill)
+            backfill_poke(a->d.backfill);
+        return;
+    }
     char source[96] = "a NOTIFY";
     json_object *p = json_tokener_parse(payload);
     json_object *v = NULL, *syms = NULL;
@@ -324,6 +331,8 @@ static void on_db_state(int up, void *cls)
         heartbeat_now(a->hb);
     check_stale(a);
     read_settings(a);
+    if (a->d.backfill)
+        backfill_poke(a->d.backfill);
     uint64_t dropped = writer_take_dropped(a->d.writer);
     if (dropped > 0) {
         json_object *ctx = json_object_new_object();
@@ -560,6 +569,13 @@ static int app_run(int once)
         d->db ? writer_new(d->loop, d->db, d->instance_id, (size_t)cfg->write_buffer_rows) : NULL;
     if (d->writer == NULL)
         goto out;
+    /* A --once run fetches one cycle and exits: no backfill. */
+    int want_backfill = !once && cfg->backfill;
+    d->backfill = want_backfill ? backfill_new(d) : NULL;
+    if (want_backfill && (d->backfill == NULL || backfill_setup(d->backfill) != 0))
+        goto out;
+    if (d->backfill)
+        upstream_set_history_sink(a.up, backfill_on_series, d->backfill);
     a.sched = scheduler_new(d, once, start_seq, on_once_done, &a);
     d->sched = a.sched;
     if (a.sched == NULL || scheduler_setup(a.sched) != 0)
@@ -613,6 +629,7 @@ out:
      * deadline): their owners must still be there */
     writer_free(d->writer);
     heartbeat_free(a.hb);
+    backfill_free(d->backfill); /* after every module whose callbacks point into it */
     if (a.sigfd >= 0)
         close(a.sigfd);
     loop_free(d->loop);

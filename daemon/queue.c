@@ -445,12 +445,18 @@ static int find_provider(const struct fetch_queue *q, const char *name)
  * success at most ttl_ms old is there, joined to the entry when the key
  * is queued, in flight or waiting to retry, else on a new entry. Returns
  * 0, or -1 (key too long, out of memory) and w is left as it was. */
-static int attach(struct fetch_queue *q, struct waiter *w, int p, const char *symbol, int priority,
-                  int64_t ttl_ms)
+/* A history key is the provider's with this suffix before the ':', so it
+ * never meets the price key of the same symbol (provider names hold no
+ * ':', so the symbol always starts after the first one). */
+#define QUEUE_HISTORY_TAG "/history"
+
+static int attach_kind(struct fetch_queue *q, struct waiter *w, int p, const char *symbol,
+                       int priority, int64_t ttl_ms, int kind)
 {
     const char *provider = q->providers[p].name;
     char key[QUEUE_KEY_MAX];
-    int kl = snprintf(key, sizeof key, "%s:%s", provider, symbol);
+    int kl = snprintf(key, sizeof key, "%s%s:%s", provider,
+                      kind == QREQ_HISTORY ? QUEUE_HISTORY_TAG : "", symbol);
     if (kl < 0 || (size_t)kl >= sizeof key)
         return -1;
     uint32_t h = hash_key(key);
@@ -475,7 +481,7 @@ static int attach(struct fetch_queue *q, struct waiter *w, int p, const char *sy
         q->c.cache_misses++;
         e->priority = priority;
         e->attempts = 0;
-        e->kind = QREQ_BATCH;
+        e->kind = kind == QREQ_HISTORY ? QREQ_HISTORY : QREQ_BATCH;
         add_waiter(e, w);
         set_state(q, e, ST_PENDING);
         return 0;
@@ -497,10 +503,11 @@ static int attach(struct fetch_queue *q, struct waiter *w, int p, const char *sy
     if (e == NULL)
         return -1;
     memcpy(e->key, key, (size_t)kl + 1);
-    e->symbol = e->key + strlen(provider) + 1;
+    e->symbol = strchr(e->key, ':') + 1;
     e->hash = h;
     e->provider = p;
     e->priority = priority;
+    e->kind = kind == QREQ_HISTORY ? QREQ_HISTORY : QREQ_BATCH;
     e->hnext = q->buckets[h & (q->nbuckets - 1)];
     q->buckets[h & (q->nbuckets - 1)] = e;
     q->nentries++;
@@ -508,6 +515,12 @@ static int attach(struct fetch_queue *q, struct waiter *w, int p, const char *sy
     add_waiter(e, w);
     set_state(q, e, ST_PENDING);
     return 0;
+}
+
+static int attach(struct fetch_queue *q, struct waiter *w, int p, const char *symbol, int priority,
+                  int64_t ttl_ms)
+{
+    return attach_kind(q, w, p, symbol, priority, ttl_ms, QREQ_BATCH);
 }
 
 static int clamp_priority(int priority)
@@ -530,6 +543,25 @@ int queue_submit(struct fetch_queue *q, const char *provider, const char *symbol
     w->cls = cls;
     if (attach(q, w, p, symbol, clamp_priority(priority), ttl_ms) != 0) {
         free(w); /* refused: cb never runs, so it was never submitted */
+        return -1;
+    }
+    q->c.submitted++;
+    return 0;
+}
+
+int queue_submit_history(struct fetch_queue *q, const char *provider, const char *symbol,
+                         queue_cb cb, void *cls)
+{
+    int p = find_provider(q, provider);
+    if (p < 0 || symbol[0] == '\0' || cb == NULL)
+        return -1;
+    struct waiter *w = calloc(1, sizeof *w);
+    if (w == NULL)
+        return -1;
+    w->cb = cb;
+    w->cls = cls;
+    if (attach_kind(q, w, p, symbol, QPRIO_BACKGROUND, 0, QREQ_HISTORY) != 0) {
+        free(w);
         return -1;
     }
     q->c.submitted++;
@@ -1009,6 +1041,19 @@ static int slots(const struct provider *p)
     return p->trusted || p->pause_streak == 0 ? p->concurrency : 1;
 }
 
+/* Whether a history request may go to p now: only into the gaps, so that
+ * a backfill never delays scheduled work (see "History" in queue.h). The
+ * cross-check's asks share the lowest priority but not this: they are a
+ * few keys, asked once the cycle's own answers are in. */
+static int backfill_may_send(const struct fetch_queue *q, const struct provider *p)
+{
+    /* one slot stays free for the schedule, unless there is only one */
+    int spare = q->lim.concurrency > 1 ? 1 : 0;
+    if (p->batches_in_flight > 0 || q->batches_in_flight + spare >= q->lim.concurrency)
+        return 0;
+    return p->rate_per_minute <= 0 || p->tokens_milli >= p->burst_milli;
+}
+
 static int pick_provider(struct fetch_queue *q, int64_t now)
 {
     int best = -1, best_prio = -1;
@@ -1021,6 +1066,8 @@ static int pick_provider(struct fetch_queue *q, int64_t now)
         if (l == NULL)
             continue;
         const struct entry *h = l->head;
+        if (h->kind == QREQ_HISTORY && !backfill_may_send(q, p))
+            continue;
         if (h->priority > best_prio || (h->priority == best_prio && h->seq < best_seq)) {
             best = i;
             best_prio = h->priority;
@@ -1050,7 +1097,7 @@ static int start_batch(struct fetch_queue *q, int pi)
     size_t avail = 0;
     for (int prio = 0; prio < QPRIO_COUNT; prio++)
         avail += p->pending[kind][prio].len;
-    size_t max = kind == QREQ_SINGLE ? 1 : (size_t)p->batch_max;
+    size_t max = kind == QREQ_BATCH ? (size_t)p->batch_max : 1;
     size_t n = avail < max ? avail : max;
     struct queue_batch *b = calloc(1, sizeof *b);
     if (b != NULL) {
@@ -1095,7 +1142,10 @@ static int start_batch(struct fetch_queue *q, int pi)
     b->probe = q->offline;
     q->c.upstream_requests++;
     q->c.keys_requested += b->n;
-    if (q->tr.start(q->tr.ctx, b) != 0) {
+    int history = kind == QREQ_HISTORY;
+    if (q->tr.start(q->tr.ctx, b) == 0) {
+        q->c.history_requests += (uint64_t)history;
+    } else {
         struct quote r = {.kind = QUOTE_TRANSIENT};
         snprintf(r.error, sizeof r.error, "could not start a request to %s", p->name);
         queue_batch_set_all(b, &r);
@@ -1381,9 +1431,12 @@ int64_t queue_next_event(const struct fetch_queue *q)
         /* only a pause still to come: a past one would make the loop spin */
         if (p->paused_until > now)
             EARLIER(p->paused_until);
-        if (p->rate_per_minute > 0 && p->tokens_milli < 1000)
+        /* backfill waits for a full bucket, everything else for a token */
+        const struct list *bl = best_list((struct provider *)p);
+        int64_t want = bl && bl->head->kind == QREQ_HISTORY ? p->burst_milli : 1000;
+        if (p->rate_per_minute > 0 && p->tokens_milli < want)
             EARLIER(p->refilled_at +
-                    ((1000 - p->tokens_milli) * 60 - p->refill_rem + p->rate_per_minute - 1) /
+                    ((want - p->tokens_milli) * 60 - p->refill_rem + p->rate_per_minute - 1) /
                         p->rate_per_minute);
         if (q->offline && q->next_probe > now)
             EARLIER(q->next_probe);

@@ -48,6 +48,17 @@
  * provider costs one request per interval, not a timeout per asset, and
  * when it answers its assets come back to it from the next cycle on.
  *
+ * History: queue_submit_history() asks for a symbol's daily history (a
+ * backfill). Its key is the provider's, apart from the price key of the
+ * same symbol (a backfill never answers a price waiter, nor the other
+ * way), one symbol a request, under the provider's rate limit, pause and
+ * down state like any request, at QPRIO_BACKGROUND. So that a backfill never
+ * delays scheduled work, a history request goes out only when its
+ * provider has nothing else in flight or waiting, the queue has a free
+ * slot besides the one it takes, and a rate-limited provider's bucket is
+ * full (it spends a token a scheduled request will find refilled). At
+ * most one history request per provider is in flight.
+ *
  * Callbacks never run inside queue_submit() or queue_batch_done(): results
  * are delivered from queue_run(), which the daemon calls in the loop's
  * before-sleep step, so a waiter may submit again or free its state freely.
@@ -65,8 +76,9 @@ struct fetch_queue;
 struct queue_batch;
 
 /* Priorities: an API caller's on-demand refresh beats a manual trigger,
- * which beats the schedule, which beats background work (the cross-check's
- * extra asks: they may wait, the cycle's own prices may not). */
+ * which beats the schedule, which beats background work: the cross-check's
+ * extra asks (they may wait, the cycle's own prices may not) and a history
+ * backfill (more than last: see "History" above). */
 enum queue_priority {
     QPRIO_BACKGROUND = 0,
     QPRIO_SCHEDULED = 1,
@@ -80,9 +92,10 @@ enum queue_priority {
 
 #define QUEUE_KEY_MAX 96
 
-/* Which of a provider's requests a batch is. */
-enum queue_request_kind { QREQ_BATCH = 0, QREQ_SINGLE = 1 };
-#define QUEUE_KINDS 2
+/* Which of a provider's requests a batch is: its batch request, its
+ * single-symbol request, or its daily-history request (one symbol). */
+enum queue_request_kind { QREQ_BATCH = 0, QREQ_SINGLE = 1, QREQ_HISTORY = 2 };
+#define QUEUE_KINDS 3
 
 /* Called once per waiter; q is borrowed for the call only. */
 typedef void (*queue_cb)(const struct quote *q, void *cls);
@@ -120,10 +133,11 @@ struct queue_limits {
 struct queue_counters {
     uint64_t submitted, completed, deduplicated, errors, retries, cancelled;
     uint64_t cache_hits, cache_misses, upstream_requests, keys_requested;
-    uint64_t rate_limited;   /* 429 answers */
-    uint64_t refused;        /* batches a provider refused (401/403, block page) */
-    uint64_t events_dropped; /* events that found QUEUE_EVENTS_MAX waiting */
-    uint64_t failovers;      /* waiters moved to their next source */
+    uint64_t rate_limited;     /* 429 answers */
+    uint64_t refused;          /* batches a provider refused (401/403, block page) */
+    uint64_t events_dropped;   /* events that found QUEUE_EVENTS_MAX waiting */
+    uint64_t failovers;        /* waiters moved to their next source */
+    uint64_t history_requests; /* of upstream_requests, history (backfill) requests started */
     size_t queued, in_flight, backoff, cached;
     int offline;
 };
@@ -251,6 +265,14 @@ int queue_submit_chain(struct fetch_queue *q, const char *const *providers,
 int queue_submit_chain_accept(struct fetch_queue *q, const char *const *providers,
                               const char *const *symbols, size_t n, int priority, int64_t ttl_ms,
                               queue_accept_cb accept, queue_cb cb, void *cls) MUST_CHECK;
+
+/* Asks for provider's daily history of symbol (QREQ_HISTORY, priority
+ * QPRIO_BACKGROUND, never from the cache). cb runs exactly once, from a later
+ * queue_run(); the quote says whether the request succeeded (the series
+ * itself goes from the transport to its consumer: upstream.h). Returns 0 or
+ * -1 like queue_submit(). */
+int queue_submit_history(struct fetch_queue *q, const char *provider, const char *symbol,
+                         queue_cb cb, void *cls) MUST_CHECK;
 
 /* Delivers finished results, moves due retries back to pending, and starts
  * batches up to the limits. now is monotonic ms. */

@@ -39,6 +39,7 @@ struct record_chunk {
     struct writer *writer;
     char instance_id[64];
     int64_t cycle_seq;
+    char asked[40];
     const struct asset_result *results; /* [from, to) */
     size_t from, to;
     char ts[32];
@@ -117,6 +118,8 @@ static void record_result_row(const struct record_chunk *k, struct jbuf *b,
         jbuf_key(b, "crosscheck");
         jbuf_raw(b, it->crosscheck);
     }
+    jbuf_key(b, "asked");
+    jbuf_str(b, k->asked[0] ? k->asked : NULL);
     if (ok) {
         static const char *const basis[] = {"market", "bar", "date"};
         jbuf_key(b, "time_basis");
@@ -176,6 +179,7 @@ size_t record_results(const struct record_owner *o, const struct asset_result *r
         k->writer = o->writer;
         util_strlcpy(k->instance_id, o->instance_id, sizeof k->instance_id);
         k->cycle_seq = o->cycle_seq;
+        util_strlcpy(k->asked, o->asked ? o->asked : "", sizeof k->asked);
         k->results = results;
         k->from = from;
         k->to = i;
@@ -220,6 +224,7 @@ static const struct jbuf_field record_cycle_fields[] = {
     RECORD_CYCLE_FIELD("assets_failed", JBUF_INT, r.failed),
     RECORD_CYCLE_FIELD("assets_skipped", JBUF_INT, r.skipped),
     RECORD_CYCLE_FIELD("upstream_requests", JBUF_INT, r.upstream_requests),
+    RECORD_CYCLE_FIELD("assets_market_closed", JBUF_INT, r.market_closed),
     RECORD_CYCLE_FIELD("error", JBUF_STR, r.error),
 };
 

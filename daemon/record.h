@@ -55,6 +55,9 @@ struct record_owner {
     struct writer *writer;
     const char *instance_id;
     int64_t cycle_seq; /* 0: rows without a cycle */
+    /* The database's time of the check that found the assets due (their
+     * last_attempt_at), or NULL/"": the time of the write. Borrowed. */
+    const char *asked;
 };
 
 /* Queues results[0, n) (the skipped ones left out) as record_updates
@@ -73,6 +76,7 @@ struct record_cycle {
     const char *trigger, *status, *error;
     int64_t started_wall_ms, finished_wall_ms, duration_ms;
     int64_t total, succeeded, failed, skipped, upstream_requests;
+    int64_t market_closed; /* of skipped: market closed */
 };
 void record_cycle_row(const struct record_owner *o, const char *stmt,
                       const struct record_cycle *row);

@@ -4,6 +4,7 @@
 #include "scheduler.h"
 #include "deadline.h"
 #include "log.h"
+#include "staleness.h"
 
 #include <json-c/json.h>
 #include <stdio.h>
@@ -19,7 +20,11 @@ struct scheduler {
     int once;
     void (*on_once_done)(int ok, void *cls);
     void *cls;
-    int64_t start, interval, deadline;
+    int64_t start, interval, deadline; /* interval: the check interval */
+    int64_t full_ms;                   /* FETCH_INTERVAL: rates, and a cached list whole */
+    int64_t last_full;                 /* when the last full check started; -1 never */
+    int64_t checks;
+    struct due_params due; /* what a check asks the database */
     int64_t timer;
     int64_t seq;
     int64_t skipped;
@@ -35,18 +40,41 @@ static void sched_on_cycle_done(enum cycle_status st, void *cls)
 {
     struct scheduler *s = cls;
     s->running = 0;
+    if (st == CYCLE_IDLE) {
+        /* nothing was due: not a cycle, and its number is the next one's */
+        s->started--;
+        s->seq--;
+    }
     if (s->once && s->on_once_done)
-        s->on_once_done(st == CYCLE_SUCCEEDED || st == CYCLE_PARTIAL, s->cls);
+        s->on_once_done(st == CYCLE_SUCCEEDED || st == CYCLE_PARTIAL || st == CYCLE_EMPTY, s->cls);
 }
 
 static void sched_run_cycle(struct scheduler *s, enum work_kind_id kind)
 {
+    int64_t now = loop_now(s->d->loop);
+    unsigned flags = 0;
+    /* a full check every FETCH_INTERVAL (half a check early: the grid),
+     * and work someone asked for is always full */
+    if (kind != WORK_SCHEDULE || s->last_full < 0 ||
+        now - s->last_full >= s->full_ms - s->interval / 2) {
+        flags |= CYCLE_FULL;
+        s->last_full = now;
+    }
+    /* A process's first check looks a whole FETCH_INTERVAL ahead (half a
+     * check is the interval): what would be due before the next interval
+     * is due now, so a start fetches what a start always fetched (with no
+     * settings, everything) and a restart does not wait for the grid. */
+    struct due_params dp = s->due;
+    if (kind == WORK_STARTUP)
+        dp.check_s = 2 * (s->full_ms / 1000);
+    asset_cache_set_due(s->assets, &dp);
     s->seq++;
     s->started++;
+    s->checks++;
     s->running = 1;
     cycle_release(s->current);
     s->current = NULL;
-    struct cycle *c = cycle_start(s->d, s->assets, s->seq, kind, sched_on_cycle_done, s);
+    struct cycle *c = cycle_start(s->d, s->assets, s->seq, kind, flags, sched_on_cycle_done, s);
     if (c == NULL) {
         s->running = 0;
         log_msg(LOG_ERROR, "scheduler: cannot start a cycle (out of memory)");
@@ -78,7 +106,7 @@ static int64_t sched_on_deadline(struct loop *l, void *cls)
                    "Cycle %lld still running at the next deadline; skipping this deadline",
                    (long long)s->seq);
     } else {
-        sched_run_cycle(s, s->started == 0 ? WORK_STARTUP : WORK_SCHEDULE);
+        sched_run_cycle(s, s->once ? WORK_ONCE : s->started == 0 ? WORK_STARTUP : WORK_SCHEDULE);
     }
     if (s->once)
         return LOOP_TIMER_STOP;
@@ -111,7 +139,24 @@ struct scheduler *scheduler_new(struct daemon *d, int once, int64_t first_seq,
                             .seq = first_seq,
                             .on_once_done = on_once_done,
                             .cls = cls,
-                            .interval = cfg->fetch_interval_s * 1000};
+                            .full_ms = cfg->fetch_interval_s * 1000,
+                            .last_full = -1};
+    /* the check interval: FETCH_CHECK_INTERVAL, no longer than the
+     * shortest bound (FETCH_INTERVAL is every type's bound by default) */
+    int64_t check_s = cfg->check_interval_s > 0 ? cfg->check_interval_s : cfg->fetch_interval_s;
+    if (cfg->fetch_interval_s < check_s)
+        check_s = cfg->fetch_interval_s;
+    check_s = staleness_check_s(d->staleness, check_s);
+    s->interval = check_s * 1000;
+    /* what the database is asked at each check (fetcher_due_assets) */
+    struct due_params dp = {.check_s = check_s,
+                            .default_s = cfg->fetch_interval_s,
+                            .market_hours = (int)cfg->market_hours};
+    if (d->staleness == NULL ||
+        staleness_json(d->staleness, dp.bounds_json, sizeof dp.bounds_json) != 0)
+        util_strlcpy(dp.bounds_json, "{}", sizeof dp.bounds_json);
+    s->due = dp;
+    asset_cache_set_due(ac, &dp);
     return s;
 }
 
@@ -186,6 +231,8 @@ void scheduler_get(const struct scheduler *s, struct sched_info *out)
     out->next_deadline_mono = s->stopped || s->once ? 0 : s->deadline;
     out->skipped = s->skipped;
     out->cycles_started = s->started;
+    out->checks = s->checks;
+    out->check_ms = s->interval;
     out->tracked_assets = asset_cache_count(s->assets);
     out->running = s->running;
     out->paused = s->paused;

@@ -1,9 +1,19 @@
 /*
- * scheduler — decides when cycles run: the first at start, then on absolute
- * deadlines (start + k × FETCH_INTERVAL on the monotonic clock) so the
- * schedule never drifts however long cycles take. A deadline that finds a
- * cycle still running is skipped, counted and logged. A manual trigger
- * (NOTIFY fetcher_trigger) starts a cycle now unless one is running.
+ * scheduler — decides when work runs: a check at start, then on absolute
+ * deadlines (start + k × the check interval on the monotonic clock) so the
+ * schedule never drifts however long cycles take. Each check asks the
+ * database which tracked assets are due (fetcher_due_assets: each asset's
+ * refresh bound, FETCH_STALENESS or its own, and its market's hours) and
+ * fetches those as one cycle; a check that finds nothing due is idle: no
+ * cycle, no row. The check interval is FETCH_CHECK_INTERVAL, or the
+ * shortest bound when that is shorter (FETCH_INTERVAL=2s checks every 2 s).
+ * Every FETCH_INTERVAL a check is "full": the exchange rates are fetched
+ * with it (a cycle even if no asset is due), and with the database away
+ * the cached list is fetched whole, as before there were bounds.
+ *
+ * A deadline that finds a cycle still running is skipped, counted and
+ * logged. A manual trigger (NOTIFY fetcher_trigger) starts a cycle now
+ * unless one is running.
  */
 #ifndef FETCHER_SCHEDULER_H
 #define FETCHER_SCHEDULER_H
@@ -16,8 +26,10 @@ struct scheduler;
 struct sched_info {
     int64_t next_deadline_mono; /* 0 when not scheduling */
     int64_t skipped;
-    int64_t cycles_started;
-    int tracked_assets; /* -1 before the first read */
+    int64_t cycles_started; /* checks that found work (idle ones are not cycles) */
+    int64_t checks;         /* every check, idle ones too */
+    int64_t check_ms;       /* the check interval */
+    int tracked_assets;     /* -1 before the first read */
     struct cycle_progress progress;
     int running; /* a cycle is fetching */
     int paused;

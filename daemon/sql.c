@@ -12,21 +12,33 @@ const char sql_resume_instance[] =
     " WHERE instance_id = $1";
 
 const struct db_stmt sql_statements[] = {
-    /* The assets a cycle fetches: every tracked asset, with where to get it. */
+    /* The assets a cycle considers: every tracked asset, with where to get
+     * it, and the schedule's answer for it at this check, on the
+     * database's clock: due now, or skipped because its market is closed
+     * (fetcher_due_assets, migration 010; $1 check interval s, $2 bounds
+     * per type as JSON, $3 default bound s, $4 market hours). The one
+     * place that decides what is due, so that claims of several instances
+     * can wrap it. */
     {SQL_TRACKED_ASSETS,
      "SELECT a.id, a.symbol, a.asset_type, a.currency, a.provider, a.provider_symbol,"
      "   COALESCE(extract(epoch FROM now() - t.last_price_update)::bigint, -1),"
      "   (SELECT ap.price FROM asset_prices ap WHERE ap.asset_id = a.id"
-     "    ORDER BY ap.fetched_at DESC LIMIT 1), COALESCE(array_to_string(a.sources, ','), '')"
-     " FROM tracked_assets t JOIN assets a ON a.id = t.asset_id ORDER BY a.id",
-     0},
+     "    ORDER BY ap.fetched_at DESC LIMIT 1), COALESCE(array_to_string(a.sources, ','), ''),"
+     "   d.due, d.market_closed,"
+     "   to_char(fetcher_now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
+     "   d.bound_s < 0"
+     " FROM fetcher_due_assets(fetcher_now(), $1::int, $2::jsonb, $3::int, $4::boolean) d"
+     " JOIN tracked_assets t ON t.asset_id = d.asset_id JOIN assets a ON a.id = d.asset_id"
+     " ORDER BY a.id",
+     4},
 
     /* The tracked assets an on-demand refresh names (same columns). */
     {SQL_ASSETS_BY_SYMBOL,
      "SELECT a.id, a.symbol, a.asset_type, a.currency, a.provider, a.provider_symbol,"
      "   COALESCE(extract(epoch FROM now() - t.last_price_update)::bigint, -1),"
      "   (SELECT ap.price FROM asset_prices ap WHERE ap.asset_id = a.id"
-     "    ORDER BY ap.fetched_at DESC LIMIT 1), COALESCE(array_to_string(a.sources, ','), '')"
+     "    ORDER BY ap.fetched_at DESC LIMIT 1), COALESCE(array_to_string(a.sources, ','), ''),"
+     "   true, false, NULL, false"
      " FROM tracked_assets t JOIN assets a ON a.id = t.asset_id"
      " WHERE upper(a.symbol) = ANY (SELECT upper(x) FROM"
      "   jsonb_array_elements_text($1::jsonb) AS x) ORDER BY a.id",
@@ -41,11 +53,14 @@ const struct db_stmt sql_statements[] = {
      "   (SELECT id FROM fetcher_cycles WHERE instance_id = $2 AND seq = $3::bigint)))::text)",
      3},
 
-    /* Currencies that need a rate against USD: those of tracked assets and
-     * those portfolios are valued in. */
+    /* Currencies that need a rate against USD: those of tracked assets,
+     * those portfolios are valued in, and those positions were bought in
+     * (migration 012). */
     {SQL_CURRENCIES,
      "SELECT currency FROM assets a JOIN tracked_assets t ON t.asset_id = a.id"
-     " UNION SELECT currency FROM portfolios EXCEPT SELECT 'USD' ORDER BY 1",
+     " UNION SELECT currency FROM portfolios"
+     " UNION SELECT currency FROM portfolio_positions WHERE currency IS NOT NULL"
+     " EXCEPT SELECT 'USD' ORDER BY 1",
      0},
 
     {SQL_RECORD_RATES,
@@ -77,10 +92,11 @@ const struct db_stmt sql_statements[] = {
      "   duration_ms = r.duration_ms, assets_total = r.assets_total,"
      "   assets_succeeded = r.assets_succeeded, assets_failed = r.assets_failed,"
      "   assets_skipped = r.assets_skipped, upstream_requests = r.upstream_requests,"
-     "   error = r.error"
+     "   assets_market_closed = COALESCE(r.assets_market_closed, 0), error = r.error"
      " FROM jsonb_to_record($1::jsonb) AS r(instance_id text, seq bigint, status text,"
      "   finished_at timestamptz, duration_ms int, assets_total int, assets_succeeded int,"
-     "   assets_failed int, assets_skipped int, upstream_requests int, error text)"
+     "   assets_failed int, assets_skipped int, upstream_requests int, error text,"
+     "   assets_market_closed int)"
      " WHERE c.instance_id = r.instance_id AND c.seq = r.seq AND c.status = 'running'"
      " RETURNING c.id, c.instance_id, c.seq, c.status, c.assets_succeeded, c.assets_failed,"
      "   c.assets_skipped, c.duration_ms)"
@@ -105,7 +121,7 @@ const struct db_stmt sql_statements[] = {
      "    instance_id text, seq bigint, price_seq bigint, cycle_seq bigint, ts timestamptz,"
      "    source text, failover_reason text, time_basis text, quoted_currency text, exchange text,"
      "    instrument_type text, exchange_tz text, session_start bigint, session_end bigint,"
-     "    gmtoffset int, source_count smallint, crosscheck jsonb)"
+     "    gmtoffset int, source_count smallint, crosscheck jsonb, asked timestamptz)"
      "), prices AS ("
      "  INSERT INTO asset_prices (asset_id, price, currency, price_time, fetched_at, source,"
      "    instance_id, seq, price_time_basis, quoted_currency)"
@@ -158,7 +174,8 @@ const struct db_stmt sql_statements[] = {
      "  UPDATE tracked_assets t SET"
      "    last_price_update = CASE WHEN r.ok THEN r.ts ELSE t.last_price_update END,"
      "    last_error = CASE WHEN r.ok THEN NULL ELSE r.error END,"
-     "    last_error_at = CASE WHEN r.ok THEN t.last_error_at ELSE r.ts END"
+     "    last_error_at = CASE WHEN r.ok THEN t.last_error_at ELSE r.ts END,"
+     "    last_attempt_at = COALESCE(r.asked, fetcher_now())"
      "  FROM r WHERE t.asset_id = r.live_asset"
      ")"
      " SELECT pg_notify('fetcher_events', json_build_object('type', 'assets_updated',"
@@ -193,7 +210,8 @@ const struct db_stmt sql_statements[] = {
      2},
 
     /* Statistics are computed from fetcher_cycles, not from counters in
-     * memory, so they survive restarts and agree with the API. */
+     * memory, so they survive restarts and agree with the API. Empty cycles
+     * (nothing tracked) did no work: left out, as /statistics does. */
     {SQL_PERSIST_STATS,
      "INSERT INTO fetcher_statistics (instance_id, uptime_seconds, total_cycles,"
      "  successful_cycles, failed_cycles, success_rate, avg_cycle_duration_s,"
@@ -204,12 +222,13 @@ const struct db_stmt sql_statements[] = {
      "   CASE WHEN count(*) = 0 THEN 0 ELSE round(100.0 * count(*) FILTER"
      "     (WHERE status IN ('succeeded', 'partial')) / count(*), 2) END,"
      "   (SELECT round(avg(duration_ms) / 1000.0, 3) FROM (SELECT duration_ms"
-     "      FROM fetcher_cycles WHERE status <> 'running' AND duration_ms IS NOT NULL"
-     "      ORDER BY id DESC LIMIT 100) last100),"
+     "      FROM fetcher_cycles WHERE status NOT IN ('running', 'empty')"
+     "      AND duration_ms IS NOT NULL ORDER BY id DESC LIMIT 100) last100),"
      "   (SELECT round(duration_ms / 1000.0, 3) FROM fetcher_cycles"
-     "      WHERE status <> 'running' AND duration_ms IS NOT NULL ORDER BY id DESC LIMIT 1),"
+     "      WHERE status NOT IN ('running', 'empty') AND duration_ms IS NOT NULL"
+     "      ORDER BY id DESC LIMIT 1),"
      "   (SELECT count(*) FROM tracked_assets), $3::jsonb, $4::bigint"
-     " FROM fetcher_cycles WHERE status <> 'running'"
+     " FROM fetcher_cycles WHERE status NOT IN ('running', 'empty')"
      " ON CONFLICT (instance_id, seq) DO NOTHING",
      4},
 
@@ -276,6 +295,42 @@ const struct db_stmt sql_statements[] = {
      "                  ORDER BY l.fetched_at DESC, l.id DESC LIMIT 1)) o"
      "  LIMIT $2::int)",
      2},
+
+    /* Tracked assets without a daily history (migration 010), newest
+     * tracked first, so a user's new asset gets its history before a
+     * whole universe's; a failure is tried again an hour after. */
+    {SQL_BACKFILL_TODO,
+     "SELECT a.id, a.symbol, a.asset_type, a.currency, a.provider, a.provider_symbol,"
+     "   COALESCE(array_to_string(a.sources, ','), '')"
+     " FROM tracked_assets t JOIN assets a ON a.id = t.asset_id"
+     " WHERE a.history_backfilled_at IS NULL"
+     "   AND (a.history_error_at IS NULL OR a.history_error_at < now() - interval '1 hour')"
+     " ORDER BY t.added_at DESC, a.id LIMIT 1000",
+     0},
+
+    /* One asset's daily closes from a history answer, upserted as the
+     * cycles' closes are: the newest price_time of a day wins, and a row
+     * that would not change is not rewritten. */
+    {SQL_BACKFILL_STORE,
+     "WITH r AS (SELECT * FROM jsonb_to_record($1::jsonb) AS r(asset_id bigint, currency text,"
+     "    source text, closes int, rows jsonb)"
+     "  WHERE EXISTS (SELECT 1 FROM assets a WHERE a.id = r.asset_id)),"
+     " ins AS (INSERT INTO asset_prices_daily AS d (asset_id, day, close, currency, source,"
+     "    price_time)"
+     "  SELECT r.asset_id, x.day, x.close, r.currency, r.source, x.t"
+     "  FROM r, jsonb_to_recordset(r.rows) AS x(day date, close numeric, t timestamptz)"
+     "  ON CONFLICT (asset_id, day) DO UPDATE SET close = EXCLUDED.close,"
+     "    currency = EXCLUDED.currency, source = EXCLUDED.source, price_time = EXCLUDED.price_time"
+     "  WHERE d.price_time <= EXCLUDED.price_time"
+     "    AND (d.price_time, d.close) IS DISTINCT FROM (EXCLUDED.price_time, EXCLUDED.close))"
+     " UPDATE assets a SET history_backfilled_at = now(), history_days = r.closes,"
+     "   history_error = NULL, history_error_at = NULL FROM r WHERE a.id = r.asset_id",
+     1},
+
+    {SQL_BACKFILL_FAILED,
+     "UPDATE assets a SET history_error = left(r.error, 300), history_error_at = now()"
+     " FROM jsonb_to_record($1::jsonb) AS r(asset_id bigint, error text) WHERE a.id = r.asset_id",
+     1},
 };
 
 const size_t sql_statement_count = sizeof sql_statements / sizeof sql_statements[0];

@@ -31,6 +31,9 @@
 #define SQL_RETAIN_UPDATES "retain_updates"
 #define SQL_RETAIN_STATS "retain_stats"
 #define SQL_RETAIN_PRICES "retain_prices"
+#define SQL_BACKFILL_TODO "backfill_todo"
+#define SQL_BACKFILL_STORE "backfill_store"
+#define SQL_BACKFILL_FAILED "backfill_failed"
 
 /* Run once at start (blocking, before the loop) when FETCHER_INSTANCE_ID
  * is fixed: the instance's cycles left 'running' by its previous life are

@@ -2,33 +2,13 @@
  * validate — see validate.h.
  */
 #include "validate.h"
+#include "currency.h"
 #include "util.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-
-/* Quotes in a minor unit (Yahoo: London in pence "GBp"/"GBX",
- * Johannesburg in cents "ZAc", Tel Aviv in agorot "ILA", US cents futures
- * "USX") become the major unit, so a price is never stored a hundred times
- * too high. The division is exact as stored: prices are written with 15
- * significant digits (jbuf_num), and 305.3 / 100 reads 3.053. Returns the
- * major code (and the units per major one in *per), or NULL when ccy is
- * not a minor unit. */
-static const char *val_major(const char *ccy, double *per)
-{
-    static const struct {
-        const char *minor, *major;
-    } minor_units[] = {
-        {"GBp", "GBP"}, {"GBX", "GBP"}, {"ZAc", "ZAR"}, {"ILA", "ILS"}, {"USX", "USD"}};
-    for (size_t i = 0; i < sizeof minor_units / sizeof minor_units[0]; i++)
-        if (strcmp(ccy, minor_units[i].minor) == 0) {
-            *per = 100.0;
-            return minor_units[i].major;
-        }
-    return NULL;
-}
 
 static int val_currency_why(const char *ccy, const char *expected, char *why, size_t whylen)
 {
@@ -43,8 +23,7 @@ static int val_currency_why(const char *ccy, const char *expected, char *why, si
 int validate_currency(const struct quote *q, const char *expected_currency, char *why,
                       size_t whylen)
 {
-    double per;
-    const char *major = val_major(q->currency, &per);
+    const char *major = currency_major(q->currency);
     return val_currency_why(major ? major : q->currency, expected_currency, why, whylen);
 }
 
@@ -55,10 +34,15 @@ void validate_quote(struct quote *q, const char *expected_currency, int64_t now_
         return;
     char why[sizeof q->error];
     why[0] = '\0';
-    double per = 1;
-    const char *major = val_major(q->currency, &per);
+    /* Quotes in a minor unit (Yahoo: London in pence "GBp"/"GBX",
+     * Johannesburg in cents "ZAc", Tel Aviv in agorot "ILA", US cents
+     * futures "USX") become the major unit, so a price is never stored a
+     * hundred times too high. The division is exact as stored: prices are
+     * written with 15 significant digits (jbuf_num), and 305.3 / 100 reads
+     * 3.053. The answer's own code is kept beside it. */
+    const char *major = currency_major(q->currency);
     if (major != NULL) {
-        q->price /= per;
+        q->price /= 100.0;
         util_strlcpy(q->quoted_currency, q->currency, sizeof q->quoted_currency);
         util_strlcpy(q->currency, major, sizeof q->currency);
     }

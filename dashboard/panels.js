@@ -27,6 +27,10 @@ function setVal(testid, value, text) {
 export function renderStats(s) {
   setVal('uptime', s.uptime_seconds, fmtUptime(s.uptime_seconds));
   setVal('total-cycles', s.total_cycles, fmtInt(s.total_cycles));
+  // cycles that found nothing tracked are not cycles of work (migration 012)
+  const empty = $('#empty-note');
+  empty.hidden = !(isNum(s.empty_cycles) && s.empty_cycles > 0);
+  setText(empty, empty.hidden ? '' : `+ ${fmtInt(s.empty_cycles)} empty (nothing tracked)`);
   setVal('successful-cycles', s.successful_cycles, fmtInt(s.successful_cycles));
   const partial = $('#partial-note');
   partial.hidden = !(isNum(s.partial_cycles) && s.partial_cycles > 0);

@@ -44,6 +44,7 @@ from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
@@ -419,7 +420,9 @@ def test_keyboard(drv):
         want.add('cycle-bar')
     seen = set()
     for _ in range(200):
-        drv.switch_to.active_element.send_keys(Keys.TAB)
+        # through the keyboard, not to an element: send_keys on a file
+        # input (the CSV import's) would mean "upload this file"
+        ActionChains(drv).send_keys(Keys.TAB).perform()
         el = drv.switch_to.active_element
         tid = el.get_attribute('data-testid')
         if tid:
@@ -772,21 +775,50 @@ def test_assets(drv):
     check('asset age is relative with the exact time on hover', t and t[0].get_attribute('title') and
           ('ago' in t[0].text or 'just now' in t[0].text), t[0].text if t else 'no <time>')
 
-    # sparkline: as many points as the API's recent successful prices
-    with_price = [a for a in tracked if a.get('price') is not None]
-    if with_price:
-        sym = sorted(a['symbol'] for a in with_price)[0]
-        _, h = api(f'/api/fetcher/recent-updates?symbol={urllib.parse.quote(sym)}&success=true&limit=30')
-        n = len((h or {}).get('updates') or [])
+    # sparklines: every one from ONE batch request, as many points as it gives
+    _, hb = api('/api/fetcher/history?range=1d&points=30')
+    series = (hb or {}).get('history') or {}
+    with_pts = sorted(s for s, pts in series.items() if len(pts) >= 2 and s in page_assets())
+    if with_pts:
+        sym = with_pts[0]
+        n = len(series[sym])
         sel = f'[data-testid="asset-row"][data-symbol="{sym}"] [data-testid="sparkline"]'
-        if n >= 2:
-            # sparklines load when their row scrolls into view
-            drv.execute_script('arguments[0].scrollIntoView({block: "center"})', page_assets()[sym])
-            sp = wait_until(lambda: drv.find_elements(By.CSS_SELECTOR, sel), 10)
-            check(f'{sym} has a sparkline of its {n} recent prices', sp and sp[0].get_attribute('data-points') == str(n),
-                  f'{sp[0].get_attribute("data-points") if sp else "no sparkline"}')
-        else:
-            skip('assets have a sparkline of recent prices', f'{sym} has {n} prices so far')
+        drv.execute_script('arguments[0].scrollIntoView({block: "center"})', page_assets()[sym])
+        sp = wait_until(lambda: drv.find_elements(By.CSS_SELECTOR, sel), 10)
+        check(f'{sym} has a sparkline of the batch answer\'s {n} points', sp and sp[0].get_attribute('data-points') == str(n),
+              f'{sp[0].get_attribute("data-points") if sp else "no sparkline"}')
+        hist_calls = drv.execute_script(
+            "return performance.getEntriesByType('resource').filter(e => e.name.includes('/api/fetcher/history?')).length")
+        spark_calls = drv.execute_script(
+            "return performance.getEntriesByType('resource').filter(e => /recent-updates\\?symbol=[^&]*&success=true/.test(e.name)).length")
+        check('sparklines come from the batch endpoint, not one request per asset',
+              hist_calls >= 1 and spark_calls == 0, f'{hist_calls} batch, {spark_calls} per-asset')
+    else:
+        skip('assets have a sparkline of recent prices', 'no asset has two intraday prices yet')
+
+    # the asset detail: click a symbol → its chart, sources, market, updates
+    sym = sorted(page_assets())[0]
+    opener = page_assets()[sym].find_elements(By.CSS_SELECTOR, '[data-testid="asset-open"]')
+    check(f'{sym}: the symbol opens the asset', bool(opener))
+    if opener:
+        drv.execute_script('arguments[0].scrollIntoView({block: "center"})', opener[0])
+        opener[0].click()
+        dlg = wait_until(lambda: [d for d in drv.find_elements(By.CSS_SELECTOR, '[data-testid="asset-detail"]')
+                                  if d.get_attribute('open') is not None], 5)
+        check(f'{sym}: the detail dialog opens', bool(dlg))
+        for rng, qs in (('1m', 'range=1m&interval=1d'), ('1d', 'range=1d')):
+            drv.find_element(By.CSS_SELECTOR, f'[data-testid="ad-range-{rng}"]').click()
+            _, hh = api(f'/api/fetcher/assets/{urllib.parse.quote(sym)}/history?{qs}')
+            want = str(len((hh or {}).get('points') or []))
+            got = wait_until(lambda: (lambda b: b.get_attribute('data-state') == 'done' and b.get_attribute('data-points'))(
+                drv.find_element(By.CSS_SELECTOR, '[data-testid="asset-chart"]')), 10)
+            check(f'{sym} {rng.upper()}: the chart has the API\'s {want} points', got == want, f'page {got}, API {want}')
+        src = drv.find_element(By.CSS_SELECTOR, '[data-testid="ad-sources"]').text
+        check(f'{sym}: its sources are named', 'as ' in src and len(src) > 4, src)
+        ups = wait_until(lambda: drv.find_elements(By.CSS_SELECTOR, '[data-testid="ad-update"]'), 5)
+        check(f'{sym}: its recent updates are listed', bool(ups))
+        drv.find_element(By.CSS_SELECTOR, '[data-testid="asset-detail-close"]').click()
+        check('the detail closes', wait_until(lambda: drv.find_element(By.CSS_SELECTOR, '[data-testid="asset-detail"]').get_attribute('open') is None, 3))
 
     # sorting
     q(drv, 'sort-price').click()

@@ -300,6 +300,7 @@
 #define PATH_ERAPI "/v6/latest"
 #define PATH_TWELVEDATA "/quote"
 #define PATH_COINBASE "/v2/prices/spot"
+#define PATH_MARKET_CHART "/api/v3/coins/market_chart"
 #define PATH_UNKNOWN "(unknown)"
 
 #define JSON_TYPE "application/json;charset=utf-8"
@@ -329,6 +330,7 @@ static enum fm_provider provider_of(enum fm_endpoint ep)
     case FM_EP_SPARK7:
         return FM_PROV_YAHOO;
     case FM_EP_SIMPLE_PRICE:
+    case FM_EP_MARKET_CHART:
         return FM_PROV_COINGECKO;
     case FM_EP_FX:
         return FM_PROV_FX;
@@ -383,6 +385,8 @@ struct fm_call {
     bool with_ts;
     /* chart */
     struct fm_window window;
+    /* market_chart */
+    int days;
     /* latest, v6/latest */
     const char *base;
     bool api_key;
@@ -707,6 +711,8 @@ static int build_answer(const struct fm_call *call, enum fm_fault global, int64_
         return fm_wire_twelvedata_quote(call->entries, call->n, call->td_key, now, b);
     case FM_EP_COINBASE:
         return fm_wire_coinbase_spot(&call->entries[0], now, b);
+    case FM_EP_MARKET_CHART:
+        return fm_wire_market_chart(&call->entries[0], call->days, now, b);
     }
     return -1;
 }
@@ -1039,6 +1045,42 @@ static enum MHD_Result on_simple_price(struct fm_server *srv, struct MHD_Connect
     return serve(srv, conn, req, call);
 }
 
+/* /api/v3/coins/{id}/market_chart: the id from the path, counted as a
+ * symbol; vs_currency and days are required, as CoinGecko's 422 says
+ * (coingecko_error_422_missing_vs_currency.json, byte for byte for
+ * vs_currency). Only usd is priced; days=max is served as 3650. */
+static enum MHD_Result on_market_chart(struct fm_server *srv, struct MHD_Connection *conn,
+                                       const struct fm_request *req, const char *url,
+                                       struct fm_call *call)
+{
+    const char *why = NULL;
+    const char *id = url + strlen("/api/v3/coins/");
+    const char *slash = strchr(id, '/');
+    if (slash == NULL || strcmp(slash, "/market_chart") != 0 || slash == id ||
+        (size_t)(slash - id) >= sizeof call->list)
+        return refuse(srv, conn, call, 404, "not found");
+    char one[sizeof call->list];
+    memcpy(one, id, (size_t)(slash - id));
+    one[slash - id] = '\0';
+    if (strchr(one, ',') != NULL || parse_names(call, one, &why) != 0 || call->n != 1)
+        return refuse(srv, conn, call, 404, "not found");
+    const char *vs = query(conn, "vs_currency");
+    const char *days = query(conn, "days");
+    if (vs == NULL)
+        return refuse(srv, conn, call, 422, "Missing parameter vs_currency");
+    if (days == NULL)
+        return refuse(srv, conn, call, 422, "Missing parameter days");
+    int64_t n = 0;
+    if (strcmp(days, "max") == 0)
+        n = 3650;
+    else if (util_parse_i64(days, 1, 100000, &n) != 0)
+        return refuse(srv, conn, call, 400, "invalid days");
+    if (strcmp(vs, "usd") != 0)
+        return refuse(srv, conn, call, 400, "only vs_currency=usd is served");
+    call->days = (int)n;
+    return serve(srv, conn, req, call);
+}
+
 static enum MHD_Result on_fx(struct fm_server *srv, struct MHD_Connection *conn,
                              const struct fm_request *req, const char *url, struct fm_call *call)
 {
@@ -1339,6 +1381,7 @@ static const struct route routes[] = {
     {"GET", PATH_ERAPI "/", true, FM_EP_ERAPI, PATH_ERAPI, on_erapi, NULL},
     {"GET", PATH_TWELVEDATA, false, FM_EP_TWELVEDATA, PATH_TWELVEDATA, on_twelvedata, NULL},
     {"GET", "/v2/prices/", true, FM_EP_COINBASE, PATH_COINBASE, on_coinbase, NULL},
+    {"GET", "/api/v3/coins/", true, FM_EP_MARKET_CHART, PATH_MARKET_CHART, on_market_chart, NULL},
     {"GET", "/_stats", false, 0, NULL, NULL, on_stats},
     {"POST", "/_reset", false, 0, NULL, NULL, on_reset},
     {"GET", "/_mode", false, 0, NULL, NULL, on_mode_get},

@@ -9,8 +9,27 @@ source "$(dirname "$0")/../lib.sh"
 B=$TEST_LOG_DIR/body H=$TEST_LOG_DIR/headers
 # req [curl args…] URL — prints the status; body in $B, headers in $H.
 # Every request says its body is JSON: writes of any other type are refused
-# (415, hostile_crossite.sh tests that), and a GET ignores it.
-req() { curl -s -o "$B" -D "$H" -w '%{http_code}' -H 'Content-Type: application/json' "$@"; }
+# (415, hostile_crossite.sh tests that), and a GET ignores it. Every answer
+# is recorded for the OpenAPI check at the end (openapi_check, tests/lib.sh).
+req() {
+  local st
+  : >"$B"  # curl leaves the file alone when an answer has no body
+  st=$(curl -s -o "$B" -D "$H" -w '%{http_code}' -H 'Content-Type: application/json' "$@")
+  openapi_record "$(req_method "$@")" "${!#}" "$st" "$B" "$H"
+  echo "$st"
+}
+req_method() {
+  local m=GET
+  while [ $# -gt 0 ]; do
+    case $1 in
+      -X | --request) m=$2; shift ;;
+      -I | --head) m=HEAD ;;
+      -d | --data*) [ "$m" = GET ] && m=POST ;;
+    esac
+    shift
+  done
+  echo "$m"
+}
 jqb() { jq -r "$1" "$B" 2>/dev/null; }
 hdr() { grep -i "^$1:" "$H" | head -1 | cut -d' ' -f2- | tr -d '\r'; }
 
@@ -447,3 +466,6 @@ check_eq "db down: /readyz → 503" 503 "$(req "http://127.0.0.1:$p/readyz")"
 # --- SIGTERM: clean exit 0 -------------------------------------------------------------------------
 kill -TERM "$first_pid"; wait "$first_pid"; rc=$?
 check_eq "SIGTERM → exit 0" 0 "$rc"
+
+# --- every answer above, against api/openapi.json ---------------------------------------------------------
+openapi_check

@@ -15,3 +15,7 @@ UNIT_DEPS_api_crosssite := api/crosssite common/util
 # POST is exercised by tests/integration/alerts_webhook.sh)
 UNIT_DEPS_api_alert_rules := api/alert_rules common/util
 UNIT_DEPS_api_webhook := api/webhook api/alert_rules common/jbuf common/log common/util
+UNIT_DEPS_api_portreq := api/portreq api/query common/util
+UNIT_DEPS_api_csvimport := api/csvimport api/portreq api/query common/util
+# searchwire reads the real recordings in tests/fixtures/real/
+UNIT_DEPS_api_searchwire := api/searchwire common/currency common/util

@@ -7,13 +7,13 @@ UNIT_DEPS_loop      := daemon/loop common/util
 UNIT_DEPS_jbuf      := common/jbuf common/log common/util
 UNIT_DEPS_heartbeat_schema := common/heartbeat_schema common/jbuf common/log common/util
 UNIT_DEPS_scheduler := daemon/deadline
-UNIT_DEPS_validate  := daemon/validate common/util
+UNIT_DEPS_validate  := daemon/validate common/currency common/util
 # test_providers replays real recordings through parse() and then
 # validate_quote() (where minor units become major ones), and checks the text
 # jbuf_num would store: the figure a real answer ends up as.
-UNIT_DEPS_providers := daemon/provider daemon/providers/yahoo daemon/providers/coingecko \
+UNIT_DEPS_providers := daemon/provider daemon/history daemon/providers/yahoo daemon/providers/coingecko \
                        daemon/providers/fx daemon/providers/kraken daemon/providers/erapi \
-                       daemon/providers/twelvedata daemon/providers/coinbase daemon/validate \
+                       daemon/providers/twelvedata daemon/providers/coinbase daemon/validate common/currency \
                        common/jbuf common/log common/util
 # the second source of each class (kraken, erapi, twelvedata): the same
 # modules, since the registry in daemon/provider.c names every provider
@@ -28,11 +28,13 @@ UNIT_DEPS_writer    := daemon/writer daemon/dbconn daemon/loop common/jbuf commo
                        common/util
 # test_sql: the statement table's idempotency rule, and statements replayed
 # against a migrated database of its own (skipped without PGLOCAL_PORT)
-UNIT_DEPS_sql       := daemon/sql common/migrate common/db common/log common/util
+UNIT_DEPS_sql       := daemon/sql daemon/staleness common/migrate common/db common/log common/util
 # test_scheduler_loop: the real scheduler on a clock the test moves; the
 # loop, cycles, asset cache, dbconn_is_up and the logs are stand-ins in the
 # test file itself
-UNIT_DEPS_scheduler_loop := daemon/scheduler daemon/deadline
+UNIT_DEPS_scheduler_loop := daemon/scheduler daemon/deadline daemon/staleness common/util
+# test_history: the providers' history requests against real recordings
+UNIT_DEPS_history := $(UNIT_DEPS_providers)
 # /proc/self/stat parsing for the process_* series
 UNIT_DEPS_procstat  := common/procstat common/util
 # test_fetch: real HTTP over loopback to tests/unit/wire_server.c, a server
@@ -56,7 +58,7 @@ UNIT_DEPS_daemon_rig := daemon/cycle daemon/crosscheck daemon/assets daemon/reco
 UNIT_DEPS_cycle := $(UNIT_DEPS_daemon_rig)
 # test_send_failure: the real writer and heartbeat (and scheduler) through
 # a send that fails inside PQsendQueryPrepared; both must resume
-UNIT_DEPS_send_failure := $(UNIT_DEPS_daemon_rig) daemon/heartbeat daemon/scheduler \
+UNIT_DEPS_send_failure := $(UNIT_DEPS_daemon_rig) daemon/heartbeat daemon/backfill daemon/scheduler \
                           daemon/deadline common/heartbeat_schema common/procstat
 # test_alloc_torture: every allocation of the readers of outside input fails
 # in turn (tests/unit/alloc_fail.c): our own calls to the allocator and the

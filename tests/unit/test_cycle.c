@@ -128,7 +128,7 @@ static void start(struct run *u, struct rig *r, int64_t seq)
 {
     memset(u, 0, sizeof *u);
     u->r = r;
-    u->c = cycle_start(&r->d, r->ac, seq, WORK_SCHEDULE, on_done, u);
+    u->c = cycle_start(&r->d, r->ac, seq, WORK_SCHEDULE, CYCLE_FULL, on_done, u);
     assert_non_null(u->c);
     assert_int_equal(u->done, 0); /* never inside cycle_start */
 }

@@ -2474,6 +2474,125 @@ static void test_failover_cache(void **state)
     queue_free(q);
 }
 
+/* ---- history (backfill) requests ------------------------------------- */
+
+static void submit_history(struct fetch_queue *q, const char *prov, const char *sym, struct rec *r)
+{
+    in_api = 1;
+    int rc = queue_submit_history(q, prov, sym, cb_rec, r);
+    in_api = 0;
+    assert_int_equal(rc, 0);
+}
+
+/* A history request is its own key (never merged with the price key of
+ * the same symbol), one symbol per request, of kind QREQ_HISTORY. */
+static void test_history_is_its_own_key(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(8, 0, 100, 1000);
+    addp(q, "yahoo", 20, 4);
+    struct rec price = {0}, hist[2] = {0};
+    submit(q, "yahoo", "AAPL", QPRIO_SCHEDULED, 0, &price);
+    submit_history(q, "yahoo", "AAPL", &hist[0]);
+    submit_history(q, "yahoo", "AAPL", &hist[1]); /* deduplicated with the first */
+    run(q);
+    assert_int_equal(F.nlive, 1); /* the price batch; history waits for an idle provider */
+    assert_int_equal(queue_batch_kind(F.live[0].b), QREQ_BATCH);
+    struct quote ok = ok_q(10);
+    finish(q, 0, &ok);
+    run(q);
+    assert_int_equal(price.calls, 1);
+    assert_int_equal(hist[0].calls, 0);
+    assert_int_equal(F.nlive, 1);
+    assert_int_equal(queue_batch_kind(F.live[0].b), QREQ_HISTORY);
+    assert_int_equal(F.live[0].n, 1);
+    assert_string_equal(F.live[0].sym[0], "AAPL");
+    struct quote h = ok_q(9);
+    finish(q, 0, &h);
+    run(q);
+    assert_int_equal(hist[0].calls, 1);
+    assert_int_equal(hist[1].calls, 1);
+    assert_true(hist[0].q.price == 9);
+    assert_int_equal(counters(q).upstream_requests, 2);
+    queue_free(q);
+}
+
+/* Backfill only fills the gaps: while its provider has scheduled work in
+ * flight or waiting, no history request starts, and scheduled work that
+ * comes while one is in flight starts at once beside it. */
+static void test_history_never_delays_scheduled_work(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(8, 0, 100, 1000);
+    addp(q, "yahoo", 2, 4);
+    struct rec s[4] = {0}, h[3] = {0};
+    submit_history(q, "yahoo", "H1", &h[0]);
+    submit_history(q, "yahoo", "H2", &h[1]);
+    submit(q, "yahoo", "S1", QPRIO_SCHEDULED, 0, &s[0]);
+    submit(q, "yahoo", "S2", QPRIO_SCHEDULED, 0, &s[1]);
+    submit(q, "yahoo", "S3", QPRIO_SCHEDULED, 0, &s[2]);
+    run(q);
+    /* both scheduled batches, no history beside them */
+    assert_int_equal(F.nlive, 2);
+    for (size_t i = 0; i < F.nlive; i++)
+        assert_int_equal(queue_batch_kind(F.live[i].b), QREQ_BATCH);
+    struct quote ok = ok_q(1);
+    finish_sym(q, "S1", &ok);
+    run(q);
+    assert_int_equal(F.nlive, 1); /* S3's batch still out: no history yet */
+    finish_sym(q, "S3", &ok);
+    run(q);
+    assert_int_equal(F.nlive, 1); /* idle now: one history request, only one */
+    assert_int_equal(queue_batch_kind(F.live[0].b), QREQ_HISTORY);
+    submit(q, "yahoo", "S4", QPRIO_SCHEDULED, 0, &s[3]);
+    run(q);
+    assert_int_equal(F.nlive, 2); /* the scheduled key did not wait for it */
+    assert_int_equal(queue_batch_kind(F.live[1].b), QREQ_BATCH);
+    finish_sym(q, "S4", &ok);
+    finish_sym(q, "H1", &ok);
+    run(q);
+    finish_sym(q, "H2", &ok);
+    run(q);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(s[i].calls, 1);
+    assert_int_equal(h[0].calls + h[1].calls, 2);
+    queue_free(q);
+}
+
+/* A rate-limited provider gets a history request only with a full bucket,
+ * and never with the queue's last free slot. */
+static void test_history_waits_for_a_full_bucket(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(2, 0, 100, 1000);
+    addp(q, "coingecko", 100, 2);
+    addp(q, "yahoo", 20, 2);
+    queue_set_rate_limit(q, 0, 60); /* burst 6, one token a second */
+    struct rec s = {0}, h = {0}, y = {0};
+    submit(q, "coingecko", "bitcoin", QPRIO_SCHEDULED, 0, &s);
+    run(q);
+    struct quote ok = ok_q(1);
+    finish_sym(q, "bitcoin", &ok);
+    submit_history(q, "coingecko", "ethereum", &h);
+    run(q);
+    assert_int_equal(F.nlive, 0); /* 5 of 6 tokens: not full */
+    assert_true(queue_next_event(q) > F.now);
+    F.now = queue_next_event(q);
+    /* the queue's second slot is taken: history would take its last one */
+    submit(q, "yahoo", "AAPL", QPRIO_SCHEDULED, 0, &y);
+    run(q);
+    assert_int_equal(F.nlive, 1);
+    assert_string_equal(F.live[0].provider, "yahoo");
+    finish_sym(q, "AAPL", &ok);
+    run(q);
+    assert_int_equal(F.nlive, 1);
+    assert_int_equal(queue_batch_kind(F.live[0].b), QREQ_HISTORY);
+    finish_sym(q, "ethereum", &ok);
+    run(q);
+    assert_int_equal(h.calls, 1);
+    queue_free(q);
+}
+
 /* ---- what /metrics counts: outcomes, latency buckets, failovers ------- */
 
 /* One outcome per finished request, by the provider's verdict first (a
@@ -2654,6 +2773,9 @@ int main(void)
         cmocka_unit_test(test_failover_accept),
         cmocka_unit_test(test_priority_background),
         cmocka_unit_test(test_failover_cache),
+        cmocka_unit_test(test_history_is_its_own_key),
+        cmocka_unit_test(test_history_never_delays_scheduled_work),
+        cmocka_unit_test(test_history_waits_for_a_full_bucket),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,8 @@
 #include "db.h"
 #include "migrate.h"
 #include "sql.h"
+#include "staleness.h"
+#include "util.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -294,6 +296,113 @@ static void retention_deletes_exactly_the_old_rows(void **state)
     }
 }
 
+/* ---- the schedule's rule, as a property ------------------------------------
+ * For 100 generated universes (40 tracked assets of random types, half
+ * with their own bound — never, always, 45 s … 1 d —, last asked for at
+ * random ages, a third of them within a second of their bound, some never)
+ * and random FETCH_STALENESS bounds and check intervals, the daemon's own
+ * statement (SQL_TRACKED_ASSETS over fetcher_due_assets) says an asset is
+ * due exactly when staleness_due(), the rule the scheduler's unit test
+ * drives, says so. Market hours off: that rule is market_hours.sh's. */
+
+static int64_t own_bound(const char *own, const struct staleness *st, const char *type)
+{
+    int64_t s;
+    if (own == NULL)
+        return staleness_bound(st, type);
+    if (strcmp(own, "never") == 0)
+        return STALENESS_NEVER;
+    if (strcmp(own, "always") == 0)
+        return STALENESS_ALWAYS;
+    if (util_parse_duration(own, 1, 365 * 86400, &s) != 0)
+        fail_msg("bad own bound %s", own);
+    return s;
+}
+
+static void due_rule_is_the_schedulers(void **state)
+{
+    (void)state;
+    if (conn == NULL)
+        skip();
+    const char *env = getenv("PROPERTY_SEED");
+    uint64_t seed = env != NULL && *env ? strtoull(env, NULL, 10) : (uint64_t)time(NULL);
+    enum { N = 40 };
+    static const char *const owns[] = {"never", "always", "45s", "90s", "10m", "1h", "1d"};
+    static const char *const specs[] = {"", "crypto=1m,stock=10m", "crypto=1m,stock=10m,bond=1d",
+                                        "bond=never,fx=always", "etf=90s,fund=never"};
+    static const int64_t checks[] = {1, 2, 30, 60, 600};
+    exec_ok("INSERT INTO assets (symbol, name, asset_type, currency, provider, provider_symbol)"
+            " SELECT 'DP' || i, 'dp', 'stock', 'USD', 'yahoo', 'DP' || i"
+            " FROM generate_series(1, 40) i");
+    exec_ok("DELETE FROM tracked_assets");
+    exec_ok("INSERT INTO tracked_assets (asset_id) SELECT id FROM assets WHERE symbol LIKE 'DP%'");
+    for (int c = 0; c < 100; c++) {
+        prop_state = seed * 1000003u + (uint64_t)c;
+        struct staleness st;
+        char err[200], bounds[512], q[512];
+        int64_t def = 60 + 60 * (int64_t)prop_rnd(20);
+        const char *spec = specs[prop_rnd(ARRAY_LEN(specs))];
+        if (staleness_parse(spec, def, &st, err, sizeof err) != 0 ||
+            staleness_json(&st, bounds, sizeof bounds) != 0)
+            fail_msg("%s", err);
+        int64_t check = checks[prop_rnd(ARRAY_LEN(checks))];
+        const char *type[N], *own[N];
+        int64_t ago_ms[N];
+        exec_ok("BEGIN");
+        for (int i = 0; i < N; i++) {
+            type[i] = staleness_type_names[prop_rnd(STALENESS_TYPES)];
+            own[i] = prop_rnd(2) ? owns[prop_rnd(ARRAY_LEN(owns))] : NULL;
+            int64_t b = own_bound(own[i], &st, type[i]);
+            int64_t edge = (b > 0 ? b * 1000 : 60000) - check * 500;
+            uint32_t k = prop_rnd(10);
+            ago_ms[i] = k == 0  ? -1
+                        : k < 4 ? edge + (int64_t)prop_rnd(2001) - 1000
+                                : (int64_t)prop_rnd(3 * 86400) * 1000;
+            if (ago_ms[i] < -1)
+                ago_ms[i] = 0;
+            snprintf(
+                q, sizeof q,
+                "UPDATE assets SET asset_type = '%s', staleness = %s%s%s WHERE symbol = 'DP%d'",
+                type[i], own[i] ? "'" : "", own[i] ? own[i] : "NULL", own[i] ? "'" : "", i + 1);
+            exec_ok(q);
+            if (ago_ms[i] < 0)
+                snprintf(q, sizeof q,
+                         "UPDATE tracked_assets t SET last_attempt_at = NULL FROM assets a"
+                         " WHERE a.id = t.asset_id AND a.symbol = 'DP%d'",
+                         i + 1);
+            else
+                snprintf(q, sizeof q,
+                         "UPDATE tracked_assets t SET last_attempt_at = now() - make_interval("
+                         "secs => %lld / 1000.0) FROM assets a WHERE a.id = t.asset_id AND"
+                         " a.symbol = 'DP%d'",
+                         (long long)ago_ms[i], i + 1);
+            exec_ok(q);
+        }
+        char s_check[24], s_def[24];
+        snprintf(s_check, sizeof s_check, "%lld", (long long)check);
+        snprintf(s_def, sizeof s_def, "%lld", (long long)def);
+        const char *params[4] = {s_check, bounds, s_def, "false"};
+        PGresult *res = NULL;
+        if (db_exec(conn, SQL_TRACKED_ASSETS, 4, params, &res, err, sizeof err) != DB_OK)
+            fail_msg("%s", err);
+        exec_ok("COMMIT");
+        assert_int_equal(PQntuples(res), N);
+        for (int r = 0; r < N; r++) {
+            int i = (int)strtol(PQgetvalue(res, r, 1) + 2, NULL, 10) - 1;
+            int sql_due = strcmp(PQgetvalue(res, r, 9), "t") == 0;
+            int c_due = staleness_due(ago_ms[i], own_bound(own[i], &st, type[i]), check);
+            if (sql_due != c_due)
+                fail_msg("seed %llu case %d: DP%d (%s, own %s, spec '%s', default %llds, check"
+                         " %llds, asked %lld ms ago): SQL says %s, the rule %s",
+                         (unsigned long long)seed, c, i + 1, type[i], own[i] ? own[i] : "-", spec,
+                         (long long)def, (long long)check, (long long)ago_ms[i],
+                         sql_due ? "due" : "not due", c_due ? "due" : "not due");
+        }
+        PQclear(res);
+    }
+    exec_ok("DELETE FROM tracked_assets");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -301,6 +410,7 @@ int main(void)
         cmocka_unit_test(persist_stats_sent_twice_is_one_row),
         cmocka_unit_test(logs_and_updates_sent_twice_are_one_row),
         cmocka_unit_test(retention_deletes_exactly_the_old_rows),
+        cmocka_unit_test(due_rule_is_the_schedulers),
     };
     return cmocka_run_group_tests_name("sql", tests, db_setup, db_teardown);
 }
