@@ -166,6 +166,23 @@ static void resume_instance(PGconn *conn)
     PQclear(r);
 }
 
+/* The day partitions of the monitoring tables, before the first write (a
+ * database migrated days ago has none for today yet; its rows would wait
+ * in the default partition). Not fatal: retention's hourly upkeep tries
+ * again from the loop. */
+static void ensure_partitions(PGconn *conn)
+{
+    char ahead[16];
+    snprintf(ahead, sizeof ahead, "%d", RETENTION_DAYS_AHEAD);
+    const char *params[1] = {ahead};
+    PGresult *r = PQexecParams(conn, sql_partitions_ensure, 1, NULL, params, NULL, NULL, 0);
+    if (db_classify(conn, r) != DB_OK) {
+        const char *m = r ? PQresultErrorMessage(r) : PQerrorMessage(conn);
+        log_msg(LOG_WARNING, "partitions: %.200s", m);
+    }
+    PQclear(r);
+}
+
 /* Blocking, before the loop: waits for the database (backoff up to 30 s,
  * interrupted by SIGTERM/SIGINT), then applies pending migrations. */
 static volatile sig_atomic_t early_stop; /* the signal that came, or 0 */
@@ -196,6 +213,8 @@ static int run_migrations(int wait_for_db)
         if (conn != NULL) {
             int applied = 0;
             int rc = migrate_run(conn, dir, &applied, err, sizeof err);
+            if (rc == 0)
+                ensure_partitions(conn);
             if (rc == 0 && cfg->instance_id[0])
                 resume_instance(conn);
             PQfinish(conn);

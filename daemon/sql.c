@@ -11,6 +11,8 @@ const char sql_resume_instance[] =
     " SELECT COALESCE(max(seq), 0), (SELECT count(*) FROM aborted) FROM fetcher_cycles"
     " WHERE instance_id = $1";
 
+const char sql_partitions_ensure[] = "SELECT fetcher_partitions_ensure($1::int)";
+
 const struct db_stmt sql_statements[] = {
     /* The assets a cycle considers: every tracked asset, with where to get
      * it, and the schedule's answer for it at this check, on the
@@ -165,7 +167,7 @@ const struct db_stmt sql_statements[] = {
      "    instance_id, seq, CASE WHEN ok THEN price_time END, CASE WHEN ok THEN time_basis END,"
      "    CASE WHEN ok THEN quoted_currency END, source, failover_reason, source_count,"
      "    crosscheck"
-     "  FROM r ON CONFLICT (instance_id, seq) DO NOTHING"
+     "  FROM r ON CONFLICT (instance_id, seq, \"timestamp\") DO NOTHING"
      "  RETURNING cycle_id, success"
      /* what the provider says about the listing, written only when it
       * changed (the trading period does daily), so assets rows do not churn */
@@ -206,7 +208,7 @@ const struct db_stmt sql_statements[] = {
      "     WHERE c.instance_id = r.instance_id AND c.seq = r.cycle_seq)"
      "  FROM jsonb_to_recordset($1::jsonb) AS r(ts timestamptz, level text, message text,"
      "    context jsonb, instance_id text, seq bigint, cycle_seq bigint)"
-     "  ON CONFLICT (instance_id, seq) DO NOTHING"
+     "  ON CONFLICT (instance_id, seq, \"timestamp\") DO NOTHING"
      "  RETURNING id, level, message, cycle_id)"
      " SELECT pg_notify('fetcher_events', json_build_object('type', 'log', 'id', id,"
      "   'level', level, 'message', left(message, 2000), 'cycle_id', cycle_id)::text)"
@@ -280,16 +282,23 @@ const struct db_stmt sql_statements[] = {
      " RETURNING c.id, c.instance_id",
      1},
 
-    /* Retention: at most $2 rows per statement, oldest first, so no delete
-     * holds locks long enough to slow the API; repeated until done. */
+    /* Partitions (migration 009): today's and $1 days ahead, created if
+     * missing, and the days of any row waiting in a default partition.
+     * Several fetcherd may run it at once (an advisory lock inside). */
+    {SQL_PARTITIONS_ENSURE, sql_partitions_ensure, 1},
+    /* Retention of the partitioned tables: every day partition whose whole
+     * (UTC) day is older than now - $1 days is dropped; never a DELETE.
+     * $2 is "now" (NULL: the database's), so tests can fix the clock. The
+     * answer is the number of rows that went. */
     {SQL_RETAIN_LOGS,
-     "DELETE FROM fetcher_logs WHERE id IN (SELECT id FROM fetcher_logs"
-     "  WHERE \"timestamp\" < now() - make_interval(days => $1::int) ORDER BY id LIMIT $2::int)",
+     "SELECT fetcher_partitions_drop('fetcher_logs', $1::int, COALESCE($2::timestamptz, now()))",
      2},
     {SQL_RETAIN_UPDATES,
-     "DELETE FROM price_update_log WHERE id IN (SELECT id FROM price_update_log"
-     "  WHERE \"timestamp\" < now() - make_interval(days => $1::int) ORDER BY id LIMIT $2::int)",
+     "SELECT fetcher_partitions_drop('price_update_log', $1::int,"
+     " COALESCE($2::timestamptz, now()))",
      2},
+    /* Statistics grow with time, not with assets (~1,600 rows a day): at
+     * most $2 rows per statement, oldest first, repeated until done. */
     {SQL_RETAIN_STATS,
      "DELETE FROM fetcher_statistics WHERE id IN (SELECT id FROM fetcher_statistics"
      "  WHERE recorded_at < now() - make_interval(days => $1::int) ORDER BY id LIMIT $2::int)",

@@ -28,6 +28,7 @@
 #define SQL_PERSIST_STATS "persist_stats"
 #define SQL_HEARTBEAT "heartbeat"
 #define SQL_ABORT_STALE "abort_stale_cycles"
+#define SQL_PARTITIONS_ENSURE "partitions_ensure"
 #define SQL_RETAIN_LOGS "retain_logs"
 #define SQL_RETAIN_UPDATES "retain_updates"
 #define SQL_RETAIN_STATS "retain_stats"
@@ -40,6 +41,9 @@
  * is fixed: the instance's cycles left 'running' by its previous life are
  * aborted, and its cycle numbers continue after the last one ($1 = id). */
 extern const char sql_resume_instance[];
+/* Run once at start (blocking, before the loop), and hourly from the
+ * loop as SQL_PARTITIONS_ENSURE: $1 = days ahead. */
+extern const char sql_partitions_ensure[];
 
 extern const struct db_stmt sql_statements[];
 extern const size_t sql_statement_count;

@@ -387,6 +387,15 @@ def test_logs(drv):
         want_ids = [str(l['id']) for l in older.get('logs', [])]
         check('"Older" shows the next page of logs', res and ids[:3] == want_ids[:3] and first_id not in ids,
               f'range {q(drv, "logs-range").text!r}, ids {ids[:3]} want {want_ids[:3]}')
+        # by the keyset cursor, which the page's URL keeps: reloading it
+        # shows the same page
+        h = drv.execute_script('return location.hash')
+        check('"Older" pages by the cursor (before_id in the URL, no offset)',
+              'before_id=' in h and 'offset=' not in h, h)
+        load(drv, f'{API}/{h}')
+        res = wait_until(lambda: [r.get_attribute('data-id') for r in log_rows(drv)][:3] == want_ids[:3], 10)
+        check('the cursor link shows the same older page', res and q(drv, 'logs-range').text.startswith(f'{PAGE + 1}'),
+              f'{h}: ids {[r.get_attribute("data-id") for r in log_rows(drv)][:3]}')
         q(drv, 'logs-newer').click()
         res = wait_until(lambda: q(drv, 'logs-range').text.startswith('1'), 10)
         check('"Newer" goes back to the newest page', res and log_rows(drv) and q(drv, 'logs-newer').get_attribute('disabled') is not None)

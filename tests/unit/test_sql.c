@@ -161,11 +161,25 @@ static void logs_and_updates_sent_twice_are_one_row(void **state)
 
 /* ---- retention, as a property ------------------------------------------
  * For 100 generated mixes (PROPERTY_SEED replays one; the seed is printed
- * on failure) of rows around the bound — ages in whole hours from 0 to 60
- * days, bounds of 1 to 45 days, batch sizes smaller and larger than the
- * rows — running the daemon's own retention statements until they delete
- * fewer than a batch leaves exactly the rows younger than the bound, and,
- * for intraday prices, each asset's newest row whatever its age. */
+ * on failure) of rows around the bounds — ages in minutes, within four
+ * days of the bound, bounds of 1 to 45 days, batch sizes smaller and larger than the
+ * rows — the daemon's own retention statements, run as fetcherd runs them
+ * (the partitioned tables once, the others until a batch comes back
+ * short), leave exactly:
+ *
+ * - fetcher_logs, price_update_log (partitioned by UTC day, migration
+ *   009): the rows whose timestamp is at or after the start (00:00 UTC) of
+ *   the day holding the bound, now - days. A day goes only whole, so that
+ *   day's rows older than the bound stay until the next day's run; every
+ *   partition of an older day is gone (dropped, not emptied), the
+ *   statement says how many rows went, and the per-day log counters still
+ *   add up to the table.
+ * - fetcher_statistics: the rows younger than the bound.
+ * - asset_prices: the rows younger than the bound, and each asset's newest
+ *   row whatever its age.
+ *
+ * "now" is fixed per case (the statements take it as a parameter), so a
+ * case that runs across midnight UTC tests the same bound it computed. */
 
 static uint64_t prop_state;
 
@@ -207,6 +221,22 @@ static long long retain_all(const char *stmt, int days, int batch)
     return -1;
 }
 
+/* Runs a partition-dropping stmt once with (days, now); returns the rows
+ * it says went. */
+static long long retain_partitions(const char *stmt, int days, const char *now)
+{
+    char d[16];
+    snprintf(d, sizeof d, "%d", days);
+    const char *params[2] = {d, now};
+    PGresult *res = NULL;
+    char err[512];
+    if (db_exec(conn, stmt, 2, params, &res, err, sizeof err) != DB_OK)
+        fail_msg("%s: %s", stmt, err);
+    long long n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return n;
+}
+
 static void retention_deletes_exactly_the_old_rows(void **state)
 {
     (void)state;
@@ -217,70 +247,112 @@ static void retention_deletes_exactly_the_old_rows(void **state)
     exec_ok("INSERT INTO assets (symbol, name, asset_type, currency, provider, provider_symbol)"
             " SELECT 'RP' || i, 'rp', 'stock', 'USD', 'yahoo', 'RP' || i"
             " FROM generate_series(1, 5) i");
+    exec_ok("CREATE TEMP TABLE IF NOT EXISTS ages (i int, m int, a int)");
     for (int c = 0; c < 100; c++) {
         prop_state = seed * 1000003u + (uint64_t)c;
         int days = 1 + (int)prop_rnd(45), batch = 1 + (int)prop_rnd(60);
         int rows = (int)prop_rnd(250);
         exec_ok("TRUNCATE fetcher_logs, price_update_log, fetcher_statistics, asset_prices");
-        /* one row of each table per generated age (hours, up to 60 days;
-         * a third of them at the bound, an hour either side); a row is
-         * younger than the bound exactly when its age is under days * 24 h
-         * (one aged exactly that is older by the time retention runs) */
-        exec_ok("CREATE TEMP TABLE IF NOT EXISTS ages (i int, h int, a int)");
+        /* this case's "now", and the minutes from the start of the bound's
+         * UTC day to the bound */
+        char now[64], q[1024];
+        /* floor, not a cast: a cast rounds, and half a minute's rounding
+         * would put a row on the wrong side of the day's start */
+        PGresult *r =
+            PQexec(conn, "SELECT now()::text, floor(extract(epoch FROM now() - (date_trunc("
+                         "'day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')))::int");
+        assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+        snprintf(now, sizeof now, "%s", PQgetvalue(r, 0, 0));
+        int into_day = (int)strtol(PQgetvalue(r, 0, 1), NULL, 10) / 60;
+        PQclear(r);
+        /* one row of each table per generated age (minutes, up to 60
+         * days); a third of them a minute either side of the bound or of
+         * the start of its day. A row is older than the bound exactly when
+         * its age is over days * 1440 minutes (one aged exactly that is
+         * older by the time retention runs, for the tables that use the
+         * database's clock); it is in a day older than the bound's when
+         * its age is over days * 1440 + into_day. */
         exec_ok("TRUNCATE ages");
-        static char ins[64 + 250 * 32];
+        static char ins[64 + 250 * 40];
         size_t off = (size_t)snprintf(ins, sizeof ins, "INSERT INTO ages VALUES (0, 0, 1)");
         for (int i = 1; i <= rows; i++) {
-            int h = prop_rnd(3) == 0 ? days * 24 + (int)prop_rnd(3) - 1 : (int)prop_rnd(60 * 24);
+            int edge = prop_rnd(2) == 0 ? days * 1440 : days * 1440 + into_day;
+            /* the others within four days of the bound: each day is a
+             * partition to make and drop, and those far off test nothing
+             * the near ones do not */
+            int lo = days > 4 ? (days - 4) * 1440 : 0;
+            int m = prop_rnd(3) == 0 ? edge + (int)prop_rnd(3) - 1
+                                     : lo + (int)prop_rnd((uint32_t)((days + 4) * 1440 - lo));
             off +=
-                (size_t)snprintf(ins + off, sizeof ins - off, ",(%d,%d,%u)", i, h, prop_rnd(5) + 1);
+                (size_t)snprintf(ins + off, sizeof ins - off, ",(%d,%d,%u)", i, m, prop_rnd(5) + 1);
         }
         exec_ok(ins);
-        exec_ok("INSERT INTO fetcher_logs (\"timestamp\", level, message, instance_id, seq)"
-                " SELECT now() - make_interval(hours => h), 'INFO', 'p', 'prop', i FROM ages");
-        exec_ok("INSERT INTO price_update_log (\"timestamp\", symbol, success, instance_id, seq)"
-                " SELECT now() - make_interval(hours => h), 'RP', true, 'prop', i FROM ages");
+        snprintf(q, sizeof q,
+                 "INSERT INTO fetcher_logs (\"timestamp\", level, message, instance_id, seq)"
+                 " SELECT '%s'::timestamptz - make_interval(mins => m),"
+                 " (ARRAY['DEBUG', 'INFO', 'ERROR'])[1 + i %% 3], 'p', 'prop', i FROM ages",
+                 now);
+        exec_ok(q);
+        snprintf(q, sizeof q,
+                 "INSERT INTO price_update_log (\"timestamp\", symbol, success, instance_id, seq)"
+                 " SELECT '%s'::timestamptz - make_interval(mins => m), 'RP', true, 'prop', i"
+                 " FROM ages",
+                 now);
+        exec_ok(q);
         exec_ok(
             "INSERT INTO fetcher_statistics (instance_id, recorded_at, uptime_seconds,"
             " total_cycles, successful_cycles, failed_cycles, success_rate, assets_tracked, seq)"
-            " SELECT 'prop', now() - make_interval(hours => h), 1, 1, 1, 0, 100, 1, i FROM ages");
+            " SELECT 'prop', now() - make_interval(mins => m), 1, 1, 1, 0, 100, 1, i FROM ages");
         exec_ok(
             "INSERT INTO asset_prices (asset_id, price, currency, price_time, fetched_at,"
-            " source, instance_id, seq) SELECT a.id, 1, 'USD', now() - make_interval(hours => h),"
-            " now() - make_interval(hours => h), 'yahoo', 'prop', i"
+            " source, instance_id, seq) SELECT a.id, 1, 'USD', now() - make_interval(mins => m),"
+            " now() - make_interval(mins => m), 'yahoo', 'prop', i"
             " FROM ages JOIN assets a ON a.symbol = 'RP' || ages.a");
         /* what must stay, computed from the ages, not by the statements */
-        char q[512];
-        snprintf(q, sizeof q, "SELECT count(*) FROM ages WHERE h < %d * 24", days);
+        snprintf(q, sizeof q, "SELECT count(*) FROM ages WHERE m < %d * 1440", days);
         long long young = count_of(q);
+        snprintf(q, sizeof q, "SELECT count(*) FROM ages WHERE m <= %d * 1440 + %d", days,
+                 into_day);
+        long long in_kept_days = count_of(q);
         /* assets whose newest row (least age) is past the bound keep it */
         snprintf(q, sizeof q,
-                 "SELECT count(*) FROM (SELECT a, min(h) AS h FROM ages GROUP BY a) n"
-                 " WHERE n.h >= %d * 24",
+                 "SELECT count(*) FROM (SELECT a, min(m) AS m FROM ages GROUP BY a) n"
+                 " WHERE n.m >= %d * 1440",
                  days);
         long long old_newest = count_of(q);
-        (void)retain_all(SQL_RETAIN_LOGS, days, batch);
-        (void)retain_all(SQL_RETAIN_UPDATES, days, batch);
+        long long gone_logs = retain_partitions(SQL_RETAIN_LOGS, days, now);
+        long long gone_upd = retain_partitions(SQL_RETAIN_UPDATES, days, now);
         (void)retain_all(SQL_RETAIN_STATS, days, batch);
         (void)retain_all(SQL_RETAIN_PRICES, days, batch);
-        static const char *const left[] = {"SELECT count(*) FROM fetcher_logs",
-                                           "SELECT count(*) FROM price_update_log",
-                                           "SELECT count(*) FROM fetcher_statistics"};
-        for (size_t t = 0; t < 3; t++) {
-            long long n = count_of(left[t]);
-            if (n != young)
-                fail_msg("seed %llu case %d (%d days, batch %d, %d rows): %s is %lld, want %lld",
-                         (unsigned long long)seed, c, days, batch, rows, left[t], n, young);
+        static const char *const part[] = {"fetcher_logs", "price_update_log"};
+        long long gone[] = {gone_logs, gone_upd};
+        for (size_t t = 0; t < 2; t++) {
+            snprintf(q, sizeof q, "SELECT count(*) FROM %s", part[t]);
+            long long n = count_of(q);
+            if (n != in_kept_days || gone[t] != rows + 1 - in_kept_days)
+                fail_msg("seed %llu case %d (%d days, %d rows, %d min into the day): %s keeps"
+                         " %lld, said %lld went; want %lld kept",
+                         (unsigned long long)seed, c, days, rows, into_day, part[t], n, gone[t],
+                         in_kept_days);
+            /* no partition of a day wholly older than the bound is left */
             snprintf(q, sizeof q,
-                     "SELECT count(*) FROM %s WHERE %s < now() - make_interval(days => %d)",
-                     t == 0   ? "fetcher_logs"
-                     : t == 1 ? "price_update_log"
-                              : "fetcher_statistics",
-                     t == 2 ? "recorded_at" : "\"timestamp\"", days);
+                     "SELECT count(*) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+                     " WHERE i.inhparent = '%s'::regclass AND c.relname ~ '_p[0-9]{8}$'"
+                     " AND (to_date(right(c.relname, 8), 'YYYYMMDD') + 1)::timestamp"
+                     "  AT TIME ZONE 'UTC' <= '%s'::timestamptz - make_interval(days => %d)",
+                     part[t], now, days);
             if (count_of(q) != 0)
-                fail_msg("seed %llu case %d: rows older than %d days left in %s",
-                         (unsigned long long)seed, c, days, left[t]);
+                fail_msg("seed %llu case %d: a partition of %s older than %d days is left",
+                         (unsigned long long)seed, c, part[t], days);
         }
+        if (count_of("SELECT count(*) FROM fetcher_logs") !=
+            count_of("SELECT coalesce(sum(n), 0) FROM fetcher_log_counts"))
+            fail_msg("seed %llu case %d: fetcher_log_counts no longer adds up",
+                     (unsigned long long)seed, c);
+        long long st = count_of("SELECT count(*) FROM fetcher_statistics");
+        if (st != young)
+            fail_msg("seed %llu case %d (%d days, batch %d): fetcher_statistics %lld, want %lld",
+                     (unsigned long long)seed, c, days, batch, st, young);
         long long p = count_of("SELECT count(*) FROM asset_prices");
         if (p != young + old_newest)
             fail_msg("seed %llu case %d (%d days, batch %d): asset_prices %lld, want %lld young"
