@@ -21,6 +21,20 @@ PKGS        := libpq libcurl json-c libmicrohttpd
 PKG_CFLAGS   = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS     = $(shell pkg-config --libs $(PKGS))
 
+# A fresh machine has neither the compiler's libraries nor pkg-config: any
+# goal that compiles first installs the build profile (scripts/bootstrap,
+# Debian packages; quick and silent when all is there), or stops with one
+# line saying what to run, instead of a screen of pkg-config errors.
+NO_BUILD_GOALS := bootstrap clean check-style
+ifneq ($(filter-out $(NO_BUILD_GOALS),$(or $(MAKECMDGOALS),all)),)
+ifneq ($(shell pkg-config --exists $(PKGS) 2>/dev/null && echo yes),yes)
+$(info make: the build libraries ($(PKGS)) are missing; installing them (scripts/bootstrap, build profile))
+ifneq ($(shell BOOTSTRAP_PROFILE=build scripts/bootstrap >&2 && pkg-config --exists $(PKGS) && echo yes),yes)
+$(error the build libraries are missing and could not be installed: run `make bootstrap` as root (or with sudo), then `make`)
+endif
+endif
+endif
+
 # SAN=1 builds with AddressSanitizer + UndefinedBehaviorSanitizer, halting
 # on the first report (used by `make test` in build/asan).
 ifeq ($(SAN),1)
@@ -70,6 +84,10 @@ $(BUILD)/obj/%.o: %.c
 $(BUILD)/fetcherd: $(DAEMON_OBJ) $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -lpthread
 
+# ep_start.c builds api/openapi.json and demo/seed.sql into the binary
+# (.incbin), which -MMD cannot see.
+$(BUILD)/obj/api/ep_start.o: api/openapi.json demo/seed.sql
+
 $(BUILD)/fetcher-api: $(API_OBJ) $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -lpthread
 
@@ -86,6 +104,14 @@ unit: $(UNIT_BINS)
 $(BUILD)/bench/queue_bench: $(BUILD)/obj/bench/queue_bench.o $(BUILD)/obj/daemon/queue.o $(BUILD)/obj/common/util.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^
+
+# bench/scale.sh's helper: the programs' statements for EXPLAIN, and one
+# cycle's writes through fetcherd's own record_updates.
+$(BUILD)/bench/dbtool: $(BUILD)/obj/bench/dbtool.o $(BUILD)/obj/api/sql.o $(BUILD)/obj/daemon/sql.o \
+                       $(BUILD)/obj/common/db.o $(BUILD)/obj/common/jbuf.o $(BUILD)/obj/common/util.o \
+                       $(BUILD)/obj/common/log.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
 bootstrap:
 	@scripts/bootstrap
@@ -108,7 +134,7 @@ run: bootstrap all
 demo: bootstrap all
 	@scripts/stack demo
 
-bench: bootstrap all $(BUILD)/bench/queue_bench
+bench: bootstrap all $(BUILD)/bench/queue_bench $(BUILD)/bench/dbtool
 	@bench/run.sh
 
 check-style:

@@ -12,8 +12,8 @@ static const char *const types[] = {"stock", "etf",  "crypto", "fx",
                                     "bond",  "fund", "index",  "commodity"};
 /* The providers fetcherd has for asset prices (fx is for exchange rates). */
 static const char *const providers[] = {"yahoo", "coingecko"};
-static const char *const fields[] = {"symbol",   "type",     "name",
-                                     "currency", "provider", "provider_symbol"};
+static const char *const fields[] = {"symbol",          "type",    "name", "currency", "provider",
+                                     "provider_symbol", "exchange"};
 
 static int fail(const char **field, const char *name, char *msg, size_t msglen, const char *why)
 {
@@ -107,7 +107,7 @@ int assetreq_parse(const char *body, size_t len, struct asset_req *out, const ch
             goto out;
         }
     const char *symbol = v[0], *type = v[1], *name = v[2], *currency = v[3], *provider = v[4],
-               *psym = v[5];
+               *psym = v[5], *exchange = v[6];
     char why[96];
     int present;
     if (symbol == NULL) {
@@ -157,6 +157,13 @@ int assetreq_parse(const char *body, size_t len, struct asset_req *out, const ch
         fail(field, "provider_symbol", msg, msglen, "must be 1 to 64 of A-Z a-z 0-9 . ^ = _ -");
         goto out;
     }
+    if (exchange != NULL &&
+        query_text(exchange, sizeof out->exchange - 1, &present, why, sizeof why) != 0) {
+        fail(field, "exchange", msg, msglen, why);
+        goto out;
+    }
+    if (exchange != NULL)
+        util_strlcpy(out->exchange, exchange, sizeof out->exchange);
     util_strlcpy(out->symbol, symbol, sizeof out->symbol);
     util_strlcpy(out->type, type, sizeof out->type);
     util_strlcpy(out->name, name != NULL ? name : symbol, sizeof out->name);

@@ -5,6 +5,7 @@
 #include "config.h"
 #include "http.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -44,7 +45,16 @@ int auth_write_allowed(struct MHD_Connection *conn, char *client, size_t clientl
     }
     if (loopback)
         return 1;
-    *reply = reply_error(conn, MHD_HTTP_FORBIDDEN, NULL,
-                         "writes are allowed from localhost only unless FETCHER_API_TOKEN is set");
+    /* Through Docker's published port a request from the host's own
+     * browser arrives from the bridge's gateway, not from loopback: say
+     * where it came from and what to do, not just "localhost only". */
+    char msg[400];
+    snprintf(msg, sizeof msg,
+             "writes without a token are accepted from loopback clients only, and this request "
+             "came from %.64s (through Docker's published port even a request from this machine "
+             "arrives from the bridge): set FETCHER_API_TOKEN for fetcher-api and send "
+             "'Authorization: Bearer <token>'",
+             client);
+    *reply = reply_error(conn, MHD_HTTP_FORBIDDEN, NULL, msg);
     return 0;
 }

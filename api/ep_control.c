@@ -34,8 +34,10 @@ enum MHD_Result ep_track(struct MHD_Connection *conn, const struct api_request *
     if (prc != 0)
         return reply_error(conn, prc == -2 ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_BAD_REQUEST,
                            prc == -2 ? NULL : field, msg);
-    const char *params[7] = {a.symbol,          a.name, a.type, a.currency, a.provider,
-                             a.provider_symbol, client};
+    const char *params[8] = {a.symbol,   a.name,
+                             a.type,     a.currency,
+                             a.provider, a.provider_symbol,
+                             client,     a.exchange[0] != '\0' ? a.exchange : NULL};
     enum db_status st = apidb_exec(SQL_TRACK, params, &r);
     if (st != DB_OK)
         return http_reply_db(conn, st);

@@ -46,10 +46,11 @@
 static const double cycle_bounds_s[] = {0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300};
 
 /* What a provider's state is called in fetcherd_provider_state: the
- * heartbeat's ok|paused|down|offline, with a pause split by its cause (a
- * 429 or a refusal). Every provider has one series per state, 1 for its
- * state and 0 for the others, so an alert sees a state end. */
-static const char *const provider_states[] = {"ok", "rate_limited", "blocked", "down", "offline"};
+ * heartbeat's ok|degraded|paused|down|offline, with a pause split by its
+ * cause (a 429 or a refusal). Every provider has one series per state, 1
+ * for its state and 0 for the others, so an alert sees a state end. */
+static const char *const provider_states[] = {"ok",      "degraded", "rate_limited",
+                                              "blocked", "down",     "offline"};
 
 struct out {
     char *b;
@@ -112,7 +113,8 @@ static void family(struct out *o, const char *name, const char *type, const char
 
 static void fmt_cycles(struct out *o, json_object *d)
 {
-    static const char *const statuses[] = {"succeeded", "partial", "failed", "aborted", "running"};
+    static const char *const statuses[] = {"succeeded", "partial", "failed",
+                                           "aborted",   "empty",   "running"};
     family(o, "fetcherd_cycles_total", "counter",
            "Fetch cycles recorded in fetcher_cycles, by status (running = started and not "
            "finished).");
@@ -338,6 +340,7 @@ static void fmt_providers(struct out *o, const struct inst *in, size_t n)
 
     family(o, "fetcherd_provider_state", "gauge",
            "A provider's state, one series per state with 1 for the current one: ok, "
+           "degraded (some of its last requests, within 15 min, failed), "
            "rate_limited (paused after a 429), blocked (paused after a refusal), down (failing "
            "as a whole; its assets fail over) or offline (no provider reachable at all).");
     for (size_t i = 0; i < n; i++)

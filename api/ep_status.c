@@ -7,7 +7,8 @@
  * last heartbeat is younger than the live window (three missed heartbeats,
  * at least 15 s). A live instance whose detail reports offline upstreams, a
  * database it cannot reach, or a degraded_reason makes the status
- * "degraded"; no live instance means "stopped".
+ * "degraded"; no live instance means "stopped"; a running one with nothing
+ * tracked is "idle" (idle_reason "no assets tracked").
  */
 #include "apidb.h"
 #include "config.h"
@@ -138,6 +139,26 @@ static struct json_object *interval_minutes(int64_t seconds)
     return json_object_new_double_s((double)seconds / 60.0, s);
 }
 
+/* The daily-history backfill's round from the live daemon's detail:
+ * {active, total, done, failed} ("backfilling done of total"), or null. */
+static struct json_object *backfill_object(struct json_object *detail)
+{
+    static const char *const keys[][2] = {
+        {"backfill_total", "total"}, {"backfill_done", "done"}, {"backfill_failed", "failed"}};
+    struct json_object *v = NULL;
+    if (detail == NULL || !json_object_object_get_ex(detail, "backfill_active", &v))
+        return NULL;
+    struct json_object *b = json_object_new_object();
+    json_object_object_add(b, "active", json_object_new_boolean(json_object_get_boolean(v)));
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        int64_t n = 0;
+        if (json_object_object_get_ex(detail, keys[i][0], &v))
+            n = json_object_get_int64(v);
+        json_object_object_add(b, keys[i][1], json_object_new_int64(n));
+    }
+    return b;
+}
+
 enum MHD_Result ep_status(struct MHD_Connection *conn, const struct api_request *req)
 {
     (void)req;
@@ -172,7 +193,11 @@ enum MHD_Result ep_status(struct MHD_Connection *conn, const struct api_request 
     const char *reason = NULL;
     struct json_object *detail = live >= 0 ? col_object(inst, live, I_DETAIL) : NULL;
     enum status_state state = status_evaluate(live >= 0, detail, &reason);
+    const char *idle_reason = NULL;
+    state = status_idle(state, strtoll(PQgetvalue(sum, 0, 0), NULL, 10), &idle_reason);
     json_object_object_add(o, "status", json_object_new_string(status_name(state)));
+    json_object_object_add(o, "idle_reason",
+                           idle_reason != NULL ? json_object_new_string(idle_reason) : NULL);
     /* uptime: the newest live instance's (the statistics' rule) */
     json_object_object_add(o, "uptime_seconds",
                            newest >= 0 ? col_int(inst, newest, I_UPTIME) : json_object_new_int(0));
@@ -209,6 +234,7 @@ enum MHD_Result ep_status(struct MHD_Connection *conn, const struct api_request 
     json_object_object_add(o, "paused_by", col_str(sum, 0, 4));
     json_object_object_add(o, "degraded_reason",
                            reason != NULL ? json_object_new_string(reason) : NULL);
+    json_object_object_add(o, "backfill", backfill_object(detail));
     json_object_put(detail); /* reason pointed into it; copied above */
     json_object_object_add(o, "instance_id", live >= 0 ? col_str(inst, live, I_ID) : NULL);
     json_object_object_add(o, "leader", col_str(sum, 0, 5));
@@ -248,6 +274,43 @@ enum MHD_Result ep_statistics(struct MHD_Connection *conn, const struct api_requ
     return ep_reply_document(conn, SQL_STATISTICS, params, "no statistics");
 }
 
+/* Adds to each of q's providers what the last finished cycle's rows say
+ * it did (cyc: SQL_QUEUE's last column, borrowed; NULL: no cycle yet):
+ * assets served, its share of the cycle's assets, failovers in and out. */
+static void queue_add_cycle(struct json_object *q, struct json_object *cyc)
+{
+    struct json_object *list = NULL, *per = NULL, *assets = NULL;
+    if (cyc == NULL || !json_object_object_get_ex(q, "providers", &list) ||
+        !json_object_is_type(list, json_type_array) ||
+        !json_object_object_get_ex(cyc, "providers", &per) ||
+        !json_object_object_get_ex(cyc, "assets", &assets))
+        return;
+    int64_t total = json_object_get_int64(assets);
+    for (size_t i = 0; i < json_object_array_length(list); i++) {
+        struct json_object *p = json_object_array_get_idx(list, i), *name = NULL, *mine = NULL;
+        if (!json_object_is_type(p, json_type_object) ||
+            !json_object_object_get_ex(p, "name", &name))
+            continue;
+        json_object_object_get_ex(per, json_object_get_string(name), &mine);
+        static const char *const keys[][2] = {{"served", "served_last_cycle"},
+                                              {"failovers_in", "failovers_in_last_cycle"},
+                                              {"failovers_out", "failovers_out_last_cycle"}};
+        int64_t served = 0;
+        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+            struct json_object *v = NULL;
+            int64_t n = mine != NULL && json_object_object_get_ex(mine, keys[k][0], &v)
+                            ? json_object_get_int64(v)
+                            : 0;
+            if (k == 0)
+                served = n;
+            json_object_object_add(p, keys[k][1], json_object_new_int64(n));
+        }
+        json_object_object_add(
+            p, "share_last_cycle",
+            json_object_new_double(total > 0 ? (double)served / (double)total : 0.0));
+    }
+}
+
 enum MHD_Result ep_queue(struct MHD_Connection *conn, const struct api_request *req)
 {
     (void)req;
@@ -264,7 +327,11 @@ enum MHD_Result ep_queue(struct MHD_Connection *conn, const struct api_request *
     json_object_object_add(o, "instance_id", live ? col_str(r, 0, 0) : NULL);
     json_object_object_add(o, "updated_at", live ? col_str(r, 0, 1) : NULL);
     json_object_object_add(o, "phase", live ? col_str(r, 0, 2) : NULL);
-    json_object_object_add(o, "queue", queue_object(live ? r : NULL, 0, 3));
+    struct json_object *q = queue_object(live ? r : NULL, 0, 3);
+    struct json_object *cyc = live && !PQgetisnull(r, 0, 4) ? col_object(r, 0, 4) : NULL;
+    queue_add_cycle(q, cyc);
+    json_object_object_add(o, "queue", q);
+    json_object_object_add(o, "last_cycle", cyc);
     PQclear(r);
     return http_reply_obj_take(conn, MHD_HTTP_OK, o);
 }

@@ -28,6 +28,8 @@
 
 #define LISTEN_BACKOFF_MIN_MS 1000
 #define LISTEN_BACKOFF_MAX_MS 30000
+/* The listener's connect waits this long for the host name (resolve.h). */
+#define EVENTS_RESOLVE_MS 2000
 /* Streams have their own idle timeout, comfortably above the keep-alive
  * period, so a quiet stream is never timed out by MHD. */
 #define SSE_CONNECTION_TIMEOUT_S (4 * EVENTS_KEEPALIVE_S)
@@ -249,7 +251,8 @@ static void ev_on_notify(const char *payload)
 static PGconn *ev_listen_connect(void)
 {
     char err[256];
-    PGconn *c = db_connect(cfg->database_url, "fetcher-api-events", 0, err, sizeof err);
+    PGconn *c = db_connect_resolved(cfg->database_url, "fetcher-api-events", 0, EVENTS_RESOLVE_MS,
+                                    NULL, err, sizeof err);
     if (c == NULL) {
         log_msg(LOG_WARNING, "events: cannot connect: %s", err);
         return NULL;

@@ -6,9 +6,14 @@
  *   ep_status.c   /api/fetcher/status, /statistics, /queue
  *   ep_logs.c     /api/fetcher/logs, /recent-updates, /cycles, /cycles/{id}
  *   ep_data.c     /api/fetcher/assets, /portfolios
+ *   ep_history.c  /api/fetcher/assets/{symbol}/history, /api/fetcher/history
  *   ep_trigger.c  POST /api/fetcher/trigger-update
  *   ep_control.c  POST/DELETE /api/fetcher/assets…, /pause, /resume
  *   ep_metrics.c  /metrics, /api/fetcher/events (events.c does the work)
+ *   ep_portfolios.c  POST/GET/PATCH/DELETE /api/fetcher/portfolios/{id}…,
+ *                 positions, CSV import
+ *   ep_search.c   /api/fetcher/search (the providers' own symbol search)
+ *   ep_start.c    POST /api/fetcher/demo, /api/fetcher/openapi.json
  *   ep_alerts.c   /api/fetcher/alerts (alerts.c raises them)
  *   static.c      the dashboard's files
  *
@@ -33,6 +38,8 @@ enum MHD_Result ep_cycles(struct MHD_Connection *conn, const struct api_request 
 enum MHD_Result ep_cycle(struct MHD_Connection *conn, const struct api_request *req);
 enum MHD_Result ep_assets(struct MHD_Connection *conn, const struct api_request *req);
 enum MHD_Result ep_portfolios(struct MHD_Connection *conn, const struct api_request *req);
+enum MHD_Result ep_history(struct MHD_Connection *conn, const struct api_request *req);
+enum MHD_Result ep_history_batch(struct MHD_Connection *conn, const struct api_request *req);
 enum MHD_Result ep_trigger_update(struct MHD_Connection *conn, const struct api_request *req);
 enum MHD_Result ep_track(struct MHD_Connection *conn, const struct api_request *req);
 enum MHD_Result ep_untrack(struct MHD_Connection *conn, const struct api_request *req);
@@ -41,6 +48,17 @@ enum MHD_Result ep_pause(struct MHD_Connection *conn, const struct api_request *
 enum MHD_Result ep_resume(struct MHD_Connection *conn, const struct api_request *req);
 enum MHD_Result ep_metrics(struct MHD_Connection *conn, const struct api_request *req);
 enum MHD_Result ep_events(struct MHD_Connection *conn, const struct api_request *req);
+enum MHD_Result ep_portfolio_create(struct MHD_Connection *conn, const struct api_request *req);
+enum MHD_Result ep_portfolio_get(struct MHD_Connection *conn, const struct api_request *req);
+enum MHD_Result ep_portfolio_update(struct MHD_Connection *conn, const struct api_request *req);
+enum MHD_Result ep_portfolio_delete(struct MHD_Connection *conn, const struct api_request *req);
+enum MHD_Result ep_position_add(struct MHD_Connection *conn, const struct api_request *req);
+enum MHD_Result ep_position_update(struct MHD_Connection *conn, const struct api_request *req);
+enum MHD_Result ep_position_delete(struct MHD_Connection *conn, const struct api_request *req);
+enum MHD_Result ep_portfolio_import(struct MHD_Connection *conn, const struct api_request *req);
+enum MHD_Result ep_search(struct MHD_Connection *conn, const struct api_request *req);
+enum MHD_Result ep_demo_load(struct MHD_Connection *conn, const struct api_request *req);
+enum MHD_Result ep_openapi(struct MHD_Connection *conn, const struct api_request *req);
 enum MHD_Result ep_alerts(struct MHD_Connection *conn, const struct api_request *req);
 enum MHD_Result static_serve(struct MHD_Connection *conn, const struct api_request *req);
 

@@ -35,6 +35,7 @@ struct api_request {
     int body_too_large; /* the rest of the body was discarded */
     int head;           /* HEAD: answered as GET without body */
     char segment[72];   /* the segment a route's '*' matched (routes.c) */
+    char segment2[72];  /* the segment its second '*' matched */
     int64_t start_us;   /* monotonic, when the request arrived (for metrics) */
     unsigned status;    /* the status queued for it, 0 until then */
     int stream;         /* a long-lived stream (SSE): kept out of the latency figures */

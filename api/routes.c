@@ -25,7 +25,20 @@ static const struct api_route routes[] = {
     {"POST", "/api/fetcher/assets", ep_track, 0},
     {"DELETE", "/api/fetcher/assets/*", ep_untrack, 0},
     {"POST", "/api/fetcher/assets/*/refresh", ep_refresh, 0},
+    {"GET", "/api/fetcher/assets/*/history", ep_history, ROUTE_CACHED},
+    {"GET", "/api/fetcher/history", ep_history_batch, ROUTE_CACHED},
     {"GET", "/api/fetcher/portfolios", ep_portfolios, ROUTE_CACHED},
+    {"POST", "/api/fetcher/portfolios", ep_portfolio_create, 0},
+    {"GET", "/api/fetcher/portfolios/*", ep_portfolio_get, ROUTE_CACHED},
+    {"PATCH", "/api/fetcher/portfolios/*", ep_portfolio_update, 0},
+    {"DELETE", "/api/fetcher/portfolios/*", ep_portfolio_delete, 0},
+    {"POST", "/api/fetcher/portfolios/*/positions", ep_position_add, 0},
+    {"PATCH", "/api/fetcher/portfolios/*/positions/*", ep_position_update, 0},
+    {"DELETE", "/api/fetcher/portfolios/*/positions/*", ep_position_delete, 0},
+    {"POST", "/api/fetcher/portfolios/*/import", ep_portfolio_import, 0},
+    {"GET", "/api/fetcher/search", ep_search, ROUTE_CACHED},
+    {"POST", "/api/fetcher/demo", ep_demo_load, 0},
+    {"GET", "/api/fetcher/openapi.json", ep_openapi, 0},
     {"GET", "/api/fetcher/alerts", ep_alerts, ROUTE_CACHED},
     {"GET", "/api/fetcher/events", ep_events, 0},
     {"POST", "/api/fetcher/trigger-update", ep_trigger_update, 0},
@@ -36,30 +49,40 @@ static const struct api_route routes[] = {
     {"GET", "/*", static_serve, 0},
 };
 
+/* Matches url against pattern, copying the segment of each '*' into
+ * segs[k * seglen] (nsegs of them, seglen bytes each). A segment never
+ * holds '/'; an empty one matches a trailing star only. */
+static int match_segments(const char *p, const char *u, char *segs, size_t nsegs, size_t seglen)
+{
+    size_t k = 0;
+    for (size_t i = 0; seglen > 0 && i < nsegs; i++)
+        segs[i * seglen] = '\0';
+    for (;;) {
+        const char *star = strchr(p, '*');
+        if (star == NULL)
+            return strcmp(u, p) == 0;
+        size_t fixed = (size_t)(star - p);
+        if (strncmp(u, p, fixed) != 0)
+            return 0;
+        u += fixed;
+        size_t n = strcspn(u, "/");
+        /* An empty segment ("/cycles/") matches a trailing star only, so the
+         * handler answers 404 itself; inside a path it never matches. */
+        if (n == 0 && star[1] != '\0')
+            return 0;
+        if (k >= nsegs || n >= seglen)
+            return 0;
+        memcpy(segs + k * seglen, u, n);
+        segs[k * seglen + n] = '\0';
+        k++;
+        u += n;
+        p = star + 1;
+    }
+}
+
 int routes_match(const char *pattern, const char *url, char *seg, size_t seglen)
 {
-    const char *star = strchr(pattern, '*');
-    if (seglen > 0)
-        seg[0] = '\0';
-    if (star == NULL)
-        return strcmp(url, pattern) == 0;
-    size_t fixed = (size_t)(star - pattern);
-    if (strncmp(url, pattern, fixed) != 0)
-        return 0;
-    const char *s = url + fixed;
-    size_t n = strcspn(s, "/");
-    /* The rest of the url must be the rest of the pattern exactly. */
-    if (strcmp(s + n, star + 1) != 0)
-        return 0;
-    /* An empty segment ("/cycles/") matches a trailing star only, so the
-     * handler answers 404 itself; inside a path it never matches. */
-    if (n == 0 && star[1] != '\0')
-        return 0;
-    if (n >= seglen)
-        return 0;
-    memcpy(seg, s, n);
-    seg[n] = '\0';
-    return 1;
+    return match_segments(pattern, url, seg, 1, seglen);
 }
 
 static int is_api(const char *url)
@@ -70,6 +93,11 @@ static int is_api(const char *url)
 const char *routes_tail(const struct api_request *req)
 {
     return req->segment;
+}
+
+const char *routes_tail2(const struct api_request *req)
+{
+    return req->segment2;
 }
 
 /* "path?k=v&k2=v2" in the order the client sent them, into key; -1 when
@@ -137,7 +165,8 @@ enum MHD_Result routes_dispatch(struct MHD_Connection *conn, struct api_request 
     const char *method = req->head ? "GET" : req->method;
     char allow[64] = "";
     size_t alen = 0;
-    char seg[sizeof req->segment];
+    char seg[2][sizeof req->segment];
+    _Static_assert(sizeof req->segment == sizeof req->segment2, "one size for both segments");
     char why[256];
     const char *param = NULL;
     unsigned refused;
@@ -152,13 +181,14 @@ enum MHD_Result routes_dispatch(struct MHD_Connection *conn, struct api_request 
     }
     for (size_t i = 0; i < ARRAY_LEN(routes); i++) {
         const struct api_route *r = &routes[i];
-        if (!routes_match(r->path, req->url, seg, sizeof seg))
+        if (!match_segments(r->path, req->url, &seg[0][0], 2, sizeof seg[0]))
             continue;
         if (r == &routes[ARRAY_LEN(routes) - 1] && is_api(req->url))
             continue;
         if (strcmp(r->method, method) == 0) {
             req->route = r;
-            memcpy(req->segment, seg, sizeof seg);
+            memcpy(req->segment, seg[0], sizeof req->segment);
+            memcpy(req->segment2, seg[1], sizeof req->segment2);
             if ((r->flags & ROUTE_CACHED) && cache_enabled())
                 return run_cached(conn, r, req);
             /* Every route that is not a read is a write and gets the

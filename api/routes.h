@@ -2,10 +2,11 @@
  * routes — the route table of fetcher-api and the dispatcher over it.
  *
  * A route is {method, path, handler, flags}. A path is exact ("/healthz")
- * or has one '*' standing for one segment without '/', at the end
- * (cycles/{id} is "/api/fetcher/cycles/" + star) or inside (assets/{symbol}
- * /refresh); a segment inside a path must not be empty;
- * the handler reads the segment with routes_tail(). A known path asked
+ * or has up to two '*', each standing for one segment without '/', at the
+ * end (cycles/{id} is "/api/fetcher/cycles/" + star) or inside
+ * (assets/{symbol}/refresh, portfolios/{id}/positions/{symbol}); a segment
+ * inside a path must not be empty; the handler reads the first segment
+ * with routes_tail() and the second with routes_tail2(). A known path asked
  * with another method gets 405 with Allow listing the methods it does take;
  * anything else 404. HEAD is answered as GET (MHD drops the body).
  *
@@ -41,9 +42,12 @@ enum MHD_Result routes_dispatch(struct MHD_Connection *conn, struct api_request 
 /* The segment the route's '*' matched ("" when none), owned by req. */
 const char *routes_tail(const struct api_request *req);
 
-/* Pure matching, for tests and fuzzing: 1 when url matches pattern, with
- * the '*' segment copied into seg (seglen bytes; a longer segment does not
- * match). */
+/* The segment the route's second '*' matched ("" when none), owned by req. */
+const char *routes_tail2(const struct api_request *req);
+
+/* Pure matching, for tests and fuzzing: 1 when url matches pattern (one
+ * '*' at most), with the '*' segment copied into seg (seglen bytes; a
+ * longer segment does not match). */
 int routes_match(const char *pattern, const char *url, char *seg, size_t seglen);
 
 #endif

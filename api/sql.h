@@ -22,17 +22,18 @@ enum api_stmt {
     SQL_STATISTICS,     /* $1 live window (s) → one JSON document */
     SQL_LOGS,           /* $1 limit $2 offset $3 level $4 levels[] $5 since $6 until
                            $7 cycle_id $8 q $9 before_id → JSON */
-    SQL_RECENT_UPDATES, /* $1 limit $2 symbol $3 success → JSON */
+    SQL_RECENT_UPDATES, /* $1 limit $2 symbol $3 success $4 before_id → JSON */
     SQL_TRIGGER,        /* $1 payload → pg_notify */
-    SQL_CYCLES,         /* $1 limit $2 offset $3 status → JSON */
+    SQL_CYCLES,         /* $1 limit $2 offset $3 status $4 before_id → JSON */
     SQL_CYCLE,          /* $1 id → JSON or no row */
     SQL_ASSETS,         /* → JSON */
     SQL_PORTFOLIOS,     /* → JSON */
     SQL_QUEUE,          /* $1 live window (s) → JSON */
     SQL_LOGS_FAST,      /* $1 limit $2 offset $3 level $4 levels[] $5 before_id → JSON;
-                           total from fetcher_log_counts (migration 003) */
+                           total from fetcher_log_counts (migrations 003, 009) */
     SQL_TRACK,          /* $1 symbol $2 name $3 type $4 currency $5 provider
-                           $6 provider_symbol $7 client → tracked now (0/1), asset JSON */
+                           $6 provider_symbol $7 client $8 exchange
+                           → tracked now (0/1), asset JSON */
     SQL_UNTRACK,        /* $1 symbol $2 client → rows untracked (0/1) */
     SQL_REFRESH,        /* $1 symbol $2 payload → one row when tracked (and notified) */
     SQL_PAUSE,          /* $1 client $2 control payload $3 event payload → paused, since */
@@ -53,6 +54,35 @@ enum api_stmt {
                             every notice still pending, oldest first */
     SQL_ALERT_PURGE,     /* $1 days → resolved alerts older than that deleted */
     SQL_ALERTS,          /* $1 limit $2 status ('firing'|'resolved'|NULL) → JSON */
+    /* Portfolios (ep_portfolios.c). Every write also moves
+     * portfolios.updated_at and writes its fetcher_logs row, in the same
+     * statement. $client is the numeric client address. */
+    SQL_PORTFOLIO_CREATE, /* $1 name $2 currency $3 client → document; no row: name taken */
+    SQL_PORTFOLIO_GET,    /* $1 id → document, or no row */
+    SQL_PORTFOLIO_UPDATE, /* $1 id $2 name $3 currency (NULL = keep) $4 client
+                             → found, name taken, document */
+    SQL_PORTFOLIO_DELETE, /* $1 id $2 client → rows deleted (0/1) */
+    SQL_POSITION_ADD,     /* $1 id $2 symbol $3 quantity $4 price $5 currency $6 client
+                             → portfolio found, asset known, position (NULL: held already) */
+    SQL_POSITION_UPDATE,  /* $1 id $2 symbol $3 quantity $4 price (NULL = keep) $5 currency
+                             $6 set currency (bool) $7 client → portfolio found, position */
+    SQL_POSITION_DELETE,  /* $1 id $2 symbol $3 client → portfolio found, rows deleted */
+    SQL_IMPORT_CHECK,     /* $1 id $2 [{line, symbol}] → portfolio found,
+                             [{line, known, held, tracked}] */
+    SQL_IMPORT_COMMIT,    /* $1 id $2 [{symbol, quantity, average_buy_price, currency}]
+                             $3 client → portfolio found, positions written */
+    SQL_SEARCH_KNOWN,     /* $1 [symbol…] → {symbol: {tracked, provider, provider_symbol}} */
+    SQL_DEMO_CHECK,       /* → assets, portfolios (the demo loads into an empty database) */
+    SQL_DEMO_DONE,        /* $1 client $2 trigger payload → log row + NOTIFY fetcher_trigger */
+    SQL_HISTORY_DAILY,    /* $1 symbol $2 interval back (NULL: all) $3 currency (NULL: the
+                             asset's) $4 range name → JSON, or no row (no such asset) */
+    SQL_HISTORY_INTRADAY, /* $1 symbol $2 currency $3 range name → JSON or no row */
+    SQL_HISTORY_BATCH,    /* $1 symbols text[] (NULL: every tracked one) $2 interval back
+                             (NULL: all) $3 intraday (bool) $4 points per symbol $5 range
+                             name → JSON */
+    SQL_RATE_KNOWN,       /* $1 currency → 1 when a USD rate for it is stored (or USD) */
+    SQL_SET_TIMEOUT,      /* $1 ms → this session's statement_timeout */
+    SQL_LOGS_NARROW,      /* as SQL_LOGS, for cycle_id or q: the matches found first */
     SQL_COUNT_
 };
 

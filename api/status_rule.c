@@ -47,9 +47,20 @@ out:
     return st;
 }
 
+enum status_state status_idle(enum status_state st, long long tracked, const char **reason)
+{
+    if (st != STATUS_RUNNING || tracked != 0)
+        return st;
+    if (reason != NULL)
+        *reason = "no assets tracked";
+    return STATUS_IDLE;
+}
+
 const char *status_name(enum status_state s)
 {
     switch (s) {
+    case STATUS_IDLE:
+        return "idle";
     case STATUS_RUNNING:
         return "running";
     case STATUS_DEGRADED:

@@ -14,7 +14,7 @@
 #include <json-c/json.h>
 #include <stdint.h>
 
-enum status_state { STATUS_STOPPED = 0, STATUS_RUNNING, STATUS_DEGRADED };
+enum status_state { STATUS_STOPPED = 0, STATUS_RUNNING, STATUS_DEGRADED, STATUS_IDLE };
 
 /* max(3 × heartbeat_s, 15), in seconds. */
 int status_live_window_s(int64_t heartbeat_s);
@@ -27,7 +27,13 @@ int status_live_window_s(int64_t heartbeat_s);
  * static. */
 enum status_state status_evaluate(int live, struct json_object *detail, const char **reason);
 
-/* "stopped", "running", "degraded". */
+/* A running service with nothing to fetch says so: STATUS_IDLE when st is
+ * STATUS_RUNNING and tracked is 0, with *reason (may be NULL) "no assets
+ * tracked" (static); otherwise st unchanged and *reason untouched. Degraded
+ * and stopped are kept as they are: they say more than "idle" would. */
+enum status_state status_idle(enum status_state st, long long tracked, const char **reason);
+
+/* "stopped", "running", "degraded", "idle". */
 const char *status_name(enum status_state s);
 
 #endif

@@ -34,6 +34,9 @@ static const struct var vars[] = {
      "PostgreSQL connection string (libpq URI or key=value)"},
     {"FETCH_INTERVAL", K_DURATION, I(fetch_interval_s), "600", 1, 7 * 86400,
      "time between cycles: 30s, 10m, 1h"},
+    {"FETCH_CHECK_INTERVAL", K_DURATION, I(check_interval_s), "30", 1, 3600,
+     "how often fetcherd asks which assets are due (older than their FETCH_STALENESS bound); "
+     "never longer than the shortest bound"},
     {"LOG_RETENTION_DAYS", K_INT, I(log_retention_days), "30", 1, 3650,
      "days of fetcher_logs / price_update_log / fetcher_statistics kept"},
     {"PRICE_INTRADAY_DAYS", K_INT, I(price_intraday_days), "30", 1, 36500,
@@ -85,14 +88,27 @@ static const struct var vars[] = {
     {"FETCH_RATE_LIMITS", K_STR, S(rate_limits), CONFIG_DEFAULT_RATE_LIMITS, 0, 0,
      "requests per minute per provider (provider=N,…; 0 = unlimited); left at its default, "
      "coingecko gets 30 when COINGECKO_API_KEY is set"},
+    {"FETCH_BACKFILL", K_INT, I(backfill), "1", 0, 1,
+     "1 = fetch a tracked asset's daily history (Yahoo: 5 years, CoinGecko: 1 year) into "
+     "asset_prices_daily when it has none; 0 = off"},
+    {"FETCH_MARKET_HOURS", K_INT, I(market_hours), "1", 0, 1,
+     "1 = an asset whose market is closed (weekly calendar per exchange; FX 24/5, crypto "
+     "always open) is not fetched until it opens, after one fetch for the closing price; 0 = off"},
     {"FETCH_STALENESS", K_STR, S(staleness), "", 0, 0,
-     "per asset type, how old a price may get before a scheduled cycle refetches it "
-     "(stock=10m,bond=1d; default: FETCH_INTERVAL for every type)"},
+     "per asset type, how long after it was last fetched an asset is due again "
+     "(crypto=1m,stock=10m,bond=1d; never = only when asked, always = every check; default: "
+     "FETCH_INTERVAL for every type; assets.staleness overrides it per asset)"},
     {"PRICE_MAX_AGE", K_DURATION, I(price_max_age_s), "7d", 0, 365 * 86400,
      "an upstream price stamped older than this is refused as stale (0 = no limit)"},
     {"PRICE_MOVE_WARN_PCT", K_INT, I(price_move_warn_pct), "50", 0, 100000,
      "a price that moved more than this % since the last one is stored and logged "
      "as a WARNING (0 = off)"},
+    {"PRICE_CROSSCHECK_PCT", K_INT, I(crosscheck_pct), "2", 1, 1000,
+     "two sources' prices for one asset that differ by more than this % (after currency "
+     "conversion) are logged as a WARNING and shown on the dashboard"},
+    {"PRICE_CROSSCHECK_SAMPLE", K_INT, I(crosscheck_sample), "2", 0, 10000,
+     "assets per cycle asked of their other sources too, at low priority, to cross-check "
+     "(failed-over and probe answers first, then a rotation; 0 = no cross-check)"},
     {"FETCH_MAX_BODY", K_INT, I(max_body_bytes), "1048576", 1024, 64 * 1048576,
      "largest upstream answer accepted, bytes"},
     {"WRITE_BUFFER_ROWS", K_INT, I(write_buffer_rows), "100000", 100, 10000000,
@@ -115,6 +131,9 @@ static const struct var vars[] = {
      "fetcher-api serves identical GET answers for this long (ms, Age header); 0 = off"},
     {"API_SSE_MAX_CLIENTS", K_INT, I(api_sse_max_clients), "64", 1, 1024,
      "event streams (/api/fetcher/events) open at once; more get 503"},
+    {"API_LOG_QUERY_TIMEOUT_MS", K_INT, I(api_log_query_timeout_ms), "2000", 10, 60000,
+     "time a log query with q, since/until or cycle_id may take (ms); past it: 503 naming the "
+     "parameter"},
     {"ALERT_WEBHOOK_URL", K_URL_OPT, S(alert_webhook_url), "", 0, 0,
      "fetcher-api posts each alert and its resolution here (its path, query and user are never "
      "logged); unset = alerts are kept and shown, not sent"},

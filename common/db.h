@@ -11,6 +11,7 @@
 #ifndef FETCHER_DB_H
 #define FETCHER_DB_H
 
+#include "resolve.h"
 #include "util.h"
 
 #include <libpq-fe.h>
@@ -38,6 +39,37 @@ PGconn *db_connect(const char *url, const char *app_name, int statement_timeout_
 /* Starts a non-blocking connection with the same settings (PQconnectPoll
  * finishes it). Returns NULL only when out of memory. */
 PGconn *db_connect_start(const char *url, const char *app_name, int statement_timeout_ms);
+
+/* The hosts of a connection string, for looking their names up off the
+ * connecting thread (resolve.h): libpq then gets each address as hostaddr,
+ * with host kept for TLS, SNI and .pgpass. */
+#define DB_MAX_HOSTS 4
+struct db_hosts {
+    int n;       /* entries of the URL's host list (or PGHOST) */
+    int lookups; /* how many of them are names to look up; 0: connect as is */
+    char name[DB_MAX_HOSTS][256];
+    char port[DB_MAX_HOSTS][16];               /* "" when the URL names none for it */
+    int lookup[DB_MAX_HOSTS];                  /* 1: a name (not an address, not a socket dir) */
+    struct resolve_answer found[DB_MAX_HOSTS]; /* filled by the caller */
+};
+
+/* Fills h from url. h->lookups == 0 (an address, a socket, hostaddr given,
+ * more hosts than DB_MAX_HOSTS, a string libpq will reject itself): connect
+ * with the URL as it is. */
+void db_hosts_parse(const char *url, struct db_hosts *h);
+
+/* db_connect_start for a URL whose names h has looked up: each address of
+ * a name becomes a host entry of its own (libpq tries them in turn). A
+ * name that did not resolve is left out; when nothing is left, returns NULL
+ * with err saying which name did not resolve and why. */
+PGconn *db_connect_start_hosts(const char *url, const char *app_name, int statement_timeout_ms,
+                               const struct db_hosts *h, char *err, size_t errlen);
+
+/* db_connect, with the host names looked up by resolve_wait() first (at
+ * most resolve_ms each; *stop, may be NULL, cuts the wait short): a
+ * resolver that does not answer costs resolve_ms, never its own timeout. */
+PGconn *db_connect_resolved(const char *url, const char *app_name, int statement_timeout_ms,
+                            int resolve_ms, volatile const int *stop, char *err, size_t errlen);
 
 /* Prepares every statement of the table on conn. */
 enum db_status db_prepare_all(PGconn *conn, const struct db_stmt *table, size_t n, char *err,

@@ -68,7 +68,7 @@ const size_t hbs_queue_nfields = ARRAY_LEN(hbs_queue_fields);
 
 const struct hbs_field hbs_provider_fields[] = {
     HBS_P(name, JBUF_STR, "provider name"),
-    HBS_P(state, JBUF_STR, "ok | paused | down | offline"),
+    HBS_P(state, JBUF_STR, "ok | degraded | paused | down | offline"),
     HBS_P(paused_until, JBUF_TIME, "time a 429 or refusal pause ends"),
     HBS_P(refused, JBUF_BOOL, "the pause is a refusal"),
     HBS_P(pause_reason, JBUF_STR, "why it refused us"),
@@ -83,6 +83,9 @@ const struct hbs_field hbs_provider_fields[] = {
     HBS_P(rate_per_minute, JBUF_INT, "requests per minute allowed"),
     HBS_P(latency_p50_ms, JBUF_NUM, "ms"),
     HBS_P(latency_p95_ms, JBUF_NUM, "ms"),
+    HBS_P(recent_requests, JBUF_INT, "its last requests (at most 10, 15 min)"),
+    HBS_P(recent_failed, JBUF_INT, "of those, failed"),
+    HBS_P(last_error, JBUF_STR, "why the last failed one did, or null"),
 };
 const size_t hbs_provider_nfields = ARRAY_LEN(hbs_provider_fields);
 
@@ -103,6 +106,25 @@ const struct hbs_field hbs_process_fields[] = {
     HBS_PR(start_time_seconds, JBUF_NUM, "Unix time"),
 };
 const size_t hbs_process_nfields = ARRAY_LEN(hbs_process_fields);
+const struct hbs_field hbs_failover_fields[] = {
+    {"from", JBUF_STR, "provider the waiters left", HBS_IF_SENT,
+     offsetof(struct hbs_failover, from)},
+    {"to", JBUF_STR, "provider they went to", HBS_IF_SENT, offsetof(struct hbs_failover, to)},
+    {"count", JBUF_INT, "waiters", HBS_IF_SENT, offsetof(struct hbs_failover, count)},
+};
+const size_t hbs_failover_nfields = ARRAY_LEN(hbs_failover_fields);
+
+const struct hbs_field hbs_source_class_fields[] = {
+    {"class", JBUF_STR, "stock | crypto | fx", HBS_IF_SENT,
+     offsetof(struct hbs_source_class, name)},
+    {"sources", JBUF_STR, "providers in order, comma-separated", HBS_IF_SENT,
+     offsetof(struct hbs_source_class, sources)},
+    {"usable", JBUF_INT, "providers that can be asked", HBS_IF_SENT,
+     offsetof(struct hbs_source_class, usable)},
+    {"note", JBUF_STR, "why there is no second source, or null", HBS_IF_SENT,
+     offsetof(struct hbs_source_class, note)},
+};
+const size_t hbs_source_class_nfields = ARRAY_LEN(hbs_source_class_fields);
 
 const struct hbs_field hbs_detail_fields[] = {
     HBS_D(db, JBUF_STR, "ok | connecting | reconnecting"),
@@ -122,6 +144,12 @@ const struct hbs_field hbs_detail_fields[] = {
     HBS_D(fleet_assets, JBUF_INT, "assets in those shares"),
     HBS_D(fleet_claims_released, JBUF_INT, "dead instances' claims returned to the pool"),
     HBS_D(write_buffer_capacity, JBUF_INT, "rows (WRITE_BUFFER_ROWS)"),
+    HBS_D(backfill_active, JBUF_BOOL, "a daily-history backfill is running"),
+    HBS_D(market_hours, JBUF_BOOL, "closed markets are not fetched (FETCH_MARKET_HOURS)"),
+    HBS_D(backfill_total, JBUF_INT, "assets in the backfill's round"),
+    HBS_D(backfill_done, JBUF_INT, "assets answered (stored or failed)"),
+    HBS_D(backfill_failed, JBUF_INT, "assets whose backfill failed"),
+    HBS_D(backfill_requests, JBUF_INT, "history requests sent since start"),
 };
 const size_t hbs_detail_nfields = ARRAY_LEN(hbs_detail_fields);
 
@@ -165,8 +193,29 @@ static void hbs_write_provider_counts(struct jbuf *b, const struct hbs_queue *q,
     jbuf_obj_end(b);
 }
 
+/* Writes key: [elements of fields each] into the open object of b. */
+static void hbs_write_array(struct jbuf *b, const char *key, const struct hbs_field *fields,
+                            size_t nfields, const void *elems, size_t size, size_t n)
+{
+    jbuf_key(b, key);
+    jbuf_arr(b);
+    for (size_t i = 0; i < n; i++) {
+        jbuf_obj(b);
+        hbs_write_fields(b, fields, nfields, (const char *)elems + i * size);
+        jbuf_obj_end(b);
+    }
+    jbuf_arr_end(b);
+}
+
 void hbs_write(struct jbuf *b, const struct hbs_row *row, const struct hbs_queue *q,
                const struct hbs_provider *p, size_t np, const struct hbs_detail *detail)
+{
+    hbs_write_ex(b, row, q, p, np, NULL, detail);
+}
+
+void hbs_write_ex(struct jbuf *b, const struct hbs_row *row, const struct hbs_queue *q,
+                  const struct hbs_provider *p, size_t np, const struct hbs_queue_extra *extra,
+                  const struct hbs_detail *detail)
 {
     jbuf_obj(b);
     hbs_write_fields(b, hbs_row_fields, hbs_row_nfields, row);
@@ -187,6 +236,12 @@ void hbs_write(struct jbuf *b, const struct hbs_row *row, const struct hbs_queue
         jbuf_obj_end(b);
     }
     jbuf_arr_end(b);
+    if (extra != NULL) {
+        hbs_write_array(b, HBS_QUEUE_FAILOVERS, hbs_failover_fields, hbs_failover_nfields,
+                        extra->failovers, sizeof extra->failovers[0], extra->nfailovers);
+        hbs_write_array(b, HBS_QUEUE_SOURCES, hbs_source_class_fields, hbs_source_class_nfields,
+                        extra->classes, sizeof extra->classes[0], extra->nclasses);
+    }
     jbuf_obj_end(b);
     jbuf_key(b, "detail");
     jbuf_obj(b);
@@ -236,6 +291,8 @@ json_object *hbs_read_queue(json_object *src)
     /* Passed on as fetcherd wrote them, when present: per-provider state
      * and the batching figures. */
     hbs_pass_on(q, src, HBS_QUEUE_PROVIDERS);
+    hbs_pass_on(q, src, HBS_QUEUE_FAILOVERS);
+    hbs_pass_on(q, src, HBS_QUEUE_SOURCES);
     for (size_t i = 0; i < hbs_queue_nfields; i++)
         if (hbs_queue_fields[i].serve == HBS_IF_SENT)
             hbs_pass_on(q, src, hbs_queue_fields[i].name);

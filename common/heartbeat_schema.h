@@ -84,7 +84,9 @@ extern const size_t hbs_queue_nfields;
 /* One element of queue.providers. */
 struct hbs_provider {
     const char *name;
-    const char *state;    /* "ok", "paused" (a 429 or a refusal), "down" or "offline" */
+    /* "ok", "degraded" (some of its recent requests failed), "paused" (a
+     * 429 or a refusal), "down" or "offline" */
+    const char *state;
     int64_t paused_until; /* wall ms; 0 = not paused */
     int refused;          /* the pause is a refusal (401/403, a block page) */
     const char *pause_reason;
@@ -92,6 +94,8 @@ struct hbs_provider {
     int64_t in_flight, queued, requests, errors, refusals, rate_per_minute;
     int64_t failovers_out, failovers_in;
     double latency_p50_ms, latency_p95_ms;
+    int64_t recent_requests, recent_failed;
+    const char *last_error; /* of the last failed recent request, or NULL */
     /* Written after the table's fields, totals since the daemon started:
      *   "outcomes": {"ok": n, …} — finished requests by hbs_outcome_names;
      *   "latency_buckets": [n, …] — request latencies per bucket of the
@@ -122,6 +126,38 @@ extern const struct hbs_field hbs_process_fields[];
 extern const size_t hbs_process_nfields;
 #define HBS_DETAIL_PROCESS "process"
 
+/* One element of queue.failovers: waiters that moved from provider `from`
+ * to the next source `to`, since the process started (only pairs that
+ * happened). /metrics serves it as fetcherd_failovers_total{from,to}. */
+struct hbs_failover {
+    const char *from, *to;
+    int64_t count;
+};
+extern const struct hbs_field hbs_failover_fields[];
+extern const size_t hbs_failover_nfields;
+#define HBS_QUEUE_FAILOVERS "failovers"
+
+/* One element of queue.sources: an asset class's sources as configured
+ * (FETCH_SOURCES), how many of them can be used, and for people why a
+ * class has no second source ("TWELVEDATA_API_KEY is not set"), or null. */
+struct hbs_source_class {
+    const char *name;    /* "stock", "crypto", "fx" */
+    const char *sources; /* "yahoo,twelvedata (no key)" */
+    int64_t usable;
+    const char *note;
+};
+extern const struct hbs_field hbs_source_class_fields[];
+extern const size_t hbs_source_class_nfields;
+#define HBS_QUEUE_SOURCES "sources"
+
+/* What `queue` carries besides its counters and providers. */
+struct hbs_queue_extra {
+    const struct hbs_failover *failovers;
+    size_t nfailovers;
+    const struct hbs_source_class *classes;
+    size_t nclasses;
+};
+
 /* `detail`: the daemon's view of its own health. fetcher-api's status rule
  * reads the three fields named below; the others are shown as written. */
 struct hbs_detail {
@@ -136,6 +172,10 @@ struct hbs_detail {
     const char *fleet_leader; /* the schedule lease's holder as last seen, or null */
     int64_t fleet_epoch, fleet_shares, fleet_assets, fleet_claims_released;
     int64_t write_buffer_capacity;
+    /* the daily-history backfill's round: "backfilling done of total" */
+    int backfill_active;
+    int market_hours; /* FETCH_MARKET_HOURS: closed markets are not fetched */
+    int64_t backfill_total, backfill_done, backfill_failed, backfill_requests;
     /* Written after the table's fields: "process" (the struct above), and
      * "stale_after_s": {"stock": 600, …}, each asset type's staleness bound
      * (FETCH_STALENESS), which fetcher-api adds one fetch interval to when
@@ -159,6 +199,11 @@ void hbs_write_fields(struct jbuf *b, const struct hbs_field *fields, size_t n, 
  * providers[0, np) as `queue`, then `detail`. */
 void hbs_write(struct jbuf *b, const struct hbs_row *row, const struct hbs_queue *q,
                const struct hbs_provider *p, size_t np, const struct hbs_detail *detail);
+/* hbs_write() with `queue`'s failovers and sources arrays (extra may be
+ * NULL: both left out). */
+void hbs_write_ex(struct jbuf *b, const struct hbs_row *row, const struct hbs_queue *q,
+                  const struct hbs_provider *p, size_t np, const struct hbs_queue_extra *extra,
+                  const struct hbs_detail *detail);
 
 /* The queue object fetcher-api answers, from the column's parsed JSON (src
  * borrowed; NULL or not an object: all HBS_ALWAYS counters 0). Returns a

@@ -17,10 +17,12 @@
 struct asset_list {
     int refs;
     size_t n;
+    char checked_at[40];
     struct asset a[];
 };
 
 struct asset_cache {
+    struct due_params due;
     struct asset_list *list; /* NULL before the first successful read */
     char (*ccy)[4];          /* currencies needing a USD rate */
     size_t nccy;
@@ -70,9 +72,24 @@ void asset_list_release(struct asset_list *l)
         free(l);
 }
 
+const char *asset_list_checked_at(const struct asset_list *l)
+{
+    return l ? l->checked_at : "";
+}
+
 struct asset_cache *asset_cache_new(void)
 {
-    return calloc(1, sizeof(struct asset_cache));
+    struct asset_cache *ac = calloc(1, sizeof *ac);
+    if (ac != NULL) {
+        /* every asset due at every read, until the scheduler says more */
+        ac->due = (struct due_params){.check_s = 1, .default_s = 0, .bounds_json = "{}"};
+    }
+    return ac;
+}
+
+void asset_cache_set_due(struct asset_cache *ac, const struct due_params *p)
+{
+    ac->due = *p;
 }
 
 void asset_cache_free(struct asset_cache *ac)
@@ -119,6 +136,12 @@ static struct asset_list *assets_parse(const PGresult *res)
         if (util_parse_i64(PQgetvalue(res, row, 6), -1, INT64_MAX, &x->age_s) != 0)
             x->age_s = -1;
         x->last_price = PQgetisnull(res, row, 7) ? 0 : strtod(PQgetvalue(res, row, 7), NULL);
+        x->due_known = 1;
+        x->due = strcmp(PQgetvalue(res, row, 9), "t") == 0;
+        x->market_closed = strcmp(PQgetvalue(res, row, 10), "t") == 0;
+        x->never = strcmp(PQgetvalue(res, row, 12), "t") == 0;
+        if (l->n == 0 && !PQgetisnull(res, row, 11))
+            util_strlcpy(l->checked_at, PQgetvalue(res, row, 11), sizeof l->checked_at);
         l->n++;
     }
     return l;
@@ -254,7 +277,12 @@ struct assets_read *assets_read_tracked(struct loop *l, struct dbconn *db, struc
     struct assets_read *r = assets_read_new(l, db, ac, cb, cls);
     if (r == NULL)
         return NULL;
-    if (dbconn_query(db, SQL_TRACKED_ASSETS, 0, NULL, assets_on_tracked, r) == 0)
+    char check[24], def[24];
+    snprintf(check, sizeof check, "%lld", (long long)ac->due.check_s);
+    snprintf(def, sizeof def, "%lld", (long long)ac->due.default_s);
+    const char *params[4] = {check, ac->due.bounds_json, def,
+                             ac->due.market_hours ? "true" : "false"};
+    if (dbconn_query(db, SQL_TRACKED_ASSETS, 4, params, assets_on_tracked, r) == 0)
         return r;
     return assets_defer(r, dbconn_last_error(db)[0] ? dbconn_last_error(db)
                                                     : "database not connected");

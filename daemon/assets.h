@@ -28,6 +28,11 @@ struct asset {
     char sources[64];  /* assets.sources, comma-separated; "" = its class's */
     int64_t age_s;     /* since its last update when read; -1 = never */
     double last_price; /* 0 = none */
+    /* What the schedule's question (fetcher_due_assets) said when read:
+     * due now; or stale but its market is closed (skipped, counted). A
+     * list from the cache (database away) says neither: due_known = 0. */
+    uint8_t due_known, due, market_closed;
+    uint8_t never; /* its bound is 'never': fetched only when someone asks */
 };
 
 /* An immutable, reference-counted list of assets, shared by the cache and
@@ -40,6 +45,9 @@ const struct asset *asset_list_at(const struct asset_list *l, size_t i);
 struct asset_list *asset_list_ref(struct asset_list *l);
 /* Drops a reference; the last one frees. NULL is a no-op. */
 void asset_list_release(struct asset_list *l);
+/* The database's time of the check that read the list (RFC 3339), or ""
+ * (a cached list, or named assets): what the rows' last_attempt_at gets. */
+const char *asset_list_checked_at(const struct asset_list *l);
 
 /* The rows of a statement whose first nine columns are
  * SQL_TRACKED_ASSETS' (the fleet's claims) as a new list, one reference
@@ -52,6 +60,16 @@ struct asset_cache *asset_cache_new(void);
 void asset_cache_free(struct asset_cache *ac);
 /* Assets known, or -1 before the first successful read. */
 int asset_cache_count(const struct asset_cache *ac);
+
+/* What the schedule asks the database (fetcher_due_assets, migration
+ * 010): the check interval, the bounds per type as JSON ({"crypto": 60,
+ * "bond": -1}), the default bound, whether markets have hours. Copied. */
+struct due_params {
+    int64_t check_s, default_s;
+    char bounds_json[512];
+    int market_hours;
+};
+void asset_cache_set_due(struct asset_cache *ac, const struct due_params *p);
 
 /* What a read delivers. list is a reference the callback takes over (NULL
  * when there is none: error then says why). ccy (nccy currencies other

@@ -22,6 +22,7 @@ struct cycle;
 struct staleness;
 struct sources;
 struct fleet;
+struct backfill;
 
 struct daemon {
     struct loop *loop;
@@ -31,6 +32,7 @@ struct daemon {
     struct fetcher *fetcher;
     struct scheduler *sched;
     struct fleet *fleet;               /* NULL in a --once run */
+    struct backfill *backfill;         /* NULL in a --once run */
     const struct staleness *staleness; /* parsed FETCH_STALENESS */
     const struct sources *sources;     /* parsed FETCH_SOURCES */
     char instance_id[64];

@@ -1,9 +1,12 @@
 /*
  * dbconn — see dbconn.h.
  *
- * States: DOWN (a reconnect timer is armed), CONNECTING (PQconnectPoll on
- * the socket), UP (commands flow). After every (re)connect the socket is
- * read again with PQsocket(): libpq may hand us a different fd.
+ * States: DOWN (a reconnect timer is armed), RESOLVING (the URL's host
+ * names are being looked up in a thread of their own, resolve.h: libpq
+ * would look them up synchronously, on the loop, for as long as the
+ * resolver takes), CONNECTING (PQconnectPoll on the socket), UP (commands
+ * flow). After every (re)connect the socket is read again with PQsocket():
+ * libpq may hand us a different fd.
  */
 #include "dbconn.h"
 #include "log.h"
@@ -15,9 +18,12 @@
 
 #define DBCONN_MAX_QUEUED 100000
 #define DBCONN_MAX_PARAMS 16
+/* A lookup that takes longer is a failed attempt (the reconnect backoff
+ * follows): the system resolver's own timeout is 5 s per try, two tries. */
+#define DBCONN_RESOLVE_MS 10000
 
 enum cmd_kind { CMD_PREPARE, CMD_EXEC, CMD_SIMPLE };
-enum conn_state { DOWN, CONNECTING, UP };
+enum conn_state { DOWN, RESOLVING, CONNECTING, UP };
 
 struct cmd {
     TAILQ_ENTRY(cmd) link;
@@ -56,12 +62,17 @@ struct dbconn {
     int lost_owed;    /* the state(0) event, owed with them */
     PGresult *result; /* first result of the command in flight */
     int64_t reconnect_timer;
+    struct db_hosts hosts; /* the URL's hosts; hosts.lookups == 0: libpq as is */
+    int resolve_fd;        /* the lookup of hosts.name[resolve_i], or -1 */
+    int resolve_i;
+    int64_t resolve_timer;
     int attempts;
     char last_error[256];
 };
 
 static void dbc_start_connect(struct dbconn *d);
 static void dbc_send_next(struct dbconn *d);
+static void dbc_stop_resolving(struct dbconn *d);
 
 static void dbc_cmd_free(struct cmd *c)
 {
@@ -137,6 +148,7 @@ static void dbc_go_down(struct dbconn *d, const char *why)
 {
     int was_up = d->state == UP;
     dbc_set_error(d, why);
+    dbc_stop_resolving(d);
     if (d->fd >= 0)
         loop_unwatch(d->loop, d->fd);
     d->fd = -1;
@@ -372,11 +384,12 @@ static void dbc_on_socket(struct loop *l, int fd, int events, void *cls)
         dbc_go_down(d, PQerrorMessage(d->conn));
 }
 
-static void dbc_start_connect(struct dbconn *d)
+static void dbc_connect_now(struct dbconn *d)
 {
-    d->conn = db_connect_start(d->url, "fetcherd", 30000);
+    char err[256] = "out of memory";
+    d->conn = db_connect_start_hosts(d->url, "fetcherd", 30000, &d->hosts, err, sizeof err);
     if (d->conn == NULL || PQstatus(d->conn) == CONNECTION_BAD) {
-        dbc_go_down(d, d->conn ? PQerrorMessage(d->conn) : "out of memory");
+        dbc_go_down(d, d->conn ? PQerrorMessage(d->conn) : err);
         return;
     }
     d->state = CONNECTING;
@@ -386,6 +399,91 @@ static void dbc_start_connect(struct dbconn *d)
         return;
     }
     dbc_watch(d, LOOP_WRITABLE);
+}
+
+/* ---- looking the host names up, off the loop --------------------------- */
+
+static void dbc_stop_resolving(struct dbconn *d)
+{
+    if (d->resolve_fd >= 0) {
+        loop_unwatch(d->loop, d->resolve_fd);
+        resolve_cancel(d->resolve_fd);
+    }
+    d->resolve_fd = -1;
+    if (d->resolve_timer > 0)
+        loop_timer_del(d->loop, d->resolve_timer);
+    d->resolve_timer = 0;
+}
+
+static void dbc_resolve_next(struct dbconn *d);
+
+static void dbc_on_resolved(struct loop *l, int fd, int events, void *cls)
+{
+    (void)l;
+    (void)fd;
+    (void)events;
+    struct dbconn *d = cls;
+    int i = d->resolve_i;
+    loop_unwatch(d->loop, d->resolve_fd);
+    if (resolve_finish(d->resolve_fd, &d->hosts.found[i]) != 0) {
+        memset(&d->hosts.found[i], 0, sizeof d->hosts.found[i]);
+        util_strlcpy(d->hosts.found[i].error, "the lookup ended without an answer",
+                     sizeof d->hosts.found[i].error);
+    }
+    d->resolve_fd = -1;
+    d->resolve_i++;
+    dbc_resolve_next(d);
+}
+
+static int64_t dbc_on_resolve_timeout(struct loop *l, void *cls)
+{
+    (void)l;
+    struct dbconn *d = cls;
+    d->resolve_timer = 0;
+    char why[300];
+    snprintf(why, sizeof why,
+             "cannot resolve database host \"%.100s\": no answer from the resolver within %ds",
+             d->hosts.name[d->resolve_i], DBCONN_RESOLVE_MS / 1000);
+    dbc_go_down(d, why);
+    return LOOP_TIMER_STOP;
+}
+
+/* Looks up the next name of the host list, or connects when all are done. */
+static void dbc_resolve_next(struct dbconn *d)
+{
+    while (d->resolve_i < d->hosts.n && !d->hosts.lookup[d->resolve_i])
+        d->resolve_i++;
+    if (d->resolve_i >= d->hosts.n) {
+        dbc_stop_resolving(d);
+        dbc_connect_now(d);
+        return;
+    }
+    d->resolve_fd = resolve_start(d->hosts.name[d->resolve_i]);
+    if (d->resolve_fd < 0) {
+        dbc_go_down(d, "cannot start a host-name lookup (out of threads or descriptors)");
+        return;
+    }
+    if (loop_watch(d->loop, d->resolve_fd, LOOP_READABLE, dbc_on_resolved, d) != 0) {
+        dbc_go_down(d, "cannot watch the host-name lookup");
+        return;
+    }
+    if (d->resolve_timer == 0) {
+        int64_t t = loop_timer_add(d->loop, DBCONN_RESOLVE_MS, dbc_on_resolve_timeout, d);
+        d->resolve_timer = t > 0 ? t : 0;
+    }
+}
+
+static void dbc_start_connect(struct dbconn *d)
+{
+    if (d->hosts.lookups == 0) {
+        dbc_connect_now(d);
+        return;
+    }
+    d->state = RESOLVING;
+    d->resolve_i = 0;
+    for (int i = 0; i < d->hosts.n; i++)
+        memset(&d->hosts.found[i], 0, sizeof d->hosts.found[i]);
+    dbc_resolve_next(d);
 }
 
 /* ---- public --------------------------------------------------------- */
@@ -408,6 +506,8 @@ struct dbconn *dbconn_new(struct loop *l, const char *url, const struct db_stmt 
     if (ev)
         d->ev = *ev;
     d->fd = -1;
+    d->resolve_fd = -1;
+    db_hosts_parse(url, &d->hosts);
     TAILQ_INIT(&d->cmds);
     TAILQ_INIT(&d->failed);
     dbc_start_connect(d);
@@ -420,6 +520,7 @@ void dbconn_free(struct dbconn *d)
         return;
     if (d->fd >= 0)
         loop_unwatch(d->loop, d->fd);
+    dbc_stop_resolving(d);
     if (d->reconnect_timer > 0)
         loop_timer_del(d->loop, d->reconnect_timer);
     if (d->deliver_timer > 0)
@@ -483,6 +584,15 @@ int dbconn_query_borrowed(struct dbconn *d, const char *name, int nparams,
                           const char *const *params, dbconn_cb cb, void *cls)
 {
     return dbc_query(d, name, nparams, params, 1, cb, cls);
+}
+
+void dbconn_retry_now(struct dbconn *d)
+{
+    if (d->state != DOWN || d->reconnect_timer == 0)
+        return;
+    loop_timer_del(d->loop, d->reconnect_timer);
+    d->reconnect_timer = 0;
+    dbc_on_reconnect(d->loop, d);
 }
 
 int dbconn_is_up(const struct dbconn *d)

@@ -60,6 +60,9 @@ int dbconn_query_borrowed(struct dbconn *d, const char *name, int nparams,
  * scheduler: wait for the first connection), not as a guard before
  * dbconn_query. */
 int dbconn_is_up(const struct dbconn *d);
+/* While down and waiting out the reconnect backoff: tries now (shutdown
+ * gives a database that is away one chance to take the last rows). */
+void dbconn_retry_now(struct dbconn *d);
 /* Statements waiting or in flight. */
 size_t dbconn_queued(const struct dbconn *d);
 /* "ok", "connecting" or "reconnecting"; and the last connection error. */

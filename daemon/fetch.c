@@ -5,11 +5,21 @@
  * when to wake it (CURLMOPT_TIMERFUNCTION); the loop does the waiting. We
  * only ever remove an easy handle after curl_multi_info_read() said it is
  * done, and never from inside one of libcurl's callbacks.
+ *
+ * Host names: libcurl looks them up in a thread of its own (Debian's
+ * libcurl4-openssl is built with the threaded resolver; fetcher_new
+ * refuses a libcurl without an asynchronous one). Removing a transfer
+ * whose lookup is still running (a timeout, a cancel on shutdown) would
+ * wait for that thread — for as long as the system resolver takes, on
+ * our loop — unless CURLOPT_QUICK_EXIT lets libcurl leave the thread to
+ * finish on its own.
  */
 #include "fetch.h"
 #include "log.h"
+#include "resolve.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +33,7 @@ struct fetch_handle {
     char *body;
     size_t len, cap;
     int too_large;
+    char host[128]; /* for messages: the URL's host, never its path or query */
     struct fetch_handle *prev, *next;
 };
 
@@ -144,6 +155,12 @@ struct fetcher *fetcher_new(struct loop *l, const struct fetch_options *opt)
             return NULL;
         curl_global_done = 1;
     }
+    if (!(curl_version_info(CURLVERSION_NOW)->features & CURL_VERSION_ASYNCHDNS)) {
+        /* a synchronous resolver would stall the loop on every lookup */
+        log_msg(LOG_ERROR, "fetch: this libcurl has no asynchronous resolver (need the threaded "
+                           "or c-ares one)");
+        return NULL;
+    }
     struct fetcher *f = calloc(1, sizeof *f);
     if (f == NULL)
         return NULL;
@@ -217,6 +234,15 @@ struct fetch_handle *fetch_start(struct fetcher *f, const char *url, const char 
         h->headers = s;
     }
     CURL *e = h->easy;
+    CURLU *u = curl_url();
+    char *host = NULL;
+    if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK)
+        util_strlcpy(h->host, host, sizeof h->host);
+    else
+        util_strlcpy(h->host, "the provider", sizeof h->host);
+    curl_free(host);
+    curl_url_cleanup(u);
     curl_easy_setopt(e, CURLOPT_URL, url);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->headers);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
@@ -238,6 +264,9 @@ struct fetch_handle *fetch_start(struct fetcher *f, const char *url, const char 
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
     curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)f->opt.max_body);
+    /* a lookup still running when the transfer ends is left to finish in
+     * its thread, not waited for on the loop (see the top of this file) */
+    curl_easy_setopt(e, CURLOPT_QUICK_EXIT, 1L);
     if (curl_multi_add_handle(f->multi, e) != CURLM_OK) {
         curl_slist_free_all(h->headers);
         curl_easy_cleanup(e);
@@ -275,6 +304,22 @@ uint64_t fetcher_bytes_received(const struct fetcher *f)
 
 /* ---- completion ----------------------------------------------------- */
 
+/* The host the transfer last tried (a redirect's target, if it followed
+ * one), for messages; h->host when curl cannot say. */
+static void fetch_last_host(struct fetch_handle *h, char *out, size_t len)
+{
+    util_strlcpy(out, h->host, len);
+    char *eff = NULL, *host = NULL;
+    if (curl_easy_getinfo(h->easy, CURLINFO_EFFECTIVE_URL, &eff) != CURLE_OK || eff == NULL)
+        return;
+    CURLU *u = curl_url();
+    if (u && curl_url_set(u, CURLUPART_URL, eff, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK)
+        util_strlcpy(out, host, len);
+    curl_free(host);
+    curl_url_cleanup(u);
+}
+
 static void classify(struct fetch_handle *h, CURLcode code, struct fetch_response *r)
 {
     r->kind = QUOTE_OK;
@@ -289,17 +334,53 @@ static void classify(struct fetch_handle *h, CURLcode code, struct fetch_respons
     /* Our own sentences where curl's would confuse ("SSL peer certificate
      * or SSH remote key was not OK"); never curl's error buffer, which may
      * quote the URL and with it a query string. */
+    /* Name-resolution and connect failures are connection-level (the
+     * queue's offline state and probes), also when they end as a timeout:
+     * a resolver that never answers, a SYN nobody answers. Each message
+     * says which, and names the host. */
+    curl_off_t looked_up = 0, connected = 0;
+    long sent = 0;
+    curl_easy_getinfo(h->easy, CURLINFO_NAMELOOKUP_TIME_T, &looked_up);
+    curl_easy_getinfo(h->easy, CURLINFO_CONNECT_TIME_T, &connected);
+    /* a request that went out was connected, whatever the connect timer
+     * says (it reads 0 on a reused connection) */
+    curl_easy_getinfo(h->easy, CURLINFO_REQUEST_SIZE, &sent);
+    long os_errno = 0;
+    curl_easy_getinfo(h->easy, CURLINFO_OS_ERRNO, &os_errno);
+    long csecs = (long)((h->f->opt.connect_timeout_ms + 999) / 1000);
+    char host[sizeof h->host];
+    fetch_last_host(h, host, sizeof host);
     switch (code) {
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
         r->kind = QUOTE_CONNECTION;
-        snprintf(r->error, sizeof r->error, "cannot resolve the host name");
+        snprintf(r->error, sizeof r->error,
+                 "cannot resolve host %.80s (no such name, or no DNS server answered)", host);
         return;
     case CURLE_COULDNT_CONNECT:
         r->kind = QUOTE_CONNECTION;
-        snprintf(r->error, sizeof r->error, "cannot connect (refused or unreachable)");
+        snprintf(r->error, sizeof r->error, "cannot connect to %.80s: %s", host,
+                 os_errno == ECONNREFUSED   ? "connection refused"
+                 : os_errno == ENETUNREACH  ? "network unreachable"
+                 : os_errno == EHOSTUNREACH ? "host unreachable"
+                 : os_errno == ETIMEDOUT    ? "timed out"
+                 : os_errno != 0            ? strerror((int)os_errno)
+                                            : "refused or unreachable");
         return;
     case CURLE_OPERATION_TIMEDOUT:
+        if (looked_up == 0 && sent == 0 && !resolve_is_numeric(host)) {
+            r->kind = QUOTE_CONNECTION;
+            snprintf(r->error, sizeof r->error,
+                     "cannot resolve host %.80s: no answer from the DNS resolver within %lds", host,
+                     csecs);
+            return;
+        }
+        if (connected == 0 && sent == 0) {
+            r->kind = QUOTE_CONNECTION;
+            snprintf(r->error, sizeof r->error, "cannot connect to %.80s: no answer within %lds",
+                     host, csecs);
+            return;
+        }
         if (r->http_status == 0 && h->len == 0)
             snprintf(r->error, sizeof r->error, "no answer within the time limit");
         else

@@ -16,7 +16,6 @@
 #include "queue.h"
 #include "scheduler.h"
 #include "sql.h"
-#include "staleness.h"
 #include "stats.h"
 
 #include <json-c/json.h>
@@ -60,6 +59,7 @@ struct fleet {
     int64_t epoch, others;
     char holder[64];
     int64_t plan_seq;
+    int plan_full; /* the plan in flight is a full check (rates) */
     int64_t planned_id; /* our last shared cycle */
     int64_t open_id, open_seq, open_total, open_done;
     int64_t shares, shares_done, assets_done, released;
@@ -320,7 +320,7 @@ static void fl_on_claim(const PGresult *res, enum db_status st, const char *err,
         return;
     }
     int64_t cycle_id = 0;
-    cycle_id = fl_int(res, 0, 9);
+    cycle_id = fl_int(res, 0, 13); /* after SQL_TRACKED_ASSETS' columns */
     struct asset_list *list = assets_from_rows(res);
     struct fl_share *sh = calloc(1, sizeof *sh);
     if (list == NULL || sh == NULL || cycle_id == 0) {
@@ -385,16 +385,20 @@ static void fl_on_plan(int written, const PGresult *res, void *cls)
     f->plan_answered_ms = loop_now(f->d->loop);
     if (!written || res == NULL || PQntuples(res) != 1) {
         writer_log(f->d->writer, LOG_WARNING, 0, NULL,
-                   "Cycle %lld could not be planned (%s); the leader's next deadline plans "
-                   "again",
-                   (long long)f->plan_seq,
-                   written && res != NULL ? "the schedule lease was no longer ours"
-                                          : "the database went away");
+                   "A shared cycle could not be planned (the database went away); the "
+                   "leader's next check plans again");
+        scheduler_plan_idle(f->d->sched, f->plan_seq);
         return;
     }
-    int64_t id = 0, total = 0;
-    id = fl_int(res, 0, 0);
-    total = fl_int(res, 0, 1);
+    if (PQgetisnull(res, 0, 0)) {
+        /* nothing due (an idle check: no cycle), or the lease was lost */
+        if (strcmp(PQgetvalue(res, 0, 2), "t") != 0)
+            writer_log(f->d->writer, LOG_INFO, 0, NULL,
+                       "A shared cycle was not planned: the schedule lease was no longer ours");
+        scheduler_plan_idle(f->d->sched, f->plan_seq);
+        return;
+    }
+    int64_t id = fl_int(res, 0, 0), total = fl_int(res, 0, 1);
     f->planned_id = f->open_id = id;
     f->open_seq = f->plan_seq;
     f->open_total = total;
@@ -403,17 +407,20 @@ static void fl_on_plan(int written, const PGresult *res, void *cls)
     json_object_object_add(ctx, "cycle_id", json_object_new_int64(id));
     json_object_object_add(ctx, "assets", json_object_new_int64(total));
     json_object_object_add(ctx, "instances", json_object_new_int64(f->others + 1));
-    writer_log(f->d->writer, LOG_INFO, f->plan_seq, ctx,
-               "Cycle %lld started, shared by %lld live instances: %lld assets", (long long)id,
+    writer_log(f->d->writer, LOG_INFO, -id, ctx,
+               "Cycle %lld started, shared by %lld live instances: %lld assets due", (long long)id,
                (long long)(f->others + 1), (long long)total);
-    /* the leader fetches the cycle's exchange rates itself */
-    cycle_release(cycle_start_rates(f->d, f->ac, id, fl_on_rates_done, f));
+    /* the leader fetches the cycle's exchange rates itself, on a full
+     * check (the plan made a cycle of it even with nothing due) */
+    if (f->plan_full)
+        cycle_release(cycle_start_rates(f->d, f->ac, id, fl_on_rates_done, f));
     if (total == 0)
         fl_submit_finish(f, id);
     fl_claim(f);
 }
 
-int fleet_plan(struct fleet *f, int64_t seq, const char *trigger, int honours_staleness)
+int fleet_plan(struct fleet *f, int64_t seq, const char *trigger, int honours_staleness,
+               int full, const struct due_params *dp)
 {
     if (f == NULL || f->planning || f->stopping || !dbconn_is_up(f->d->db))
         return -1;
@@ -426,17 +433,18 @@ int fleet_plan(struct fleet *f, int64_t seq, const char *trigger, int honours_st
     jbuf_int(&b, seq);
     jbuf_key(&b, "trigger");
     jbuf_str(&b, trigger);
-    jbuf_key(&b, "interval_s");
-    jbuf_int(&b, cfg->fetch_interval_s);
+    jbuf_key(&b, "check_s");
+    jbuf_int(&b, dp->check_s);
+    jbuf_key(&b, "bounds");
+    jbuf_raw(&b, dp->bounds_json[0] ? dp->bounds_json : "{}");
+    jbuf_key(&b, "default_s");
+    jbuf_int(&b, dp->default_s);
+    jbuf_key(&b, "market_hours");
+    jbuf_bool(&b, dp->market_hours);
     jbuf_key(&b, "honour");
     jbuf_bool(&b, honours_staleness);
-    jbuf_key(&b, "bounds");
-    jbuf_obj(&b);
-    for (int i = 0; i < STALENESS_TYPES; i++) {
-        jbuf_key(&b, staleness_type_names[i]);
-        jbuf_int(&b, f->d->staleness ? f->d->staleness->bound_s[i] : cfg->fetch_interval_s);
-    }
-    jbuf_obj_end(&b);
+    jbuf_key(&b, "full_check");
+    jbuf_bool(&b, full);
     jbuf_obj_end(&b);
     char *doc = jbuf_take(&b);
     jbuf_free(&b);
@@ -449,6 +457,7 @@ int fleet_plan(struct fleet *f, int64_t seq, const char *trigger, int honours_st
         return -1;
     f->planning = 1;
     f->plan_seq = seq;
+    f->plan_full = full;
     return 0;
 }
 

@@ -36,6 +36,7 @@
 #ifndef FETCHER_FLEET_H
 #define FETCHER_FLEET_H
 
+#include "assets.h"
 #include "daemon.h"
 
 #include <stdint.h>
@@ -75,11 +76,16 @@ enum fleet_role fleet_role(const struct fleet *f);
 /* The leader's shared cycle is still open (its next deadline is skipped,
  * as a single instance skips one while its cycle runs). */
 int fleet_cycle_open(const struct fleet *f);
-/* Leader only: plans shared cycle number seq (its row names us and seq),
- * of trigger ("schedule", "manual", …), FETCH_STALENESS honoured or not.
+/* Leader only: plans shared check number seq (its cycle's row names us
+ * and seq), of trigger ("schedule", "manual", …): what dp says is due
+ * (everything when honours_staleness is 0) becomes the cycle's work, and
+ * with nothing due no cycle is made unless the check is full (rates).
  * Returns 0 when the statement was sent, -1 when it could not be (the
- * database is away): nothing is planned then. */
-int fleet_plan(struct fleet *f, int64_t seq, const char *trigger, int honours_staleness) MUST_CHECK;
+ * database is away): nothing is planned then. The answer comes later:
+ * an idle check or a lost lease is handed back to the scheduler
+ * (scheduler_plan_idle). */
+int fleet_plan(struct fleet *f, int64_t seq, const char *trigger, int honours_staleness,
+               int full, const struct due_params *dp) MUST_CHECK;
 
 /* A NOTIFY on fetcher_work: there is work to claim, or (payload
  * "finished ID") shared cycle ID is finished. */

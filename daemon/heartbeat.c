@@ -2,10 +2,12 @@
  * heartbeat — see heartbeat.h.
  */
 #include "heartbeat.h"
+#include "backfill.h"
 #include "fleet.h"
 #include "heartbeat_schema.h"
 #include "jbuf.h"
 #include "procstat.h"
+#include "sources.h"
 #include "sql.h"
 #include "staleness.h"
 
@@ -23,6 +25,7 @@ struct heartbeat {
     struct scheduler *s;
     int64_t timer;
     int inflight;
+    int again; /* asked for while one was in flight: send when it lands */
 };
 
 /* The `queue` column's counters. */
@@ -63,10 +66,16 @@ static size_t hb_providers(struct daemon *d, const struct queue_counters *qc,
     for (; (int)n < np && n < HB_PROVIDERS; n++) {
         p[n] = (struct hbs_provider){
             .name = pi[n].name,
-            .state = qc->offline          ? "offline"
-                     : pi[n].paused_until ? "paused"
-                     : pi[n].down         ? "down"
-                                          : "ok",
+            /* "ok" only when its recent requests all worked: one that
+             * answers errors is degraded, not ok */
+            .state = qc->offline               ? "offline"
+                     : pi[n].paused_until      ? "paused"
+                     : pi[n].down              ? "down"
+                     : pi[n].recent_failed > 0 ? "degraded"
+                                               : "ok",
+            .recent_requests = pi[n].recent_requests,
+            .recent_failed = pi[n].recent_failed,
+            .last_error = pi[n].recent_failed > 0 ? pi[n].last_error : NULL,
             .paused_until = pi[n].paused_until ? wall + (pi[n].paused_until - mono) : 0,
             .refused = pi[n].refused,
             .pause_reason = pi[n].refused ? pi[n].pause_reason : NULL,
@@ -91,6 +100,33 @@ static size_t hb_providers(struct daemon *d, const struct queue_counters *qc,
             p[n].failovers_to[k] = (int64_t)pi[n].failovers_to[k];
     }
     return n;
+}
+
+/* The from → to pairs that happened, into fo[0, HB_PROVIDERS²); returns
+ * how many. */
+static size_t hb_failovers(const struct queue_provider_info *pi, size_t np, struct hbs_failover *fo)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < np; i++)
+        for (size_t j = 0; j < np && j < QUEUE_MAX_PROVIDERS; j++)
+            if (pi[i].failovers_to[j] > 0)
+                fo[n++] =
+                    (struct hbs_failover){pi[i].name, pi[j].name, (int64_t)pi[i].failovers_to[j]};
+    return n;
+}
+
+/* Each class's sources as configured, into cl[0, SRC_CLASSES); the texts
+ * into text. */
+static size_t hb_classes(const struct daemon *d, struct hbs_source_class *cl, char (*text)[128])
+{
+    for (int c = 0; c < SRC_CLASSES; c++) {
+        const char *note;
+        size_t usable = sources_usable(d->sources, (enum source_class)c, &note);
+        sources_describe(d->sources, (enum source_class)c, text[c], sizeof text[c]);
+        cl[c] = (struct hbs_source_class){sources_class_name((enum source_class)c), text[c],
+                                          (int64_t)usable, note};
+    }
+    return SRC_CLASSES;
 }
 
 /* The heartbeat document (heartbeat_schema.h) for state "running" or
@@ -166,6 +202,16 @@ static char *hb_build(struct heartbeat *h, const char *state)
         .stale_after_s = d->staleness != NULL ? d->staleness->bound_s : NULL,
         .nstale = d->staleness != NULL ? STALENESS_TYPES : 0,
     };
+    detail.market_hours = (int)cfg->market_hours;
+    if (d->backfill) {
+        struct backfill_info bi;
+        backfill_get(d->backfill, &bi);
+        detail.backfill_active = bi.active;
+        detail.backfill_total = bi.total;
+        detail.backfill_done = bi.done;
+        detail.backfill_failed = bi.failed;
+        detail.backfill_requests = (int64_t)qc.history_requests;
+    }
     struct procstat ps;
     if (procstat_read(&ps) == 0)
         detail.process = (struct hbs_process){
@@ -178,7 +224,11 @@ static char *hb_build(struct heartbeat *h, const char *state)
         };
     struct jbuf b;
     jbuf_init(&b);
-    hbs_write(&b, &row, &q, p, np, &detail);
+    struct hbs_failover fo[HB_PROVIDERS * HB_PROVIDERS];
+    struct hbs_source_class cl[SRC_CLASSES];
+    char cltext[SRC_CLASSES][128];
+    struct hbs_queue_extra extra = {fo, hb_failovers(pi, np, fo), cl, hb_classes(d, cl, cltext)};
+    hbs_write_ex(&b, &row, &q, p, np, &extra, &detail);
     return jbuf_take(&b);
 }
 
@@ -188,12 +238,20 @@ static void hb_on_sent(int written, const PGresult *res, void *cls)
     (void)res;
     struct heartbeat *h = cls;
     h->inflight = 0;
+    if (h->again) {
+        h->again = 0;
+        heartbeat_now(h);
+    }
 }
 
 void heartbeat_now(struct heartbeat *h)
 {
     /* after the final "stopped" row, a late "running" one would undo it */
-    if (!h->inflight && !h->d->stopping) {
+    if (h->inflight) {
+        h->again = 1; /* what changed meanwhile goes out when this lands */
+        return;
+    }
+    if (!h->d->stopping) {
         char *json = hb_build(h, "running");
         const char *params[1] = {json};
         if (json && writer_submit_news(h->d->writer, SQL_HEARTBEAT, 1, params, hb_on_sent, h) == 0)

@@ -12,6 +12,7 @@
  * one line. A database that is not there yet is waited for (with backoff),
  * never a reason to exit.
  */
+#include "backfill.h"
 #include "config.h"
 #include "cycle.h"
 #include "daemon.h"
@@ -51,14 +52,22 @@
 /* How long shutdown may spend flushing buffered writes: inside docker's
  * 10 s grace period with room to spare. */
 #define SHUTDOWN_FLUSH_MS 5000
+/* With the database away at shutdown, how long it has to come back (one
+ * connection attempt, started at once) before its rows are given up: a
+ * stop during an outage is prompt, a database that restarts alongside
+ * still gets them. Once connected, SHUTDOWN_FLUSH_MS applies. */
+#define SHUTDOWN_DB_GRACE_MS 2000
 /* fetcherd --once's exit code when the cycle's rows could not be written
  * in time (1 is a failed cycle, 2 a bad configuration; README). */
 #define ONCE_EXIT_ROWS_LOST 4
+/* How long the start-up connection waits for a host-name lookup. */
+#define MIGRATE_RESOLVE_MS 10000
 /* How often unfinished cycles of dead instances are looked for. */
 #define STALE_CHECK_MS 5000
 
 static const char *const listen_channels[] = {"fetcher_trigger", "fetcher_refresh",
-                                              "fetcher_control", "fetcher_work", NULL};
+                                              "fetcher_control", "fetcher_backfill",
+                                              "fetcher_work", NULL};
 
 struct app {
     struct daemon d;
@@ -71,7 +80,9 @@ struct app {
     int once_ok;
     size_t rows_lost; /* still buffered at the shutdown deadline */
     int64_t shutdown_deadline;
-    int64_t queue_timer; /* armed at the queue's next timed event */
+    int64_t shutdown_db_deadline; /* the database must be up by then */
+    int shutdown_limit_s;         /* the deadline that applied, for messages */
+    int64_t queue_timer;          /* armed at the queue's next timed event */
     int stale_inflight;
 };
 
@@ -158,6 +169,23 @@ static void resume_instance(PGconn *conn)
     PQclear(r);
 }
 
+/* The day partitions of the monitoring tables, before the first write (a
+ * database migrated days ago has none for today yet; its rows would wait
+ * in the default partition). Not fatal: retention's hourly upkeep tries
+ * again from the loop. */
+static void ensure_partitions(PGconn *conn)
+{
+    char ahead[16];
+    snprintf(ahead, sizeof ahead, "%d", RETENTION_DAYS_AHEAD);
+    const char *params[1] = {ahead};
+    PGresult *r = PQexecParams(conn, sql_partitions_ensure, 1, NULL, params, NULL, NULL, 0);
+    if (db_classify(conn, r) != DB_OK) {
+        const char *m = r ? PQresultErrorMessage(r) : PQerrorMessage(conn);
+        log_msg(LOG_WARNING, "partitions: %.200s", m);
+    }
+    PQclear(r);
+}
+
 /* Blocking, before the loop: waits for the database (backoff up to 30 s,
  * interrupted by SIGTERM/SIGINT), then applies pending migrations. */
 static volatile sig_atomic_t early_stop; /* the signal that came, or 0 */
@@ -178,10 +206,18 @@ static int run_migrations(int wait_for_db)
     int delay = 1;
     for (int attempt = 1;; attempt++) {
         char err[512];
-        PGconn *conn = db_connect(cfg->database_url, "fetcherd-migrate", 0, err, sizeof err);
+        /* The host name is looked up in a thread (resolve.h) so that a
+         * SIGTERM during a lookup the resolver never answers stops us at
+         * once, not at the resolver's timeout. */
+        PGconn *conn = db_connect_resolved(cfg->database_url, "fetcherd-migrate", 0,
+                                           MIGRATE_RESOLVE_MS, &early_stop, err, sizeof err);
+        if (conn == NULL && early_stop)
+            return 3;
         if (conn != NULL) {
             int applied = 0;
             int rc = migrate_run(conn, dir, &applied, err, sizeof err);
+            if (rc == 0)
+                ensure_partitions(conn);
             if (rc == 0 && cfg->instance_id[0])
                 resume_instance(conn);
             PQfinish(conn);
@@ -231,7 +267,12 @@ static void begin_shutdown(struct app *a, const char *why)
     fleet_final(a->fleet); /* after the cancelled shares' rows, before the last heartbeat */
     heartbeat_final(a->hb);
     a->shutdown_deadline = loop_now(a->d.loop) + SHUTDOWN_FLUSH_MS;
+    a->shutdown_db_deadline = loop_now(a->d.loop) + SHUTDOWN_DB_GRACE_MS;
     (void)loop_timer_add(a->d.loop, SHUTDOWN_FLUSH_MS, on_shutdown_timer, a);
+    if (!dbconn_is_up(a->d.db)) {
+        dbconn_retry_now(a->d.db);
+        (void)loop_timer_add(a->d.loop, SHUTDOWN_DB_GRACE_MS, on_shutdown_timer, a);
+    }
 }
 
 static void on_signal(struct loop *l, int fd, int events, void *cls)
@@ -277,6 +318,12 @@ static void on_notify(const char *channel, const char *payload, void *cls)
     }
     if (strcmp(channel, "fetcher_work") == 0) {
         fleet_on_notify(a->fleet, payload);
+        return;
+    }
+    if (strcmp(channel, "fetcher_backfill") == 0) {
+        /* an asset was tracked: its history, if it has none */
+        if (a->d.backfill)
+            backfill_poke(a->d.backfill);
         return;
     }
     char source[96] = "a NOTIFY";
@@ -331,6 +378,8 @@ static void on_db_state(int up, void *cls)
         heartbeat_now(a->hb);
     check_stale(a);
     read_settings(a);
+    if (a->d.backfill)
+        backfill_poke(a->d.backfill);
     uint64_t dropped = writer_take_dropped(a->d.writer);
     if (dropped > 0) {
         json_object *ctx = json_object_new_object();
@@ -425,13 +474,26 @@ static void app_before_sleep(struct loop *l, void *cls)
     }
     writer_flush(a->d.writer);
     if (a->d.stopping) {
+        if (dbconn_is_up(a->d.db))
+            a->shutdown_db_deadline = a->shutdown_deadline;
+        int64_t limit = a->shutdown_db_deadline < a->shutdown_deadline ? a->shutdown_db_deadline
+                                                                       : a->shutdown_deadline;
         if (writer_idle(a->d.writer) && dbconn_queued(a->d.db) == 0) {
             loop_stop(l);
-        } else if (loop_now(l) >= a->shutdown_deadline) {
+        } else if (loop_now(l) >= limit) {
             struct writer_stats ws;
             writer_get_stats(a->d.writer, &ws);
-            log_msg(LOG_ERROR, "shutdown: %zu rows could not be written within %ds; lost",
-                    ws.buffered_rows, SHUTDOWN_FLUSH_MS / 1000);
+            a->shutdown_limit_s = limit == a->shutdown_deadline ? SHUTDOWN_FLUSH_MS / 1000
+                                                                : SHUTDOWN_DB_GRACE_MS / 1000;
+            if (limit == a->shutdown_deadline)
+                log_msg(LOG_ERROR, "shutdown: %zu rows could not be written within %ds; lost",
+                        ws.buffered_rows, a->shutdown_limit_s);
+            else
+                log_msg(LOG_ERROR,
+                        "shutdown: the database is away (%s); %zu buffered rows lost after "
+                        "waiting %ds for it",
+                        dbconn_last_error(a->d.db)[0] ? dbconn_last_error(a->d.db) : "connecting",
+                        ws.buffered_rows, a->shutdown_limit_s);
             /* in flight, a statement may hold no rows of the buffer's count
              * and still be unwritten */
             a->rows_lost = ws.buffered_rows > 0 ? ws.buffered_rows : 1;
@@ -461,6 +523,15 @@ static int64_t on_stall_timer(struct loop *l, void *cls)
     (void)cls;
     app_maybe_stall();
     return LOOP_TIMER_STOP;
+}
+
+/* A cycle's phase changed at its end: the heartbeat tells the dashboard
+ * now, not at its next tick ("fetching 31/31" after the cycle ended). */
+static void app_on_cycle_change(void *cls)
+{
+    struct app *a = cls;
+    if (a->hb)
+        heartbeat_now(a->hb);
 }
 
 static void on_once_done(int ok, void *cls)
@@ -567,6 +638,13 @@ static int app_run(int once)
         d->db ? writer_new(d->loop, d->db, d->instance_id, (size_t)cfg->write_buffer_rows) : NULL;
     if (d->writer == NULL)
         goto out;
+    /* A --once run fetches one cycle and exits: no backfill. */
+    int want_backfill = !once && cfg->backfill;
+    d->backfill = want_backfill ? backfill_new(d) : NULL;
+    if (want_backfill && (d->backfill == NULL || backfill_setup(d->backfill) != 0))
+        goto out;
+    if (d->backfill)
+        upstream_set_history_sink(a.up, backfill_on_series, d->backfill);
     a.sched = scheduler_new(d, once, start_seq, on_once_done, &a);
     d->sched = a.sched;
     /* a --once run fetches alone: it takes no part in the fleet */
@@ -576,6 +654,7 @@ static int app_run(int once)
         scheduler_setup(a.sched) != 0)
         goto out;
     a.hb = heartbeat_setup(d, a.sched);
+    scheduler_on_change(a.sched, app_on_cycle_change, &a);
     a.ret = once ? NULL : retention_setup(d);
     if (a.hb == NULL || (!once && a.ret == NULL) ||
         loop_hook_add(d->loop, app_before_sleep, &a) != 0 ||
@@ -605,7 +684,7 @@ static int app_run(int once)
          * caller of --once (a test, a cron job) that is not success. */
         fprintf(stderr,
                 "fetcherd --once: %zu rows were not written before the %ds deadline; exit %d\n",
-                a.rows_lost, SHUTDOWN_FLUSH_MS / 1000, ONCE_EXIT_ROWS_LOST);
+                a.rows_lost, a.shutdown_limit_s, ONCE_EXIT_ROWS_LOST);
         rc = ONCE_EXIT_ROWS_LOST;
     }
     log_msg(LOG_INFO, "stopped");
@@ -624,6 +703,7 @@ out:
      * deadline): their owners must still be there */
     writer_free(d->writer);
     heartbeat_free(a.hb);
+    backfill_free(d->backfill); /* after every module whose callbacks point into it */
     fleet_free(a.fleet);
     if (a.sigfd >= 0)
         close(a.sigfd);

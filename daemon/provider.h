@@ -13,6 +13,7 @@
 #define FETCHER_PROVIDER_H
 
 #include "config.h"
+#include "history.h"
 #include "quote.h"
 
 #include <json-c/json.h>
@@ -57,6 +58,19 @@ struct provider {
                         size_t urllen);
     int (*fallback_parse)(json_object *root, const char *const *symbols, size_t n,
                           struct quote *out, unsigned char *found, char *err, size_t errlen);
+
+    /* Optional daily-history request, one symbol (a backfill): both NULL
+     * when the provider has none. history_url writes the URL (0, or -1
+     * when too long). history_parse reads a parsed answer into out (days
+     * the answer has without a close are counted in out->nulls, never
+     * stored) and fills q: QUOTE_OK with the newest close, or why not
+     * (an unknown symbol, the provider's error). Returns 0, or -1 with
+     * err when the answer as a whole is of a shape it does not know. The
+     * market day of each close is the provider's to say (its file tells
+     * how). */
+    int (*history_url)(const struct config *c, const char *symbol, char *url, size_t urllen);
+    int (*history_parse)(json_object *root, const char *symbol, struct history_series *out,
+                         struct quote *q, char *err, size_t errlen);
 };
 
 /* The provider called name, or NULL. */

@@ -52,6 +52,7 @@ struct chain {
 struct waiter {
     struct waiter *next;
     queue_cb cb;
+    queue_accept_cb accept; /* chain waiters only; NULL takes every answer */
     void *cls;
     struct result *res;
     struct chain *chain; /* NULL: no alternatives */
@@ -91,6 +92,12 @@ struct entry {
 };
 
 #define LATENCY_RING 256
+/* A provider's recent requests, for its state: degraded while any of its
+ * last RECENT_RING requests made within RECENT_MS failed. One failure in a
+ * cycle shows until the cycle after next (at the default interval), not
+ * for the last ten requests, however old. */
+#define RECENT_RING 10
+#define RECENT_MS (15 * 60 * 1000)
 
 struct provider {
     char name[32];
@@ -129,6 +136,12 @@ struct provider {
     uint64_t outcomes[QUEUE_OUTCOMES];
     double latency[LATENCY_RING];
     size_t nlatency, latency_pos;
+    struct {
+        int64_t at;
+        int failed;
+    } recent[RECENT_RING];
+    size_t nrecent, recent_pos;
+    char last_error[160]; /* of the last failed request */
     uint64_t latency_buckets[QUEUE_LATENCY_BUCKETS + 1];
     double latency_sum_ms;
 };
@@ -140,6 +153,7 @@ struct queue_batch {
     int provider;
     int kind;                  /* enum queue_request_kind */
     int probe;                 /* sent while offline to see whether the network is back */
+    int down_probe;            /* sent to a down provider as its probe */
     const char *provider_name; /* the queue's copy; lives as long as the queue */
     size_t n;
     struct entry **entries;
@@ -443,12 +457,18 @@ static int find_provider(const struct fetch_queue *q, const char *name)
  * success at most ttl_ms old is there, joined to the entry when the key
  * is queued, in flight or waiting to retry, else on a new entry. Returns
  * 0, or -1 (key too long, out of memory) and w is left as it was. */
-static int attach(struct fetch_queue *q, struct waiter *w, int p, const char *symbol, int priority,
-                  int64_t ttl_ms)
+/* A history key is the provider's with this suffix before the ':', so it
+ * never meets the price key of the same symbol (provider names hold no
+ * ':', so the symbol always starts after the first one). */
+#define QUEUE_HISTORY_TAG "/history"
+
+static int attach_kind(struct fetch_queue *q, struct waiter *w, int p, const char *symbol,
+                       int priority, int64_t ttl_ms, int kind)
 {
     const char *provider = q->providers[p].name;
     char key[QUEUE_KEY_MAX];
-    int kl = snprintf(key, sizeof key, "%s:%s", provider, symbol);
+    int kl = snprintf(key, sizeof key, "%s%s:%s", provider,
+                      kind == QREQ_HISTORY ? QUEUE_HISTORY_TAG : "", symbol);
     if (kl < 0 || (size_t)kl >= sizeof key)
         return -1;
     uint32_t h = hash_key(key);
@@ -473,7 +493,7 @@ static int attach(struct fetch_queue *q, struct waiter *w, int p, const char *sy
         q->c.cache_misses++;
         e->priority = priority;
         e->attempts = 0;
-        e->kind = QREQ_BATCH;
+        e->kind = kind == QREQ_HISTORY ? QREQ_HISTORY : QREQ_BATCH;
         add_waiter(e, w);
         set_state(q, e, ST_PENDING);
         return 0;
@@ -495,10 +515,11 @@ static int attach(struct fetch_queue *q, struct waiter *w, int p, const char *sy
     if (e == NULL)
         return -1;
     memcpy(e->key, key, (size_t)kl + 1);
-    e->symbol = e->key + strlen(provider) + 1;
+    e->symbol = strchr(e->key, ':') + 1;
     e->hash = h;
     e->provider = p;
     e->priority = priority;
+    e->kind = kind == QREQ_HISTORY ? QREQ_HISTORY : QREQ_BATCH;
     e->hnext = q->buckets[h & (q->nbuckets - 1)];
     q->buckets[h & (q->nbuckets - 1)] = e;
     q->nentries++;
@@ -506,6 +527,12 @@ static int attach(struct fetch_queue *q, struct waiter *w, int p, const char *sy
     add_waiter(e, w);
     set_state(q, e, ST_PENDING);
     return 0;
+}
+
+static int attach(struct fetch_queue *q, struct waiter *w, int p, const char *symbol, int priority,
+                  int64_t ttl_ms)
+{
+    return attach_kind(q, w, p, symbol, priority, ttl_ms, QREQ_BATCH);
 }
 
 static int clamp_priority(int priority)
@@ -534,9 +561,35 @@ int queue_submit(struct fetch_queue *q, const char *provider, const char *symbol
     return 0;
 }
 
+int queue_submit_history(struct fetch_queue *q, const char *provider, const char *symbol,
+                         queue_cb cb, void *cls)
+{
+    int p = find_provider(q, provider);
+    if (p < 0 || symbol[0] == '\0' || cb == NULL)
+        return -1;
+    struct waiter *w = calloc(1, sizeof *w);
+    if (w == NULL)
+        return -1;
+    w->cb = cb;
+    w->cls = cls;
+    if (attach_kind(q, w, p, symbol, QPRIO_BACKGROUND, 0, QREQ_HISTORY) != 0) {
+        free(w);
+        return -1;
+    }
+    q->c.submitted++;
+    return 0;
+}
+
 int queue_submit_chain(struct fetch_queue *q, const char *const *providers,
                        const char *const *symbols, size_t n, int priority, int64_t ttl_ms,
                        queue_cb cb, void *cls)
+{
+    return queue_submit_chain_accept(q, providers, symbols, n, priority, ttl_ms, NULL, cb, cls);
+}
+
+int queue_submit_chain_accept(struct fetch_queue *q, const char *const *providers,
+                              const char *const *symbols, size_t n, int priority, int64_t ttl_ms,
+                              queue_accept_cb accept, queue_cb cb, void *cls)
 {
     if (n == 0 || cb == NULL)
         return -1;
@@ -565,6 +618,7 @@ int queue_submit_chain(struct fetch_queue *q, const char *const *providers,
     w->cb = cb;
     w->cls = cls;
     w->chain = ch->n > 1 ? ch : NULL;
+    w->accept = w->chain ? accept : NULL;
     if (attach(q, w, ch->step[0].provider, ch->step[0].symbol, ch->priority, ttl_ms) != 0)
         goto fail;
     if (w->chain == NULL)
@@ -603,12 +657,35 @@ static int64_t backoff_delay(struct fetch_queue *q, int attempts, int retry_afte
     return d;
 }
 
+/* Moves w (on no list now; its chain has a step left) from provider
+ * `from` to its next source's entry; why is from's failure, kept as the
+ * reason when it is the waiter's first. */
+static void move_waiter(struct fetch_queue *q, struct waiter *w, int from, const char *why)
+{
+    struct chain *ch = w->chain;
+    struct provider *fp = &q->providers[from];
+    if (ch->why[0] == '\0')
+        snprintf(ch->why, sizeof ch->why, "%s: %s", fp->name, why);
+    fp->failovers_out++;
+    q->c.failovers++;
+    int moved = 0;
+    while (!moved && ch->at + 1 < ch->n) {
+        const struct chain_step *st = &ch->step[++ch->at];
+        moved = attach(q, w, st->provider, st->symbol, ch->priority, ch->ttl_ms) == 0;
+        if (moved) {
+            q->providers[st->provider].failovers_in++;
+            fp->failovers_to[st->provider]++;
+        }
+    }
+    if (!moved)
+        deliver(q, w, &q->oom);
+}
+
 /* Moves every waiter of e that has an alternative left to its next
  * source's entry (where it dedups, batches and waits like any request);
- * why is e's failure, kept as the reason when it is the waiter's first. */
+ * why is e's failure. */
 static void fail_over(struct fetch_queue *q, struct entry *e, const char *why)
 {
-    struct provider *from = &q->providers[e->provider];
     struct waiter **pp = &e->waiters;
     while (*pp) {
         struct waiter *w = *pp;
@@ -619,21 +696,7 @@ static void fail_over(struct fetch_queue *q, struct entry *e, const char *why)
         }
         *pp = w->next;
         w->next = NULL;
-        if (ch->why[0] == '\0')
-            snprintf(ch->why, sizeof ch->why, "%s: %s", from->name, why);
-        from->failovers_out++;
-        q->c.failovers++;
-        int moved = 0;
-        while (!moved && ch->at + 1 < ch->n) {
-            const struct chain_step *st = &ch->step[++ch->at];
-            moved = attach(q, w, st->provider, st->symbol, ch->priority, ch->ttl_ms) == 0;
-            if (moved) {
-                q->providers[st->provider].failovers_in++;
-                from->failovers_to[st->provider]++;
-            }
-        }
-        if (!moved)
-            deliver(q, w, &q->oom);
+        move_waiter(q, w, e->provider, why);
     }
 }
 
@@ -817,13 +880,25 @@ static void learn_from(struct fetch_queue *q, struct queue_batch *b)
             if ((int64_t)r->retry_after_s * 1000 > retry_after_ms)
                 retry_after_ms = (int64_t)r->retry_after_s * 1000;
         }
-        if (r->kind != QUOTE_OK && r->kind != QUOTE_CANCELLED)
-            p->errors++;
         if (r->kind == QUOTE_CANCELLED)
             cancelled++;
     }
     if (answered)
         conn = 0;
+    /* One request, one verdict: it failed when it brought nothing usable
+     * (no price, no per-symbol answer) — so errors never outnumber
+     * requests, however many keys the request carried. */
+    if (sent > 0) {
+        int failed = !healthy && whole > 0;
+        p->errors += (uint64_t)failed;
+        p->recent[p->recent_pos].at = now_ms(q);
+        p->recent[p->recent_pos].failed = failed;
+        p->recent_pos = (p->recent_pos + 1) % RECENT_RING;
+        if (p->nrecent < RECENT_RING)
+            p->nrecent++;
+        if (failed)
+            util_strlcpy(p->last_error, whole_err->error, sizeof p->last_error);
+    }
     p->outcomes[batch_outcome(refusal != NULL, limited, healthy, conn, cancelled, sent)]++;
     if (b->latency_ms > 0)
         record_latency(p, b->latency_ms);
@@ -932,6 +1007,7 @@ void queue_batch_done(struct fetch_queue *q, struct queue_batch *b)
                      q->providers[b->provider].name);
             b->results[i] = miss;
         }
+        b->results[i].probe = b->down_probe && b->results[i].kind == QUOTE_OK;
         complete_entry(q, e, &b->results[i]);
     }
     free_batch(b);
@@ -989,6 +1065,19 @@ static int slots(const struct provider *p)
     return p->trusted || p->pause_streak == 0 ? p->concurrency : 1;
 }
 
+/* Whether a history request may go to p now: only into the gaps, so that
+ * a backfill never delays scheduled work (see "History" in queue.h). The
+ * cross-check's asks share the lowest priority but not this: they are a
+ * few keys, asked once the cycle's own answers are in. */
+static int backfill_may_send(const struct fetch_queue *q, const struct provider *p)
+{
+    /* one slot stays free for the schedule, unless there is only one */
+    int spare = q->lim.concurrency > 1 ? 1 : 0;
+    if (p->batches_in_flight > 0 || q->batches_in_flight + spare >= q->lim.concurrency)
+        return 0;
+    return p->rate_per_minute <= 0 || p->tokens_milli >= p->burst_milli;
+}
+
 static int pick_provider(struct fetch_queue *q, int64_t now)
 {
     int best = -1, best_prio = -1;
@@ -1001,6 +1090,8 @@ static int pick_provider(struct fetch_queue *q, int64_t now)
         if (l == NULL)
             continue;
         const struct entry *h = l->head;
+        if (h->kind == QREQ_HISTORY && !backfill_may_send(q, p))
+            continue;
         if (h->priority > best_prio || (h->priority == best_prio && h->seq < best_seq)) {
             best = i;
             best_prio = h->priority;
@@ -1030,7 +1121,7 @@ static int start_batch(struct fetch_queue *q, int pi)
     size_t avail = 0;
     for (int prio = 0; prio < QPRIO_COUNT; prio++)
         avail += p->pending[kind][prio].len;
-    size_t max = kind == QREQ_SINGLE ? 1 : (size_t)p->batch_max;
+    size_t max = kind == QREQ_BATCH ? (size_t)p->batch_max : 1;
     size_t n = avail < max ? avail : max;
     struct queue_batch *b = calloc(1, sizeof *b);
     if (b != NULL) {
@@ -1066,14 +1157,19 @@ static int start_batch(struct fetch_queue *q, int pi)
     p->batches_in_flight++;
     p->used = 1;
     p->requests++;
-    if (p->down)
+    if (p->down) {
         p->probe_at = now_ms(q) + q->lim.probe_ms; /* this request is its probe */
+        b->down_probe = 1;
+    }
     if (p->rate_per_minute > 0)
         p->tokens_milli -= 1000;
     b->probe = q->offline;
     q->c.upstream_requests++;
     q->c.keys_requested += b->n;
-    if (q->tr.start(q->tr.ctx, b) != 0) {
+    int history = kind == QREQ_HISTORY;
+    if (q->tr.start(q->tr.ctx, b) == 0) {
+        q->c.history_requests += (uint64_t)history;
+    } else {
         struct quote r = {.kind = QUOTE_TRANSIENT};
         snprintf(r.error, sizeof r.error, "could not start a request to %s", p->name);
         queue_batch_set_all(b, &r);
@@ -1195,6 +1291,18 @@ static void deliver_all(struct fetch_queue *q)
         if (q->deliver_head == NULL)
             q->deliver_tail = NULL;
         const struct quote *r = &w->res->q;
+        char why[sizeof r->error];
+        /* every answer names its provider (complete_entry, cache hits) */
+        int from = r->kind == QUOTE_OK ? find_provider(q, r->source) : -1;
+        if (w->accept != NULL && from >= 0 && w->chain->at + 1 < w->chain->n &&
+            !w->accept(r, w->cls, why, sizeof why)) {
+            /* a miss of this source: on to the next, like a failure */
+            result_drop(q, w->res);
+            w->res = NULL;
+            w->next = NULL;
+            move_waiter(q, w, from, why);
+            continue;
+        }
         struct quote with_reason;
         if (w->chain != NULL && w->chain->why[0]) {
             /* the answer is shared; the reason is this waiter's own */
@@ -1314,6 +1422,14 @@ int queue_get_providers(const struct fetch_queue *q, struct queue_provider_info 
         if (o->refused)
             util_strlcpy(o->pause_reason, p->pause_reason, sizeof o->pause_reason);
         o->errors = p->errors;
+        for (size_t k = 0; k < p->nrecent; k++) {
+            if (now - p->recent[k].at > RECENT_MS)
+                continue;
+            o->recent_requests++;
+            o->recent_failed += p->recent[k].failed;
+        }
+        if (o->recent_failed > 0)
+            util_strlcpy(o->last_error, p->last_error, sizeof o->last_error);
         o->paused_until = p->paused_until > now ? p->paused_until : 0;
         o->rate_per_minute = p->rate_per_minute;
         o->down = p->down;
@@ -1352,9 +1468,12 @@ int64_t queue_next_event(const struct fetch_queue *q)
         /* only a pause still to come: a past one would make the loop spin */
         if (p->paused_until > now)
             EARLIER(p->paused_until);
-        if (p->rate_per_minute > 0 && p->tokens_milli < 1000)
+        /* backfill waits for a full bucket, everything else for a token */
+        const struct list *bl = best_list((struct provider *)p);
+        int64_t want = bl && bl->head->kind == QREQ_HISTORY ? p->burst_milli : 1000;
+        if (p->rate_per_minute > 0 && p->tokens_milli < want)
             EARLIER(p->refilled_at +
-                    ((1000 - p->tokens_milli) * 60 - p->refill_rem + p->rate_per_minute - 1) /
+                    ((want - p->tokens_milli) * 60 - p->refill_rem + p->rate_per_minute - 1) /
                         p->rate_per_minute);
         if (q->offline && q->next_probe > now)
             EARLIER(q->next_probe);

@@ -32,11 +32,14 @@
  * (yahoo:AAPL, then twelvedata:AAPL). The waiter sits on the first key's
  * entry like any waiter; when that entry ends in a failure (transient after
  * its retries, a refusal, offline, or a permanent "not found"/"not
- * offered"), the waiter moves to the next key's entry instead of hearing
- * of it, and there it dedups, batches, waits for rate limits and hits the
- * cache like any other request. The same happens at once, without waiting
- * for retries, while its provider is paused (429, refusal) or down.
- * Waiters without alternatives keep the behaviour above.
+ * offered"), or in an answer the waiter's accept function refuses (the
+ * cycle's: a currency other than the asset's), the waiter moves to the
+ * next key's entry instead of hearing of it, and there it dedups, batches,
+ * waits for rate limits and hits the cache like any other request. The
+ * same happens at once, without waiting for retries, while its provider is
+ * paused (429, refusal) or down. Waiters without alternatives keep the
+ * behaviour above. Moves are counted per provider, in and out, and from →
+ * to (queue_provider_info).
  *
  * Down: a provider whose requests fail as a whole (connection, 5xx, 429,
  * refusal: nothing answered) QUEUE_DOWN_STREAK times in a row is down
@@ -44,6 +47,17 @@
  * at once, except one key per probe interval, sent as a probe: a dead
  * provider costs one request per interval, not a timeout per asset, and
  * when it answers its assets come back to it from the next cycle on.
+ *
+ * History: queue_submit_history() asks for a symbol's daily history (a
+ * backfill). Its key is the provider's, apart from the price key of the
+ * same symbol (a backfill never answers a price waiter, nor the other
+ * way), one symbol a request, under the provider's rate limit, pause and
+ * down state like any request, at QPRIO_BACKGROUND. So that a backfill never
+ * delays scheduled work, a history request goes out only when its
+ * provider has nothing else in flight or waiting, the queue has a free
+ * slot besides the one it takes, and a rate-limited provider's bucket is
+ * full (it spends a token a scheduled request will find refilled). At
+ * most one history request per provider is in flight.
  *
  * Callbacks never run inside queue_submit() or queue_batch_done(): results
  * are delivered from queue_run(), which the daemon calls in the loop's
@@ -62,17 +76,37 @@ struct fetch_queue;
 struct queue_batch;
 
 /* Priorities: an API caller's on-demand refresh beats a manual trigger,
- * which beats the schedule. */
-enum queue_priority { QPRIO_SCHEDULED = 0, QPRIO_MANUAL = 1, QPRIO_ON_DEMAND = 2, QPRIO_COUNT };
+ * which beats the schedule, which beats background work: the cross-check's
+ * extra asks (they may wait, the cycle's own prices may not) and a history
+ * backfill (more than last: see "History" above). */
+enum queue_priority {
+    QPRIO_BACKGROUND = 0,
+    QPRIO_SCHEDULED = 1,
+    QPRIO_MANUAL = 2,
+    QPRIO_ON_DEMAND = 3,
+    QPRIO_COUNT
+};
+
+/* Providers a queue may register. */
+#define QUEUE_MAX_PROVIDERS 8
 
 #define QUEUE_KEY_MAX 96
 
-/* Which of a provider's requests a batch is. */
-enum queue_request_kind { QREQ_BATCH = 0, QREQ_SINGLE = 1 };
-#define QUEUE_KINDS 2
+/* Which of a provider's requests a batch is: its batch request, its
+ * single-symbol request, or its daily-history request (one symbol). */
+enum queue_request_kind { QREQ_BATCH = 0, QREQ_SINGLE = 1, QREQ_HISTORY = 2 };
+#define QUEUE_KINDS 3
 
 /* Called once per waiter; q is borrowed for the call only. */
 typedef void (*queue_cb)(const struct quote *q, void *cls);
+
+/* Whether a chain waiter takes a successful answer: 1 to take it, or 0
+ * with the reason in why (e.g. "currency mismatch: answer in EUR, asset
+ * is priced in USD"); a refused answer is a miss of that source, and the
+ * waiter moves to its next one exactly as after a failure. Called from
+ * queue_run() only, before cb; it must not call into the queue. cls is
+ * the waiter's cb argument. */
+typedef int (*queue_accept_cb)(const struct quote *q, void *cls, char *why, size_t whylen);
 
 struct queue_transport {
     /* Starts an upstream request for every key of batch. Returns 0 and later
@@ -99,10 +133,11 @@ struct queue_limits {
 struct queue_counters {
     uint64_t submitted, completed, deduplicated, errors, retries, cancelled;
     uint64_t cache_hits, cache_misses, upstream_requests, keys_requested;
-    uint64_t rate_limited;   /* 429 answers */
-    uint64_t refused;        /* batches a provider refused (401/403, block page) */
-    uint64_t events_dropped; /* events that found QUEUE_EVENTS_MAX waiting */
-    uint64_t failovers;      /* waiters moved to their next source */
+    uint64_t rate_limited;     /* 429 answers */
+    uint64_t refused;          /* batches a provider refused (401/403, block page) */
+    uint64_t events_dropped;   /* events that found QUEUE_EVENTS_MAX waiting */
+    uint64_t failovers;        /* waiters moved to their next source */
+    uint64_t history_requests; /* of upstream_requests, history (backfill) requests started */
     size_t queued, in_flight, backoff, cached;
     int offline;
 };
@@ -146,23 +181,30 @@ struct queue_provider_info {
     const char *name;
     int batches_in_flight;
     size_t queued;
-    uint64_t requests, errors, refusals;
+    uint64_t requests, errors, refusals; /* errors: requests that failed as a whole */
+    /* Its last requests (at most 10, none older than 15 min) and how many
+     * of them failed; last_error says why the last failed one did. */
+    int recent_requests, recent_failed;
+    char last_error[160];
     int64_t paused_until; /* monotonic ms; 0 = not paused */
     int refused;          /* paused because it refused us; why: */
     char pause_reason[160];
-    int down;                              /* failing as a whole: only probes go to it */
-    uint64_t failovers_out, failovers_in;  /* waiters that left it, came to it */
+    int down;                             /* failing as a whole: only probes go to it */
+    uint64_t failovers_out, failovers_in; /* waiters that left it, came to it */
+    /* failovers_out by where they went: [j] counts waiters that moved
+     * from this provider to the provider of index j (queue_add_provider's
+     * order, the order queue_get_providers() fills) */
+    uint64_t failovers_to[QUEUE_MAX_PROVIDERS];
     int rate_per_minute;                   /* 0 = unlimited */
     double latency_p50_ms, latency_p95_ms; /* over the last 256 requests */
     /* Since the queue was made: finished requests by outcome; request
      * latencies (those the transport noted) by bucket of
      * queue_latency_bounds_ms, not cumulative, the last one past them all,
-     * and their sum; waiters that left this provider for each provider
-     * (by index, as queue_get_providers() lists them). */
+     * and their sum (waiters that left this provider for each provider:
+     * failovers_to, above). */
     uint64_t outcomes[QUEUE_OUTCOMES];
     uint64_t latency_buckets[QUEUE_LATENCY_BUCKETS + 1];
     double latency_sum_ms;
-    uint64_t failovers_to[QUEUE_MAX_PROVIDERS];
 };
 
 /* What the queue learnt about a provider or the network, for the log:
@@ -219,6 +261,22 @@ int queue_submit(struct fetch_queue *q, const char *provider, const char *symbol
 int queue_submit_chain(struct fetch_queue *q, const char *const *providers,
                        const char *const *symbols, size_t n, int priority, int64_t ttl_ms,
                        queue_cb cb, void *cls) MUST_CHECK;
+/* queue_submit_chain() whose waiter also refuses successful answers that
+ * accept (may be NULL) turns down: such an answer moves the waiter to its
+ * next source like a failure, with accept's reason; when no source is
+ * left the refused answer is delivered as it is (the caller's own checks
+ * then reject it with the same reason). */
+int queue_submit_chain_accept(struct fetch_queue *q, const char *const *providers,
+                              const char *const *symbols, size_t n, int priority, int64_t ttl_ms,
+                              queue_accept_cb accept, queue_cb cb, void *cls) MUST_CHECK;
+
+/* Asks for provider's daily history of symbol (QREQ_HISTORY, priority
+ * QPRIO_BACKGROUND, never from the cache). cb runs exactly once, from a later
+ * queue_run(); the quote says whether the request succeeded (the series
+ * itself goes from the transport to its consumer: upstream.h). Returns 0 or
+ * -1 like queue_submit(). */
+int queue_submit_history(struct fetch_queue *q, const char *provider, const char *symbol,
+                         queue_cb cb, void *cls) MUST_CHECK;
 
 /* Delivers finished results, moves due retries back to pending, and starts
  * batches up to the limits. now is monotonic ms. */

@@ -56,6 +56,10 @@ struct quote {
      * not answer ("yahoo: HTTP 503 from yahoo"); empty otherwise. */
     char source[16];
     char failover_reason[200];
+    /* The queue sent this key to a provider that was down, as its probe,
+     * and it answered: the first answer from a source that just came
+     * back (the cycle cross-checks it). */
+    uint8_t probe;
 };
 
 #endif

@@ -39,6 +39,7 @@ struct record_chunk {
     struct writer *writer;
     char instance_id[64];
     int64_t cycle_seq;
+    char asked[40];
     const struct asset_result *results; /* [from, to) */
     size_t from, to;
     char ts[32];
@@ -107,6 +108,18 @@ static void record_result_row(const struct record_chunk *k, struct jbuf *b,
     jbuf_str(b, it->source[0] ? it->source : it->a->provider);
     jbuf_key(b, "failover_reason");
     jbuf_str(b, it->failover);
+    jbuf_key(b, "source_count");
+    if (it->source_count)
+        jbuf_int(b, it->source_count);
+    else
+        jbuf_null(b);
+    if (it->crosscheck) {
+        /* built by cycle.c with jbuf: valid JSON */
+        jbuf_key(b, "crosscheck");
+        jbuf_raw(b, it->crosscheck);
+    }
+    jbuf_key(b, "asked");
+    jbuf_str(b, k->asked[0] ? k->asked : NULL);
     if (ok) {
         static const char *const basis[] = {"market", "bar", "date"};
         jbuf_key(b, "time_basis");
@@ -120,6 +133,13 @@ static void record_result_row(const struct record_chunk *k, struct jbuf *b,
     jbuf_obj_end(b);
 }
 
+/* An asset the cycle skipped (fresh enough), or did not fetch because
+ * fetcherd stopped, has no row: neither is an update, nor a failure. */
+static int record_row_wanted(const struct asset_result *it)
+{
+    return !it->skipped && it->kind != QUOTE_CANCELLED;
+}
+
 static char *record_build_chunk(void *cls)
 {
     struct record_chunk *k = cls;
@@ -127,7 +147,7 @@ static char *record_build_chunk(void *cls)
     jbuf_init(&b);
     jbuf_arr(&b);
     for (size_t i = k->from; i < k->to; i++)
-        if (!k->results[i].skipped)
+        if (record_row_wanted(&k->results[i]))
             record_result_row(k, &b, &k->results[i]);
     jbuf_arr_end(&b);
     return jbuf_take(&b);
@@ -155,7 +175,7 @@ size_t record_results(const struct record_owner *o, const struct asset_result *r
     while (i < n) {
         size_t from = i, rows = 0;
         for (; i < n && rows < chunk; i++)
-            rows += !results[i].skipped;
+            rows += (size_t)record_row_wanted(&results[i]);
         if (rows == 0)
             continue;
         struct record_chunk *k = calloc(1, sizeof *k);
@@ -166,6 +186,7 @@ size_t record_results(const struct record_owner *o, const struct asset_result *r
         k->writer = o->writer;
         util_strlcpy(k->instance_id, o->instance_id, sizeof k->instance_id);
         k->cycle_seq = o->cycle_seq;
+        util_strlcpy(k->asked, o->asked ? o->asked : "", sizeof k->asked);
         k->results = results;
         k->from = from;
         k->to = i;
@@ -200,6 +221,7 @@ struct record_cycle_doc {
 static const struct jbuf_field record_cycle_fields[] = {
     RECORD_CYCLE_FIELD("instance_id", JBUF_STR, instance_id),
     RECORD_CYCLE_FIELD("seq", JBUF_INT, seq),
+    RECORD_CYCLE_FIELD("id", JBUF_INT_OR_NULL, r.id),
     RECORD_CYCLE_FIELD("trigger", JBUF_STR, r.trigger),
     RECORD_CYCLE_FIELD("started_at", JBUF_TIME, r.started_wall_ms),
     RECORD_CYCLE_FIELD("status", JBUF_STR, r.status),
@@ -210,6 +232,7 @@ static const struct jbuf_field record_cycle_fields[] = {
     RECORD_CYCLE_FIELD("assets_failed", JBUF_INT, r.failed),
     RECORD_CYCLE_FIELD("assets_skipped", JBUF_INT, r.skipped),
     RECORD_CYCLE_FIELD("upstream_requests", JBUF_INT, r.upstream_requests),
+    RECORD_CYCLE_FIELD("assets_market_closed", JBUF_INT, r.market_closed),
     RECORD_CYCLE_FIELD("error", JBUF_STR, r.error),
 };
 
@@ -236,6 +259,8 @@ int record_rates(const struct record_owner *o, const struct rate_result *rates, 
     jbuf_arr(&b);
     for (size_t i = 0; i < n; i++) {
         const struct rate_result *r = &rates[i];
+        if (r->q.kind == QUOTE_CANCELLED)
+            continue; /* not asked for: fetcherd is stopping */
         if (r->q.kind != QUOTE_OK) {
             json_object *ctx = json_object_new_object();
             json_object_object_add(ctx, "currency", json_object_new_string(r->ccy));

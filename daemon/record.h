@@ -35,6 +35,13 @@ struct asset_result {
     struct quote_market *market;
     char source[16]; /* the provider that answered */
     char *failover;  /* why the first source did not (malloc'd), or NULL */
+    uint8_t probe;   /* the answer was a down provider's probe (quote.h) */
+    /* sources the asset had this time (daemon/sources.h; 1 = no second
+     * source), 0 when none was resolved */
+    uint8_t source_count;
+    /* the cross-check's record (price_update_log.crosscheck: a JSON
+     * object, malloc'd), or NULL when the asset was not cross-checked */
+    char *crosscheck;
 };
 
 /* An exchange rate asked for (USD → ccy) and its answer. */
@@ -48,9 +55,13 @@ struct record_owner {
     struct writer *writer;
     const char *instance_id;
     int64_t cycle_seq; /* 0: rows without a cycle */
+    /* The database's time of the check that found the assets due (their
+     * last_attempt_at), or NULL/"": the time of the write. Borrowed. */
+    const char *asked;
 };
 
-/* Queues results[0, n) (the skipped ones left out) as record_updates
+/* Queues results[0, n) (the skipped ones left out, and those cancelled by
+ * shutdown: neither was an update nor a failure) as record_updates
  * statements of at most a few hundred rows each, stamped now_wall. Each
  * statement's JSON is built only when the writer is ready to send it, so
  * results are borrowed until every done has run. Returns how many
@@ -63,9 +74,11 @@ size_t record_results(const struct record_owner *o, const struct asset_result *r
  * takes it. Strings are borrowed for the call; error may be NULL; times
  * are wall-clock ms. */
 struct record_cycle {
+    int64_t id; /* the reserved fetcher_cycles.id, or 0: the database picks */
     const char *trigger, *status, *error;
     int64_t started_wall_ms, finished_wall_ms, duration_ms;
     int64_t total, succeeded, failed, skipped, upstream_requests;
+    int64_t market_closed; /* of skipped: market closed */
 };
 void record_cycle_row(const struct record_owner *o, const char *stmt,
                       const struct record_cycle *row);

@@ -220,3 +220,24 @@ void sources_describe(const struct sources *s, enum source_class cls, char *out,
         used += (size_t)w;
     }
 }
+
+const char *sources_class_name(enum source_class cls)
+{
+    return cls < SRC_CLASSES ? src_class_names[cls] : "?";
+}
+
+size_t sources_usable(const struct sources *s, enum source_class cls, const char **note)
+{
+    size_t n = 0;
+    int keyless_td = 0;
+    for (size_t i = 0; i < s->n[cls]; i++) {
+        if (src_usable(s, s->list[cls][i]))
+            n++;
+        else
+            keyless_td = 1;
+    }
+    *note = n >= 2       ? NULL
+            : keyless_td ? "no second source: TWELVEDATA_API_KEY is not set"
+                         : "no second source configured (FETCH_SOURCES)";
+    return n;
+}

@@ -75,6 +75,15 @@ size_t sources_resolve(const struct sources *s, enum source_class cls, const cha
                        const char *psym, const char *override, struct source_choice *out, char *err,
                        size_t errlen);
 
+/* The class's name: "stock", "crypto" or "fx". */
+const char *sources_class_name(enum source_class cls);
+
+/* How many of class cls's sources can be asked (twelvedata without its
+ * key cannot); when fewer than two, why in note (static text, e.g. "no
+ * second source: TWELVEDATA_API_KEY is not set"), else note = NULL. A
+ * single asset may still have fewer (a coin no second source can map). */
+size_t sources_usable(const struct sources *s, enum source_class cls, const char **note);
+
 /* The sources of class cls as configured, comma-separated, for start-up
  * logs ("yahoo,twelvedata"; twelvedata marked "(no key)" when unusable). */
 void sources_describe(const struct sources *s, enum source_class cls, char *out, size_t outlen);

@@ -18,22 +18,36 @@ const char sql_resume_instance[] =
     "greatest(i.last_heartbeat, i.seen_at) > now() - make_interval(secs =>"                        \
     " greatest(3, 3 * COALESCE((i.detail->>'heartbeat_s')::int, 5)))"
 
+const char sql_partitions_ensure[] = "SELECT fetcher_partitions_ensure($1::int)";
+
 const struct db_stmt sql_statements[] = {
-    /* The assets a cycle fetches: every tracked asset, with where to get it. */
+    /* The assets a cycle considers: every tracked asset, with where to get
+     * it, and the schedule's answer for it at this check, on the
+     * database's clock: due now, or skipped because its market is closed
+     * (fetcher_due_assets, migration 010; $1 check interval s, $2 bounds
+     * per type as JSON, $3 default bound s, $4 market hours). The one
+     * place that decides what is due, so that claims of several instances
+     * can wrap it. */
     {SQL_TRACKED_ASSETS,
      "SELECT a.id, a.symbol, a.asset_type, a.currency, a.provider, a.provider_symbol,"
      "   COALESCE(extract(epoch FROM now() - t.last_price_update)::bigint, -1),"
      "   (SELECT ap.price FROM asset_prices ap WHERE ap.asset_id = a.id"
-     "    ORDER BY ap.fetched_at DESC LIMIT 1), COALESCE(array_to_string(a.sources, ','), '')"
-     " FROM tracked_assets t JOIN assets a ON a.id = t.asset_id ORDER BY a.id",
-     0},
+     "    ORDER BY ap.fetched_at DESC LIMIT 1), COALESCE(array_to_string(a.sources, ','), ''),"
+     "   d.due, d.market_closed,"
+     "   to_char(fetcher_now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
+     "   d.bound_s < 0"
+     " FROM fetcher_due_assets(fetcher_now(), $1::int, $2::jsonb, $3::int, $4::boolean) d"
+     " JOIN tracked_assets t ON t.asset_id = d.asset_id JOIN assets a ON a.id = d.asset_id"
+     " ORDER BY a.id",
+     4},
 
     /* The tracked assets an on-demand refresh names (same columns). */
     {SQL_ASSETS_BY_SYMBOL,
      "SELECT a.id, a.symbol, a.asset_type, a.currency, a.provider, a.provider_symbol,"
      "   COALESCE(extract(epoch FROM now() - t.last_price_update)::bigint, -1),"
      "   (SELECT ap.price FROM asset_prices ap WHERE ap.asset_id = a.id"
-     "    ORDER BY ap.fetched_at DESC LIMIT 1), COALESCE(array_to_string(a.sources, ','), '')"
+     "    ORDER BY ap.fetched_at DESC LIMIT 1), COALESCE(array_to_string(a.sources, ','), ''),"
+     "   true, false, NULL, false"
      " FROM tracked_assets t JOIN assets a ON a.id = t.asset_id"
      " WHERE upper(a.symbol) = ANY (SELECT upper(x) FROM"
      "   jsonb_array_elements_text($1::jsonb) AS x) ORDER BY a.id",
@@ -48,11 +62,14 @@ const struct db_stmt sql_statements[] = {
      "   (SELECT id FROM fetcher_cycles WHERE instance_id = $2 AND seq = $3::bigint)))::text)",
      3},
 
-    /* Currencies that need a rate against USD: those of tracked assets and
-     * those portfolios are valued in. */
+    /* Currencies that need a rate against USD: those of tracked assets,
+     * those portfolios are valued in, and those positions were bought in
+     * (migration 012). */
     {SQL_CURRENCIES,
      "SELECT currency FROM assets a JOIN tracked_assets t ON t.asset_id = a.id"
-     " UNION SELECT currency FROM portfolios EXCEPT SELECT 'USD' ORDER BY 1",
+     " UNION SELECT currency FROM portfolios"
+     " UNION SELECT currency FROM portfolio_positions WHERE currency IS NOT NULL"
+     " EXCEPT SELECT 'USD' ORDER BY 1",
      0},
 
     {SQL_RECORD_RATES,
@@ -66,12 +83,23 @@ const struct db_stmt sql_statements[] = {
 
     /* A cycle's row is written when it starts, so a crash leaves a trace
      * ('running') that the next start marks 'aborted'. */
+    /* Cycle ids (fetcher_cycles.id, the number the dashboard and the API
+     * show) taken before the cycle starts, so that its log lines, on
+     * stdout too, name it by that number; spares for cycles that start
+     * while the database is away. */
+    {SQL_RESERVE_CYCLE_IDS,
+     "SELECT nextval(pg_get_serial_sequence('fetcher_cycles', 'id'))"
+     " FROM generate_series(1, $1::int)",
+     1},
+
     {SQL_CYCLE_START,
      "WITH ins AS ("
-     "  INSERT INTO fetcher_cycles (instance_id, seq, trigger, status, started_at, assets_total)"
-     "  SELECT r.instance_id, r.seq, r.trigger, 'running', r.started_at, r.assets_total"
-     "  FROM jsonb_to_record($1::jsonb) AS r(instance_id text, seq bigint, trigger text,"
-     "    started_at timestamptz, assets_total int)"
+     "  INSERT INTO fetcher_cycles (id, instance_id, seq, trigger, status, started_at,"
+     "    assets_total) OVERRIDING SYSTEM VALUE"
+     "  SELECT COALESCE(r.id, nextval(pg_get_serial_sequence('fetcher_cycles', 'id'))),"
+     "    r.instance_id, r.seq, r.trigger, 'running', r.started_at, r.assets_total"
+     "  FROM jsonb_to_record($1::jsonb) AS r(id bigint, instance_id text, seq bigint,"
+     "    trigger text, started_at timestamptz, assets_total int)"
      "  ON CONFLICT (instance_id, seq) DO NOTHING"
      "  RETURNING id, instance_id, seq, trigger, assets_total, started_at)"
      " SELECT pg_notify('fetcher_events', json_build_object('type', 'cycle_started',"
@@ -84,10 +112,11 @@ const struct db_stmt sql_statements[] = {
      "   duration_ms = r.duration_ms, assets_total = r.assets_total,"
      "   assets_succeeded = r.assets_succeeded, assets_failed = r.assets_failed,"
      "   assets_skipped = r.assets_skipped, upstream_requests = r.upstream_requests,"
-     "   error = r.error"
+     "   assets_market_closed = COALESCE(r.assets_market_closed, 0), error = r.error"
      " FROM jsonb_to_record($1::jsonb) AS r(instance_id text, seq bigint, status text,"
      "   finished_at timestamptz, duration_ms int, assets_total int, assets_succeeded int,"
-     "   assets_failed int, assets_skipped int, upstream_requests int, error text)"
+     "   assets_failed int, assets_skipped int, upstream_requests int, error text,"
+     "   assets_market_closed int)"
      " WHERE c.instance_id = r.instance_id AND c.seq = r.seq AND c.status = 'running'"
      " RETURNING c.id, c.instance_id, c.seq, c.status, c.assets_succeeded, c.assets_failed,"
      "   c.assets_skipped, c.duration_ms)"
@@ -113,7 +142,7 @@ const struct db_stmt sql_statements[] = {
      "    instance_id text, seq bigint, price_seq bigint, cycle_seq bigint, ts timestamptz,"
      "    source text, failover_reason text, time_basis text, quoted_currency text, exchange text,"
      "    instrument_type text, exchange_tz text, session_start bigint, session_end bigint,"
-     "    gmtoffset int)"
+     "    gmtoffset int, source_count smallint, crosscheck jsonb, asked timestamptz)"
      /* a shared cycle's asset (migration 016) is recorded only while its
       * claim is still ours: a claim given back to the pool meanwhile (we
       * were paused or cut off) belongs to whoever took it */
@@ -150,13 +179,14 @@ const struct db_stmt sql_statements[] = {
      "), log AS ("
      "  INSERT INTO price_update_log (\"timestamp\", asset_id, symbol, price, currency, success,"
      "    error, duration_ms, cycle_id, instance_id, seq, price_time, price_time_basis,"
-     "    quoted_currency, source, failover_reason)"
+     "    quoted_currency, source, failover_reason, source_count, crosscheck)"
      "  SELECT ts, live_asset, symbol, CASE WHEN ok THEN price END, currency, ok, error,"
      "    duration_ms, COALESCE(r.fleet_cycle, (SELECT c.id FROM fetcher_cycles c"
      "                  WHERE c.instance_id = r.instance_id AND c.seq = r.cycle_seq)),"
      "    instance_id, seq, CASE WHEN ok THEN price_time END, CASE WHEN ok THEN time_basis END,"
-     "    CASE WHEN ok THEN quoted_currency END, source, failover_reason"
-     "  FROM r ON CONFLICT (instance_id, seq) DO NOTHING"
+     "    CASE WHEN ok THEN quoted_currency END, source, failover_reason, source_count,"
+     "    crosscheck"
+     "  FROM r ON CONFLICT (instance_id, seq, \"timestamp\") DO NOTHING"
      "  RETURNING cycle_id, success"
      /* what the provider says about the listing, written only when it
       * changed (the trading period does daily), so assets rows do not churn */
@@ -176,7 +206,8 @@ const struct db_stmt sql_statements[] = {
      "  UPDATE tracked_assets t SET"
      "    last_price_update = CASE WHEN r.ok THEN r.ts ELSE t.last_price_update END,"
      "    last_error = CASE WHEN r.ok THEN NULL ELSE r.error END,"
-     "    last_error_at = CASE WHEN r.ok THEN t.last_error_at ELSE r.ts END"
+     "    last_error_at = CASE WHEN r.ok THEN t.last_error_at ELSE r.ts END,"
+     "    last_attempt_at = COALESCE(r.asked, fetcher_now())"
      "  FROM r WHERE t.asset_id = r.live_asset"
      ")"
      " SELECT pg_notify('fetcher_events', json_build_object('type', 'assets_updated',"
@@ -196,7 +227,7 @@ const struct db_stmt sql_statements[] = {
      "     WHERE c.instance_id = r.instance_id AND c.seq = r.cycle_seq) END"
      "  FROM jsonb_to_recordset($1::jsonb) AS r(ts timestamptz, level text, message text,"
      "    context jsonb, instance_id text, seq bigint, cycle_seq bigint)"
-     "  ON CONFLICT (instance_id, seq) DO NOTHING"
+     "  ON CONFLICT (instance_id, seq, \"timestamp\") DO NOTHING"
      "  RETURNING id, level, message, cycle_id)"
      " SELECT pg_notify('fetcher_events', json_build_object('type', 'log', 'id', id,"
      "   'level', level, 'message', left(message, 2000), 'cycle_id', cycle_id)::text)"
@@ -211,7 +242,8 @@ const struct db_stmt sql_statements[] = {
      2},
 
     /* Statistics are computed from fetcher_cycles, not from counters in
-     * memory, so they survive restarts and agree with the API. */
+     * memory, so they survive restarts and agree with the API. Empty cycles
+     * (nothing tracked) did no work: left out, as /statistics does. */
     {SQL_PERSIST_STATS,
      "INSERT INTO fetcher_statistics (instance_id, uptime_seconds, total_cycles,"
      "  successful_cycles, failed_cycles, success_rate, avg_cycle_duration_s,"
@@ -222,12 +254,13 @@ const struct db_stmt sql_statements[] = {
      "   CASE WHEN count(*) = 0 THEN 0 ELSE round(100.0 * count(*) FILTER"
      "     (WHERE status IN ('succeeded', 'partial')) / count(*), 2) END,"
      "   (SELECT round(avg(duration_ms) / 1000.0, 3) FROM (SELECT duration_ms"
-     "      FROM fetcher_cycles WHERE status <> 'running' AND duration_ms IS NOT NULL"
-     "      ORDER BY id DESC LIMIT 100) last100),"
+     "      FROM fetcher_cycles WHERE status NOT IN ('running', 'empty')"
+     "      AND duration_ms IS NOT NULL ORDER BY id DESC LIMIT 100) last100),"
      "   (SELECT round(duration_ms / 1000.0, 3) FROM fetcher_cycles"
-     "      WHERE status <> 'running' AND duration_ms IS NOT NULL ORDER BY id DESC LIMIT 1),"
+     "      WHERE status NOT IN ('running', 'empty') AND duration_ms IS NOT NULL"
+     "      ORDER BY id DESC LIMIT 1),"
      "   (SELECT count(*) FROM tracked_assets), $3::jsonb, $4::bigint"
-     " FROM fetcher_cycles WHERE status <> 'running'"
+     " FROM fetcher_cycles WHERE status NOT IN ('running', 'empty')"
      " ON CONFLICT (instance_id, seq) DO NOTHING",
      4},
 
@@ -299,8 +332,8 @@ const struct db_stmt sql_statements[] = {
      "     AND i.state = 'running' AND " FLEET_ALIVE_I "),"
      "   (SELECT (extract(epoch FROM now() - max(started_at)) * 1000)::bigint"
      "     FROM fetcher_cycles WHERE trigger IN ('startup', 'schedule')"
-     "       AND (status IN ('succeeded', 'partial', 'failed') OR (fleet AND status = "
-     "'running'))),"
+     "       AND (status IN ('succeeded', 'partial', 'failed')"
+     "         OR (fleet AND status = 'running'))),"
      "   (SELECT id FROM open),"
      "   (SELECT count(*) FROM fetcher_work WHERE cycle_id = (SELECT id FROM open)),"
      "   (SELECT count(*) FROM fetcher_work WHERE cycle_id = (SELECT id FROM open)"
@@ -320,42 +353,46 @@ const struct db_stmt sql_statements[] = {
      " WHERE name = 'schedule' AND holder = $1",
      1},
 
-    /* The leader's cycle: its row and one fetcher_work row per asset due
-     * (FETCH_STALENESS judged here, by the database's clock, with the
-     * bounds fleet.c passes), in one statement; then the fleet is told. */
+    /* The leader's check: what is due (fetcher_due_assets, migration 010,
+     * with the due parameters of the check, or everything for a manual
+     * trigger), and when something is (or the check is full), the cycle's
+     * row and one fetcher_work row per due asset, in one statement; then
+     * the fleet is told. Only while the lease is still ours: a plan that
+     * waited behind other writes must not open a cycle beside a new
+     * leader's. One row: the cycle's id (NULL: none), the assets due,
+     * whether the lease held. */
     {SQL_FLEET_PLAN,
      "WITH r AS ("
      "  SELECT * FROM jsonb_to_record($1::jsonb) AS r(instance_id text, seq bigint, trigger text,"
-     "    interval_s bigint, bounds jsonb, honour boolean)"
-     "), t AS ("
-     "  SELECT a.id, a.provider,"
-     "    COALESCE(extract(epoch FROM now() - t.last_price_update)::bigint, -1) AS age,"
-     "    COALESCE((r.bounds ->> a.asset_type)::bigint, 0) AS bound"
-     "  FROM r CROSS JOIN tracked_assets t JOIN assets a ON a.id = t.asset_id"
+     "    check_s int, bounds jsonb, default_s int, market_hours boolean, honour boolean,"
+     "    full_check boolean)"
+     "), lease AS ("
+     "  SELECT EXISTS (SELECT 1 FROM fetcher_lease l, r WHERE l.name = 'schedule'"
+     "    AND l.holder = r.instance_id AND l.expires_at > now()) AS ok"
+     "), d AS ("
+     "  SELECT d.* FROM r, fetcher_due_assets(fetcher_now(), r.check_s, r.bounds, r.default_s,"
+     "    r.market_hours) d"
      "), due AS ("
-     "  SELECT t.id, t.provider FROM t, r"
-     "  WHERE NOT r.honour OR t.age < 0 OR t.age + r.interval_s >= t.bound"
+     "  SELECT d.asset_id AS id, a.provider FROM r, d JOIN assets a ON a.id = d.asset_id"
+     "  WHERE NOT r.honour OR d.due"
      "), c AS ("
      "  INSERT INTO fetcher_cycles (instance_id, seq, trigger, status, started_at, assets_total,"
-     "    assets_skipped, fleet)"
-     "  SELECT r.instance_id, r.seq, r.trigger, 'running', now(), (SELECT count(*) FROM due),"
-     "    (SELECT count(*) FROM t) - (SELECT count(*) FROM due), true FROM r"
-     /* only while the lease is still ours: a plan that waited behind
-      * other writes must not open a second cycle beside a new leader's */
-     "  WHERE EXISTS (SELECT 1 FROM fetcher_lease l WHERE l.name = 'schedule'"
-     "    AND l.holder = r.instance_id AND l.expires_at > now())"
+     "    assets_skipped, assets_market_closed, fleet)"
+     "  SELECT r.instance_id, r.seq, r.trigger, 'running', now(), (SELECT count(*) FROM d),"
+     "    (SELECT count(*) FROM d) - (SELECT count(*) FROM due),"
+     "    CASE WHEN r.honour THEN (SELECT count(*) FROM d WHERE d.market_closed) ELSE 0 END, true"
+     "  FROM r WHERE (SELECT ok FROM lease) AND (r.full_check OR EXISTS (SELECT 1 FROM due))"
      "  ON CONFLICT (instance_id, seq) DO NOTHING"
      "  RETURNING id, instance_id, seq, trigger, assets_total, started_at"
      "), w AS ("
      "  INSERT INTO fetcher_work (cycle_id, asset_id, provider)"
      "  SELECT c.id, due.id, due.provider FROM c CROSS JOIN due"
      ")"
-     " SELECT c.id, c.assets_total,"
-     "   pg_notify('fetcher_events', json_build_object('type', 'cycle_started', 'cycle_id', c.id,"
-     "     'instance_id', c.instance_id, 'seq', c.seq, 'trigger', c.trigger, 'total',"
-     "     c.assets_total, 'started_at', c.started_at, 'fleet', true)::text),"
-     "   pg_notify('fetcher_work', c.id::text)"
-     " FROM c",
+     " SELECT (SELECT id FROM c), (SELECT count(*) FROM due), (SELECT ok FROM lease),"
+     "   (SELECT pg_notify('fetcher_events', json_build_object('type', 'cycle_started',"
+     "     'cycle_id', c.id, 'instance_id', c.instance_id, 'seq', c.seq, 'trigger', c.trigger,"
+     "     'total', c.assets_total, 'started_at', c.started_at, 'fleet', true)::text) FROM c),"
+     "   (SELECT pg_notify('fetcher_work', c.id::text) FROM c)",
      1},
 
     /* A chunk of work: open rows of one provider of the oldest open
@@ -364,7 +401,8 @@ const struct db_stmt sql_statements[] = {
      * but no more than an even split of what is open among the $4 live
      * instances, so a small cycle is still shared by all of them. An
      * asset deleted since the plan is done at once. Columns as
-     * SQL_TRACKED_ASSETS', then the cycle's id, instance and number. */
+     * SQL_TRACKED_ASSETS' (every asset due: the plan judged), then the
+     * cycle's id, instance and number. */
     {SQL_FLEET_CLAIM,
      "WITH p AS ("
      "  SELECT cycle_id, provider FROM fetcher_work WHERE owner IS NULL AND done_at IS NULL"
@@ -395,6 +433,8 @@ const struct db_stmt sql_statements[] = {
      "   COALESCE(extract(epoch FROM now() - t.last_price_update)::bigint, -1),"
      "   (SELECT ap.price FROM asset_prices ap WHERE ap.asset_id = a.id"
      "    ORDER BY ap.fetched_at DESC LIMIT 1), COALESCE(array_to_string(a.sources, ','), ''),"
+     "   true, false,"
+     "   to_char(fetcher_now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), false,"
      "   cl.cycle_id, c.instance_id, c.seq"
      " FROM cl JOIN assets a ON a.id = cl.asset_id"
      "   LEFT JOIN tracked_assets t ON t.asset_id = a.id"
@@ -427,8 +467,8 @@ const struct db_stmt sql_statements[] = {
      "), fin AS ("
      "  UPDATE fetcher_cycles c SET status = CASE WHEN s.failed = 0 THEN 'succeeded'"
      "      WHEN s.ok > 0 THEN 'partial' ELSE 'failed' END,"
-     "    finished_at = now(), duration_ms = (extract(epoch FROM now() - c.started_at) * "
-     "1000)::int,"
+     "    finished_at = now(),"
+     "    duration_ms = (extract(epoch FROM now() - c.started_at) * 1000)::int,"
      "    assets_succeeded = s.ok, assets_failed = s.failed, instances = s.inst,"
      "    upstream_requests = c.upstream_requests + $2::int"
      "  FROM s WHERE c.id = $1::bigint AND c.status = 'running' AND NOT s.open"
@@ -449,9 +489,8 @@ const struct db_stmt sql_statements[] = {
 
     /* Every heartbeat interval, by every instance (it is idempotent): the
      * claims of instances no longer alive (FLEET_ALIVE_I) go back to the
-     * pool, and shared cycles left
-     * with no open work (their finisher died between its two statements)
-     * are named for finishing. */
+     * pool, and shared cycles left with no open work (their finisher died
+     * between its two statements) are named for finishing. */
     {SQL_FLEET_REAP,
      "WITH old AS ("
      "  SELECT w.cycle_id, w.asset_id, w.owner FROM fetcher_work w"
@@ -461,14 +500,14 @@ const struct db_stmt sql_statements[] = {
      "  FOR UPDATE OF w SKIP LOCKED"
      "), dead AS ("
      "  UPDATE fetcher_work w SET owner = NULL, claimed_at = NULL FROM old"
-     "  WHERE w.cycle_id = old.cycle_id AND w.asset_id = old.asset_id AND w.owner = "
-     "old.owner"
+     "  WHERE w.cycle_id = old.cycle_id AND w.asset_id = old.asset_id"
+     "    AND w.owner = old.owner"
      "    AND w.done_at IS NULL"
      "  RETURNING w.cycle_id, old.owner"
      ")"
      " SELECT 'released', cycle_id, owner, count(*),"
-     "   pg_notify('fetcher_work', cycle_id::text)::text FROM dead GROUP BY cycle_id, "
-     "owner"
+     "   pg_notify('fetcher_work', cycle_id::text)::text"
+     " FROM dead GROUP BY cycle_id, owner"
      " UNION ALL"
      " SELECT 'finish', c.id, NULL, 0, NULL FROM fetcher_cycles c"
      " WHERE c.fleet AND c.status = 'running' AND NOT EXISTS (SELECT 1 FROM fetcher_work w"
@@ -484,16 +523,23 @@ const struct db_stmt sql_statements[] = {
      " SELECT count(*), max(pg_notify('fetcher_work', 'released')::text) FROM x",
      1},
 
-    /* Retention: at most $2 rows per statement, oldest first, so no delete
-     * holds locks long enough to slow the API; repeated until done. */
+    /* Partitions (migration 009): today's and $1 days ahead, created if
+     * missing, and the days of any row waiting in a default partition.
+     * Several fetcherd may run it at once (an advisory lock inside). */
+    {SQL_PARTITIONS_ENSURE, sql_partitions_ensure, 1},
+    /* Retention of the partitioned tables: every day partition whose whole
+     * (UTC) day is older than now - $1 days is dropped; never a DELETE.
+     * $2 is "now" (NULL: the database's), so tests can fix the clock. The
+     * answer is the number of rows that went. */
     {SQL_RETAIN_LOGS,
-     "DELETE FROM fetcher_logs WHERE id IN (SELECT id FROM fetcher_logs"
-     "  WHERE \"timestamp\" < now() - make_interval(days => $1::int) ORDER BY id LIMIT $2::int)",
+     "SELECT fetcher_partitions_drop('fetcher_logs', $1::int, COALESCE($2::timestamptz, now()))",
      2},
     {SQL_RETAIN_UPDATES,
-     "DELETE FROM price_update_log WHERE id IN (SELECT id FROM price_update_log"
-     "  WHERE \"timestamp\" < now() - make_interval(days => $1::int) ORDER BY id LIMIT $2::int)",
+     "SELECT fetcher_partitions_drop('price_update_log', $1::int,"
+     " COALESCE($2::timestamptz, now()))",
      2},
+    /* Statistics grow with time, not with assets (~1,600 rows a day): at
+     * most $2 rows per statement, oldest first, repeated until done. */
     {SQL_RETAIN_STATS,
      "DELETE FROM fetcher_statistics WHERE id IN (SELECT id FROM fetcher_statistics"
      "  WHERE recorded_at < now() - make_interval(days => $1::int) ORDER BY id LIMIT $2::int)",
@@ -510,6 +556,42 @@ const struct db_stmt sql_statements[] = {
      "                  ORDER BY l.fetched_at DESC, l.id DESC LIMIT 1)) o"
      "  LIMIT $2::int)",
      2},
+
+    /* Tracked assets without a daily history (migration 010), newest
+     * tracked first, so a user's new asset gets its history before a
+     * whole universe's; a failure is tried again an hour after. */
+    {SQL_BACKFILL_TODO,
+     "SELECT a.id, a.symbol, a.asset_type, a.currency, a.provider, a.provider_symbol,"
+     "   COALESCE(array_to_string(a.sources, ','), '')"
+     " FROM tracked_assets t JOIN assets a ON a.id = t.asset_id"
+     " WHERE a.history_backfilled_at IS NULL"
+     "   AND (a.history_error_at IS NULL OR a.history_error_at < now() - interval '1 hour')"
+     " ORDER BY t.added_at DESC, a.id LIMIT 1000",
+     0},
+
+    /* One asset's daily closes from a history answer, upserted as the
+     * cycles' closes are: the newest price_time of a day wins, and a row
+     * that would not change is not rewritten. */
+    {SQL_BACKFILL_STORE,
+     "WITH r AS (SELECT * FROM jsonb_to_record($1::jsonb) AS r(asset_id bigint, currency text,"
+     "    source text, closes int, rows jsonb)"
+     "  WHERE EXISTS (SELECT 1 FROM assets a WHERE a.id = r.asset_id)),"
+     " ins AS (INSERT INTO asset_prices_daily AS d (asset_id, day, close, currency, source,"
+     "    price_time)"
+     "  SELECT r.asset_id, x.day, x.close, r.currency, r.source, x.t"
+     "  FROM r, jsonb_to_recordset(r.rows) AS x(day date, close numeric, t timestamptz)"
+     "  ON CONFLICT (asset_id, day) DO UPDATE SET close = EXCLUDED.close,"
+     "    currency = EXCLUDED.currency, source = EXCLUDED.source, price_time = EXCLUDED.price_time"
+     "  WHERE d.price_time <= EXCLUDED.price_time"
+     "    AND (d.price_time, d.close) IS DISTINCT FROM (EXCLUDED.price_time, EXCLUDED.close))"
+     " UPDATE assets a SET history_backfilled_at = now(), history_days = r.closes,"
+     "   history_error = NULL, history_error_at = NULL FROM r WHERE a.id = r.asset_id",
+     1},
+
+    {SQL_BACKFILL_FAILED,
+     "UPDATE assets a SET history_error = left(r.error, 300), history_error_at = now()"
+     " FROM jsonb_to_record($1::jsonb) AS r(asset_id bigint, error text) WHERE a.id = r.asset_id",
+     1},
 };
 
 const size_t sql_statement_count = sizeof sql_statements / sizeof sql_statements[0];

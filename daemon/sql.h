@@ -20,6 +20,7 @@
 #define SQL_CURRENCIES "currencies"
 #define SQL_RECORD_RATES "record_rates"
 #define SQL_CYCLE_START "cycle_start"
+#define SQL_RESERVE_CYCLE_IDS "reserve_cycle_ids"
 #define SQL_CYCLE_FINISH "cycle_finish"
 #define SQL_RECORD_UPDATES "record_updates"
 #define SQL_LOGS "insert_logs"
@@ -34,15 +35,22 @@
 #define SQL_FLEET_FINISH "fleet_finish"
 #define SQL_FLEET_REAP "fleet_reap"
 #define SQL_FLEET_RELEASE_MINE "fleet_release_mine"
+#define SQL_PARTITIONS_ENSURE "partitions_ensure"
 #define SQL_RETAIN_LOGS "retain_logs"
 #define SQL_RETAIN_UPDATES "retain_updates"
 #define SQL_RETAIN_STATS "retain_stats"
 #define SQL_RETAIN_PRICES "retain_prices"
+#define SQL_BACKFILL_TODO "backfill_todo"
+#define SQL_BACKFILL_STORE "backfill_store"
+#define SQL_BACKFILL_FAILED "backfill_failed"
 
 /* Run once at start (blocking, before the loop) when FETCHER_INSTANCE_ID
  * is fixed: the instance's cycles left 'running' by its previous life are
  * aborted, and its cycle numbers continue after the last one ($1 = id). */
 extern const char sql_resume_instance[];
+/* Run once at start (blocking, before the loop), and hourly from the
+ * loop as SQL_PARTITIONS_ENSURE: $1 = days ahead. */
+extern const char sql_partitions_ensure[];
 
 extern const struct db_stmt sql_statements[];
 extern const size_t sql_statement_count;

@@ -40,8 +40,14 @@ int staleness_parse(const char *spec, int64_t default_s, struct staleness *out, 
         }
         memcpy(val, eq + 1, vlen);
         val[vlen] = '\0';
-        if (util_parse_duration(val, 1, 365 * 86400, &secs) != 0) {
-            snprintf(err, errlen, "FETCH_STALENESS: '%s' is not a duration (use e.g. 10m, 1d)",
+        if (strcmp(val, "never") == 0) {
+            secs = STALENESS_NEVER;
+        } else if (strcmp(val, "always") == 0) {
+            secs = STALENESS_ALWAYS;
+        } else if (util_parse_duration(val, 1, 365 * 86400, &secs) != 0) {
+            snprintf(err, errlen,
+                     "FETCH_STALENESS: '%s' is not a duration (use e.g. 1m, 10m, 1d), never or "
+                     "always",
                      val);
             return -1;
         }
@@ -57,9 +63,34 @@ int64_t staleness_bound(const struct staleness *s, const char *type)
     return t < 0 ? 0 : s->bound_s[t];
 }
 
-int staleness_due(int64_t age_s, int64_t bound_s, int64_t interval_s)
+int staleness_json(const struct staleness *s, char *out, size_t outlen)
 {
-    if (age_s < 0)
-        return 1;
-    return age_s + interval_s >= bound_s;
+    size_t o = 0;
+    for (int i = 0; i < STALENESS_TYPES; i++) {
+        int w = snprintf(out + o, outlen - o, "%s\"%s\":%lld", i ? "," : "{",
+                         staleness_type_names[i], (long long)s->bound_s[i]);
+        if (w < 0 || (size_t)w >= outlen - o)
+            return -1;
+        o += (size_t)w;
+    }
+    if (o + 2 > outlen)
+        return -1;
+    out[o++] = '}';
+    out[o] = '\0';
+    return 0;
+}
+
+int64_t staleness_check_s(const struct staleness *s, int64_t check_s)
+{
+    for (int i = 0; s != NULL && i < STALENESS_TYPES; i++)
+        if (s->bound_s[i] > 0 && s->bound_s[i] < check_s)
+            check_s = s->bound_s[i];
+    return check_s;
+}
+
+int staleness_due(int64_t ago_ms, int64_t bound_s, int64_t check_s)
+{
+    if (bound_s < 0)
+        return 0;
+    return ago_ms < 0 || bound_s == 0 || ago_ms >= bound_s * 1000 - check_s * 500;
 }

@@ -25,6 +25,7 @@ struct job {
     struct queue_batch *batch;
     const struct provider *p;
     int single;             /* the provider's single-symbol request */
+    int history;            /* the provider's history request */
     size_t n;               /* keys this request carries (a prefix of the batch) */
     const char **syms;      /* borrowed from the batch */
     struct fetch_handle *h; /* NULL once answered */
@@ -40,6 +41,8 @@ struct upstream {
     struct fetch_queue *q;
     struct job_list jobs;
     struct upstream_counters cnt;
+    upstream_history_cb history_cb;
+    void *history_cls;
 };
 
 static void up_job_free(struct job *j)
@@ -233,12 +236,65 @@ out:
     free(found);
 }
 
+/* A history answer (one key): the status first, as up_judge does; then
+ * the provider's history parse; the series to the sink. */
+static void up_judge_history(struct job *j, const struct fetch_response *r)
+{
+    const char *name = j->p->name;
+    char why[200], err[160];
+    struct quote q = {0};
+    json_object *root = NULL;
+    struct history_series *hs = NULL;
+    if (r->kind != QUOTE_OK) {
+        up_fail(j, 0, r->kind, (int)r->http_status, 0, 0, r->error);
+        goto out;
+    }
+    if (r->http_status == 429 || r->http_status >= 500) {
+        snprintf(why, sizeof why, "HTTP %ld (%s)", r->http_status,
+                 r->http_status == 429 ? "rate limited" : "server error");
+        up_fail(j, 0, QUOTE_TRANSIENT, (int)r->http_status,
+                r->http_status == 429 ? r->retry_after_s : 0, 0, why);
+        goto out;
+    }
+    if (upstream_refusal(r, why, sizeof why)) {
+        up_fail(j, 0, QUOTE_PERMANENT, (int)r->http_status, 0, 1, why);
+        j->u->cnt.refused++;
+        goto out;
+    }
+    root = provider_parse_json(r->body, r->len, r->content_type, err, sizeof err);
+    hs = history_new();
+    if (root == NULL || hs == NULL) {
+        up_fail(j, 0, QUOTE_PERMANENT, (int)r->http_status, 0,
+                root == NULL && r->http_status == 200, root == NULL ? err : "out of memory");
+        goto out;
+    }
+    if (j->p->history_parse(root, j->syms[0], hs, &q, err, sizeof err) != 0) {
+        up_fail(j, 0, QUOTE_PERMANENT, (int)r->http_status, 0, 0, err);
+        goto out;
+    }
+    if (q.kind == QUOTE_OK && r->http_status != 200) {
+        q.kind = QUOTE_PERMANENT;
+        snprintf(q.error, sizeof q.error, "history answered with a price series");
+    }
+    if (q.kind == QUOTE_OK && j->u->history_cb != NULL) {
+        j->u->history_cb(name, j->syms[0], hs, j->u->history_cls);
+        hs = NULL;
+    }
+    up_set(j, 0, &q, name, r->http_status);
+out:
+    history_free(hs);
+    json_object_put(root);
+}
+
 static void up_on_response(const struct fetch_response *r, void *cls)
 {
     struct job *j = cls;
     struct upstream *u = j->u;
     j->h = NULL; /* fetch frees it after we return */
-    up_judge(j, r);
+    if (j->history)
+        up_judge_history(j, r);
+    else
+        up_judge(j, r);
     if (r->elapsed_ms > 0)
         queue_batch_note_latency(j->batch, r->elapsed_ms);
     TAILQ_REMOVE(&u->jobs, j, link);
@@ -276,7 +332,10 @@ static int up_start(void *ctx, struct queue_batch *b)
     if (p == NULL)
         return -1;
     int single = queue_batch_kind(b) == QREQ_SINGLE;
+    int history = queue_batch_kind(b) == QREQ_HISTORY;
     if (single && (p->fallback_url == NULL || p->fallback_parse == NULL))
+        return -1;
+    if (history && (p->history_url == NULL || p->history_parse == NULL))
         return -1;
     size_t n = queue_batch_size(b);
     char *url = malloc(PROVIDER_URL_MAX);
@@ -289,7 +348,8 @@ static int up_start(void *ctx, struct queue_batch *b)
         goto out;
     for (size_t i = 0; i < n; i++)
         j->syms[i] = queue_batch_symbol(b, i);
-    size_t fit = up_build_url(p, u->c, single, j->syms, n, url);
+    size_t fit = history ? (n == 1 && p->history_url(u->c, j->syms[0], url, PROVIDER_URL_MAX) == 0)
+                         : up_build_url(p, u->c, single, j->syms, n, url);
     if (fit == 0) {
         log_msg(LOG_ERROR, "%s: cannot build a request URL for %s (symbol too long?)", p->name,
                 j->syms[0]);
@@ -307,6 +367,7 @@ static int up_start(void *ctx, struct queue_batch *b)
     j->batch = b;
     j->p = p;
     j->single = single;
+    j->history = history;
     j->n = fit;
     j->h = fetch_start(u->f, url, hp, up_on_response, j);
     if (j->h == NULL)
@@ -314,6 +375,8 @@ static int up_start(void *ctx, struct queue_batch *b)
     u->cnt.requests++;
     if (single)
         u->cnt.fallback_requests++;
+    if (history)
+        u->cnt.history_requests++;
     TAILQ_INSERT_HEAD(&u->jobs, j, link);
     j = NULL;
     rc = 0;
@@ -373,6 +436,12 @@ struct queue_transport upstream_transport(struct upstream *u)
 {
     return (struct queue_transport){
         .start = up_start, .cancel = up_cancel, .now = up_now, .ctx = u};
+}
+
+void upstream_set_history_sink(struct upstream *u, upstream_history_cb cb, void *cls)
+{
+    u->history_cb = cb;
+    u->history_cls = cls;
 }
 
 void upstream_attach(struct upstream *u, struct fetch_queue *q)

@@ -16,6 +16,11 @@
  * keys fail with `refused` set so the queue pauses the provider. Nor for
  * transient failures (429, 5xx, timeouts): the queue retries those.
  *
+ * History: a QREQ_HISTORY batch (one key) is the provider's history
+ * request. Its series goes to the history sink before the queue hears of
+ * the key (so the sink has it when the key's waiter runs); the key's quote
+ * says only whether it came (the newest close) or why not.
+ *
  * A batch whose URL would exceed PROVIDER_URL_MAX carries as many keys as
  * fit; the rest go back to the queue for the next request.
  */
@@ -24,6 +29,7 @@
 
 #include "config.h"
 #include "fetch.h"
+#include "history.h"
 #include "queue.h"
 
 #include <stdint.h>
@@ -38,8 +44,16 @@ void upstream_free(struct upstream *u);
 struct queue_transport upstream_transport(struct upstream *u);
 void upstream_attach(struct upstream *u, struct fetch_queue *q);
 
+/* Receives a history answer's series (taken over: the sink frees it) for
+ * provider:symbol; runs inside the transport, before the key's waiters. */
+typedef void (*upstream_history_cb)(const char *provider, const char *symbol,
+                                    struct history_series *s, void *cls);
+/* Where history series go (NULL: they are dropped). */
+void upstream_set_history_sink(struct upstream *u, upstream_history_cb cb, void *cls);
+
 struct upstream_counters {
-    uint64_t requests;          /* every HTTP request started: batch + fallback */
+    uint64_t requests;          /* every HTTP request started: batch + fallback + history */
+    uint64_t history_requests;  /* of which history (backfill) requests */
     uint64_t fallback_requests; /* of which single-symbol fallback requests */
     uint64_t fallback_keys;     /* keys a batch answer lacked */
     uint64_t refused;           /* answers that were refusals */

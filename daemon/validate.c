@@ -2,12 +2,30 @@
  * validate — see validate.h.
  */
 #include "validate.h"
+#include "currency.h"
 #include "util.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+
+static int val_currency_why(const char *ccy, const char *expected, char *why, size_t whylen)
+{
+    if (expected && expected[0] && ccy[0] && strcasecmp(ccy, expected) != 0) {
+        snprintf(why, whylen, "currency mismatch: answer in %.7s, asset is priced in %.7s", ccy,
+                 expected);
+        return 0;
+    }
+    return 1;
+}
+
+int validate_currency(const struct quote *q, const char *expected_currency, char *why,
+                      size_t whylen)
+{
+    const char *major = currency_major(q->currency);
+    return val_currency_why(major ? major : q->currency, expected_currency, why, whylen);
+}
 
 void validate_quote(struct quote *q, const char *expected_currency, int64_t now_s,
                     int64_t max_age_s)
@@ -22,17 +40,11 @@ void validate_quote(struct quote *q, const char *expected_currency, int64_t now_
      * hundred times too high. The division is exact as stored: prices are
      * written with 15 significant digits (jbuf_num), and 305.3 / 100 reads
      * 3.053. The answer's own code is kept beside it. */
-    static const struct {
-        const char *minor, *major;
-    } minor_units[] = {
-        {"GBp", "GBP"}, {"GBX", "GBP"}, {"ZAc", "ZAR"}, {"ILA", "ILS"}, {"USX", "USD"}};
-    for (size_t i = 0; i < sizeof minor_units / sizeof minor_units[0]; i++) {
-        if (strcmp(q->currency, minor_units[i].minor) == 0) {
-            q->price /= 100.0;
-            util_strlcpy(q->quoted_currency, q->currency, sizeof q->quoted_currency);
-            util_strlcpy(q->currency, minor_units[i].major, sizeof q->currency);
-            break;
-        }
+    const char *major = currency_major(q->currency);
+    if (major != NULL) {
+        q->price /= 100.0;
+        util_strlcpy(q->quoted_currency, q->currency, sizeof q->quoted_currency);
+        util_strlcpy(q->currency, major, sizeof q->currency);
     }
     if (!isfinite(q->price))
         snprintf(why, sizeof why, "price is not a finite number");
@@ -43,11 +55,9 @@ void validate_quote(struct quote *q, const char *expected_currency, int64_t now_
          * row would make the database refuse the whole batch it is in */
         snprintf(why, sizeof why, "price %.6g is outside the storable range (%g to %g)", q->price,
                  VALIDATE_PRICE_MIN, VALIDATE_PRICE_MAX);
-    else if (expected_currency && expected_currency[0] && q->currency[0] &&
-             strcasecmp(q->currency, expected_currency) != 0)
-        snprintf(why, sizeof why, "currency mismatch: answer in %.7s, asset is priced in %.7s",
-                 q->currency, expected_currency);
-    else if (q->price_time < 0)
+    else if (!val_currency_why(q->currency, expected_currency, why, sizeof why)) {
+        /* why says which currencies */
+    } else if (q->price_time < 0)
         /* 0 means unknown; below it is garbage, not a very old price */
         snprintf(why, sizeof why, "price time %lld is negative", (long long)q->price_time);
     else if (q->price_time > now_s + VALIDATE_FUTURE_SLACK_S)

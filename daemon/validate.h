@@ -30,6 +30,15 @@
 void validate_quote(struct quote *q, const char *expected_currency, int64_t now_s,
                     int64_t max_age_s);
 
+/* Only the currency rule of validate_quote(): returns 1 when q's currency
+ * (a minor unit read as its major one: "GBp" is GBP) is expected_currency
+ * or either is unknown (empty/NULL), else 0 with the same reason
+ * validate_quote() would give ("currency mismatch: answer in EUR, asset
+ * is priced in USD"). q is not changed. The fetch queue asks it of each
+ * answer before it takes it, so a wrong currency fails over. */
+int validate_currency(const struct quote *q, const char *expected_currency, char *why,
+                      size_t whylen);
+
 /* validate_quote() for an exchange rate (USD → ccy), which must also fit
  * its column: one rate the column cannot hold would make the database
  * refuse the whole statement with every other rate in it. */

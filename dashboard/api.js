@@ -64,3 +64,5 @@ async function call(method, path, { timeout = TIMEOUT_MS, json } = {}) {
 
 export const apiGet = (path, opts) => call('GET', path, opts);
 export const apiPost = (path, opts) => call('POST', path, opts);
+export const apiPatch = (path, opts) => call('PATCH', path, opts);
+export const apiDelete = (path, opts) => call('DELETE', path, opts);

@@ -9,10 +9,13 @@ import { $, refreshRelativeTimes, setText } from './dom.js';
 import { fmtClock } from './format.js';
 import { initActions, pokeRetries } from './actions.js';
 import { applyAssetsHash, assetsChanged, initAssets, renderAssets, setAssetsInterval } from './assets.js';
+import { initDetail } from './detail.js';
 import { applyCyclesHash, renderCycles, initCycles, cycleEventSeen } from './cycles.js';
 import { initLive, isLive, liveDebug, liveState } from './live.js';
 import { applyLogsHash, initLogs, loadLogs, logsFollowLive } from './logs.js';
 import { renderPortfolios, renderQueue, renderStats, renderUpdates, showPanelError } from './panels.js';
+import { initStart, renderStart } from './start.js';
+import { initHoldings, renderHoldings } from './holdings.js';
 import {
   askForToken, initStatus, lastStatus, liveCycleFinished, liveCycleStarted, livePaused, liveProgress,
   observeForTrigger, renderStatus, renderStatusUnknown, setLiveProbe, statusBusy, tickStatus,
@@ -82,6 +85,7 @@ async function refresh(what = 'all') {
     const [st, stats] = await Promise.allSettled([apiGet('/status'), apiGet('/statistics')]);
     if (st.status === 'fulfilled') {
       renderStatus(st.value);
+      renderStart(st.value);
       setAssetsInterval(st.value.update_interval_minutes);
     } else {
       renderStatusUnknown(st.reason);
@@ -103,7 +107,7 @@ async function refresh(what = 'all') {
     ];
     // portfolios change once per cycle: no need to ask every 2 s
     if (all || refreshCount === 1 || !statusBusy() || refreshCount % 5 === 0) {
-      others.push(loadOptional('portfolios', '/portfolios', renderPortfolios));
+      others.push(loadOptional('portfolios', '/portfolios', (b) => { renderPortfolios(b); renderHoldings(b); }));
     }
     await Promise.allSettled(others);
     observeForTrigger(st.status === 'fulfilled' ? st.value : null, lastStats);
@@ -253,6 +257,9 @@ function start() {
   initLogs();
   initCycles();
   initAssets();
+  initStart({ onChanged: () => refreshSoon(300) });
+  initHoldings({ onChanged: () => refreshSoon(300) });
+  initDetail();
   $('#refresh-now').addEventListener('click', () => schedule(0));
   window.addEventListener('hashchange', () => onHash(false));
   document.addEventListener('visibilitychange', () => {

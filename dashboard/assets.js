@@ -1,16 +1,18 @@
-// assets.js — every tracked asset: last price, a sparkline of its recent
-// prices (hand-made SVG from /recent-updates?symbol=X&success=true), age of
-// the price, last error with "Retry now"; sortable columns, search by
-// symbol (or name), deep link #assets?q=AAPL.
+// assets.js — every tracked asset: last price, a sparkline of its last
+// day's prices (hand-made SVG; every sparkline from ONE request,
+// /history?range=1d), age of the price, last error with "Retry now";
+// sortable columns, search by symbol (or name), deep link #assets?q=AAPL;
+// a click on the symbol opens the asset (detail.js).
 
 import { apiGet } from './api.js';
 import { $, h, changed, clear, setText, svg, timeEl } from './dom.js';
 import { fmtExact, fmtInt, fmtPrice, isNum, parseTime } from './format.js';
 import { retryButton } from './actions.js';
+import { untrackButton } from './start.js';
+import { openAsset } from './detail.js';
 
 const SHOW = 100;          // rows drawn at once; "Show more" adds as many
 const SPARK_POINTS = 30;
-const SPARK_PARALLEL = 4;
 
 let assets = [];
 let byProvider = new Map();   // symbol → provider (for the error grouping)
@@ -137,8 +139,9 @@ function draw() {
       errCell = h('td', { class: 'muted', title: a.last_error ? `Earlier error (since recovered): ${a.last_error}` : '' }, '—');
     }
     tbody.append(h('tr', { class: fail ? 'row-bad' : '', dataset: { testid: 'asset-row', symbol: a.symbol, failing: String(fail) } },
-      h('th', { scope: 'row', class: 'sym' }, h('span', { dataset: { testid: 'asset-symbol' } }, String(a.symbol)),
-        h('span', { class: 'prov' }, String(a.provider ?? ''))),
+      h('th', { scope: 'row', class: 'sym' }, h('button', { type: 'button', class: 'link', title: `Open ${a.symbol}: chart, sources, market`, dataset: { testid: 'asset-open' }, onclick: () => openAsset(a) },
+        h('span', { dataset: { testid: 'asset-symbol' } }, String(a.symbol))),
+        sourceLine(a), crosscheckBadge(a), untrackButton(a.symbol)),
       h('td', { class: 'col-name' }, String(a.name ?? '')),
       h('td', { class: 'num mono', dataset: { testid: 'asset-price', value: a.price ?? '' } },
         a.price === null || a.price === undefined ? h('span', { class: 'muted' }, '—') : fmtPrice(a.price, a.price_currency || a.currency)),
@@ -161,75 +164,63 @@ function draw() {
   observeSparks();
 }
 
-// ---- sparklines -----------------------------------------------------------
+// ---- sources --------------------------------------------------------------
 
-const sparkCache = new Map();   // symbol → {key, points:[{t,p}], state}
-const sparkQueue = [];
-let sparkActive = 0;
-let io = null;
-
-function sparkKey(a) {
-  return `${a.last_price_update || ''}|${a.price ?? ''}`;
+// Which source priced it last (another than its own provider: a failover
+// or its own order), and whether it has a second source at all.
+function sourceLine(a) {
+  const src = a.source || a.provider || '';
+  const other = a.source && a.provider && a.source !== a.provider;
+  const lone = a.source_count === 1;
+  return h('span', { class: `prov${other ? ' prov-other' : ''}`, dataset: { testid: 'asset-source', source: src, lone: String(lone) },
+    title: other ? `priced by ${src}; its own provider is ${a.provider}` : null },
+  src, lone ? h('span', { class: 'lone', dataset: { testid: 'asset-lone' }, title: 'no second source knows this asset: no failover, no cross-check' }, ' · only source') : null);
 }
 
+// The newest cross-check, when its sources disagreed.
+function crosscheckBadge(a) {
+  const x = a.crosscheck;
+  if (!x || x.disagree !== true || !Array.isArray(x.answers)) return null;
+  const parts = x.answers.filter((v) => v && isNum(v.price))
+    .map((v) => `${v.source} ${fmtPrice(v.price, v.currency)}`);
+  const kept = x.kept ? `; kept ${x.kept}'s price` : '';
+  const when = a.crosscheck_at ? ` (${fmtExact(parseTime(a.crosscheck_at))})` : '';
+  const diff = isNum(x.diff_pct) ? `${x.diff_pct.toFixed(1)} %` : '';
+  return h('span', { class: 'xc-bad', dataset: { testid: 'asset-crosscheck', diff: x.diff_pct ?? '', kept: x.kept ?? '' },
+    title: `Sources disagree by ${diff}, more than ${x.limit_pct} %: ${parts.join(', ')}${kept}${when}` },
+  `⚠ sources differ ${diff}`);
+}
+
+// ---- sparklines -----------------------------------------------------------
+
+let sparks = new Map();   // symbol → [{t, p}], oldest first
+let sparkKeyAll = '';     // the asset updates the sparklines were asked for
+let sparkLoading = false;
+
 function fillSpark(cell, a) {
-  const c = sparkCache.get(a.symbol);
+  const pts = sparks.get(a.symbol);
   clear(cell);
-  if (c && c.points) cell.append(drawSpark(c.points, a));
+  if (pts) cell.append(drawSpark(pts, a));
   else cell.append(h('span', { class: 'spark-empty', 'aria-hidden': 'true' }, ''));
 }
 
+// One request for every sparkline, asked again only when a price moved.
 function observeSparks() {
-  const cells = document.querySelectorAll('#assets-body .spark-cell');
-  if (!('IntersectionObserver' in window)) {
-    cells.forEach(want);
-    return;
-  }
-  if (!io) {
-    io = new IntersectionObserver((entries) => {
-      for (const e of entries) if (e.isIntersecting) want(e.target);
-    }, { rootMargin: '200px' });
-  }
-  io.disconnect();
-  cells.forEach((c) => io.observe(c));
-}
-
-function want(cell) {
-  const sym = cell.dataset.symbol;
-  const a = assets.find((x) => x.symbol === sym);
-  if (!a) return;
-  const c = sparkCache.get(sym);
-  if (c && (c.key === sparkKey(a) || c.state === 'loading')) return;
-  sparkCache.set(sym, { key: sparkKey(a), points: c ? c.points : null, state: 'loading' });
-  sparkQueue.push(sym);
-  pump();
-}
-
-function pump() {
-  while (sparkActive < SPARK_PARALLEL && sparkQueue.length) {
-    const sym = sparkQueue.shift();
-    sparkActive++;
-    apiGet(`/recent-updates?symbol=${encodeURIComponent(sym)}&success=true&limit=${SPARK_POINTS}`)
-      .then((b) => {
-        const pts = (Array.isArray(b.updates) ? b.updates : [])
-          .map((u) => ({ t: parseTime(u.timestamp), p: num(u.price), c: u.currency }))
-          .filter((x) => x.t && Number.isFinite(x.p))
-          .sort((x, y) => x.t - y.t);   // oldest first
-        const c = sparkCache.get(sym);
-        if (c) { c.points = pts; c.state = 'done'; }
-        const cell = document.querySelector(`#assets-body .spark-cell[data-symbol="${CSS.escape(sym)}"]`);
-        const a = assets.find((x) => x.symbol === sym);
-        if (cell && a) fillSpark(cell, a);
-      })
-      .catch(() => {
-        const c = sparkCache.get(sym);
-        if (c) { c.state = 'error'; c.key = ''; }
-      })
-      .finally(() => {
-        sparkActive--;
-        pump();
-      });
-  }
+  const key = assets.map((a) => `${a.symbol}|${a.last_price_update || ''}`).join(',');
+  if (key === sparkKeyAll || sparkLoading) return;
+  sparkLoading = true;
+  apiGet(`/history?range=1d&points=${SPARK_POINTS}`)
+    .then((b) => {
+      sparks = new Map(Object.entries(b.history || {}).map(([sym, pts]) => [sym,
+        pts.map(([t, p]) => ({ t: parseTime(t), p: num(p) })).filter((x) => x.t && Number.isFinite(x.p))]));
+      sparkKeyAll = key;
+      for (const cell of document.querySelectorAll('#assets-body .spark-cell')) {
+        const a = assets.find((x) => x.symbol === cell.dataset.symbol);
+        if (a) fillSpark(cell, a);
+      }
+    })
+    .catch(() => { sparkKeyAll = ''; })
+    .finally(() => { sparkLoading = false; });
 }
 
 function drawSpark(points, a) {

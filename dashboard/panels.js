@@ -27,6 +27,10 @@ function setVal(testid, value, text) {
 export function renderStats(s) {
   setVal('uptime', s.uptime_seconds, fmtUptime(s.uptime_seconds));
   setVal('total-cycles', s.total_cycles, fmtInt(s.total_cycles));
+  // cycles that found nothing tracked are not cycles of work (migration 012)
+  const empty = $('#empty-note');
+  empty.hidden = !(isNum(s.empty_cycles) && s.empty_cycles > 0);
+  setText(empty, empty.hidden ? '' : `+ ${fmtInt(s.empty_cycles)} empty (nothing tracked)`);
   setVal('successful-cycles', s.successful_cycles, fmtInt(s.successful_cycles));
   const partial = $('#partial-note');
   partial.hidden = !(isNum(s.partial_cycles) && s.partial_cycles > 0);
@@ -184,6 +188,7 @@ export function renderQueue(body) {
   setText($('#queue-summary'), [body.phase ? capitalize(body.phase) : '', up ? `reported ${fmtClock(up)}` : ''].filter(Boolean).join(' · '));
   $('#queue-summary').title = up ? `${body.instance_id || ''} ${fmtExact(up)}`.trim() : '';
 
+  renderSourcesNote(q.sources);
   const provs = Array.isArray(q.providers) ? q.providers : Array.isArray(body.providers) ? body.providers : null;
   const tbody = $('#providers-body');
   clear(tbody);
@@ -192,12 +197,29 @@ export function renderQueue(body) {
   if (!provs) return;
   const ms = (v) => (isNum(v) ? `${v < 10 ? v.toFixed(1) : fmtInt(v)} ms` : '—');
   for (const p of provs) {
-    const st = ['ok', 'paused', 'offline'].includes(p.state) ? p.state : 'unknown';
+    // "degraded": some of its last requests (10 at most, 15 min) failed;
+    // "OK" only when none did
+    const st = ['ok', 'degraded', 'paused', 'down', 'offline'].includes(p.state) ? p.state : 'unknown';
     const until = parseTime(p.paused_until);
-    const word = st === 'paused' ? `Paused (429)${until ? ` until ${fmtClock(until)}` : ''}` : capitalize(st === 'ok' ? 'OK' : st);
+    const word = st === 'paused' ? `Paused (429)${until ? ` until ${fmtClock(until)}` : ''}`
+      : st === 'degraded' && isNum(p.recent_failed) && isNum(p.recent_requests)
+        ? `Degraded (${fmtInt(p.recent_failed)}/${fmtInt(p.recent_requests)} failed)`
+        : capitalize(st === 'ok' ? 'OK' : st);
+    const why = until ? fmtExact(until) : p.pause_reason || (p.last_error ? `last error: ${p.last_error}` : null);
+    // the last finished cycle's rows: its share of the assets, failovers
+    // in and out (totals since fetcherd started in the tooltip)
+    const share = isNum(p.share_last_cycle) ? `${Math.round(p.share_last_cycle * 100)} %` : '—';
+    const fo = isNum(p.failovers_in_last_cycle)
+      ? `${fmtInt(p.failovers_in_last_cycle)} / ${fmtInt(p.failovers_out_last_cycle)}` : '—';
+    const foTitle = isNum(p.failovers_in)
+      ? `last cycle: ${fmtInt(p.failovers_in_last_cycle ?? 0)} assets came from another source, ${fmtInt(p.failovers_out_last_cycle ?? 0)} went to the next; since start: ${fmtInt(p.failovers_in)} in, ${fmtInt(p.failovers_out)} out`
+      : null;
     tbody.append(h('tr', { dataset: { testid: 'provider-row', name: String(p.name ?? ''), state: st } },
       h('th', { scope: 'row', class: 'sym' }, String(p.name ?? '—')),
-      h('td', null, h('span', { class: `badge prov-${st}`, dataset: { testid: 'provider-state' }, title: until ? fmtExact(until) : null }, word)),
+      h('td', null, h('span', { class: `badge prov-${st}`, dataset: { testid: 'provider-state' }, title: why }, word)),
+      h('td', { class: 'num mono', dataset: { testid: 'provider-share', value: p.share_last_cycle ?? '' },
+        title: isNum(p.served_last_cycle) ? `${fmtInt(p.served_last_cycle)} assets served in the last cycle` : null }, share),
+      h('td', { class: 'num mono', dataset: { testid: 'provider-failovers', in: p.failovers_in_last_cycle ?? '', out: p.failovers_out_last_cycle ?? '' }, title: foTitle }, fo),
       h('td', { class: 'num mono' }, fmtInt(p.in_flight)),
       h('td', { class: 'num mono col-opt' }, fmtInt(p.queued)),
       h('td', { class: 'num mono' }, fmtInt(p.requests)),
@@ -205,4 +227,14 @@ export function renderQueue(body) {
       h('td', { class: 'num mono col-opt' }, isNum(p.rate_per_minute) ? `${fmtInt(p.rate_per_minute)}/min` : '—'),
       h('td', { class: 'num mono', dataset: { testid: 'provider-latency' } }, `${ms(p.latency_p50_ms)} / ${ms(p.latency_p95_ms)}`)));
   }
+}
+
+// A class with fewer than two usable sources (stocks without
+// TWELVEDATA_API_KEY) has no failover and no cross-check: say so.
+const CLASS_WORDS = { stock: 'Stocks', crypto: 'Crypto', fx: 'Exchange rates' };
+function renderSourcesNote(classes) {
+  const el = $('#sources-note');
+  const lone = Array.isArray(classes) ? classes.filter((c) => c && isNum(c.usable) && c.usable < 2) : [];
+  el.hidden = lone.length === 0;
+  setText(el, lone.map((c) => `${CLASS_WORDS[c.class] || c.class} have no second source${c.note ? ` (${String(c.note).replace(/^no second source: /, '')})` : ''}.`).join(' '));
 }

@@ -9,8 +9,8 @@ import {
   isNum, parseTime,
 } from './format.js';
 
-const STATUS_WORDS = { running: 'Running', stopped: 'Stopped', degraded: 'Degraded' };
-const STATUS_ICONS = { running: '●', stopped: '■', degraded: '▲' };
+const STATUS_WORDS = { running: 'Running', stopped: 'Stopped', degraded: 'Degraded', idle: 'Idle' };
+const STATUS_ICONS = { running: '●', stopped: '■', degraded: '▲', idle: '○' };
 
 let last = null;          // last /status body
 let nextDeadline = null;  // ms epoch when the next cycle is due, or null
@@ -97,6 +97,7 @@ export function renderStatus(s) {
   const reasonEl = $('#status-reason');
   const reasons = [];
   if (s.degraded_reason) reasons.push(String(s.degraded_reason));
+  if (s.idle_reason) reasons.push(`Idle: ${s.idle_reason}. Add an asset, import a portfolio or load the demo data below.`);
   if (s.offline) reasons.push('Upstream providers are unreachable (offline); prices are not being refreshed.');
   renderPaused(s);
   if (st === 'stopped' && !reasons.length) reasons.push('No fetcherd heartbeat: the daemon is not running.');
@@ -128,6 +129,7 @@ export function renderStatus(s) {
   }
 
   setText($('[data-testid="database"]'), describeDb(s.database));
+  renderBackfill(s.backfill);
 
   // live events drive the block; a poll takes over when they went quiet
   const pc = runningCycle(s);
@@ -151,6 +153,21 @@ export function renderStatusUnknown(err) {
   setText(reasonEl, `The API did not answer (${err && err.message ? err.message : 'no answer'}).` +
     (known ? ` Last known state: ${known}.` : ''));
   reasonEl.hidden = false;
+}
+
+// The daily-history backfill: "backfilling 12 of 40" while a round runs,
+// its outcome (with failures) after; hidden before any.
+function renderBackfill(b) {
+  const row = $('[data-testid="backfill-row"]');
+  const el = $('[data-testid="backfill"]');
+  if (!row || !el) return;
+  const shown = b && isNum(b.total) && b.total > 0;
+  row.hidden = !shown;
+  if (!shown) return;
+  el.dataset.active = b.active ? 'true' : 'false';
+  const failed = b.failed > 0 ? `, ${fmtInt(b.failed)} failed` : '';
+  setText(el, b.active ? `backfilling ${fmtInt(b.done)} of ${fmtInt(b.total)}${failed}`
+    : `backfilled ${fmtInt(b.total - b.failed)} of ${fmtInt(b.total)}${failed}`);
 }
 
 function describeDb(db) {

@@ -96,6 +96,12 @@ provider_env() {
   # the second sources too: a failover must never reach the real services
   export KRAKEN_BASE_URL=$FAKE_URL ERAPI_BASE_URL=$FAKE_URL TWELVEDATA_BASE_URL=$FAKE_URL \
     COINBASE_BASE_URL=$FAKE_URL
+  # the backfill's history requests only where a test is about them: the
+  # others count requests per cycle
+  export FETCH_BACKFILL=${FETCH_BACKFILL:-0}
+  # and market hours too: fakemarket trades around the clock, and a suite
+  # run at night must not find its stocks closed
+  export FETCH_MARKET_HOURS=${FETCH_MARKET_HOURS:-0}
   # fakemarket is ours: no free-tier limits unless a test is about them
   export FETCH_RATE_LIMITS=${FETCH_RATE_LIMITS:-yahoo=0,coingecko=0,fx=0,kraken=0,erapi=0,twelvedata=0,coinbase=0}
 }
@@ -130,4 +136,38 @@ api() {
   local m=$1 p=$2; shift 2
   curl -s -o "$TEST_LOG_DIR/body" -w '%{http_code}' -X "$m" "$@" "$API_URL$p"
   printf ' '; cat "$TEST_LOG_DIR/body"
+}
+
+# ---- OpenAPI: every answer a contract test receives, checked against
+# api/openapi.json (tests/tools/openapi_check.mjs, ajv from scripts/bootstrap).
+OPENAPI_ANSWERS=$TEST_LOG_DIR/openapi-answers.jsonl
+# openapi_record METHOD URL_OR_PATH STATUS BODYFILE HEADERFILE — appends one answer.
+openapi_record() {
+  local path=${2#http://*/}
+  [ "$path" = "$2" ] || path=/$path
+  local ctype
+  ctype=$(grep -i '^content-type:' "$5" 2>/dev/null | tail -1 | cut -d' ' -f2- | tr -d '\r')
+  jq -nc --arg m "$1" --arg p "$path" --argjson s "${3:-0}" --arg c "$ctype" --rawfile b "$4" \
+    '{method: $m, path: $p, status: $s, content_type: $c, body: $b}' >>"$OPENAPI_ANSWERS" 2>/dev/null
+}
+# openapi_check — one "ok" per operation and status seen, one "not ok" per
+# answer the document does not describe.
+openapi_check() {
+  local node_mod=$TEST_ROOT/node_modules
+  if ! command -v node >/dev/null || [ ! -d "$node_mod/ajv" ] || [ ! -d "$node_mod/ajv-formats" ]; then
+    not_ok "OpenAPI check of the answers" "node or ajv is missing: run scripts/bootstrap (it runs npm ci)"
+    return
+  fi
+  if [ ! -s "$OPENAPI_ANSWERS" ]; then not_ok "OpenAPI check of the answers" "no answer was recorded"; return; fi
+  local line out rc
+  out=$(cd "$TEST_ROOT" && node tests/tools/openapi_check.mjs api/openapi.json "$OPENAPI_ANSWERS" 2>&1)
+  rc=$?
+  while IFS= read -r line; do
+    case $line in
+      "ok - "*) ok "${line#ok - }" ;;
+      "not ok - "*) not_ok "${line#not ok - }" ;;
+      *) echo "# $line" ;;
+    esac
+  done <<<"$out"
+  [ $rc -eq 0 ] || not_ok "the OpenAPI check ran to the end (exit $rc)"
 }

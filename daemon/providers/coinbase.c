@@ -19,8 +19,9 @@
  * normalize() gives the product, the queue's key. Ids map through a short
  * table, each evidenced by a live probe quoted in a public client's source
  * (2026-08: BTC, ETH, SOL, XRP, LTC, DOGE and ETC, "COINBASE_PRODUCTS";
- * DOGE-USD and ETC-USD by verbatim curl output); an id not in it is
- * refused, never guessed. Only USD products are asked for.
+ * DOGE-USD and ETC-USD by verbatim curl output) or by a recorded answer
+ * (ADA, DOT, LINK); an id not in it is refused, never guessed (BNB: no
+ * recording shows a BNB-USD answer). Only USD products are asked for.
  */
 #include "provider.h"
 
@@ -35,9 +36,19 @@ static const struct {
     const char *id;
     const char *product;
 } cb_table[] = {
-    {"bitcoin", "BTC-USD"},          {"ethereum", "ETH-USD"}, {"solana", "SOL-USD"},
-    {"ripple", "XRP-USD"},           {"litecoin", "LTC-USD"}, {"dogecoin", "DOGE-USD"},
+    {"bitcoin", "BTC-USD"},
+    {"ethereum", "ETH-USD"},
+    {"solana", "SOL-USD"},
+    {"ripple", "XRP-USD"},
+    {"litecoin", "LTC-USD"},
+    {"dogecoin", "DOGE-USD"},
     {"ethereum-classic", "ETC-USD"},
+    /* recorded answers in tests/fixtures/real (README table):
+     * coinbase_spot_ada_usd, coinbase_spot_dot_usd,
+     * coinbase_spot_link_usd_2026-07-27 */
+    {"cardano", "ADA-USD"},
+    {"polkadot", "DOT-USD"},
+    {"chainlink", "LINK-USD"},
 };
 
 static int cb_batch(const struct config *c)

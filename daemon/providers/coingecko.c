@@ -13,6 +13,17 @@
  * {"error_code":10012,"error_message":…}}} (coingecko_error_10012_…) and
  * {"error_code":10010,"status":{"error_message":…}} (coingecko_error_10010_…).
  *
+ * history: GET {COINGECKO_BASE_URL}/coins/{id}/market_chart?vs_currency=usd
+ *     &days=365&interval=daily — {"prices":[[ms, price], …],"market_caps":
+ *     […],"total_volumes":[…]} (coingecko_market_chart_bitcoin_90d_daily_…):
+ *     a point at each 00:00 UTC and one last point at the time of the
+ *     request, so the last day appears twice. A point at midnight is the
+ *     price the UTC day before it ended with, so it is that day's close;
+ *     every other point belongs to its own UTC day (the last one: today so
+ *     far). That also gives each day one close. 365 days, because keyless
+ *     and demo keys get no more (days=max answers error 10012:
+ *     coingecko_error_10012_time_range_2024-03-30.json).
+ *
  * Keyless access allows few calls (historically 5–15 a minute; a demo key
  * 30): the default rate limit follows (main.c).
  */
@@ -172,6 +183,76 @@ static int cg_parse(json_object *root, const char *const *symbols, size_t n, str
     return 0;
 }
 
+/* ---- history ------------------------------------------------------------ */
+
+static int cg_history_url(const struct config *c, const char *symbol, char *url, size_t urllen)
+{
+    char enc[160];
+    if (util_urlencode(symbol, enc, sizeof enc) < 0)
+        return -1;
+    int w =
+        snprintf(url, urllen, "%s/coins/%s/market_chart?vs_currency=usd&days=365&interval=daily",
+                 c->coingecko_base_url, enc);
+    return (w < 0 || (size_t)w >= urllen) ? -1 : 0;
+}
+
+static int cg_history_parse(json_object *root, const char *symbol, struct history_series *out,
+                            struct quote *q, char *err, size_t errlen)
+{
+    (void)symbol;
+    if (!json_object_is_type(root, json_type_object)) {
+        snprintf(err, errlen, "answer is not a JSON object (unexpected shape)");
+        return -1;
+    }
+    char said[100];
+    if (cg_error_text(root, said, sizeof said)) {
+        q->kind = QUOTE_PERMANENT;
+        snprintf(q->error, sizeof q->error, "%s", said);
+        return 0;
+    }
+    json_object *prices = provider_get(root, "prices");
+    if (prices == NULL || !json_object_is_type(prices, json_type_array)) {
+        snprintf(err, errlen, "answer has no prices array (unexpected shape)");
+        return -1;
+    }
+    util_strlcpy(out->currency, "USD", sizeof out->currency);
+    size_t n = json_object_array_length(prices);
+    char why[160];
+    for (size_t k = 0; k < n; k++) {
+        json_object *pt = json_object_array_get_idx(prices, k);
+        double ms = 0, c = 0;
+        if (pt == NULL || !json_object_is_type(pt, json_type_array) ||
+            json_object_array_length(pt) < 2 ||
+            provider_number(json_object_array_get_idx(pt, 0), "time", &ms, why, sizeof why) != 0 ||
+            !(ms > 0 && ms < 9.2e15) ||
+            provider_number(json_object_array_get_idx(pt, 1), "price", &c, why, sizeof why) != 0 ||
+            !(c > 0)) {
+            out->nulls++;
+            continue;
+        }
+        int64_t t = (int64_t)(ms / 1000.0);
+        /* midnight is the close of the day that just ended */
+        int32_t day = history_day(t % 86400 == 0 ? t - 1 : t, 0);
+        if (history_push(out, day, t, c) != 0) {
+            q->kind = QUOTE_TRANSIENT;
+            snprintf(q->error, sizeof q->error, "out of memory reading the history");
+            return 0;
+        }
+    }
+    if (out->n == 0) {
+        q->kind = QUOTE_PERMANENT;
+        snprintf(q->error, sizeof q->error, "history answer has no prices (%zu unusable)",
+                 out->nulls);
+        return 0;
+    }
+    q->kind = QUOTE_OK;
+    util_strlcpy(q->currency, "USD", sizeof q->currency);
+    q->price = out->p[out->n - 1].close;
+    q->price_time = out->p[out->n - 1].price_time;
+    q->time_basis = QTIME_MARKET;
+    return 0;
+}
+
 const struct provider provider_coingecko = {
     .name = "coingecko",
     .batch_size = cg_batch,
@@ -180,4 +261,6 @@ const struct provider provider_coingecko = {
     .build_url = cg_url,
     .headers = cg_headers,
     .parse = cg_parse,
+    .history_url = cg_history_url,
+    .history_parse = cg_history_parse,
 };

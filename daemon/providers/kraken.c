@@ -79,6 +79,8 @@ static const struct kr_row kr_table[] = {
     {"solana", "SOL", "SOLUSD", "SOLUSD"},             /* probe 2026-08 */
     {"dogecoin", "DOGE", "XDGUSD", "XDGUSD"},          /* probe 2026-08-08 (not XXDGZUSD) */
     {"ethereum-classic", "ETC", "ETCUSD", "XETCZUSD"}, /* probe 2026-08-08 */
+    {"cardano", "ADA", "ADAUSD", "ADAUSD"},            /* answer quoted in a client's source */
+    {"chainlink", "LINK", "LINKUSD", "LINKUSD"},       /* live answer quoted 2026-07-27 */
 };
 
 static const struct kr_row *kr_by_pair(const char *pair)

@@ -20,6 +20,23 @@
  *        chart.error says "No data found, symbol may be delisted". The queue
  *        sends it for a symbol the spark answer lacks or cannot price.
  *
+ * history: GET {YAHOO_BASE_URL}/v8/finance/chart/{SYMBOL}?range=5y
+ *        &interval=1d&events=div,split — the chart answer with five years of
+ *        day bars (yahoo_chart_MSFT_1d_…_dividends.json and
+ *        yahoo_chart_NVDA_1d_…_split.json: a year each, by period1/period2).
+ *        The close of a bar is indicators.quote[0].close[k], NOT
+ *        indicators.adjclose: Yahoo's close is already adjusted for splits
+ *        back in time (NVDA's 4:1 of July 2021 shows no step), so it
+ *        continues into the prices stored live, while adjclose also takes
+ *        every dividend off the past (a total-return series) and would make
+ *        a portfolio's month or year change disagree with the prices it was
+ *        valued at. A null close (a day without trades; real answers have
+ *        them: yahoo_chart_v8_INR=X_with_null_2017-07.json) is skipped. The
+ *        market day is the bar's start in the exchange's offset
+ *        (meta.gmtoffset); the close's time is the bar's start plus the
+ *        regular session's length (currentTradingPeriod.regular), or the
+ *        market time for today's unfinished bar.
+ *
  * The price is meta.regularMarketPrice at meta.regularMarketTime: the
  * market's price at the market's time. The close series is a fallback only
  * when meta has no price, and then the time is that bar's *start* (13:30
@@ -363,6 +380,99 @@ static int yh_chart_parse(json_object *root, const char *const *symbols, size_t 
     return 0;
 }
 
+/* ---- history ------------------------------------------------------------ */
+
+static int yh_history_url(const struct config *c, const char *symbol, char *url, size_t urllen)
+{
+    char enc[128];
+    if (util_urlencode(symbol, enc, sizeof enc) < 0)
+        return -1;
+    int w = snprintf(url, urllen, "%s/v8/finance/chart/%s?range=5y&interval=1d&events=div,split",
+                     c->yahoo_base_url, enc);
+    return (w < 0 || (size_t)w >= urllen) ? -1 : 0;
+}
+
+static int yh_history_parse(json_object *root, const char *symbol, struct history_series *out,
+                            struct quote *q, char *err, size_t errlen)
+{
+    unsigned char found = 0;
+    /* the chart's own checks: its error object, result[0], meta */
+    if (yh_chart_parse(root, &symbol, 1, q, &found, err, errlen) != 0)
+        return -1;
+    if (!found) {
+        q->kind = QUOTE_PERMANENT;
+        snprintf(q->error, sizeof q->error, "no history for %.60s in the answer", symbol);
+        return 0;
+    }
+    if (q->kind != QUOTE_OK && q->currency[0] == '\0')
+        return 0; /* chart.error, or no currency: q says which */
+    json_object *res =
+        json_object_array_get_idx(provider_get(provider_get(root, "chart"), "result"), 0);
+    json_object *meta = provider_get(res, "meta");
+    util_strlcpy(out->currency, q->currency, sizeof out->currency);
+    if (out->currency[0] == '\0') {
+        q->kind = QUOTE_PERMANENT;
+        snprintf(q->error, sizeof q->error, "history answer has no currency");
+        return 0;
+    }
+    int64_t off = yh_int(meta, "gmtoffset");
+    if (off <= -86400 || off >= 86400)
+        off = 0;
+    json_object *reg = provider_get(provider_get(meta, "currentTradingPeriod"), "regular");
+    int64_t session = yh_int(reg, "end") - yh_int(reg, "start");
+    if (session <= 0 || session >= 86400)
+        session = 0;
+    int64_t market_time = yh_int(meta, "regularMarketTime");
+    json_object *ts = provider_get(res, "timestamp");
+    json_object *quotes = provider_get(provider_get(res, "indicators"), "quote");
+    json_object *close = NULL;
+    if (quotes && json_object_is_type(quotes, json_type_array) &&
+        json_object_array_length(quotes) > 0)
+        close = provider_get(json_object_array_get_idx(quotes, 0), "close");
+    size_t n = 0;
+    if (ts != NULL && json_object_is_type(ts, json_type_array) && close != NULL &&
+        json_object_is_type(close, json_type_array)) {
+        n = json_object_array_length(ts);
+        if (json_object_array_length(close) < n)
+            n = json_object_array_length(close);
+    }
+    char why[160];
+    for (size_t k = 0; k < n; k++) {
+        json_object *v = json_object_array_get_idx(close, k);
+        double c = 0, t = 0;
+        if (v == NULL || json_object_is_type(v, json_type_null)) {
+            out->nulls++;
+            continue;
+        }
+        if (provider_number(v, "close", &c, why, sizeof why) != 0 || !(c > 0) ||
+            provider_number(json_object_array_get_idx(ts, k), "time", &t, why, sizeof why) != 0 ||
+            !(t > 0 && t < 9.2e18)) {
+            out->nulls++; /* not a close we could store: never a zero */
+            continue;
+        }
+        int64_t start = (int64_t)t;
+        int64_t pt = start + session;
+        if (market_time >= start && market_time < pt)
+            pt = market_time;
+        if (history_push(out, history_day(start, off), pt, c) != 0) {
+            q->kind = QUOTE_TRANSIENT;
+            snprintf(q->error, sizeof q->error, "out of memory reading the history");
+            return 0;
+        }
+    }
+    if (out->n == 0) {
+        q->kind = QUOTE_PERMANENT;
+        snprintf(q->error, sizeof q->error, "history answer has no closes (%zu null)", out->nulls);
+        return 0;
+    }
+    q->kind = QUOTE_OK;
+    q->error[0] = '\0';
+    q->price = out->p[out->n - 1].close;
+    q->price_time = out->p[out->n - 1].price_time;
+    q->time_basis = QTIME_MARKET;
+    return 0;
+}
+
 const struct provider provider_yahoo = {
     .name = "yahoo",
     .batch_size = yh_batch,
@@ -373,4 +483,6 @@ const struct provider provider_yahoo = {
     .parse = yh_spark_parse,
     .fallback_url = yh_chart_url,
     .fallback_parse = yh_chart_parse,
+    .history_url = yh_history_url,
+    .history_parse = yh_history_parse,
 };

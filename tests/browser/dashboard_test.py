@@ -14,7 +14,8 @@ Environment:
   SCREENSHOT_DIR   where PNGs go (default: <repo>/build/screenshots)
 
 Checks: the values on screen equal the API's (status, statistics, updates,
-assets with prices and sparklines, queue counters, portfolios); the level
+assets with prices, sparklines, sources and cross-checks, queue counters and
+each provider's share and failovers, portfolios); the level
 filter and deep links (#logs?level=, #assets?q=, #cycles/N); that the page
 is live through /api/fetcher/events (EventSource open, indicator "Live",
 slower polling, and a triggered cycle's start, progress and finish shown
@@ -43,6 +44,7 @@ from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
@@ -404,6 +406,15 @@ def test_logs(drv):
         want_ids = [str(l['id']) for l in older.get('logs', [])]
         check('"Older" shows the next page of logs', res and ids[:3] == want_ids[:3] and first_id not in ids,
               f'range {q(drv, "logs-range").text!r}, ids {ids[:3]} want {want_ids[:3]}')
+        # by the keyset cursor, which the page's URL keeps: reloading it
+        # shows the same page
+        h = drv.execute_script('return location.hash')
+        check('"Older" pages by the cursor (before_id in the URL, no offset)',
+              'before_id=' in h and 'offset=' not in h, h)
+        load(drv, f'{API}/{h}')
+        res = wait_until(lambda: [r.get_attribute('data-id') for r in log_rows(drv)][:3] == want_ids[:3], 10)
+        check('the cursor link shows the same older page', res and q(drv, 'logs-range').text.startswith(f'{PAGE + 1}'),
+              f'{h}: ids {[r.get_attribute("data-id") for r in log_rows(drv)][:3]}')
         q(drv, 'logs-newer').click()
         res = wait_until(lambda: q(drv, 'logs-range').text.startswith('1'), 10)
         check('"Newer" goes back to the newest page', res and log_rows(drv) and q(drv, 'logs-newer').get_attribute('disabled') is not None)
@@ -437,7 +448,9 @@ def test_keyboard(drv):
         want.add('cycle-bar')
     seen = set()
     for _ in range(200):
-        drv.switch_to.active_element.send_keys(Keys.TAB)
+        # through the keyboard, not to an element: send_keys on a file
+        # input (the CSV import's) would mean "upload this file"
+        ActionChains(drv).send_keys(Keys.TAB).perform()
         el = drv.switch_to.active_element
         tid = el.get_attribute('data-testid')
         if tid:
@@ -790,21 +803,50 @@ def test_assets(drv):
     check('asset age is relative with the exact time on hover', t and t[0].get_attribute('title') and
           ('ago' in t[0].text or 'just now' in t[0].text), t[0].text if t else 'no <time>')
 
-    # sparkline: as many points as the API's recent successful prices
-    with_price = [a for a in tracked if a.get('price') is not None]
-    if with_price:
-        sym = sorted(a['symbol'] for a in with_price)[0]
-        _, h = api(f'/api/fetcher/recent-updates?symbol={urllib.parse.quote(sym)}&success=true&limit=30')
-        n = len((h or {}).get('updates') or [])
+    # sparklines: every one from ONE batch request, as many points as it gives
+    _, hb = api('/api/fetcher/history?range=1d&points=30')
+    series = (hb or {}).get('history') or {}
+    with_pts = sorted(s for s, pts in series.items() if len(pts) >= 2 and s in page_assets())
+    if with_pts:
+        sym = with_pts[0]
+        n = len(series[sym])
         sel = f'[data-testid="asset-row"][data-symbol="{sym}"] [data-testid="sparkline"]'
-        if n >= 2:
-            # sparklines load when their row scrolls into view
-            drv.execute_script('arguments[0].scrollIntoView({block: "center"})', page_assets()[sym])
-            sp = wait_until(lambda: drv.find_elements(By.CSS_SELECTOR, sel), 10)
-            check(f'{sym} has a sparkline of its {n} recent prices', sp and sp[0].get_attribute('data-points') == str(n),
-                  f'{sp[0].get_attribute("data-points") if sp else "no sparkline"}')
-        else:
-            skip('assets have a sparkline of recent prices', f'{sym} has {n} prices so far')
+        drv.execute_script('arguments[0].scrollIntoView({block: "center"})', page_assets()[sym])
+        sp = wait_until(lambda: drv.find_elements(By.CSS_SELECTOR, sel), 10)
+        check(f'{sym} has a sparkline of the batch answer\'s {n} points', sp and sp[0].get_attribute('data-points') == str(n),
+              f'{sp[0].get_attribute("data-points") if sp else "no sparkline"}')
+        hist_calls = drv.execute_script(
+            "return performance.getEntriesByType('resource').filter(e => e.name.includes('/api/fetcher/history?')).length")
+        spark_calls = drv.execute_script(
+            "return performance.getEntriesByType('resource').filter(e => /recent-updates\\?symbol=[^&]*&success=true/.test(e.name)).length")
+        check('sparklines come from the batch endpoint, not one request per asset',
+              hist_calls >= 1 and spark_calls == 0, f'{hist_calls} batch, {spark_calls} per-asset')
+    else:
+        skip('assets have a sparkline of recent prices', 'no asset has two intraday prices yet')
+
+    # the asset detail: click a symbol → its chart, sources, market, updates
+    sym = sorted(page_assets())[0]
+    opener = page_assets()[sym].find_elements(By.CSS_SELECTOR, '[data-testid="asset-open"]')
+    check(f'{sym}: the symbol opens the asset', bool(opener))
+    if opener:
+        drv.execute_script('arguments[0].scrollIntoView({block: "center"})', opener[0])
+        opener[0].click()
+        dlg = wait_until(lambda: [d for d in drv.find_elements(By.CSS_SELECTOR, '[data-testid="asset-detail"]')
+                                  if d.get_attribute('open') is not None], 5)
+        check(f'{sym}: the detail dialog opens', bool(dlg))
+        for rng, qs in (('1m', 'range=1m&interval=1d'), ('1d', 'range=1d')):
+            drv.find_element(By.CSS_SELECTOR, f'[data-testid="ad-range-{rng}"]').click()
+            _, hh = api(f'/api/fetcher/assets/{urllib.parse.quote(sym)}/history?{qs}')
+            want = str(len((hh or {}).get('points') or []))
+            got = wait_until(lambda: (lambda b: b.get_attribute('data-state') == 'done' and b.get_attribute('data-points'))(
+                drv.find_element(By.CSS_SELECTOR, '[data-testid="asset-chart"]')), 10)
+            check(f'{sym} {rng.upper()}: the chart has the API\'s {want} points', got == want, f'page {got}, API {want}')
+        src = drv.find_element(By.CSS_SELECTOR, '[data-testid="ad-sources"]').text
+        check(f'{sym}: its sources are named', 'as ' in src and len(src) > 4, src)
+        ups = wait_until(lambda: drv.find_elements(By.CSS_SELECTOR, '[data-testid="ad-update"]'), 5)
+        check(f'{sym}: its recent updates are listed', bool(ups))
+        drv.find_element(By.CSS_SELECTOR, '[data-testid="asset-detail-close"]').click()
+        check('the detail closes', wait_until(lambda: drv.find_element(By.CSS_SELECTOR, '[data-testid="asset-detail"]').get_attribute('open') is None, 3))
 
     # sorting
     q(drv, 'sort-price').click()
@@ -875,6 +917,103 @@ def test_queue(drv):
         check('without per-provider figures the queue panel says they are not reported', q(drv, 'providers-missing').is_displayed())
         skip('providers table shows each provider, its state and latency',
              '/api/fetcher/queue does not pass the heartbeat\'s "providers" through')
+
+
+def test_sources(drv):
+    """Failover and cross-check on screen: each asset's source and whether it
+    has a second one, the badge of a cross-check whose sources disagreed
+    (browser_dashboard.sh serves kraken 5 % off), the note for a class
+    without a second source (no TWELVEDATA_API_KEY), and each provider's
+    share and failovers of the last cycle, all as the API says."""
+    code, body = api('/api/fetcher/assets')
+    if code != 200:
+        skip('sources on the assets table', f'/assets answered {code}')
+        return
+    load(drv, f'{API}/')
+    wait_until(lambda: q(drv, 'assets-panel').is_displayed() and qa(drv, 'asset-row'), 10)
+
+    def api_sources():
+        b = api('/api/fetcher/assets')[1] or {}
+        return sorted((a['symbol'], a.get('source') or a.get('provider') or '', a.get('source_count') == 1)
+                      for a in b.get('assets', []) if a.get('tracked') is not False)
+
+    def page_sources():
+        out = []
+        for r in qa(drv, 'asset-row'):
+            el = r.find_element(By.CSS_SELECTOR, '[data-testid="asset-source"]')
+            out.append((r.get_attribute('data-symbol'), el.get_attribute('data-source'),
+                        el.get_attribute('data-lone') == 'true' and bool(qa(drv, 'asset-lone', el))))
+        return sorted(out)
+    same_as_api(drv, 'each asset shows the source of its last price, and "only source" where it has no second',
+                api_sources, page_sources)
+    lone = [s for s, _, l in api_sources() if l]
+    if EXPECT_DAEMON:
+        check(f'some demo asset has no second source on record ({", ".join(lone)})', bool(lone))
+
+    def api_disagree():
+        b = api('/api/fetcher/assets')[1] or {}
+        return sorted((a['symbol'], round(a['crosscheck']['diff_pct'], 6), a['crosscheck']['kept'])
+                      for a in b.get('assets', []) if a.get('tracked') is not False
+                      and (a.get('crosscheck') or {}).get('disagree') is True)
+
+    def page_disagree():
+        out = []
+        for r in qa(drv, 'asset-row'):
+            for el in qa(drv, 'asset-crosscheck', r):
+                out.append((r.get_attribute('data-symbol'), round(float(el.get_attribute('data-diff')), 6),
+                            el.get_attribute('data-kept')))
+        return sorted(out)
+    if not EXPECT_DAEMON:
+        skip('cross-check disagreements on the assets table', DAEMON_SKIP)
+    else:
+        dis = wait_until(api_disagree, 20)
+        if check('the daemon found sources that disagree (kraken is served 5 % off)', bool(dis), f'{dis}'):
+            same_as_api(drv, 'each disagreement has its badge, with the difference and the source kept',
+                        api_disagree, page_disagree)
+            sym = dis[0][0]
+            b = api('/api/fetcher/assets')[1] or {}
+            xc = next(a['crosscheck'] for a in b['assets'] if a['symbol'] == sym)
+            badge = wait_until(lambda: [el for r in qa(drv, 'asset-row') if r.get_attribute('data-symbol') == sym
+                                        for el in qa(drv, 'asset-crosscheck', r)], 5)
+            title = badge[0].get_attribute('title') if badge else ''
+            names = [v['source'] for v in xc['answers'] if 'price' in v]
+            check(f'{sym}\'s badge names every source that answered ({", ".join(names)}) and says "sources differ"',
+                  badge and all(n in title for n in names) and 'sources differ' in badge[0].text, title)
+
+    code, qb = api('/api/fetcher/queue')
+    classes = ((qb or {}).get('queue') or {}).get('sources')
+    if code != 200 or not isinstance(classes, list):
+        skip('the queue panel says which classes have no second source', f'/queue has no sources ({code})')
+        return
+    lone_classes = [c for c in classes if c.get('usable', 2) < 2]
+    note = q(drv, 'sources-note')
+    if lone_classes:
+        text = wait_until(lambda: note.is_displayed() and note.text, 10) or ''
+        check('the queue panel says stocks have no second source (no TWELVEDATA_API_KEY)',
+              all(c['class'] != 'stock' or 'Stocks have no second source' in text for c in lone_classes)
+              and 'TWELVEDATA_API_KEY' in text, text)
+    else:
+        check('no "no second source" note when every class has two', not note.is_displayed())
+
+    def api_provs():
+        qq = (api('/api/fetcher/queue')[1] or {}).get('queue') or {}
+        return sorted((p['name'], round(p.get('share_last_cycle', -1), 6), p.get('failovers_in_last_cycle'),
+                       p.get('failovers_out_last_cycle')) for p in qq.get('providers') or [])
+
+    def page_provs():
+        out = []
+        for r in qa(drv, 'provider-row'):
+            sh = r.find_element(By.CSS_SELECTOR, '[data-testid="provider-share"]').get_attribute('data-value')
+            fo = r.find_element(By.CSS_SELECTOR, '[data-testid="provider-failovers"]')
+            num = lambda v: int(v) if v not in (None, '') else None
+            out.append((r.get_attribute('data-name'), round(float(sh), 6) if sh not in (None, '') else -1,
+                        num(fo.get_attribute('data-in')), num(fo.get_attribute('data-out'))))
+        return sorted(out)
+    same_as_api(drv, 'each provider\'s share of the last cycle and its failovers in / out equal /api/fetcher/queue',
+                api_provs, page_provs)
+    if EXPECT_DAEMON:
+        shares = [p[1] for p in api_provs() if p[1] >= 0]
+        check('the providers\' shares of the last cycle add up to at most 100 %', 0 < sum(shares) <= 1 + 1e-9, f'{shares}')
 
 
 def test_portfolio_values(drv):
@@ -1023,7 +1162,7 @@ def main():
               "script-src 'self'" in csp and 'unsafe' not in csp, csp)
         code, _ = api('/api/fetcher/status')
         for step in (test_values, test_logs, test_deep_link, test_optional, test_assets, test_queue,
-                     test_portfolio_values, test_keyboard):
+                     test_sources, test_portfolio_values, test_keyboard):
             try:
                 step(drv)
             except Exception:

@@ -204,6 +204,11 @@
  *   set, wins. GET /_mode → {"fault":"none","latency_ms":0,
  *   "providers":{"yahoo":"none",…}}.
  * POST /_latency?ms=N         → {"ok":true,"latency_ms":N} (0..600000).
+ * POST /_offset?provider=P&pct=N → {"ok":true,"provider":P,"offset_pct":N}:
+ *   from then on that provider's prices are N % off (-90..1000, two
+ *   decimals; 0 = true again), so one source disagrees with the others
+ *   (the cross-check's tests). Applies to coingecko, kraken, coinbase and
+ *   twelvedata answers; yahoo, fx and erapi ignore it.
  *
  * Replay (`--fixtures DIR`): POST /_replay?path=P&file=F[&status=N] →
  *   {"ok":true,"path":P,"file":F,"status":N,"bytes":…,"content_type":…};
@@ -295,6 +300,7 @@
 #define PATH_ERAPI "/v6/latest"
 #define PATH_TWELVEDATA "/quote"
 #define PATH_COINBASE "/v2/prices/spot"
+#define PATH_MARKET_CHART "/api/v3/coins/market_chart"
 #define PATH_UNKNOWN "(unknown)"
 
 #define JSON_TYPE "application/json;charset=utf-8"
@@ -324,6 +330,7 @@ static enum fm_provider provider_of(enum fm_endpoint ep)
     case FM_EP_SPARK7:
         return FM_PROV_YAHOO;
     case FM_EP_SIMPLE_PRICE:
+    case FM_EP_MARKET_CHART:
         return FM_PROV_COINGECKO;
     case FM_EP_FX:
         return FM_PROV_FX;
@@ -345,6 +352,9 @@ struct fm_server {
     /* /_mode?provider=NAME: a fault for that provider's paths only (one
      * source down while the others answer); the global one wins when set */
     atomic_int provider_fault[FM_PROV_COUNT];
+    /* POST /_offset: each provider's prices off by this many hundredths of
+     * a percent (one source disagreeing with the others) */
+    atomic_int provider_offset_bp[FM_PROV_COUNT];
     atomic_llong latency_ms;
     struct fm_replays *replays;
     /* Written once at shutdown and never read, so it stays readable and
@@ -375,6 +385,8 @@ struct fm_call {
     bool with_ts;
     /* chart */
     struct fm_window window;
+    /* market_chart */
+    int days;
     /* latest, v6/latest */
     const char *base;
     bool api_key;
@@ -699,6 +711,8 @@ static int build_answer(const struct fm_call *call, enum fm_fault global, int64_
         return fm_wire_twelvedata_quote(call->entries, call->n, call->td_key, now, b);
     case FM_EP_COINBASE:
         return fm_wire_coinbase_spot(&call->entries[0], now, b);
+    case FM_EP_MARKET_CHART:
+        return fm_wire_market_chart(&call->entries[0], call->days, now, b);
     }
     return -1;
 }
@@ -909,7 +923,9 @@ static enum MHD_Result serve(struct fm_server *srv, struct MHD_Connection *conn,
                                 : fm_fault_of_symbol(call->names[i]);
         if (rf == FM_FAULT_NONE && fm_fault_is_request(own))
             rf = own;
-        call->entries[i] = (struct fm_entry){call->names[i], fm_fault_for_entry(own, global)};
+        call->entries[i] = (struct fm_entry){
+            call->names[i], fm_fault_for_entry(own, global),
+            1.0 + atomic_load(&srv->provider_offset_bp[provider_of(call->ep)]) / 10000.0};
     }
     log_msg(LOG_DEBUG, "%s (%zu symbols) fault=%s", req->uri, call->n, fm_fault_name(rf));
     int fd = client_fd(conn);
@@ -1026,6 +1042,42 @@ static enum MHD_Result on_simple_price(struct fm_server *srv, struct MHD_Connect
         return refuse(srv, conn, call, 400, why);
     call->n_vs = (size_t)n_vs;
     call->with_ts = is_true(query(conn, "include_last_updated_at"));
+    return serve(srv, conn, req, call);
+}
+
+/* /api/v3/coins/{id}/market_chart: the id from the path, counted as a
+ * symbol; vs_currency and days are required, as CoinGecko's 422 says
+ * (coingecko_error_422_missing_vs_currency.json, byte for byte for
+ * vs_currency). Only usd is priced; days=max is served as 3650. */
+static enum MHD_Result on_market_chart(struct fm_server *srv, struct MHD_Connection *conn,
+                                       const struct fm_request *req, const char *url,
+                                       struct fm_call *call)
+{
+    const char *why = NULL;
+    const char *id = url + strlen("/api/v3/coins/");
+    const char *slash = strchr(id, '/');
+    if (slash == NULL || strcmp(slash, "/market_chart") != 0 || slash == id ||
+        (size_t)(slash - id) >= sizeof call->list)
+        return refuse(srv, conn, call, 404, "not found");
+    char one[sizeof call->list];
+    memcpy(one, id, (size_t)(slash - id));
+    one[slash - id] = '\0';
+    if (strchr(one, ',') != NULL || parse_names(call, one, &why) != 0 || call->n != 1)
+        return refuse(srv, conn, call, 404, "not found");
+    const char *vs = query(conn, "vs_currency");
+    const char *days = query(conn, "days");
+    if (vs == NULL)
+        return refuse(srv, conn, call, 422, "Missing parameter vs_currency");
+    if (days == NULL)
+        return refuse(srv, conn, call, 422, "Missing parameter days");
+    int64_t n = 0;
+    if (strcmp(days, "max") == 0)
+        n = 3650;
+    else if (util_parse_i64(days, 1, 100000, &n) != 0)
+        return refuse(srv, conn, call, 400, "invalid days");
+    if (strcmp(vs, "usd") != 0)
+        return refuse(srv, conn, call, 400, "only vs_currency=usd is served");
+    call->days = (int)n;
     return serve(srv, conn, req, call);
 }
 
@@ -1180,6 +1232,40 @@ static enum MHD_Result on_mode_set(struct fm_server *srv, struct MHD_Connection 
     return send_json_text(conn, 200, buf);
 }
 
+/* The provider /_mode and /_offset name, or -1 (frankfurter is fx). */
+static int provider_index(const char *prov)
+{
+    for (int i = 0; i < FM_PROV_COUNT; i++)
+        if (strcmp(prov, fm_provider_names[i]) == 0 ||
+            (i == FM_PROV_FX && strcmp(prov, "frankfurter") == 0))
+            return i;
+    return -1;
+}
+
+static enum MHD_Result on_offset(struct fm_server *srv, struct MHD_Connection *conn)
+{
+    char buf[160];
+    const char *prov = query(conn, "provider"), *pct = query(conn, "pct");
+    if (prov == NULL)
+        return send_error(conn, 400, "missing parameter provider");
+    int pi = provider_index(prov);
+    if (pi < 0) {
+        snprintf(buf, sizeof buf, "unknown provider '%.40s'", prov);
+        return send_error(conn, 400, buf);
+    }
+    /* a decimal with at most two places: "5", "-2.5" */
+    char *end = NULL;
+    double v = pct != NULL ? strtod(pct, &end) : 0;
+    if (pct == NULL || end == pct || *end != '\0' || !(v >= -90 && v <= 1000))
+        return send_error(conn, 400, "pct must be a number from -90 to 1000");
+    int bp = (int)(v * 100 + (v < 0 ? -0.5 : 0.5));
+    atomic_store(&srv->provider_offset_bp[pi], bp);
+    log_msg(LOG_INFO, "%s prices now %+.2f%% off", fm_provider_names[pi], bp / 100.0);
+    snprintf(buf, sizeof buf, "{\"ok\":true,\"provider\":\"%s\",\"offset_pct\":%.2f}",
+             fm_provider_names[pi], bp / 100.0);
+    return send_json_text(conn, 200, buf);
+}
+
 static enum MHD_Result on_latency(struct fm_server *srv, struct MHD_Connection *conn)
 {
     char buf[128];
@@ -1295,11 +1381,13 @@ static const struct route routes[] = {
     {"GET", PATH_ERAPI "/", true, FM_EP_ERAPI, PATH_ERAPI, on_erapi, NULL},
     {"GET", PATH_TWELVEDATA, false, FM_EP_TWELVEDATA, PATH_TWELVEDATA, on_twelvedata, NULL},
     {"GET", "/v2/prices/", true, FM_EP_COINBASE, PATH_COINBASE, on_coinbase, NULL},
+    {"GET", "/api/v3/coins/", true, FM_EP_MARKET_CHART, PATH_MARKET_CHART, on_market_chart, NULL},
     {"GET", "/_stats", false, 0, NULL, NULL, on_stats},
     {"POST", "/_reset", false, 0, NULL, NULL, on_reset},
     {"GET", "/_mode", false, 0, NULL, NULL, on_mode_get},
     {"POST", "/_mode", false, 0, NULL, NULL, on_mode_set},
     {"POST", "/_latency", false, 0, NULL, NULL, on_latency},
+    {"POST", "/_offset", false, 0, NULL, NULL, on_offset},
     {"GET", "/_replay", false, 0, NULL, NULL, on_replay_get},
     {"POST", "/_replay", false, 0, NULL, NULL, on_replay_set},
 };

@@ -810,6 +810,12 @@ static int lower_into(char *dst, size_t dstlen, const char *src)
     return src[i] == '\0' ? 0 : -1;
 }
 
+/* The entry's price factor (see fm_entry.scale). */
+static double entry_scale(const struct fm_entry *e)
+{
+    return e->scale > 0 ? e->scale : 1.0;
+}
+
 static int coin_add_vs(struct json_object *coin, const char *vs, double usd_price, enum fm_fault f)
 {
     double per_usd;
@@ -830,7 +836,7 @@ static struct json_object *coin_entry(const struct fm_entry *e, const char *cons
     struct json_object *coin = json_object_new_object();
     if (coin == NULL)
         return NULL;
-    double usd = fm_price_crypto(e->name, now);
+    double usd = fm_price_crypto(e->name, now) * entry_scale(e);
     if (e->fault == FM_FAULT_WRONGCCY) {
         /* The answer is labelled in a currency nobody asked for. */
         if (coin_add_vs(coin, "jpy", usd, FM_FAULT_NONE) != 0)
@@ -977,6 +983,65 @@ fail:
     return -1;
 }
 
+static const char cg_coin_not_found[] = "{\"error\":\"coin not found\"}";
+
+/* [ms, v] with v's decimals as /simple/price prints them; a null v when
+ * is_null. */
+static struct json_object *mc_pair(int64_t t, double v, bool is_null)
+{
+    struct json_object *pair = json_object_new_array();
+    if (pair == NULL)
+        return NULL;
+    if (append(pair, json_object_new_int64(t * 1000), false) != 0 ||
+        append(pair, is_null ? NULL : num(v, fm_price_crypto_decimals(v)), is_null) != 0) {
+        json_object_put(pair);
+        return NULL;
+    }
+    return pair;
+}
+
+int fm_wire_market_chart(const struct fm_entry *coin, int days, int64_t now, struct fm_body *out)
+{
+    if (fm_fault_is_absent(coin->fault))
+        return body_copy(404, JSON_TYPE, cg_coin_not_found, sizeof cg_coin_not_found - 1, out);
+    if (days < 1)
+        days = 1;
+    if (days > 3650)
+        days = 3650;
+    struct json_object *root = json_object_new_object();
+    struct json_object *arr[3] = {json_object_new_array(), json_object_new_array(),
+                                  json_object_new_array()};
+    static const char *const keys[3] = {"prices", "market_caps", "total_volumes"};
+    if (root == NULL || arr[0] == NULL || arr[1] == NULL || arr[2] == NULL)
+        goto fail;
+    int64_t midnight = fm_price_day_start(now);
+    for (int k = days - 1; k >= -1; k--) {
+        int64_t t = k >= 0 ? midnight - (int64_t)k * 86400 : now;
+        if (k < 0 && t == midnight)
+            break; /* exactly midnight: no separate "now" point */
+        double p = fm_price_crypto(coin->name, t);
+        bool null_price = coin->fault == FM_FAULT_NULLPRICE && k == days - 2;
+        /* a market cap and a volume of plausible size for the price */
+        double cap = p * 19.0e6, vol = p * 0.6e6;
+        if (append(arr[0], mc_pair(t, p, null_price), false) != 0 ||
+            append(arr[1], mc_pair(t, cap, false), false) != 0 ||
+            append(arr[2], mc_pair(t, vol, false), false) != 0)
+            goto fail;
+    }
+    for (int i = 0; i < 3; i++) {
+        int rc = put_obj(root, keys[i], arr[i]);
+        arr[i] = NULL;
+        if (rc != 0)
+            goto fail;
+    }
+    return body_from_json(200, root, out);
+fail:
+    for (int i = 0; i < 3; i++)
+        json_object_put(arr[i]);
+    json_object_put(root);
+    return -1;
+}
+
 int fm_wire_empty(enum fm_endpoint ep, struct fm_body *out)
 {
     static const char chart_empty[] = "{\"chart\":{\"result\":[],\"error\":null}}";
@@ -1000,6 +1065,7 @@ int fm_wire_bad_json(enum fm_endpoint ep, struct fm_body *out)
         [FM_EP_ERAPI] = "{\"result\":\"success\",\"base_code\":\"USD\",\"rates\":{",
         [FM_EP_TWELVEDATA] = "{\"symbol\":\"AAPL\",\"close\":",
         [FM_EP_COINBASE] = "{\"data\":{\"amount\":",
+        [FM_EP_MARKET_CHART] = "{\"prices\":[[1613347200000,",
     };
     static const char garbage[] = "<<garbage \x01 not json>>]}}\n";
     char buf[256];
@@ -1106,6 +1172,8 @@ static const struct {
     {"SOLUSD", "SOLUSD", "solana"},
     {"XDGUSD", "XDGUSD", "dogecoin"},
     {"ETCUSD", "XETCZUSD", "ethereum-classic"},
+    {"ADAUSD", "ADAUSD", "cardano"},
+    {"LINKUSD", "LINKUSD", "chainlink"},
 };
 
 /* [price, rest…]: Kraken's arrays, every member a string but t's. */
@@ -1135,9 +1203,9 @@ static struct json_object *int_pair(int64_t a, int64_t b)
 /* One pair as kraken_ticker_xbtusd_ethusd.json has it, key for key: ask,
  * bid, last trade c = [price, lot volume], volume, VWAP, trades, low, high,
  * today's opening price. */
-static struct json_object *kraken_entry(const char *id, enum fm_fault f, int64_t now)
+static struct json_object *kraken_entry(const char *id, enum fm_fault f, double scale, int64_t now)
 {
-    double v = fm_price_crypto(id, now);
+    double v = fm_price_crypto(id, now) * scale;
     int d = 5; /* every Ticker number in both recordings has five decimals */
     bool is_null = false;
     struct json_object *price = str_price(v, d, f, &is_null);
@@ -1161,7 +1229,7 @@ static struct json_object *kraken_entry(const char *id, enum fm_fault f, int64_t
         put_obj(o, "t", int_pair(56856, 62595)) != 0 ||
         put_obj(o, "l", str_arr(v * 0.97, d, "0", NULL)) != 0 ||
         put_obj(o, "h", str_arr(v * 1.03, d, "0", NULL)) != 0 ||
-        put_obj(o, "o", str_fixed(fm_price_crypto(id, fm_price_day_start(now)), d)) != 0) {
+        put_obj(o, "o", str_fixed(fm_price_crypto(id, fm_price_day_start(now)) * scale, d)) != 0) {
         json_object_put(o);
         return NULL;
     }
@@ -1190,7 +1258,8 @@ int fm_wire_kraken_ticker(const struct fm_entry *pairs, size_t n, int64_t now, s
             }
         if (json_object_object_get_ex(result, key, NULL))
             continue;
-        if (put_obj(result, key, kraken_entry(id, pairs[i].fault, now)) != 0) {
+        if (put_obj(result, key, kraken_entry(id, pairs[i].fault, entry_scale(&pairs[i]), now)) !=
+            0) {
             json_object_put(result);
             json_object_put(root);
             return -1;
@@ -1321,8 +1390,8 @@ static struct json_object *td_quote(const struct fm_entry *e, int64_t now)
     td_yahoo_form(e->name, ysym, sizeof ysym);
     struct fm_listing l;
     fm_price_listing(ysym, &l);
-    double v = fm_price_quote(ysym, now);
-    double prev = fm_price_quote(ysym, fm_price_day_start(now) - 1);
+    double v = fm_price_quote(ysym, now) * entry_scale(e);
+    double prev = fm_price_quote(ysym, fm_price_day_start(now) - 1) * entry_scale(e);
     double hi = v > prev ? v : prev, lo = v < prev ? v : prev;
     char date[32], range[64];
     fmt_date(now, date);
@@ -1415,8 +1484,9 @@ int fm_wire_twelvedata_quote(const struct fm_entry *syms, size_t n, bool keyed, 
 static const struct {
     const char *base, *id;
 } coinbase_bases[] = {
-    {"BTC", "bitcoin"},  {"ETH", "ethereum"},  {"SOL", "solana"},           {"XRP", "ripple"},
-    {"LTC", "litecoin"}, {"DOGE", "dogecoin"}, {"ETC", "ethereum-classic"},
+    {"BTC", "bitcoin"},  {"ETH", "ethereum"},   {"SOL", "solana"},           {"XRP", "ripple"},
+    {"LTC", "litecoin"}, {"DOGE", "dogecoin"},  {"ETC", "ethereum-classic"}, {"ADA", "cardano"},
+    {"DOT", "polkadot"}, {"LINK", "chainlink"},
 };
 
 int fm_wire_coinbase_spot(const struct fm_entry *product, int64_t now, struct fm_body *out)
@@ -1437,7 +1507,7 @@ int fm_wire_coinbase_spot(const struct fm_entry *product, int64_t now, struct fm
     for (size_t i = 0; i < ARRAY_LEN(coinbase_bases); i++)
         if (strcmp(coinbase_bases[i].base, base) == 0)
             id = coinbase_bases[i].id;
-    double v = fm_price_crypto(id, now);
+    double v = fm_price_crypto(id, now) * entry_scale(product);
     bool is_null = false;
     struct json_object *amount =
         str_price(v, fm_price_crypto_decimals(v) + 1, product->fault, &is_null);

@@ -34,6 +34,8 @@ enum fm_endpoint {
     FM_EP_ERAPI,
     FM_EP_TWELVEDATA,
     FM_EP_COINBASE,
+    /* daily history (a backfill) */
+    FM_EP_MARKET_CHART,
 };
 
 /* An answer. data is malloc'd and NUL-terminated (len excludes the NUL);
@@ -52,6 +54,10 @@ void fm_body_clear(struct fm_body *b);
 struct fm_entry {
     const char *name;
     enum fm_fault fault;
+    /* The provider's price offset (POST /_offset): prices are multiplied
+     * by this; 0 (an entry built without one) means 1. Applied by the
+     * coingecko, kraken, coinbase and twelvedata builders. */
+    double scale;
 };
 
 /* Every builder returns 0 with *out filled, or -1 when out of memory (then
@@ -137,6 +143,16 @@ int fm_wire_coinbase_spot(const struct fm_entry *product, int64_t now,
                           struct fm_body *out) MUST_CHECK;
 
 /* The EMPTY fault: a well-formed answer with nothing in it. */
+/* CoinGecko's /coins/{id}/market_chart?vs_currency=usd&days=N&interval=
+ * daily (coingecko_market_chart_bitcoin_90d_daily_2021-05-15.json): a
+ * point at each of the last N midnights (UTC, today's included) and one at
+ * now, as [ms, value] pairs in prices, market_caps and total_volumes. An
+ * unknown id (MISSING*, NOSUCH*): 404 {"error":"coin not found"} (not
+ * recorded). A NULLPRICE id has a null price at the second midnight, as
+ * real series may. */
+int fm_wire_market_chart(const struct fm_entry *coin, int days, int64_t now,
+                         struct fm_body *out) MUST_CHECK;
+
 int fm_wire_empty(enum fm_endpoint ep, struct fm_body *out) MUST_CHECK;
 
 /* The BADJSON fault: the endpoint's answer broken off into garbage. */

@@ -85,6 +85,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_parse(p->parse, root, syms, 1);
         if (p->fallback_parse)
             fuzz_parse(p->fallback_parse, root, syms, 1);
+        if (p->history_parse) {
+            /* a history answer: every stored close finite and > 0 */
+            struct history_series *hs = history_new();
+            struct quote hq;
+            memset(&hq, 0, sizeof hq);
+            memset(err, 0, sizeof err);
+            if (hs != NULL) {
+                int rc = p->history_parse(root, syms[0], hs, &hq, err, sizeof err);
+                unsigned char one = 1;
+                fuzz_check(rc, err, sizeof err, &hq, &one, rc == 0 ? 1 : 0);
+                for (size_t k = 0; k < hs->n; k++)
+                    if (!(isfinite(hs->p[k].close) && hs->p[k].close > 0))
+                        abort();
+                history_free(hs);
+            }
+        }
         json_object_put(root);
     } else {
         /* the text-only path, as for a 4xx/HTML answer */

@@ -26,7 +26,9 @@ no_external_urls() {    # works offline: nothing from a CDN (the SVG namespace i
   ! grep -Eho 'https?://[A-Za-z0-9.-]+[^"'"'"' )]*' "$DASH"/* | grep -qv '^http://www.w3.org/2000/svg$'
 }
 size=$(cat "$DASH"/* | wc -c)
-check_cmp "dashboard/ is under 150 KB ($size bytes)" "$size" -lt 153600
+# No framework, no build step: the whole page, every file of it, stays
+# small (200 KB since the getting-started and portfolio-editing panels).
+check_cmp "dashboard/ is under 200 KB ($size bytes)" "$size" -lt 204800
 check "dashboard/ is flat and every name is servable ([A-Za-z0-9._-])" flat_and_servable
 check "index.html has no inline script, <style> block, style= or on…= attribute" no_inline_html
 check "no eval, new Function, innerHTML or style attributes set from JavaScript" no_unsafe_js
@@ -77,9 +79,16 @@ skip_reason="fetcherd did not start"
 if "$BIN/fetcherd" --help >/dev/null 2>&1 && [ -x "$BIN/fakemarket" ]; then
   # answers take 1.2 s, so a cycle runs long enough to show its progress
   if start_fakemarket --latency-ms 1200; then
+    # kraken a little off, and every coin cross-checked: the startup cycle
+    # finds sources that disagree, for the assets table to show
+    curl -s -X POST "$FAKE_URL/_offset?provider=kraken&pct=5" >/dev/null
     # a long interval: only the startup cycle and the ones the test triggers
-    FETCH_INTERVAL=10m start_fetcherd
-    if wait_for 30 cycle_finished; then
+    # the backfill on: the asset detail charts a month of daily closes
+    PRICE_CROSSCHECK_SAMPLE=20 FETCH_BACKFILL=1 FETCH_INTERVAL=10m start_fetcherd
+    # and the backfill done, so that rows are not redrawn under the test
+    backfilled() { [ "$(sql "SELECT count(*) FROM tracked_assets t JOIN assets a ON a.id = t.asset_id
+                            WHERE a.history_backfilled_at IS NULL AND a.history_error IS NULL")" = 0 ]; }
+    if wait_for 30 cycle_finished && wait_for 90 backfilled; then
       daemon_ok=1
     else
       skip_reason="fetcherd ran no cycle within 30 s (see $TEST_LOG_DIR/fetcherd.log)"

@@ -49,5 +49,5 @@ while read -r method path; do
   err=$(jq -r '.error? // empty' "$TEST_LOG_DIR/doc-body" 2>/dev/null)
   check "README endpoint $method $p is routed (HTTP $code${err:+: $err})" \
     test "$code" != 404 -o "$err" != "not found"
-done < <(grep -oE '^\| (GET|POST|DELETE) +\| `[^`]+`' "$readme" | sed -E 's/^\| ([A-Z]+) +\| `([^`]+)`/\1 \2/')
+done < <(grep -oE '^\| (GET|POST|PATCH|DELETE) +\| `[^`]+`' "$readme" | sed -E 's/^\| ([A-Z]+) +\| `([^`]+)`/\1 \2/')
 exit 0

@@ -92,6 +92,12 @@ else
     if [ "$c" = 403 ]; then refused=$((refused + 1)); else not_ok "no token: ${w%% \{*} from $addr with a made-up bearer → 403" "got $c"; fi
     check_eq "no token: ${w%% \{*} refused from $addr changed nothing" "$s0" "$(state)"
   done
+  # Through Docker's published port a request from this machine comes from
+  # the bridge, not loopback: the 403 says where it came from and what to do.
+  c=$(call "http://$addr:$port" "${present[0]}" --interface "$addr")
+  check "the 403 names the client's address ($addr)" grep -q "came from $addr" "$B"
+  check "the 403 says to set FETCHER_API_TOKEN and send the bearer header" \
+    grep -q "set FETCHER_API_TOKEN for fetcher-api and send 'Authorization: Bearer <token>'" "$B"
 fi
 for w in "${present[@]}"; do
   c=$(call "http://127.0.0.1:$port" "$w")

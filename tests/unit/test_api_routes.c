@@ -25,6 +25,7 @@
 static const char *called;            /* handler name, or "404", "405", "preflight" */
 static char allow_seen[64];           /* Allow of the last 405 / preflight */
 static char tail_seen[64];            /* routes_tail() inside the handler */
+static char tail2_seen[64];           /* routes_tail2() inside the handler */
 static unsigned status_seen;          /* status of the last reply_error */
 static unsigned handler_status = 200; /* what a stub handler "answers" */
 static unsigned queued;               /* the status the request got, for http_peek_status */
@@ -36,6 +37,7 @@ static unsigned queued;               /* the status the request got, for http_pe
         called = #name;                                                                            \
         queued = handler_status;                                                                   \
         snprintf(tail_seen, sizeof tail_seen, "%s", routes_tail(req));                             \
+        snprintf(tail2_seen, sizeof tail2_seen, "%s", routes_tail2(req));                          \
         return MHD_YES;                                                                            \
     }
 STUB(ep_healthz)
@@ -54,10 +56,23 @@ STUB(ep_trigger_update)
 STUB(ep_track)
 STUB(ep_untrack)
 STUB(ep_refresh)
+STUB(ep_history)
+STUB(ep_history_batch)
 STUB(ep_pause)
 STUB(ep_resume)
 STUB(ep_metrics)
 STUB(ep_events)
+STUB(ep_portfolio_create)
+STUB(ep_portfolio_get)
+STUB(ep_portfolio_update)
+STUB(ep_portfolio_delete)
+STUB(ep_position_add)
+STUB(ep_position_update)
+STUB(ep_position_delete)
+STUB(ep_portfolio_import)
+STUB(ep_search)
+STUB(ep_demo_load)
+STUB(ep_openapi)
 STUB(static_serve)
 
 /* The cache is off in these tests (cache_setup never called); these are
@@ -150,6 +165,8 @@ static void test_table(void **state)
         {"DELETE", "/api/fetcher/assets/AAPL", "ep_untrack", "", "AAPL"},
         {"DELETE", "/api/fetcher/assets/", "ep_untrack", "", ""},
         {"POST", "/api/fetcher/assets/BRK-B/refresh", "ep_refresh", "", "BRK-B"},
+        {"GET", "/api/fetcher/assets/BRK-B/history", "ep_history", "", "BRK-B"},
+        {"GET", "/api/fetcher/history", "ep_history_batch", "", ""},
         {"POST", "/api/fetcher/pause", "ep_pause", "", ""},
         {"POST", "/api/fetcher/resume", "ep_resume", "", ""},
         {"GET", "/api/fetcher/events", "ep_events", "", ""},
@@ -350,9 +367,50 @@ static void test_match(void **state)
     assert_int_equal(routes_match("/a", "/ab", seg, sizeof seg), 0);
 }
 
+/* Portfolio routes: two segments, each method to its handler. */
+static void test_portfolio_routes(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *method, *url, *handler, *seg1, *seg2;
+    } cases[] = {
+        {"GET", "/api/fetcher/portfolios", "ep_portfolios", "", ""},
+        {"POST", "/api/fetcher/portfolios", "ep_portfolio_create", "", ""},
+        {"GET", "/api/fetcher/portfolios/12", "ep_portfolio_get", "12", ""},
+        {"PATCH", "/api/fetcher/portfolios/12", "ep_portfolio_update", "12", ""},
+        {"DELETE", "/api/fetcher/portfolios/12", "ep_portfolio_delete", "12", ""},
+        {"POST", "/api/fetcher/portfolios/12/positions", "ep_position_add", "12", ""},
+        {"PATCH", "/api/fetcher/portfolios/12/positions/BRK-B", "ep_position_update", "12",
+         "BRK-B"},
+        {"DELETE", "/api/fetcher/portfolios/7/positions/^GSPC", "ep_position_delete", "7", "^GSPC"},
+        {"POST", "/api/fetcher/portfolios/7/import", "ep_portfolio_import", "7", ""},
+        {"GET", "/api/fetcher/search", "ep_search", "", ""},
+        {"POST", "/api/fetcher/demo", "ep_demo_load", "", ""},
+        {"GET", "/api/fetcher/openapi.json", "ep_openapi", "", ""},
+        /* neither path takes these: 405 with what it does take, or 404 */
+        {"PUT", "/api/fetcher/portfolios/12", "405", "", ""},
+        {"GET", "/api/fetcher/portfolios/12/positions/A/B", "404", "", ""},
+        {"GET", "/api/fetcher/portfolios/12/positions", "405", "", ""},
+        {"PATCH", "/api/fetcher/portfolios//positions/A", "404", "", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        run(cases[i].method, cases[i].url);
+        if (strcmp(called, cases[i].handler) != 0)
+            fail_msg("%s %s: reached %s, want %s", cases[i].method, cases[i].url, called,
+                     cases[i].handler);
+        if (cases[i].handler[0] == 'e') {
+            assert_string_equal(tail_seen, cases[i].seg1);
+            assert_string_equal(tail2_seen, cases[i].seg2);
+        }
+    }
+    run("PUT", "/api/fetcher/portfolios/12");
+    assert_string_equal(allow_seen, "GET, HEAD, PATCH, DELETE");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_portfolio_routes),
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_crosssite_gate),
         cmocka_unit_test(test_cache_clear_rule),

@@ -69,6 +69,24 @@ static void test_names(void **state)
     assert_string_equal(status_name(STATUS_STOPPED), "stopped");
     assert_string_equal(status_name(STATUS_RUNNING), "running");
     assert_string_equal(status_name(STATUS_DEGRADED), "degraded");
+    assert_string_equal(status_name(STATUS_IDLE), "idle");
+}
+
+/* Nothing tracked: a running daemon is idle and says why; a degraded or
+ * stopped one keeps saying that, and any tracked asset makes it running. */
+static void test_idle(void **state)
+{
+    (void)state;
+    const char *why = NULL;
+    assert_int_equal(status_idle(STATUS_RUNNING, 0, &why), STATUS_IDLE);
+    assert_string_equal(why, "no assets tracked");
+    why = NULL;
+    assert_int_equal(status_idle(STATUS_RUNNING, 1, &why), STATUS_RUNNING);
+    assert_null(why);
+    assert_int_equal(status_idle(STATUS_DEGRADED, 0, &why), STATUS_DEGRADED);
+    assert_int_equal(status_idle(STATUS_STOPPED, 0, &why), STATUS_STOPPED);
+    assert_null(why);
+    assert_int_equal(status_idle(STATUS_RUNNING, 0, NULL), STATUS_IDLE);
 }
 
 int main(void)
@@ -77,6 +95,7 @@ int main(void)
         cmocka_unit_test(test_window),
         cmocka_unit_test(test_evaluate),
         cmocka_unit_test(test_names),
+        cmocka_unit_test(test_idle),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

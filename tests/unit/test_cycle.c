@@ -99,6 +99,7 @@ static void open_rig(struct rig *r, const char *instance)
 struct run {
     struct rig *r;
     struct cycle *c;
+    long long id; /* the fetcher_cycles.id reserved for it */
     int done;
     enum cycle_status st;
 };
@@ -128,9 +129,12 @@ static void start(struct run *u, struct rig *r, int64_t seq)
 {
     memset(u, 0, sizeof *u);
     u->r = r;
-    u->c = cycle_start(&r->d, r->ac, seq, WORK_SCHEDULE, on_done, u);
+    u->c = cycle_start(&r->d, r->ac, seq, WORK_SCHEDULE, CYCLE_FULL, on_done, u);
     assert_non_null(u->c);
     assert_int_equal(u->done, 0); /* never inside cycle_start */
+    /* as the scheduler does: the id its row gets and its log lines name */
+    u->id = num("SELECT nextval(pg_get_serial_sequence('fetcher_cycles', 'id'))");
+    cycle_set_id(u->c, u->id);
 }
 
 static void settle(struct run *u)
@@ -186,6 +190,7 @@ static void test_failed_fetches_are_counted(void **state)
     const char *me = "instance_id = 't-cycle-partial'";
     long long id = num("SELECT id FROM fetcher_cycles WHERE %s AND seq = 1", me);
     assert_true(id > 0);
+    assert_int_equal(id, u.id); /* the row has the id reserved for it */
     assert_int_equal(num("SELECT count(*) FROM fetcher_cycles WHERE id = %lld AND status = "
                          "'partial' AND finished_at IS NOT NULL AND assets_total = 4 AND "
                          "assets_succeeded = 2 AND assets_failed = 2 AND assets_skipped = 0",
@@ -219,8 +224,8 @@ static void test_failed_fetches_are_counted(void **state)
                          id),
                      2);
     assert_int_equal(num("SELECT count(*) FROM fetcher_logs WHERE cycle_id = %lld AND message "
-                         "LIKE 'Cycle 1 partial: 2/4 assets updated%%'",
-                         id),
+                         "LIKE 'Cycle %lld partial: 2/4 assets updated%%'",
+                         id, id),
                      1);
     assert_true(num("SELECT count(*) FROM fetcher_statistics WHERE %s", me) >= 1);
     cycle_release(u.c);
@@ -256,8 +261,8 @@ static void test_every_fetch_fails(void **state)
                          me),
                      0);
     assert_int_equal(num("SELECT count(*) FROM fetcher_logs WHERE %s AND level = 'ERROR' AND "
-                         "message LIKE 'Cycle 1 failed: 0/3%%'",
-                         me),
+                         "message LIKE 'Cycle %lld failed: 0/3%%'",
+                         me, u.id),
                      1);
     cycle_release(u.c);
     rig_close(&r);
@@ -367,12 +372,12 @@ static void test_database_lost_mid_cycle(void **state)
                      3);
     assert_int_equal(num("SELECT count(*) FROM asset_prices WHERE %s", me), 3);
     assert_int_equal(num("SELECT count(*) FROM fetcher_logs WHERE cycle_id = %lld AND message "
-                         "LIKE 'Cycle 1 started%%'",
-                         id),
+                         "LIKE 'Cycle %lld started%%'",
+                         id, id),
                      1);
     assert_int_equal(num("SELECT count(*) FROM fetcher_logs WHERE cycle_id = %lld AND message "
-                         "LIKE 'Cycle 1 succeeded: 3/3%%'",
-                         id),
+                         "LIKE 'Cycle %lld succeeded: 3/3%%'",
+                         id, id),
                      1);
     cycle_release(u.c);
     rig_close(&r);
@@ -444,9 +449,9 @@ static void test_database_away_at_start(void **state)
     /* its own request, not the process's since start (cycle 2 made one) */
     assert_int_equal(num("SELECT upstream_requests FROM fetcher_cycles WHERE id = %lld", id3), 1);
     assert_int_equal(num("SELECT count(*) FROM fetcher_logs WHERE cycle_id = %lld AND message "
-                         "LIKE 'Cycle 3 started%%' AND context->>'note' LIKE 'database "
+                         "LIKE 'Cycle %lld started%%' AND context->>'note' LIKE 'database "
                          "unavailable%%using the last known asset list'",
-                         id3),
+                         id3, id3),
                      1);
     cycle_release(u2.c);
     cycle_release(u3.c);
@@ -484,13 +489,26 @@ static void test_shutdown_mid_cycle_is_aborted(void **state)
     queue_cancel_all(r.d.queue);
     settle(&u);
     assert_int_equal(u.st, CYCLE_ABORTED);
+    /* a stop is no failure (issue 19): the two assets not fetched are
+     * counted in the reason, not as failed, and have no update row */
     assert_int_equal(num("SELECT count(*) FROM fetcher_cycles WHERE instance_id = "
                          "'t-cycle-abort' AND status = 'aborted' AND assets_succeeded = 1 AND "
-                         "assets_failed = 2 AND error = 'fetcherd shut down during the cycle'"),
+                         "assets_failed = 0 AND error = 'aborted by shutdown: fetcherd stopped "
+                         "during the cycle; 2 assets not fetched'"),
                      1);
     assert_int_equal(num("SELECT count(*) FROM price_update_log WHERE instance_id = "
-                         "'t-cycle-abort' AND NOT success AND error LIKE 'cancelled%%'"),
-                     2);
+                         "'t-cycle-abort' AND NOT success"),
+                     0);
+    assert_int_equal(num("SELECT count(*) FROM price_update_log WHERE instance_id = "
+                         "'t-cycle-abort' AND success"),
+                     1);
+    assert_int_equal(num("SELECT count(*) FROM fetcher_logs WHERE instance_id = 't-cycle-abort' "
+                         "AND level IN ('ERROR', 'CRITICAL')"),
+                     0);
+    assert_int_equal(num("SELECT count(*) FROM fetcher_logs WHERE instance_id = 't-cycle-abort' "
+                         "AND level = 'INFO' AND message LIKE 'Cycle %lld aborted by shutdown%%'",
+                         u.id),
+                     1);
     cycle_release(u.c);
     rig_close(&r);
 }

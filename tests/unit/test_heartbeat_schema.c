@@ -165,6 +165,51 @@ static void test_queue_round_trip(void **state)
     jbuf_free(&b);
 }
 
+/* The failovers (from → to) and the classes' sources: written by
+ * hbs_write_ex, passed on by hbs_read_queue as they are, for /queue and
+ * /metrics. */
+static void test_queue_extra_round_trip(void **state)
+{
+    (void)state;
+    const struct hbs_failover fo[] = {{"yahoo", "twelvedata", 7}, {"coingecko", "kraken", 2}};
+    const struct hbs_source_class cl[] = {
+        {"stock", "yahoo,twelvedata (no key)", 1,
+         "no second source: TWELVEDATA_API_KEY is not set"},
+        {"crypto", "coingecko,kraken,coinbase", 3, NULL},
+    };
+    const struct hbs_queue_extra extra = {fo, 2, cl, 2};
+    struct jbuf b;
+    jbuf_init(&b);
+    hbs_write_ex(&b, &sample_row, &sample_queue, sample_providers, 2, &extra, &sample_detail);
+    json_object *doc = parse_or_fail(&b);
+    json_object *o = NULL, *list = NULL;
+    assert_true(json_object_object_get_ex(doc, "queue", &o));
+    json_object *q = hbs_read_queue(o);
+    assert_non_null(q);
+    assert_true(json_object_object_get_ex(q, HBS_QUEUE_FAILOVERS, &list));
+    assert_int_equal(json_object_array_length(list), 2);
+    for (size_t e = 0; e < 2; e++)
+        for (size_t i = 0; i < hbs_failover_nfields; i++)
+            check_field(json_object_array_get_idx(list, e), &hbs_failover_fields[i], &fo[e]);
+    assert_true(json_object_object_get_ex(q, HBS_QUEUE_SOURCES, &list));
+    assert_int_equal(json_object_array_length(list), 2);
+    for (size_t e = 0; e < 2; e++)
+        for (size_t i = 0; i < hbs_source_class_nfields; i++)
+            check_field(json_object_array_get_idx(list, e), &hbs_source_class_fields[i], &cl[e]);
+    json_object_put(q);
+    json_object_put(doc);
+    jbuf_free(&b);
+    /* without extra, neither key is there */
+    jbuf_init(&b);
+    hbs_write(&b, &sample_row, &sample_queue, sample_providers, 2, &sample_detail);
+    doc = parse_or_fail(&b);
+    assert_true(json_object_object_get_ex(doc, "queue", &o));
+    assert_false(json_object_object_get_ex(o, HBS_QUEUE_FAILOVERS, NULL));
+    assert_false(json_object_object_get_ex(o, HBS_QUEUE_SOURCES, NULL));
+    json_object_put(doc);
+    jbuf_free(&b);
+}
+
 /* The row's own fields (the table's columns), with and without a cycle. */
 static void test_row_round_trip(void **state)
 {
@@ -371,13 +416,10 @@ static void test_metrics_round_trip(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_metrics_round_trip),
-        cmocka_unit_test(test_queue_round_trip),
-        cmocka_unit_test(test_row_round_trip),
-        cmocka_unit_test(test_queue_missing),
-        cmocka_unit_test(test_queue_wrong_type),
-        cmocka_unit_test(test_detail_round_trip),
-        cmocka_unit_test(test_tables),
+        cmocka_unit_test(test_metrics_round_trip), cmocka_unit_test(test_queue_round_trip),
+        cmocka_unit_test(test_row_round_trip),     cmocka_unit_test(test_queue_extra_round_trip),
+        cmocka_unit_test(test_queue_missing),      cmocka_unit_test(test_queue_wrong_type),
+        cmocka_unit_test(test_detail_round_trip),  cmocka_unit_test(test_tables),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -357,7 +357,10 @@ static void test_kraken_normalize(void **state)
         {"XXBTZUSD", "XBTUSD"}, /* an answer key names its pair */
         {"ADAUSD", "ADAUSD"},   /* a pair as given (a per-asset override) */
         {"ADA", "ADAUSD"},      /* a ticker: its altname pair */
-        {"cardano", NULL},      /* an id with no evidenced pair: not guessed */
+        {"cardano", "ADAUSD"},  /* NOTE_kraken_pairs.txt: answer key ADAUSD */
+        {"chainlink", "LINKUSD"},
+        {"polkadot", NULL},    /* an id with no evidenced pair: not guessed */
+        {"binancecoin", NULL}, /* no recording either */
         {"avalanche-2", NULL},
         {"", NULL},
         {"BTC/USD", NULL},
@@ -838,6 +841,26 @@ static void test_coinbase(void **state)
     json_object_put(root);
     json_object_put(o);
 
+    /* the second-source answers for the demo's ADA, DOT and LINK */
+    struct {
+        const char *file, *product;
+        double price;
+    } coins[] = {
+        {"coinbase_spot_ada_usd.json", "ADA-USD", 0.17293},
+        {"coinbase_spot_dot_usd.json", "DOT-USD", 1.492},
+        {"coinbase_spot_link_usd_2026-07-27.json", "LINK-USD", 8.5815},
+    };
+    for (size_t i = 0; i < ARRAY_LEN(coins); i++) {
+        const char *pr[] = {coins[i].product};
+        root = load(coins[i].file);
+        parse_with(p->parse, root, pr, 1, &r);
+        assert_int_equal(r.rc, 0);
+        assert_int_equal(r.q[0].kind, QUOTE_OK);
+        assert_true(r.q[0].price == coins[i].price);
+        assert_string_equal(r.q[0].currency, "USD");
+        json_object_put(root);
+    }
+
     const char *xrp[] = {"XRP-USD"};
     root = load("coinbase_error_invalid_base_currency.json");
     parse_with(p->parse, root, xrp, 1, &r);
@@ -890,10 +913,13 @@ static void test_coinbase(void **state)
         {"bitcoin", "BTC-USD"},
         {"dogecoin", "DOGE-USD"},
         {"ethereum-classic", "ETC-USD"},
+        {"cardano", "ADA-USD"}, /* the recorded answers below */
+        {"polkadot", "DOT-USD"},
+        {"chainlink", "LINK-USD"},
+        {"binancecoin", NULL}, /* no recorded BNB-USD answer: not guessed */
         {"BTC", "BTC-USD"},
         {"BTC-USD", "BTC-USD"},
         {"BTC-EUR", NULL},
-        {"cardano", NULL},
         {"-USD", NULL},
         {"BTC/USD", NULL},
         {"", NULL},

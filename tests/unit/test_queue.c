@@ -994,6 +994,7 @@ static int nrw, rdelivered;
 static uint64_t rng_state;
 static struct fetch_queue *RQ;
 static int rchains; /* rsubmit asks for chains of sources too */
+static int rfinal;  /* the final drain: callbacks submit nothing more */
 
 static const char *const rprov[] = {"yahoo", "coingecko", "fx"};
 #define NKEYS 8
@@ -1027,7 +1028,7 @@ static void cb_random(const struct quote *r, void *cls)
             assert_true(strncmp(r->failover_reason, rprov[w->key / NKEYS],
                                 strlen(rprov[w->key / NKEYS])) == 0);
     }
-    if (rnd(10) == 0 && nrw < RW_MAX - 1000)
+    if (!rfinal && rnd(10) == 0 && nrw < RW_MAX - 1000)
         rsubmit(); /* a callback may submit again */
 }
 
@@ -1118,6 +1119,7 @@ static void rcheck(void)
 static void random_run(int chains)
 {
     rchains = chains;
+    rfinal = 0;
     RW = calloc(RW_MAX, sizeof *RW);
     assert_non_null(RW);
     nrw = rdelivered = 0;
@@ -1146,6 +1148,9 @@ static void random_run(int chains)
         }
         rcheck();
     }
+    /* a callback of the final run would otherwise submit work the drain
+     * has already passed */
+    rfinal = 1;
     queue_cancel_all(RQ);
     queue_run(RQ, F.now);
     rcheck();
@@ -1608,7 +1613,56 @@ static void test_defer_then_set(void **state)
     struct queue_provider_info info;
     assert_int_equal(queue_get_providers(q, &info, 1), 1);
     assert_int_equal(info.paused_until, QUEUE_DEFAULT_PAUSE_MS);
-    assert_int_equal(info.errors, 2);
+    assert_int_equal(info.errors, 1); /* one request refused, whatever it carried */
+    queue_free(q);
+}
+
+/* A provider's errors count failed requests, not the keys they carried
+ * (a batch of 31 that fails is one error against one request), and its
+ * recent requests say whether it is well now: a failure shows among the
+ * last ten requests of the last 15 minutes, then ages out. */
+static void test_provider_recent_errors(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(4, 0, 10, 10);
+    addp(q, "yahoo", 4, 1);
+    struct rec r[6] = {0};
+    for (int i = 0; i < 4; i++) {
+        char sym[16];
+        snprintf(sym, sizeof sym, "S%d", i);
+        submit(q, "yahoo", sym, QPRIO_SCHEDULED, 0, &r[i]);
+    }
+    run(q);
+    struct quote bad = err_q(QUOTE_TRANSIENT, "yahoo: HTTP 503");
+    bad.http_status = 503;
+    finish(q, 0, &bad);
+    struct queue_provider_info info;
+    assert_int_equal(queue_get_providers(q, &info, 1), 1);
+    assert_int_equal(info.requests, 1);
+    assert_int_equal(info.errors, 1);
+    assert_int_equal(info.recent_requests, 1);
+    assert_int_equal(info.recent_failed, 1);
+    assert_string_equal(info.last_error, "yahoo: HTTP 503");
+    /* a good answer later: still one failure among the recent ones */
+    F.now += 60000;
+    submit(q, "yahoo", "S4", QPRIO_SCHEDULED, 0, &r[4]);
+    run(q);
+    struct quote good = ok_q(1.0);
+    finish(q, 0, &good);
+    assert_int_equal(queue_get_providers(q, &info, 1), 1);
+    assert_int_equal(info.requests, 2);
+    assert_int_equal(info.errors, 1);
+    assert_int_equal(info.recent_requests, 2);
+    assert_int_equal(info.recent_failed, 1);
+    /* fifteen minutes on, the failure is history: nothing failed lately */
+    F.now += 15 * 60000 + 1;
+    submit(q, "yahoo", "S5", QPRIO_SCHEDULED, 0, &r[5]);
+    run(q);
+    finish(q, 0, &good);
+    assert_int_equal(queue_get_providers(q, &info, 1), 1);
+    assert_int_equal(info.recent_failed, 0);
+    assert_int_equal(info.recent_requests, 1);
+    assert_string_equal(info.last_error, "");
     queue_free(q);
 }
 
@@ -2255,11 +2309,20 @@ static void test_failover_down_probe(void **state)
     size_t y = strcmp(F.live[0].provider, "yahoo") == 0 ? 0 : 1;
     assert_int_equal(F.live[y].n, 1);
     assert_int_equal(F.live[1 - y].n, 2);
+    char probed[32];
+    snprintf(probed, sizeof probed, "%s", F.live[y].sym[0]);
     finish(q, 1 - y, &ok);
     finish(q, 0, &ok); /* the probe answers */
     run(q);
     queue_get_providers(q, info, 2);
     assert_int_equal(info[0].down, 0);
+    /* the probe's answer says so (the cycle cross-checks it); the others'
+     * do not */
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(r[i].calls, 1);
+        assert_int_equal(r[i].q.probe, strcmp(syms[i], probed) == 0);
+        assert_string_equal(r[i].q.source, strcmp(syms[i], probed) == 0 ? "yahoo" : "td");
+    }
     /* back to the first source */
     memset(r, 0, sizeof r);
     F.now += 2000;
@@ -2267,6 +2330,127 @@ static void test_failover_down_probe(void **state)
         submit_chain(q, "yahoo", syms[i], "td", syms[i], 0, &r[i]);
     run(q);
     assert_string_equal(F.hist[F.nhist - 1], "yahoo:AAPL,MSFT,NVDA");
+    queue_free(q);
+}
+
+/* An accept function that takes USD answers only, and counts its calls. */
+static int accept_calls;
+static int accept_usd(const struct quote *qt, void *cls, char *why, size_t whylen)
+{
+    assert_false(in_api);
+    assert_non_null(cls);
+    accept_calls++;
+    if (strcmp(qt->currency, "USD") == 0)
+        return 1;
+    snprintf(why, whylen, "currency mismatch: answer in %s, asset is priced in USD", qt->currency);
+    return 0;
+}
+
+static void submit_chain_usd(struct fetch_queue *q, const char *const *pv, const char *const *sv,
+                             size_t n, int64_t ttl, struct rec *r)
+{
+    in_api = 1;
+    int rc = queue_submit_chain_accept(q, pv, sv, n, QPRIO_SCHEDULED, ttl, accept_usd, cb_rec, r);
+    in_api = 0;
+    assert_int_equal(rc, 0);
+}
+
+/* A successful answer the waiter refuses (a wrong currency) is a miss of
+ * that source: the chain waiter moves on with the reason, a plain waiter
+ * of the same key takes it as it is, the move is counted from → to, and a
+ * refused answer of the last source is delivered as it is. */
+static void test_failover_accept(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(4, 0, 100, 100);
+    addp(q, "yahoo", 10, 2);
+    addp(q, "td", 8, 2);
+    addp(q, "cb", 1, 2);
+    const char *pv[3] = {"yahoo", "td", "cb"}, *sv[3] = {"AAPL", "AAPL", "AAPL-USD"};
+    struct rec a = {0}, plain = {0};
+    accept_calls = 0;
+    submit_chain_usd(q, pv, sv, 3, 60000, &a);
+    submit(q, "yahoo", "AAPL", QPRIO_SCHEDULED, 0, &plain);
+    run(q);
+    struct quote eur = ok_q(170);
+    snprintf(eur.currency, sizeof eur.currency, "EUR");
+    finish_sym(q, "AAPL", &eur);
+    run(q);
+    assert_int_equal(plain.calls, 1);
+    assert_string_equal(plain.q.currency, "EUR");
+    assert_int_equal(a.calls, 0); /* refused: it moved on */
+    assert_string_equal(F.live[0].provider, "td");
+    struct quote usd = ok_q(189.5);
+    finish_sym(q, "AAPL", &usd);
+    run(q);
+    assert_int_equal(a.calls, 1);
+    assert_int_equal(a.q.kind, QUOTE_OK);
+    assert_string_equal(a.q.source, "td");
+    assert_string_equal(a.q.currency, "USD");
+    assert_string_equal(a.q.failover_reason,
+                        "yahoo: currency mismatch: answer in EUR, asset is priced in USD");
+    assert_int_equal(accept_calls, 2);
+    struct queue_provider_info info[3];
+    assert_int_equal(queue_get_providers(q, info, 3), 3);
+    assert_int_equal(info[0].failovers_out, 1);
+    assert_int_equal(info[0].failovers_to[1], 1);
+    assert_int_equal(info[0].failovers_to[2], 0);
+    assert_int_equal(info[1].failovers_in, 1);
+    assert_int_equal(counters(q).failovers, 1);
+    /* within the TTL both answers come from the cache, the refusal too:
+     * no request at all */
+    int starts = F.starts;
+    struct rec b = {0};
+    submit_chain_usd(q, pv, sv, 3, 60000, &b);
+    run(q);
+    assert_int_equal(F.starts, starts);
+    assert_int_equal(b.calls, 1);
+    assert_string_equal(b.q.source, "td");
+    uint64_t moved = info[0].failovers_to[1];
+    queue_get_providers(q, info, 3);
+    assert_int_equal(info[0].failovers_to[1], moved + 1); /* the cached refusal moved it too */
+    /* every source in the wrong currency: the last one's answer as it is,
+     * with the first one's reason */
+    struct rec c = {0};
+    const char *sv2[3] = {"MSFT", "MSFT", "MSFT-USD"};
+    submit_chain_usd(q, pv, sv2, 3, 0, &c);
+    run(q);
+    finish_sym(q, "MSFT", &eur);
+    run(q);
+    finish_sym(q, "MSFT", &eur);
+    run(q);
+    finish_sym(q, "MSFT-USD", &eur);
+    run(q);
+    assert_int_equal(c.calls, 1);
+    assert_int_equal(c.q.kind, QUOTE_OK);
+    assert_string_equal(c.q.currency, "EUR");
+    assert_string_equal(c.q.source, "cb");
+    assert_string_equal(c.q.failover_reason,
+                        "yahoo: currency mismatch: answer in EUR, asset is priced in USD");
+    queue_free(q);
+}
+
+/* Background work (the cross-check's extra asks) goes after everything
+ * the schedule asked for, whatever the order of submission. */
+static void test_priority_background(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(1, 0, 100, 100);
+    addp(q, "kraken", 1, 1);
+    struct rec r[3] = {0};
+    submit(q, "kraken", "BG", QPRIO_BACKGROUND, 0, &r[0]);
+    submit(q, "kraken", "S1", QPRIO_SCHEDULED, 0, &r[1]);
+    submit(q, "kraken", "S2", QPRIO_SCHEDULED, 0, &r[2]);
+    run(q);
+    struct quote ok = ok_q(1);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(F.nlive, 1);
+        finish(q, 0, &ok);
+        run(q);
+    }
+    assert_string_equal(F.hist[0], "kraken:S1");
+    assert_string_equal(F.hist[1], "kraken:S2");
+    assert_string_equal(F.hist[2], "kraken:BG");
     queue_free(q);
 }
 
@@ -2336,6 +2520,125 @@ static void test_failover_cache(void **state)
     /* a chain naming an unknown provider is refused whole */
     const char *pv[2] = {"yahoo", "nosuch"}, *sv[2] = {"A", "A"};
     assert_int_equal(queue_submit_chain(q, pv, sv, 2, 0, 0, cb_rec, &a), -1);
+    queue_free(q);
+}
+
+/* ---- history (backfill) requests ------------------------------------- */
+
+static void submit_history(struct fetch_queue *q, const char *prov, const char *sym, struct rec *r)
+{
+    in_api = 1;
+    int rc = queue_submit_history(q, prov, sym, cb_rec, r);
+    in_api = 0;
+    assert_int_equal(rc, 0);
+}
+
+/* A history request is its own key (never merged with the price key of
+ * the same symbol), one symbol per request, of kind QREQ_HISTORY. */
+static void test_history_is_its_own_key(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(8, 0, 100, 1000);
+    addp(q, "yahoo", 20, 4);
+    struct rec price = {0}, hist[2] = {0};
+    submit(q, "yahoo", "AAPL", QPRIO_SCHEDULED, 0, &price);
+    submit_history(q, "yahoo", "AAPL", &hist[0]);
+    submit_history(q, "yahoo", "AAPL", &hist[1]); /* deduplicated with the first */
+    run(q);
+    assert_int_equal(F.nlive, 1); /* the price batch; history waits for an idle provider */
+    assert_int_equal(queue_batch_kind(F.live[0].b), QREQ_BATCH);
+    struct quote ok = ok_q(10);
+    finish(q, 0, &ok);
+    run(q);
+    assert_int_equal(price.calls, 1);
+    assert_int_equal(hist[0].calls, 0);
+    assert_int_equal(F.nlive, 1);
+    assert_int_equal(queue_batch_kind(F.live[0].b), QREQ_HISTORY);
+    assert_int_equal(F.live[0].n, 1);
+    assert_string_equal(F.live[0].sym[0], "AAPL");
+    struct quote h = ok_q(9);
+    finish(q, 0, &h);
+    run(q);
+    assert_int_equal(hist[0].calls, 1);
+    assert_int_equal(hist[1].calls, 1);
+    assert_true(hist[0].q.price == 9);
+    assert_int_equal(counters(q).upstream_requests, 2);
+    queue_free(q);
+}
+
+/* Backfill only fills the gaps: while its provider has scheduled work in
+ * flight or waiting, no history request starts, and scheduled work that
+ * comes while one is in flight starts at once beside it. */
+static void test_history_never_delays_scheduled_work(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(8, 0, 100, 1000);
+    addp(q, "yahoo", 2, 4);
+    struct rec s[4] = {0}, h[3] = {0};
+    submit_history(q, "yahoo", "H1", &h[0]);
+    submit_history(q, "yahoo", "H2", &h[1]);
+    submit(q, "yahoo", "S1", QPRIO_SCHEDULED, 0, &s[0]);
+    submit(q, "yahoo", "S2", QPRIO_SCHEDULED, 0, &s[1]);
+    submit(q, "yahoo", "S3", QPRIO_SCHEDULED, 0, &s[2]);
+    run(q);
+    /* both scheduled batches, no history beside them */
+    assert_int_equal(F.nlive, 2);
+    for (size_t i = 0; i < F.nlive; i++)
+        assert_int_equal(queue_batch_kind(F.live[i].b), QREQ_BATCH);
+    struct quote ok = ok_q(1);
+    finish_sym(q, "S1", &ok);
+    run(q);
+    assert_int_equal(F.nlive, 1); /* S3's batch still out: no history yet */
+    finish_sym(q, "S3", &ok);
+    run(q);
+    assert_int_equal(F.nlive, 1); /* idle now: one history request, only one */
+    assert_int_equal(queue_batch_kind(F.live[0].b), QREQ_HISTORY);
+    submit(q, "yahoo", "S4", QPRIO_SCHEDULED, 0, &s[3]);
+    run(q);
+    assert_int_equal(F.nlive, 2); /* the scheduled key did not wait for it */
+    assert_int_equal(queue_batch_kind(F.live[1].b), QREQ_BATCH);
+    finish_sym(q, "S4", &ok);
+    finish_sym(q, "H1", &ok);
+    run(q);
+    finish_sym(q, "H2", &ok);
+    run(q);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(s[i].calls, 1);
+    assert_int_equal(h[0].calls + h[1].calls, 2);
+    queue_free(q);
+}
+
+/* A rate-limited provider gets a history request only with a full bucket,
+ * and never with the queue's last free slot. */
+static void test_history_waits_for_a_full_bucket(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(2, 0, 100, 1000);
+    addp(q, "coingecko", 100, 2);
+    addp(q, "yahoo", 20, 2);
+    queue_set_rate_limit(q, 0, 60); /* burst 6, one token a second */
+    struct rec s = {0}, h = {0}, y = {0};
+    submit(q, "coingecko", "bitcoin", QPRIO_SCHEDULED, 0, &s);
+    run(q);
+    struct quote ok = ok_q(1);
+    finish_sym(q, "bitcoin", &ok);
+    submit_history(q, "coingecko", "ethereum", &h);
+    run(q);
+    assert_int_equal(F.nlive, 0); /* 5 of 6 tokens: not full */
+    assert_true(queue_next_event(q) > F.now);
+    F.now = queue_next_event(q);
+    /* the queue's second slot is taken: history would take its last one */
+    submit(q, "yahoo", "AAPL", QPRIO_SCHEDULED, 0, &y);
+    run(q);
+    assert_int_equal(F.nlive, 1);
+    assert_string_equal(F.live[0].provider, "yahoo");
+    finish_sym(q, "AAPL", &ok);
+    run(q);
+    assert_int_equal(F.nlive, 1);
+    assert_int_equal(queue_batch_kind(F.live[0].b), QREQ_HISTORY);
+    finish_sym(q, "ethereum", &ok);
+    run(q);
+    assert_int_equal(h.calls, 1);
     queue_free(q);
 }
 
@@ -2503,6 +2806,7 @@ int main(void)
         cmocka_unit_test(test_defer_single_pause),
         cmocka_unit_test(test_defer_same),
         cmocka_unit_test(test_defer_then_set),
+        cmocka_unit_test(test_provider_recent_errors),
         cmocka_unit_test(test_refusal_fails_waiting),
         cmocka_unit_test(test_events),
         cmocka_unit_test(test_refusal_not_undone_by_earlier_batch),
@@ -2516,7 +2820,12 @@ int main(void)
         cmocka_unit_test(test_failover_exhausted),
         cmocka_unit_test(test_failover_down_probe),
         cmocka_unit_test(test_failover_paused),
+        cmocka_unit_test(test_failover_accept),
+        cmocka_unit_test(test_priority_background),
         cmocka_unit_test(test_failover_cache),
+        cmocka_unit_test(test_history_is_its_own_key),
+        cmocka_unit_test(test_history_never_delays_scheduled_work),
+        cmocka_unit_test(test_history_waits_for_a_full_bucket),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

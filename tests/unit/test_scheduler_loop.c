@@ -9,10 +9,16 @@
  *   daemon/loop.c does;
  * - cycles: cycle_start() records (seq, kind) and hands back a token; the
  *   test ends the cycle when it wants, through the done callback;
- * - the asset cache's count, dbconn_is_up(), writer_log() and log_msg();
+ * - the asset cache's count, dbconn_is_up(), dbconn_query() (the cycle
+ *   id reservation, refused), writer_log() and log_msg();
  * - the fleet: fleet_role() answers what the test sets, fleet_plan()
- *   records the shared cycles the leader plans.
- * Everything else is the real scheduler.c and deadline.c.
+ *   records the shared checks the leader plans.
+ * Everything else is the real scheduler.c, deadline.c and staleness.c.
+ *
+ * Which assets a check fetches is the database's answer in the daemon
+ * (fetcher_due_assets); here the cadence tests ask staleness_due(), its C
+ * twin (test_sql checks that the two agree), at each check the real
+ * scheduler makes.
  */
 #include "assets.h"
 #include "cycle.h"
@@ -20,6 +26,7 @@
 #include "fleet.h"
 #include "log.h"
 #include "scheduler.h"
+#include "staleness.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -134,6 +141,7 @@ const struct config *cfg = &test_cfg;
 struct cycle {
     int64_t seq;
     enum work_kind_id kind;
+    unsigned flags;
     int refresh;
 };
 
@@ -146,13 +154,13 @@ static void *pending_cls;
 static int fail_start; /* cycle_start returns NULL (out of memory) */
 
 struct cycle *cycle_start(struct daemon *d, struct asset_cache *ac, int64_t seq,
-                          enum work_kind_id kind, cycle_done_cb done, void *cls)
+                          enum work_kind_id kind, unsigned flags, cycle_done_cb done, void *cls)
 {
     (void)d;
     (void)ac;
     if (fail_start || ncycles == NCYC)
         return NULL;
-    cycles[ncycles] = (struct cycle){.seq = seq, .kind = kind};
+    cycles[ncycles] = (struct cycle){.seq = seq, .kind = kind, .flags = flags};
     cycle_at[ncycles] = L.now;
     pending_done = done;
     pending_cls = cls;
@@ -186,6 +194,21 @@ void cycle_release(struct cycle *c)
         nreleased++;
 }
 
+/* The id a cycle is named by: none here (no database, see dbconn_query). */
+void cycle_set_id(struct cycle *c, int64_t id)
+{
+    (void)c;
+    (void)id;
+}
+
+/* The end of a cycle's writes: these cycles write nothing. */
+void cycle_on_idle(struct cycle *c, void (*idle)(void *cls), void *cls)
+{
+    (void)c;
+    (void)idle;
+    (void)cls;
+}
+
 /* Ends the running cycle with st. */
 static void finish(enum cycle_status st)
 {
@@ -214,7 +237,28 @@ int asset_cache_count(const struct asset_cache *ac)
     return asset_count;
 }
 
+static struct due_params due_set;
+void asset_cache_set_due(struct asset_cache *ac, const struct due_params *p)
+{
+    (void)ac;
+    due_set = *p;
+}
+
 static int db_up = 1;
+/* Reserving a cycle id is refused, as with the database away: the
+ * scheduler then starts the cycle at once, without one. */
+int dbconn_query(struct dbconn *d, const char *name, int nparams, const char *const *params,
+                 dbconn_cb cb, void *cls)
+{
+    (void)d;
+    (void)name;
+    (void)nparams;
+    (void)params;
+    (void)cb;
+    (void)cls;
+    return -1;
+}
+
 int dbconn_is_up(const struct dbconn *d)
 {
     (void)d;
@@ -281,9 +325,12 @@ int fleet_cycle_open(const struct fleet *f)
     return fleet_open;
 }
 
-int fleet_plan(struct fleet *f, int64_t seq, const char *trigger, int honours_staleness)
+int fleet_plan(struct fleet *f, int64_t seq, const char *trigger, int honours_staleness,
+               int full, const struct due_params *dp)
 {
     (void)f;
+    (void)full;
+    (void)dp;
     if (nplans == NPLAN || !db_up)
         return -1;
     plans[nplans].seq = seq;
@@ -307,6 +354,8 @@ static void on_once(int ok, void *cls)
     once_ok = ok;
 }
 
+static const struct staleness *start_staleness; /* FETCH_STALENESS for start() */
+
 static void start(int once, int64_t first_seq)
 {
     memset(&L, 0, sizeof L);
@@ -319,7 +368,7 @@ static void start(int once, int64_t first_seq)
     role = FLEET_SOLO;
     fleet_open = nplans = 0;
     test_cfg.fetch_interval_s = INTERVAL / 1000;
-    D = (struct daemon){.loop = &L};
+    D = (struct daemon){.loop = &L, .staleness = start_staleness};
     S = scheduler_new(&D, once, first_seq, on_once, NULL);
     assert_non_null(S);
     assert_int_equal(scheduler_setup(S), 0);
@@ -529,7 +578,8 @@ static void trigger_runs_now_unless_running(void **state)
     advance_to(t0);
     scheduler_trigger(S, "test");
     assert_int_equal(ncycles, 1);
-    assert_int_equal(logged_with("ignored: cycle 1 is already running"), 1);
+    /* no id could be reserved (dbconn_query above): named by its seq */
+    assert_int_equal(logged_with("ignored: cycle (seq 1) is already running"), 1);
     finish(CYCLE_SUCCEEDED);
     advance_to(t0 + 2 * MIN);
     scheduler_trigger(S, "test");
@@ -701,6 +751,136 @@ static void stop_ends_scheduling(void **state)
     assert_int_equal(ncycles, 1);
 }
 
+/* ---- per-asset cadence --------------------------------------------------- */
+
+/* The simulated universe of the cadence tests: per asset its type's bound
+ * and when it was last asked for (-1: never). */
+struct sim_asset {
+    const char *type;
+    int64_t asked;
+    int fetches;
+};
+
+/* Runs the real scheduler for an hour of its checks; at each check the
+ * assets due by staleness_due() are fetched; the check ends idle when
+ * none was (and it was not a full one). Returns the number of checks. */
+static int run_hour(struct sim_asset *a, size_t n, const struct staleness *st, int *full)
+{
+    int64_t t0 = L.now;
+    int checks = 0;
+    *full = 0;
+    struct sched_info si;
+    for (;;) {
+        scheduler_get(S, &si);
+        if (si.next_deadline_mono >= t0 + 60 * MIN)
+            break;
+        advance_to(si.next_deadline_mono > L.now ? si.next_deadline_mono : L.now);
+        if (pending_done == NULL)
+            continue;
+        checks++;
+        const struct cycle *c = &cycles[(ncycles - 1) % NCYC];
+        *full += (c->flags & CYCLE_FULL) != 0;
+        int any = 0;
+        for (size_t i = 0; i < n; i++) {
+            int64_t ago = a[i].asked < 0 ? -1 : L.now - a[i].asked;
+            if (staleness_due(ago, staleness_bound(st, a[i].type), si.check_ms / 1000)) {
+                a[i].fetches++;
+                a[i].asked = L.now;
+                any = 1;
+            }
+        }
+        if (ncycles == NCYC)
+            ncycles = 0; /* the recorder is a ring here: an hour has more checks */
+        finish(any || (c->flags & CYCLE_FULL) ? CYCLE_SUCCEEDED : CYCLE_IDLE);
+    }
+    return checks;
+}
+
+/* FETCH_STALENESS=crypto=1m,stock=10m, FETCH_CHECK_INTERVAL=30s, over a
+ * simulated hour: a check every 30 s; crypto fetched about 60 times,
+ * stocks about 6; checks that find nothing due are no cycles, and their
+ * numbers are not used up; the rates (a full check) every FETCH_INTERVAL. */
+static void cadence_crypto_1m_stock_10m(void **state)
+{
+    (void)state;
+    static struct staleness st;
+    char err[200];
+    assert_int_equal(staleness_parse("crypto=1m,stock=10m", INTERVAL / 1000, &st, err, sizeof err),
+                     0);
+    start_staleness = &st;
+    test_cfg.check_interval_s = 30;
+    start(0, 0);
+    start_staleness = NULL;
+    assert_int_equal(due_set.check_s, 30);
+    assert_non_null(strstr(due_set.bounds_json, "\"crypto\":60"));
+    assert_non_null(strstr(due_set.bounds_json, "\"stock\":600"));
+    struct sim_asset a[] = {
+        {"crypto", -1, 0}, {"crypto", -1, 0}, {"stock", -1, 0}, {"stock", -1, 0}, {"etf", -1, 0}};
+    int full;
+    int checks = run_hour(a, ARRAY_LEN(a), &st, &full);
+    assert_int_equal(checks, 120);
+    for (size_t i = 0; i < ARRAY_LEN(a); i++) {
+        if (strcmp(a[i].type, "crypto") == 0)
+            assert_true(a[i].fetches >= 59 && a[i].fetches <= 61);
+        else
+            assert_true(a[i].fetches >= 5 && a[i].fetches <= 7);
+    }
+    assert_int_equal(full, 6); /* rates every FETCH_INTERVAL (10 min) */
+    struct sched_info si;
+    scheduler_get(S, &si);
+    assert_int_equal(si.checks, 120);
+    assert_int_equal(si.cycles_started, a[0].fetches); /* every other check was idle */
+    /* the last check (at 59:30) was idle: it had borrowed the next number */
+    assert_int_equal(cycles[(ncycles - 1 + NCYC) % NCYC].seq, si.cycles_started + 1);
+    test_cfg.check_interval_s = 0;
+}
+
+/* No settings (every bound FETCH_INTERVAL): checks every 30 s, but the
+ * work is today's ten-minute cycle: every asset at the same checks, once
+ * per FETCH_INTERVAL, with the rates. */
+static void cadence_without_settings_is_the_ten_minute_cycle(void **state)
+{
+    (void)state;
+    static struct staleness st;
+    char err[200];
+    assert_int_equal(staleness_parse("", INTERVAL / 1000, &st, err, sizeof err), 0);
+    start_staleness = &st;
+    test_cfg.check_interval_s = 30;
+    start(0, 0);
+    start_staleness = NULL;
+    struct sim_asset a[] = {{"crypto", -1, 0}, {"stock", -1, 0}, {"bond", -1, 0}};
+    int full;
+    assert_int_equal(run_hour(a, ARRAY_LEN(a), &st, &full), 120);
+    for (size_t i = 0; i < ARRAY_LEN(a); i++)
+        assert_int_equal(a[i].fetches, 6);
+    struct sched_info si;
+    scheduler_get(S, &si);
+    assert_int_equal(si.cycles_started, 6);
+    assert_int_equal(full, 6);
+    test_cfg.check_interval_s = 0;
+}
+
+/* never: not fetched by the schedule at all; always: at every check. */
+static void cadence_never_and_always(void **state)
+{
+    (void)state;
+    static struct staleness st;
+    char err[200];
+    assert_int_equal(staleness_parse("bond=never,fx=always", INTERVAL / 1000, &st, err, sizeof err),
+                     0);
+    start_staleness = &st;
+    test_cfg.check_interval_s = 30;
+    start(0, 0);
+    start_staleness = NULL;
+    struct sim_asset a[] = {{"bond", -1, 0}, {"fx", -1, 0}, {"stock", -1, 0}};
+    int full;
+    assert_int_equal(run_hour(a, ARRAY_LEN(a), &st, &full), 120);
+    assert_int_equal(a[0].fetches, 0);
+    assert_int_equal(a[1].fetches, 120);
+    assert_int_equal(a[2].fetches, 6);
+    test_cfg.check_interval_s = 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -716,6 +896,9 @@ int main(void)
         cmocka_unit_test_teardown(a_cycle_that_cannot_start_leaves_it_idle, teardown),
         cmocka_unit_test_teardown(refresh_runs_beside_a_cycle, teardown),
         cmocka_unit_test_teardown(stop_ends_scheduling, teardown),
+        cmocka_unit_test_teardown(cadence_crypto_1m_stock_10m, teardown),
+        cmocka_unit_test_teardown(cadence_without_settings_is_the_ten_minute_cycle, teardown),
+        cmocka_unit_test_teardown(cadence_never_and_always, teardown),
         cmocka_unit_test_teardown(follower_starts_nothing, teardown),
         cmocka_unit_test_teardown(leader_plans_shared_cycles, teardown),
         cmocka_unit_test_teardown(unknown_role_waits_then_runs, teardown),

@@ -54,6 +54,14 @@ static void test_defaults(void **state)
     /* an id neither table evidences is not guessed */
     assert_string_equal(chain(s, SRC_CRYPTO, "coingecko", "binancecoin", NULL),
                         "coingecko:binancecoin");
+    /* the demo's other coins each have a second source on record
+     * (tests/fixtures/real/NOTE_kraken_pairs.txt) */
+    assert_string_equal(chain(s, SRC_CRYPTO, "coingecko", "cardano", NULL),
+                        "coingecko:cardano kraken:ADAUSD coinbase:ADA-USD");
+    assert_string_equal(chain(s, SRC_CRYPTO, "coingecko", "chainlink", NULL),
+                        "coingecko:chainlink kraken:LINKUSD coinbase:LINK-USD");
+    assert_string_equal(chain(s, SRC_CRYPTO, "coingecko", "polkadot", NULL),
+                        "coingecko:polkadot coinbase:DOT-USD");
     /* exchange rates: no provider of their own, the currency as symbol */
     assert_string_equal(chain(s, SRC_FX, NULL, "eur", NULL), "fx:EUR erapi:EUR");
     /* a Yahoo currency pair: yahoo first; fx and erapi take codes only */
@@ -126,6 +134,29 @@ static void test_asset_override(void **state)
     sources_free(s);
 }
 
+/* How many sources a class can use, and why there is no second one. */
+static void test_usable(void **state)
+{
+    (void)state;
+    char err[200];
+    const char *note = "x";
+    struct sources *s = sources_parse("", 1, err, sizeof err);
+    assert_non_null(s);
+    assert_int_equal(sources_usable(s, SRC_STOCK, &note), 2);
+    assert_null(note);
+    assert_int_equal(sources_usable(s, SRC_CRYPTO, &note), 3);
+    assert_null(note);
+    sources_free(s);
+    s = sources_parse("fx=erapi", 0, err, sizeof err);
+    assert_non_null(s);
+    assert_int_equal(sources_usable(s, SRC_STOCK, &note), 1);
+    assert_string_equal(note, "no second source: TWELVEDATA_API_KEY is not set");
+    assert_int_equal(sources_usable(s, SRC_FX, &note), 1);
+    assert_string_equal(note, "no second source configured (FETCH_SOURCES)");
+    assert_string_equal(sources_class_name(SRC_CRYPTO), "crypto");
+    sources_free(s);
+}
+
 static void test_bad_values(void **state)
 {
     (void)state;
@@ -166,7 +197,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),        cmocka_unit_test(test_classes),
         cmocka_unit_test(test_config_override), cmocka_unit_test(test_asset_override),
-        cmocka_unit_test(test_bad_values),
+        cmocka_unit_test(test_bad_values),      cmocka_unit_test(test_usable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

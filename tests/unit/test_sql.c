@@ -17,6 +17,8 @@
 #include "db.h"
 #include "migrate.h"
 #include "sql.h"
+#include "staleness.h"
+#include "util.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -171,11 +173,25 @@ static void logs_and_updates_sent_twice_are_one_row(void **state)
 
 /* ---- retention, as a property ------------------------------------------
  * For 100 generated mixes (PROPERTY_SEED replays one; the seed is printed
- * on failure) of rows around the bound — ages in whole hours from 0 to 60
- * days, bounds of 1 to 45 days, batch sizes smaller and larger than the
- * rows — running the daemon's own retention statements until they delete
- * fewer than a batch leaves exactly the rows younger than the bound, and,
- * for intraday prices, each asset's newest row whatever its age. */
+ * on failure) of rows around the bounds — ages in minutes, within four
+ * days of the bound, bounds of 1 to 45 days, batch sizes smaller and larger than the
+ * rows — the daemon's own retention statements, run as fetcherd runs them
+ * (the partitioned tables once, the others until a batch comes back
+ * short), leave exactly:
+ *
+ * - fetcher_logs, price_update_log (partitioned by UTC day, migration
+ *   009): the rows whose timestamp is at or after the start (00:00 UTC) of
+ *   the day holding the bound, now - days. A day goes only whole, so that
+ *   day's rows older than the bound stay until the next day's run; every
+ *   partition of an older day is gone (dropped, not emptied), the
+ *   statement says how many rows went, and the per-day log counters still
+ *   add up to the table.
+ * - fetcher_statistics: the rows younger than the bound.
+ * - asset_prices: the rows younger than the bound, and each asset's newest
+ *   row whatever its age.
+ *
+ * "now" is fixed per case (the statements take it as a parameter), so a
+ * case that runs across midnight UTC tests the same bound it computed. */
 
 static uint64_t prop_state;
 
@@ -217,6 +233,22 @@ static long long retain_all(const char *stmt, int days, int batch)
     return -1;
 }
 
+/* Runs a partition-dropping stmt once with (days, now); returns the rows
+ * it says went. */
+static long long retain_partitions(const char *stmt, int days, const char *now)
+{
+    char d[16];
+    snprintf(d, sizeof d, "%d", days);
+    const char *params[2] = {d, now};
+    PGresult *res = NULL;
+    char err[512];
+    if (db_exec(conn, stmt, 2, params, &res, err, sizeof err) != DB_OK)
+        fail_msg("%s: %s", stmt, err);
+    long long n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return n;
+}
+
 static void retention_deletes_exactly_the_old_rows(void **state)
 {
     (void)state;
@@ -227,70 +259,112 @@ static void retention_deletes_exactly_the_old_rows(void **state)
     exec_ok("INSERT INTO assets (symbol, name, asset_type, currency, provider, provider_symbol)"
             " SELECT 'RP' || i, 'rp', 'stock', 'USD', 'yahoo', 'RP' || i"
             " FROM generate_series(1, 5) i");
+    exec_ok("CREATE TEMP TABLE IF NOT EXISTS ages (i int, m int, a int)");
     for (int c = 0; c < 100; c++) {
         prop_state = seed * 1000003u + (uint64_t)c;
         int days = 1 + (int)prop_rnd(45), batch = 1 + (int)prop_rnd(60);
         int rows = (int)prop_rnd(250);
         exec_ok("TRUNCATE fetcher_logs, price_update_log, fetcher_statistics, asset_prices");
-        /* one row of each table per generated age (hours, up to 60 days;
-         * a third of them at the bound, an hour either side); a row is
-         * younger than the bound exactly when its age is under days * 24 h
-         * (one aged exactly that is older by the time retention runs) */
-        exec_ok("CREATE TEMP TABLE IF NOT EXISTS ages (i int, h int, a int)");
+        /* this case's "now", and the minutes from the start of the bound's
+         * UTC day to the bound */
+        char now[64], q[1024];
+        /* floor, not a cast: a cast rounds, and half a minute's rounding
+         * would put a row on the wrong side of the day's start */
+        PGresult *r =
+            PQexec(conn, "SELECT now()::text, floor(extract(epoch FROM now() - (date_trunc("
+                         "'day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')))::int");
+        assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+        snprintf(now, sizeof now, "%s", PQgetvalue(r, 0, 0));
+        int into_day = (int)strtol(PQgetvalue(r, 0, 1), NULL, 10) / 60;
+        PQclear(r);
+        /* one row of each table per generated age (minutes, up to 60
+         * days); a third of them a minute either side of the bound or of
+         * the start of its day. A row is older than the bound exactly when
+         * its age is over days * 1440 minutes (one aged exactly that is
+         * older by the time retention runs, for the tables that use the
+         * database's clock); it is in a day older than the bound's when
+         * its age is over days * 1440 + into_day. */
         exec_ok("TRUNCATE ages");
-        static char ins[64 + 250 * 32];
+        static char ins[64 + 250 * 40];
         size_t off = (size_t)snprintf(ins, sizeof ins, "INSERT INTO ages VALUES (0, 0, 1)");
         for (int i = 1; i <= rows; i++) {
-            int h = prop_rnd(3) == 0 ? days * 24 + (int)prop_rnd(3) - 1 : (int)prop_rnd(60 * 24);
+            int edge = prop_rnd(2) == 0 ? days * 1440 : days * 1440 + into_day;
+            /* the others within four days of the bound: each day is a
+             * partition to make and drop, and those far off test nothing
+             * the near ones do not */
+            int lo = days > 4 ? (days - 4) * 1440 : 0;
+            int m = prop_rnd(3) == 0 ? edge + (int)prop_rnd(3) - 1
+                                     : lo + (int)prop_rnd((uint32_t)((days + 4) * 1440 - lo));
             off +=
-                (size_t)snprintf(ins + off, sizeof ins - off, ",(%d,%d,%u)", i, h, prop_rnd(5) + 1);
+                (size_t)snprintf(ins + off, sizeof ins - off, ",(%d,%d,%u)", i, m, prop_rnd(5) + 1);
         }
         exec_ok(ins);
-        exec_ok("INSERT INTO fetcher_logs (\"timestamp\", level, message, instance_id, seq)"
-                " SELECT now() - make_interval(hours => h), 'INFO', 'p', 'prop', i FROM ages");
-        exec_ok("INSERT INTO price_update_log (\"timestamp\", symbol, success, instance_id, seq)"
-                " SELECT now() - make_interval(hours => h), 'RP', true, 'prop', i FROM ages");
+        snprintf(q, sizeof q,
+                 "INSERT INTO fetcher_logs (\"timestamp\", level, message, instance_id, seq)"
+                 " SELECT '%s'::timestamptz - make_interval(mins => m),"
+                 " (ARRAY['DEBUG', 'INFO', 'ERROR'])[1 + i %% 3], 'p', 'prop', i FROM ages",
+                 now);
+        exec_ok(q);
+        snprintf(q, sizeof q,
+                 "INSERT INTO price_update_log (\"timestamp\", symbol, success, instance_id, seq)"
+                 " SELECT '%s'::timestamptz - make_interval(mins => m), 'RP', true, 'prop', i"
+                 " FROM ages",
+                 now);
+        exec_ok(q);
         exec_ok(
             "INSERT INTO fetcher_statistics (instance_id, recorded_at, uptime_seconds,"
             " total_cycles, successful_cycles, failed_cycles, success_rate, assets_tracked, seq)"
-            " SELECT 'prop', now() - make_interval(hours => h), 1, 1, 1, 0, 100, 1, i FROM ages");
+            " SELECT 'prop', now() - make_interval(mins => m), 1, 1, 1, 0, 100, 1, i FROM ages");
         exec_ok(
             "INSERT INTO asset_prices (asset_id, price, currency, price_time, fetched_at,"
-            " source, instance_id, seq) SELECT a.id, 1, 'USD', now() - make_interval(hours => h),"
-            " now() - make_interval(hours => h), 'yahoo', 'prop', i"
+            " source, instance_id, seq) SELECT a.id, 1, 'USD', now() - make_interval(mins => m),"
+            " now() - make_interval(mins => m), 'yahoo', 'prop', i"
             " FROM ages JOIN assets a ON a.symbol = 'RP' || ages.a");
         /* what must stay, computed from the ages, not by the statements */
-        char q[512];
-        snprintf(q, sizeof q, "SELECT count(*) FROM ages WHERE h < %d * 24", days);
+        snprintf(q, sizeof q, "SELECT count(*) FROM ages WHERE m < %d * 1440", days);
         long long young = count_of(q);
+        snprintf(q, sizeof q, "SELECT count(*) FROM ages WHERE m <= %d * 1440 + %d", days,
+                 into_day);
+        long long in_kept_days = count_of(q);
         /* assets whose newest row (least age) is past the bound keep it */
         snprintf(q, sizeof q,
-                 "SELECT count(*) FROM (SELECT a, min(h) AS h FROM ages GROUP BY a) n"
-                 " WHERE n.h >= %d * 24",
+                 "SELECT count(*) FROM (SELECT a, min(m) AS m FROM ages GROUP BY a) n"
+                 " WHERE n.m >= %d * 1440",
                  days);
         long long old_newest = count_of(q);
-        (void)retain_all(SQL_RETAIN_LOGS, days, batch);
-        (void)retain_all(SQL_RETAIN_UPDATES, days, batch);
+        long long gone_logs = retain_partitions(SQL_RETAIN_LOGS, days, now);
+        long long gone_upd = retain_partitions(SQL_RETAIN_UPDATES, days, now);
         (void)retain_all(SQL_RETAIN_STATS, days, batch);
         (void)retain_all(SQL_RETAIN_PRICES, days, batch);
-        static const char *const left[] = {"SELECT count(*) FROM fetcher_logs",
-                                           "SELECT count(*) FROM price_update_log",
-                                           "SELECT count(*) FROM fetcher_statistics"};
-        for (size_t t = 0; t < 3; t++) {
-            long long n = count_of(left[t]);
-            if (n != young)
-                fail_msg("seed %llu case %d (%d days, batch %d, %d rows): %s is %lld, want %lld",
-                         (unsigned long long)seed, c, days, batch, rows, left[t], n, young);
+        static const char *const part[] = {"fetcher_logs", "price_update_log"};
+        long long gone[] = {gone_logs, gone_upd};
+        for (size_t t = 0; t < 2; t++) {
+            snprintf(q, sizeof q, "SELECT count(*) FROM %s", part[t]);
+            long long n = count_of(q);
+            if (n != in_kept_days || gone[t] != rows + 1 - in_kept_days)
+                fail_msg("seed %llu case %d (%d days, %d rows, %d min into the day): %s keeps"
+                         " %lld, said %lld went; want %lld kept",
+                         (unsigned long long)seed, c, days, rows, into_day, part[t], n, gone[t],
+                         in_kept_days);
+            /* no partition of a day wholly older than the bound is left */
             snprintf(q, sizeof q,
-                     "SELECT count(*) FROM %s WHERE %s < now() - make_interval(days => %d)",
-                     t == 0   ? "fetcher_logs"
-                     : t == 1 ? "price_update_log"
-                              : "fetcher_statistics",
-                     t == 2 ? "recorded_at" : "\"timestamp\"", days);
+                     "SELECT count(*) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+                     " WHERE i.inhparent = '%s'::regclass AND c.relname ~ '_p[0-9]{8}$'"
+                     " AND (to_date(right(c.relname, 8), 'YYYYMMDD') + 1)::timestamp"
+                     "  AT TIME ZONE 'UTC' <= '%s'::timestamptz - make_interval(days => %d)",
+                     part[t], now, days);
             if (count_of(q) != 0)
-                fail_msg("seed %llu case %d: rows older than %d days left in %s",
-                         (unsigned long long)seed, c, days, left[t]);
+                fail_msg("seed %llu case %d: a partition of %s older than %d days is left",
+                         (unsigned long long)seed, c, part[t], days);
         }
+        if (count_of("SELECT count(*) FROM fetcher_logs") !=
+            count_of("SELECT coalesce(sum(n), 0) FROM fetcher_log_counts"))
+            fail_msg("seed %llu case %d: fetcher_log_counts no longer adds up",
+                     (unsigned long long)seed, c);
+        long long st = count_of("SELECT count(*) FROM fetcher_statistics");
+        if (st != young)
+            fail_msg("seed %llu case %d (%d days, batch %d): fetcher_statistics %lld, want %lld",
+                     (unsigned long long)seed, c, days, batch, st, young);
         long long p = count_of("SELECT count(*) FROM asset_prices");
         if (p != young + old_newest)
             fail_msg("seed %llu case %d (%d days, batch %d): asset_prices %lld, want %lld young"
@@ -331,8 +405,9 @@ static const char *fl_plan_doc(const char *who, int seq)
 {
     static char doc[256];
     snprintf(doc, sizeof doc,
-             "{\"instance_id\":\"%s\",\"seq\":%d,\"trigger\":\"manual\",\"interval_s\":60,"
-             "\"honour\":false,\"bounds\":{}}",
+             "{\"instance_id\":\"%s\",\"seq\":%d,\"trigger\":\"manual\",\"check_s\":60,"
+             "\"bounds\":{},\"default_s\":60,\"market_hours\":false,\"honour\":false,"
+             "\"full_check\":true}",
              who, seq);
     return doc;
 }
@@ -348,13 +423,16 @@ static void fleet_plan_needs_the_lease(void **state)
     exec_ok("UPDATE fetcher_lease SET holder = 'fl-b', expires_at = now() + interval '1 minute'");
     const char *p1[1] = {fl_plan_doc("fl-a", 1)};
     PGresult *r = run_on(conn, SQL_FLEET_PLAN, 1, p1);
-    assert_int_equal(PQntuples(r), 0);
+    assert_int_equal(PQntuples(r), 1);
+    assert_true(PQgetisnull(r, 0, 0));               /* no cycle */
+    assert_string_equal(PQgetvalue(r, 0, 2), "f"); /* the lease is not ours */
     PQclear(r);
     assert_int_equal(count_of("SELECT count(*) FROM fetcher_cycles WHERE instance_id = 'fl-a'"), 0);
     assert_int_equal(count_of("SELECT count(*) FROM fetcher_work"), 0);
     const char *p2[1] = {fl_plan_doc("fl-b", 1)};
     r = run_on(conn, SQL_FLEET_PLAN, 1, p2);
     assert_int_equal(PQntuples(r), 1);
+    assert_false(PQgetisnull(r, 0, 0));
     PQclear(r);
     assert_int_equal(count_of("SELECT count(*) FROM fetcher_work"),
                      count_of("SELECT count(*) FROM tracked_assets"));
@@ -489,6 +567,113 @@ static void fleet_finish_once_when_nothing_is_open(void **state)
     assert_int_equal(count_of("SELECT count(*) FROM fetcher_work"), 0);
 }
 
+/* ---- the schedule's rule, as a property ------------------------------------
+ * For 100 generated universes (40 tracked assets of random types, half
+ * with their own bound — never, always, 45 s … 1 d —, last asked for at
+ * random ages, a third of them within a second of their bound, some never)
+ * and random FETCH_STALENESS bounds and check intervals, the daemon's own
+ * statement (SQL_TRACKED_ASSETS over fetcher_due_assets) says an asset is
+ * due exactly when staleness_due(), the rule the scheduler's unit test
+ * drives, says so. Market hours off: that rule is market_hours.sh's. */
+
+static int64_t own_bound(const char *own, const struct staleness *st, const char *type)
+{
+    int64_t s;
+    if (own == NULL)
+        return staleness_bound(st, type);
+    if (strcmp(own, "never") == 0)
+        return STALENESS_NEVER;
+    if (strcmp(own, "always") == 0)
+        return STALENESS_ALWAYS;
+    if (util_parse_duration(own, 1, 365 * 86400, &s) != 0)
+        fail_msg("bad own bound %s", own);
+    return s;
+}
+
+static void due_rule_is_the_schedulers(void **state)
+{
+    (void)state;
+    if (conn == NULL)
+        skip();
+    const char *env = getenv("PROPERTY_SEED");
+    uint64_t seed = env != NULL && *env ? strtoull(env, NULL, 10) : (uint64_t)time(NULL);
+    enum { N = 40 };
+    static const char *const owns[] = {"never", "always", "45s", "90s", "10m", "1h", "1d"};
+    static const char *const specs[] = {"", "crypto=1m,stock=10m", "crypto=1m,stock=10m,bond=1d",
+                                        "bond=never,fx=always", "etf=90s,fund=never"};
+    static const int64_t checks[] = {1, 2, 30, 60, 600};
+    exec_ok("INSERT INTO assets (symbol, name, asset_type, currency, provider, provider_symbol)"
+            " SELECT 'DP' || i, 'dp', 'stock', 'USD', 'yahoo', 'DP' || i"
+            " FROM generate_series(1, 40) i");
+    exec_ok("DELETE FROM tracked_assets");
+    exec_ok("INSERT INTO tracked_assets (asset_id) SELECT id FROM assets WHERE symbol LIKE 'DP%'");
+    for (int c = 0; c < 100; c++) {
+        prop_state = seed * 1000003u + (uint64_t)c;
+        struct staleness st;
+        char err[200], bounds[512], q[512];
+        int64_t def = 60 + 60 * (int64_t)prop_rnd(20);
+        const char *spec = specs[prop_rnd(ARRAY_LEN(specs))];
+        if (staleness_parse(spec, def, &st, err, sizeof err) != 0 ||
+            staleness_json(&st, bounds, sizeof bounds) != 0)
+            fail_msg("%s", err);
+        int64_t check = checks[prop_rnd(ARRAY_LEN(checks))];
+        const char *type[N], *own[N];
+        int64_t ago_ms[N];
+        exec_ok("BEGIN");
+        for (int i = 0; i < N; i++) {
+            type[i] = staleness_type_names[prop_rnd(STALENESS_TYPES)];
+            own[i] = prop_rnd(2) ? owns[prop_rnd(ARRAY_LEN(owns))] : NULL;
+            int64_t b = own_bound(own[i], &st, type[i]);
+            int64_t edge = (b > 0 ? b * 1000 : 60000) - check * 500;
+            uint32_t k = prop_rnd(10);
+            ago_ms[i] = k == 0  ? -1
+                        : k < 4 ? edge + (int64_t)prop_rnd(2001) - 1000
+                                : (int64_t)prop_rnd(3 * 86400) * 1000;
+            if (ago_ms[i] < -1)
+                ago_ms[i] = 0;
+            snprintf(
+                q, sizeof q,
+                "UPDATE assets SET asset_type = '%s', staleness = %s%s%s WHERE symbol = 'DP%d'",
+                type[i], own[i] ? "'" : "", own[i] ? own[i] : "NULL", own[i] ? "'" : "", i + 1);
+            exec_ok(q);
+            if (ago_ms[i] < 0)
+                snprintf(q, sizeof q,
+                         "UPDATE tracked_assets t SET last_attempt_at = NULL FROM assets a"
+                         " WHERE a.id = t.asset_id AND a.symbol = 'DP%d'",
+                         i + 1);
+            else
+                snprintf(q, sizeof q,
+                         "UPDATE tracked_assets t SET last_attempt_at = now() - make_interval("
+                         "secs => %lld / 1000.0) FROM assets a WHERE a.id = t.asset_id AND"
+                         " a.symbol = 'DP%d'",
+                         (long long)ago_ms[i], i + 1);
+            exec_ok(q);
+        }
+        char s_check[24], s_def[24];
+        snprintf(s_check, sizeof s_check, "%lld", (long long)check);
+        snprintf(s_def, sizeof s_def, "%lld", (long long)def);
+        const char *params[4] = {s_check, bounds, s_def, "false"};
+        PGresult *res = NULL;
+        if (db_exec(conn, SQL_TRACKED_ASSETS, 4, params, &res, err, sizeof err) != DB_OK)
+            fail_msg("%s", err);
+        exec_ok("COMMIT");
+        assert_int_equal(PQntuples(res), N);
+        for (int r = 0; r < N; r++) {
+            int i = (int)strtol(PQgetvalue(res, r, 1) + 2, NULL, 10) - 1;
+            int sql_due = strcmp(PQgetvalue(res, r, 9), "t") == 0;
+            int c_due = staleness_due(ago_ms[i], own_bound(own[i], &st, type[i]), check);
+            if (sql_due != c_due)
+                fail_msg("seed %llu case %d: DP%d (%s, own %s, spec '%s', default %llds, check"
+                         " %llds, asked %lld ms ago): SQL says %s, the rule %s",
+                         (unsigned long long)seed, c, i + 1, type[i], own[i] ? own[i] : "-", spec,
+                         (long long)def, (long long)check, (long long)ago_ms[i],
+                         sql_due ? "due" : "not due", c_due ? "due" : "not due");
+        }
+        PQclear(res);
+    }
+    exec_ok("DELETE FROM tracked_assets");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -500,6 +685,7 @@ int main(void)
         cmocka_unit_test(fleet_claims_at_once_are_disjoint),
         cmocka_unit_test(fleet_record_only_while_the_claim_holds),
         cmocka_unit_test(fleet_finish_once_when_nothing_is_open),
+        cmocka_unit_test(due_rule_is_the_schedulers),
     };
     return cmocka_run_group_tests_name("sql", tests, db_setup, db_teardown);
 }

@@ -187,12 +187,45 @@ static void test_move(void **state)
     assert_int_equal(validate_move(100, 300, 0.5, NULL, 0), 1);
 }
 
+/* The currency rule alone (the queue's accept check): the same verdict
+ * and words as validate_quote(), minor units read as their major one, the
+ * quote untouched. */
+static void test_currency(void **state)
+{
+    (void)state;
+    const struct {
+        const char *ccy, *expected;
+        int ok;
+    } cases[] = {
+        {"USD", "USD", 1}, {"usd", "USD", 1}, {"GBp", "GBP", 1}, {"GBX", "GBP", 1},
+        {"", "USD", 1},    {"EUR", "", 1},    {"EUR", NULL, 1},  {"EUR", "USD", 0},
+        {"GBp", "USD", 0}, {"JPY", "USD", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct quote q = {.kind = QUOTE_OK, .price = 305.3, .price_time = NOW};
+        snprintf(q.currency, sizeof q.currency, "%s", cases[i].ccy);
+        struct quote before = q;
+        char why[200] = "";
+        assert_int_equal(validate_currency(&q, cases[i].expected, why, sizeof why), cases[i].ok);
+        assert_memory_equal(&q, &before, sizeof q);
+        struct quote v = q;
+        validate_quote(&v, cases[i].expected, NOW, WEEK);
+        if (cases[i].ok) {
+            assert_int_equal(v.kind, QUOTE_OK);
+        } else {
+            assert_int_equal(v.kind, QUOTE_PERMANENT);
+            assert_string_equal(v.error, why);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_move),
         cmocka_unit_test(test_rate),
+        cmocka_unit_test(test_currency),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
