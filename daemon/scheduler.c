@@ -44,6 +44,7 @@ struct scheduler {
     void (*on_change)(void *cls); /* scheduler_on_change */
     void *change_cls;
     int running;
+    int took_over; /* the lease taken over a running fleet: no start-up check */
     int stopped;
     int paused;
     int64_t paused_since;
@@ -233,11 +234,12 @@ static int64_t sched_on_deadline(struct loop *l, void *cls)
      * leads is not known before the database first answers. */
     enum fleet_role role = sched_role(s);
     if (!s->running &&
-        ((asset_cache_count(s->assets) < 0 && !dbconn_is_up(s->d->db)) ||
-         role == FLEET_UNKNOWN) &&
+        ((asset_cache_count(s->assets) < 0 && !dbconn_is_up(s->d->db)) || role == FLEET_UNKNOWN) &&
         now - s->deadline < STARTUP_DB_WAIT_MS)
         return 100;
-    enum work_kind_id kind = s->once ? WORK_ONCE : s->started == 0 ? WORK_STARTUP : WORK_SCHEDULE;
+    enum work_kind_id kind = s->once                            ? WORK_ONCE
+                             : s->started == 0 && !s->took_over ? WORK_STARTUP
+                                                                : WORK_SCHEDULE;
     if (s->paused && !s->once) {
         /* paused deadlines are not "skipped": nobody meant them to run. A
          * --once run is not a scheduled cycle: someone asked for it now. */
@@ -405,6 +407,7 @@ void scheduler_rebase(struct scheduler *s, int64_t since_ms)
     int64_t now = loop_now(s->d->loop);
     if (since_ms < s->full_ms) {
         s->last_full = now - since_ms;
+        s->took_over = 1; /* the fleet has had its start-up */
         return;
     }
     s->last_full = -1; /* a full check now */

@@ -305,11 +305,11 @@ static int logged_with(const char *needle)
 
 static enum fleet_role role = FLEET_SOLO;
 static int fleet_open;
-#define NPLAN 16
+#define NPLAN 64
 static struct {
     int64_t seq, at;
     char trigger[16];
-    int honours;
+    int honours, full;
 } plans[NPLAN];
 static int nplans;
 
@@ -325,17 +325,17 @@ int fleet_cycle_open(const struct fleet *f)
     return fleet_open;
 }
 
-int fleet_plan(struct fleet *f, int64_t seq, const char *trigger, int honours_staleness,
-               int full, const struct due_params *dp)
+int fleet_plan(struct fleet *f, int64_t seq, const char *trigger, int honours_staleness, int full,
+               const struct due_params *dp)
 {
     (void)f;
-    (void)full;
     (void)dp;
     if (nplans == NPLAN || !db_up)
         return -1;
     plans[nplans].seq = seq;
     plans[nplans].at = L.now;
     snprintf(plans[nplans].trigger, sizeof plans[0].trigger, "%s", trigger);
+    plans[nplans].full = full;
     plans[nplans++].honours = honours_staleness;
     fleet_open = 1;
     return 0;
@@ -474,30 +474,37 @@ static void unknown_role_waits_then_runs(void **state)
     assert_int_equal(ncycles, 1);
 }
 
-/* Taking the lease over a running fleet continues its schedule: the next
- * deadline is the last scheduled cycle's start plus the interval, then the
- * grid goes on from there. */
-static void rebase_continues_the_fleets_schedule(void **state)
+/* Taking the lease over a running fleet: the checks keep their grid
+ * (what is due is the database's judgement, asset by asset), and the next
+ * full check (the rates) comes an interval after the fleet's last one;
+ * when that is longer ago than an interval, a full check runs now. */
+static void rebase_continues_the_fleets_full_checks(void **state)
 {
     (void)state;
+    test_cfg.check_interval_s = 60;
     start(0, 0);
     role = FLEET_FOLLOWER;
     int64_t t0 = L.now;
     advance_to(t0 + 90000);
-    role = FLEET_LEADER;
-    scheduler_rebase(S, 4 * MIN);
-    assert_int_equal(next_deadline(), t0 + 90000 + 6 * MIN);
-    advance_to(t0 + 90000 + 6 * MIN - 1);
     assert_int_equal(nplans, 0);
-    advance_to(t0 + 90000 + 6 * MIN);
-    assert_int_equal(nplans, 1);
-    fleet_open = 0;
-    advance_to(t0 + 90000 + 16 * MIN);
-    assert_int_equal(nplans, 2);
-    assert_int_equal(plans[1].at, t0 + 90000 + 16 * MIN);
-    /* the last cycle began longer ago than an interval: due now */
+    role = FLEET_LEADER;
+    scheduler_rebase(S, 4 * MIN); /* its last full check: 4 min ago */
+    int64_t last_full = t0 + 90000 - 4 * MIN;
+    for (int64_t t = t0 + 2 * MIN; t <= t0 + 20 * MIN; t += MIN) {
+        advance_to(t);
+        assert_int_equal(plans[nplans - 1].at, t); /* the minute grid goes on */
+        int full = t - last_full >= INTERVAL - MIN / 2;
+        assert_int_equal(plans[nplans - 1].full, full);
+        if (full)
+            last_full = t;
+        fleet_open = 0;
+    }
+    /* the fleet's last full check longer ago than an interval: one now */
     scheduler_rebase(S, 25 * MIN);
     assert_int_equal(next_deadline(), L.now);
+    advance_to(L.now);
+    assert_int_equal(plans[nplans - 1].full, 1);
+    test_cfg.check_interval_s = 0;
 }
 
 /* The first cycle at start, then at start + k × interval exactly, however
@@ -902,7 +909,7 @@ int main(void)
         cmocka_unit_test_teardown(follower_starts_nothing, teardown),
         cmocka_unit_test_teardown(leader_plans_shared_cycles, teardown),
         cmocka_unit_test_teardown(unknown_role_waits_then_runs, teardown),
-        cmocka_unit_test_teardown(rebase_continues_the_fleets_schedule, teardown),
+        cmocka_unit_test_teardown(rebase_continues_the_fleets_full_checks, teardown),
     };
     return cmocka_run_group_tests_name("scheduler on a moved clock", tests, NULL, NULL);
 }
