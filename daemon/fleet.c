@@ -513,10 +513,11 @@ static void fl_on_lease(const PGresult *res, enum db_status st, const char *err,
         /* Taking over a running fleet: its schedule goes on where the last
          * leader's left it, neither a cycle early nor one missed. Alone and
          * new, this process runs its start-up cycle now, as one fetcherd
-         * always has (a crashed predecessor's cycle counts for nothing). */
+         * always has (a crashed predecessor's cycle counts for nothing),
+         * and so does one whose fleet has not run a cycle yet. */
         struct sched_info si;
         scheduler_get(f->d->sched, &si);
-        if (f->others == 0 && si.cycles_started == 0)
+        if (si.cycles_started == 0 && (f->others == 0 || since < 0))
             scheduler_rebase(f->d->sched, INT64_MAX);
         else if (since >= 0)
             scheduler_rebase(f->d->sched, since);

@@ -29,7 +29,7 @@ sql "INSERT INTO assets (symbol, name, asset_type, currency, provider, provider_
      SELECT 'ZF' || i, 'Fleet stock ' || i, 'stock', 'USD', 'yahoo', 'ZF' || i FROM generate_series(1, 100) i;
      INSERT INTO tracked_assets (asset_id) SELECT id FROM assets WHERE symbol LIKE 'ZF%'" >/dev/null
 start_fakemarket --latency-ms 700 || { not_ok "fakemarket starts"; exit 1; }
-export HEARTBEAT_INTERVAL=1s FETCH_INTERVAL=3s FETCH_PROBE_INTERVAL=2s
+export HEARTBEAT_INTERVAL=1s FETCH_INTERVAL=3s FETCH_PROBE_INTERVAL=2s PRICE_CROSSCHECK_SAMPLE=0
 hb=1
 
 tracked=$(sql "SELECT count(*) FROM tracked_assets")
