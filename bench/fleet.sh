@@ -35,7 +35,8 @@ f=http://127.0.0.1:$fport
 export YAHOO_BASE_URL=$f COINGECKO_BASE_URL=$f/api/v3 FX_BASE_URL=$f KRAKEN_BASE_URL=$f \
        ERAPI_BASE_URL=$f TWELVEDATA_BASE_URL=$f COINBASE_BASE_URL=$f \
        FETCH_RATE_LIMITS=yahoo=0,coingecko=0,fx=0,kraken=0,erapi=0,twelvedata=0,coinbase=0 \
-       LOG_LEVEL=WARNING HEARTBEAT_INTERVAL=1s FETCH_INTERVAL=1h
+       LOG_LEVEL=WARNING HEARTBEAT_INTERVAL=1s FETCH_INTERVAL=1h \
+       FETCH_BACKFILL=0 PRICE_CROSSCHECK_SAMPLE=0
 for _ in $(seq 50); do curl -sf "$f/_stats" >/dev/null && break; sleep 0.1; done
 createdb -h 127.0.0.1 -p "$PGLOCAL_PORT" -U fetcher benchfleet
 export DATABASE_URL="postgresql://fetcher@127.0.0.1:$PGLOCAL_PORT/benchfleet"
