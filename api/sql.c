@@ -128,8 +128,13 @@ const struct db_stmt api_sql[SQL_COUNT_] = {
          " cycle_id, " TS("cycle_started") ", cycle_done, cycle_total,"
          " tracked_assets, queue::text, detail::text,"
          " greatest(0, floor(extract(epoch FROM now() - started_at)))::bigint,"
-         " (" LIVE_INSTANCE ") AS live, version, " TS("stopped_at")
-         " FROM fetcher_instances ORDER BY last_heartbeat DESC LIMIT 20",
+         " (" LIVE_INSTANCE ") AS live, version, " TS("stopped_at") ","
+         /* the fleet (migration 016): its role, and its share of the last
+          * finished cycle (the assets it recorded there) */
+         " detail->>'fleet_role',"
+         " (SELECT count(*) FROM price_update_log p WHERE p.instance_id = i.instance_id"
+         "   AND p.cycle_id = (SELECT max(id) FROM fetcher_cycles WHERE status <> 'running'))"
+         " FROM fetcher_instances i ORDER BY last_heartbeat DESC LIMIT 20",
          1},
     [SQL_STATUS_SUMMARY] =
         {"api_status_summary",
@@ -137,7 +142,8 @@ const struct db_stmt api_sql[SQL_COUNT_] = {
          TS("greatest((SELECT max(last_price_update) FROM tracked_assets),"
             " (SELECT finished_at FROM fetcher_cycles WHERE status <> 'running'"
             "  ORDER BY id DESC LIMIT 1))") ","
-         " coalesce(s.paused, false), " TS("s.paused_at") ", s.paused_by"
+         " coalesce(s.paused, false), " TS("s.paused_at") ", s.paused_by,"
+         " (SELECT holder FROM fetcher_lease WHERE name = 'schedule' AND expires_at > now())"
          " FROM (SELECT 1) one LEFT JOIN fetcher_settings s ON s.id = 1",
          0},
     /* All-time totals come from fetcher_cycle_counts (kept by triggers,

@@ -299,6 +299,25 @@ def test_values(drv):
         skip('first recent update symbol equals the API', 'the API has no updates yet')
         check('empty updates table says so', q(drv, 'updates-table') and drv.find_element(By.ID, 'updates-empty').is_displayed())
 
+    # the instances table tells each instance's role in the fleet and its share
+    want = [(str(i.get('instance_id')), (i.get('role') or '—').lower(),
+             str(i['share']) if isinstance(i.get('share'), int) else '—')
+            for i in st.get('instances') or []]
+    def shown():
+        return [(r.find_elements(By.CSS_SELECTOR, 'td')[0].text,
+                 q(drv, 'instance-role', r).text.lower(), q(drv, 'instance-share', r).text)
+                for r in qa(drv, 'instance-row')]
+    same_as_api(drv, 'instances table shows each instance with its role and share as the API',
+                lambda: [(str(i.get('instance_id')), (i.get('role') or '—').lower(),
+                          str(i['share']) if isinstance(i.get('share'), int) else '—')
+                         for i in api('/api/fetcher/status')[1].get('instances') or []],
+                shown)
+    if EXPECT_DAEMON:
+        check('a live instance says what it is to the fleet (solo, leader or follower)',
+              any(w[1] in ('solo', 'leader', 'follower') for w in want), str(want))
+    else:
+        skip('a live instance says what it is to the fleet', DAEMON_SKIP)
+
     nxt = st.get('next_update_in_seconds')
     if isinstance(nxt, (int, float)) and nxt > 3:
         a = q(drv, 'next-update').text

@@ -8,6 +8,11 @@
  * twice, with the same parameters, against a database of its own in
  * tests/run.sh's PostgreSQL (PGLOCAL_PORT; skipped without it), migrated
  * from migrations/ by the real migrate_run.
+ *
+ * The fleet's statements (daemon/fleet.h) run there too, two connections
+ * standing for two instances: a plan needs the lease, two claims at once
+ * take disjoint chunks, a result is recorded only while its claim holds,
+ * a cycle is finished once.
  */
 #include "db.h"
 #include "migrate.h"
@@ -47,6 +52,7 @@ static void every_insert_is_idempotent(void **state)
 
 static PGconn *admin;
 static PGconn *conn;
+static PGconn *conn2; /* the fleet's tests: a second instance */
 static char dbname[64];
 
 static int db_setup(void **state)
@@ -83,6 +89,10 @@ static int db_setup(void **state)
         fprintf(stderr, "prepare: %s\n", err);
         return -1;
     }
+    conn2 = PQconnectdb(url);
+    if (PQstatus(conn2) != CONNECTION_OK ||
+        db_prepare_all(conn2, sql_statements, sql_statement_count, err, sizeof err) != DB_OK)
+        return -1;
     return 0;
 }
 
@@ -91,6 +101,8 @@ static int db_teardown(void **state)
     (void)state;
     if (conn != NULL)
         PQfinish(conn);
+    if (conn2 != NULL)
+        PQfinish(conn2);
     if (admin != NULL) {
         char q[128];
         snprintf(q, sizeof q, "DROP DATABASE IF EXISTS %s", dbname);
@@ -368,6 +380,193 @@ static void retention_deletes_exactly_the_old_rows(void **state)
     }
 }
 
+/* ---- the fleet's statements ---------------------------------------------- */
+
+static PGresult *run_on(PGconn *c, const char *name, int n, const char *const *params)
+{
+    PGresult *res = NULL;
+    char err[512];
+    if (db_exec(c, name, n, params, &res, err, sizeof err) != DB_OK)
+        fail_msg("%s: %s", name, err);
+    return res;
+}
+
+static void fleet_setup_assets(void)
+{
+    exec_ok("DELETE FROM fetcher_work");
+    exec_ok("INSERT INTO assets (symbol, name, asset_type, currency, provider, provider_symbol)"
+            " SELECT 'FL' || i, 'Fleet ' || i, 'stock', 'USD', 'yahoo', 'FL' || i"
+            " FROM generate_series(1, 50) i ON CONFLICT DO NOTHING");
+    exec_ok("INSERT INTO tracked_assets (asset_id) SELECT id FROM assets WHERE symbol LIKE 'FL%'"
+            " ON CONFLICT DO NOTHING");
+}
+
+static const char *fl_plan_doc(const char *who, int seq)
+{
+    static char doc[256];
+    snprintf(doc, sizeof doc,
+             "{\"instance_id\":\"%s\",\"seq\":%d,\"trigger\":\"manual\",\"check_s\":60,"
+             "\"bounds\":{},\"default_s\":60,\"market_hours\":false,\"honour\":false,"
+             "\"full_check\":true}",
+             who, seq);
+    return doc;
+}
+
+/* Only the lease's holder opens a cycle: a plan that arrives after the
+ * lease went to another instance writes nothing. */
+static void fleet_plan_needs_the_lease(void **state)
+{
+    (void)state;
+    if (conn == NULL)
+        skip();
+    fleet_setup_assets();
+    exec_ok("UPDATE fetcher_lease SET holder = 'fl-b', expires_at = now() + interval '1 minute'");
+    const char *p1[1] = {fl_plan_doc("fl-a", 1)};
+    PGresult *r = run_on(conn, SQL_FLEET_PLAN, 1, p1);
+    assert_int_equal(PQntuples(r), 1);
+    assert_true(PQgetisnull(r, 0, 0));               /* no cycle */
+    assert_string_equal(PQgetvalue(r, 0, 2), "f"); /* the lease is not ours */
+    PQclear(r);
+    assert_int_equal(count_of("SELECT count(*) FROM fetcher_cycles WHERE instance_id = 'fl-a'"), 0);
+    assert_int_equal(count_of("SELECT count(*) FROM fetcher_work"), 0);
+    const char *p2[1] = {fl_plan_doc("fl-b", 1)};
+    r = run_on(conn, SQL_FLEET_PLAN, 1, p2);
+    assert_int_equal(PQntuples(r), 1);
+    assert_false(PQgetisnull(r, 0, 0));
+    PQclear(r);
+    assert_int_equal(count_of("SELECT count(*) FROM fetcher_work"),
+                     count_of("SELECT count(*) FROM tracked_assets"));
+}
+
+/* Two instances claiming at the same instant (the first's transaction
+ * still open, its rows locked) take disjoint chunks of at most a batch;
+ * claims go on until every row is someone's, none twice. */
+static void fleet_claims_at_once_are_disjoint(void **state)
+{
+    (void)state;
+    if (conn == NULL || conn2 == NULL)
+        skip();
+    const char *batch = "{\"yahoo\": 7, \"coingecko\": 7, \"fx\": 7}";
+    /* one batch a chunk, two live instances */
+    const char *pa[4] = {"fl-a", batch, "1", "2"}, *pb[4] = {"fl-b", batch, "1", "2"};
+    long long total = count_of("SELECT count(*) FROM fetcher_work");
+    assert_true(total > 14);
+    exec_ok("BEGIN");
+    PGresult *ra = run_on(conn, SQL_FLEET_CLAIM, 4, pa);
+    PGresult *rb = run_on(conn2, SQL_FLEET_CLAIM, 4, pb); /* while a's locks hold */
+    assert_true(PQntuples(ra) > 0 && PQntuples(ra) <= 7);
+    assert_true(PQntuples(rb) > 0 && PQntuples(rb) <= 7);
+    for (int i = 0; i < PQntuples(ra); i++)
+        for (int j = 0; j < PQntuples(rb); j++)
+            if (strcmp(PQgetvalue(ra, i, 0), PQgetvalue(rb, j, 0)) == 0)
+                fail_msg("asset %s claimed by both", PQgetvalue(ra, i, 0));
+    PQclear(ra);
+    PQclear(rb);
+    exec_ok("COMMIT");
+    for (int round = 0; round < 100; round++) {
+        PGresult *r = run_on(round % 2 ? conn2 : conn, SQL_FLEET_CLAIM, 4, round % 2 ? pb : pa);
+        int n = PQntuples(r);
+        PQclear(r);
+        if (n == 0)
+            break;
+    }
+    assert_int_equal(count_of("SELECT count(*) FROM fetcher_work WHERE owner IS NULL"), 0);
+    assert_int_equal(count_of("SELECT count(*) FROM fetcher_work"), total);
+}
+
+static char *fl_result_doc(const char *who, long long cycle, long long asset, int seq)
+{
+    static char doc[512];
+    snprintf(doc, sizeof doc,
+             "[{\"asset_id\":%lld,\"symbol\":\"FL\",\"ok\":true,\"price\":1.5,"
+             "\"currency\":\"USD\",\"price_time\":\"2026-12-06T01:00:00Z\",\"error\":null,"
+             "\"duration_ms\":1,\"instance_id\":\"%s\",\"seq\":%d,\"price_seq\":%d,"
+             "\"cycle_seq\":%lld,\"ts\":\"2026-12-06T01:00:00Z\",\"source\":\"yahoo\","
+             "\"failover_reason\":null,\"time_basis\":\"market\"}]",
+             asset, who, seq, seq + 1, -cycle);
+    return doc;
+}
+
+/* A result is recorded only while its claim is the recorder's: after the
+ * claim went back to the pool and to another instance, the first one's
+ * late row is refused and the second one's recorded; sent twice, once. */
+static void fleet_record_only_while_the_claim_holds(void **state)
+{
+    (void)state;
+    if (conn == NULL)
+        skip();
+    long long cycle = count_of("SELECT max(cycle_id) FROM fetcher_work");
+    long long asset = count_of("SELECT min(asset_id) FROM fetcher_work WHERE owner = 'fl-a'");
+    exec_ok("UPDATE fetcher_work SET owner = 'fl-b' WHERE owner = 'fl-a'"); /* reaped, retaken */
+    const char *late[1] = {fl_result_doc("fl-a", cycle, asset, 100)};
+    exec_stmt(SQL_RECORD_UPDATES, 1, late);
+    char q[160];
+    snprintf(q, sizeof q, "SELECT count(*) FROM price_update_log WHERE cycle_id = %lld", cycle);
+    assert_int_equal(count_of(q), 0);
+    assert_int_equal(count_of("SELECT count(*) FROM fetcher_work WHERE done_at IS NOT NULL"), 0);
+    const char *mine[1] = {fl_result_doc("fl-b", cycle, asset, 200)};
+    exec_stmt(SQL_RECORD_UPDATES, 1, mine);
+    exec_stmt(SQL_RECORD_UPDATES, 1, mine);
+    assert_int_equal(count_of(q), 1);
+    assert_int_equal(count_of("SELECT count(*) FROM fetcher_work WHERE done_at IS NOT NULL"), 1);
+}
+
+/* The finish check closes the cycle only when no work is open, once
+ * however many instances run it, and removes the cycle's work. */
+static void fleet_finish_once_when_nothing_is_open(void **state)
+{
+    (void)state;
+    if (conn == NULL || conn2 == NULL)
+        skip();
+    long long cycle = count_of("SELECT max(cycle_id) FROM fetcher_work");
+    char id[24];
+    snprintf(id, sizeof id, "%lld", cycle);
+    const char *p[2] = {id, "3"};
+    PGresult *r = run_on(conn, SQL_FLEET_FINISH, 2, p);
+    assert_int_equal(PQntuples(r), 0); /* claimed, not done */
+    PQclear(r);
+    exec_ok("UPDATE fetcher_work SET done_at = now(), success = (asset_id % 2 = 0)"
+            " WHERE done_at IS NULL AND asset_id <> (SELECT max(asset_id) FROM fetcher_work)");
+    r = run_on(conn, SQL_FLEET_FINISH, 2, p);
+    assert_int_equal(PQntuples(r), 0); /* one still claimed */
+    PQclear(r);
+    exec_ok("UPDATE fetcher_work SET owner = NULL WHERE done_at IS NULL"); /* back to the pool */
+    r = run_on(conn, SQL_FLEET_FINISH, 2, p);
+    assert_int_equal(PQntuples(r), 0); /* one open */
+    PQclear(r);
+    exec_ok("UPDATE fetcher_work SET done_at = now(), success = true WHERE done_at IS NULL");
+    long long ok = count_of("SELECT count(*) FROM fetcher_work WHERE success");
+    long long failed = count_of("SELECT count(*) FROM fetcher_work WHERE NOT success");
+    exec_ok("BEGIN");
+    r = run_on(conn, SQL_FLEET_FINISH, 2, p);
+    assert_int_equal(PQntuples(r), 1);
+    assert_int_equal(strtoll(PQgetvalue(r, 0, 4), NULL, 10), ok);
+    assert_int_equal(strtoll(PQgetvalue(r, 0, 5), NULL, 10), failed);
+    assert_string_equal(PQgetvalue(r, 0, 3), "partial");
+    PQclear(r);
+    /* the other instance's check waits on the cycle row, then finds it
+     * finished: sent now, answered after the commit */
+    assert_int_equal(PQsendQueryPrepared(conn2, SQL_FLEET_FINISH, 2, p, NULL, NULL, 0), 1);
+    exec_ok("COMMIT");
+    int rows = -1;
+    PGresult *x;
+    while ((x = PQgetResult(conn2)) != NULL) {
+        if (PQresultStatus(x) == PGRES_TUPLES_OK)
+            rows = PQntuples(x);
+        else
+            fail_msg("second finish: %s", PQerrorMessage(conn2));
+        PQclear(x);
+    }
+    assert_int_equal(rows, 0);
+    char q[160];
+    snprintf(q, sizeof q,
+             "SELECT count(*) FROM fetcher_cycles WHERE id = %lld AND status = 'partial'"
+             " AND upstream_requests = 4 * 3", /* each check added its chunk's requests */
+             cycle);
+    assert_int_equal(count_of(q), 1);
+    assert_int_equal(count_of("SELECT count(*) FROM fetcher_work"), 0);
+}
+
 /* ---- the schedule's rule, as a property ------------------------------------
  * For 100 generated universes (40 tracked assets of random types, half
  * with their own bound — never, always, 45 s … 1 d —, last asked for at
@@ -482,6 +681,10 @@ int main(void)
         cmocka_unit_test(persist_stats_sent_twice_is_one_row),
         cmocka_unit_test(logs_and_updates_sent_twice_are_one_row),
         cmocka_unit_test(retention_deletes_exactly_the_old_rows),
+        cmocka_unit_test(fleet_plan_needs_the_lease),
+        cmocka_unit_test(fleet_claims_at_once_are_disjoint),
+        cmocka_unit_test(fleet_record_only_while_the_claim_holds),
+        cmocka_unit_test(fleet_finish_once_when_nothing_is_open),
         cmocka_unit_test(due_rule_is_the_schedulers),
     };
     return cmocka_run_group_tests_name("sql", tests, db_setup, db_teardown);
