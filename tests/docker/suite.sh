@@ -344,6 +344,27 @@ check_eq "… one price_update_log row per asset each cycle of the outage fetche
 ready() { [ "$(http_code "$API/readyz")" = 200 ]; }
 check "the API is ready again" poll 30 ready
 
+# Two fetchers (issue 15): the README's command scales the running demo;
+# the two get their own instance ids and share the schedule through the
+# database, one leading.
+t=$(dsql "SELECT now()")
+run_block "$proj" scale-demo
+check_eq "README 'scale-demo' (up -d --scale fetcher=2) exits 0" 0 "$?"
+nfetch() { dk ps -q --filter "label=com.docker.compose.project=$PROJECT" --filter "label=com.docker.compose.service=fetcher" | wc -l; }
+check_eq "two fetcher containers run" 2 "$(nfetch)"
+two_live() { [ "$(curl -s --max-time 5 "$API/api/fetcher/status" | jq '[.instances[] | select(.status == "running" or .status == "degraded")] | length')" = 2 ]; }
+check "both report in, each with its own instance id" poll 60 two_live
+one_leader() {
+  curl -s --max-time 5 "$API/api/fetcher/status" >"$work/status.json" &&
+  [ "$(jq -r '[.instances[] | select(.role == "leader")] | length' "$work/status.json")" = 1 ] &&
+  [ "$(jq -r '.leader' "$work/status.json")" = "$(jq -r '.instances[] | select(.role == "leader") | .instance_id' "$work/status.json")" ]
+}
+check "one leads the schedule, the other follows" poll 60 one_leader
+shared() { [ "$(dsql "SELECT count(*) FROM fetcher_cycles WHERE fleet AND status = 'succeeded' AND started_at > '$t'")" -ge 1 ]; }
+check "a cycle shared by the two succeeds" poll 90 shared
+check_eq "… and no asset has two rows in a cycle since" 0 \
+  "$(dsql "SELECT count(*) FROM (SELECT cycle_id, asset_id FROM price_update_log WHERE cycle_id IN (SELECT id FROM fetcher_cycles WHERE started_at > '$t') GROUP BY 1, 2 HAVING count(*) > 1) d")"
+
 # Ctrl-C in the terminal running `up`.
 t=$(now_ms)
 kill -INT -- "-$demo_pid" 2>/dev/null
