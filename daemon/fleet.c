@@ -27,6 +27,10 @@
 /* Shares in flight at once per instance, so that this many chunks can be
  * on the wire while the next claim is on its way. */
 #define FLEET_MAX_SHARES 8
+/* With other instances alive, the wait before a claim that follows one
+ * that brought work: their first claims, sent on the same NOTIFY, come
+ * first. A cycle of 10,000 assets is about a hundred claims among them. */
+#define FLEET_CLAIM_SPACING_MS 25
 /* A claim takes up to this many of its provider's batches (fewer when
  * that would leave another live instance without a share): a chunk is
  * claimed in one statement and recorded in one, so 10,000 assets cost
@@ -36,6 +40,9 @@
 /* Cycles whose shares this instance recorded and has not yet asked to
  * finish: a few at most (one cycle at a time, and its predecessor). */
 #define FLEET_PENDING 8
+/* Asked this long after another's lease ends: its end is judged by the
+ * database's clock, so a little after it by ours is surely after it. */
+#define FLEET_EXPIRY_SLACK_MS 50
 /* A lease lasts this many of the holder's heartbeat intervals. */
 #define FLEET_LEASE_BEATS 3
 /* Before the first answer: how soon to ask again while the connection,
@@ -52,6 +59,7 @@ struct fleet {
     int64_t claim_sent_ms;
     int64_t plan_answered_ms; /* when our last plan was answered (mono) */
     int64_t tick_ms;          /* the lease timer's last run (mono) */
+    int64_t spacing_timer;    /* a claim waiting FLEET_CLAIM_SPACING_MS, or 0 */
     int orphans;              /* the last lease answer saw claims of ours while we ran no share */
     int releasing;            /* those are being given back */
     int have_answer;
@@ -59,7 +67,7 @@ struct fleet {
     int64_t epoch, others;
     char holder[64];
     int64_t plan_seq;
-    int plan_full; /* the plan in flight is a full check (rates) */
+    int plan_full;      /* the plan in flight is a full check (rates) */
     int64_t planned_id; /* our last shared cycle */
     int64_t open_id, open_seq, open_total, open_done;
     int64_t shares, shares_done, assets_done, released;
@@ -141,6 +149,7 @@ void fleet_get(const struct fleet *f, struct fleet_info *out)
 
 static void fl_claim(struct fleet *f);
 static void fl_reap(struct fleet *f);
+static int64_t fl_on_spacing(struct loop *l, void *cls);
 
 /* We found the cycle's last open work done: log it, recalculate. */
 static void fl_on_finish(int written, const PGresult *res, void *cls)
@@ -338,7 +347,22 @@ static void fl_on_claim(const PGresult *res, enum db_status st, const char *err,
     }
     cycle_release(c); /* the share owns itself until its rows are written */
     f->shares++;
-    fl_claim(f); /* keep up to FLEET_MAX_SHARES on the way */
+    /* Keep up to FLEET_MAX_SHARES on the way; with others alive, the next
+     * claim waits a moment, so that the NOTIFY that woke us all gives each
+     * of them its first chunk before we take a second one. */
+    if (f->others == 0)
+        fl_claim(f);
+    else if (f->spacing_timer == 0)
+        f->spacing_timer = loop_timer_add(f->d->loop, FLEET_CLAIM_SPACING_MS, fl_on_spacing, f);
+}
+
+static int64_t fl_on_spacing(struct loop *l, void *cls)
+{
+    (void)l;
+    struct fleet *f = cls;
+    f->spacing_timer = 0;
+    fl_claim(f);
+    return LOOP_TIMER_STOP;
 }
 
 static void fl_claim(struct fleet *f)
@@ -419,8 +443,8 @@ static void fl_on_plan(int written, const PGresult *res, void *cls)
     fl_claim(f);
 }
 
-int fleet_plan(struct fleet *f, int64_t seq, const char *trigger, int honours_staleness,
-               int full, const struct due_params *dp)
+int fleet_plan(struct fleet *f, int64_t seq, const char *trigger, int honours_staleness, int full,
+               const struct due_params *dp)
 {
     if (f == NULL || f->planning || f->stopping || !dbconn_is_up(f->d->db))
         return -1;
@@ -498,6 +522,13 @@ static void fl_on_lease(const PGresult *res, enum db_status st, const char *err,
     }
     /* claims under our name while we run no share: given back when the
      * next claim finds nothing more (fl_on_claim); none: nothing to do */
+    /* another's lease: ask again the moment it ends (a dead leader is
+     * replaced within its lease time, not that plus a heartbeat) */
+    if (!leader && !PQgetisnull(res, 0, 9) && f->timer > 0) {
+        int64_t wait = fl_int(res, 0, 9) + FLEET_EXPIRY_SLACK_MS;
+        if (wait < cfg->heartbeat_s * 1000)
+            (void)loop_timer_reset(f->d->loop, f->timer, wait);
+    }
     if (fl_int(res, 0, 8) == 0)
         f->orphans = 0;
     else if (f->shares == 0)
@@ -676,6 +707,8 @@ void fleet_free(struct fleet *f)
         return;
     if (f->timer > 0)
         loop_timer_del(f->d->loop, f->timer);
+    if (f->spacing_timer > 0)
+        loop_timer_del(f->d->loop, f->spacing_timer);
     asset_cache_free(f->ac);
     free(f);
 }

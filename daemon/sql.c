@@ -344,7 +344,12 @@ const struct db_stmt sql_statements[] = {
      /* claims under our name not yet done: while we heartbeat nobody
       * else returns them, so fleet.c gives back those no share of ours
       * is working on */
-     "   (SELECT count(*) FROM fetcher_work WHERE owner = $1 AND done_at IS NULL)",
+     "   (SELECT count(*) FROM fetcher_work WHERE owner = $1 AND done_at IS NULL),"
+     /* another holder's lease: in how many ms it ends, so that a taker
+      * asks then, not a heartbeat later */
+     "   (SELECT (extract(epoch FROM expires_at - now()) * 1000)::bigint FROM fetcher_lease"
+     "      WHERE name = 'schedule' AND holder IS DISTINCT FROM $1 AND expires_at > now()"
+     "        AND NOT EXISTS (SELECT 1 FROM l))",
      3},
 
     /* Given back when an instance stops, so the next takes over at once. */
