@@ -76,18 +76,32 @@ struct work_kind {
 };
 
 static const struct work_kind cyc_kinds[] = {
-    [WORK_STARTUP] = {.trigger = "startup", .priority = QPRIO_SCHEDULED, .writes_cycle_row = 1,
-                      .honours_staleness = 1, .honours_market_hours = 1, .fetches_rates = 1,
+    [WORK_STARTUP] = {.trigger = "startup",
+                      .priority = QPRIO_SCHEDULED,
+                      .writes_cycle_row = 1,
+                      .honours_staleness = 1,
+                      .honours_market_hours = 1,
+                      .fetches_rates = 1,
                       .crosschecks = 1},
-    [WORK_SCHEDULE] = {.trigger = "schedule", .priority = QPRIO_SCHEDULED, .writes_cycle_row = 1,
-                       .honours_staleness = 1, .honours_market_hours = 1, .fetches_rates = 1,
+    [WORK_SCHEDULE] = {.trigger = "schedule",
+                       .priority = QPRIO_SCHEDULED,
+                       .writes_cycle_row = 1,
+                       .honours_staleness = 1,
+                       .honours_market_hours = 1,
+                       .fetches_rates = 1,
                        .crosschecks = 1},
-    [WORK_MANUAL] = {.trigger = "manual", .priority = QPRIO_MANUAL, .writes_cycle_row = 1,
-                     .fetches_rates = 1, .crosschecks = 1},
+    [WORK_MANUAL] = {.trigger = "manual",
+                     .priority = QPRIO_MANUAL,
+                     .writes_cycle_row = 1,
+                     .fetches_rates = 1,
+                     .crosschecks = 1},
     [WORK_REFRESH] = {.trigger = "refresh", .priority = QPRIO_ON_DEMAND},
     /* someone ran it to fetch now: no asset is "fresh enough" */
-    [WORK_ONCE] = {.trigger = "once", .priority = QPRIO_SCHEDULED, .writes_cycle_row = 1,
-                   .fetches_rates = 1, .crosschecks = 1},
+    [WORK_ONCE] = {.trigger = "once",
+                   .priority = QPRIO_SCHEDULED,
+                   .writes_cycle_row = 1,
+                   .fetches_rates = 1,
+                   .crosschecks = 1},
 };
 
 /* One cross-check ask: the answer of another source for asset i. */

@@ -23,7 +23,6 @@
 /* A quote stamped more than this in the future is refused (clock skew). */
 #define VALIDATE_FUTURE_SLACK_S 300
 
-
 /* Turns a bad QUOTE_OK quote into a QUOTE_PERMANENT one with the reason in
  * q->error; leaves failures alone. now_s is the wall clock in unix seconds;
  * max_age_s <= 0 disables the staleness check; price_time 0 means unknown

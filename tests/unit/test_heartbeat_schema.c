@@ -416,14 +416,10 @@ static void test_metrics_round_trip(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_metrics_round_trip),
-        cmocka_unit_test(test_queue_round_trip),
-        cmocka_unit_test(test_row_round_trip),
-        cmocka_unit_test(test_queue_extra_round_trip),
-        cmocka_unit_test(test_queue_missing),
-        cmocka_unit_test(test_queue_wrong_type),
-        cmocka_unit_test(test_detail_round_trip),
-        cmocka_unit_test(test_tables),
+        cmocka_unit_test(test_metrics_round_trip), cmocka_unit_test(test_queue_round_trip),
+        cmocka_unit_test(test_row_round_trip),     cmocka_unit_test(test_queue_extra_round_trip),
+        cmocka_unit_test(test_queue_missing),      cmocka_unit_test(test_queue_wrong_type),
+        cmocka_unit_test(test_detail_round_trip),  cmocka_unit_test(test_tables),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
