@@ -420,7 +420,11 @@ static void app_on_queue_event(const struct queue_event *ev, void *cls)
                    ev->provider, ev->reason, (long long)cfg->probe_interval_s);
         break;
     case QEV_UP:
-        writer_log(a->d.writer, LOG_INFO, 0, ctx, "%s answers again", ev->provider);
+        if (ev->reason[0] != '\0')
+            writer_log(a->d.writer, LOG_INFO, 0, ctx, "%s is no longer counted down: %s",
+                       ev->provider, ev->reason);
+        else
+            writer_log(a->d.writer, LOG_INFO, 0, ctx, "%s answers again", ev->provider);
         break;
     case QEV_OFFLINE:
         writer_log(a->d.writer, LOG_ERROR, 0, ctx,
