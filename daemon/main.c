@@ -307,9 +307,13 @@ static void on_notify(const char *channel, const char *payload, void *cls)
     if (p && json_object_object_get_ex(p, "symbols", &syms) &&
         (!json_object_is_type(syms, json_type_array) || json_object_array_length(syms) == 0))
         syms = NULL;
-    if (syms != NULL)
-        scheduler_refresh(a->sched, json_object_to_json_string_ext(syms, JSON_C_TO_STRING_PLAIN),
-                          source);
+    const char *list =
+        syms != NULL ? json_object_to_json_string_ext(syms, JSON_C_TO_STRING_PLAIN) : NULL;
+    if (syms != NULL && list == NULL)
+        log_msg(LOG_ERROR, "refresh asked for by %s not done: out of memory reading its symbols",
+                source);
+    else if (syms != NULL)
+        scheduler_refresh(a->sched, list, source);
     else if (strcmp(channel, "fetcher_trigger") == 0)
         scheduler_trigger(a->sched, source);
     json_object_put(p);
