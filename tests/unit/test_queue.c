@@ -1782,7 +1782,7 @@ static void test_online_forgives_the_outage(void **state)
     struct rec r[8] = {0};
     struct quote cut = err_q(QUOTE_CONNECTION, "cannot connect");
     for (int i = 0; i < 3; i++) {
-        char a[8], b[8];
+        char a[16], b[16];
         snprintf(a, sizeof a, "F%d", i);
         snprintf(b, sizeof b, "E%d", i);
         submit(q, "fx", a, QPRIO_SCHEDULED, 0, &r[2 * i]);
