@@ -56,11 +56,12 @@ WORKDIR /usr/local/share/fetcherd
 # fetcherd and fetcher-api both stop cleanly on SIGTERM (fetcherd flushes
 # buffered writes in at most 5 s, inside docker's 10 s grace period).
 STOPSIGNAL SIGTERM
-# The API's own probe: GET /healthz on API_BIND:API_PORT, exit 0 on 200.
+# The API's own probe, meaning "can serve": GET /readyz on API_BIND:API_PORT,
+# exit 0 on 200 (database reachable and migrated), else 1 with the reason.
 # No curl or wget in the image. docker-compose.yml disables it for the
 # services that do not run fetcher-api (fetcherd, fakemarket).
-HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
-    CMD ["fetcher-api", "--healthcheck"]
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["fetcher-api", "--readycheck"]
 
 # Default: the API. `docker run IMAGE fetcherd` runs the daemon,
 # `docker run IMAGE fetcherd migrate` only applies migrations.

@@ -105,6 +105,14 @@ $(BUILD)/bench/queue_bench: $(BUILD)/obj/bench/queue_bench.o $(BUILD)/obj/daemon
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^
 
+# bench/scale.sh's helper: the programs' statements for EXPLAIN, and one
+# cycle's writes through fetcherd's own record_updates.
+$(BUILD)/bench/dbtool: $(BUILD)/obj/bench/dbtool.o $(BUILD)/obj/api/sql.o $(BUILD)/obj/daemon/sql.o \
+                       $(BUILD)/obj/common/db.o $(BUILD)/obj/common/jbuf.o $(BUILD)/obj/common/util.o \
+                       $(BUILD)/obj/common/log.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
 bootstrap:
 	@scripts/bootstrap
 
@@ -126,7 +134,7 @@ run: bootstrap all
 demo: bootstrap all
 	@scripts/stack demo
 
-bench: bootstrap all $(BUILD)/bench/queue_bench
+bench: bootstrap all $(BUILD)/bench/queue_bench $(BUILD)/bench/dbtool
 	@bench/run.sh
 
 check-style:

@@ -7,7 +7,9 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Long enough for any of our queries on a big table, short enough that a
  * stuck query frees its worker before the client gives up. */
@@ -148,22 +150,70 @@ void apidb_discard(void)
     }
 }
 
-enum db_status apidb_exec(enum api_stmt st, const char *const *params, PGresult **res)
+/* One attempt of st on c; *timed_out when the server cancelled it for its
+ * statement_timeout (SQLSTATE 57014). */
+static enum db_status apidb_once(PGconn *c, enum api_stmt st, const char *const *params,
+                                 PGresult **res, int *timed_out, char *err, size_t errlen)
+{
+    *res = NULL;
+    PGresult *r = PQexecPrepared(c, api_sql[st].name, api_sql[st].nparams, params, NULL, NULL, 0);
+    enum db_status rc = db_classify(c, r);
+    if (rc == DB_OK) {
+        *res = r;
+        return DB_OK;
+    }
+    const char *state = r != NULL ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    *timed_out = state != NULL && strcmp(state, "57014") == 0;
+    snprintf(err, errlen, "%s: %s", api_sql[st].name,
+             r != NULL ? PQresultErrorMessage(r) : PQerrorMessage(c));
+    char *nl = strchr(err, '\n');
+    if (nl != NULL)
+        *nl = '\0';
+    PQclear(r);
+    return rc;
+}
+
+/* The session's statement_timeout; 0 restores the connection's default. */
+static enum db_status apidb_set_timeout(PGconn *c, int ms)
+{
+    char v[24], err[256];
+    snprintf(v, sizeof v, "%d", ms > 0 ? ms : APIDB_STATEMENT_TIMEOUT_MS);
+    const char *params[1] = {v};
+    PGresult *r = NULL;
+    int ignored = 0;
+    enum db_status rc = apidb_once(c, SQL_SET_TIMEOUT, params, &r, &ignored, err, sizeof err);
+    PQclear(r);
+    return rc;
+}
+
+static enum db_status apidb_run(enum api_stmt st, const char *const *params, int timeout_ms,
+                                PGresult **res, int *timed_out)
 {
     char err[512];
     enum db_status rc = DB_RETRY;
     *res = NULL;
+    *timed_out = 0;
     struct apidb_thread *t = thread_state();
     if (t == NULL)
         return DB_HARD;
     /* Two attempts: the first may run on a connection the server closed
      * since the last request (restart, idle timeout); that is the one case
-     * a fresh connection fixes at once. */
+     * a fresh connection fixes at once. A statement the server cancelled
+     * for its time would only be cancelled again. */
     for (int attempt = 0; attempt < 2; attempt++) {
         PGconn *c = connect_prepared(t);
         if (c == NULL)
             return DB_RETRY;
-        rc = db_exec(c, api_sql[st].name, api_sql[st].nparams, params, res, err, sizeof err);
+        if (timeout_ms > 0)
+            rc = apidb_set_timeout(c, timeout_ms);
+        if (timeout_ms <= 0 || rc == DB_OK)
+            rc = apidb_once(c, st, params, res, timed_out, err, sizeof err);
+        if (timeout_ms > 0 && PQstatus(c) == CONNECTION_OK && apidb_set_timeout(c, 0) != DB_OK) {
+            /* a connection left with the short bound would cut the next
+             * request's statement short: start afresh */
+            PQfinish(c);
+            t->conn = NULL;
+        }
         if (rc == DB_OK)
             return DB_OK;
         if (rc == DB_HARD) {
@@ -171,11 +221,25 @@ enum db_status apidb_exec(enum api_stmt st, const char *const *params, PGresult 
             log_msg(LOG_ERROR, "database: %s", err);
             return DB_HARD;
         }
+        if (*timed_out)
+            return DB_RETRY;
         warn_limited(api_sql[st].name, err);
-        if (PQstatus(c) != CONNECTION_OK) {
+        if (t->conn != NULL && PQstatus(c) != CONNECTION_OK) {
             PQfinish(c);
             t->conn = NULL;
         }
     }
     return rc;
+}
+
+enum db_status apidb_exec(enum api_stmt st, const char *const *params, PGresult **res)
+{
+    int timed_out;
+    return apidb_run(st, params, 0, res, &timed_out);
+}
+
+enum db_status apidb_exec_bounded(enum api_stmt st, const char *const *params, int timeout_ms,
+                                  PGresult **res, int *timed_out)
+{
+    return apidb_run(st, params, timeout_ms, res, timed_out);
 }

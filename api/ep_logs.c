@@ -4,9 +4,21 @@
  * (query.h), then runs one statement that returns the whole JSON document.
  *
  * Pages are newest first by id, not by timestamp: ids are assigned in
- * insertion order and indexed, and the keyset cursor (before_id) stays
- * stable while new rows arrive, which offsets do not.
+ * insertion order and indexed, and the keyset cursor (before_id, with
+ * next_before_id in every answer) stays stable while new rows arrive and
+ * costs the same however deep the page, which offsets do not: an offset
+ * walks every row it skips (fine for the first few thousand rows, slow
+ * past them; it stays for the reference shapes).
+ *
+ * A log query with filters beyond the level (q, since/until, cycle_id) has
+ * its time bounded (API_LOG_QUERY_TIMEOUT_MS, 2 s: long enough for any
+ * search the trigram index serves, milliseconds at 50 million rows): one
+ * the indexes cannot narrow gets 503 naming the parameter instead of
+ * holding a worker and a database backend for seconds. 503, not 400: the
+ * request is valid, the server declines the work it would take.
  */
+#include "apidb.h"
+#include "config.h"
 #include "handlers.h"
 #include "query.h"
 
@@ -89,7 +101,23 @@ enum MHD_Result ep_logs(struct MHD_Connection *conn, const struct api_request *r
         has_q ? q : NULL,
         before_id >= 0 ? s_before : NULL,
     };
-    return ep_reply_document(conn, SQL_LOGS, params, "no logs");
+    PGresult *r = NULL;
+    int timed_out = 0;
+    enum db_status st =
+        apidb_exec_bounded(cycle_id >= 0 || has_q ? SQL_LOGS_NARROW : SQL_LOGS, params,
+                           (int)cfg->api_log_query_timeout_ms, &r, &timed_out);
+    if (timed_out) {
+        snprintf(msg, sizeof msg,
+                 "the log query took longer than %d ms; narrow it (since/until, level, a longer q)",
+                 (int)cfg->api_log_query_timeout_ms);
+        return reply_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, has_q ? "q" : NULL, msg);
+    }
+    if (st != DB_OK)
+        return http_reply_db(conn, st);
+    enum MHD_Result ret =
+        http_reply_json(conn, MHD_HTTP_OK, PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0));
+    PQclear(r);
+    return ret;
 }
 
 enum MHD_Result ep_recent_updates(struct MHD_Connection *conn, const struct api_request *req)
@@ -106,10 +134,16 @@ enum MHD_Result ep_recent_updates(struct MHD_Connection *conn, const struct api_
         return http_bad_param(conn, "symbol", msg);
     if (query_bool(http_arg(conn, "success"), &success, msg, sizeof msg) != QUERY_OK)
         return http_bad_param(conn, "success", msg);
-    char s_limit[24];
+    int64_t before_id;
+    if (query_uint(http_arg(conn, "before_id"), 1, ID_MAX, -1, &before_id, msg, sizeof msg) !=
+        QUERY_OK)
+        return http_bad_param(conn, "before_id", msg);
+    char s_limit[24], s_before[24];
     snprintf(s_limit, sizeof s_limit, "%lld", (long long)limit);
-    const char *params[3] = {s_limit, has_symbol ? symbol : NULL,
-                             success < 0 ? NULL : (success ? "true" : "false")};
+    snprintf(s_before, sizeof s_before, "%lld", (long long)before_id);
+    const char *params[4] = {s_limit, has_symbol ? symbol : NULL,
+                             success < 0 ? NULL : (success ? "true" : "false"),
+                             before_id >= 0 ? s_before : NULL};
     return ep_reply_document(conn, SQL_RECENT_UPDATES, params, "no updates");
 }
 
@@ -135,10 +169,15 @@ enum MHD_Result ep_cycles(struct MHD_Connection *conn, const struct api_request 
     if (status != NULL && canon == NULL)
         return http_bad_param(conn, "status",
                               "must be one of running, succeeded, partial, failed, aborted");
-    char s_limit[24], s_offset[24];
+    int64_t before_id;
+    if (query_uint(http_arg(conn, "before_id"), 1, ID_MAX, -1, &before_id, msg, sizeof msg) !=
+        QUERY_OK)
+        return http_bad_param(conn, "before_id", msg);
+    char s_limit[24], s_offset[24], s_before[24];
     snprintf(s_limit, sizeof s_limit, "%lld", (long long)limit);
     snprintf(s_offset, sizeof s_offset, "%lld", (long long)offset);
-    const char *params[3] = {s_limit, s_offset, canon};
+    snprintf(s_before, sizeof s_before, "%lld", (long long)before_id);
+    const char *params[4] = {s_limit, s_offset, canon, before_id >= 0 ? s_before : NULL};
     return ep_reply_document(conn, SQL_CYCLES, params, "no cycles");
 }
 

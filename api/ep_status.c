@@ -42,7 +42,9 @@ enum {
     I_UPTIME,
     I_LIVE,
     I_VERSION,
-    I_STOPPED_AT
+    I_STOPPED_AT,
+    I_ROLE,
+    I_SHARE
 };
 
 int ep_live_window_s(void)
@@ -121,6 +123,10 @@ static struct json_object *instance_object(const PGresult *r, int row)
     json_object_object_add(o, "stopped_at", col_str(r, row, I_STOPPED_AT));
     json_object_object_add(o, "phase", col_str(r, row, I_PHASE));
     json_object_object_add(o, "status", json_object_new_string(status));
+    /* several instances (daemon/fleet.h): what this one is to the fleet,
+     * and how many assets it recorded in the last finished cycle */
+    json_object_object_add(o, "role", col_true(r, row, I_LIVE) ? col_str(r, row, I_ROLE) : NULL);
+    json_object_object_add(o, "share", col_int(r, row, I_SHARE));
     return o;
 }
 
@@ -169,10 +175,19 @@ enum MHD_Result ep_status(struct MHD_Connection *conn, const struct api_request 
         ret = http_reply_db(conn, st);
         goto out;
     }
-    int live = -1;
-    for (int i = 0; i < PQntuples(inst) && live < 0; i++)
+    /* The instance the status speaks for: the leader of the schedule when
+     * it is live (it knows the next cycle and the shared cycle's progress),
+     * else the live one with the newest heartbeat. */
+    int live = -1, newest = -1;
+    for (int i = 0; i < PQntuples(inst) && newest < 0; i++)
         if (col_true(inst, i, I_LIVE))
+            newest = i;
+    const char *leader = PQgetisnull(sum, 0, 5) ? NULL : PQgetvalue(sum, 0, 5);
+    for (int i = 0; i < PQntuples(inst) && leader != NULL; i++)
+        if (col_true(inst, i, I_LIVE) && strcmp(PQgetvalue(inst, i, I_ID), leader) == 0)
             live = i;
+    if (live < 0)
+        live = newest;
 
     o = json_object_new_object();
     const char *reason = NULL;
@@ -183,8 +198,9 @@ enum MHD_Result ep_status(struct MHD_Connection *conn, const struct api_request 
     json_object_object_add(o, "status", json_object_new_string(status_name(state)));
     json_object_object_add(o, "idle_reason",
                            idle_reason != NULL ? json_object_new_string(idle_reason) : NULL);
+    /* uptime: the newest live instance's (the statistics' rule) */
     json_object_object_add(o, "uptime_seconds",
-                           live >= 0 ? col_int(inst, live, I_UPTIME) : json_object_new_int(0));
+                           newest >= 0 ? col_int(inst, newest, I_UPTIME) : json_object_new_int(0));
     json_object_object_add(o, "last_update", col_str(sum, 0, 1));
     json_object_object_add(o, "next_update_in_seconds",
                            live >= 0 ? col_int(inst, live, I_NEXT_IN) : NULL);
@@ -221,6 +237,7 @@ enum MHD_Result ep_status(struct MHD_Connection *conn, const struct api_request 
     json_object_object_add(o, "backfill", backfill_object(detail));
     json_object_put(detail); /* reason pointed into it; copied above */
     json_object_object_add(o, "instance_id", live >= 0 ? col_str(inst, live, I_ID) : NULL);
+    json_object_object_add(o, "leader", col_str(sum, 0, 5));
     struct json_object *list = json_object_new_array();
     for (int i = 0; i < PQntuples(inst); i++)
         json_object_array_add(list, instance_object(inst, i));

@@ -24,8 +24,8 @@
  *
  * This file: start-up (config, flags), the MHD daemon and its limits, the
  * per-request life cycle (body capped at HTTP_BODY_MAX, state freed in the
- * completion callback), signals, and --healthcheck. Not here: routes,
- * endpoints, SQL.
+ * completion callback), signals, and --healthcheck / --readycheck. Not
+ * here: routes, endpoints, SQL.
  */
 #include "alerts.h"
 #include "apidb.h"
@@ -72,13 +72,16 @@ _Static_assert(SERVER_CONNECTION_TIMEOUT_S > EVENTS_KEEPALIVE_S, "keep-alive ins
 
 static void srv_usage(FILE *f)
 {
-    fprintf(f, "usage: fetcher-api [--help | --version | --healthcheck]\n"
+    fprintf(f, "usage: fetcher-api [--help | --version | --healthcheck | --readycheck]\n"
                "\n"
                "Serves fetcherd's monitoring data as a REST API under /api/fetcher/ and the\n"
                "dashboard under /. All settings come from the environment.\n"
                "\n"
                "  --healthcheck  GET /healthz on API_BIND:API_PORT; exit 0 when it answers 200\n"
-               "                 (for Docker HEALTHCHECK), else 1\n"
+               "                 (the process answers), else 1\n"
+               "  --readycheck   GET /readyz on API_BIND:API_PORT; exit 0 when it answers 200\n"
+               "                 (database reachable and migrated: requests would succeed),\n"
+               "                 else 1 with the reason on stderr (for Docker HEALTHCHECK)\n"
                "  --version      print the version and exit\n"
                "  --help         this text\n\n");
 }
@@ -94,9 +97,12 @@ static const char *srv_connect_host(const char *bind)
     return bind;
 }
 
-/* A raw-socket HTTP/1.0 GET: no libcurl start-up cost, nothing to leak, and
- * the container check stays independent of the code it checks. */
-static int srv_healthcheck(const struct config *c)
+/* A raw-socket HTTP/1.0 GET of PATH (/healthz or /readyz): no libcurl
+ * start-up cost, nothing to leak, and the container check stays independent
+ * of the code it checks. On anything but 200 the answer's first line of body
+ * (the {"error": …} naming the reason) goes to stderr, which Docker keeps in
+ * the container's health log. */
+static int srv_healthcheck(const struct config *c, const char *path)
 {
     int rc = 1;
     int fd = -1;
@@ -120,10 +126,17 @@ static int srv_healthcheck(const struct config *c)
                 strerror(errno));
         goto out;
     }
-    static const char reqline[] = "GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n";
-    if (send(fd, reqline, sizeof reqline - 1, MSG_NOSIGNAL) != (ssize_t)(sizeof reqline - 1))
+    /* Host: the address itself, which API_ALLOWED_HOSTS always admits
+     * (a name would need an entry there; /readyz is not exempt). */
+    int v6 = strchr(host, ':') != NULL;
+    char reqline[256];
+    int reqlen = snprintf(reqline, sizeof reqline, "GET %s HTTP/1.0\r\nHost: %s%s%s:%s\r\n\r\n",
+                          path, v6 ? "[" : "", host, v6 ? "]" : "", port);
+    if (reqlen < 0 || (size_t)reqlen >= sizeof reqline)
         goto out;
-    char buf[64];
+    if (send(fd, reqline, (size_t)reqlen, MSG_NOSIGNAL) != (ssize_t)reqlen)
+        goto out;
+    char buf[1024];
     size_t got = 0;
     while (got < sizeof buf - 1) {
         ssize_t n = recv(fd, buf + got, sizeof buf - 1 - got, 0);
@@ -133,10 +146,14 @@ static int srv_healthcheck(const struct config *c)
     }
     buf[got] = '\0';
     /* "HTTP/1.x 200 " — only the status line matters. */
-    if (got >= 12 && strncmp(buf, "HTTP/1.", 7) == 0 && strncmp(buf + 8, " 200", 4) == 0)
+    if (got >= 12 && strncmp(buf, "HTTP/1.", 7) == 0 && strncmp(buf + 8, " 200", 4) == 0) {
         rc = 0;
-    else
-        fprintf(stderr, "fetcher-api: healthcheck: unexpected answer '%.12s'\n", buf);
+    } else {
+        const char *body = strstr(buf, "\r\n\r\n");
+        body = body != NULL ? body + 4 : "";
+        fprintf(stderr, "fetcher-api: %s: %.12s %.*s\n", path, buf, (int)strcspn(body, "\r\n"),
+                body);
+    }
 out:
     if (fd >= 0)
         close(fd);
@@ -311,7 +328,7 @@ int main(int argc, char **argv)
             printf("fetcher-api %s\n", FETCHER_VERSION);
             return 0;
         }
-        if (strcmp(argv[i], "--healthcheck") != 0) {
+        if (strcmp(argv[i], "--healthcheck") != 0 && strcmp(argv[i], "--readycheck") != 0) {
             fprintf(stderr, "fetcher-api: unknown argument '%s' (try --help)\n", argv[i]);
             return 2;
         }
@@ -330,8 +347,9 @@ int main(int argc, char **argv)
     enum log_level lv;
     if (log_level_parse(cfg->log_level, &lv) == 0)
         log_set_min_level(lv);
-    if (argc > 1) /* --healthcheck, the only argument left */
-        return srv_healthcheck(cfg);
+    if (argc > 1) /* --healthcheck or --readycheck, the only arguments left */
+        return srv_healthcheck(cfg, strcmp(argv[argc - 1], "--readycheck") == 0 ? "/readyz"
+                                                                                : "/healthz");
 
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST | AI_PASSIVE};
     char port[16];

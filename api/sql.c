@@ -10,8 +10,37 @@
 #include "sql.h"
 
 #define TS(col) "to_char((" col ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+/* Rows a filtered log query counts at most for its total. */
+#define LOGS_TOTAL_CAP "1000"
 #define LIVE_INSTANCE                                                                              \
     "state = 'running' AND last_heartbeat > now() - make_interval(secs => $1::int)"
+
+// clang-format off
+/* The filtered log query; mat decides whether the filtered rows are found
+ * once (MATERIALIZED) or walked in id order (NOT MATERIALIZED). */
+#define LOGS_FILTERED(mat)                                                                         \
+    "WITH f AS " mat " (SELECT id, \"timestamp\", level, message, context, cycle_id, instance_id"    \
+    "  FROM fetcher_logs"                                                                          \
+    "  WHERE ($3::text IS NULL OR level = $3::text)"                                               \
+    "  AND ($4::text[] IS NULL OR level = ANY ($4::text[]))"                                       \
+    "  AND ($5::timestamptz IS NULL OR \"timestamp\" >= $5::timestamptz)"                          \
+    "  AND ($6::timestamptz IS NULL OR \"timestamp\" < $6::timestamptz)"                           \
+    "  AND ($7::bigint IS NULL OR cycle_id = $7::bigint)"                                          \
+    "  AND ($8::text IS NULL OR message ILIKE '%' || replace(replace(replace($8::text,"             \
+    "   '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%')),"                                         \
+    " page AS (SELECT * FROM f WHERE ($9::bigint IS NULL OR id < $9::bigint)"                      \
+    "  ORDER BY id DESC LIMIT $1::int OFFSET $2::bigint),"                                         \
+    " counted AS (SELECT count(*) AS n FROM (SELECT 1 FROM f LIMIT " LOGS_TOTAL_CAP " + 1) x)"     \
+    " SELECT json_build_object("                                                                   \
+    " 'logs', coalesce((SELECT json_agg(json_build_object('id', id, 'timestamp', "                 \
+    TS("\"timestamp\"") ","                                                                        \
+    "   'level', level, 'message', message, 'context', context, 'cycle_id', cycle_id,"             \
+    "   'instance_id', instance_id) ORDER BY id DESC) FROM page), '[]'::json),"                    \
+    " 'total', (SELECT least(n, " LOGS_TOTAL_CAP ") FROM counted),"                                \
+    " 'total_exact', (SELECT n <= " LOGS_TOTAL_CAP " FROM counted),"                               \
+    " 'limit', $1::int, 'offset', $2::bigint,"                                                     \
+    " 'next_before_id', (SELECT CASE WHEN count(*) = $1::int THEN min(id) END FROM page)"          \
+    " )::text"
 
 /* Per asset type of the tracked assets: how many, the oldest price's age
  * (since its last successful update, or since it was tracked when it never
@@ -99,8 +128,13 @@ const struct db_stmt api_sql[SQL_COUNT_] = {
          " cycle_id, " TS("cycle_started") ", cycle_done, cycle_total,"
          " tracked_assets, queue::text, detail::text,"
          " greatest(0, floor(extract(epoch FROM now() - started_at)))::bigint,"
-         " (" LIVE_INSTANCE ") AS live, version, " TS("stopped_at")
-         " FROM fetcher_instances ORDER BY last_heartbeat DESC LIMIT 20",
+         " (" LIVE_INSTANCE ") AS live, version, " TS("stopped_at") ","
+         /* the fleet (migration 016): its role, and its share of the last
+          * finished cycle (the assets it recorded there) */
+         " detail->>'fleet_role',"
+         " (SELECT count(*) FROM price_update_log p WHERE p.instance_id = i.instance_id"
+         "   AND p.cycle_id = (SELECT max(id) FROM fetcher_cycles WHERE status <> 'running'))"
+         " FROM fetcher_instances i ORDER BY last_heartbeat DESC LIMIT 20",
          1},
     [SQL_STATUS_SUMMARY] =
         {"api_status_summary",
@@ -108,7 +142,8 @@ const struct db_stmt api_sql[SQL_COUNT_] = {
          TS("greatest((SELECT max(last_price_update) FROM tracked_assets),"
             " (SELECT finished_at FROM fetcher_cycles WHERE status <> 'running'"
             "  ORDER BY id DESC LIMIT 1))") ","
-         " coalesce(s.paused, false), " TS("s.paused_at") ", s.paused_by"
+         " coalesce(s.paused, false), " TS("s.paused_at") ", s.paused_by,"
+         " (SELECT holder FROM fetcher_lease WHERE name = 'schedule' AND expires_at > now())"
          " FROM (SELECT 1) one LEFT JOIN fetcher_settings s ON s.id = 1",
          0},
     /* All-time totals come from fetcher_cycle_counts (kept by triggers,
@@ -179,27 +214,22 @@ const struct db_stmt api_sql[SQL_COUNT_] = {
          "   'assets_succeeded', a_ok, 'assets_failed', a_bad, 'upstream_requests', upstream)"
          "   FROM ss))::text FROM cc a",
          1},
-    [SQL_LOGS] =
-        {"api_logs",
-         "WITH f AS NOT MATERIALIZED (SELECT id, \"timestamp\", level, message, context, cycle_id, instance_id"
-         "  FROM fetcher_logs"
-         "  WHERE ($3::text IS NULL OR level = $3::text)"
-         "  AND ($4::text[] IS NULL OR level = ANY ($4::text[]))"
-         "  AND ($5::timestamptz IS NULL OR \"timestamp\" >= $5::timestamptz)"
-         "  AND ($6::timestamptz IS NULL OR \"timestamp\" < $6::timestamptz)"
-         "  AND ($7::bigint IS NULL OR cycle_id = $7::bigint)"
-         "  AND ($8::text IS NULL OR strpos(lower(message), lower($8::text)) > 0)),"
-         " page AS (SELECT * FROM f WHERE ($9::bigint IS NULL OR id < $9::bigint)"
-         "  ORDER BY id DESC LIMIT $1::int OFFSET $2::bigint)"
-         " SELECT json_build_object("
-         " 'logs', coalesce((SELECT json_agg(json_build_object('id', id, 'timestamp', " TS(
-             "\"timestamp\"") ","
-         "   'level', level, 'message', message, 'context', context, 'cycle_id', cycle_id,"
-         "   'instance_id', instance_id) ORDER BY id DESC) FROM page), '[]'::json),"
-         " 'total', (SELECT count(*) FROM f), 'limit', $1::int, 'offset', $2::bigint,"
-         " 'next_before_id', (SELECT CASE WHEN count(*) = $1::int THEN min(id) END FROM page)"
-         " )::text",
-         9},
+    /* Logs with filters beyond the level (since/until here; cycle_id and
+     * q in SQL_LOGS_NARROW). The total is counted up to LOGS_TOTAL_CAP
+     * rows only: an exact count of a broad filter over millions of rows
+     * would cost more than the page; total_exact says whether it was
+     * capped. The caller bounds the statement's time (ep_logs.c). */
+    [SQL_LOGS] = {"api_logs", LOGS_FILTERED("NOT MATERIALIZED"), 9},
+    /* The same for the filters that select few rows wherever they are: a
+     * cycle's logs, a search. The matches are found once through their
+     * index (cycle_id's, or migration 009's trigram index for q: ILIKE
+     * with its wildcards escaped) and then sorted; left to itself the
+     * planner would walk every day's id index newest first looking for
+     * them (5 s for a cycle_id at 5 million rows). */
+    [SQL_LOGS_NARROW] = {"api_logs_narrow", LOGS_FILTERED("MATERIALIZED"), 9},
+    /* Newest first by id; before_id is the keyset cursor (next_before_id
+     * names the next page), so a page is an index walk from the cursor
+     * however deep it is. */
     [SQL_RECENT_UPDATES] =
         {"api_recent_updates",
          "SELECT json_build_object('updates', coalesce(json_agg(json_build_object("
@@ -207,17 +237,22 @@ const struct db_stmt api_sql[SQL_COUNT_] = {
          " 'price', trim_scale(p.price), 'success', p.success, 'error', p.error,"
          " 'currency', p.currency, 'duration_ms', p.duration_ms, 'cycle_id', p.cycle_id,"
          " 'source', p.source, 'failover_reason', p.failover_reason, 'crosscheck', p.crosscheck)"
-         " ORDER BY p.id DESC), '[]'::json))::text"
+         " ORDER BY p.id DESC), '[]'::json),"
+         " 'next_before_id', CASE WHEN count(*) = $1::int THEN min(p.id) END)::text"
          " FROM (SELECT * FROM price_update_log"
          "  WHERE ($2::text IS NULL OR asset_id = (SELECT id FROM assets WHERE symbol = $2::text))"
          "  AND ($3::boolean IS NULL OR success = $3::boolean)"
+         "  AND ($4::bigint IS NULL OR id < $4::bigint)"
          "  ORDER BY id DESC LIMIT $1::int) p LEFT JOIN assets a ON a.id = p.asset_id",
-         3},
+         4},
     [SQL_TRIGGER] = {"api_trigger", "SELECT pg_notify('fetcher_trigger', $1::text)", 1},
+    /* The total from fetcher_cycle_counts (kept by triggers, migration
+     * 003), not a count(*); before_id as for recent updates. */
     [SQL_CYCLES] =
         {"api_cycles",
          "WITH f AS NOT MATERIALIZED (SELECT * FROM fetcher_cycles WHERE ($3::text IS NULL OR status = $3::text)),"
-         " page AS (SELECT * FROM f ORDER BY id DESC LIMIT $1::int OFFSET $2::bigint)"
+         " page AS (SELECT * FROM f WHERE ($4::bigint IS NULL OR id < $4::bigint)"
+         "  ORDER BY id DESC LIMIT $1::int OFFSET $2::bigint)"
          " SELECT json_build_object('cycles', coalesce((SELECT json_agg(json_build_object("
          " 'id', id, 'instance_id', instance_id, 'seq', seq, 'trigger', trigger,"
          " 'status', status, 'started_at', " TS("started_at") ","
@@ -227,8 +262,12 @@ const struct db_stmt api_sql[SQL_COUNT_] = {
          " 'assets_market_closed', assets_market_closed,"
          " 'upstream_requests', upstream_requests, 'error', error) ORDER BY id DESC)"
          " FROM page), '[]'::json),"
-         " 'total', (SELECT count(*) FROM f), 'limit', $1::int, 'offset', $2::bigint)::text",
-         3},
+         " 'total', (SELECT coalesce(sum(n), 0) FROM fetcher_cycle_counts"
+         "   WHERE $3::text IS NULL OR status = $3::text),"
+         " 'limit', $1::int, 'offset', $2::bigint,"
+         " 'next_before_id', (SELECT CASE WHEN count(*) = $1::int THEN min(id) END FROM page)"
+         " )::text",
+         4},
     [SQL_CYCLE] =
         {"api_cycle",
          "SELECT json_build_object("
@@ -481,7 +520,8 @@ const struct db_stmt api_sql[SQL_COUNT_] = {
      * Durations: the last 1000 finished cycles, bucket bounds in ms (the
      * same list as METRICS_CYCLE_BUCKETS in ep_metrics.c). Errors: every
      * failed price_update_log row still kept (LOG_RETENTION_DAYS), by the
-     * provider of its asset. */
+     * provider of its asset when it failed, from the per-day counts
+     * migration 009's triggers keep (not a count over the rows). */
     [SQL_METRICS] =
         {"api_metrics",
          "SELECT json_build_object("
@@ -501,9 +541,8 @@ const struct db_stmt api_sql[SQL_COUNT_] = {
          "  FROM (SELECT duration_ms FROM fetcher_cycles WHERE status <> 'running'"
          "   AND duration_ms IS NOT NULL ORDER BY id DESC LIMIT 1000) r),"
          " 'assets_tracked', (SELECT count(*) FROM tracked_assets),"
-         " 'errors', (SELECT json_object_agg(provider, n) FROM (SELECT"
-         "  coalesce(a.provider, 'unknown') AS provider, count(*) AS n FROM price_update_log p"
-         "  LEFT JOIN assets a ON a.id = p.asset_id WHERE NOT p.success GROUP BY 1) e),"
+         " 'errors', (SELECT json_object_agg(provider, n) FROM (SELECT provider, sum(failed) AS n"
+         "  FROM price_update_counts GROUP BY 1 HAVING sum(failed) > 0) e),"
          " 'instances', (SELECT json_agg(json_build_object('id', instance_id, 'queue', queue,"
          "  'detail', detail, 'started_at', extract(epoch FROM started_at)))"
          "  FROM fetcher_instances WHERE " LIVE_INSTANCE "),"
@@ -728,5 +767,7 @@ const struct db_stmt api_sql[SQL_COUNT_] = {
          " SELECT (SELECT count(*) FROM assets), (SELECT count(*) FROM portfolios),"
          " (SELECT count(*) FROM tracked_assets), pg_notify('fetcher_trigger', $2::text)",
          2},
+    /* The log search's own time bound, set around it (apidb.c). */
+    [SQL_SET_TIMEOUT] = {"api_set_timeout", "SELECT set_config('statement_timeout', $1::text, false)", 1},
 };
 // clang-format on

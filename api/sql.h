@@ -22,15 +22,15 @@ enum api_stmt {
     SQL_STATISTICS,     /* $1 live window (s) → one JSON document */
     SQL_LOGS,           /* $1 limit $2 offset $3 level $4 levels[] $5 since $6 until
                            $7 cycle_id $8 q $9 before_id → JSON */
-    SQL_RECENT_UPDATES, /* $1 limit $2 symbol $3 success → JSON */
+    SQL_RECENT_UPDATES, /* $1 limit $2 symbol $3 success $4 before_id → JSON */
     SQL_TRIGGER,        /* $1 payload → pg_notify */
-    SQL_CYCLES,         /* $1 limit $2 offset $3 status → JSON */
+    SQL_CYCLES,         /* $1 limit $2 offset $3 status $4 before_id → JSON */
     SQL_CYCLE,          /* $1 id → JSON or no row */
     SQL_ASSETS,         /* → JSON */
     SQL_PORTFOLIOS,     /* → JSON */
     SQL_QUEUE,          /* $1 live window (s) → JSON */
     SQL_LOGS_FAST,      /* $1 limit $2 offset $3 level $4 levels[] $5 before_id → JSON;
-                           total from fetcher_log_counts (migration 003) */
+                           total from fetcher_log_counts (migrations 003, 009) */
     SQL_TRACK,          /* $1 symbol $2 name $3 type $4 currency $5 provider
                            $6 provider_symbol $7 client $8 exchange
                            → tracked now (0/1), asset JSON */
@@ -81,6 +81,8 @@ enum api_stmt {
                              (NULL: all) $3 intraday (bool) $4 points per symbol $5 range
                              name → JSON */
     SQL_RATE_KNOWN,       /* $1 currency → 1 when a USD rate for it is stored (or USD) */
+    SQL_SET_TIMEOUT,      /* $1 ms → this session's statement_timeout */
+    SQL_LOGS_NARROW,      /* as SQL_LOGS, for cycle_id or q: the matches found first */
     SQL_COUNT_
 };
 

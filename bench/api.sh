@@ -54,6 +54,13 @@ psql() { command psql "$DATABASE_URL" -X -q -v ON_ERROR_STOP=1 "$@"; }
 echo "filling the database…" >&2
 t0=$(date +%s)
 psql <<'SQL'
+-- the day partitions the rows below fall into (migration 009; fetcherd
+-- makes them from today on), so none waits in a default partition
+DO $$ BEGIN
+  PERFORM fetcher_partition_add(t, d::date)
+  FROM generate_series(now() - interval '12 days', now(), '1 day') d,
+       (VALUES ('fetcher_logs'), ('price_update_log')) AS x (t);
+END $$;
 INSERT INTO assets (symbol, name, asset_type, currency, provider, provider_symbol)
   SELECT 'S' || i, 'Stock ' || i, 'stock', 'USD', 'yahoo', 'S' || i FROM generate_series(1, 100) i;
 INSERT INTO tracked_assets (asset_id, last_price_update) SELECT id, now() FROM assets;

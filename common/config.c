@@ -131,6 +131,9 @@ static const struct var vars[] = {
      "fetcher-api serves identical GET answers for this long (ms, Age header); 0 = off"},
     {"API_SSE_MAX_CLIENTS", K_INT, I(api_sse_max_clients), "64", 1, 1024,
      "event streams (/api/fetcher/events) open at once; more get 503"},
+    {"API_LOG_QUERY_TIMEOUT_MS", K_INT, I(api_log_query_timeout_ms), "2000", 10, 60000,
+     "time a log query with q, since/until or cycle_id may take (ms); past it: 503 naming the "
+     "parameter"},
     {"ALERT_WEBHOOK_URL", K_URL_OPT, S(alert_webhook_url), "", 0, 0,
      "fetcher-api posts each alert and its resolution here (its path, query and user are never "
      "logged); unset = alerts are kept and shown, not sent"},

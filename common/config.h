@@ -51,20 +51,21 @@ struct config {
     int64_t coingecko_batch;      /* COINGECKO_BATCH: ids per request */
     /* FETCH_RATE_LIMITS: "yahoo=60,coingecko=10" per minute */
     char rate_limits[256];
-    char staleness[256];         /* FETCH_STALENESS: "stock=10m,bond=1d" */
-    int64_t price_max_age_s;     /* PRICE_MAX_AGE: older quotes are refused */
-    int64_t price_move_warn_pct; /* PRICE_MOVE_WARN_PCT: log moves larger than this */
-    int64_t max_body_bytes;      /* FETCH_MAX_BODY */
-    char instance_id[64];        /* FETCHER_INSTANCE_ID, empty = generated */
-    int64_t write_buffer_rows;   /* WRITE_BUFFER_ROWS: kept while the DB is away */
-    int64_t watchdog_s;          /* WATCHDOG_SECONDS: loop stall before exit */
-    char log_level[16];          /* LOG_LEVEL (stdout) */
-    char dashboard_dir[512];     /* FETCHER_DASHBOARD_DIR, empty = found */
-    char migrations_dir[512];    /* FETCHER_MIGRATIONS_DIR, empty = found */
-    char api_cors_origin[256];   /* API_CORS_ORIGIN, empty = no CORS headers */
-    char api_allowed_hosts[512]; /* API_ALLOWED_HOSTS: Host names served (api/crosssite.h) */
-    int64_t api_cache_ms;        /* API_CACHE_MS: identical GET answers shared, 0 = off */
-    int64_t api_sse_max_clients; /* API_SSE_MAX_CLIENTS: event streams at once */
+    char staleness[256];              /* FETCH_STALENESS: "stock=10m,bond=1d" */
+    int64_t price_max_age_s;          /* PRICE_MAX_AGE: older quotes are refused */
+    int64_t price_move_warn_pct;      /* PRICE_MOVE_WARN_PCT: log moves larger than this */
+    int64_t max_body_bytes;           /* FETCH_MAX_BODY */
+    char instance_id[64];             /* FETCHER_INSTANCE_ID, empty = generated */
+    int64_t write_buffer_rows;        /* WRITE_BUFFER_ROWS: kept while the DB is away */
+    int64_t watchdog_s;               /* WATCHDOG_SECONDS: loop stall before exit */
+    char log_level[16];               /* LOG_LEVEL (stdout) */
+    char dashboard_dir[512];          /* FETCHER_DASHBOARD_DIR, empty = found */
+    char migrations_dir[512];         /* FETCHER_MIGRATIONS_DIR, empty = found */
+    char api_cors_origin[256];        /* API_CORS_ORIGIN, empty = no CORS headers */
+    char api_allowed_hosts[512];      /* API_ALLOWED_HOSTS: Host names served (api/crosssite.h) */
+    int64_t api_cache_ms;             /* API_CACHE_MS: identical GET answers shared, 0 = off */
+    int64_t api_sse_max_clients;      /* API_SSE_MAX_CLIENTS: event streams at once */
+    int64_t api_log_query_timeout_ms; /* API_LOG_QUERY_TIMEOUT_MS: filtered log queries */
 
     /* The second source of each class. */
     char kraken_base_url[512];     /* KRAKEN_BASE_URL: crypto */

@@ -167,6 +167,10 @@ struct hbs_detail {
     int paused;
     int64_t paused_since; /* wall ms; 0 = unknown or not paused */
     int64_t heartbeat_s, skipped_deadlines, cycles_started, write_buffer_rows, rows_dropped;
+    /* several instances on one database (daemon/fleet.h) */
+    const char *fleet_role;   /* "unknown", "solo", "leader", "follower" */
+    const char *fleet_leader; /* the schedule lease's holder as last seen, or null */
+    int64_t fleet_epoch, fleet_shares, fleet_assets, fleet_claims_released;
     int64_t write_buffer_capacity;
     /* the daily-history backfill's round: "backfilling done of total" */
     int backfill_active;

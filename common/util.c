@@ -17,11 +17,24 @@ int64_t util_mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Test hook: FETCHER_TEST_CLOCK_SKEW_MS shifts this process's wall clock,
+ * so a test can run instances whose clocks disagree (the fleet's rules use
+ * the database's clock and must not care). Read once, before main. */
+static int64_t util_skew_ms;
+
+__attribute__((constructor)) static void util_read_skew(void)
+{
+    const char *v = getenv("FETCHER_TEST_CLOCK_SKEW_MS");
+    int64_t ms;
+    if (v != NULL && util_parse_i64(v, -86400000, 86400000, &ms) == 0)
+        util_skew_ms = ms;
+}
+
 int64_t util_wall_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + util_skew_ms;
 }
 
 size_t util_strlcpy(char *dst, const char *src, size_t dstlen)

@@ -147,6 +147,11 @@ static struct asset_list *assets_parse(const PGresult *res)
     return l;
 }
 
+struct asset_list *assets_from_rows(const PGresult *res)
+{
+    return assets_parse(res);
+}
+
 /* ---- answering --------------------------------------------------------- */
 
 /* Runs the callback (unless cancelled) and frees the read. list is a

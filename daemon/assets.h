@@ -49,6 +49,11 @@ void asset_list_release(struct asset_list *l);
  * (a cached list, or named assets): what the rows' last_attempt_at gets. */
 const char *asset_list_checked_at(const struct asset_list *l);
 
+/* The rows of a statement whose first nine columns are
+ * SQL_TRACKED_ASSETS' (the fleet's claims) as a new list, one reference
+ * for the caller; NULL when out of memory. */
+struct asset_list *assets_from_rows(const PGresult *res);
+
 /* The last list and currencies read successfully, kept between cycles. */
 struct asset_cache;
 struct asset_cache *asset_cache_new(void);

@@ -73,6 +73,19 @@ struct work_kind {
      * other sources: the numbered cycles do; an on-demand refresh wants
      * its few prices now. */
     int crosschecks;
+    /* The assets of its list are fetched (the rates of a shared cycle
+     * read the list only for its currencies). */
+    int fetches_assets;
+    /* Portfolios are recalculated when it is written (a shared cycle's
+     * finisher does that once for all its shares: fleet.c). */
+    int recalculates;
+    /* Its start and end are logged as an on-demand refresh's (a share's
+     * are not: the fleet logs the cycle it is part of). */
+    int logs_as_refresh;
+    /* Takes no answer from the queue's cache, however recent: a cycle's
+     * prices are fetched for it. Work someone asked for takes one a few
+     * seconds old (a symbol a running cycle just fetched). */
+    int fresh_only;
 };
 
 static const struct work_kind cyc_kinds[] = {
@@ -82,26 +95,51 @@ static const struct work_kind cyc_kinds[] = {
                       .honours_staleness = 1,
                       .honours_market_hours = 1,
                       .fetches_rates = 1,
-                      .crosschecks = 1},
+                      .crosschecks = 1,
+                      .fetches_assets = 1,
+                      .recalculates = 1,
+                      .fresh_only = 1},
     [WORK_SCHEDULE] = {.trigger = "schedule",
                        .priority = QPRIO_SCHEDULED,
                        .writes_cycle_row = 1,
                        .honours_staleness = 1,
                        .honours_market_hours = 1,
                        .fetches_rates = 1,
-                       .crosschecks = 1},
+                       .crosschecks = 1,
+                       .fetches_assets = 1,
+                       .recalculates = 1,
+                       .fresh_only = 1},
     [WORK_MANUAL] = {.trigger = "manual",
                      .priority = QPRIO_MANUAL,
                      .writes_cycle_row = 1,
                      .fetches_rates = 1,
-                     .crosschecks = 1},
-    [WORK_REFRESH] = {.trigger = "refresh", .priority = QPRIO_ON_DEMAND},
+                     .crosschecks = 1,
+                     .fetches_assets = 1,
+                     .recalculates = 1},
+    [WORK_REFRESH] = {.trigger = "refresh",
+                      .priority = QPRIO_ON_DEMAND,
+                      .fetches_assets = 1,
+                      .recalculates = 1,
+                      .logs_as_refresh = 1},
     /* someone ran it to fetch now: no asset is "fresh enough" */
     [WORK_ONCE] = {.trigger = "once",
                    .priority = QPRIO_SCHEDULED,
                    .writes_cycle_row = 1,
                    .fetches_rates = 1,
-                   .crosschecks = 1},
+                   .crosschecks = 1,
+                   .fetches_assets = 1,
+                   .recalculates = 1,
+                   .fresh_only = 1},
+    /* a chunk of a shared cycle: the plan judged staleness and market
+     * hours, so every asset of a share is fetched */
+    [WORK_SHARE] = {.trigger = "share",
+                    .priority = QPRIO_SCHEDULED,
+                    .fetches_assets = 1,
+                    .fresh_only = 1},
+    [WORK_RATES] = {.trigger = "rates",
+                    .priority = QPRIO_SCHEDULED,
+                    .fetches_rates = 1,
+                    .fresh_only = 1},
 };
 
 /* One cross-check ask: the answer of another source for asset i. */
@@ -135,10 +173,13 @@ struct cycle {
     struct daemon *d;
     const struct work_kind *kind;
     int refs;
-    int64_t seq;     /* 0 for work without a cycle row */
-    int64_t id;      /* fetcher_cycles.id when reserved (cycle_set_id), else 0 */
-    char name[64];   /* how log lines name it: the id, as the dashboard does */
-    char client[64]; /* who asked, for work someone asked for */
+    /* 0 for work without a cycle row; for a shared cycle's work, minus
+     * the fetcher_cycles id (rows and logs name the cycle that way) */
+    int64_t seq;
+    int64_t id;          /* fetcher_cycles.id when reserved (cycle_set_id), else 0 */
+    char name[64];       /* how log lines name it: the id, as the dashboard does */
+    int64_t start_timer; /* a share's deferred start, or 0 */
+    char client[64];     /* who asked, for work someone asked for */
     int64_t started_wall_ms, started_mono_ms;
     uint64_t upstream_at_start; /* fetcher_requests() when it started */
     uint64_t history_at_start;  /* the queue's history_requests then */
@@ -325,15 +366,15 @@ static void cyc_send_progress(struct cycle *c)
  * average buy price used; no exchange rate: left out) — one line per
  * portfolio, not per position — and the totals. To fetcher_logs, so the
  * dashboard shows them. */
-static void cyc_on_recalc_written(int written, const PGresult *res, void *cls)
+static void cyc_log_recalc(struct writer *wr, int64_t ref, const char *name, int written,
+                           const PGresult *res)
 {
-    struct cycle *c = cls;
     if (!written || res == NULL) {
-        writer_log(c->d->writer, LOG_ERROR, c->seq, NULL,
+        writer_log(wr, LOG_ERROR, ref, NULL,
                    "Portfolio recalculation of cycle %s not done: the statement was dropped or "
                    "refused (see fetcherd's output); values stay as they were",
-                   c->name);
-        goto out;
+                   name);
+        return;
     }
     int failed = 0, gapped = 0, n = PQntuples(res);
     for (int i = 0; i < n; i++) {
@@ -344,7 +385,7 @@ static void cyc_on_recalc_written(int written, const PGresult *res, void *cls)
             json_object_object_add(ctx, "portfolio_id", json_object_new_string(pid));
             json_object_object_add(ctx, "error", json_object_new_string(PQgetvalue(res, i, 3)));
             json_object_object_add(ctx, "sqlstate", json_object_new_string(PQgetvalue(res, i, 4)));
-            writer_log(c->d->writer, LOG_ERROR, c->seq, ctx,
+            writer_log(wr, LOG_ERROR, ref, ctx,
                        "Portfolio %s: recalculation failed; its previous values stay", pid);
             continue;
         }
@@ -356,7 +397,7 @@ static void cyc_on_recalc_written(int written, const PGresult *res, void *cls)
         json_object_object_add(ctx, "portfolio_id", json_object_new_string(pid));
         json_object *missing = json_tokener_parse(PQgetvalue(res, i, 2));
         json_object_object_add(ctx, "missing", missing);
-        writer_log(c->d->writer, LOG_WARNING, c->seq, ctx,
+        writer_log(wr, LOG_WARNING, ref, ctx,
                    "Portfolio %s: %lld positions valued without a current price or rate", pid,
                    (long long)gaps);
     }
@@ -365,13 +406,51 @@ static void cyc_on_recalc_written(int written, const PGresult *res, void *cls)
     json_object_object_add(ctx, "updated", json_object_new_int(n - failed));
     json_object_object_add(ctx, "failed", json_object_new_int(failed));
     json_object_object_add(ctx, "with_gaps", json_object_new_int(gapped));
-    writer_log(c->d->writer, failed ? LOG_WARNING : LOG_INFO, c->seq, ctx,
+    writer_log(wr, failed ? LOG_WARNING : LOG_INFO, ref, ctx,
                "Portfolio recalculation done: %d of %d portfolios updated, %d failed", n - failed,
                n, failed);
-out:
+}
+
+static void cyc_on_recalc_written(int written, const PGresult *res, void *cls)
+{
+    struct cycle *c = cls;
+    cyc_log_recalc(c->d->writer, c->seq, c->name, written, res);
     c->recalc_pending--;
     cyc_check_idle(c);
     cycle_release(c);
+}
+
+/* A shared cycle's recalculation: what the log needs outlives the call. */
+struct cyc_recalc {
+    struct writer *wr;
+    int64_t ref;
+    char name[24];
+};
+
+static void cyc_on_fleet_recalc_written(int written, const PGresult *res, void *cls)
+{
+    struct cyc_recalc *r = cls;
+    cyc_log_recalc(r->wr, r->ref, r->name, written, res);
+    free(r);
+}
+
+void cycle_recalculate(struct daemon *d, const char *instance_id, int64_t seq, int64_t cycle_ref)
+{
+    struct cyc_recalc *r = malloc(sizeof *r);
+    if (r == NULL) {
+        log_msg(LOG_ERROR, "cycle: out of memory; portfolios not recalculated");
+        return;
+    }
+    *r = (struct cyc_recalc){d->writer, cycle_ref, ""};
+    snprintf(r->name, sizeof r->name, "%lld", (long long)(cycle_ref < 0 ? -cycle_ref : cycle_ref));
+    char s[24];
+    snprintf(s, sizeof s, "%lld", (long long)seq);
+    const char *params[2] = {instance_id, s};
+    writer_log(d->writer, LOG_INFO, cycle_ref, NULL, "Portfolio recalculation started (cycle %s)",
+               r->name);
+    if (writer_submit(d->writer, WRITE_DATA, SQL_RECALC_PORTFOLIOS, 2, params, 1,
+                      cyc_on_fleet_recalc_written, r) != 0)
+        cyc_on_fleet_recalc_written(0, NULL, r);
 }
 
 static void cyc_on_results_written(int written, const PGresult *res, void *cls)
@@ -497,6 +576,8 @@ static void cyc_log_finish(struct cycle *c, enum cycle_status st, int64_t now_wa
                            int failed)
 {
     double secs = (double)(loop_now(c->d->loop) - c->started_mono_ms) / 1000.0;
+    if (!c->kind->writes_cycle_row && !c->kind->logs_as_refresh)
+        return;
     json_object *ctx = json_object_new_object();
     if (!c->kind->writes_cycle_row) {
         json_object_object_add(ctx, "client", json_object_new_string(c->client));
@@ -681,6 +762,10 @@ static void cyc_finish(struct cycle *c)
     int64_t now_wall = util_wall_ms();
     int ok = 0, failed = 0, cancelled = 0;
     for (size_t i = 0; i < c->n; i++) {
+        /* a share's asset cancelled by shutdown is no result: its claim
+         * goes back to the pool for another instance (fleet_final) */
+        if (c->kind == &cyc_kinds[WORK_SHARE] && c->results[i].kind == QUOTE_CANCELLED)
+            c->results[i].skipped = 1;
         if (c->results[i].skipped)
             continue;
         if (c->results[i].kind == QUOTE_OK)
@@ -707,7 +792,7 @@ static void cyc_finish(struct cycle *c)
     c->results_pending += (int)chunks;
     c->refs += (int)chunks;
     int rates_ok = record_rates(&o, c->rates, c->nrates);
-    if (ok > 0 || rates_ok > 0)
+    if (c->kind->recalculates && (ok > 0 || rates_ok > 0))
         cyc_recalculate(c);
     cyc_log_failures(c);
     cyc_log_finish(c, st, now_wall, ok, failed);
@@ -1074,7 +1159,7 @@ static int cyc_fetch_rate(struct cycle *c, size_t i, int64_t ttl)
 static void cyc_fetch_all(struct cycle *c)
 {
     /* Within one cycle a key is fetched once (coalescing). */
-    int64_t ttl = c->kind->honours_staleness ? 0 : CYCLE_RECENT_ANSWER_MS;
+    int64_t ttl = c->kind->fresh_only ? 0 : CYCLE_RECENT_ANSWER_MS;
     size_t immediate = 0;
     for (size_t i = 0; i < c->n; i++)
         immediate += (size_t)cyc_fetch_asset(c, i, ttl);
@@ -1090,6 +1175,8 @@ static void cyc_fetch_all(struct cycle *c)
 
 static void cyc_log_start(struct cycle *c, const char *note)
 {
+    if (!c->kind->writes_cycle_row && !c->kind->logs_as_refresh)
+        return;
     json_object *ctx = json_object_new_object();
     json_object_object_add(ctx, "assets", json_object_new_int64((int64_t)c->n));
     if (!c->kind->writes_cycle_row) {
@@ -1111,6 +1198,10 @@ static void cyc_log_start(struct cycle *c, const char *note)
 static void cyc_begin(struct cycle *c, struct asset_list *list, const char (*ccy)[4], size_t nccy,
                       const char *note)
 {
+    if (!c->kind->fetches_assets) {
+        asset_list_release(list);
+        list = NULL;
+    }
     c->list = list;
     c->n = asset_list_len(list);
     c->results = c->n ? calloc(c->n, sizeof *c->results) : NULL;
@@ -1154,8 +1245,13 @@ static void cyc_fail_early(struct cycle *c, const char *why)
 {
     c->fetching = 0;
     if (!c->kind->writes_cycle_row) {
-        writer_log(c->d->writer, LOG_ERROR, 0, NULL, "On-demand refresh for %s failed: %s",
-                   c->client, why);
+        if (c->kind->logs_as_refresh)
+            writer_log(c->d->writer, LOG_ERROR, 0, NULL, "On-demand refresh for %s failed: %s",
+                       c->client, why);
+        else
+            writer_log(c->d->writer, LOG_WARNING, c->seq, NULL,
+                       "Exchange rates of cycle %lld not fetched: %s",
+                       (long long)(c->seq < 0 ? -c->seq : c->seq), why);
         c->cb(CYCLE_FAILED, c->cls);
         return;
     }
@@ -1207,6 +1303,55 @@ struct cycle *cycle_start(struct daemon *d, struct asset_cache *ac, int64_t seq,
     if (c == NULL)
         return NULL;
     c->flags = flags;
+    cyc_ref(c); /* held by the read */
+    if (assets_read_tracked(d->loop, d->db, ac, cyc_on_assets, c) == NULL) {
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* A share's list is at hand: its fetching starts from the loop, so that
+ * done never runs inside cycle_start_share. */
+static int64_t cyc_on_share_start(struct loop *l, void *cls)
+{
+    (void)l;
+    struct cycle *c = cls;
+    c->start_timer = 0;
+    struct asset_list *list = c->list;
+    c->list = NULL;
+    cyc_begin(c, list, NULL, 0, NULL);
+    cycle_release(c); /* the timer's reference */
+    return LOOP_TIMER_STOP;
+}
+
+struct cycle *cycle_start_share(struct daemon *d, struct asset_list *list, int64_t cycle_id,
+                                cycle_done_cb done, void *cls)
+{
+    struct cycle *c = cyc_new(d, WORK_SHARE, -cycle_id, done, cls);
+    if (c == NULL) {
+        asset_list_release(list);
+        return NULL;
+    }
+    cycle_set_id(c, cycle_id); /* its log lines name the shared cycle */
+    c->list = list;
+    cyc_ref(c); /* held by the timer */
+    c->start_timer = loop_timer_add(d->loop, 0, cyc_on_share_start, c);
+    if (c->start_timer <= 0) {
+        asset_list_release(list);
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+struct cycle *cycle_start_rates(struct daemon *d, struct asset_cache *ac, int64_t cycle_id,
+                                cycle_done_cb done, void *cls)
+{
+    struct cycle *c = cyc_new(d, WORK_RATES, -cycle_id, done, cls);
+    if (c == NULL)
+        return NULL;
+    cycle_set_id(c, cycle_id);
     cyc_ref(c); /* held by the read */
     if (assets_read_tracked(d->loop, d->db, ac, cyc_on_assets, c) == NULL) {
         free(c);

@@ -51,6 +51,8 @@ enum work_kind_id {
     WORK_MANUAL,   /* trigger-update */
     WORK_REFRESH,  /* an on-demand refresh of named assets */
     WORK_ONCE,     /* the one cycle of fetcherd --once: every tracked asset */
+    WORK_SHARE,    /* a chunk of a cycle the fleet shares (fleet.c) */
+    WORK_RATES,    /* the exchange rates of a shared cycle (its leader) */
 };
 
 struct cycle_progress {
@@ -79,6 +81,25 @@ struct cycle *cycle_start(struct daemon *d, struct asset_cache *ac, int64_t seq,
  * cycle_start. */
 struct cycle *cycle_start_refresh(struct daemon *d, const char *symbols_json, const char *client,
                                   cycle_done_cb done, void *cls);
+/* A share of the fleet's cycle cycle_id (fleet.c): fetches the assets of
+ * list (a reference the share takes over) and records them as that
+ * cycle's, each only while this instance's claim on it holds; no cycle
+ * row, no portfolio recalculation, no exchange rates. An asset cancelled
+ * by shutdown is not recorded (its claim goes back to the pool). Same
+ * ownership and callback contract as cycle_start; done never runs inside
+ * this call. */
+struct cycle *cycle_start_share(struct daemon *d, struct asset_list *list, int64_t cycle_id,
+                                cycle_done_cb done, void *cls);
+/* The exchange rates the fleet's cycle cycle_id needs (its leader fetches
+ * them), reading the tracked assets' currencies through ac (borrowed, as
+ * for cycle_start). Same contract as cycle_start. */
+struct cycle *cycle_start_rates(struct daemon *d, struct asset_cache *ac, int64_t cycle_id,
+                                cycle_done_cb done, void *cls);
+/* Recalculates every portfolio after the cycle (instance_id, seq), and
+ * logs what it found under cycle_ref (a log's cycle: this instance's
+ * number, or minus a fetcher_cycles id). For the instance that finished a
+ * shared cycle; a cycle of one instance does this itself. */
+void cycle_recalculate(struct daemon *d, const char *instance_id, int64_t seq, int64_t cycle_ref);
 /* Gives the cycle the fetcher_cycles.id reserved for it (0: none could
  * be, the database picks one when its row is written); call right after
  * cycle_start, before the loop runs again. Its log lines name it by this

@@ -21,6 +21,7 @@ struct scheduler;
 struct cycle;
 struct staleness;
 struct sources;
+struct fleet;
 struct backfill;
 
 struct daemon {
@@ -30,6 +31,7 @@ struct daemon {
     struct fetch_queue *queue;
     struct fetcher *fetcher;
     struct scheduler *sched;
+    struct fleet *fleet;               /* NULL in a --once run */
     struct backfill *backfill;         /* NULL in a --once run */
     const struct staleness *staleness; /* parsed FETCH_STALENESS */
     const struct sources *sources;     /* parsed FETCH_SOURCES */

@@ -3,6 +3,7 @@
  */
 #include "heartbeat.h"
 #include "backfill.h"
+#include "fleet.h"
 #include "heartbeat_schema.h"
 #include "jbuf.h"
 #include "procstat.h"
@@ -145,7 +146,17 @@ static char *hb_build(struct heartbeat *h, const char *state)
         next = util_wall_ms() + (in > 0 ? in : 0);
     }
     /* A cycle is named only while it is active (fetching, or its writes
-     * pending): an idle daemon has no current cycle. */
+     * pending): an idle daemon has no current cycle. The leader of a fleet
+     * names the shared cycle it planned, with the fleet's progress. */
+    struct fleet_info fi;
+    fleet_get(d->fleet, &fi);
+    if (strcmp(si.progress.phase, "idle") == 0 && fi.open_cycle_id != 0) {
+        si.progress.seq = fi.open_seq;
+        si.progress.phase = "fetching";
+        si.progress.done = (int)fi.open_done;
+        si.progress.total = (int)fi.open_total;
+        si.progress.started_wall_ms = 0;
+    }
     int active = si.progress.seq > 0 && strcmp(si.progress.phase, "idle") != 0;
     struct hbs_row row = {
         .instance_id = d->instance_id,
@@ -180,6 +191,12 @@ static char *hb_build(struct heartbeat *h, const char *state)
         .cycles_started = si.cycles_started,
         .write_buffer_rows = (int64_t)ws.buffered_rows,
         .rows_dropped = (int64_t)ws.dropped_rows,
+        .fleet_role = fi.role_name,
+        .fleet_leader = fi.leader[0] ? fi.leader : NULL,
+        .fleet_epoch = fi.epoch,
+        .fleet_shares = fi.shares_done,
+        .fleet_assets = fi.assets_done,
+        .fleet_claims_released = fi.claims_released,
         .write_buffer_capacity = cfg->write_buffer_rows,
         .stale_types = staleness_type_names,
         .stale_after_s = d->staleness != NULL ? d->staleness->bound_s : NULL,

@@ -19,6 +19,7 @@
 #include "db.h"
 #include "dbconn.h"
 #include "fetch.h"
+#include "fleet.h"
 #include "heartbeat.h"
 #include "log.h"
 #include "loop.h"
@@ -65,7 +66,8 @@
 #define STALE_CHECK_MS 5000
 
 static const char *const listen_channels[] = {"fetcher_trigger", "fetcher_refresh",
-                                              "fetcher_control", "fetcher_backfill", NULL};
+                                              "fetcher_control", "fetcher_backfill",
+                                              "fetcher_work",    NULL};
 
 struct app {
     struct daemon d;
@@ -73,6 +75,7 @@ struct app {
     struct heartbeat *hb;
     struct retention *ret;
     struct scheduler *sched;
+    struct fleet *fleet;
     int sigfd;
     int once_ok;
     size_t rows_lost; /* still buffered at the shutdown deadline */
@@ -166,6 +169,23 @@ static void resume_instance(PGconn *conn)
     PQclear(r);
 }
 
+/* The day partitions of the monitoring tables, before the first write (a
+ * database migrated days ago has none for today yet; its rows would wait
+ * in the default partition). Not fatal: retention's hourly upkeep tries
+ * again from the loop. */
+static void ensure_partitions(PGconn *conn)
+{
+    char ahead[16];
+    snprintf(ahead, sizeof ahead, "%d", RETENTION_DAYS_AHEAD);
+    const char *params[1] = {ahead};
+    PGresult *r = PQexecParams(conn, sql_partitions_ensure, 1, NULL, params, NULL, NULL, 0);
+    if (db_classify(conn, r) != DB_OK) {
+        const char *m = r ? PQresultErrorMessage(r) : PQerrorMessage(conn);
+        log_msg(LOG_WARNING, "partitions: %.200s", m);
+    }
+    PQclear(r);
+}
+
 /* Blocking, before the loop: waits for the database (backoff up to 30 s,
  * interrupted by SIGTERM/SIGINT), then applies pending migrations. */
 static volatile sig_atomic_t early_stop; /* the signal that came, or 0 */
@@ -196,6 +216,8 @@ static int run_migrations(int wait_for_db)
         if (conn != NULL) {
             int applied = 0;
             int rc = migrate_run(conn, dir, &applied, err, sizeof err);
+            if (rc == 0)
+                ensure_partitions(conn);
             if (rc == 0 && cfg->instance_id[0])
                 resume_instance(conn);
             PQfinish(conn);
@@ -242,6 +264,7 @@ static void begin_shutdown(struct app *a, const char *why)
     queue_cancel_all(a->d.queue);
     queue_run(a->d.queue, loop_now(a->d.loop)); /* delivers the cancellations */
     writer_log(a->d.writer, LOG_INFO, 0, NULL, "fetcherd %s stopping (%s)", a->d.instance_id, why);
+    fleet_final(a->fleet); /* after the cancelled shares' rows, before the last heartbeat */
     heartbeat_final(a->hb);
     a->shutdown_deadline = loop_now(a->d.loop) + SHUTDOWN_FLUSH_MS;
     a->shutdown_db_deadline = loop_now(a->d.loop) + SHUTDOWN_DB_GRACE_MS;
@@ -291,6 +314,10 @@ static void on_notify(const char *channel, const char *payload, void *cls)
         return;
     if (strcmp(channel, "fetcher_control") == 0) {
         read_settings(a);
+        return;
+    }
+    if (strcmp(channel, "fetcher_work") == 0) {
+        fleet_on_notify(a->fleet, payload);
         return;
     }
     if (strcmp(channel, "fetcher_backfill") == 0) {
@@ -628,7 +655,11 @@ static int app_run(int once)
         upstream_set_history_sink(a.up, backfill_on_series, d->backfill);
     a.sched = scheduler_new(d, once, start_seq, on_once_done, &a);
     d->sched = a.sched;
-    if (a.sched == NULL || scheduler_setup(a.sched) != 0)
+    /* a --once run fetches alone: it takes no part in the fleet */
+    a.fleet = once ? NULL : fleet_new(d);
+    d->fleet = a.fleet;
+    if (a.sched == NULL || (!once && (a.fleet == NULL || fleet_setup(a.fleet) != 0)) ||
+        scheduler_setup(a.sched) != 0)
         goto out;
     a.hb = heartbeat_setup(d, a.sched);
     scheduler_on_change(a.sched, app_on_cycle_change, &a);
@@ -681,6 +712,7 @@ out:
     writer_free(d->writer);
     heartbeat_free(a.hb);
     backfill_free(d->backfill); /* after every module whose callbacks point into it */
+    fleet_free(a.fleet);
     if (a.sigfd >= 0)
         close(a.sigfd);
     loop_free(d->loop);

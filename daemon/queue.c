@@ -1373,8 +1373,13 @@ void queue_run(struct fetch_queue *q, int64_t now)
 
 void queue_cancel_all(struct fetch_queue *q)
 {
+    queue_cancel_all_why(q, "cancelled: fetcherd is shutting down");
+}
+
+void queue_cancel_all_why(struct fetch_queue *q, const char *why)
+{
     struct quote r = {.kind = QUOTE_CANCELLED};
-    snprintf(r.error, sizeof r.error, "cancelled: fetcherd is shutting down");
+    snprintf(r.error, sizeof r.error, "%s", why);
     while (q->batches) {
         struct queue_batch *b = q->batches;
         if (q->tr.cancel)

@@ -294,6 +294,8 @@ void queue_set_event_cb(struct fetch_queue *q, queue_event_cb cb, void *cls);
 /* Ends every queued and in-flight request; each waiter receives a
  * QUOTE_CANCELLED quote from the next queue_run(). */
 void queue_cancel_all(struct fetch_queue *q);
+/* The same, the quotes' error saying why (copied, truncated to fit). */
+void queue_cancel_all_why(struct fetch_queue *q, const char *why);
 
 /* The batch's provider name, key count and i-th symbol (borrowed until
  * queue_batch_done). */

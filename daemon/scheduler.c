@@ -3,6 +3,7 @@
  */
 #include "scheduler.h"
 #include "deadline.h"
+#include "fleet.h"
 #include "log.h"
 #include "sql.h"
 #include "staleness.h"
@@ -43,6 +44,7 @@ struct scheduler {
     void (*on_change)(void *cls); /* scheduler_on_change */
     void *change_cls;
     int running;
+    int took_over; /* the lease taken over a running fleet: no start-up check */
     int stopped;
     int paused;
     int64_t paused_since;
@@ -86,7 +88,9 @@ static void sched_cycle_name(const struct scheduler *s, char *buf, size_t len)
         snprintf(buf, len, "(seq %lld)", (long long)s->seq);
 }
 
-static void sched_start_cycle(struct scheduler *s, enum work_kind_id kind, int64_t id)
+/* A check's flags and what it asks the database, for a cycle of this
+ * process or one the fleet shares. */
+static unsigned sched_check(struct scheduler *s, enum work_kind_id kind, struct due_params *dp)
 {
     int64_t now = loop_now(s->d->loop);
     unsigned flags = 0;
@@ -101,9 +105,16 @@ static void sched_start_cycle(struct scheduler *s, enum work_kind_id kind, int64
      * check is the interval): what would be due before the next interval
      * is due now, so a start fetches what a start always fetched (with no
      * settings, everything) and a restart does not wait for the grid. */
-    struct due_params dp = s->due;
+    *dp = s->due;
     if (kind == WORK_STARTUP)
-        dp.check_s = 2 * (s->full_ms / 1000);
+        dp->check_s = 2 * (s->full_ms / 1000);
+    return flags;
+}
+
+static void sched_start_cycle(struct scheduler *s, enum work_kind_id kind, int64_t id)
+{
+    struct due_params dp;
+    unsigned flags = sched_check(s, kind, &dp);
     asset_cache_set_due(s->assets, &dp);
     s->seq++;
     s->started++;
@@ -175,6 +186,42 @@ static void sched_run_cycle(struct scheduler *s, enum work_kind_id kind)
     sched_start_cycle(s, kind, sched_take_spare(s));
 }
 
+/* A check the fleet shares: the leader plans it (the cycle's row and its
+ * due assets as work), every instance fetches its share (fleet.c). */
+static void sched_plan_fleet(struct scheduler *s, enum work_kind_id kind)
+{
+    static const char *const triggers[] = {
+        [WORK_STARTUP] = "startup", [WORK_SCHEDULE] = "schedule", [WORK_MANUAL] = "manual"};
+    struct due_params dp;
+    unsigned flags = sched_check(s, kind, &dp);
+    s->seq++;
+    s->started++;
+    s->checks++;
+    if (fleet_plan(s->d->fleet, s->seq, triggers[kind <= WORK_MANUAL ? kind : WORK_SCHEDULE],
+                   kind != WORK_MANUAL, (flags & CYCLE_FULL) != 0, &dp) != 0) {
+        s->seq--;
+        s->started--;
+        writer_log(s->d->writer, LOG_WARNING, 0, NULL,
+                   "A shared cycle could not be planned (the database is away)");
+    }
+}
+
+void scheduler_plan_idle(struct scheduler *s, int64_t seq)
+{
+    /* nothing was due: not a cycle, and its number is the next one's */
+    if (seq == s->seq) {
+        s->seq--;
+        s->started--;
+    }
+}
+
+/* Who acts on a deadline or a trigger now. A --once run is its own: it
+ * runs its one cycle whatever the fleet does. */
+static enum fleet_role sched_role(const struct scheduler *s)
+{
+    return s->once ? FLEET_SOLO : fleet_role(s->d->fleet);
+}
+
 static int64_t sched_on_deadline(struct loop *l, void *cls)
 {
     struct scheduler *s = cls;
@@ -183,13 +230,30 @@ static int64_t sched_on_deadline(struct loop *l, void *cls)
     int64_t now = loop_now(l);
     /* Before the first asset list, a cycle has nothing to fetch without the
      * database: give the connection a moment (it is opened asynchronously
-     * at start) before going ahead and failing that cycle. */
-    if (!s->running && asset_cache_count(s->assets) < 0 && !dbconn_is_up(s->d->db) &&
+     * at start) before going ahead and failing that cycle. Likewise, who
+     * leads is not known before the database first answers. */
+    enum fleet_role role = sched_role(s);
+    if (!s->running &&
+        ((asset_cache_count(s->assets) < 0 && !dbconn_is_up(s->d->db)) || role == FLEET_UNKNOWN) &&
         now - s->deadline < STARTUP_DB_WAIT_MS)
         return 100;
+    enum work_kind_id kind = s->once                            ? WORK_ONCE
+                             : s->started == 0 && !s->took_over ? WORK_STARTUP
+                                                                : WORK_SCHEDULE;
     if (s->paused && !s->once) {
         /* paused deadlines are not "skipped": nobody meant them to run. A
          * --once run is not a scheduled cycle: someone asked for it now. */
+    } else if (role == FLEET_FOLLOWER) {
+        /* the leader's deadline, not ours */
+    } else if (role == FLEET_LEADER && fleet_cycle_open(s->d->fleet)) {
+        s->skipped++;
+        json_object *ctx = json_object_new_object();
+        json_object_object_add(ctx, "skipped_deadlines", json_object_new_int64(s->skipped));
+        writer_log(s->d->writer, LOG_WARNING, 0, ctx,
+                   "The fleet's cycle is still running at the next deadline; skipping this "
+                   "deadline");
+    } else if (role == FLEET_LEADER && !s->running) {
+        sched_plan_fleet(s, kind);
     } else if (s->running) {
         s->skipped++;
         json_object *ctx = json_object_new_object();
@@ -199,7 +263,7 @@ static int64_t sched_on_deadline(struct loop *l, void *cls)
         writer_log(s->d->writer, LOG_WARNING, s->seq, ctx,
                    "Cycle %s still running at the next deadline; skipping this deadline", name);
     } else {
-        sched_run_cycle(s, s->once ? WORK_ONCE : s->started == 0 ? WORK_STARTUP : WORK_SCHEDULE);
+        sched_run_cycle(s, kind);
     }
     if (s->once)
         return LOOP_TIMER_STOP;
@@ -277,6 +341,23 @@ void scheduler_trigger(struct scheduler *s, const char *source)
 {
     if (s->stopped || s->once)
         return;
+    enum fleet_role role = sched_role(s);
+    if (role == FLEET_FOLLOWER) {
+        log_msg(LOG_DEBUG, "Manual trigger from %s: the leader acts on it", source);
+        return;
+    }
+    if (role == FLEET_LEADER && !s->running) {
+        if (fleet_cycle_open(s->d->fleet)) {
+            writer_log(s->d->writer, LOG_INFO, 0, NULL,
+                       "Manual trigger from %s ignored: the fleet's cycle is still running",
+                       source);
+            return;
+        }
+        writer_log(s->d->writer, LOG_INFO, 0, NULL,
+                   "Manual trigger from %s: starting a shared cycle now", source);
+        sched_plan_fleet(s, WORK_MANUAL);
+        return;
+    }
     if (s->running) {
         char name[48];
         sched_cycle_name(s, name, sizeof name);
@@ -299,6 +380,10 @@ void scheduler_refresh(struct scheduler *s, const char *symbols_json, const char
 {
     if (s->stopped)
         return;
+    /* every instance hears the NOTIFY; one fetches, so two refreshes of
+     * a symbol cost one request (the leader's queue coalesces them) */
+    if (sched_role(s) == FLEET_FOLLOWER)
+        return;
     /* The refresh owns itself until its writes are done. */
     cycle_release(cycle_start_refresh(s->d, symbols_json, source, sched_on_refresh_done, s));
 }
@@ -310,6 +395,24 @@ void scheduler_set_paused(struct scheduler *s, int paused, int64_t since_wall_ms
                 paused && s->once ? " (this --once run goes ahead: it is no scheduled cycle)" : "");
     s->paused = paused;
     s->paused_since = paused ? since_wall_ms : 0;
+}
+
+void scheduler_rebase(struct scheduler *s, int64_t since_ms)
+{
+    if (s->stopped || s->once || s->timer <= 0)
+        return;
+    /* What is due is the database's judgement, asset by asset, so the
+     * checks go on as they are; only the next full check (the rates)
+     * continues the fleet's: an interval after its last one. */
+    int64_t now = loop_now(s->d->loop);
+    if (since_ms < s->full_ms) {
+        s->last_full = now - since_ms;
+        s->took_over = 1; /* the fleet has had its start-up */
+        return;
+    }
+    s->last_full = -1; /* a full check now */
+    s->deadline = now;
+    (void)loop_timer_reset(s->d->loop, s->timer, 0);
 }
 
 void scheduler_on_change(struct scheduler *s, void (*fn)(void *cls), void *cls)

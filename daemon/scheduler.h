@@ -14,6 +14,11 @@
  * A deadline that finds a cycle still running is skipped, counted and
  * logged. A manual trigger (NOTIFY fetcher_trigger) starts a cycle now
  * unless one is running.
+ *
+ * With several instances on one database (fleet.h) only the leader's
+ * deadlines and triggers start anything: alone, it runs the cycle itself;
+ * with others alive, the fleet plans a shared cycle instead. A follower's
+ * deadlines pass unused (not counted as skipped).
  */
 #ifndef FETCHER_SCHEDULER_H
 #define FETCHER_SCHEDULER_H
@@ -53,6 +58,16 @@ void scheduler_refresh(struct scheduler *s, const char *symbols_json, const char
  * one cycle of a --once run still run; the heartbeat goes on). since is
  * wall-clock ms. */
 void scheduler_set_paused(struct scheduler *s, int paused, int64_t since_wall_ms);
+/* The fleet's last scheduled cycle started since_ms ago (fleet.c, on
+ * taking the lease): the next full check (rates) comes an interval after
+ * it; since_ms at or beyond FETCH_INTERVAL (INT64_MAX: "never") makes a
+ * full check due now. What each check fetches is the database's judgement
+ * of what is due, so a change of leader neither fetches early nor misses
+ * an asset. */
+void scheduler_rebase(struct scheduler *s, int64_t since_ms);
+/* The fleet's answer to the plan of check seq: nothing was due, so no
+ * cycle (fleet.c); its number is the next one's. */
+void scheduler_plan_idle(struct scheduler *s, int64_t seq);
 /* fn(cls) runs, from the loop, whenever the current cycle's phase changes
  * at its end (fetching done; then its writes done, idle): the heartbeat
  * says so at once rather than at its next tick. */

@@ -7,9 +7,18 @@
 const char sql_resume_instance[] =
     "WITH aborted AS (UPDATE fetcher_cycles SET status = 'aborted', finished_at = now(),"
     "   error = 'fetcherd restarted during the cycle'"
-    " WHERE instance_id = $1 AND status = 'running' RETURNING seq)"
+    " WHERE instance_id = $1 AND status = 'running' AND NOT fleet RETURNING seq)"
     " SELECT COALESCE(max(seq), 0), (SELECT count(*) FROM aborted) FROM fetcher_cycles"
     " WHERE instance_id = $1";
+
+/* An instance (fetcher_instances AS i) is alive for the fleet while its
+ * heartbeat or its last lease renewal (seen_at, not queued behind its
+ * writes) is younger than three of its heartbeat intervals. */
+#define FLEET_ALIVE_I                                                                              \
+    "greatest(i.last_heartbeat, i.seen_at) > now() - make_interval(secs =>"                        \
+    " greatest(3, 3 * COALESCE((i.detail->>'heartbeat_s')::int, 5)))"
+
+const char sql_partitions_ensure[] = "SELECT fetcher_partitions_ensure($1::int)";
 
 const struct db_stmt sql_statements[] = {
     /* The assets a cycle considers: every tracked asset, with where to get
@@ -125,14 +134,26 @@ const struct db_stmt sql_statements[] = {
      * price: logged, no asset_prices row (migration 007). Every success
      * rolls into its market day's close in asset_prices_daily. */
     {SQL_RECORD_UPDATES,
-     "WITH r AS ("
-     "  SELECT r.*, (SELECT a.id FROM assets a WHERE a.id = r.asset_id) AS live_asset"
+     "WITH r0 AS ("
+     "  SELECT r.*, (SELECT a.id FROM assets a WHERE a.id = r.asset_id) AS live_asset,"
+     "    CASE WHEN r.cycle_seq < 0 THEN -r.cycle_seq END AS fleet_cycle"
      "  FROM jsonb_to_recordset($1::jsonb) AS r(asset_id bigint, symbol text, ok boolean,"
      "    price numeric, currency text, price_time timestamptz, error text, duration_ms int,"
      "    instance_id text, seq bigint, price_seq bigint, cycle_seq bigint, ts timestamptz,"
      "    source text, failover_reason text, time_basis text, quoted_currency text, exchange text,"
      "    instrument_type text, exchange_tz text, session_start bigint, session_end bigint,"
      "    gmtoffset int, source_count smallint, crosscheck jsonb, asked timestamptz)"
+     /* a shared cycle's asset (migration 016) is recorded only while its
+      * claim is still ours: a claim given back to the pool meanwhile (we
+      * were paused or cut off) belongs to whoever took it */
+     "), work AS ("
+     "  UPDATE fetcher_work w SET done_at = r0.ts, success = r0.ok FROM r0"
+     "  WHERE w.cycle_id = r0.fleet_cycle AND w.asset_id = r0.asset_id"
+     "    AND w.owner = r0.instance_id AND w.done_at IS NULL"
+     "  RETURNING w.cycle_id, w.asset_id"
+     "), r AS ("
+     "  SELECT * FROM r0 WHERE fleet_cycle IS NULL OR EXISTS (SELECT 1 FROM work"
+     "    WHERE work.cycle_id = r0.fleet_cycle AND work.asset_id = r0.asset_id)"
      "), prices AS ("
      "  INSERT INTO asset_prices (asset_id, price, currency, price_time, fetched_at, source,"
      "    instance_id, seq, price_time_basis, quoted_currency)"
@@ -160,12 +181,12 @@ const struct db_stmt sql_statements[] = {
      "    error, duration_ms, cycle_id, instance_id, seq, price_time, price_time_basis,"
      "    quoted_currency, source, failover_reason, source_count, crosscheck)"
      "  SELECT ts, live_asset, symbol, CASE WHEN ok THEN price END, currency, ok, error,"
-     "    duration_ms, (SELECT c.id FROM fetcher_cycles c"
-     "                  WHERE c.instance_id = r.instance_id AND c.seq = r.cycle_seq),"
+     "    duration_ms, COALESCE(r.fleet_cycle, (SELECT c.id FROM fetcher_cycles c"
+     "                  WHERE c.instance_id = r.instance_id AND c.seq = r.cycle_seq)),"
      "    instance_id, seq, CASE WHEN ok THEN price_time END, CASE WHEN ok THEN time_basis END,"
      "    CASE WHEN ok THEN quoted_currency END, source, failover_reason, source_count,"
      "    crosscheck"
-     "  FROM r ON CONFLICT (instance_id, seq) DO NOTHING"
+     "  FROM r ON CONFLICT (instance_id, seq, \"timestamp\") DO NOTHING"
      "  RETURNING cycle_id, success"
      /* what the provider says about the listing, written only when it
       * changed (the trading period does daily), so assets rows do not churn */
@@ -202,11 +223,11 @@ const struct db_stmt sql_statements[] = {
      "  INSERT INTO fetcher_logs (\"timestamp\", level, message, context, instance_id, seq,"
      "    cycle_id)"
      "  SELECT r.ts, r.level, r.message, r.context, r.instance_id, r.seq,"
-     "    (SELECT c.id FROM fetcher_cycles c"
-     "     WHERE c.instance_id = r.instance_id AND c.seq = r.cycle_seq)"
+     "    CASE WHEN r.cycle_seq < 0 THEN -r.cycle_seq ELSE (SELECT c.id FROM fetcher_cycles c"
+     "     WHERE c.instance_id = r.instance_id AND c.seq = r.cycle_seq) END"
      "  FROM jsonb_to_recordset($1::jsonb) AS r(ts timestamptz, level text, message text,"
      "    context jsonb, instance_id text, seq bigint, cycle_seq bigint)"
-     "  ON CONFLICT (instance_id, seq) DO NOTHING"
+     "  ON CONFLICT (instance_id, seq, \"timestamp\") DO NOTHING"
      "  RETURNING id, level, message, cycle_id)"
      " SELECT pg_notify('fetcher_events', json_build_object('type', 'log', 'id', id,"
      "   'level', level, 'message', left(message, 2000), 'cycle_id', cycle_id)::text)"
@@ -267,11 +288,13 @@ const struct db_stmt sql_statements[] = {
 
     /* Cycles left 'running' by instances that stopped heartbeating
      * (killed, crashed) are marked aborted: at start and periodically. An
-     * instance is dead after three of its own heartbeat intervals. */
+     * instance is dead after three of its own heartbeat intervals. A cycle
+     * the fleet shares is not aborted: its work goes back to the pool and
+     * the fleet finishes it (SQL_FLEET_REAP). */
     {SQL_ABORT_STALE,
      "UPDATE fetcher_cycles c SET status = 'aborted', finished_at = now(),"
      "   error = 'fetcherd stopped during the cycle (killed or crashed)'"
-     " WHERE c.status = 'running' AND c.instance_id <> $1"
+     " WHERE c.status = 'running' AND c.instance_id <> $1 AND NOT c.fleet"
      "   AND NOT EXISTS (SELECT 1 FROM fetcher_instances i"
      "     WHERE i.instance_id = c.instance_id AND i.state = 'running'"
      "       AND i.last_heartbeat > now() - make_interval(secs =>"
@@ -280,16 +303,243 @@ const struct db_stmt sql_statements[] = {
      " RETURNING c.id, c.instance_id",
      1},
 
-    /* Retention: at most $2 rows per statement, oldest first, so no delete
-     * holds locks long enough to slow the API; repeated until done. */
+    /* ---- the fleet (fleet.c, migration 016) ---- */
+
+    /* Takes or renews the schedule lease ($3: whether to try), judged by
+     * the database's clock; and what an instance needs to know of the
+     * fleet: the lease's epoch if it is ours, how many other instances are
+     * alive, how long ago the last scheduled cycle that ran (or a shared one
+     * still running; not one its dead instance left) started, the open
+     * shared cycle and its progress, who holds the lease, and how many
+     * claims are under our name. */
+    {SQL_FLEET_LEASE,
+     "WITH seen AS ("
+     "  UPDATE fetcher_instances SET seen_at = now() WHERE instance_id = $1"
+     "), l AS ("
+     "  UPDATE fetcher_lease SET"
+     "    epoch = epoch + CASE WHEN holder IS DISTINCT FROM $1 THEN 1 ELSE 0 END,"
+     "    acquired_at = CASE WHEN holder IS DISTINCT FROM $1 THEN now() ELSE acquired_at END,"
+     "    holder = $1, expires_at = now() + make_interval(secs => $2::int)"
+     "  WHERE name = 'schedule' AND $3::boolean"
+     "    AND (holder = $1 OR holder IS NULL OR expires_at <= now())"
+     "  RETURNING epoch"
+     "), open AS ("
+     "  SELECT id, seq FROM fetcher_cycles WHERE fleet AND status = 'running'"
+     "  ORDER BY id DESC LIMIT 1"
+     ")"
+     " SELECT (SELECT epoch FROM l),"
+     "   (SELECT count(*) FROM fetcher_instances i WHERE i.instance_id <> $1"
+     "     AND i.state = 'running' AND " FLEET_ALIVE_I "),"
+     "   (SELECT (extract(epoch FROM now() - max(started_at)) * 1000)::bigint"
+     "     FROM fetcher_cycles WHERE trigger IN ('startup', 'schedule')"
+     "       AND (status IN ('succeeded', 'partial', 'failed')"
+     "         OR (fleet AND status = 'running'))),"
+     "   (SELECT id FROM open),"
+     "   (SELECT count(*) FROM fetcher_work WHERE cycle_id = (SELECT id FROM open)),"
+     "   (SELECT count(*) FROM fetcher_work WHERE cycle_id = (SELECT id FROM open)"
+     "      AND done_at IS NOT NULL),"
+     "   COALESCE((SELECT $1 FROM l), (SELECT holder FROM fetcher_lease"
+     "      WHERE name = 'schedule' AND expires_at > now())),"
+     "   (SELECT seq FROM open),"
+     /* claims under our name not yet done: while we heartbeat nobody
+      * else returns them, so fleet.c gives back those no share of ours
+      * is working on */
+     "   (SELECT count(*) FROM fetcher_work WHERE owner = $1 AND done_at IS NULL)",
+     3},
+
+    /* Given back when an instance stops, so the next takes over at once. */
+    {SQL_FLEET_LEASE_RELEASE,
+     "UPDATE fetcher_lease SET holder = NULL, expires_at = now()"
+     " WHERE name = 'schedule' AND holder = $1",
+     1},
+
+    /* The leader's check: what is due (fetcher_due_assets, migration 010,
+     * with the due parameters of the check, or everything for a manual
+     * trigger), and when something is (or the check is full), the cycle's
+     * row and one fetcher_work row per due asset, in one statement; then
+     * the fleet is told. Only while the lease is still ours: a plan that
+     * waited behind other writes must not open a cycle beside a new
+     * leader's. One row: the cycle's id (NULL: none), the assets due,
+     * whether the lease held. */
+    {SQL_FLEET_PLAN,
+     "WITH r AS ("
+     "  SELECT * FROM jsonb_to_record($1::jsonb) AS r(instance_id text, seq bigint, trigger text,"
+     "    check_s int, bounds jsonb, default_s int, market_hours boolean, honour boolean,"
+     "    full_check boolean)"
+     "), lease AS ("
+     "  SELECT EXISTS (SELECT 1 FROM fetcher_lease l, r WHERE l.name = 'schedule'"
+     "    AND l.holder = r.instance_id AND l.expires_at > now()) AS ok"
+     "), d AS ("
+     "  SELECT d.* FROM r, fetcher_due_assets(fetcher_now(), r.check_s, r.bounds, r.default_s,"
+     "    r.market_hours) d"
+     "), due AS ("
+     "  SELECT d.asset_id AS id, a.provider FROM r, d JOIN assets a ON a.id = d.asset_id"
+     "  WHERE NOT r.honour OR d.due"
+     "), c AS ("
+     "  INSERT INTO fetcher_cycles (instance_id, seq, trigger, status, started_at, assets_total,"
+     "    assets_skipped, assets_market_closed, fleet)"
+     "  SELECT r.instance_id, r.seq, r.trigger, 'running', now(), (SELECT count(*) FROM d),"
+     "    (SELECT count(*) FROM d) - (SELECT count(*) FROM due),"
+     "    CASE WHEN r.honour THEN (SELECT count(*) FROM d WHERE d.market_closed) ELSE 0 END, true"
+     "  FROM r WHERE (SELECT ok FROM lease) AND (r.full_check OR EXISTS (SELECT 1 FROM due))"
+     "  ON CONFLICT (instance_id, seq) DO NOTHING"
+     "  RETURNING id, instance_id, seq, trigger, assets_total, started_at"
+     "), w AS ("
+     "  INSERT INTO fetcher_work (cycle_id, asset_id, provider)"
+     "  SELECT c.id, due.id, due.provider FROM c CROSS JOIN due"
+     ")"
+     " SELECT (SELECT id FROM c), (SELECT count(*) FROM due), (SELECT ok FROM lease),"
+     "   (SELECT pg_notify('fetcher_events', json_build_object('type', 'cycle_started',"
+     "     'cycle_id', c.id, 'instance_id', c.instance_id, 'seq', c.seq, 'trigger', c.trigger,"
+     "     'total', c.assets_total, 'started_at', c.started_at, 'fleet', true)::text) FROM c),"
+     "   (SELECT pg_notify('fetcher_work', c.id::text) FROM c)",
+     1},
+
+    /* A chunk of work: open rows of one provider of the oldest open
+     * cycle, skipping rows another instance is claiming this instant. Its
+     * size: the provider's batch ($2: {"yahoo": 20, …}) times up to $3,
+     * but no more than an even split of what is open among the $4 live
+     * instances, so a small cycle is still shared by all of them. An
+     * asset deleted since the plan is done at once. Columns as
+     * SQL_TRACKED_ASSETS' (every asset due: the plan judged), then the
+     * cycle's id, instance and number. */
+    {SQL_FLEET_CLAIM,
+     "WITH p AS ("
+     "  SELECT cycle_id, provider FROM fetcher_work WHERE owner IS NULL AND done_at IS NULL"
+     "  ORDER BY cycle_id, provider, asset_id LIMIT 1 FOR UPDATE SKIP LOCKED"
+     /* one cycle and provider, given as values (not a join), and the rows
+      * to update named by key: both read fetcher_work_open and the primary
+      * key from where they start, however large the cycle */
+     "), pick AS ("
+     "  SELECT w.asset_id FROM fetcher_work w"
+     "  WHERE w.cycle_id = (SELECT cycle_id FROM p) AND w.provider = (SELECT provider FROM p)"
+     "    AND w.owner IS NULL AND w.done_at IS NULL ORDER BY w.asset_id"
+     /* what is open is counted only up to the most a chunk could be */
+     "  LIMIT (SELECT least(b * $3::int, greatest(b, ceil((SELECT count(*) FROM (SELECT 1"
+     "      FROM fetcher_work o WHERE o.cycle_id = p.cycle_id AND o.provider = p.provider"
+     "        AND o.owner IS NULL AND o.done_at IS NULL LIMIT b * $3::int * $4::int) x)"
+     "      ::numeric / $4::int)::int))"
+     "    FROM p, COALESCE(($2::jsonb ->> p.provider)::int, 20) AS b)"
+     "  FOR UPDATE SKIP LOCKED"
+     "), cl AS ("
+     "  UPDATE fetcher_work w SET owner = $1, claimed_at = now(),"
+     "    done_at = CASE WHEN EXISTS (SELECT 1 FROM assets a WHERE a.id = w.asset_id)"
+     "      THEN NULL ELSE now() END"
+     "  WHERE w.cycle_id = (SELECT cycle_id FROM p)"
+     "    AND w.asset_id = ANY (ARRAY(SELECT asset_id FROM pick))"
+     "  RETURNING w.cycle_id, w.asset_id"
+     ")"
+     " SELECT a.id, a.symbol, a.asset_type, a.currency, a.provider, a.provider_symbol,"
+     "   COALESCE(extract(epoch FROM now() - t.last_price_update)::bigint, -1),"
+     "   (SELECT ap.price FROM asset_prices ap WHERE ap.asset_id = a.id"
+     "    ORDER BY ap.fetched_at DESC LIMIT 1), COALESCE(array_to_string(a.sources, ','), ''),"
+     "   true, false,"
+     "   to_char(fetcher_now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), false,"
+     "   cl.cycle_id, c.instance_id, c.seq"
+     " FROM cl JOIN assets a ON a.id = cl.asset_id"
+     "   LEFT JOIN tracked_assets t ON t.asset_id = a.id"
+     "   LEFT JOIN fetcher_cycles c ON c.id = cl.cycle_id"
+     " ORDER BY a.id",
+     4},
+
+    /* After a chunk's rows are written ($2: the requests it cost): the
+     * cycle is finished by whoever finds no open work left, with the
+     * counts of its work rows, which then go. Run after every chunk by
+     * the instance that wrote it; a race of two finds one of them last. */
+    {SQL_FLEET_FINISH,
+     /* Open work is looked for in the two partial indexes (unclaimed by
+      * cycle; claimed, a few batches per instance); the cycle's rows are
+      * counted only when there is none, so the check after each chunk
+      * does not read the whole cycle. */
+     "WITH o AS ("
+     "  SELECT COALESCE((SELECT true FROM fetcher_work WHERE cycle_id = $1::bigint"
+     "      AND owner IS NULL AND done_at IS NULL ORDER BY cycle_id, provider, asset_id LIMIT 1),"
+     "    (SELECT true FROM fetcher_work WHERE owner IS NOT NULL AND done_at IS NULL"
+     "      AND cycle_id = $1::bigint ORDER BY owner LIMIT 1), false) AS open"
+     "), s AS ("
+     "  SELECT count(*) FILTER (WHERE success) AS ok, count(*) FILTER (WHERE NOT success)"
+     "    AS failed, (SELECT open FROM o) AS open,"
+     "    array_agg(DISTINCT owner ORDER BY owner) FILTER (WHERE success IS NOT NULL) AS inst"
+     "  FROM fetcher_work WHERE cycle_id = $1::bigint AND NOT (SELECT open FROM o)"
+     "), req AS ("
+     "  UPDATE fetcher_cycles c SET upstream_requests = c.upstream_requests + $2::int"
+     "  FROM s WHERE c.id = $1::bigint AND s.open AND $2::int > 0"
+     "), fin AS ("
+     "  UPDATE fetcher_cycles c SET status = CASE WHEN s.failed = 0 THEN 'succeeded'"
+     "      WHEN s.ok > 0 THEN 'partial' ELSE 'failed' END,"
+     "    finished_at = now(),"
+     "    duration_ms = (extract(epoch FROM now() - c.started_at) * 1000)::int,"
+     "    assets_succeeded = s.ok, assets_failed = s.failed, instances = s.inst,"
+     "    upstream_requests = c.upstream_requests + $2::int"
+     "  FROM s WHERE c.id = $1::bigint AND c.status = 'running' AND NOT s.open"
+     "  RETURNING c.id, c.instance_id, c.seq, c.status, c.assets_succeeded, c.assets_failed,"
+     "    c.assets_skipped, c.duration_ms, c.assets_total, c.upstream_requests, c.instances"
+     "), del AS ("
+     "  DELETE FROM fetcher_work WHERE cycle_id IN (SELECT id FROM fin)"
+     ")"
+     " SELECT id, instance_id, seq, status, assets_succeeded, assets_failed, assets_total,"
+     "   duration_ms, upstream_requests, array_to_string(instances, ','),"
+     "   pg_notify('fetcher_events', json_build_object('type', 'cycle_finished',"
+     "   'cycle_id', id, 'instance_id', instance_id, 'seq', seq, 'status', status,"
+     "   'assets_succeeded', assets_succeeded, 'assets_failed', assets_failed,"
+     "   'assets_skipped', assets_skipped, 'duration_ms', duration_ms, 'fleet', true)::text),"
+     "   pg_notify('fetcher_work', 'finished ' || id)"
+     " FROM fin",
+     2},
+
+    /* Every heartbeat interval, by every instance (it is idempotent): the
+     * claims of instances no longer alive (FLEET_ALIVE_I) go back to the
+     * pool, and shared cycles left with no open work (their finisher died
+     * between its two statements) are named for finishing. */
+    {SQL_FLEET_REAP,
+     "WITH old AS ("
+     "  SELECT w.cycle_id, w.asset_id, w.owner FROM fetcher_work w"
+     "  WHERE w.owner IS NOT NULL AND w.done_at IS NULL AND NOT EXISTS ("
+     "    SELECT 1 FROM fetcher_instances i WHERE i.instance_id = w.owner"
+     "      AND i.state = 'running' AND " FLEET_ALIVE_I ")"
+     "  FOR UPDATE OF w SKIP LOCKED"
+     "), dead AS ("
+     "  UPDATE fetcher_work w SET owner = NULL, claimed_at = NULL FROM old"
+     "  WHERE w.cycle_id = old.cycle_id AND w.asset_id = old.asset_id"
+     "    AND w.owner = old.owner"
+     "    AND w.done_at IS NULL"
+     "  RETURNING w.cycle_id, old.owner"
+     ")"
+     " SELECT 'released', cycle_id, owner, count(*),"
+     "   pg_notify('fetcher_work', cycle_id::text)::text"
+     " FROM dead GROUP BY cycle_id, owner"
+     " UNION ALL"
+     " SELECT 'finish', c.id, NULL, 0, NULL FROM fetcher_cycles c"
+     " WHERE c.fleet AND c.status = 'running' AND NOT EXISTS (SELECT 1 FROM fetcher_work w"
+     "   WHERE w.cycle_id = c.id AND w.done_at IS NULL)",
+     0},
+
+    /* On the way out, and when idle with claims under our name that no
+     * share of ours works on (fleet.c): the claims not yet done go back
+     * to the pool. */
+    {SQL_FLEET_RELEASE_MINE,
+     "WITH x AS (UPDATE fetcher_work SET owner = NULL, claimed_at = NULL"
+     "  WHERE owner = $1 AND done_at IS NULL RETURNING cycle_id)"
+     " SELECT count(*), max(pg_notify('fetcher_work', 'released')::text) FROM x",
+     1},
+
+    /* Partitions (migration 009): today's and $1 days ahead, created if
+     * missing, and the days of any row waiting in a default partition.
+     * Several fetcherd may run it at once (an advisory lock inside). */
+    {SQL_PARTITIONS_ENSURE, sql_partitions_ensure, 1},
+    /* Retention of the partitioned tables: every day partition whose whole
+     * (UTC) day is older than now - $1 days is dropped; never a DELETE.
+     * $2 is "now" (NULL: the database's), so tests can fix the clock. The
+     * answer is the number of rows that went. */
     {SQL_RETAIN_LOGS,
-     "DELETE FROM fetcher_logs WHERE id IN (SELECT id FROM fetcher_logs"
-     "  WHERE \"timestamp\" < now() - make_interval(days => $1::int) ORDER BY id LIMIT $2::int)",
+     "SELECT fetcher_partitions_drop('fetcher_logs', $1::int, COALESCE($2::timestamptz, now()))",
      2},
     {SQL_RETAIN_UPDATES,
-     "DELETE FROM price_update_log WHERE id IN (SELECT id FROM price_update_log"
-     "  WHERE \"timestamp\" < now() - make_interval(days => $1::int) ORDER BY id LIMIT $2::int)",
+     "SELECT fetcher_partitions_drop('price_update_log', $1::int,"
+     " COALESCE($2::timestamptz, now()))",
      2},
+    /* Statistics grow with time, not with assets (~1,600 rows a day): at
+     * most $2 rows per statement, oldest first, repeated until done. */
     {SQL_RETAIN_STATS,
      "DELETE FROM fetcher_statistics WHERE id IN (SELECT id FROM fetcher_statistics"
      "  WHERE recorded_at < now() - make_interval(days => $1::int) ORDER BY id LIMIT $2::int)",

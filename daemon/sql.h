@@ -28,6 +28,14 @@
 #define SQL_PERSIST_STATS "persist_stats"
 #define SQL_HEARTBEAT "heartbeat"
 #define SQL_ABORT_STALE "abort_stale_cycles"
+#define SQL_FLEET_LEASE "fleet_lease"
+#define SQL_FLEET_LEASE_RELEASE "fleet_lease_release"
+#define SQL_FLEET_PLAN "fleet_plan"
+#define SQL_FLEET_CLAIM "fleet_claim"
+#define SQL_FLEET_FINISH "fleet_finish"
+#define SQL_FLEET_REAP "fleet_reap"
+#define SQL_FLEET_RELEASE_MINE "fleet_release_mine"
+#define SQL_PARTITIONS_ENSURE "partitions_ensure"
 #define SQL_RETAIN_LOGS "retain_logs"
 #define SQL_RETAIN_UPDATES "retain_updates"
 #define SQL_RETAIN_STATS "retain_stats"
@@ -40,6 +48,9 @@
  * is fixed: the instance's cycles left 'running' by its previous life are
  * aborted, and its cycle numbers continue after the last one ($1 = id). */
 extern const char sql_resume_instance[];
+/* Run once at start (blocking, before the loop), and hourly from the
+ * loop as SQL_PARTITIONS_ENSURE: $1 = days ahead. */
+extern const char sql_partitions_ensure[];
 
 extern const struct db_stmt sql_statements[];
 extern const size_t sql_statement_count;

@@ -324,11 +324,18 @@ async function togglePause() {
   }
 }
 
+const ROLE_HELP = {
+  solo: 'The only live instance: it runs every cycle itself',
+  leader: 'Holds the schedule lease: it plans the cycles the instances share',
+  follower: 'Takes its share of the cycles the leader plans',
+  unknown: 'Has not yet heard from the database who leads',
+};
+
 function renderInstances(list) {
   const body = $('#instances-body');
   clear(body);
   if (!Array.isArray(list) || !list.length) {
-    body.append(h('tr', null, h('td', { colspan: 6, class: 'muted' }, 'No daemon instance has reported yet.')));
+    body.append(h('tr', null, h('td', { colspan: 8, class: 'muted' }, 'No daemon instance has reported yet.')));
     return;
   }
   for (const i of list) {
@@ -339,7 +346,11 @@ function renderInstances(list) {
       h('td', { class: 'mono' }, String(i.pid ?? '—')),
       h('td', null, timeEl(i.started_at, { rel: false })),
       h('td', { title: i.last_heartbeat ? fmtExact(parseTime(i.last_heartbeat)) : '' }, age || '—'),
-      h('td', null, h('span', { class: 'pill pill-small', dataset: { status: i.status || '' } }, capitalize(i.status || 'unknown')))));
+      h('td', null, h('span', { class: 'pill pill-small', dataset: { status: i.status || '' } }, capitalize(i.status || 'unknown'))),
+      // several instances on one database: who leads the schedule, and how
+      // many assets each recorded in the last finished cycle
+      h('td', { dataset: { testid: 'instance-role' }, title: ROLE_HELP[i.role] || '' }, i.role ? capitalize(i.role) : '—'),
+      h('td', { class: 'num', dataset: { testid: 'instance-share' } }, isNum(i.share) ? String(i.share) : '—')));
   }
 }
 

@@ -56,7 +56,9 @@ for bdir in "$@"; do
     rm -rf "$log"; mkdir -p "$log"
     export TEST_LOG_DIR=$log TEST_NAME=$name TEST_LABEL=$label
     start=$(date +%s)
-    timeout --signal=TERM --kill-after=10 "${TEST_TIMEOUT:-600}" bash "$t" >"$log/output.txt" 2>&1
+    # A suite may need longer than 600 s: a line "# test-timeout: N" in it.
+    tmo=$(sed -n 's/^# test-timeout: \([0-9][0-9]*\)$/\1/p' "$t" | head -1)
+    timeout --signal=TERM --kill-after=10 "${TEST_TIMEOUT:-${tmo:-600}}" bash "$t" >"$log/output.txt" 2>&1
     rc=$?
     line=$(grep -E '^RESULT [0-9]+ [0-9]+ [0-9]+$' "$log/output.txt" | tail -1)
     read -r _ p f s <<<"${line:-RESULT 0 0 0}"

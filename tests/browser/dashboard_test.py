@@ -299,6 +299,25 @@ def test_values(drv):
         skip('first recent update symbol equals the API', 'the API has no updates yet')
         check('empty updates table says so', q(drv, 'updates-table') and drv.find_element(By.ID, 'updates-empty').is_displayed())
 
+    # the instances table tells each instance's role in the fleet and its share
+    want = [(str(i.get('instance_id')), (i.get('role') or '—').lower(),
+             str(i['share']) if isinstance(i.get('share'), int) else '—')
+            for i in st.get('instances') or []]
+    def shown():
+        return [(r.find_elements(By.CSS_SELECTOR, 'td')[0].text,
+                 q(drv, 'instance-role', r).text.lower(), q(drv, 'instance-share', r).text)
+                for r in qa(drv, 'instance-row')]
+    same_as_api(drv, 'instances table shows each instance with its role and share as the API',
+                lambda: [(str(i.get('instance_id')), (i.get('role') or '—').lower(),
+                          str(i['share']) if isinstance(i.get('share'), int) else '—')
+                         for i in api('/api/fetcher/status')[1].get('instances') or []],
+                shown)
+    if EXPECT_DAEMON:
+        check('a live instance says what it is to the fleet (solo, leader or follower)',
+              any(w[1] in ('solo', 'leader', 'follower') for w in want), str(want))
+    else:
+        skip('a live instance says what it is to the fleet', DAEMON_SKIP)
+
     nxt = st.get('next_update_in_seconds')
     if isinstance(nxt, (int, float)) and nxt > 3:
         a = q(drv, 'next-update').text
@@ -387,6 +406,15 @@ def test_logs(drv):
         want_ids = [str(l['id']) for l in older.get('logs', [])]
         check('"Older" shows the next page of logs', res and ids[:3] == want_ids[:3] and first_id not in ids,
               f'range {q(drv, "logs-range").text!r}, ids {ids[:3]} want {want_ids[:3]}')
+        # by the keyset cursor, which the page's URL keeps: reloading it
+        # shows the same page
+        h = drv.execute_script('return location.hash')
+        check('"Older" pages by the cursor (before_id in the URL, no offset)',
+              'before_id=' in h and 'offset=' not in h, h)
+        load(drv, f'{API}/{h}')
+        res = wait_until(lambda: [r.get_attribute('data-id') for r in log_rows(drv)][:3] == want_ids[:3], 10)
+        check('the cursor link shows the same older page', res and q(drv, 'logs-range').text.startswith(f'{PAGE + 1}'),
+              f'{h}: ids {[r.get_attribute("data-id") for r in log_rows(drv)][:3]}')
         q(drv, 'logs-newer').click()
         res = wait_until(lambda: q(drv, 'logs-range').text.startswith('1'), 10)
         check('"Newer" goes back to the newest page', res and log_rows(drv) and q(drv, 'logs-newer').get_attribute('disabled') is not None)

@@ -331,6 +331,12 @@ req "$L?q=NEEDLE" >/dev/null
 check_eq "q: case-insensitive substring" "1 7" "$(jqb '"\(.total) \(.logs[0].id)"')"
 req "$L?q=100%25" >/dev/null
 check_eq "q: % is literal, not a wildcard" 0 "$(jqb .total)"
+req "$L?q=message_1" >/dev/null
+check_eq "q: _ is literal, not a wildcard" 0 "$(jqb .total)"
+req "$L?q=e%5C" >/dev/null
+check_eq "q: a backslash is literal (no escape of what follows)" 0 "$(jqb .total)"
+req "$L?q=MESSAGE%202" >/dev/null
+check_eq "q: a small total is exact and says so" "7 true" "$(jqb '"\(.total) \(.total_exact)"')"
 req "$L?before_id=10&limit=3" >/dev/null
 check_eq "before_id cursor" "9 8 7" "$(jqb '[.logs[].id] | join(" ")')"
 check_eq "next_before_id" 7 "$(jqb .next_before_id)"
@@ -355,6 +361,18 @@ check_eq "success=false" "6 3" "$(jqb '[.updates[].id] | join(" ")')"
 req "$R?success=true&symbol=BBB&limit=1" >/dev/null
 check_eq "success + symbol + limit" "8" "$(jqb '[.updates[].id] | join(" ")')"
 check_eq "symbol=a b → 400" "400 symbol" "$(req "$R?symbol=a%20b") $(jqb .parameter)"
+# keyset pages: next_before_id names the next page, the last page has none
+req "$R?limit=3" >/dev/null
+check_eq "recent-updates: first page and its cursor" "8 7 6 6" "$(jqb '"\([.updates[].id] | join(" ")) \(.next_before_id)"')"
+req "$R?limit=3&before_id=$(jqb .next_before_id)" >/dev/null
+check_eq "recent-updates: the cursor continues" "5 4 3 3" "$(jqb '"\([.updates[].id] | join(" ")) \(.next_before_id)"')"
+req "$R?limit=3&before_id=3" >/dev/null
+check_eq "recent-updates: last page, no cursor" "2 1 null" "$(jqb '"\([.updates[].id] | join(" ")) \(.next_before_id)"')"
+req "$R?success=false&before_id=6" >/dev/null
+check_eq "recent-updates: cursor with a filter" "3" "$(jqb '[.updates[].id] | join(" ")')"
+for bad in before_id=0 before_id=x before_id=-1; do
+  check_eq "recent-updates?$bad → 400 before_id" "400 before_id" "$(req "$R?$bad") $(jqb .parameter)"
+done
 check_eq "success=maybe → 400" "400 success" "$(req "$R?success=maybe") $(jqb .parameter)"
 
 # --- cycles, cycles/{id} --------------------------------------------------------------------
@@ -367,6 +385,13 @@ req "$C?limit=2&offset=1" >/dev/null
 check_eq "cycles paging" "6 5 7 2 1" "$(jqb '"\([.cycles[].id] | join(" ")) \(.total) \(.limit) \(.offset)"')"
 req "$C?status=FAILED" >/dev/null
 check_eq "cycles status filter" "1 4" "$(jqb '"\(.total) \(.cycles[0].id)"')"
+req "$C?limit=3&before_id=7" >/dev/null
+check_eq "cycles: keyset page and cursor" "6 5 4 4 7" "$(jqb '"\([.cycles[].id] | join(" ")) \(.next_before_id) \(.total)"')"
+req "$C?limit=3&before_id=$(jqb .next_before_id)" >/dev/null
+check_eq "cycles: the cursor continues to the end" "3 2 1 1" "$(jqb '"\([.cycles[].id] | join(" ")) \(.next_before_id)"')"
+req "$C?limit=3&before_id=2" >/dev/null
+check_eq "cycles: last page, no cursor" "1 null" "$(jqb '"\([.cycles[].id] | join(" ")) \(.next_before_id)"')"
+check_eq "cycles before_id=abc → 400" "400 before_id" "$(req "$C?before_id=abc") $(jqb .parameter)"
 check_eq "cycles status=bogus → 400" "400 status" "$(req "$C?status=bogus") $(jqb .parameter)"
 check_eq "cycles limit=0 → 400" "400 limit" "$(req "$C?limit=0") $(jqb .parameter)"
 check_eq "cycles/6 200" 200 "$(req "$C/6")"

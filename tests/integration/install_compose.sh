@@ -77,16 +77,15 @@ check_eq "fetcher runs fetcherd (it migrates at start)" '["fetcherd"]' "$(q "$d"
 check_eq "api runs fetcher-api" '["fetcher-api"]' "$(q "$d" 's["api"]["command"]')"
 check_eq "fetcher: FETCH_INTERVAL defaults to 10m" 10m "$(q "$d" 's["fetcher"]["environment"]["FETCH_INTERVAL"]')"
 check_eq "fetcher: LOG_RETENTION_DAYS defaults to 30" 30 "$(q "$d" 's["fetcher"]["environment"]["LOG_RETENTION_DAYS"]')"
-check_eq "fetcher: real providers by default" \
-  "https://query1.finance.yahoo.com https://api.coingecko.com/api/v3 https://api.frankfurter.app" \
-  "$(q "$d" '" ".join(s["fetcher"]["environment"][k] for k in ("YAHOO_BASE_URL", "COINGECKO_BASE_URL", "FX_BASE_URL"))')"
+check_eq "fetcher: real providers by default" "" \
+  "$(q "$d" '" ".join(k for k, v in s["fetcher"]["environment"].items() if k.endswith("_BASE_URL") and not v.startswith("https://"))')"
 check_eq "fetcher: the image's API healthcheck is disabled (no API in it)" '["NONE"]' \
   "$(q "$d" 's["fetcher"]["healthcheck"].get("test") if not s["fetcher"]["healthcheck"].get("disable") else ["NONE"]')"
 check_eq "api listens on 0.0.0.0:8080 inside its container" "0.0.0.0 8080" \
   "$(q "$d" 's["api"]["environment"]["API_BIND"] + " " + str(s["api"]["environment"]["API_PORT"])')"
 check_eq "api publishes container port 8080 on host 127.0.0.1:8080 by default" "127.0.0.1:8080:8080" \
   "$(q "$d" 'str(s["api"]["ports"][0]).split("/")[0]')"
-check_eq "api healthcheck is fetcher-api --healthcheck (GET /healthz)" '["CMD", "fetcher-api", "--healthcheck"]' \
+check_eq "api healthcheck is fetcher-api --readycheck (GET /readyz: can serve)" '["CMD", "fetcher-api", "--readycheck"]' \
   "$(q "$d" 's["api"]["healthcheck"]["test"]')"
 check_eq "fetcher and api read the same interval and heartbeat" "" \
   "$(q "$d" '" ".join(k for k in ("DATABASE_URL", "PGPASSWORD", "FETCH_INTERVAL", "HEARTBEAT_INTERVAL") if s["fetcher"]["environment"][k] != s["api"]["environment"][k])')"
@@ -103,6 +102,72 @@ for svc in fetcher api; do
   unknown=$(q "$d" "' '.join(sorted(s['$svc']['environment']))" | tr ' ' '\n' | grep -vxF -e PGPASSWORD $(printf -- '-e %s ' $known))
   check_eq "$svc: every environment variable is one fetcherd --help lists" "" "$unknown"
 done
+# Every setting of the configuration table (common/config.c) reaches the
+# service whose program reads it (found in the sources: `cfg->field` or
+# `c->field` in daemon/ or api/, common/ meaning both), with the table's
+# default unless it is one of the few the compose file sets on purpose.
+# A setting added to the table and not to the compose file fails here.
+"$PY" - "$TEST_ROOT" "$d" "$work/example.yml" >"$work/settings.txt" <<'PYEOF'
+import glob, os, re, sys, yaml
+root, dflt, example = sys.argv[1:4]
+src = open(os.path.join(root, 'common/config.c')).read()
+macros = dict(re.findall(r'#define\s+(\w+)\s+\\?\s*("[^"]*")', open(os.path.join(root, 'common/config.h')).read()))
+table = []
+for name, kind, field, dv in re.findall(r'\{"([A-Z_0-9]+)",\s*(K_\w+),\s*[SI]\((\w+)\),\s*("[^"]*"|\w+)', src):
+    table.append((name, kind, field, (macros.get(dv, dv)).strip('"')))
+code = {}
+for f in glob.glob(os.path.join(root, '*/**/*.c'), recursive=True):
+    top = os.path.relpath(f, root).split('/')[0]
+    if top in ('daemon', 'api', 'common') and not f.endswith('common/config.c'):
+        code.setdefault(top, []).append(open(f).read())
+def reads(top, field):
+    return any(re.search(r'\b(cfg|c)->%s\b' % field, t) for t in code.get(top, []))
+# Values docker-compose.yml sets on purpose, and why:
+deliberate = {
+    'DATABASE_URL': 'the db service on the compose network',
+    'API_BIND': 'every interface inside the container',
+    'API_ALLOWED_HOSTS': 'localhost (published port) and api (compose network)',
+}
+def norm(kind, v):
+    v = str(v)
+    if kind == 'K_DURATION':
+        m = re.fullmatch(r'(\d+)([smhd]?)', v)
+        return int(m.group(1)) * {'': 1, 's': 1, 'm': 60, 'h': 3600, 'd': 86400}[m.group(2)] if m else v
+    if kind == 'K_URL':
+        return v.rstrip('/')
+    return v
+print('count %d' % len(table))
+d = yaml.safe_load(open(dflt))['services']
+e = yaml.safe_load(open(example))['services']
+for name, kind, field, default in table:
+    svcs = [s for s, top in (('fetcher', 'daemon'), ('api', 'api')) if reads(top, field) or reads('common', field)]
+    if not svcs:
+        print('unread %s' % name)
+    for svc in svcs:
+        env = d[svc].get('environment') or {}
+        if name not in env:
+            print('missing %s %s' % (svc, name))
+        elif name not in deliberate and norm(kind, env[name]) != norm(kind, default):
+            print('default %s %s=%s (table: %s)' % (svc, name, env[name], default))
+for svc in ('fetcher', 'api'):
+    a, b = d[svc].get('environment') or {}, e[svc].get('environment') or {}
+    for k in sorted(set(a) | set(b)):
+        if a.get(k) != b.get(k) and k != 'PGPASSWORD':
+            print('example %s %s=%s (without .env: %s)' % (svc, k, b.get(k), a.get(k)))
+PYEOF
+check_eq "every row of the settings table was read (common/config.c)" \
+  "$(grep -cE '^ *\{"[A-Z_0-9]+", K_' "$TEST_ROOT/common/config.c")" "$(sed -n 's/^count //p' "$work/settings.txt")"
+check_eq "every setting of the config table is read by fetcherd or fetcher-api" "" \
+  "$(sed -n 's/^unread //p' "$work/settings.txt" | tr '\n' ' ')"
+check_eq "fetcher: every setting fetcherd reads is passed (docker-compose.yml)" "" \
+  "$(sed -n 's/^missing fetcher //p' "$work/settings.txt" | tr '\n' ' ')"
+check_eq "api: every setting fetcher-api reads is passed (docker-compose.yml)" "" \
+  "$(sed -n 's/^missing api //p' "$work/settings.txt" | tr '\n' ' ')"
+check_eq "compose defaults are the config table's (but DATABASE_URL, API_BIND, API_ALLOWED_HOSTS)" "" \
+  "$(sed -n 's/^default //p' "$work/settings.txt" | tr '\n' ';')"
+check_eq "cp .env.example .env changes no setting but the password" "" \
+  "$(sed -n 's/^example //p' "$work/settings.txt" | tr '\n' ';')"
+
 # Every ${VAR} of the compose file is documented in .env.example, and every
 # line of .env.example is used by the compose file.
 used=$(grep -oE '\$\{[A-Z_][A-Z0-9_]*' "$proj/docker-compose.yml" | cut -c3- | sort -u)
@@ -164,6 +229,8 @@ demo=$work/demo.yml
 check_eq "demo: the provider URLs point at fakemarket:8090" \
   "http://fakemarket:8090 http://fakemarket:8090/api/v3 http://fakemarket:8090" \
   "$(q "$demo" '" ".join(s["fetcher"]["environment"][k] for k in ("YAHOO_BASE_URL", "COINGECKO_BASE_URL", "FX_BASE_URL"))')"
+check_eq "demo: every provider URL (second sources too) points at fakemarket" "" \
+  "$(q "$demo" '" ".join(k for k, v in sorted(s["fetcher"]["environment"].items()) if k.endswith("_BASE_URL") and not v.startswith("http://fakemarket:8090"))')"
 check_eq "demo: fakemarket listens on 0.0.0.0:8090 in its container" "--bind 0.0.0.0 --port 8090" \
   "$(q "$demo" '" ".join(k + " " + s["fakemarket"]["command"][s["fakemarket"]["command"].index(k) + 1] for k in ("--bind", "--port"))')"
 
@@ -202,6 +269,17 @@ mapfile -t hc < <(q "$demo" '"\n".join(s["api"]["healthcheck"]["test"][1:])')
 mapfile -t envv < <(svc_env "$demo" api)
 check "api's compose healthcheck (${hc[*]}) passes in the api's environment" \
   env -i PATH="$ibin:/usr/bin:/bin" "${envv[@]}" "${hc[@]}"
+# "healthy" means "can serve": the same healthcheck fails against an API
+# whose database it cannot use (here: a database that does not exist; in
+# Docker, a wrong POSTGRES_PASSWORD — tests/docker covers that one).
+bad_port=$(free_port)
+env -i PATH="$ibin:/usr/bin:/bin" DATABASE_URL="${test_db%/*}/no_such_database" API_PORT="$bad_port" \
+  API_BIND=127.0.0.1 fetcher-api >>"$TEST_LOG_DIR/fetcher-api-nodb.log" 2>&1 &
+T_PIDS+=($!)
+wait_for 10 curl -sf "http://127.0.0.1:$bad_port/healthz"
+out=$(env -i PATH="$ibin:/usr/bin:/bin" API_BIND=127.0.0.1 API_PORT="$bad_port" "${hc[@]}" 2>&1); rc=$?
+check_eq "api's compose healthcheck fails while the API cannot use its database ($out)" 1 "$rc"
+check "… and says why (/readyz's reason)" grep -q 'database unavailable' <<<"$out"
 # fetcherd's first heartbeat comes HEARTBEAT_INTERVAL (5 s) after its start.
 is_running() { [ "$(curl -s "$API_URL/api/fetcher/status" | jq -r .status)" = running ]; }
 wait_for 12 is_running

@@ -71,8 +71,8 @@ check "USER comes after the last RUN of the runtime stage" \
   test "$(awk -F'\t' '$1 == 1 && ($2 == "RUN" || $2 == "USER") { l = $2 } END { print l }' "$work/instr")" = USER
 check_eq "STOPSIGNAL SIGTERM" SIGTERM "$(instr 1 STOPSIGNAL)"
 hc=$(instr 1 HEALTHCHECK)
-check "HEALTHCHECK runs fetcher-api --healthcheck (exec form, no curl needed)" \
-  grep -qE 'CMD \["fetcher-api", "--healthcheck"\]$' <<<"$hc"
+check "HEALTHCHECK runs fetcher-api --readycheck (exec form, no curl needed; GET /readyz: can serve)" \
+  grep -qE 'CMD \["fetcher-api", "--readycheck"\]$' <<<"$hc"
 check "HEALTHCHECK has a timeout and a start period" grep -qE -- '--timeout=.*--start-period=' <<<"$hc"
 check_eq "default CMD runs the API (exec form)" '["fetcher-api"]' "$(instr 1 CMD)"
 check_eq "no ENTRYPOINT (compose passes the program as the command)" "" "$(instr '*' ENTRYPOINT)"

@@ -140,12 +140,12 @@ API_URL=http://127.0.0.1:$api_port
 priced() { [ "$(sql "SELECT count(*) FROM fetcher_cycles WHERE status IN ('succeeded','partial') AND upstream_requests > 0")" -ge 1 ]; }
 check "fetcherd in the image runs a cycle against fakemarket" wait_for 20 priced
 check "fetcher-api in the image answers /healthz on 0.0.0.0 (the image's API_BIND)" wait_for 10 curl -sf "$API_URL/healthz"
-check "the image's HEALTHCHECK command passes" in_image API_PORT="$api_port" fetcher-api --healthcheck
+check "the image's HEALTHCHECK command passes" in_image API_PORT="$api_port" fetcher-api --readycheck
 check_eq "the dashboard is served from /usr/local/share/fetcherd/dashboard" \
   "$(sha256sum <"$TEST_ROOT/dashboard/index.html")" "$(curl -sf "$API_URL/" | sha256sum)"
 is_running() { [ "$(curl -s "$API_URL/api/fetcher/status" | jq -r .status)" = running ]; }
 check "/api/fetcher/status says running" wait_for 10 is_running
 stop_pid "$fpid"; check_eq "fetcherd in the image exits 0 on SIGTERM" 0 "$STOP_RC"
 stop_pid "$apid"; check_eq "fetcher-api in the image exits 0 on SIGTERM" 0 "$STOP_RC"
-in_image API_PORT="$api_port" fetcher-api --healthcheck >/dev/null 2>&1
+in_image API_PORT="$api_port" fetcher-api --readycheck >/dev/null 2>&1
 check_eq "the HEALTHCHECK command fails once the API is gone" 1 "$?"

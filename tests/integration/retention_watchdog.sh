@@ -1,19 +1,34 @@
 #!/usr/bin/env bash
-# Retention deletes exactly the rows older than LOG_RETENTION_DAYS (intraday
-# prices: PRICE_INTRADAY_DAYS, each asset's newest kept); the
-# watchdog ends a fetcherd whose loop stalls, so a supervisor restarts it.
+# Retention: fetcher_logs and price_update_log are partitioned by UTC day
+# (migration 009), and retention drops each day partition whose whole day
+# is older than LOG_RETENTION_DAYS: afterwards no row from before the start
+# (00:00 UTC) of the bound's day is left, and every row from that moment on
+# is kept (the bound's own day goes whole, the next day). fetcher_statistics
+# loses exactly its rows older than the bound; intraday prices those older
+# than PRICE_INTRADAY_DAYS, each asset's newest kept. The watchdog ends a
+# fetcherd whose loop stalls, so a supervisor restarts it.
 . "$(dirname "$0")/../lib.sh"
 
 new_db || exit 1
 migrate
 load_demo
+# the start of the bound's UTC day, 30 days back
+daystart="(date_trunc('day', (now() - interval '30 days') AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')"
+# Rows 28 to 40 days old (not 30: the bound's day is tested with the two
+# rows a minute either side of its start: the one before goes, the one
+# after stays, older than the bound though it may be).
 sql "INSERT INTO fetcher_logs (\"timestamp\", level, message) SELECT now() - make_interval(days => d), 'INFO', 'old ' || d FROM generate_series(28, 40) d WHERE d <> 30;
+     INSERT INTO fetcher_logs (\"timestamp\", level, message) VALUES ($daystart - interval '1 minute', 'ERROR', 'day before'), ($daystart + interval '1 minute', 'ERROR', 'bound day');
      INSERT INTO price_update_log (\"timestamp\", symbol, success, instance_id, seq) SELECT now() - make_interval(days => d), 'AAPL', true, 'old', d FROM generate_series(25, 45) d WHERE d <> 30;
+     INSERT INTO price_update_log (\"timestamp\", symbol, success, instance_id, seq) VALUES ($daystart - interval '1 minute', 'DAYBEFORE', true, 'old', 1), ($daystart + interval '1 minute', 'BOUNDDAY', true, 'old', 2);
      INSERT INTO fetcher_statistics (instance_id, recorded_at, uptime_seconds, total_cycles, successful_cycles, failed_cycles, success_rate, assets_tracked) SELECT 'old', now() - make_interval(days => d), 1, 1, 1, 0, 100, 1 FROM generate_series(29, 33) d WHERE d <> 30;"
-old_logs=$(sql "SELECT count(*) FROM fetcher_logs WHERE \"timestamp\" < now() - interval '30 days'")
-old_upd=$(sql "SELECT count(*) FROM price_update_log WHERE \"timestamp\" < now() - interval '30 days'")
+old_logs=$(sql "SELECT count(*) FROM fetcher_logs WHERE \"timestamp\" < $daystart")
+old_upd=$(sql "SELECT count(*) FROM price_update_log WHERE \"timestamp\" < $daystart")
 old_stats=$(sql "SELECT count(*) FROM fetcher_statistics WHERE recorded_at < now() - interval '30 days'")
-keep_logs=$(sql "SELECT count(*) FROM fetcher_logs")
+old_days=$(sql "SELECT string_agg(DISTINCT to_char(\"timestamp\" AT TIME ZONE 'UTC', 'YYYYMMDD'), ' ') FROM fetcher_logs WHERE \"timestamp\" < $daystart")
+# The rows written for days without a partition waited in the default one;
+# fetcherd's start moves them into partitions of their own days.
+check_cmp "rows of old days first wait in the default partition" "$(sql "SELECT count(*) FROM fetcher_logs_default")" -ge "$old_logs"
 # Intraday prices (PRICE_INTRADAY_DAYS=30 below) of two untracked assets, so
 # no cycle adds to them: R1 has rows 5, 35 and 40 days old (the two old ones
 # go); R2 only rows 40 and 50 days old (the 40-day one is its current price
@@ -31,10 +46,24 @@ start_fakemarket || exit 1
 LOG_RETENTION_DAYS=30 PRICE_INTRADAY_DAYS=30 FETCH_INTERVAL=1h STATS_PERSIST_INTERVAL=1s start_fetcherd
 retained() { [ "$(sql "SELECT count(*) FROM fetcher_logs WHERE message LIKE 'Retention: deleted %'")" -ge 1 ]; }
 check "retention runs shortly after start and logs what it deleted" wait_for 15 retained
-check_eq "no fetcher_logs row older than 30 days is left" 0 "$(sql "SELECT count(*) FROM fetcher_logs WHERE \"timestamp\" < now() - interval '30 days'")"
-check_eq "no price_update_log row older than 30 days is left" 0 "$(sql "SELECT count(*) FROM price_update_log WHERE \"timestamp\" < now() - interval '30 days'")"
+check_eq "no fetcher_logs row from before the bound's day is left" 0 "$(sql "SELECT count(*) FROM fetcher_logs WHERE \"timestamp\" < $daystart")"
+check_eq "no price_update_log row from before the bound's day is left" 0 "$(sql "SELECT count(*) FROM price_update_log WHERE \"timestamp\" < $daystart")"
 check_eq "no fetcher_statistics row older than 30 days is left" 0 "$(sql "SELECT count(*) FROM fetcher_statistics WHERE recorded_at < now() - interval '30 days'")"
 check_eq "younger rows are kept (28 and 29 days old logs)" 2 "$(sql "SELECT count(*) FROM fetcher_logs WHERE message IN ('old 28', 'old 29')")"
+check_eq "the bound's day stays whole until it has passed; the day before it went" "bound day" \
+  "$(sql "SELECT string_agg(message, ',') FROM fetcher_logs WHERE message IN ('day before', 'bound day')")"
+check_eq "the same for price_update_log" "BOUNDDAY" \
+  "$(sql "SELECT string_agg(symbol, ',') FROM price_update_log WHERE symbol IN ('DAYBEFORE', 'BOUNDDAY')")"
+gone_parts=0
+for d in $old_days; do
+  [ -n "$(sql "SELECT to_regclass('fetcher_logs_p$d')")" ] && gone_parts=$((gone_parts + 1))
+done
+check_eq "the partitions of the old days are dropped, not emptied ($(wc -w <<<"$old_days") days)" 0 "$gone_parts"
+check_eq "the default partitions are empty (their rows moved to their days)" "0 0" \
+  "$(sql "SELECT (SELECT count(*) FROM fetcher_logs_default) || ' ' || (SELECT count(*) FROM price_update_log_default)")"
+check "partitions exist up to 3 days ahead" test -n "$(sql "SELECT to_regclass('price_update_log_p' || to_char((now() AT TIME ZONE 'UTC')::date + 3, 'YYYYMMDD'))")"
+check_eq "the per-day log counters add up to the table" "$(sql "SELECT count(*) FROM fetcher_logs")" \
+  "$(sql "SELECT sum(n) FROM fetcher_log_counts")"
 check_eq "the log counts exactly what went" "$old_logs $old_upd $old_stats" \
   "$(sql "SELECT (context->>'fetcher_logs') || ' ' || (context->>'price_update_log') || ' ' || (context->>'fetcher_statistics') FROM fetcher_logs WHERE message LIKE 'Retention: deleted %'")"
 check_eq "intraday prices: R1 keeps its 5-day-old row, R2 its newest (40 days)" "R1 5,R2 40" \

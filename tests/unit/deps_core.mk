@@ -58,7 +58,7 @@ UNIT_DEPS_daemon_rig := daemon/cycle daemon/crosscheck daemon/assets daemon/reco
 UNIT_DEPS_cycle := $(UNIT_DEPS_daemon_rig)
 # test_send_failure: the real writer and heartbeat (and scheduler) through
 # a send that fails inside PQsendQueryPrepared; both must resume
-UNIT_DEPS_send_failure := $(UNIT_DEPS_daemon_rig) daemon/heartbeat daemon/backfill daemon/scheduler \
+UNIT_DEPS_send_failure := $(UNIT_DEPS_daemon_rig) daemon/heartbeat daemon/backfill daemon/scheduler daemon/fleet \
                           daemon/deadline common/heartbeat_schema common/procstat
 # test_alloc_torture: every allocation of the readers of outside input fails
 # in turn (tests/unit/alloc_fail.c): our own calls to the allocator and the

@@ -10,7 +10,9 @@
  * - cycles: cycle_start() records (seq, kind) and hands back a token; the
  *   test ends the cycle when it wants, through the done callback;
  * - the asset cache's count, dbconn_is_up(), dbconn_query() (the cycle
- *   id reservation, refused), writer_log() and log_msg().
+ *   id reservation, refused), writer_log() and log_msg();
+ * - the fleet: fleet_role() answers what the test sets, fleet_plan()
+ *   records the shared checks the leader plans.
  * Everything else is the real scheduler.c, deadline.c and staleness.c.
  *
  * Which assets a check fetches is the database's answer in the daemon
@@ -21,6 +23,7 @@
 #include "assets.h"
 #include "cycle.h"
 #include "daemon.h"
+#include "fleet.h"
 #include "log.h"
 #include "scheduler.h"
 #include "staleness.h"
@@ -300,6 +303,44 @@ static int logged_with(const char *needle)
     return n;
 }
 
+static enum fleet_role role = FLEET_SOLO;
+static int fleet_open;
+#define NPLAN 64
+static struct {
+    int64_t seq, at;
+    char trigger[16];
+    int honours, full;
+} plans[NPLAN];
+static int nplans;
+
+enum fleet_role fleet_role(const struct fleet *f)
+{
+    (void)f;
+    return role;
+}
+
+int fleet_cycle_open(const struct fleet *f)
+{
+    (void)f;
+    return fleet_open;
+}
+
+int fleet_plan(struct fleet *f, int64_t seq, const char *trigger, int honours_staleness, int full,
+               const struct due_params *dp)
+{
+    (void)f;
+    (void)dp;
+    if (nplans == NPLAN || !db_up)
+        return -1;
+    plans[nplans].seq = seq;
+    plans[nplans].at = L.now;
+    snprintf(plans[nplans].trigger, sizeof plans[0].trigger, "%s", trigger);
+    plans[nplans].full = full;
+    plans[nplans++].honours = honours_staleness;
+    fleet_open = 1;
+    return 0;
+}
+
 /* ---- fixture ------------------------------------------------------------ */
 
 static struct daemon D;
@@ -324,6 +365,8 @@ static void start(int once, int64_t first_seq)
     pending_done = NULL;
     asset_count = 3;
     db_up = 1;
+    role = FLEET_SOLO;
+    fleet_open = nplans = 0;
     test_cfg.fetch_interval_s = INTERVAL / 1000;
     D = (struct daemon){.loop = &L, .staleness = start_staleness};
     S = scheduler_new(&D, once, first_seq, on_once, NULL);
@@ -354,6 +397,115 @@ static int64_t skipped(void)
 }
 
 /* ---- tests -------------------------------------------------------------- */
+
+/* A follower's deadlines and triggers start nothing: the leader's do. Its
+ * deadlines are not "skipped" either. When it becomes the solo instance,
+ * its own deadlines run cycles again. */
+static void follower_starts_nothing(void **state)
+{
+    (void)state;
+    start(0, 0);
+    role = FLEET_FOLLOWER;
+    int64_t t0 = L.now;
+    advance_to(t0 + 3 * INTERVAL);
+    scheduler_trigger(S, "tester");
+    scheduler_refresh(S, "[\"AAPL\"]", "tester");
+    assert_int_equal(ncycles, 0);
+    assert_int_equal(nplans, 0);
+    assert_int_equal(skipped(), 0);
+    role = FLEET_SOLO;
+    advance_to(t0 + 4 * INTERVAL);
+    assert_int_equal(ncycles, 1);
+    assert_int_equal(cycles[0].kind, WORK_STARTUP);
+}
+
+/* With others alive the leader plans shared cycles instead of running
+ * them; one still open at the next deadline skips it, as a running cycle
+ * does; a trigger plans a manual one unless one is open. */
+static void leader_plans_shared_cycles(void **state)
+{
+    (void)state;
+    start(0, 0);
+    role = FLEET_LEADER;
+    int64_t t0 = L.now;
+    advance_to(t0);
+    assert_int_equal(ncycles, 0);
+    assert_int_equal(nplans, 1);
+    assert_int_equal(plans[0].seq, 1);
+    assert_string_equal(plans[0].trigger, "startup");
+    assert_int_equal(plans[0].honours, 1);
+    advance_to(t0 + INTERVAL); /* still open */
+    assert_int_equal(nplans, 1);
+    assert_int_equal(skipped(), 1);
+    scheduler_trigger(S, "tester");
+    assert_int_equal(nplans, 1);
+    fleet_open = 0;
+    scheduler_trigger(S, "tester");
+    assert_int_equal(nplans, 2);
+    assert_string_equal(plans[1].trigger, "manual");
+    assert_int_equal(plans[1].honours, 0);
+    fleet_open = 0;
+    advance_to(t0 + 2 * INTERVAL);
+    assert_int_equal(nplans, 3);
+    assert_string_equal(plans[2].trigger, "schedule");
+    assert_int_equal(plans[2].seq, 3);
+    assert_int_equal(plans[2].at, t0 + 2 * INTERVAL);
+    assert_int_equal(ncycles, 0);
+}
+
+/* Before the database says who leads, the first deadline waits (up to the
+ * same 10 s as for the first asset list), then runs its cycle itself. */
+static void unknown_role_waits_then_runs(void **state)
+{
+    (void)state;
+    start(0, 0);
+    role = FLEET_UNKNOWN;
+    int64_t t0 = L.now;
+    advance_to(t0 + 9000);
+    assert_int_equal(ncycles, 0);
+    role = FLEET_FOLLOWER;
+    advance_to(t0 + 9200);
+    assert_int_equal(ncycles, 0);
+    scheduler_free(S);
+    start(0, 0);
+    role = FLEET_UNKNOWN;
+    t0 = L.now;
+    advance_to(t0 + 10100);
+    assert_int_equal(ncycles, 1);
+}
+
+/* Taking the lease over a running fleet: the checks keep their grid
+ * (what is due is the database's judgement, asset by asset), and the next
+ * full check (the rates) comes an interval after the fleet's last one;
+ * when that is longer ago than an interval, a full check runs now. */
+static void rebase_continues_the_fleets_full_checks(void **state)
+{
+    (void)state;
+    test_cfg.check_interval_s = 60;
+    start(0, 0);
+    role = FLEET_FOLLOWER;
+    int64_t t0 = L.now;
+    advance_to(t0 + 90000);
+    assert_int_equal(nplans, 0);
+    role = FLEET_LEADER;
+    scheduler_rebase(S, 4 * MIN); /* its last full check: 4 min ago */
+    int64_t last_full = t0 + 90000 - 4 * MIN;
+    for (int64_t t = t0 + 2 * MIN; t <= t0 + 20 * MIN; t += MIN) {
+        advance_to(t);
+        assert_int_equal(plans[nplans - 1].at, t); /* the minute grid goes on */
+        int full = t - last_full >= INTERVAL - MIN / 2;
+        assert_int_equal(plans[nplans - 1].full, full);
+        if (full)
+            last_full = t;
+        fleet_open = 0;
+    }
+    /* the fleet's last full check longer ago than an interval: one now */
+    scheduler_rebase(S, 25 * MIN);
+    assert_int_equal(next_deadline(), L.now);
+    advance_to(L.now);
+    assert_int_equal(plans[nplans - 1].full, 1);
+    test_cfg.check_interval_s = 0;
+}
 
 /* The first cycle at start, then at start + k × interval exactly, however
  * long each cycle takes: no drift. */
@@ -754,6 +906,10 @@ int main(void)
         cmocka_unit_test_teardown(cadence_crypto_1m_stock_10m, teardown),
         cmocka_unit_test_teardown(cadence_without_settings_is_the_ten_minute_cycle, teardown),
         cmocka_unit_test_teardown(cadence_never_and_always, teardown),
+        cmocka_unit_test_teardown(follower_starts_nothing, teardown),
+        cmocka_unit_test_teardown(leader_plans_shared_cycles, teardown),
+        cmocka_unit_test_teardown(unknown_role_waits_then_runs, teardown),
+        cmocka_unit_test_teardown(rebase_continues_the_fleets_full_checks, teardown),
     };
     return cmocka_run_group_tests_name("scheduler on a moved clock", tests, NULL, NULL);
 }
