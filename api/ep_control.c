@@ -103,8 +103,12 @@ enum MHD_Result ep_refresh(struct MHD_Connection *conn, const struct api_request
     json_object_object_add(p, "client", json_object_new_string(client));
     const char *params[2] = {sym, json_object_to_json_string_ext(
                                       p, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)};
-    enum db_status st = apidb_exec(SQL_REFRESH, params, &r);
-    if (st != DB_OK) {
+    /* NULL: out of memory; nothing asked of fetcherd (an empty NOTIFY
+     * would be answered 202 and do nothing) */
+    enum db_status st = params[1] != NULL ? apidb_exec(SQL_REFRESH, params, &r) : DB_OK;
+    if (params[1] == NULL) {
+        ret = reply_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "out of memory");
+    } else if (st != DB_OK) {
         ret = http_reply_db(conn, st);
     } else if (PQntuples(r) == 0) {
         ret = reply_error(conn, MHD_HTTP_NOT_FOUND, "symbol", "symbol is not tracked");
@@ -136,6 +140,11 @@ static enum MHD_Result set_paused(struct MHD_Connection *conn, int pause)
     const int f = JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE;
     const char *params[3] = {client, json_object_to_json_string_ext(control, f),
                              json_object_to_json_string_ext(event, f)};
+    if (params[1] == NULL || params[2] == NULL) {
+        /* out of memory: the setting is not changed without its notices */
+        ret = reply_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "out of memory");
+        goto out;
+    }
     enum db_status st = apidb_exec(pause ? SQL_PAUSE : SQL_RESUME, params, &r);
     if (st != DB_OK) {
         ret = http_reply_db(conn, st);

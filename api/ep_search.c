@@ -55,8 +55,9 @@ static struct json_object *eps_known(struct MHD_Connection *conn, const struct s
     const char *params[1] = {json_object_to_json_string_ext(syms, JSON_C_TO_STRING_PLAIN)};
     PGresult *r = NULL;
     struct json_object *known = NULL;
-    enum db_status st = apidb_exec(SQL_SEARCH_KNOWN, params, &r);
-    if (st == DB_OK && PQntuples(r) == 1)
+    /* NULL: out of memory (every hit would read as untracked) */
+    enum db_status st = params[0] != NULL ? apidb_exec(SQL_SEARCH_KNOWN, params, &r) : DB_OK;
+    if (st == DB_OK && r != NULL && PQntuples(r) == 1)
         known = json_tokener_parse(PQgetvalue(r, 0, 0));
     if (st != DB_OK)
         *ret = http_reply_db(conn, st);

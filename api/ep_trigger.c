@@ -82,6 +82,10 @@ enum MHD_Result ep_trigger_update(struct MHD_Connection *conn, const struct api_
     }
     const char *params[1] = {json_object_to_json_string_ext(
         payload, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)};
+    if (params[0] == NULL) {
+        ret = reply_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "out of memory");
+        goto out;
+    }
     enum db_status st = apidb_exec(SQL_TRIGGER, params, &r);
     if (st != DB_OK) {
         ret = http_reply_db(conn, st);

@@ -84,8 +84,8 @@ int fleet_cycle_open(const struct fleet *f);
  * database is away): nothing is planned then. The answer comes later:
  * an idle check or a lost lease is handed back to the scheduler
  * (scheduler_plan_idle). */
-int fleet_plan(struct fleet *f, int64_t seq, const char *trigger, int honours_staleness,
-               int full, const struct due_params *dp) MUST_CHECK;
+int fleet_plan(struct fleet *f, int64_t seq, const char *trigger, int honours_staleness, int full,
+               const struct due_params *dp) MUST_CHECK;
 
 /* A NOTIFY on fetcher_work: there is work to claim, or (payload
  * "finished ID") shared cycle ID is finished. */

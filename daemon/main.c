@@ -67,7 +67,7 @@
 
 static const char *const listen_channels[] = {"fetcher_trigger", "fetcher_refresh",
                                               "fetcher_control", "fetcher_backfill",
-                                              "fetcher_work", NULL};
+                                              "fetcher_work",    NULL};
 
 struct app {
     struct daemon d;
@@ -334,9 +334,13 @@ static void on_notify(const char *channel, const char *payload, void *cls)
     if (p && json_object_object_get_ex(p, "symbols", &syms) &&
         (!json_object_is_type(syms, json_type_array) || json_object_array_length(syms) == 0))
         syms = NULL;
-    if (syms != NULL)
-        scheduler_refresh(a->sched, json_object_to_json_string_ext(syms, JSON_C_TO_STRING_PLAIN),
-                          source);
+    const char *list =
+        syms != NULL ? json_object_to_json_string_ext(syms, JSON_C_TO_STRING_PLAIN) : NULL;
+    if (syms != NULL && list == NULL)
+        log_msg(LOG_ERROR, "refresh asked for by %s not done: out of memory reading its symbols",
+                source);
+    else if (syms != NULL)
+        scheduler_refresh(a->sched, list, source);
     else if (strcmp(channel, "fetcher_trigger") == 0)
         scheduler_trigger(a->sched, source);
     json_object_put(p);
@@ -447,7 +451,11 @@ static void app_on_queue_event(const struct queue_event *ev, void *cls)
                    ev->provider, ev->reason, (long long)cfg->probe_interval_s);
         break;
     case QEV_UP:
-        writer_log(a->d.writer, LOG_INFO, 0, ctx, "%s answers again", ev->provider);
+        if (ev->reason[0] != '\0')
+            writer_log(a->d.writer, LOG_INFO, 0, ctx, "%s is no longer counted down: %s",
+                       ev->provider, ev->reason);
+        else
+            writer_log(a->d.writer, LOG_INFO, 0, ctx, "%s answers again", ev->provider);
         break;
     case QEV_OFFLINE:
         writer_log(a->d.writer, LOG_ERROR, 0, ctx,

@@ -839,6 +839,24 @@ static int64_t pause_for(int streak)
     return ms < QUEUE_PAUSE_MAX_MS ? ms : QUEUE_PAUSE_MAX_MS;
 }
 
+/* The network is back (p answered). While offline every provider in use
+ * failed to connect, so a down one's latest failures were the outage's:
+ * it is not known to be down any more, and is judged again by its next
+ * requests. Left down, one nobody asks (a second source whose first
+ * answers again) would never be probed and would stay "down" for good. */
+static void q_forgive_outage(struct fetch_queue *q, const struct provider *p)
+{
+    for (int i = 0; i < q->nproviders; i++) {
+        struct provider *o = &q->providers[i];
+        if (o == p || !o->used || !o->down)
+            continue;
+        o->down = 0;
+        o->fail_streak = 0;
+        o->conn_streak = 0;
+        q_event(q, QEV_UP, o->name, 0, 0, "the network is back");
+    }
+}
+
 /* What a batch's answers say about its provider and the network: a 429 or
  * a refusal pauses the provider; connection failures everywhere mean
  * offline; any answer at all means online again. */
@@ -954,8 +972,10 @@ static void learn_from(struct fetch_queue *q, struct queue_batch *b)
         p->conn_streak++;
     } else if (answered) {
         p->conn_streak = 0;
-        if (q->offline)
+        if (q->offline) {
             q_event(q, QEV_ONLINE, NULL, 0, 0, NULL);
+            q_forgive_outage(q, p);
+        }
         q->offline = 0;
     }
     if (!q->offline && conn) {

@@ -46,7 +46,10 @@
  * until a request succeeds. While down, the keys of chain waiters leave it
  * at once, except one key per probe interval, sent as a probe: a dead
  * provider costs one request per interval, not a timeout per asset, and
- * when it answers its assets come back to it from the next cycle on.
+ * when it answers its assets come back to it from the next cycle on. When
+ * the queue comes back from offline, the providers that were down for
+ * connection failures are down no more: the outage explained those, and a
+ * provider nobody asks (a second source) would otherwise never be probed.
  *
  * History: queue_submit_history() asks for a symbol's daily history (a
  * backfill). Its key is the provider's, apart from the price key of the
@@ -212,7 +215,8 @@ struct queue_provider_info {
 enum queue_event_type {
     QEV_PAUSED,  /* a 429 or a refusal paused provider for pause_ms */
     QEV_DOWN,    /* provider fails as a whole; its keys go to their next source */
-    QEV_UP,      /* provider answers again */
+    QEV_UP,      /* provider answers again; with a reason: no longer counted down
+                  * because the network is back (its failures were the outage's) */
     QEV_OFFLINE, /* no provider reachable at the connection level */
     QEV_ONLINE,  /* an upstream answered again */
 };
@@ -222,7 +226,7 @@ struct queue_event {
     const char *provider; /* NULL for QEV_OFFLINE / QEV_ONLINE; the queue's copy */
     int64_t pause_ms;     /* QEV_PAUSED */
     int refused;          /* QEV_PAUSED: a refusal, not a 429 */
-    char reason[160];     /* QEV_PAUSED (refusal), QEV_DOWN */
+    char reason[160];     /* QEV_PAUSED (refusal), QEV_DOWN, QEV_UP (see above) */
 };
 
 /* Called once per event, from queue_run() (never inside queue_submit() or

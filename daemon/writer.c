@@ -293,11 +293,14 @@ void writer_log(struct writer *w, enum log_level level, int64_t cycle_seq, json_
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    if (context)
-        log_msg(level, "%s %s", msg,
-                json_object_to_json_string_ext(context, JSON_C_TO_STRING_PLAIN));
-    else
+    if (context) {
+        /* NULL: json-c ran out of memory printing it; the line still goes
+         * out, and the row below carries the context (jbuf_json) */
+        const char *text = json_object_to_json_string_ext(context, JSON_C_TO_STRING_PLAIN);
+        log_msg(level, "%s %s", msg, text != NULL ? text : "(context not printed: out of memory)");
+    } else {
         log_msg(level, "%s", msg);
+    }
 
     char ts[32];
     util_fmt_time(util_wall_ms(), ts, sizeof ts);

@@ -131,11 +131,14 @@ stop_pid() {
   STOP_RC=$?
 }
 
-# api METHOD PATH [curl args…] — prints "STATUS BODY".
+# api METHOD PATH [curl args…] — prints "STATUS BODY". With OPENAPI_RECORD
+# set, the answer is also recorded for openapi_check (below).
 api() {
-  local m=$1 p=$2; shift 2
-  curl -s -o "$TEST_LOG_DIR/body" -w '%{http_code}' -X "$m" "$@" "$API_URL$p"
-  printf ' '; cat "$TEST_LOG_DIR/body"
+  local m=$1 p=$2 st; shift 2
+  : >"$TEST_LOG_DIR/body"   # curl leaves the file alone when an answer has no body
+  st=$(curl -s -o "$TEST_LOG_DIR/body" -D "$TEST_LOG_DIR/api-headers" -w '%{http_code}' -X "$m" "$@" "$API_URL$p")
+  [ -z "${OPENAPI_RECORD-}" ] || openapi_record "$m" "$p" "$st" "$TEST_LOG_DIR/body" "$TEST_LOG_DIR/api-headers"
+  printf '%s ' "$st"; cat "$TEST_LOG_DIR/body"
 }
 
 # ---- OpenAPI: every answer a contract test receives, checked against

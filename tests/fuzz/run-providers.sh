@@ -18,7 +18,10 @@ flags=(-g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined
        -fno-sanitize-recover=all -fno-omit-frame-pointer -Icommon -Idaemon
        $(pkg-config --cflags json-c))
 libs=($(pkg-config --libs json-c) -lm)
-srcs=(daemon/provider.c daemon/history.c daemon/validate.c daemon/providers/*.c common/util.c)
+# The modules test_providers links (tests/unit/deps_core.mk), so a module
+# a parser comes to need is linked here too.
+mapfile -t srcs < <(printf 'all:\n\t@printf "%%s.c\\n" $(UNIT_DEPS_providers) common/util\n' |
+  make -s --no-print-directory -f tests/unit/deps.mk -f - all | sort -u)
 rc=0
 for t in tests/fuzz/fuzz_provider_*.c; do
   name=$(basename "$t" .c)          # fuzz_provider_yahoo

@@ -9,6 +9,7 @@
 
 new_db && migrate || { not_ok "database and migrations"; exit 1; }
 export API_CACHE_MS=0
+OPENAPI_RECORD=1   # every answer is checked against api/openapi.json at the end
 start_api || { not_ok "fetcher-api starts"; exit 1; }
 
 # MSFT (USD): a close on each of the last 400 days, close = 100 + day index
@@ -108,4 +109,5 @@ for spec in "points=1:points" "points=9999:points" "symbols=a,,b:symbols" "symbo
   check_eq "batch ?$q → 400 naming $p" "400 $p" \
     "$(api GET "/api/fetcher/history?$q" | { read -r s b; echo "$s $(jq -r .parameter <<<"$b")"; })"
 done
+openapi_check
 exit 0

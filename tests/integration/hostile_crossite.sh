@@ -28,38 +28,18 @@ B=$TEST_LOG_DIR/body H=$TEST_LOG_DIR/headers
 code() { curl -s -o "$B" -D "$H" -w '%{http_code}' --max-time 10 "$@"; }
 hdr() { grep -i "^$1:" "$H" | head -1 | cut -d' ' -f2- | tr -d '\r'; }
 
-# Symbols of the demo data, whatever it holds: one to refresh, one to untrack.
-mapfile -t syms < <(sql "SELECT a.symbol FROM assets a JOIN tracked_assets t ON t.asset_id = a.id ORDER BY a.symbol LIMIT 2")
-[ "${#syms[@]}" = 2 ] || { not_ok "the demo data tracks two assets" "got ${#syms[@]}"; exit 1; }
-REF_SYM=${syms[0]} DEL_SYM=${syms[1]} NEW_SYM=XSITE
-
-# Every write route: "METHOD PATTERN" from the table, not from this file.
-mapfile -t routes < <(grep -oE '^\s*\{"[A-Z]+", "[^"]+"' "$TEST_ROOT/api/routes.c" |
-  sed -E 's/^\s*\{"([A-Z]+)", "([^"]+)"/\1 \2/' | grep -v '^GET ')
-check_cmp "routes.c has write routes" "${#routes[@]}" -ge 6
-# How to call each with a request that would succeed: "PATH|BODY".
-request_for() {
-  case "$1" in
-    "POST /api/fetcher/trigger-update") echo "/api/fetcher/trigger-update|" ;;
-    "POST /api/fetcher/pause") echo "/api/fetcher/pause|" ;;
-    "POST /api/fetcher/resume") echo "/api/fetcher/resume|" ;;
-    "POST /api/fetcher/assets") echo "/api/fetcher/assets|{\"symbol\":\"$NEW_SYM\",\"type\":\"stock\",\"name\":\"Cross-site\"}" ;;
-    "DELETE /api/fetcher/assets/*") echo "/api/fetcher/assets/$DEL_SYM|" ;;
-    "POST /api/fetcher/assets/*/refresh") echo "/api/fetcher/assets/$REF_SYM/refresh|" ;;
-    *) return 1 ;;
-  esac
-}
+. "$TEST_ROOT/tests/writes.sh"
+# Every write route: "METHOD PATTERN" from the table, not from this file,
+# and a request for each that would succeed and change something.
+mapfile -t routes < <(wr_routes)
+check_cmp "routes.c has write routes" "${#routes[@]}" -ge 14
+request_for() { wr_request "$1"; }
 for r in "${routes[@]}"; do
-  request_for "$r" >/dev/null || not_ok "this suite knows how to call the write route $r" "add it to request_for"
+  request_for "$r" >/dev/null || not_ok "this suite knows how to call the write route $r" "add it to tests/writes.sh"
 done
 
-# What any write could change: the pause setting, the log, tracking, assets.
-state() {
-  sql "SELECT coalesce((SELECT string_agg(paused::text || coalesce(paused_by, ''), ',') FROM fetcher_settings), '')
-    || '|' || (SELECT count(*) FROM fetcher_logs)
-    || '|' || (SELECT coalesce(string_agg(asset_id::text, ',' ORDER BY asset_id), '') FROM tracked_assets)
-    || '|' || (SELECT count(*) FROM assets)"
-}
+# What any write could change: the data (tests/writes.sh) and the log.
+state() { echo "$(wr_data)|$(sql "SELECT count(*) FROM fetcher_logs")"; }
 # ...and the notifications the API sends (trigger and refresh change no row).
 # One listener for the whole test; a marker NOTIFY of ours, delivered after
 # everything committed before it, tells when the log is complete.
@@ -74,12 +54,8 @@ notifications() {   # called in $(…): the marker must be unique without a coun
   wait_for 10 grep -q "payload \"$m\"" "$NL" || echo "marker $m never arrived" >&2
   grep 'Asynchronous notification' "$NL" | grep -vc xsite_marker
 }
-# Sets the data up so that every write would change something.
-reset() {
-  sql "UPDATE fetcher_settings SET paused = false, paused_at = NULL, paused_by = NULL;
-       DELETE FROM tracked_assets WHERE asset_id IN (SELECT id FROM assets WHERE symbol = '$NEW_SYM');
-       INSERT INTO tracked_assets (asset_id) SELECT id FROM assets WHERE symbol = '$DEL_SYM' ON CONFLICT DO NOTHING" >/dev/null
-}
+# Sets the data up so that the route's write would change something.
+reset() { wr_prep "$1"; }
 # send ROUTE [curl args…] — the route's request; CT=… sets its Content-Type
 # ("" = none).
 send() {
@@ -100,7 +76,7 @@ URL=$API_URL
 refusals=0
 for r in "${routes[@]}"; do
   request_for "$r" >/dev/null || continue
-  reset
+  reset "$r"
   s0=$(state) n0=$(notifications)
   while IFS='~' read -r what want param ct args; do
     eval "extra=($args)"
@@ -137,9 +113,9 @@ check_eq "the Origin refusal says what is wrong" \
 accepted=0
 allowed() {   # label [curl args…]
   local label=$1 r c; shift
-  reset
   for r in "${routes[@]}"; do
     request_for "$r" >/dev/null || continue
+    reset "$r"
     s0=$(state) n0=$(notifications)
     c=$(send "$r" "$@")
     case "$c" in
@@ -153,6 +129,7 @@ allowed() {   # label [curl args…]
 allowed "script (JSON, no Origin)"
 allowed "our page at 127.0.0.1" -H "Origin: http://127.0.0.1:$port" -H 'Sec-Fetch-Site: same-origin'
 allowed "our page at localhost" -H "Host: localhost:$port" -H "Origin: http://localhost:$port" -H 'Sec-Fetch-Site: same-origin'
+reset "POST /api/fetcher/resume"
 check_eq "a JSON write with charset → 2xx" 200 "$(CT='application/json; charset=utf-8' send "POST /api/fetcher/resume")"
 
 # 3. Host, on every kind of request.
@@ -179,7 +156,7 @@ stop_pid "$API_PID"
 # 5. API_CORS_ORIGIN: that origin may write cross-site; others may not.
 API_CORS_ORIGIN=https://dash.example start_api || { not_ok "fetcher-api starts with API_CORS_ORIGIN"; exit 1; }
 port=${API_URL##*:} URL=$API_URL
-reset
+reset "POST /api/fetcher/pause"
 s0=$(state)
 check_eq "CORS origin: cross-site pause → 200" 200 \
   "$(send "POST /api/fetcher/pause" -H 'Origin: https://dash.example' -H 'Sec-Fetch-Site: cross-site')"

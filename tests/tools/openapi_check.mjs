@@ -51,9 +51,55 @@ const ops = Object.entries(doc.paths).map(([tpl, item]) => {
   return { tpl, item, params, re };
 }).sort((a, b) => a.params - b.params);
 
+// Every field an answer carries must be in the document. The document
+// leaves its objects open (a client may meet a field a newer API adds), so
+// for the check they are closed: the component $refs are inlined, and each
+// object schema that lists its properties (or an allOf that builds one)
+// gets unevaluatedProperties: false unless it says otherwise. What shares
+// its place in the answer stays open — an allOf's members, the oneOf/anyOf
+// branches beside listed properties — since the closed schema above judges
+// them together; a property's, item's or map value's schema is closed on
+// its own. Objects without listed properties (a log's context) stay free.
+function inline(node, stack = []) {
+  if (Array.isArray(node)) return node.map((n) => inline(n, stack));
+  if (!node || typeof node !== 'object') return node;
+  if (typeof node.$ref === 'string' && node.$ref.startsWith('#/components/schemas/')) {
+    const name = node.$ref.slice('#/components/schemas/'.length);
+    if (stack.includes(name)) throw new Error(`recursive schema ${name}: cannot inline it`);
+    const target = inline(doc.components.schemas[name], [...stack, name]);
+    const { $ref, ...rest } = node;
+    if (Object.keys(rest).length === 0) return target;
+    const out = inline(rest, stack);
+    out.allOf = [...(out.allOf || []), target];
+    return out;
+  }
+  const out = {};
+  for (const [k, v] of Object.entries(node)) out[k] = inline(v, stack);
+  return out;
+}
+const MAPS = new Set(['properties', 'patternProperties', '$defs', 'dependentSchemas']);
+const HERE = new Set(['oneOf', 'anyOf', 'then', 'else']);
+function close(node, open = false) {
+  if (Array.isArray(node)) return node.map((n) => close(n, open));
+  if (!node || typeof node !== 'object') return node;
+  const shaped = node.properties !== undefined || node.allOf !== undefined;
+  const says = node.additionalProperties !== undefined || node.unevaluatedProperties !== undefined;
+  const out = {};
+  for (const [k, v] of Object.entries(node)) {
+    if (MAPS.has(k)) out[k] = Object.fromEntries(Object.entries(v).map(([n, s]) => [n, close(s)]));
+    else if (k === 'allOf' || k === 'if' || k === 'not') out[k] = close(v, true);
+    else if (HERE.has(k)) out[k] = close(v, open || shaped || says);
+    else if (k === 'items' || k === 'prefixItems' || k === 'contains' || k === 'additionalProperties' ||
+             k === 'unevaluatedItems' || k === 'propertyNames') out[k] = close(v);
+    else out[k] = v;
+  }
+  if (!open && shaped && !says) out.unevaluatedProperties = false;
+  return out;
+}
+
 const compiled = new Map();
 function validatorFor(key, schema) {
-  if (!compiled.has(key)) compiled.set(key, ajv.compile(rewriteRefs(schema)));
+  if (!compiled.has(key)) compiled.set(key, ajv.compile(rewriteRefs(close(inline(schema)))));
   return compiled.get(key);
 }
 
@@ -103,7 +149,9 @@ for (const line of lines) {
     try { value = JSON.parse(body); } catch { failures.push(`${what}: the body is not JSON`); continue; }
     const validate = validatorFor(`${key} ${ctype}`, media.schema || {});
     if (!validate(value)) {
-      const errs = validate.errors.slice(0, 3).map((e) => `${e.instancePath || '(body)'} ${e.message}`).join('; ');
+      const extra = (e) => e.params?.unevaluatedProperty ?? e.params?.additionalProperty;
+      const errs = [...new Set(validate.errors.map((e) => `${e.instancePath || '(body)'} ${e.message}` +
+        (extra(e) !== undefined ? ` ('${extra(e)}', not in the document)` : '')))].slice(0, 6).join('; ');
       failures.push(`${what}: does not match the schema: ${errs}`);
       continue;
     }

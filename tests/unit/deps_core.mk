@@ -25,7 +25,7 @@ UNIT_DEPS_sources := daemon/sources $(UNIT_DEPS_providers)
 UNIT_DEPS_dbconn    := daemon/dbconn daemon/loop common/db common/resolve common/log common/util
 # test_writer: the buffer's drop rules, with a dbconn that stays down
 UNIT_DEPS_writer    := daemon/writer daemon/dbconn daemon/loop common/jbuf common/db common/resolve common/log \
-                       common/util
+                       common/util tests/unit/alloc_fail
 # test_sql: the statement table's idempotency rule, and statements replayed
 # against a migrated database of its own (skipped without PGLOCAL_PORT)
 UNIT_DEPS_sql       := daemon/sql daemon/staleness common/migrate common/db common/resolve common/log common/util
@@ -72,5 +72,7 @@ ALLOC_FAIL_WRAP := $(foreach f,malloc calloc realloc strdup strndup json_tokener
 UNIT_LDFLAGS_alloc_torture := $(ALLOC_FAIL_WRAP)
 # test_upstream fails one json-c read on purpose (tests/unit/alloc_fail.c)
 UNIT_LDFLAGS_upstream := $(ALLOC_FAIL_WRAP)
+# test_writer fails json-c's printer once (a log line's context)
+UNIT_LDFLAGS_writer := $(ALLOC_FAIL_WRAP)
 # the cross-check's rules: which price is kept, conversion, the WARNING
 UNIT_DEPS_crosscheck := daemon/crosscheck

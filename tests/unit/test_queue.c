@@ -1768,6 +1768,67 @@ static void test_events(void **state)
     queue_free(q);
 }
 
+/* Back from offline, a provider that went down in the outage is down no
+ * more, though nothing asked it since: a second source whose first answers
+ * again would otherwise never be probed and stay "down" for good. */
+static void test_online_forgives_the_outage(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(8, 0, 10, 10);
+    addp(q, "fx", 1, 4);
+    addp(q, "erapi", 1, 4);
+    struct ev_log log = {0};
+    queue_set_event_cb(q, ev_rec, &log);
+    struct rec r[8] = {0};
+    struct quote cut = err_q(QUOTE_CONNECTION, "cannot connect");
+    for (int i = 0; i < 3; i++) {
+        char a[16], b[16];
+        snprintf(a, sizeof a, "F%d", i);
+        snprintf(b, sizeof b, "E%d", i);
+        submit(q, "fx", a, QPRIO_SCHEDULED, 0, &r[2 * i]);
+        submit(q, "erapi", b, QPRIO_SCHEDULED, 0, &r[2 * i + 1]);
+        run(q);
+        finish_sym(q, a, &cut);
+        finish_sym(q, b, &cut);
+        F.now += 100;
+    }
+    run(q);
+    struct queue_provider_info info[2];
+    queue_get_providers(q, info, 2);
+    assert_int_equal(counters(q).offline, 1);
+    assert_int_equal(info[0].down + info[1].down, 2);
+    /* fx's probe answers; nothing is asked of erapi */
+    F.now += QUEUE_PROBE_MS;
+    submit(q, "fx", "P", QPRIO_SCHEDULED, 0, &r[6]);
+    run(q);
+    assert_int_equal(F.nlive, 1);
+    struct quote ok = ok_q(1);
+    finish_sym(q, "P", &ok);
+    run(q);
+    assert_int_equal(counters(q).offline, 0);
+    queue_get_providers(q, info, 2);
+    assert_int_equal(info[0].down, 0);
+    assert_int_equal(info[1].down, 0);
+    int up = 0, said = 0;
+    for (int i = 0; i < log.n; i++)
+        if (log.ev[i].type == QEV_UP) {
+            up++;
+            if (strcmp(log.ev[i].provider, "erapi") == 0)
+                said += strcmp(log.ev[i].reason, "the network is back") == 0;
+        }
+    assert_int_equal(up, 2); /* fx answers again; erapi is forgiven, and says why */
+    assert_int_equal(said, 1);
+    /* erapi is judged again by its own requests: its streak began anew,
+     * so one failure does not make it down (two in a row would) */
+    submit(q, "erapi", "E8", QPRIO_SCHEDULED, 0, &r[7]);
+    run(q);
+    finish_sym(q, "E8", &cut);
+    run(q);
+    queue_get_providers(q, info, 2);
+    assert_int_equal(info[1].down, 0);
+    queue_free(q);
+}
+
 /* A refusal pauses only that provider; its keys waiting now, or submitted
  * while the pause lasts, fail at once with the reason and the time left;
  * another provider goes on as before. */
@@ -2801,6 +2862,7 @@ int main(void)
         cmocka_unit_test(test_429_pauses_provider),
         cmocka_unit_test(test_offline),
         cmocka_unit_test(test_not_offline_when_one_answers),
+        cmocka_unit_test(test_online_forgives_the_outage),
         cmocka_unit_test(test_latency),
         cmocka_unit_test(test_defer_single),
         cmocka_unit_test(test_defer_single_pause),

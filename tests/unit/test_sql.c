@@ -424,7 +424,7 @@ static void fleet_plan_needs_the_lease(void **state)
     const char *p1[1] = {fl_plan_doc("fl-a", 1)};
     PGresult *r = run_on(conn, SQL_FLEET_PLAN, 1, p1);
     assert_int_equal(PQntuples(r), 1);
-    assert_true(PQgetisnull(r, 0, 0));               /* no cycle */
+    assert_true(PQgetisnull(r, 0, 0));             /* no cycle */
     assert_string_equal(PQgetvalue(r, 0, 2), "f"); /* the lease is not ours */
     PQclear(r);
     assert_int_equal(count_of("SELECT count(*) FROM fetcher_cycles WHERE instance_id = 'fl-a'"), 0);

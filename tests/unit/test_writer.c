@@ -5,6 +5,7 @@
  * statement at a time. What is written once the database is back is the
  * integration tests' business (buffer_full, db_outage).
  */
+#include "alloc_fail.h"
 #include "dbconn.h"
 #include "loop.h"
 #include "writer.h"
@@ -13,8 +14,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -139,12 +142,46 @@ static void test_own_cycle_dropped_to_make_room(void **state)
     fx_close(&f);
 }
 
+/* Out of memory printing a log line's context (json-c's printer returns
+ * NULL): the line still goes out, saying so, never "(null)". */
+static void test_log_context_out_of_memory(void **state)
+{
+    (void)state;
+    struct wr_fixture f;
+    fx_open(&f, 100);
+    json_object *ctx = json_object_new_object();
+    json_object_object_add(ctx, "symbol", json_object_new_string("AAPL"));
+    FILE *out = tmpfile();
+    assert_non_null(out);
+    fflush(stdout);
+    int saved = dup(1);
+    assert_true(saved >= 0);
+    assert_true(dup2(fileno(out), 1) >= 0);
+    af_arm_only("json_object_to_json_string_ext", 1);
+    writer_log(f.w, LOG_WARNING, 0, ctx, "a line with a context");
+    int failed = af_failed();
+    af_disarm();
+    fflush(stdout);
+    assert_true(dup2(saved, 1) >= 0);
+    close(saved);
+    char text[512] = "";
+    rewind(out);
+    size_t n = fread(text, 1, sizeof text - 1, out);
+    text[n] = '\0';
+    fclose(out);
+    assert_true(failed);
+    assert_non_null(strstr(text, "a line with a context (context not printed: out of memory)"));
+    assert_null(strstr(text, "(null)"));
+    fx_close(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_full_buffer_drops_a_cycle_whole),
         cmocka_unit_test(test_other_kinds_go_first_and_alone),
         cmocka_unit_test(test_own_cycle_dropped_to_make_room),
+        cmocka_unit_test(test_log_context_out_of_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
