@@ -18,7 +18,7 @@ flags=(-g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined
        -fno-sanitize-recover=all -fno-omit-frame-pointer -Icommon -Idaemon
        $(pkg-config --cflags json-c))
 libs=($(pkg-config --libs json-c) -lm)
-srcs=(daemon/provider.c daemon/history.c daemon/validate.c daemon/providers/*.c common/util.c)
+srcs=(daemon/provider.c daemon/history.c daemon/validate.c daemon/providers/*.c common/util.c common/currency.c)
 rc=0
 for t in tests/fuzz/fuzz_provider_*.c; do
   name=$(basename "$t" .c)          # fuzz_provider_yahoo
