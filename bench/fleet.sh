@@ -33,8 +33,8 @@ cleanup() {
 trap cleanup EXIT
 f=http://127.0.0.1:$fport
 export YAHOO_BASE_URL=$f COINGECKO_BASE_URL=$f/api/v3 FX_BASE_URL=$f KRAKEN_BASE_URL=$f \
-       ERAPI_BASE_URL=$f TWELVEDATA_BASE_URL=$f COINBASE_BASE_URL=$f \
-       FETCH_RATE_LIMITS=yahoo=0,coingecko=0,fx=0,kraken=0,erapi=0,twelvedata=0,coinbase=0 \
+       ERAPI_BASE_URL=$f TWELVEDATA_BASE_URL=$f COINBASE_BASE_URL=$f BINANCE_BASE_URL=$f \
+       FETCH_RATE_LIMITS=yahoo=0,coingecko=0,fx=0,kraken=0,erapi=0,twelvedata=0,coinbase=0,binance=0 \
        LOG_LEVEL=WARNING HEARTBEAT_INTERVAL=1s FETCH_INTERVAL=1h \
        FETCH_BACKFILL=0 PRICE_CROSSCHECK_SAMPLE=0
 for _ in $(seq 50); do curl -sf "$f/_stats" >/dev/null && break; sleep 0.1; done

@@ -100,7 +100,7 @@ for _ in $(seq 50); do curl -sf "http://127.0.0.1:$fport/_stats" >/dev/null && b
 export YAHOO_BASE_URL=http://127.0.0.1:$fport COINGECKO_BASE_URL=http://127.0.0.1:$fport/api/v3 \
        FX_BASE_URL=http://127.0.0.1:$fport KRAKEN_BASE_URL=http://127.0.0.1:$fport \
        ERAPI_BASE_URL=http://127.0.0.1:$fport TWELVEDATA_BASE_URL=http://127.0.0.1:$fport \
-       COINBASE_BASE_URL=http://127.0.0.1:$fport LOG_LEVEL=WARNING FETCH_BACKFILL=1 FETCH_MARKET_HOURS=0
+       COINBASE_BASE_URL=http://127.0.0.1:$fport BINANCE_BASE_URL=http://127.0.0.1:$fport LOG_LEVEL=WARNING FETCH_BACKFILL=1 FETCH_MARKET_HOURS=0
 backfill40() {  # db rate_limits → seconds
   newdb "$1"
   psql "$DATABASE_URL" -Xq -v ON_ERROR_STOP=1 -f demo/seed.sql >/dev/null

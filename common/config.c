@@ -67,12 +67,14 @@ static const struct var vars[] = {
      "Twelve Data API base (stocks; second source, used only with a key)"},
     {"COINBASE_BASE_URL", K_URL, S(coinbase_base_url), "https://api.coinbase.com", 0, 0,
      "Coinbase public API base (crypto spot prices, keyless; third source)"},
+    {"BINANCE_BASE_URL", K_URL, S(binance_base_url), "https://api.binance.com", 0, 0,
+     "Binance public API base (crypto spot prices in USDT, keyless; fourth source)"},
     {"TWELVEDATA_API_KEY", K_STR, S(twelvedata_api_key), "", 0, 0,
      "Twelve Data key (free plan: 8 credits a minute, 800 a day; sent as a header, never "
      "logged)"},
     {"FETCH_SOURCES", K_STR, S(fetch_sources), "", 0, 0,
      "per asset class, the providers to try in order (stock=yahoo,twelvedata;crypto=coingecko,"
-     "kraken,coinbase;fx=fx,erapi is the default; a class not named keeps it)"},
+     "kraken,coinbase,binance;fx=fx,erapi is the default; a class not named keeps it)"},
     {"FETCH_PROBE_INTERVAL", K_DURATION, I(probe_interval_s), "30", 1, 3600,
      "how often a provider that keeps failing (or the network, offline) is probed; meanwhile "
      "its assets go to their next source"},

@@ -18,9 +18,11 @@
  * at about 15 calls per 45 s; open.er-api needs one request a cycle and
  * blocks an IP for 20 minutes after a 429; Twelve Data's free plan counts
  * 8 credits a minute, one per symbol, and a request carries 8; Coinbase
- * allows 10,000 requests an hour, one pair each. */
+ * allows 10,000 requests an hour, one pair each; Binance allows 6,000
+ * request weight a minute per IP and a price ticker request weighs 4
+ * (tests/fixtures/real/NOTE_rate_limits.txt). */
 #define CONFIG_DEFAULT_RATE_LIMITS                                                                 \
-    "yahoo=60,coingecko=10,fx=30,kraken=20,erapi=10,twelvedata=1,coinbase=60"
+    "yahoo=60,coingecko=10,fx=30,kraken=20,erapi=10,twelvedata=1,coinbase=60,binance=60"
 #define CONFIG_COINGECKO_KEYED_RATE 30
 
 #include "util.h"
@@ -73,6 +75,7 @@ struct config {
     char twelvedata_base_url[512]; /* TWELVEDATA_BASE_URL: stocks */
     char twelvedata_api_key[256];  /* TWELVEDATA_API_KEY, empty = unset */
     char coinbase_base_url[512];   /* COINBASE_BASE_URL: crypto, third source */
+    char binance_base_url[512];    /* BINANCE_BASE_URL: crypto, fourth source */
     /* Failover between them (daemon/sources.h, daemon/queue.h). */
     char fetch_sources[256];  /* FETCH_SOURCES: "stock=yahoo,twelvedata;fx=fx,erapi" */
     int64_t probe_interval_s; /* FETCH_PROBE_INTERVAL: a down provider is asked this often */

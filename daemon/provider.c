@@ -15,6 +15,7 @@ extern const struct provider provider_kraken;
 extern const struct provider provider_erapi;
 extern const struct provider provider_twelvedata;
 extern const struct provider provider_coinbase;
+extern const struct provider provider_binance;
 
 /* The registry: one line per provider. */
 static const struct provider *const registry[] = {
@@ -25,6 +26,7 @@ static const struct provider *const registry[] = {
     &provider_erapi,      /* exchange rates, second source */
     &provider_twelvedata, /* stocks, second source (with a key) */
     &provider_coinbase,   /* crypto, third source (one pair a request) */
+    &provider_binance,    /* crypto, fourth source (USDT pairs) */
 };
 
 const struct provider *provider_find(const char *name)

@@ -25,7 +25,7 @@ static const char *const src_class_names[SRC_CLASSES] = {"stock", "crypto", "fx"
  * were written from (tests/fixtures/real/NOTE_*.txt). */
 static const char *const src_defaults[SRC_CLASSES] = {
     "yahoo,twelvedata",
-    "coingecko,kraken,coinbase",
+    "coingecko,kraken,coinbase,binance",
     "fx,erapi",
 };
 

@@ -10,7 +10,8 @@
  * and Twelve Data quote). A class has an ordered list of sources, by
  * default
  *
- *     stock=yahoo,twelvedata  crypto=coingecko,kraken,coinbase  fx=fx,erapi
+ *     stock=yahoo,twelvedata  crypto=coingecko,kraken,coinbase,binance
+ *     fx=fx,erapi
  *
  * and FETCH_SOURCES replaces any of them: classes separated by ';', each
  * "class=source,source…", e.g. "crypto=kraken,coingecko;fx=erapi". A class
@@ -37,9 +38,9 @@
 
 #include <stddef.h>
 
-/* Sources per chain: three classes of at most four providers between them
- * is more than any asset has a use for. */
-#define SOURCES_MAX 4
+/* Sources per chain: crypto's four default sources plus an asset's own
+ * provider when the list does not name it (a coin kept on yahoo). */
+#define SOURCES_MAX 5
 #define SOURCES_SYMBOL_MAX 80
 
 enum source_class { SRC_STOCK = 0, SRC_CRYPTO, SRC_FX, SRC_CLASSES };

@@ -95,7 +95,7 @@ provider_env() {
   export YAHOO_BASE_URL=$FAKE_URL COINGECKO_BASE_URL=$FAKE_URL/api/v3 FX_BASE_URL=$FAKE_URL
   # the second sources too: a failover must never reach the real services
   export KRAKEN_BASE_URL=$FAKE_URL ERAPI_BASE_URL=$FAKE_URL TWELVEDATA_BASE_URL=$FAKE_URL \
-    COINBASE_BASE_URL=$FAKE_URL
+    COINBASE_BASE_URL=$FAKE_URL BINANCE_BASE_URL=$FAKE_URL
   # the backfill's history requests only where a test is about them: the
   # others count requests per cycle
   export FETCH_BACKFILL=${FETCH_BACKFILL:-0}
@@ -103,7 +103,7 @@ provider_env() {
   # run at night must not find its stocks closed
   export FETCH_MARKET_HOURS=${FETCH_MARKET_HOURS:-0}
   # fakemarket is ours: no free-tier limits unless a test is about them
-  export FETCH_RATE_LIMITS=${FETCH_RATE_LIMITS:-yahoo=0,coingecko=0,fx=0,kraken=0,erapi=0,twelvedata=0,coinbase=0}
+  export FETCH_RATE_LIMITS=${FETCH_RATE_LIMITS:-yahoo=0,coingecko=0,fx=0,kraken=0,erapi=0,twelvedata=0,coinbase=0,binance=0}
 }
 
 # start_fetcherd [args…] — environment as set by the caller; sets FETCHERD_PID.

@@ -10,8 +10,9 @@
  * rate-limit docs); both fail the one pair with the message, the 429 as
  * transient.
  *
- * What it is not: a batch source. One request per pair makes it the
- * last resort for crypto (after coingecko and kraken), and its rate limit
+ * What it is not: a batch source. One request per pair puts it late in
+ * the crypto order (after coingecko and kraken; binance, batched but in
+ * USDT, comes after it), and its rate limit
  * (10,000 requests an hour per key in Coinbase's docs; keyless per IP)
  * is then ample.
  *

@@ -181,6 +181,16 @@
  *   (coinbase_error_invalid_base_currency.json, byte for byte; the status
  *   is the one other clients handle).
  *
+ * GET /api/v3/ticker/price?symbols=["BTCUSDT","BNBUSDT"]  (percent-encoded
+ *   on the wire; binance_ticker_price_symbols_BTCUSDT_BNBUSDT.json)
+ *   200 [{"symbol":"BTCUSDT","price":"46707.03000000"},{"symbol":"BNBUSDT",…}]
+ *   in the order asked, each price a string with 8 decimals, in USDT, priced
+ *   like the CoinGecko id of the coin; ?symbol=BNBUSDT: the one object
+ *   (binance_ticker_price_symbol_BNBUSDT.json). A NOSUCH* or MISSING* pair,
+ *   or one not quoted in USDT, fails the whole request: 400
+ *   {"code":-1121,"msg":"Invalid symbol."} (binance_error_invalid_symbol_
+ *   400.json, byte for byte). Counted in by_path as /api/v3/ticker/price.
+ *
  * GET /_stats
  *   200 {"requests_total":3,"by_path":{"/v8/finance/chart":1,
  *        "/v8/finance/spark":1,"/v7/finance/spark":0,
@@ -199,7 +209,8 @@
  *   for every provider request until fault=none.
  * POST /_mode?fault=NAME|none&provider=P → {"ok":true,"fault":…,
  *   "provider":P}: the same for the paths of one provider only (yahoo,
- *   coingecko, fx or frankfurter, kraken, erapi, twelvedata, coinbase), so
+ *   coingecko, fx or frankfurter, kraken, erapi, twelvedata, coinbase,
+ *   binance), so
  *   one source is down while the others answer; the global fault, when
  *   set, wins. GET /_mode → {"fault":"none","latency_ms":0,
  *   "providers":{"yahoo":"none",…}}.
@@ -207,8 +218,8 @@
  * POST /_offset?provider=P&pct=N → {"ok":true,"provider":P,"offset_pct":N}:
  *   from then on that provider's prices are N % off (-90..1000, two
  *   decimals; 0 = true again), so one source disagrees with the others
- *   (the cross-check's tests). Applies to coingecko, kraken, coinbase and
- *   twelvedata answers; yahoo, fx and erapi ignore it.
+ *   (the cross-check's tests). Applies to coingecko, kraken, coinbase,
+ *   binance and twelvedata answers; yahoo, fx and erapi ignore it.
  *
  * Replay (`--fixtures DIR`): POST /_replay?path=P&file=F[&status=N] →
  *   {"ok":true,"path":P,"file":F,"status":N,"bytes":…,"content_type":…};
@@ -300,6 +311,7 @@
 #define PATH_ERAPI "/v6/latest"
 #define PATH_TWELVEDATA "/quote"
 #define PATH_COINBASE "/v2/prices/spot"
+#define PATH_BINANCE "/api/v3/ticker/price"
 #define PATH_MARKET_CHART "/api/v3/coins/market_chart"
 #define PATH_UNKNOWN "(unknown)"
 
@@ -316,11 +328,12 @@ enum fm_provider {
     FM_PROV_ERAPI,
     FM_PROV_TWELVEDATA,
     FM_PROV_COINBASE,
+    FM_PROV_BINANCE,
     FM_PROV_COUNT
 };
 
 static const char *const fm_provider_names[FM_PROV_COUNT] = {
-    "yahoo", "coingecko", "fx", "kraken", "erapi", "twelvedata", "coinbase"};
+    "yahoo", "coingecko", "fx", "kraken", "erapi", "twelvedata", "coinbase", "binance"};
 
 static enum fm_provider provider_of(enum fm_endpoint ep)
 {
@@ -342,6 +355,8 @@ static enum fm_provider provider_of(enum fm_endpoint ep)
         return FM_PROV_TWELVEDATA;
     case FM_EP_COINBASE:
         return FM_PROV_COINBASE;
+    case FM_EP_BINANCE:
+        return FM_PROV_BINANCE;
     }
     return FM_PROV_YAHOO;
 }
@@ -391,6 +406,7 @@ struct fm_call {
     const char *base;
     bool api_key;
     bool td_key; /* Authorization: apikey … (Twelve Data) */
+    bool single; /* Binance: ?symbol= (one object), not ?symbols=[…] */
     char list[FM_MAX_URI + 1];
     char vs_list[FM_MAX_URI + 1];
 };
@@ -711,6 +727,8 @@ static int build_answer(const struct fm_call *call, enum fm_fault global, int64_
         return fm_wire_twelvedata_quote(call->entries, call->n, call->td_key, now, b);
     case FM_EP_COINBASE:
         return fm_wire_coinbase_spot(&call->entries[0], now, b);
+    case FM_EP_BINANCE:
+        return fm_wire_binance_price(call->entries, call->n, call->single, now, b);
     case FM_EP_MARKET_CHART:
         return fm_wire_market_chart(&call->entries[0], call->days, now, b);
     }
@@ -1163,6 +1181,60 @@ static enum MHD_Result on_coinbase(struct fm_server *srv, struct MHD_Connection 
     return serve(srv, conn, req, call);
 }
 
+/* Binance's pairs: ?symbol=A, or ?symbols=["A","B"] (MHD has decoded the
+ * %5B%22 of the wire) read into call->names without the brackets and
+ * quotes. 0, or -1 with *why. */
+static int binance_names(struct MHD_Connection *conn, struct fm_call *call, const char **why)
+{
+    const char *one = query(conn, "symbol");
+    const char *many = query(conn, "symbols");
+    if ((one == NULL) == (many == NULL)) {
+        /* Binance: both is an error; neither lists every pair, which
+         * fetcherd never asks for */
+        *why = "give symbol or symbols (not both, not neither)";
+        return -1;
+    }
+    call->single = one != NULL;
+    if (one != NULL) {
+        if (strchr(one, ',') != NULL || parse_names(call, one, why) != 0 || call->n != 1) {
+            *why = "symbol names one pair";
+            return -1;
+        }
+        return 0;
+    }
+    size_t len = strlen(many);
+    char inner[sizeof call->list];
+    if (len < 2 || many[0] != '[' || many[len - 1] != ']' || len - 2 >= sizeof inner) {
+        *why = "symbols is not a JSON array of pairs";
+        return -1;
+    }
+    /* the quotes go, the commas stay: ["A","B"] → A,B */
+    size_t o = 0;
+    for (size_t i = 1; i + 1 < len; i++)
+        if (many[i] != '"')
+            inner[o++] = many[i];
+    inner[o] = '\0';
+    if (parse_names(call, inner, why) != 0)
+        return -1;
+    if (call->n == 0) {
+        *why = "symbols is an empty array";
+        return -1;
+    }
+    return 0;
+}
+
+/* /api/v3/ticker/price: the pairs from symbol= or symbols=[…]. */
+static enum MHD_Result on_binance(struct fm_server *srv, struct MHD_Connection *conn,
+                                  const struct fm_request *req, const char *url,
+                                  struct fm_call *call)
+{
+    const char *why = NULL;
+    (void)url;
+    if (binance_names(conn, call, &why) != 0)
+        return refuse(srv, conn, call, 400, why);
+    return serve(srv, conn, req, call);
+}
+
 /* ---- control endpoints --------------------------------------------- */
 
 static enum MHD_Result on_stats(struct fm_server *srv, struct MHD_Connection *conn)
@@ -1196,7 +1268,7 @@ static enum MHD_Result on_mode_get(struct fm_server *srv, struct MHD_Connection 
 
 static enum MHD_Result on_mode_set(struct fm_server *srv, struct MHD_Connection *conn)
 {
-    char buf[128];
+    char buf[160];
     enum fm_fault f;
     const char *name = query(conn, "fault");
     if (name == NULL)
@@ -1216,7 +1288,7 @@ static enum MHD_Result on_mode_set(struct fm_server *srv, struct MHD_Connection 
         if (pi < 0) {
             snprintf(buf, sizeof buf,
                      "unknown provider '%.40s' (yahoo, coingecko, fx, kraken, erapi, twelvedata, "
-                     "coinbase)",
+                     "coinbase, binance)",
                      prov);
             return send_error(conn, 400, buf);
         }
@@ -1304,9 +1376,11 @@ static enum MHD_Result serve_replay(struct fm_server *srv, struct MHD_Connection
         list = query(conn, "symbols");
     else if (rv->ep == FM_EP_SIMPLE_PRICE)
         list = query(conn, "ids");
-    else if ((list = query(conn, "to")) == NULL)
+    else if (rv->ep != FM_EP_BINANCE && (list = query(conn, "to")) == NULL)
         list = query(conn, "symbols");
     if (list != NULL && parse_names(call, list, &why) != 0)
+        call->n = 0;
+    if (rv->ep == FM_EP_BINANCE && binance_names(conn, call, &why) != 0)
         call->n = 0;
     if (rv->ep == FM_EP_FX)
         for (size_t i = 0; i < call->n; i++)
@@ -1381,6 +1455,7 @@ static const struct route routes[] = {
     {"GET", PATH_ERAPI "/", true, FM_EP_ERAPI, PATH_ERAPI, on_erapi, NULL},
     {"GET", PATH_TWELVEDATA, false, FM_EP_TWELVEDATA, PATH_TWELVEDATA, on_twelvedata, NULL},
     {"GET", "/v2/prices/", true, FM_EP_COINBASE, PATH_COINBASE, on_coinbase, NULL},
+    {"GET", PATH_BINANCE, false, FM_EP_BINANCE, PATH_BINANCE, on_binance, NULL},
     {"GET", "/api/v3/coins/", true, FM_EP_MARKET_CHART, PATH_MARKET_CHART, on_market_chart, NULL},
     {"GET", "/_stats", false, 0, NULL, NULL, on_stats},
     {"POST", "/_reset", false, 0, NULL, NULL, on_reset},
@@ -1392,9 +1467,9 @@ static const struct route routes[] = {
     {"POST", "/_replay", false, 0, NULL, NULL, on_replay_set},
 };
 
-static const char *const seed_paths[] = {PATH_CHART, PATH_SPARK,      PATH_SPARK7,
-                                         PATH_PRICE, PATH_FX,         PATH_KRAKEN,
-                                         PATH_ERAPI, PATH_TWELVEDATA, PATH_COINBASE};
+static const char *const seed_paths[] = {PATH_CHART,    PATH_SPARK,  PATH_SPARK7, PATH_PRICE,
+                                         PATH_FX,       PATH_KRAKEN, PATH_ERAPI,  PATH_TWELVEDATA,
+                                         PATH_COINBASE, PATH_BINANCE};
 
 static bool path_matches(const struct route *r, const char *url)
 {

@@ -277,6 +277,15 @@ echo "$got" | grep -qF '{"AAPL":{"symbol":"AAPL",' && echo "$got" | grep -qF '"N
 check coinbase 200 /v2/prices/BTC-USD/spot '{"data":{"amount":"' '"base":"BTC","currency":"USD"}}'
 check coinbase-unknown 404 /v2/prices/NOSUCH-USD/spot
 same_body coinbase-unknown coinbase_error_invalid_base_currency.json
+check binance 200 '/api/v3/ticker/price?symbols=%5B%22BTCUSDT%22,%22BNBUSDT%22%5D' \
+    '[{"symbol":"BTCUSDT","price":"' '},{"symbol":"BNBUSDT","price":"'
+check binance-one 200 '/api/v3/ticker/price?symbol=BNBUSDT' '{"symbol":"BNBUSDT","price":"'
+check binance-unknown 400 '/api/v3/ticker/price?symbols=%5B%22BTCUSDT%22,%22NOSUCHUSDT%22%5D'
+same_body binance-unknown binance_error_invalid_symbol_400.json
+post '/_mode?fault=err503&provider=binance' | grep -qF '"provider":"binance"' && ok || bad "binance fault"
+check binance-down 503 '/api/v3/ticker/price?symbol=BNBUSDT'
+check binance-down-others 200 /v2/prices/BTC-USD/spot '{"data":{"amount":"'
+post '/_mode?fault=none&provider=binance' >/dev/null
 post '/_mode?fault=err503&provider=yahoo' | grep -qF '"provider":"yahoo"' && ok || bad "provider fault"
 check provider-mode-yahoo 503 '/v7/finance/spark?symbols=AAPL'
 check provider-mode-chart 503 /v8/finance/chart/AAPL

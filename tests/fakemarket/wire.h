@@ -2,7 +2,7 @@
  * wire — the bodies fakemarket answers, in the providers' own wire formats
  * (Yahoo v8 chart, v7 and v8 spark, CoinGecko /simple/price, Frankfurter
  * /v1/latest; Kraken's Ticker, open.er-api v6, Twelve Data /quote,
- * Coinbase spot), with content faults applied per entry. Each shape follows
+ * Coinbase spot, Binance's price ticker), with content faults applied per entry. Each shape follows
  * a real recording in tests/fixtures/real/ (wire.c names it beside the
  * code, and tests/unit/test_fakemarket_wire.c compares with it); the
  * shapes are listed at the top of fakemarket.c, where provider authors
@@ -34,6 +34,7 @@ enum fm_endpoint {
     FM_EP_ERAPI,
     FM_EP_TWELVEDATA,
     FM_EP_COINBASE,
+    FM_EP_BINANCE,
     /* daily history (a backfill) */
     FM_EP_MARKET_CHART,
 };
@@ -140,6 +141,17 @@ int fm_wire_twelvedata_quote(const struct fm_entry *syms, size_t n, bool keyed, 
  * USD: 404 {"errors":[{"id":"not_found","message":"Invalid base
  * currency"}]}. */
 int fm_wire_coinbase_spot(const struct fm_entry *product, int64_t now,
+                          struct fm_body *out) MUST_CHECK;
+
+/* GET /api/v3/ticker/price?symbols=["A","B"] (single false): Binance's
+ * [{"symbol":"BTCUSDT","price":"46707.03000000"},…] in the order asked;
+ * ?symbol=A (single true): the one object. Prices are strings with 8
+ * decimals, in USDT (priced as the coin's USD price: the demo's pairs map
+ * to their CoinGecko ids). One absent pair (MISSING, NOSUCH) or a pair not
+ * quoted in USDT fails the whole request: 400 {"code":-1121,"msg":
+ * "Invalid symbol."}. There is no currency or time on this wire, so
+ * WRONGCCY, FUTURETS and OLDTS change nothing. */
+int fm_wire_binance_price(const struct fm_entry *pairs, size_t n, bool single, int64_t now,
                           struct fm_body *out) MUST_CHECK;
 
 /* The EMPTY fault: a well-formed answer with nothing in it. */

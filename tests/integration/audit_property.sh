@@ -24,7 +24,7 @@ RANDOM=$seed
 # times: 210 s for one case; faults_ratelimit.sh tests that wait.)
 faults=(none none none ERR500 ERR503 ERR429 BADJSON WRONGSHAPE EMPTY BLOCKPAGE NULLPRICE
         NEGPRICE WRONGCCY TRUNC HTMLCT NOSUCH MISSING CRUMB401 OLDTS)
-providers=(yahoo coingecko fx kraken erapi twelvedata coinbase)
+providers=(yahoo coingecko fx kraken erapi twelvedata coinbase binance)
 ids=($(sql "SELECT id FROM assets ORDER BY id"))
 bad=0
 for ((c = 0; c < cases; c++)); do

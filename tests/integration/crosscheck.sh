@@ -15,7 +15,7 @@
 #     failed-over and probe answers are the ones cross-checked first
 #  E. with each single provider of each class dead, one demo cycle prices
 #     every tracked asset a second source knows (the others: counted from
-#     the database)
+#     the database); with coingecko dead that is every coin, BNB by binance
 #  F. the cost of the sample: extra requests and cycle time
 . "$(dirname "$0")/../lib.sh"
 
@@ -160,8 +160,9 @@ stop_pid "$FETCHERD_PID"
 # coingecko down: kraken answers for the coins, and (the sample being 1)
 # one failed-over answer is checked against the next source, coinbase; when
 # coingecko answers its probe again, that answer is checked too
-# (BNB untracked here: with no other source it would wait on coingecko and
-# be the probe itself, an answer nothing can be compared with)
+# (BNB untracked here: its one other source, binance, is the last of its
+# chain, so its failed-over answer has no next source to be checked
+# against; the sample of one is for a coin kraken and coinbase both know)
 sql "DELETE FROM tracked_assets WHERE asset_id = (SELECT id FROM assets WHERE symbol = 'BNB')"
 mode ERR503 coingecko
 export FETCHER_INSTANCE_ID=xc-d3 PRICE_CROSSCHECK_SAMPLE=1 FETCH_PROBE_INTERVAL=2s
@@ -180,7 +181,7 @@ sql "DELETE FROM tracked_assets; INSERT INTO tracked_assets SELECT * FROM keep_t
 # --- E. each single provider of each class dead -----------------------------
 export TWELVEDATA_API_KEY=test-key-not-real PRICE_CROSSCHECK_SAMPLE=2
 tracked=$(sql "SELECT count(*) FROM tracked_assets")
-for p in yahoo twelvedata coingecko kraken coinbase fx erapi; do
+for p in yahoo twelvedata coingecko kraken coinbase binance fx erapi; do
   mode ERR503 $p
   export FETCHER_INSTANCE_ID=xc-e-$p
   once
@@ -197,6 +198,12 @@ for p in yahoo twelvedata coingecko kraken coinbase fx erapi; do
   check_eq "E: $p dead: every exchange rate came (no 'No exchange rate' warning)" 0 \
     "$(warnings "$c" "message LIKE 'No exchange rate%'")"
   [ -n "$lone" ] && echo "# $p dead: no second source on record for $lone"
+  if [ "$p" = coingecko ]; then
+    # every coin has a second source on record: none is left unpriced
+    check_eq "E: coingecko dead: no coin is only coingecko's" "" "$lone"
+    check_eq "E: coingecko dead: BNB priced by binance, stored in USD, quoted in USDT" "t|binance|USD|USDT" \
+      "$(sql "SELECT p.success, p.source, p.currency, p.quoted_currency FROM price_update_log p WHERE p.cycle_id = $c AND p.symbol = 'BNB'")"
+  fi
   mode none $p
 done
 

@@ -98,10 +98,10 @@ FM_LOCAL=http://127.0.0.1:$port
 fm_requests() { nsx curl -s "$FM_LOCAL/_stats" | jq .requests_total; }
 providers_at() {
   export YAHOO_BASE_URL=$1 COINGECKO_BASE_URL=$1/api/v3 FX_BASE_URL=$1 KRAKEN_BASE_URL=$1 \
-    ERAPI_BASE_URL=$1 TWELVEDATA_BASE_URL=$1 COINBASE_BASE_URL=$1
+    ERAPI_BASE_URL=$1 TWELVEDATA_BASE_URL=$1 COINBASE_BASE_URL=$1 BINANCE_BASE_URL=$1
 }
 providers_at "http://market.test:$port"
-export FETCH_RATE_LIMITS=yahoo=0,coingecko=0,fx=0,kraken=0,erapi=0,twelvedata=0,coinbase=0
+export FETCH_RATE_LIMITS=yahoo=0,coingecko=0,fx=0,kraken=0,erapi=0,twelvedata=0,coinbase=0,binance=0
 export FETCH_INTERVAL=2s HEARTBEAT_INTERVAL=1s WATCHDOG_SECONDS=5
 # ---- A. the database by its host name ------------------------------------
 ns_fetcherd fetcherd.log

@@ -58,7 +58,7 @@ int rig_open(struct rig *r, const char *dbname, const char *instance, const char
     r->relay = pgr_start(r->d.loop, pgf_port());
     if (r->relay == NULL)
         return -1;
-    char db[256], yahoo[128], cg[128], fx[128], kr[128], er[128], td[128], cb[128];
+    char db[256], yahoo[128], cg[128], fx[128], kr[128], er[128], td[128], cb[128], bn[128];
     snprintf(db, sizeof db, "DATABASE_URL=postgresql://fetcher@127.0.0.1:%d/%s", pgr_port(r->relay),
              dbname);
     snprintf(yahoo, sizeof yahoo, "YAHOO_BASE_URL=%s", ws_url(r->ws));
@@ -68,6 +68,7 @@ int rig_open(struct rig *r, const char *dbname, const char *instance, const char
     snprintf(er, sizeof er, "ERAPI_BASE_URL=%s/erapi", ws_url(r->ws));
     snprintf(td, sizeof td, "TWELVEDATA_BASE_URL=%s/td", ws_url(r->ws));
     snprintf(cb, sizeof cb, "COINBASE_BASE_URL=%s/cb", ws_url(r->ws));
+    snprintf(bn, sizeof bn, "BINANCE_BASE_URL=%s/bn", ws_url(r->ws));
     /* one source per class: a failing provider fails its assets (failover
      * is the queue's subject), no retries, no staleness limit (the
      * recordings are months old) */
@@ -79,6 +80,7 @@ int rig_open(struct rig *r, const char *dbname, const char *instance, const char
                            er,
                            td,
                            cb,
+                           bn,
                            "FETCH_SOURCES=stock=yahoo;crypto=coingecko;fx=fx",
                            "FETCH_RETRIES=0",
                            "FETCH_TIMEOUT=3",

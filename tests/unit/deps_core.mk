@@ -13,7 +13,7 @@ UNIT_DEPS_validate  := daemon/validate common/currency common/util
 # jbuf_num would store: the figure a real answer ends up as.
 UNIT_DEPS_providers := daemon/provider daemon/history daemon/providers/yahoo daemon/providers/coingecko \
                        daemon/providers/fx daemon/providers/kraken daemon/providers/erapi \
-                       daemon/providers/twelvedata daemon/providers/coinbase daemon/validate common/currency \
+                       daemon/providers/twelvedata daemon/providers/coinbase daemon/providers/binance daemon/validate common/currency \
                        common/jbuf common/log common/util
 # the second source of each class (kraken, erapi, twelvedata): the same
 # modules, since the registry in daemon/provider.c names every provider

@@ -272,6 +272,7 @@ static const struct provider_syms asked[] = {
     {"erapi", {"EUR", "GBP", "XXX", NULL}},
     {"twelvedata", {"AAPL", "VOO", "NOSUCH", NULL}},
     {"coinbase", {"BTC-USD", NULL}},
+    {"binance", {"BTCUSDT", "BNBUSDT", "ETHUSDT", "NOPEUSDT", NULL}},
 };
 
 /* Yahoo's chart reader, one symbol at a time: those of the recordings. */

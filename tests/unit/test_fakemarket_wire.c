@@ -934,6 +934,67 @@ static void test_coinbase(void **state)
     }
 }
 
+/* Binance as binance_ticker_price_symbols_BTCUSDT_BNBUSDT.json (the array,
+ * in the order asked, key for key) and binance_ticker_price_symbol_BNBUSDT
+ * (one object); prices priced like the coin's CoinGecko id with the
+ * recordings' 8 decimals; an unknown pair, or one not in USDT, the recorded
+ * -1121 with 400, byte for byte, for the whole request. */
+static void test_binance(void **state)
+{
+    (void)state;
+    struct fm_body b;
+    const struct fm_entry two[] = {{"BTCUSDT", FM_FAULT_NONE}, {"BNBUSDT", FM_FAULT_NONE}};
+    assert_int_equal(fm_wire_binance_price(two, 2, false, NOW, &b), 0);
+    assert_int_equal(b.status, 200);
+    struct json_object *root = parse(&b);
+    struct json_object *rec = recording("binance_ticker_price_symbols_BTCUSDT_BNBUSDT.json");
+    assert_true(json_object_is_type(root, json_type_array));
+    assert_int_equal(json_object_array_length(root), json_object_array_length(rec));
+    const char *ids[] = {"bitcoin", "binancecoin"};
+    for (size_t i = 0; i < 2; i++) {
+        struct json_object *e = json_object_array_get_idx(root, i);
+        struct json_object *r = json_object_array_get_idx(rec, i);
+        same_shape(e, r, "ticker/price");
+        assert_string_equal(json_object_get_string(at(e, "symbol")),
+                            json_object_get_string(at(r, "symbol")));
+        const char *price = json_object_get_string(at(e, "price"));
+        const char *dot = strchr(price, '.');
+        assert_non_null(dot);
+        assert_int_equal(strlen(dot + 1),
+                         strlen(strchr(json_object_get_string(at(r, "price")), '.') + 1));
+        assert_true(fabs(strtod(price, NULL) - fm_price_crypto(ids[i], NOW)) < 1e-7);
+    }
+    json_object_put(rec);
+    json_object_put(root);
+
+    assert_int_equal(fm_wire_binance_price(&two[1], 1, true, NOW, &b), 0);
+    assert_int_equal(b.status, 200);
+    root = parse(&b);
+    rec = recording("binance_ticker_price_symbol_BNBUSDT.json");
+    same_shape(root, rec, "ticker/price?symbol");
+    assert_string_equal(json_object_get_string(at(root, "symbol")), "BNBUSDT");
+    json_object_put(rec);
+    json_object_put(root);
+
+    const char *want = recording_text("binance_error_invalid_symbol_400.json");
+    const struct fm_entry bad[][2] = {{{"BTCUSDT", FM_FAULT_NONE}, {"NOSUCHUSDT", FM_FAULT_NOSUCH}},
+                                      {{"BTCUSD", FM_FAULT_NONE}, {"BNBUSDT", FM_FAULT_NONE}}};
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(fm_wire_binance_price(bad[i], 2, false, NOW, &b), 0);
+        assert_int_equal(b.status, 400);
+        assert_string_equal(b.data, want);
+        fm_body_clear(&b);
+    }
+    /* a content fault spoils its own entry only */
+    const struct fm_entry nulled[] = {{"BTCUSDT", FM_FAULT_NULLPRICE}, {"BNBUSDT", FM_FAULT_NONE}};
+    assert_int_equal(fm_wire_binance_price(nulled, 2, false, NOW, &b), 0);
+    root = parse(&b);
+    assert_true(json_object_get_type(at(json_object_array_get_idx(root, 0), "price")) ==
+                json_type_null);
+    assert_non_null(json_object_get_string(at(json_object_array_get_idx(root, 1), "price")));
+    json_object_put(root);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -956,6 +1017,7 @@ int main(void)
         cmocka_unit_test(test_erapi),
         cmocka_unit_test(test_twelvedata),
         cmocka_unit_test(test_coinbase),
+        cmocka_unit_test(test_binance),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

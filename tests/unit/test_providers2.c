@@ -1,6 +1,7 @@
 /*
  * Unit tests of the second source of each class: kraken (crypto), erapi
- * (FX) and twelvedata (stocks), and of coinbase (crypto, third). Each parser reads the real answers
+ * (FX) and twelvedata (stocks), of coinbase (crypto, third) and of binance (crypto, fourth; its
+ * recordings also through validate_quote()). Each parser reads the real answers
  * kept in tests/fixtures/real/ (run from the repository root, as tests/run.sh does); the figure it
  * must produce is read from the same recording with json-c, independently of the parser, and pinned
  * by a hand-checked anchor (the number as printed in the recording), so a test passes only when the
@@ -8,6 +9,7 @@
  * and symbol mapping are table-driven.
  */
 #include "provider.h"
+#include "validate.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -31,6 +33,7 @@ static int setup(void **state)
     util_strlcpy(C.erapi_base_url, "https://open.er-api.com", sizeof C.erapi_base_url);
     util_strlcpy(C.twelvedata_base_url, "https://api.twelvedata.com", sizeof C.twelvedata_base_url);
     util_strlcpy(C.coinbase_base_url, "https://api.coinbase.com", sizeof C.coinbase_base_url);
+    util_strlcpy(C.binance_base_url, "https://api.binance.com", sizeof C.binance_base_url);
     return 0;
 }
 
@@ -96,8 +99,8 @@ static json_object *dig(json_object *o, const char *a, const char *b)
 }
 
 struct run {
-    struct quote q[24];
-    unsigned char found[24];
+    struct quote q[32];
+    unsigned char found[32];
     char err[160];
     int rc;
 };
@@ -107,7 +110,7 @@ static void parse_with(int (*parse)(json_object *, const char *const *, size_t, 
                        json_object *root, const char *const *syms, size_t n, struct run *r)
 {
     memset(r, 0, sizeof *r);
-    assert_true(n <= 24);
+    assert_true(n <= 32);
     r->rc = parse(root, syms, n, r->q, r->found, r->err, sizeof r->err);
 }
 
@@ -126,7 +129,7 @@ static json_object *from_string(const char *body)
 static void test_registry(void **state)
 {
     (void)state;
-    const char *names[] = {"kraken", "erapi", "twelvedata", "coinbase"};
+    const char *names[] = {"kraken", "erapi", "twelvedata", "coinbase", "binance"};
     for (size_t i = 0; i < ARRAY_LEN(names); i++) {
         const struct provider *p = prov(names[i]);
         assert_non_null(p->normalize);
@@ -141,6 +144,8 @@ static void test_registry(void **state)
     assert_true(prov("erapi")->batch_size(&C) >= 162); /* every currency of the table at once */
     assert_int_equal(prov("twelvedata")->batch_size(&C), 8); /* a free minute's credits */
     assert_int_equal(prov("coinbase")->batch_size(&C), 1);   /* the URL names the pair */
+    assert_non_null(prov("binance")->fallback_url);          /* ?symbol=…: how a batch is split */
+    assert_int_equal(prov("binance")->batch_size(&C), 20);
 }
 
 /* ---- provider_decimal_string -------------------------------------------- */
@@ -936,6 +941,228 @@ static void test_coinbase(void **state)
     }
 }
 
+/* ---- binance ----------------------------------------------------------- */
+
+/* Every Binance recording of a price, through parse() and then
+ * validate_quote() as the cycle runs it: each pair's price is the
+ * recording's own figure (read with json-c alone), stored as USD with the
+ * answer's quote asset, USDT, kept beside it; for an asset priced in EUR
+ * the same answer is a currency mismatch, never a EUR price. */
+static void test_binance_recordings(void **state)
+{
+    (void)state;
+    const struct provider *p = prov("binance");
+    static const struct {
+        const char *file;
+        int array;        /* symbols=[…] answer (else ?symbol=…, one object) */
+        const char *pair; /* the anchored pair */
+        double anchor;    /* its price as printed in the recording */
+    } recs[] = {
+        {"binance_ticker_price_symbols_BTCUSDT_BNBUSDT.json", 1, "BNBUSDT", 297.5},
+        {"binance_ticker_price_symbol_BNBUSDT.json", 0, "BNBUSDT", 290.0},
+        {"binance_ticker_price_27_usdt_pairs_2022-12.json", 1, "SHIBUSDT", 0.00000921},
+    };
+    for (size_t f = 0; f < ARRAY_LEN(recs); f++) {
+        json_object *root = load(recs[f].file);
+        json_object *o = oracle(recs[f].file);
+        size_t n = recs[f].array ? json_object_array_length(o) : 1;
+        const char *syms[32];
+        const char *prices[32];
+        assert_true(n >= 1 && n <= 32);
+        for (size_t i = 0; i < n; i++) {
+            json_object *e = recs[f].array ? json_object_array_get_idx(o, i) : o;
+            syms[i] = json_object_get_string(dig(e, "symbol", NULL));
+            prices[i] = json_object_get_string(dig(e, "price", NULL));
+        }
+        struct run r;
+        parse_with(recs[f].array ? p->parse : p->fallback_parse, root, syms, n, &r);
+        if (r.rc != 0)
+            fail_msg("%s: rc %d: %s", recs[f].file, r.rc, r.err);
+        int anchored = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (!r.found[i] || r.q[i].kind != QUOTE_OK)
+                fail_msg("%s: %s found %d kind %d '%s'", recs[f].file, syms[i], r.found[i],
+                         r.q[i].kind, r.q[i].error);
+            if (r.q[i].price != strtod(prices[i], NULL))
+                fail_msg("%s: %s %.10g, recording says %s", recs[f].file, syms[i], r.q[i].price,
+                         prices[i]);
+            if (strcmp(syms[i], recs[f].pair) == 0) {
+                assert_true(r.q[i].price == recs[f].anchor);
+                anchored = 1;
+            }
+            struct quote usd = r.q[i], eur = r.q[i];
+            validate_quote(&usd, "USD", 1700000000, 0);
+            if (usd.kind != QUOTE_OK || strcmp(usd.currency, "USD") != 0 ||
+                strcmp(usd.quoted_currency, "USDT") != 0 || usd.price != r.q[i].price ||
+                usd.price_time != 0)
+                fail_msg("%s: %s validated: kind %d %s (quoted %s) '%s'", recs[f].file, syms[i],
+                         usd.kind, usd.currency, usd.quoted_currency, usd.error);
+            validate_quote(&eur, "EUR", 1700000000, 0);
+            assert_int_equal(eur.kind, QUOTE_PERMANENT);
+            assert_string_equal(eur.error,
+                                "currency mismatch: answer in USD, asset is priced in EUR");
+        }
+        if (!anchored)
+            fail_msg("%s: anchor %s not in the answer", recs[f].file, recs[f].pair);
+        /* a pair the answer does not carry stays unfound (asked alone) */
+        const char *other[] = {"EOSUSDT", "DOTUSDT"};
+        parse_with(p->parse, root, other + (recs[f].array ? 1 : 0), 1, &r);
+        assert_int_equal(r.rc, 0);
+        assert_false(r.found[0]);
+        json_object_put(root);
+        json_object_put(o);
+    }
+}
+
+/* The recorded error, and every other shape, fails with a reason. */
+static void test_binance_errors(void **state)
+{
+    (void)state;
+    const struct provider *p = prov("binance");
+    struct run r;
+    const char *two[] = {"BNBUSDT", "NOPEUSDT"};
+    const char *one[] = {"NOPEUSDT"};
+    json_object *root = load("binance_error_invalid_symbol_400.json");
+    /* in a batch: unusable as a whole, the signal to ask each pair alone */
+    parse_with(p->parse, root, two, 2, &r);
+    assert_int_equal(r.rc, -1);
+    assert_string_equal(r.err, "invalid symbol among 2 pairs (Invalid symbol.): split to find it");
+    /* alone: that pair's own permanent failure */
+    parse_with(p->fallback_parse, root, one, 1, &r);
+    assert_int_equal(r.rc, 0);
+    assert_true(r.found[0]);
+    assert_int_equal(r.q[0].kind, QUOTE_PERMANENT);
+    assert_string_equal(r.q[0].error, "NOPEUSDT is not a Binance pair (Invalid symbol.)");
+    json_object_put(root);
+    struct {
+        const char *body;
+        int rc;
+        int kind;
+        const char *text;
+    } cases[] = {
+        /* errors.md: -1003 TOO_MANY_REQUESTS comes with 429 or, banned, 418 */
+        {"{\"code\":-1003,\"msg\":\"Too much request weight used; current limit is 6000 request "
+         "weight per 1 MINUTE.\"}",
+         0, QUOTE_TRANSIENT, "binance said -1003: Too much request weight"},
+        {"{\"code\":-1100,\"msg\":\"Illegal characters found in parameter 'symbols'.\"}", 0,
+         QUOTE_PERMANENT, "binance said -1100: Illegal characters"},
+        {"{\"code\":-1121}", -1, 0, "(no message)"},
+        {"{\"msg\":\"x\"}", -1, 0, "neither a symbol nor an error code"},
+        {"\"BNBUSDT\"", -1, 0, "neither a JSON array nor an object"},
+        {"[{\"symbol\":\"BNBUSDT\",\"price\":297.5}]", 0, QUOTE_PERMANENT, "not a decimal string"},
+        {"[{\"symbol\":\"BNBUSDT\",\"price\":\"1e3\"}]", 0, QUOTE_PERMANENT, "not a decimal"},
+        {"[{\"symbol\":\"BNBUSDT\"}]", 0, QUOTE_PERMANENT, "price"},
+        /* another pair's answer, junk entries: no answer about this one */
+        {"[{\"symbol\":\"BTCUSDT\",\"price\":\"1.0\"},7,null,{\"price\":\"2\"}]", 0, -1, ""},
+        {"[]", 0, -1, ""},
+        {"{\"symbol\":\"BTCUSDT\",\"price\":\"1.0\"}", 0, -1, ""},
+    };
+    const char *bnb[] = {"BNBUSDT", "ETHUSDT"};
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        root = from_string(cases[i].body);
+        parse_with(p->parse, root, bnb, 2, &r);
+        if (r.rc != cases[i].rc)
+            fail_msg("case %zu: rc %d, want %d (%s)", i, r.rc, cases[i].rc, r.err);
+        if (r.rc != 0) {
+            if (strstr(r.err, cases[i].text) == NULL)
+                fail_msg("case %zu: err '%s' lacks '%s'", i, r.err, cases[i].text);
+        } else if (cases[i].kind < 0) {
+            if (r.found[0] || r.found[1])
+                fail_msg("case %zu: found %d %d", i, r.found[0], r.found[1]);
+        } else {
+            assert_true(r.found[0]);
+            if ((int)r.q[0].kind != cases[i].kind || strstr(r.q[0].error, cases[i].text) == NULL)
+                fail_msg("case %zu: kind %d '%s', want %d '%s'", i, r.q[0].kind, r.q[0].error,
+                         cases[i].kind, cases[i].text);
+        }
+        json_object_put(root);
+    }
+}
+
+static void test_binance_normalize_url(void **state)
+{
+    (void)state;
+    const struct provider *p = prov("binance");
+    struct {
+        const char *in;
+        const char *out; /* NULL: refused */
+    } norm[] = {
+        /* the pairs the recordings show, by CoinGecko id */
+        {"binancecoin", "BNBUSDT"},
+        {"bitcoin", "BTCUSDT"},
+        {"ethereum", "ETHUSDT"},
+        {"solana", "SOLUSDT"},
+        {"ripple", "XRPUSDT"},
+        {"cardano", "ADAUSDT"},
+        {"dogecoin", "DOGEUSDT"},
+        {"chainlink", "LINKUSDT"},
+        {"litecoin", "LTCUSDT"},
+        {"polkadot", NULL}, /* no recording shows DOTUSDT: not guessed */
+        {"monero", NULL},
+        {"tether", NULL},
+        {"BNB", "BNBUSDT"},
+        {"BNBUSDT", "BNBUSDT"},
+        {"ATOM", "ATOMUSDT"},     /* a ticker: its USDT pair */
+        {"ATOMUSDT", "ATOMUSDT"}, /* a pair as given (a per-asset override) */
+        {"BNB-USD", NULL},        /* another quote: never asked for */
+        {"BNB/USDT", NULL},
+        {"", NULL},
+        {"ABCDEFGHIJKUSDT", NULL}, /* longer than any pair */
+        {"ABCDEFGHIJK", NULL},
+    };
+    for (size_t i = 0; i < ARRAY_LEN(norm); i++) {
+        char out[80] = "";
+        int rc = p->normalize(norm[i].in, out, sizeof out);
+        if (norm[i].out == NULL) {
+            if (rc != -1)
+                fail_msg("'%s' should be refused, got '%s'", norm[i].in, out);
+        } else if (rc != 0 || strcmp(out, norm[i].out) != 0) {
+            fail_msg("'%s' → '%s' (rc %d), want '%s'", norm[i].in, out, rc, norm[i].out);
+        }
+    }
+    char tiny[4];
+    assert_int_equal(p->normalize("binancecoin", tiny, sizeof tiny), -1);
+
+    char url[PROVIDER_URL_MAX];
+    const char *two[] = {"BTCUSDT", "BNBUSDT"};
+    /* the request skip-mev/slinky's test builds for the recorded answer */
+    assert_int_equal(p->build_url(&C, two, 2, url, sizeof url), 0);
+    assert_string_equal(
+        url,
+        "https://api.binance.com/api/v3/ticker/price?symbols=%5B%22BTCUSDT%22,%22BNBUSDT%22%5D");
+    assert_int_equal(p->fallback_url(&C, two + 1, 1, url, sizeof url), 0);
+    assert_string_equal(url, "https://api.binance.com/api/v3/ticker/price?symbol=BNBUSDT");
+    assert_int_equal(p->fallback_url(&C, two, 2, url, sizeof url), -1); /* one pair only */
+    assert_int_equal(p->build_url(&C, two, 0, url, sizeof url), -1);
+    /* a full batch of the longest pairs with the longest base URL fits */
+    memset(C.binance_base_url, 'h', sizeof C.binance_base_url - 1);
+    C.binance_base_url[sizeof C.binance_base_url - 1] = '\0';
+    char pair[24];
+    assert_int_equal(p->normalize("ABCDEFGHIJ", pair, sizeof pair), 0); /* 14: the max */
+    assert_int_equal(strlen(pair), 14);
+    const char *longest[24];
+    int batch = p->batch_size(&C);
+    for (int i = 0; i < batch; i++)
+        longest[i] = pair;
+    assert_int_equal(p->build_url(&C, longest, (size_t)batch, url, sizeof url), 0);
+    assert_true(strlen(url) < PROVIDER_URL_MAX);
+    /* a buffer too small at any length is refused, never overrun */
+    setup(NULL);
+    for (size_t cut = 1; cut < 110; cut++) {
+        char b[120];
+        memset(b, 'x', sizeof b);
+        int rc = p->build_url(&C, two, 2, b, cut);
+        if (rc == 0 && strlen(b) >= cut)
+            fail_msg("cut %zu: overran", cut);
+        assert_true(b[cut] == 'x');
+        memset(b, 'x', sizeof b);
+        rc = p->fallback_url(&C, two, 1, b, cut);
+        if (rc == 0 && strlen(b) >= cut)
+            fail_msg("single cut %zu: overran", cut);
+        assert_true(b[cut] == 'x');
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -954,6 +1181,9 @@ int main(void)
         cmocka_unit_test_setup(test_twelvedata_url_headers, setup),
         cmocka_unit_test_setup(test_twelvedata_normalize, setup),
         cmocka_unit_test_setup(test_coinbase, setup),
+        cmocka_unit_test_setup(test_binance_recordings, setup),
+        cmocka_unit_test_setup(test_binance_errors, setup),
+        cmocka_unit_test_setup(test_binance_normalize_url, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -50,25 +50,33 @@ static void test_defaults(void **state)
     /* a future has no Twelve Data quote: Yahoo alone */
     assert_string_equal(chain(s, SRC_STOCK, "yahoo", "CL=F", NULL), "yahoo:CL=F");
     assert_string_equal(chain(s, SRC_CRYPTO, "coingecko", "bitcoin", NULL),
-                        "coingecko:bitcoin kraken:XBTUSD coinbase:BTC-USD");
-    /* an id neither table evidences is not guessed */
+                        "coingecko:bitcoin kraken:XBTUSD coinbase:BTC-USD binance:BTCUSDT");
+    /* BNB: Kraken and Coinbase have no recorded answer for it, Binance has
+     * (binance_ticker_price_symbols_BTCUSDT_BNBUSDT): its second source */
     assert_string_equal(chain(s, SRC_CRYPTO, "coingecko", "binancecoin", NULL),
-                        "coingecko:binancecoin");
+                        "coingecko:binancecoin binance:BNBUSDT");
+    /* an id no table evidences is not guessed */
+    assert_string_equal(chain(s, SRC_CRYPTO, "coingecko", "tether", NULL), "coingecko:tether");
     /* the demo's other coins each have a second source on record
      * (tests/fixtures/real/NOTE_kraken_pairs.txt) */
     assert_string_equal(chain(s, SRC_CRYPTO, "coingecko", "cardano", NULL),
-                        "coingecko:cardano kraken:ADAUSD coinbase:ADA-USD");
+                        "coingecko:cardano kraken:ADAUSD coinbase:ADA-USD binance:ADAUSDT");
     assert_string_equal(chain(s, SRC_CRYPTO, "coingecko", "chainlink", NULL),
-                        "coingecko:chainlink kraken:LINKUSD coinbase:LINK-USD");
+                        "coingecko:chainlink kraken:LINKUSD coinbase:LINK-USD binance:LINKUSDT");
+    /* no recording shows a DOT pair on Kraken or Binance */
     assert_string_equal(chain(s, SRC_CRYPTO, "coingecko", "polkadot", NULL),
                         "coingecko:polkadot coinbase:DOT-USD");
+    /* a coin kept on yahoo: its own provider first, then all four (a
+     * ticker, unlike an id, becomes each exchange's pair form) */
+    assert_string_equal(chain(s, SRC_CRYPTO, "yahoo", "BNB", NULL),
+                        "yahoo:BNB coingecko:bnb kraken:BNBUSD coinbase:BNB-USD binance:BNBUSDT");
     /* exchange rates: no provider of their own, the currency as symbol */
     assert_string_equal(chain(s, SRC_FX, NULL, "eur", NULL), "fx:EUR erapi:EUR");
     /* a Yahoo currency pair: yahoo first; fx and erapi take codes only */
     assert_string_equal(chain(s, SRC_FX, "yahoo", "EURUSD=X", NULL), "yahoo:EURUSD=X");
     char d[80];
     sources_describe(s, SRC_CRYPTO, d, sizeof d);
-    assert_string_equal(d, "coingecko,kraken,coinbase");
+    assert_string_equal(d, "coingecko,kraken,coinbase,binance");
     sources_free(s);
 
     /* without TWELVEDATA_API_KEY, stocks have Yahoo alone */
@@ -129,6 +137,8 @@ static void test_asset_override(void **state)
                         "kraken:XBTUSD");
     assert_string_equal(chain(s, SRC_CRYPTO, "coingecko", "binancecoin", "kraken"),
                         "none: no configured source knows the symbol 'binancecoin'");
+    assert_string_equal(chain(s, SRC_CRYPTO, "coingecko", "binancecoin", "kraken,binance"),
+                        "binance:BNBUSDT");
     assert_string_equal(chain(s, SRC_STOCK, "nosuch", "AAPL", "nosuch"),
                         "none: unknown provider 'nosuch'");
     sources_free(s);
@@ -144,7 +154,7 @@ static void test_usable(void **state)
     assert_non_null(s);
     assert_int_equal(sources_usable(s, SRC_STOCK, &note), 2);
     assert_null(note);
-    assert_int_equal(sources_usable(s, SRC_CRYPTO, &note), 3);
+    assert_int_equal(sources_usable(s, SRC_CRYPTO, &note), 4);
     assert_null(note);
     sources_free(s);
     s = sources_parse("fx=erapi", 0, err, sizeof err);
@@ -172,7 +182,7 @@ static void test_bad_values(void **state)
         {"crypto=kraken,kraken", "crypto: source 'kraken' listed twice"},
         {"fx=fx,frankfurter", "fx: source 'fx' listed twice"},
         {"stock=yahoo;stock=twelvedata", "class 'stock' given twice"},
-        {"crypto=coingecko,kraken,coinbase,yahoo,fx", "crypto: more than 4 sources"},
+        {"crypto=coingecko,kraken,coinbase,binance,yahoo,fx", "crypto: more than 5 sources"},
         {"stock=yahoo;crypto", "'crypto' is not a class"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

@@ -77,6 +77,7 @@ static void fx_open(const char *base, size_t max_body)
     snprintf(C.coingecko_base_url, sizeof C.coingecko_base_url, "%s/api/v3", base);
     snprintf(C.fx_base_url, sizeof C.fx_base_url, "%s/v1", base);
     snprintf(C.kraken_base_url, sizeof C.kraken_base_url, "%s/0/public", base);
+    snprintf(C.binance_base_url, sizeof C.binance_base_url, "%s", base);
     C.coingecko_batch = 100;
     struct fetch_options fo = {.timeout_ms = 1500,
                                .connect_timeout_ms = 1000,
@@ -213,6 +214,47 @@ static void test_partial_batch_asks_the_missing_key_alone(void **state)
     fx_close();
     free(spark);
     free(chart404);
+}
+
+/* Binance: one unknown pair fails a symbols=[…] request as a whole, with
+ * HTTP 400 and the recorded {"code":-1121,"msg":"Invalid symbol."}. The
+ * batch's keys are then asked one by one (?symbol=…): the known pair is
+ * priced from its recorded answer, the unknown one fails alone with
+ * Binance's reason, and nothing is retried (1 + 2 requests). */
+static void test_binance_bad_symbol_isolated(void **state)
+{
+    (void)state;
+    fx_open(NULL, 0);
+    char *bad = ws_fixture(REAL "binance_error_invalid_symbol_400.json", NULL);
+    char *bnb = ws_fixture(REAL "binance_ticker_price_symbol_BNBUSDT.json", NULL);
+    assert_non_null(bad);
+    assert_non_null(bnb);
+    struct ws_rule r[] = {
+        {.match = "/api/v3/ticker/price?symbols=", .status = 400, .body = bad},
+        {.match = "/api/v3/ticker/price?symbol=BNBUSDT", .body = bnb},
+        {.match = "/api/v3/ticker/price?symbol=NOPEUSDT", .status = 400, .body = bad}};
+    ws_set_rules(F.ws, r, 3);
+    struct slot s[2] = {0};
+    submit("binance", "BNBUSDT", &s[0]);
+    submit("binance", "NOPEUSDT", &s[1]);
+    wait_all(s, 2);
+    assert_int_equal(s[0].q.kind, QUOTE_OK);
+    assert_true(s[0].q.price == 290.0); /* anchor: "price":"290.00000000" */
+    assert_string_equal(s[0].q.currency, "USD");
+    assert_string_equal(s[0].q.quoted_currency, "USDT");
+    assert_int_equal(s[1].q.kind, QUOTE_PERMANENT);
+    assert_int_equal(s[1].q.http_status, 400);
+    assert_int_equal(s[1].q.refused, 0);
+    assert_string_equal(s[1].q.error,
+                        "binance: HTTP 400: NOPEUSDT is not a Binance pair (Invalid symbol.)");
+    assert_int_equal(ws_count(F.ws, "/api/v3/ticker/price?symbols="), 1);
+    assert_int_equal(ws_count(F.ws, "/api/v3/ticker/price?symbol="), 2);
+    struct upstream_counters c = counters();
+    assert_int_equal(c.requests, 3);
+    assert_int_equal(c.fallback_requests, 2);
+    fx_close();
+    free(bad);
+    free(bnb);
 }
 
 /* A provider without a second request kind fails the missing key, and
@@ -656,6 +698,7 @@ int main(void)
         cmocka_unit_test(test_batch_answer_prices_each_key),
         cmocka_unit_test(test_partial_batch_asks_the_missing_key_alone),
         cmocka_unit_test(test_partial_batch_without_fallback),
+        cmocka_unit_test(test_binance_bad_symbol_isolated),
         cmocka_unit_test(test_server_error_is_transient_and_not_split),
         cmocka_unit_test(test_rate_limited_carries_retry_after),
         cmocka_unit_test(test_refusals_pause_not_fan_out),
