@@ -217,9 +217,11 @@ fingerprint() {
 fp=$(fingerprint)
 
 run_block "$proj" backup
-check_eq "README 'backup' (pg_dump -Fc, pg_restore --clean) exits 0" 0 "$?"
+check_eq "README 'backup' (pg_dump -Fc; fetcher and api stopped, pg_restore --create) exits 0" 0 "$?"
 check "… the dump is a custom-format archive" bash -c "head -c 5 '$proj/fetcher.dump' | grep -q PGDMP"
 check_eq "… and the restored database has the same data" "$fp" "$(fingerprint)"
+check_cmp "… the day-partitioned log came back with its rows" "$(dsql "SELECT count(*) FROM fetcher_logs")" -gt 0
+check "… and the api serves from it again" poll 60 is_health "$api" healthy
 
 t=$(now_ms)
 run_block "$proj" stop
