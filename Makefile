@@ -116,13 +116,17 @@ $(BUILD)/bench/dbtool: $(BUILD)/obj/bench/dbtool.o $(BUILD)/obj/api/sql.o $(BUIL
 bootstrap:
 	@scripts/bootstrap
 
-# The normal build and the sanitizer build both run every suite; the runner
-# prints one "N passed, N failed, N skipped" line summing them all. The
+NPROC := $(shell nproc 2>/dev/null || echo 2)
+
+# The normal build and the sanitizer build both run the suites (a few that
+# test no C of ours under ASan, or mostly wait out real time, run in the
+# normal pass only: tests/lib.sh normal_pass_only); the runner prints one
+# "N passed, N failed, N skipped" line summing them all. The
 # browser test needs Debian's chromium, so `make test` installs it too.
 test:
 	@BOOTSTRAP_PROFILE=browser scripts/bootstrap
-	@$(MAKE) --no-print-directory all unit
-	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 all unit
+	@$(MAKE) --no-print-directory -j$(NPROC) all unit
+	@$(MAKE) --no-print-directory -j$(NPROC) BUILD=build/asan SAN=1 all unit
 	@tests/run.sh build build/asan
 
 asan:

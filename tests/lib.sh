@@ -50,6 +50,18 @@ t_cleanup() {
 }
 trap t_cleanup EXIT
 
+# normal_pass_only REASON — in the sanitizer pass (TEST_LABEL=asan) this
+# suite is one SKIP naming REASON and ends; the normal pass always runs it.
+# For suites whose subject is not our C code under ASan (a browser, a
+# document, a schema), or whose C paths other suites and unit tests drive
+# under ASan while this one mostly waits out real time (rate-limit pauses,
+# leases, timeouts): so that `make test` stays within its time.
+normal_pass_only() {
+  [ "${TEST_LABEL:-normal}" = asan ] || return 0
+  skip "${TEST_NAME:-this suite} in the sanitizer pass" "$1"
+  exit 0
+}
+
 free_port() { "$TEST_ROOT/scripts/free-port"; }
 
 # wait_for seconds command… — polls every 0.1 s until the command succeeds.

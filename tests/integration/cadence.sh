@@ -56,8 +56,11 @@ check_eq "the exchange-rate request goes with a cycle every FETCH_INTERVAL, not 
 # a refresh fetches what someone asks for, 'never' included
 start_api || { not_ok "fetcher-api starts"; exit 1; }
 start_fetcherd
-listening() { test "$(sql "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN%'")" -ge 1 ||
-              test "$(sql "SELECT count(*) FROM fetcher_instances WHERE state = 'running' AND last_heartbeat > now() - interval '3 seconds'")" -ge 1; }
+# listening once this process's heartbeat is in: its connection LISTENs
+# before it runs anything else (dbconn.c). By its pid: the instance row is
+# the stopped one's until the new process writes it (a refresh sent then
+# went unheard, and NVDA was never fetched).
+listening() { test "$(sql "SELECT count(*) FROM fetcher_instances WHERE pid = $FETCHERD_PID AND state = 'running'")" -ge 1; }
 check "fetcherd is up again" wait_for 10 listening
 st=$(api POST /api/fetcher/assets/NVDA/refresh -H 'Content-Type: application/json' | cut -d' ' -f1)
 check_eq "a refresh of the 'never' asset is accepted" 202 "$st"

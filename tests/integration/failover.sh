@@ -12,6 +12,7 @@
 # knows (BNB) by Binance, in USDT stored as USD. Also `fetcherd --once`.
 # Prints the measured cost of failover.
 . "$(dirname "$0")/../lib.sh"
+normal_pass_only "failover's cost and timing seen from outside; its paths run under ASan in crosscheck (a dead first source), faults_providers and unit/test_sources"
 
 new_db || exit 1
 migrate

@@ -6,6 +6,7 @@
 # limited (and not that a Retry-After was given), and the provider's other
 # coin, asked for beside it, succeeds.
 . "$(dirname "$0")/../lib.sh"
+normal_pass_only "90 s of real rate-limit pauses; the pause and retry paths run under ASan in unit/test_queue and unit/test_upstream (a 429 with Retry-After, and without it the default pause)"
 
 export FETCH_TIMEOUT=3s
 start_fakemarket || { not_ok "fakemarket starts"; exit 1; }

@@ -6,6 +6,7 @@
 # (a route added without its documentation fails here), and every
 # operation a route (none documented that the API does not answer).
 . "$(dirname "$0")/../lib.sh"
+normal_pass_only "checks a document and the answers' shapes, the same in both builds; the API suites send these requests under ASan"
 
 cd "$TEST_ROOT" || exit 1
 if [ ! -x node_modules/.bin/redocly ]; then
