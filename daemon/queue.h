@@ -47,9 +47,10 @@
  * at once, except one key per probe interval, sent as a probe: a dead
  * provider costs one request per interval, not a timeout per asset, and
  * when it answers its assets come back to it from the next cycle on. When
- * the queue comes back from offline, the providers that were down for
- * connection failures are down no more: the outage explained those, and a
- * provider nobody asks (a second source) would otherwise never be probed.
+ * the queue comes back from offline, every provider counted down is down
+ * no more and is judged again by its next requests: its latest failures
+ * were the outage's, and a provider nobody asks (a second source) would
+ * otherwise never be probed.
  *
  * History: queue_submit_history() asks for a symbol's daily history (a
  * backfill). Its key is the provider's, apart from the price key of the
