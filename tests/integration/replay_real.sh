@@ -10,6 +10,7 @@
 # Expected figures are read from the recordings with jq, never typed in,
 # except the one anchor the issue names: OCDO.L's 305.3 pence is 3.053 GBP.
 . "$(dirname "$0")/../lib.sh"
+normal_pass_only "every recording through fetcherd end to end; the same recordings go through the parsers under ASan in unit/test_providers, test_providers2 and test_alloc_torture, and through the fuzz targets"
 # One source per class: this test is about how each first source's wire
 # reads and fails; what the next source does then is failover.sh's.
 export FETCH_SOURCES="stock=yahoo;crypto=coingecko;fx=fx"
