@@ -18,7 +18,6 @@
 #      (tests/fixtures/slack_incoming_webhook.schema.json).
 # Every attempt is logged, and no log line holds a secret of the URL.
 . "$(dirname "$0")/../lib.sh"
-normal_pass_only "two minutes of real waits (ALERT_AFTER, the backoff's 1+2+4+8+16 s, a 30 s pause); the delivery's rules, backoff and payloads run under ASan in unit/test_api_webhook"
 
 new_db || exit 1
 migrate

@@ -14,7 +14,8 @@ start_fakemarket || { not_ok "fakemarket starts"; exit 1; }
 sql "INSERT INTO assets (symbol, name, asset_type, currency, provider, provider_symbol)
        VALUES ('NOSUCHX', 'no provider knows it', 'stock', 'USD', 'yahoo', 'NOSUCHX')"
 export FETCH_RETRIES=0 FETCH_TIMEOUT=3s LOG_LEVEL=ERROR
-cases=${AUDIT_CASES:-100}
+# 30 under ASan (each case a fetcherd --once, three times slower there)
+cases=${AUDIT_CASES:-$([ "${TEST_LABEL:-normal}" = asan ] && echo 30 || echo 100)}
 seed=${PROPERTY_SEED:-$(( $(date +%s%N) % 2147483647 ))}
 echo "# audit trail: PROPERTY_SEED=$seed, $cases cases"
 RANDOM=$seed

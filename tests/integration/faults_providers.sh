@@ -16,6 +16,7 @@
 # Phase C:  a global fault on the FX endpoint.
 # Phase D:  COINGECKO_API_KEY never shows up in rows or output.
 . "$(dirname "$0")/../lib.sh"
+normal_pass_only "each provider fault one at a time; the same faults, mixed, run under ASan in reliability_faults_upstream, and the parsers' refusals in unit/test_upstream"
 # One source per class: this test is about how each first source's wire
 # reads and fails; what the next source does then is failover.sh's.
 export FETCH_SOURCES="stock=yahoo;crypto=coingecko;fx=fx"

@@ -14,7 +14,6 @@
 #     and none lost.
 #  5. Clocks 30 s apart (FETCHER_TEST_CLOCK_SKEW_MS) change nothing.
 . "$(dirname "$0")/../lib.sh"
-normal_pass_only "the fleet's timing (leases, SIGKILL, rolling restart, clocks); fleet_faults drives the same fleet.c paths under ASan, with faults"
 
 new_db || exit 1
 migrate

@@ -2,13 +2,13 @@
 # Every fuzz runner present (tests/fuzz/run*.sh: run-core.sh for config and
 # the JSON writer, run-providers.sh for the provider parsers, run.sh for
 # the API's query/route parsing) for a bounded time each: FUZZ_SECONDS
-# (default 5; there are eleven targets, and each replays its whole
+# (default 3; there are eleven targets, and each replays its whole
 # committed corpus before it mutates) per target. A crash, a sanitizer
 # report or a target that does not build fails the test. The fuzz targets
 # are built with clang's own sanitizers, independent of $BIN.
 . "$(dirname "$0")/../lib.sh"
 
-secs=${FUZZ_SECONDS:-5}
+secs=${FUZZ_SECONDS:-3}
 summary=$TEST_LOG_DIR/../summary.txt
 # The targets do not depend on $BIN: once per make test is enough.
 if [ "${TEST_LABEL:-}" = asan ]; then
