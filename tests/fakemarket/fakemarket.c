@@ -192,18 +192,23 @@
  *   400.json, byte for byte). Counted in by_path as /api/v3/ticker/price.
  *
  * GET /_stats
- *   200 {"requests_total":3,"by_path":{"/v8/finance/chart":1,
+ *   200 {"requests_total":4,"by_path":{"/v8/finance/chart":1,
  *        "/v8/finance/spark":1,"/v7/finance/spark":0,
- *        "/api/v3/simple/price":1,"/latest":0},
- *        "by_symbol":{"AAPL":2,"MSFT":1,"bitcoin":1},"api_key_requests":0}
+ *        "/api/v3/simple/price":1,"/latest":0,"/0/public/Ticker":1,…},
+ *        "by_symbol":{"AAPL":2,"MSFT":1,"bitcoin":1,"XBTUSD":1},
+ *        "by_asset":{"AAPL":2,"MSFT":1,"bitcoin":2},"api_key_requests":0}
  *   Every provider request counts (faulted ones too, at arrival, before
  *   latency); control endpoints (/_...) do not. by_path uses the endpoint
  *   without its symbol, /simple/price as /api/v3/simple/price, /v1/latest
  *   as /latest, /v6/latest/USD as /v6/latest and /v2/prices/BTC-USD/spot
  *   as /v2/prices/spot; an unknown path counts as "(unknown)". by_symbol
  *   counts each distinct symbol/id (FX: each target code named) once per
- *   request. After 100,000 distinct symbols new ones are counted in an
- *   extra "untracked_symbols" key, present only when non-zero.
+ *   request. by_asset adds by_symbol up per asset: a Kraken, Coinbase or
+ *   Binance name of a coin fakemarket prices like a CoinGecko id counts
+ *   under that id (XBTUSD, BTC-USD, BTCUSDT → bitcoin), any other name
+ *   under itself, so a test counts an asset's fetches whichever source
+ *   failover asked. After 100,000 distinct symbols new ones are counted in
+ *   an extra "untracked_symbols" key, present only when non-zero.
  * POST /_reset                → {"ok":true}: every counter back to zero.
  * POST /_mode?fault=NAME|none → {"ok":true,"fault":"ERR500"}: a global fault
  *   for every provider request until fault=none.
@@ -1755,7 +1760,8 @@ int main(int argc, char **argv)
     log_set_min_level(opt.verbose ? LOG_DEBUG : LOG_INFO);
     atomic_init(&srv.fault, FM_FAULT_NONE);
     atomic_init(&srv.latency_ms, (long long)opt.latency_ms);
-    srv.stats = fm_stats_new(FM_MAX_TRACKED_SYMBOLS, seed_paths, ARRAY_LEN(seed_paths));
+    srv.stats =
+        fm_stats_new(FM_MAX_TRACKED_SYMBOLS, seed_paths, ARRAY_LEN(seed_paths), fm_wire_asset_of);
     srv.replays = fm_replays_new(opt.fixtures);
     if (srv.stats == NULL || srv.replays == NULL ||
         pipe2(srv.stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {

@@ -37,6 +37,7 @@ struct fm_stats {
     size_t n_slots; /* power of two */
     size_t n_syms;
     size_t max_syms;
+    fm_asset_of asset_of;
 };
 
 static uint64_t key_hash(const char *s)
@@ -58,7 +59,8 @@ static struct sym_slot *slot_find(struct sym_slot *slots, size_t n_slots, const 
     return &slots[i];
 }
 
-struct fm_stats *fm_stats_new(size_t max_symbols, const char *const *seed_paths, size_t n_seed)
+struct fm_stats *fm_stats_new(size_t max_symbols, const char *const *seed_paths, size_t n_seed,
+                              fm_asset_of asset_of)
 {
     struct fm_stats *st = calloc(1, sizeof *st);
     if (st == NULL)
@@ -68,6 +70,7 @@ struct fm_stats *fm_stats_new(size_t max_symbols, const char *const *seed_paths,
         return NULL;
     }
     st->max_syms = max_symbols;
+    st->asset_of = asset_of;
     st->n_slots = FM_STATS_MIN_SLOTS;
     st->slots = calloc(st->n_slots, sizeof *st->slots);
     if (st->slots == NULL) {
@@ -205,6 +208,15 @@ static int add_count(struct json_object *obj, const char *key, uint64_t n)
     return 0;
 }
 
+/* Adds n to obj[key], creating it at n. */
+static int add_to_count(struct json_object *obj, const char *key, uint64_t n)
+{
+    struct json_object *v;
+    if (!json_object_object_get_ex(obj, key, &v))
+        return add_count(obj, key, n);
+    return json_object_set_int64(v, json_object_get_int64(v) + (int64_t)n) ? 0 : -1;
+}
+
 static int add_object(struct json_object *obj, const char *key, struct json_object *child)
 {
     if (json_object_object_add(obj, key, child) != 0) {
@@ -220,8 +232,9 @@ char *fm_stats_render(struct fm_stats *st, size_t *len)
     struct json_object *root = json_object_new_object();
     struct json_object *by_path = json_object_new_object();
     struct json_object *by_symbol = json_object_new_object();
+    struct json_object *by_asset = json_object_new_object();
     pthread_mutex_lock(&st->lock);
-    if (root == NULL || by_path == NULL || by_symbol == NULL)
+    if (root == NULL || by_path == NULL || by_symbol == NULL || by_asset == NULL)
         goto out;
     for (size_t i = 0; i < st->n_paths; i++)
         if (add_count(by_path, st->paths[i].path, st->paths[i].count) != 0)
@@ -229,6 +242,12 @@ char *fm_stats_render(struct fm_stats *st, size_t *len)
     for (size_t i = 0; i < st->n_slots; i++)
         if (st->slots[i].key != NULL &&
             add_count(by_symbol, st->slots[i].key, st->slots[i].count) != 0)
+            goto out;
+    for (size_t i = 0; i < st->n_slots; i++)
+        if (st->slots[i].key != NULL &&
+            add_to_count(by_asset,
+                         st->asset_of != NULL ? st->asset_of(st->slots[i].key) : st->slots[i].key,
+                         st->slots[i].count) != 0)
             goto out;
     if (add_count(root, "requests_total", st->total) != 0)
         goto out;
@@ -238,6 +257,10 @@ char *fm_stats_render(struct fm_stats *st, size_t *len)
         goto out;
     rc = add_object(root, "by_symbol", by_symbol);
     by_symbol = NULL;
+    if (rc != 0)
+        goto out;
+    rc = add_object(root, "by_asset", by_asset);
+    by_asset = NULL;
     if (rc != 0)
         goto out;
     if (add_count(root, "api_key_requests", st->api_key) != 0)
@@ -256,6 +279,7 @@ char *fm_stats_render(struct fm_stats *st, size_t *len)
     *len = n;
 out:
     pthread_mutex_unlock(&st->lock);
+    json_object_put(by_asset);
     json_object_put(by_symbol);
     json_object_put(by_path);
     json_object_put(root);

@@ -1599,3 +1599,20 @@ int fm_wire_binance_price(const struct fm_entry *pairs, size_t n, bool single, i
     }
     return body_from_json(200, root, out);
 }
+
+const char *fm_wire_asset_of(const char *name)
+{
+    for (size_t i = 0; i < ARRAY_LEN(kraken_pairs); i++)
+        if (strcmp(kraken_pairs[i].pair, name) == 0)
+            return kraken_pairs[i].id;
+    for (size_t i = 0; i < ARRAY_LEN(binance_pairs); i++)
+        if (strcmp(binance_pairs[i].pair, name) == 0)
+            return binance_pairs[i].id;
+    const char *dash = strchr(name, '-');
+    if (dash != NULL && strcmp(dash, "-USD") == 0)
+        for (size_t i = 0; i < ARRAY_LEN(coinbase_bases); i++)
+            if (strlen(coinbase_bases[i].base) == (size_t)(dash - name) &&
+                strncmp(coinbase_bases[i].base, name, (size_t)(dash - name)) == 0)
+                return coinbase_bases[i].id;
+    return name;
+}

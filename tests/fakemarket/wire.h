@@ -154,6 +154,12 @@ int fm_wire_coinbase_spot(const struct fm_entry *product, int64_t now,
 int fm_wire_binance_price(const struct fm_entry *pairs, size_t n, bool single, int64_t now,
                           struct fm_body *out) MUST_CHECK;
 
+/* The asset a provider's name stands for: the CoinGecko id of the coin
+ * for a Kraken pair (XBTUSD), a Coinbase product (BTC-USD) or a Binance
+ * pair (BTCUSDT) that fakemarket prices like that id; any other name is
+ * its own asset. The /_stats by_asset keys. */
+const char *fm_wire_asset_of(const char *name);
+
 /* The EMPTY fault: a well-formed answer with nothing in it. */
 /* CoinGecko's /coins/{id}/market_chart?vs_currency=usd&days=N&interval=
  * daily (coingecko_market_chart_bitcoin_90d_daily_2021-05-15.json): a

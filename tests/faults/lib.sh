@@ -13,8 +13,11 @@
 #                     0.5 s; the cycles started before it finished) keeps the
 #                     moment in SNAP_NAME and /_stats in $FL_DIR/NAME.json.
 #  fl_account LABEL A B   exact accounting between two snapshots: for each
-#                     tracked asset, the fetches fakemarket counted for its
-#                     provider symbol between A and B against its
+#                     tracked asset, the fetches fakemarket counted for it
+#                     (by_asset: whichever source was asked, as failover
+#                     may ask kraken for a coin; less a cross-check's
+#                     requests to its other sources, which its row lists)
+#                     between A and B against its
 #                     price_update_log rows in the cycles between them
 #                     (rows_expected/found/lost/duplicated). Only over a
 #                     window without retried requests (a retry is counted by
@@ -123,20 +126,24 @@ fl_snapshot() {
 fl_account() {   # LABEL A B
   local label=$1 ca cb fa=$FL_DIR/$2.json fb=$FL_DIR/$3.json
   ca=$(eval echo "\$SNAP_$2"); cb=$(eval echo "\$SNAP_$3")
-  local exp=0 found=0 lost=0 dup=0 bad="" sym psym wa wb want got
+  local exp=0 found=0 lost=0 dup=0 bad="" sym psym wa wb want got xc
   while read -r sym psym; do
-    wa=$(jq --arg s "$psym" '.by_symbol[$s] // 0' "$fa")
-    wb=$(jq --arg s "$psym" '.by_symbol[$s] // 0' "$fb")
-    want=$((wb - wa))
+    wa=$(jq --arg s "$psym" '.by_asset[$s] // 0' "$fa")
+    wb=$(jq --arg s "$psym" '.by_asset[$s] // 0' "$fb")
     # a cycle that made no upstream request at all took every answer from
     # the queue's TTL cache (interval/2: a late cycle followed closely by an
-    # on-time one); its rows are counted apart, as cached
-    got=$(sql "SELECT count(*) FROM price_update_log p JOIN fetcher_cycles c ON c.id = p.cycle_id
+    # on-time one); its rows are counted apart, as cached. A cross-checked
+    # row (PRICE_CROSSCHECK_SAMPLE) also asked its other sources, one
+    # request each, every one listed in its answers: those fetches are
+    # the row's too.
+    read -r got xc <<<"$(sql "SELECT count(*), coalesce(sum(greatest(jsonb_array_length(p.crosscheck->'answers') - 1, 0)), 0)
+                FROM price_update_log p JOIN fetcher_cycles c ON c.id = p.cycle_id
                 WHERE p.symbol = '$sym' AND c.started_at > to_timestamp($ca) AND c.started_at <= to_timestamp($cb)
-                AND c.upstream_requests > 0")
+                AND c.upstream_requests > 0" | tr '|' ' ')"
+    want=$((wb - wa - xc))
     exp=$((exp + want)); found=$((found + got))
-    if [ "$got" -lt "$want" ]; then lost=$((lost + want - got)); bad="$bad $sym($want fetched, $got rows)"; fi
-    if [ "$got" -gt "$want" ]; then dup=$((dup + got - want)); bad="$bad $sym($want fetched, $got rows)"; fi
+    if [ "$got" -lt "$want" ]; then lost=$((lost + want - got)); bad="$bad $sym($want fetched, $got rows, $xc cross-check asks apart)"; fi
+    if [ "$got" -gt "$want" ]; then dup=$((dup + got - want)); bad="$bad $sym($want fetched, $got rows, $xc cross-check asks apart)"; fi
   done <"$FL_DIR/assets.txt"
   local cached; cached=$(sql "SELECT count(*) FROM price_update_log p JOIN fetcher_cycles c ON c.id = p.cycle_id
                 WHERE c.started_at > to_timestamp($ca) AND c.started_at <= to_timestamp($cb) AND c.upstream_requests = 0")

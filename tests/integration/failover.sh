@@ -148,9 +148,23 @@ check "assets.sources refuses a name that is no provider's" \
   bash -c "! psql '$DATABASE_URL' -X -q -c \"UPDATE assets SET sources = '{Not A Provider}' WHERE symbol = 'AAPL'\" 2>/dev/null"
 curl -s -X POST "$FAKE_URL/_mode?fault=ERR503&provider=coingecko" >/dev/null
 curl -s -X POST "$FAKE_URL/_mode?fault=ERR503&provider=fx" >/dev/null
+curl -s -X POST "$FAKE_URL/_reset" >/dev/null
 start_fetcherd
 check "coingecko and frankfurter down: cycles run" wait_cycles 3
 s=$(last_seq)
+# fakemarket's by_asset counts a coin's fetches whichever source was asked
+# (the fault suites' per-asset accounting relies on it): every price of a
+# coin stored since the reset was fetched, coingecko probes and kraken,
+# coinbase and binance requests alike, under its CoinGecko id.
+st=$(curl -s "$FAKE_URL/_stats")
+check_eq "fakemarket counts the coins' fetches by other sources under their ids (by_asset ≥ rows)" "" \
+  "$(sql "SELECT a.provider_symbol || ' ' || count(*) FROM price_update_log p JOIN assets a ON a.id = p.asset_id
+          JOIN fetcher_cycles c ON c.id = p.cycle_id
+          WHERE c.instance_id = '$FETCHER_INSTANCE_ID' AND c.seq <= $s AND p.success AND $crypto GROUP BY a.provider_symbol" |
+     while read -r id n; do
+       [ "$(jq --arg s "$id" '.by_asset[$s] // 0' <<<"$st")" -ge "$n" ] || echo -n "$id($n rows) "
+     done)"
+check_cmp "… and under the names kraken knows them by (XBTUSD)" "$(jq '.by_symbol.XBTUSD // 0' <<<"$st")" -ge 1
 check_eq "every coin kraken knows priced by kraken ($n_kraken of $n_crypto)" "$n_kraken" \
   "$(rows "$s" "$crypto" "p.success AND p.source = 'kraken' AND p.failover_reason ~ '^coingecko: '")"
 check_eq "the coins only coinbase knows besides coingecko priced by coinbase ($n_coinbase)" "$n_coinbase" \

@@ -23,7 +23,7 @@ static const char *const seed[] = {"/v8/finance/chart", "/v8/finance/spark", "/a
 static void test_counts(void **state)
 {
     (void)state;
-    struct fm_stats *st = fm_stats_new(100, seed, 4);
+    struct fm_stats *st = fm_stats_new(100, seed, 4, NULL);
     assert_non_null(st);
     const char *const batch[] = {"AAPL", "MSFT", "AAPL", "ERR500"};
     const char *const one[] = {"AAPL"};
@@ -47,7 +47,7 @@ static void test_counts(void **state)
     assert_int_equal(strlen(json), len);
     struct json_object *root = json_tokener_parse(json);
     assert_non_null(root);
-    assert_int_equal(json_object_object_length(root), 4);
+    assert_int_equal(json_object_object_length(root), 5);
     struct json_object *v;
     assert_true(json_object_object_get_ex(root, "requests_total", &v));
     assert_int_equal(json_object_get_int64(v), 4);
@@ -68,7 +68,7 @@ static void test_counts(void **state)
     json = fm_stats_render(st, &len);
     assert_string_equal(json, "{\"requests_total\":0,\"by_path\":{\"/v8/finance/chart\":0,"
                               "\"/v8/finance/spark\":0,\"/api/v3/simple/price\":0,\"/latest\":0},"
-                              "\"by_symbol\":{},\"api_key_requests\":0}");
+                              "\"by_symbol\":{},\"by_asset\":{},\"api_key_requests\":0}");
     free(json);
     fm_stats_free(st);
     fm_stats_free(NULL);
@@ -77,7 +77,7 @@ static void test_counts(void **state)
 static void test_bound(void **state)
 {
     (void)state;
-    struct fm_stats *st = fm_stats_new(3000, NULL, 0);
+    struct fm_stats *st = fm_stats_new(3000, NULL, 0, NULL);
     assert_non_null(st);
     char name[32];
     for (int i = 0; i < 5000; i++) {
@@ -101,6 +101,53 @@ static void test_bound(void **state)
     fm_stats_free(st);
 }
 
+/* Another source's name for a coin, as fakemarket's fm_wire_asset_of. */
+static const char *coin_of(const char *symbol)
+{
+    return strcmp(symbol, "XBTUSD") == 0 || strcmp(symbol, "BTCUSDT") == 0 ? "bitcoin" : symbol;
+}
+
+static void test_by_asset(void **state)
+{
+    (void)state;
+    struct fm_stats *st = fm_stats_new(100, seed, 4, coin_of);
+    assert_non_null(st);
+    const char *const cg[] = {"bitcoin", "ethereum"};
+    const char *const kraken[] = {"XBTUSD"};
+    const char *const binance[] = {"BTCUSDT", "BTCUSDT"};
+    const char *const yahoo[] = {"AAPL"};
+    assert_int_equal(fm_stats_count(st, "/api/v3/simple/price", cg, 2, false), 0);
+    assert_int_equal(fm_stats_count(st, "/0/public/Ticker", kraken, 1, false), 0);
+    assert_int_equal(fm_stats_count(st, "/0/public/Ticker", kraken, 1, false), 0);
+    assert_int_equal(fm_stats_count(st, "/api/v3/ticker/price", binance, 2, false), 0);
+    assert_int_equal(fm_stats_count(st, "/v8/finance/spark", yahoo, 1, false), 0);
+    size_t len;
+    char *json = fm_stats_render(st, &len);
+    assert_non_null(json);
+    struct json_object *root = json_tokener_parse(json), *by, *v;
+    assert_non_null(root);
+    /* by_symbol keeps each name as asked */
+    assert_true(json_object_object_get_ex(root, "by_symbol", &by));
+    assert_true(json_object_object_get_ex(by, "XBTUSD", &v));
+    assert_int_equal(json_object_get_int64(v), 2);
+    assert_true(json_object_object_get_ex(by, "bitcoin", &v));
+    assert_int_equal(json_object_get_int64(v), 1);
+    /* by_asset: bitcoin once from CoinGecko, twice from Kraken, once from
+     * Binance (named twice in one request: once) */
+    assert_true(json_object_object_get_ex(root, "by_asset", &by));
+    assert_int_equal(json_object_object_length(by), 3);
+    assert_true(json_object_object_get_ex(by, "bitcoin", &v));
+    assert_int_equal(json_object_get_int64(v), 4);
+    assert_true(json_object_object_get_ex(by, "ethereum", &v));
+    assert_int_equal(json_object_get_int64(v), 1);
+    assert_true(json_object_object_get_ex(by, "AAPL", &v));
+    assert_int_equal(json_object_get_int64(v), 1);
+    assert_false(json_object_object_get_ex(by, "XBTUSD", &v));
+    json_object_put(root);
+    free(json);
+    fm_stats_free(st);
+}
+
 #define THREADS 4
 #define PER_THREAD 20000
 
@@ -119,7 +166,7 @@ static void *hammer(void *arg)
 static void test_threads(void **state)
 {
     (void)state;
-    struct fm_stats *st = fm_stats_new(100000, seed, 4);
+    struct fm_stats *st = fm_stats_new(100000, seed, 4, NULL);
     pthread_t t[THREADS];
     for (int i = 0; i < THREADS; i++)
         assert_int_equal(pthread_create(&t[i], NULL, hammer, st), 0);
@@ -137,6 +184,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_counts),
         cmocka_unit_test(test_bound),
+        cmocka_unit_test(test_by_asset),
         cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

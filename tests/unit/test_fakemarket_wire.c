@@ -995,6 +995,25 @@ static void test_binance(void **state)
     json_object_put(root);
 }
 
+/* Every other source's name of a coin fakemarket prices like a CoinGecko
+ * id stands for that id; anything else for itself. */
+static void test_asset_of(void **state)
+{
+    (void)state;
+    assert_string_equal(fm_wire_asset_of("XBTUSD"), "bitcoin");
+    assert_string_equal(fm_wire_asset_of("XDGUSD"), "dogecoin");
+    assert_string_equal(fm_wire_asset_of("BTC-USD"), "bitcoin");
+    assert_string_equal(fm_wire_asset_of("DOT-USD"), "polkadot");
+    assert_string_equal(fm_wire_asset_of("BTCUSDT"), "bitcoin");
+    assert_string_equal(fm_wire_asset_of("BNBUSDT"), "binancecoin");
+    assert_string_equal(fm_wire_asset_of("bitcoin"), "bitcoin");
+    assert_string_equal(fm_wire_asset_of("AAPL"), "AAPL");
+    /* not a coin Coinbase prices in USD: its own name */
+    assert_string_equal(fm_wire_asset_of("BTC-EUR"), "BTC-EUR");
+    assert_string_equal(fm_wire_asset_of("BT-USD"), "BT-USD");
+    assert_string_equal(fm_wire_asset_of("-USD"), "-USD");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1018,6 +1037,7 @@ int main(void)
         cmocka_unit_test(test_twelvedata),
         cmocka_unit_test(test_coinbase),
         cmocka_unit_test(test_binance),
+        cmocka_unit_test(test_asset_of),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
