@@ -2,7 +2,9 @@
 # Runs every suite for each build directory given (e.g. `build build/asan`):
 # the cmocka unit tests, then the integration tests against a throwaway
 # PostgreSQL (its own cluster under .local/pg-test, never `make run`'s data).
-# Ends with one line summing every suite: "N passed, N failed, N skipped".
+# Ends with the failed suites again (FAILED <build> <suite> and its first
+# "not ok" lines) and one line summing every suite: "N passed, N failed,
+# N skipped".
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -82,6 +84,15 @@ for bdir in "$@"; do
   sanit=$(grep -l -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$root"/.local/logs/"$label"/*/*.log 2>/dev/null | wc -l)
   echo "reliability ($label): sanitizer_reports $sanit"
   [ -f "$sum" ] && awk '{v[$2] += $3} END {for (k in v) printf "reliability: %s %s\n", k, v[k]}' "$sum" | sort | sed "s/^reliability:/reliability ($label):/"
+done
+
+# The failures again, last, where a CI log's tail shows them: each failed
+# suite and its first "not ok" lines (the whole output is in its log).
+awk '$4 > 0 {print $1, $2}' "$TEST_RESULTS" | while read -r label name; do
+  echo "FAILED $label $name"
+  case "$name" in
+    integration/*) grep -m5 '^not ok' "$root/.local/logs/$label/${name#integration/}/output.txt" 2>/dev/null | sed 's/^/  /' ;;
+  esac
 done
 
 awk '{p+=$3; f+=$4; s+=$5} END {printf "%d passed, %d failed, %d skipped\n", p, f, s; exit (f > 0 || p == 0)}' "$TEST_RESULTS"
