@@ -614,6 +614,7 @@ static int app_run(int once)
         .backoff_ms = 500,
         .backoff_max_ms = 30000,
         .probe_ms = cfg->probe_interval_s * 1000,
+        .request_timeout_ms = fo.timeout_ms,
     };
     d->queue = queue_new(&tr, &lim);
     if (d->queue == NULL)

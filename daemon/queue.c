@@ -16,9 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Consecutive connection failures, of every provider in use, that mean
- * the network is gone rather than one host having a bad moment. */
-#define QUEUE_OFFLINE_STREAK 3
 /* Successes kept for the cache; beyond this the oldest are forgotten. */
 #define QUEUE_CACHE_MAX 200000
 
@@ -121,8 +118,9 @@ struct provider {
      * one batch at a time goes out (see slots()): a blocked provider costs
      * one request per pause, not a burst. */
     int trusted;
-    int used;        /* has made a request: counts for offline detection */
-    int conn_streak; /* consecutive batches that failed to connect */
+    int used;             /* has made a request: counts for offline detection */
+    int64_t last_sent_ms; /* its latest request went out then (the offline window) */
+    int conn_streak;      /* consecutive batches that failed to connect */
     /* Down: QUEUE_DOWN_STREAK requests in a row failed as a whole. Chain
      * waiters leave it at once; one key per probe interval stays, as the
      * probe (probe_at: when the next may go). */
@@ -352,6 +350,8 @@ struct fetch_queue *queue_new(const struct queue_transport *t, const struct queu
         q->lim.concurrency = 1;
     if (q->lim.probe_ms <= 0)
         q->lim.probe_ms = QUEUE_PROBE_MS;
+    if (q->lim.request_timeout_ms <= 0)
+        q->lim.request_timeout_ms = QUEUE_REQUEST_TIMEOUT_MS;
     q->rng = 0x9E3779B97F4A7C15ull;
     q->oom.q.kind = QUOTE_TRANSIENT;
     snprintf(q->oom.q.error, sizeof q->oom.q.error, "out of memory in the fetch queue");
@@ -839,8 +839,9 @@ static int64_t pause_for(int streak)
     return ms < QUEUE_PAUSE_MAX_MS ? ms : QUEUE_PAUSE_MAX_MS;
 }
 
-/* The network is back (p answered). While offline every provider in use
- * failed to connect, so a down one's latest failures were the outage's:
+/* The network is back (p answered). While offline every provider asked
+ * of late failed to connect, so a down one's latest failures were the
+ * outage's (or, one asked before it, are older than what we know now):
  * it is not known to be down any more, and is judged again by its next
  * requests. Left down, one nobody asks (a second source whose first
  * answers again) would never be probed and would stay "down" for good. */
@@ -857,9 +858,18 @@ static void q_forgive_outage(struct fetch_queue *q, const struct provider *p)
     }
 }
 
+/* How recently a provider must have been asked to count in the offline
+ * judgement (queue.h): the longest one provider's streak of connection
+ * failures can span, each failure up to a request's time limit and the
+ * last one a probe interval after it went down. */
+static int64_t offline_window_ms(const struct fetch_queue *q)
+{
+    return q->lim.probe_ms + QUEUE_OFFLINE_STREAK * q->lim.request_timeout_ms;
+}
+
 /* What a batch's answers say about its provider and the network: a 429 or
- * a refusal pauses the provider; connection failures everywhere mean
- * offline; any answer at all means online again. */
+ * a refusal pauses the provider; connection failures of every provider
+ * asked of late mean offline; any answer at all means online again. */
 static void learn_from(struct fetch_queue *q, struct queue_batch *b)
 {
     struct provider *p = &q->providers[b->provider];
@@ -978,11 +988,18 @@ static void learn_from(struct fetch_queue *q, struct queue_batch *b)
         }
         q->offline = 0;
     }
-    if (!q->offline && conn) {
+    if (!q->offline && conn && p->conn_streak >= QUEUE_OFFLINE_STREAK) {
+        /* p is failing; so is the network when no other provider asked
+         * within the window (queue.h) connects. One asked before it says
+         * nothing of now: it never blocks offline for good. */
+        int64_t since = now_ms(q) - offline_window_ms(q);
         int all = 1;
-        for (int i = 0; i < q->nproviders; i++)
-            if (q->providers[i].used && q->providers[i].conn_streak < QUEUE_OFFLINE_STREAK)
+        for (int i = 0; i < q->nproviders; i++) {
+            const struct provider *o = &q->providers[i];
+            if (o != p && o->used && o->last_sent_ms >= since &&
+                o->conn_streak < QUEUE_OFFLINE_STREAK)
                 all = 0;
+        }
         if (all) {
             q->offline = 1;
             q->next_probe = now_ms(q) + q->lim.probe_ms;
@@ -1176,6 +1193,7 @@ static int start_batch(struct fetch_queue *q, int pi)
     q->batches_in_flight++;
     p->batches_in_flight++;
     p->used = 1;
+    p->last_sent_ms = now_ms(q);
     p->requests++;
     if (p->down) {
         p->probe_at = now_ms(q) + q->lim.probe_ms; /* this request is its probe */

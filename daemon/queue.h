@@ -18,9 +18,24 @@
  * page; the same doubling pause, and its waiting keys fail at once with
  * the reason). After a 429 or a refusal one batch at a time goes to that
  * provider until it answers normally, so a blocked provider costs one
- * request per pause. When every provider in use fails at the connection
- * level the queue goes offline: waiting keys fail at once with that reason,
- * and one request every 30 s probes until an answer comes.
+ * request per pause.
+ *
+ * Offline: when every provider asked of late fails at the connection level
+ * (QUEUE_OFFLINE_STREAK requests in a row each, nothing reached) the queue
+ * goes offline: waiting keys fail at once with that reason, and one request
+ * every probe interval (30 s) probes until an answer comes. Asked of late
+ * is a request sent within the offline window, probe_ms +
+ * QUEUE_OFFLINE_STREAK x request_timeout_ms (75 s by default): the longest
+ * one provider's streak of failures can span (each takes at most a
+ * request's time limit; after two it is down and the last is its probe, a
+ * probe interval later). So a provider asked while another was failing,
+ * that connected (or has not answered yet), keeps the queue online: one
+ * host's outage is not offline. A provider nobody asks any more (its market
+ * closed for the weekend after one history request, a second source used
+ * once by failover) leaves the judgement once its last request is older
+ * than the window: its old answer says nothing of the network now. The
+ * provider whose failure is judged always counts, so offline is never
+ * declared on no evidence.
  *
  * Request kinds: a provider may have a single-symbol request besides its
  * batch request (yahoo's chart behind its spark batch). A transport hands a
@@ -130,8 +145,11 @@ struct queue_limits {
     int max_retries;    /* retries of a transient failure */
     int64_t backoff_ms; /* first retry delay; doubles, with jitter */
     int64_t backoff_max_ms;
-    int64_t probe_ms; /* a down provider, or the network offline, is probed
-                       * this often; 0 = QUEUE_PROBE_MS */
+    int64_t probe_ms;           /* a down provider, or the network offline, is probed
+                                 * this often; 0 = QUEUE_PROBE_MS */
+    int64_t request_timeout_ms; /* the transport's time limit on one request,
+                                 * for the offline window (above); 0 =
+                                 * QUEUE_REQUEST_TIMEOUT_MS */
 };
 
 struct queue_counters {
@@ -156,6 +174,12 @@ struct queue_counters {
 /* Requests of a provider in a row that fail as a whole before it is down:
  * one may be a bad moment, two in a row (a retry included) is a pattern. */
 #define QUEUE_DOWN_STREAK 2
+/* Connection failures in a row, of every provider asked of late (within
+ * the offline window), that mean the network is gone rather than one host
+ * having a bad moment. */
+#define QUEUE_OFFLINE_STREAK 3
+/* The default of queue_limits.request_timeout_ms (FETCH_TIMEOUT's). */
+#define QUEUE_REQUEST_TIMEOUT_MS 15000
 
 /* Providers a queue can hold. */
 #define QUEUE_MAX_PROVIDERS 8

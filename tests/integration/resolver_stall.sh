@@ -15,7 +15,8 @@
 #      by the lookup), the lookup gives up with a message naming the host,
 #      fetcher-api answers 503 fast, and SIGTERM — also at start-up, while
 #      the migration waits for the name — exits at once;
-#   C. the providers' host does not resolve: that is a connection-level
+#   C. the providers' host does not resolve (on a simulated Saturday, yahoo
+#      asked once, for a history): that is a connection-level
 #      failure (offline, probes) with a message saying so, logged once per
 #      cause per cycle, libcurl's resolver never blocks the loop, and a
 #      stop mid-cycle is prompt. A refused connection says "connection
@@ -158,15 +159,37 @@ nsx "${PGNS[@]}" start >/dev/null
 providers_at "http://nxmarket.test:$port"
 # one source per class and quick probes: a provider down for connection
 # failures is probed, and each probe that fails counts towards offline.
-# No backfill: offline needs every provider asked so far to be failing, and
-# with the stock markets closed (a weekend) yahoo would be asked once, for
-# a history, and never again (a known limit of queue.c's offline rule: a
-# provider no longer asked keeps the queue from judging itself offline)
-export FETCH_RETRIES=0 FETCH_PROBE_INTERVAL=2s FETCH_SOURCES='stock=yahoo;crypto=coingecko;fx=fx' FETCH_BACKFILL=0
+# FETCH_TIMEOUT=5s is the connect time limit a lookup has anyway.
+export FETCH_RETRIES=0 FETCH_PROBE_INTERVAL=2s FETCH_SOURCES='stock=yahoo;crypto=coingecko;fx=fx' FETCH_TIMEOUT=5s
+# A weekend, as the lead's run met it: a Saturday on the schedule's clock
+# (fetcher.clock_offset, as in market_hours.sh; next week's, so crypto is
+# due), yahoo's closing prices in (asked after Friday's close), and one
+# stock without its history. Yahoo is asked once, for that history (the
+# backfill on), and never again. Offline is judged over the providers
+# asked within the queue's offline window (queue.h: probe interval +
+# 3 x FETCH_TIMEOUT, here 2 + 3 x 5 = 17 s): yahoo leaves the judgement and
+# coingecko's failures put the queue offline. (Before, a provider asked
+# once kept the queue from ever judging itself offline.)
+sat=$(nsql "SELECT date_trunc('week', now() AT TIME ZONE 'UTC') + interval '12 days 15 hours'")
+nsql "ALTER DATABASE t19 SET fetcher.clock_offset = '$(nsql "SELECT ('$sat'::timestamp AT TIME ZONE 'UTC') - now()")'"
+nsql "UPDATE tracked_assets t SET last_attempt_at = ('$sat'::timestamp AT TIME ZONE 'UTC') - interval '1 hour'
+      FROM assets a WHERE a.id = t.asset_id AND a.provider = 'yahoo'"
+n_yahoo=$(nsql "SELECT count(*) FROM tracked_assets t JOIN assets a ON a.id = t.asset_id WHERE a.provider = 'yahoo'")
+hist_id=$(nsql "SELECT a.id FROM assets a JOIN tracked_assets t ON t.asset_id = a.id WHERE a.asset_type = 'stock' AND a.provider = 'yahoo' ORDER BY a.id LIMIT 1")
+nsql "UPDATE assets SET history_backfilled_at = NULL, history_error = NULL, history_error_at = NULL WHERE id = $hist_id"
 cyc0=$(nsql "SELECT coalesce(max(id), 0) FROM fetcher_cycles")
+t_c=$(date +%s%N)
 ns_fetcherd fetcherd-c.log
 offline() { [ "$(nsql "SELECT detail->>'offline' FROM fetcher_instances WHERE state = 'running' ORDER BY last_heartbeat DESC LIMIT 1")" = true ]; }
-check "C: unresolvable providers put the queue offline" wait_for 40 offline
+check "C: unresolvable providers put the queue offline" wait_for 60 offline
+echo "# offline $(ms_since "$t_c") ms after fetcherd started (a Saturday, the backfill on)"
+hist_failed() { [ "$(nsql "SELECT count(*) FROM assets WHERE id = $hist_id AND history_error LIKE '%cannot resolve host nxmarket.test%'")" = 1 ]; }
+check "C: yahoo was asked for the missing history (it failed to resolve)" wait_for 10 hist_failed
+check_eq "C: and for no price: its $n_yahoo assets skipped (market closed) in every cycle" "0 0" \
+  "$(nsql "SELECT (SELECT count(*) FROM price_update_log u JOIN assets a ON a.symbol = u.symbol
+                    WHERE u.cycle_id > $cyc0 AND a.provider = 'yahoo') || ' ' ||
+                  (SELECT count(*) FROM fetcher_cycles WHERE id > $cyc0 AND status <> 'running'
+                    AND assets_market_closed <> $n_yahoo)")"
 check "C: the offline state was logged" \
   test "$(nsql "SELECT count(*) FROM fetcher_logs WHERE message LIKE 'Offline:%'")" -ge 1
 check "C: each failed update says the host name did not resolve" \

@@ -112,7 +112,8 @@ int rig_open(struct rig *r, const char *dbname, const char *instance, const char
                                .max_retries = (int)r->c.fetch_retries,
                                .backoff_ms = 200,
                                .backoff_max_ms = 1000,
-                               .probe_ms = r->c.probe_interval_s * 1000};
+                               .probe_ms = r->c.probe_interval_s * 1000,
+                               .request_timeout_ms = fo.timeout_ms};
     r->d.queue = queue_new(&tr, &lim);
     if (r->d.queue == NULL)
         return -1;

@@ -1829,6 +1829,130 @@ static void test_online_forgives_the_outage(void **state)
     queue_free(q);
 }
 
+/* The offline window of queue.h, with the default limits mkq() leaves. */
+#define OFFLINE_WINDOW_MS (QUEUE_PROBE_MS + QUEUE_OFFLINE_STREAK * QUEUE_REQUEST_TIMEOUT_MS)
+
+/* One request of prov for sym, sent now and failing to connect. */
+static void conn_fail(struct fetch_queue *q, const char *prov, const char *sym, struct rec *r)
+{
+    struct quote down = err_q(QUOTE_CONNECTION, "cannot connect");
+    submit(q, prov, sym, QPRIO_SCHEDULED, 0, r);
+    run(q);
+    finish_sym(q, sym, &down);
+    run(q);
+}
+
+/* Yahoo answered once, long ago (its market closed for the weekend after
+ * one history request), and nobody asks it since; then coingecko fails to
+ * connect QUEUE_OFFLINE_STREAK times in a row. Yahoo's old answer says
+ * nothing of the network now: the queue is offline. */
+static void test_offline_despite_one_asked_long_ago(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(8, 0, 10, 10);
+    addp(q, "yahoo", 1, 4);
+    addp(q, "coingecko", 1, 4);
+    struct ev_log log = {0};
+    queue_set_event_cb(q, ev_rec, &log);
+    struct rec r[8] = {0};
+    F.now = 1000;
+    submit(q, "yahoo", "AAPL", QPRIO_BACKGROUND, 0, &r[0]);
+    run(q);
+    struct quote ok = ok_q(1);
+    finish_sym(q, "AAPL", &ok);
+    run(q);
+    assert_int_equal(r[0].calls, 1);
+    F.now += OFFLINE_WINDOW_MS + 1;
+    char sym[QUEUE_OFFLINE_STREAK][16];
+    for (int i = 0; i < QUEUE_OFFLINE_STREAK; i++) {
+        assert_int_equal(counters(q).offline, 0);
+        snprintf(sym[i], sizeof sym[i], "C%d", i);
+        conn_fail(q, "coingecko", sym[i], &r[1 + i]);
+        F.now += 100;
+    }
+    assert_int_equal(counters(q).offline, 1);
+    int offline = 0;
+    for (int i = 0; i < log.n; i++)
+        offline += log.ev[i].type == QEV_OFFLINE;
+    assert_int_equal(offline, 1);
+    /* offline as queue.h says: new work fails at once with the reason */
+    int starts = F.starts;
+    submit(q, "yahoo", "MSFT", QPRIO_SCHEDULED, 0, &r[5]);
+    submit(q, "yahoo", "NVDA", QPRIO_SCHEDULED, 0, &r[6]);
+    run(q);
+    assert_int_equal(F.starts, starts);
+    assert_int_equal(r[5].calls + r[6].calls, 1); /* the other waits for the probe */
+    struct rec *failed = r[5].calls ? &r[5] : &r[6];
+    assert_non_null(strstr(failed->q.error, "offline: no upstream reachable"));
+    queue_free(q);
+}
+
+/* The counter-case, at the window's edge: yahoo asked within the window
+ * and answered is the network answering, so coingecko's failures are one
+ * host's, not offline; the window is probe_ms + QUEUE_OFFLINE_STREAK x
+ * request_timeout_ms, and once yahoo's answer is older than that,
+ * coingecko's next failure is judged alone. A yahoo request still in
+ * flight keeps the queue online too: its answer is yet to say. */
+static void test_not_offline_when_one_asked_of_late(void **state)
+{
+    (void)state;
+    struct fetch_queue *q = mkq(8, 0, 10, 10);
+    addp(q, "yahoo", 1, 4);
+    addp(q, "coingecko", 1, 4);
+    struct rec r[12] = {0};
+    int64_t t0 = 1000;
+    F.now = t0;
+    submit(q, "yahoo", "AAPL", QPRIO_SCHEDULED, 0, &r[0]);
+    run(q);
+    struct quote ok = ok_q(1);
+    F.now += 300;
+    finish_sym(q, "AAPL", &ok);
+    run(q);
+    /* coingecko's streak ends with yahoo's request just inside the window */
+    char sym[8][16];
+    for (int i = 0; i < QUEUE_OFFLINE_STREAK; i++) {
+        F.now = t0 + OFFLINE_WINDOW_MS - 100 * (QUEUE_OFFLINE_STREAK - i);
+        snprintf(sym[i], sizeof sym[i], "C%d", i);
+        conn_fail(q, "coingecko", sym[i], &r[1 + i]);
+    }
+    assert_int_equal(F.now, t0 + OFFLINE_WINDOW_MS - 100);
+    assert_int_equal(counters(q).offline, 0);
+    /* past the window, coingecko's next failure is judged alone */
+    F.now = t0 + OFFLINE_WINDOW_MS + 1;
+    conn_fail(q, "coingecko", "C3", &r[4]);
+    assert_int_equal(counters(q).offline, 1);
+    queue_free(q);
+
+    /* yahoo asked long ago, and again now: its request in flight keeps the
+     * queue online while coingecko fails */
+    q = mkq(8, 0, 10, 10);
+    addp(q, "yahoo", 1, 4);
+    addp(q, "coingecko", 1, 4);
+    memset(r, 0, sizeof r);
+    F.now = t0;
+    submit(q, "yahoo", "AAPL", QPRIO_SCHEDULED, 0, &r[0]);
+    run(q);
+    finish_sym(q, "AAPL", &ok);
+    run(q);
+    F.now += 10 * OFFLINE_WINDOW_MS;
+    submit(q, "yahoo", "MSFT", QPRIO_SCHEDULED, 0, &r[1]);
+    run(q);
+    assert_int_equal(F.nlive, 1);
+    for (int i = 0; i < QUEUE_OFFLINE_STREAK + 2; i++) {
+        F.now += 1000;
+        snprintf(sym[i], sizeof sym[i], "C%d", i);
+        conn_fail(q, "coingecko", sym[i], &r[2 + i]);
+    }
+    assert_int_equal(counters(q).offline, 0);
+    /* ... and its answer too */
+    finish_sym(q, "MSFT", &ok);
+    run(q);
+    F.now += 1000;
+    conn_fail(q, "coingecko", "C7", &r[9]);
+    assert_int_equal(counters(q).offline, 0);
+    queue_free(q);
+}
+
 /* A refusal pauses only that provider; its keys waiting now, or submitted
  * while the pause lasts, fail at once with the reason and the time left;
  * another provider goes on as before. */
@@ -2862,6 +2986,8 @@ int main(void)
         cmocka_unit_test(test_429_pauses_provider),
         cmocka_unit_test(test_offline),
         cmocka_unit_test(test_not_offline_when_one_answers),
+        cmocka_unit_test(test_offline_despite_one_asked_long_ago),
+        cmocka_unit_test(test_not_offline_when_one_asked_of_late),
         cmocka_unit_test(test_online_forgives_the_outage),
         cmocka_unit_test(test_latency),
         cmocka_unit_test(test_defer_single),
