@@ -75,7 +75,9 @@ UNIT_BINS  := $(patsubst %,$(BUILD)/tests/test_%,$(UNIT_TESTS))
 -include tests/unit/deps.mk
 
 .PHONY: all test unit run demo bench clean install bootstrap check-style asan fuzz valgrind
-all: $(PROGRAMS)
+# dbtool too: tests/integration/partitions.sh EXPLAINs fetcher-api's own
+# statements with it.
+all: $(PROGRAMS) $(BUILD)/bench/dbtool
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -173,12 +173,17 @@ static enum db_status apidb_once(PGconn *c, enum api_stmt st, const char *const 
     return rc;
 }
 
-/* The session's statement_timeout; 0 restores the connection's default. */
-static enum db_status apidb_set_timeout(PGconn *c, int ms)
+/* The session's statement_timeout and plan_cache_mode, in one round
+ * trip; 0 restores the connection's defaults (its timeout, custom plans).
+ * A bounded statement that is better planned once per connection than per
+ * request (the log search: its planning across every day's trigram index
+ * cost as much as running it) runs with a generic plan. */
+static enum db_status apidb_set_timeout(PGconn *c, int ms, enum api_stmt st)
 {
     char v[24], err[256];
     snprintf(v, sizeof v, "%d", ms > 0 ? ms : APIDB_STATEMENT_TIMEOUT_MS);
-    const char *params[1] = {v};
+    const char *params[2] = {v, ms > 0 && st == SQL_LOGS_SEARCH ? "force_generic_plan"
+                                                                : "force_custom_plan"};
     PGresult *r = NULL;
     int ignored = 0;
     enum db_status rc = apidb_once(c, SQL_SET_TIMEOUT, params, &r, &ignored, err, sizeof err);
@@ -205,10 +210,11 @@ static enum db_status apidb_run(enum api_stmt st, const char *const *params, int
         if (c == NULL)
             return DB_RETRY;
         if (timeout_ms > 0)
-            rc = apidb_set_timeout(c, timeout_ms);
+            rc = apidb_set_timeout(c, timeout_ms, st);
         if (timeout_ms <= 0 || rc == DB_OK)
             rc = apidb_once(c, st, params, res, timed_out, err, sizeof err);
-        if (timeout_ms > 0 && PQstatus(c) == CONNECTION_OK && apidb_set_timeout(c, 0) != DB_OK) {
+        if (timeout_ms > 0 && PQstatus(c) == CONNECTION_OK &&
+            apidb_set_timeout(c, 0, st) != DB_OK) {
             /* a connection left with the short bound would cut the next
              * request's statement short: start afresh */
             PQfinish(c);
