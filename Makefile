@@ -111,7 +111,7 @@ $(BUILD)/bench/queue_bench: $(BUILD)/obj/bench/queue_bench.o $(BUILD)/obj/daemon
 # cycle's writes through fetcherd's own record_updates.
 $(BUILD)/bench/dbtool: $(BUILD)/obj/bench/dbtool.o $(BUILD)/obj/api/sql.o $(BUILD)/obj/daemon/sql.o \
                        $(BUILD)/obj/common/db.o $(BUILD)/obj/common/jbuf.o $(BUILD)/obj/common/util.o \
-                       $(BUILD)/obj/common/log.o
+                       $(BUILD)/obj/common/log.o $(BUILD)/obj/common/resolve.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
