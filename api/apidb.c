@@ -173,17 +173,20 @@ static enum db_status apidb_once(PGconn *c, enum api_stmt st, const char *const 
     return rc;
 }
 
-/* The session's statement_timeout and plan_cache_mode, in one round
- * trip; 0 restores the connection's defaults (its timeout, custom plans).
- * A bounded statement that is better planned once per connection than per
- * request (the log search: its planning across every day's trigram index
- * cost as much as running it) runs with a generic plan. */
+/* The session's statement_timeout and plan settings, in one round trip;
+ * 0 restores the connection's defaults (its timeout, custom plans). The
+ * log search (SQL_LOGS_SEARCH) runs with a generic plan, planned once per
+ * connection: planned per search across every day's trigram index it cost
+ * as much as running it. Without sequential scans, so that a day that was
+ * still empty when the plan was made (today, at midnight) is searched
+ * through its index too once it fills. */
 static enum db_status apidb_set_timeout(PGconn *c, int ms, enum api_stmt st)
 {
     char v[24], err[256];
     snprintf(v, sizeof v, "%d", ms > 0 ? ms : APIDB_STATEMENT_TIMEOUT_MS);
-    const char *params[2] = {v, ms > 0 && st == SQL_LOGS_SEARCH ? "force_generic_plan"
-                                                                : "force_custom_plan"};
+    int generic = ms > 0 && st == SQL_LOGS_SEARCH;
+    const char *params[3] = {v, generic ? "force_generic_plan" : "force_custom_plan",
+                             generic ? "off" : "on"};
     PGresult *r = NULL;
     int ignored = 0;
     enum db_status rc = apidb_once(c, SQL_SET_TIMEOUT, params, &r, &ignored, err, sizeof err);

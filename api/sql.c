@@ -782,10 +782,11 @@ const struct db_stmt api_sql[SQL_COUNT_] = {
          " SELECT (SELECT count(*) FROM assets), (SELECT count(*) FROM portfolios),"
          " (SELECT count(*) FROM tracked_assets), pg_notify('fetcher_trigger', $2::text)",
          2},
-    /* The log search's own time bound and plan mode, set around it
+    /* The log queries' own time bound and plan settings, set around them
      * (apidb.c). */
     [SQL_SET_TIMEOUT] = {"api_set_timeout",
                          "SELECT set_config('statement_timeout', $1::text, false),"
-                         " set_config('plan_cache_mode', $2::text, false)", 2},
+                         " set_config('plan_cache_mode', $2::text, false),"
+                         " set_config('enable_seqscan', $3::text, false)", 3},
 };
 // clang-format on

@@ -162,6 +162,22 @@ start_api || { not_ok "fetcher-api starts"; exit 1; }
 B=$TEST_LOG_DIR/body
 check_eq "a search through the trigram index" "200 true" \
   "$(curl -s -o "$B" -w '%{http_code}' "$API_URL/api/fetcher/logs?q=M42:%20message&limit=5") $(jq -r '[.logs[].message | test("M42: message")] | all' "$B")"
+# A search with q alone runs with a generic plan (apidb.c), planned once
+# per connection: that plan, made without knowing q, must still find the
+# matches through every day's trigram index and read no day whole, the
+# days still empty (ahead, default) too.
+search_scans() { # → "trigram index scans, fetcher_logs days scanned otherwise"
+  { "$BIN/bench/dbtool" sql | grep '^PREPARE api_logs_search '
+    echo "SET plan_cache_mode = force_generic_plan; SET enable_seqscan = off; SET max_parallel_workers_per_gather = 0;"
+    echo "EXPLAIN (FORMAT JSON) EXECUTE api_logs_search(5, 0, NULL, NULL, NULL, NULL, NULL, 'M42: message', NULL);"
+  } | psql "$DATABASE_URL" -X -Atq -v ON_ERROR_STOP=1 | jq -r '
+      [.. | objects | select(."Node Type"? == "Bitmap Index Scan" and (."Index Name" | test("message")))] as $t
+      | [.. | objects | select((."Relation Name"? // "" | startswith("fetcher_logs")) and ."Node Type" != "Bitmap Heap Scan")] as $o
+      | "\($t | length) \($o | length)"'
+}
+log_days=$(sql "SELECT count(*) FROM pg_inherits WHERE inhparent = 'fetcher_logs'::regclass")
+check_eq "the search's generic plan: each of the $log_days days through its trigram index, none read whole" \
+  "$log_days 0" "$(search_scans)"
 # A search the trigram index cannot serve (two characters make no
 # trigram) and that matches nothing reads every row: with the bound at
 # 10 ms it gives way. (Its own API, so the first one keeps the default.)
