@@ -393,13 +393,14 @@ if [ "$PLANS" = 1 ]; then
   deep_log=$(( (LMIN[$b] + LMAX[$b]) / 2 ))
   deep_upd=$(( (UMIN[$b] + UMAX[$b]) / 2 ))
   cyc=$(( CYC[$b] - 10 ))
-  plan() { # file EXECUTE-args
+  plan() { # file EXECUTE-args [settings, as api/apidb.c makes them for that statement]
+    local set=${3:-plan_cache_mode = force_custom_plan}
     { echo "EXPLAIN (ANALYZE, BUFFERS) EXECUTE $2"
-      echo "-- fetcher-api's statement (build/bench/dbtool sql), plan_cache_mode = force_custom_plan as"
+      echo "-- fetcher-api's statement (build/bench/dbtool sql), $set as"
       echo "-- api/apidb.c sets it; ${ROWS_U[$b]} price_update_log rows, ${ROWS_L[$b]} fetcher_logs rows;"
       echo "-- the second run on one connection (the first fills its caches); load $(cut -d' ' -f1-3 /proc/loadavg)"
       { "$BIN/bench/dbtool" sql
-        echo "SET plan_cache_mode = force_custom_plan; SET max_parallel_workers_per_gather = 0; SET jit = off;"
+        echo "SET ${set//, /; SET }; SET max_parallel_workers_per_gather = 0; SET jit = off;"
         # the first run fills the session's caches; the second is what a
         # worker of fetcher-api, whose connection lives on, sees
         echo "\\o /dev/null"
@@ -414,8 +415,11 @@ if [ "$PLANS" = 1 ]; then
   plan logs_min_level_warning "api_logs_fast(100, 0, NULL, '{WARNING,ERROR,CRITICAL}', NULL)"
   plan logs_offset_4999 "api_logs_fast(100, 4999, NULL, NULL, NULL)"
   plan logs_before_id "api_logs_fast(100, 0, NULL, NULL, $deep_log)"
-  plan logs_search_symbol "api_logs_narrow(100, 0, NULL, NULL, NULL, NULL, NULL, '$sym:', NULL)"
-  plan logs_search_phrase "api_logs_narrow(100, 0, NULL, NULL, NULL, NULL, NULL, 'HTTP 503 from yahoo after', NULL)"
+  # q alone: the search's generic plan (planned once per connection)
+  gen="plan_cache_mode = force_generic_plan, enable_seqscan = off"
+  plan logs_search_symbol "api_logs_search(100, 0, NULL, NULL, NULL, NULL, NULL, '$sym:', NULL)" "$gen"
+  plan logs_search_phrase "api_logs_search(100, 0, NULL, NULL, NULL, NULL, NULL, 'HTTP 503 from yahoo after', NULL)" "$gen"
+  plan logs_search_symbol_custom "api_logs_narrow(100, 0, NULL, NULL, NULL, NULL, NULL, '$sym:', NULL)"
   plan logs_since_until "api_logs(100, 0, NULL, NULL, now() - interval '3 days', now() - interval '3 days' + interval '1 hour', NULL, NULL, NULL)"
   plan logs_cycle "api_logs_narrow(100, 0, NULL, NULL, NULL, NULL, $cyc, NULL, NULL)"
   plan recent_updates "api_recent_updates(50, NULL, NULL, NULL)"
