@@ -75,7 +75,9 @@ UNIT_BINS  := $(patsubst %,$(BUILD)/tests/test_%,$(UNIT_TESTS))
 -include tests/unit/deps.mk
 
 .PHONY: all test unit run demo bench clean install bootstrap check-style asan fuzz valgrind
-all: $(PROGRAMS)
+# dbtool too: tests/integration/partitions.sh EXPLAINs fetcher-api's own
+# statements with it.
+all: $(PROGRAMS) $(BUILD)/bench/dbtool
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -109,7 +111,7 @@ $(BUILD)/bench/queue_bench: $(BUILD)/obj/bench/queue_bench.o $(BUILD)/obj/daemon
 # cycle's writes through fetcherd's own record_updates.
 $(BUILD)/bench/dbtool: $(BUILD)/obj/bench/dbtool.o $(BUILD)/obj/api/sql.o $(BUILD)/obj/daemon/sql.o \
                        $(BUILD)/obj/common/db.o $(BUILD)/obj/common/jbuf.o $(BUILD)/obj/common/util.o \
-                       $(BUILD)/obj/common/log.o
+                       $(BUILD)/obj/common/log.o $(BUILD)/obj/common/resolve.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 

@@ -23,6 +23,13 @@
 #define APIDB_RESOLVE_MS 2000
 /* Warnings about a dead database: at most one per this period, all threads. */
 #define APIDB_WARN_EVERY_MS 5000
+/* The plan settings every connection runs with (connect_prepared sets
+ * them); the log search changes them for its statement, and
+ * apidb_set_timeout(c, 0, ...) puts back exactly these, not the server's
+ * defaults (plan_cache_mode = auto would let a statement's plan turn
+ * generic after five runs, and lose its optional filters' indexes). */
+#define APIDB_PLAN_CACHE_MODE "force_custom_plan"
+#define APIDB_ENABLE_SEQSCAN "on"
 
 struct apidb_thread {
     PGconn *conn;
@@ -108,7 +115,8 @@ static PGconn *connect_prepared(struct apidb_thread *t)
      * turn into index scans. No parallel workers: the API's parallelism is
      * its worker threads; helpers per query would multiply backends under
      * load and slow every request down. */
-    PGresult *r = PQexec(c, "SET plan_cache_mode = force_custom_plan;"
+    PGresult *r = PQexec(c, "SET plan_cache_mode = " APIDB_PLAN_CACHE_MODE ";"
+                            " SET enable_seqscan = " APIDB_ENABLE_SEQSCAN ";"
                             " SET max_parallel_workers_per_gather = 0");
     if (db_classify(c, r) != DB_OK) {
         util_strlcpy(err, PQerrorMessage(c), sizeof err);
@@ -173,12 +181,21 @@ static enum db_status apidb_once(PGconn *c, enum api_stmt st, const char *const 
     return rc;
 }
 
-/* The session's statement_timeout; 0 restores the connection's default. */
-static enum db_status apidb_set_timeout(PGconn *c, int ms)
+/* The session's statement_timeout and plan settings, in one round trip;
+ * 0 restores the connection's own (its timeout, APIDB_PLAN_CACHE_MODE,
+ * APIDB_ENABLE_SEQSCAN, as connect_prepared set them). The
+ * log search (SQL_LOGS_SEARCH) runs with a generic plan, planned once per
+ * connection: planned per search across every day's trigram index it cost
+ * as much as running it. Without sequential scans, so that a day that was
+ * still empty when the plan was made (today, at midnight) is searched
+ * through its index too once it fills. */
+static enum db_status apidb_set_timeout(PGconn *c, int ms, enum api_stmt st)
 {
     char v[24], err[256];
     snprintf(v, sizeof v, "%d", ms > 0 ? ms : APIDB_STATEMENT_TIMEOUT_MS);
-    const char *params[1] = {v};
+    int generic = ms > 0 && st == SQL_LOGS_SEARCH;
+    const char *params[3] = {v, generic ? "force_generic_plan" : APIDB_PLAN_CACHE_MODE,
+                             generic ? "off" : APIDB_ENABLE_SEQSCAN};
     PGresult *r = NULL;
     int ignored = 0;
     enum db_status rc = apidb_once(c, SQL_SET_TIMEOUT, params, &r, &ignored, err, sizeof err);
@@ -205,10 +222,11 @@ static enum db_status apidb_run(enum api_stmt st, const char *const *params, int
         if (c == NULL)
             return DB_RETRY;
         if (timeout_ms > 0)
-            rc = apidb_set_timeout(c, timeout_ms);
+            rc = apidb_set_timeout(c, timeout_ms, st);
         if (timeout_ms <= 0 || rc == DB_OK)
             rc = apidb_once(c, st, params, res, timed_out, err, sizeof err);
-        if (timeout_ms > 0 && PQstatus(c) == CONNECTION_OK && apidb_set_timeout(c, 0) != DB_OK) {
+        if (timeout_ms > 0 && PQstatus(c) == CONNECTION_OK &&
+            apidb_set_timeout(c, 0, st) != DB_OK) {
             /* a connection left with the short bound would cut the next
              * request's statement short: start afresh */
             PQfinish(c);

@@ -101,11 +101,16 @@ enum MHD_Result ep_logs(struct MHD_Connection *conn, const struct api_request *r
         has_q ? q : NULL,
         before_id >= 0 ? s_before : NULL,
     };
+    /* q with no time or cycle filter: no day a custom plan could prune,
+     * so the search's generic plan (SQL_LOGS_SEARCH) */
+    int search = has_q && cycle_id < 0 && !has_since && !has_until;
     PGresult *r = NULL;
     int timed_out = 0;
     enum db_status st =
-        apidb_exec_bounded(cycle_id >= 0 || has_q ? SQL_LOGS_NARROW : SQL_LOGS, params,
-                           (int)cfg->api_log_query_timeout_ms, &r, &timed_out);
+        apidb_exec_bounded(search                   ? SQL_LOGS_SEARCH
+                           : cycle_id >= 0 || has_q ? SQL_LOGS_NARROW
+                                                    : SQL_LOGS,
+                           params, (int)cfg->api_log_query_timeout_ms, &r, &timed_out);
     if (timed_out) {
         snprintf(msg, sizeof msg,
                  "the log query took longer than %d ms; narrow it (since/until, level, a longer q)",

@@ -18,7 +18,11 @@
 // clang-format off
 /* The filtered log query; mat decides whether the filtered rows are found
  * once (MATERIALIZED) or walked in id order (NOT MATERIALIZED). */
-#define LOGS_FILTERED(mat)                                                                         \
+#define LOGS_FILTERED(mat) LOGS_FILTERED_Q(mat, "$8::text IS NULL OR ")
+/* q's condition: "$8 IS NULL OR " makes it optional (custom plans fold it
+ * away); without it q is required, and a generic plan still walks the
+ * trigram indexes. */
+#define LOGS_FILTERED_Q(mat, q_optional)                                                           \
     "WITH f AS " mat " (SELECT id, \"timestamp\", level, message, context, cycle_id, instance_id"    \
     "  FROM fetcher_logs"                                                                          \
     "  WHERE ($3::text IS NULL OR level = $3::text)"                                               \
@@ -26,7 +30,7 @@
     "  AND ($5::timestamptz IS NULL OR \"timestamp\" >= $5::timestamptz)"                          \
     "  AND ($6::timestamptz IS NULL OR \"timestamp\" < $6::timestamptz)"                           \
     "  AND ($7::bigint IS NULL OR cycle_id = $7::bigint)"                                          \
-    "  AND ($8::text IS NULL OR message ILIKE '%' || replace(replace(replace($8::text,"             \
+    "  AND (" q_optional "message ILIKE '%' || replace(replace(replace($8::text,"                  \
     "   '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%')),"                                         \
     " page AS (SELECT * FROM f WHERE ($9::bigint IS NULL OR id < $9::bigint)"                      \
     "  ORDER BY id DESC LIMIT $1::int OFFSET $2::bigint),"                                         \
@@ -227,13 +231,24 @@ const struct db_stmt api_sql[SQL_COUNT_] = {
      * planner would walk every day's id index newest first looking for
      * them (5 s for a cycle_id at 5 million rows). */
     [SQL_LOGS_NARROW] = {"api_logs_narrow", LOGS_FILTERED("MATERIALIZED"), 9},
+    /* q alone (with levels or before_id at most): as SQL_LOGS_NARROW, q
+     * required, and run with a generic plan (apidb.c): planned once per
+     * connection, not for every search across every day's trigram index
+     * (3 ms a search at 35 days, as long as running it). With no time
+     * filter there is no day to prune that a custom plan would gain. */
+    [SQL_LOGS_SEARCH] = {"api_logs_search", LOGS_FILTERED_Q("MATERIALIZED", ""), 9},
     /* Newest first by id; before_id is the keyset cursor (next_before_id
      * names the next page), so a page is an index walk from the cursor
-     * however deep it is. */
+     * however deep it is. The asset's name is looked up for each of the
+     * page's rows (an index probe each), not joined: joined, the planner
+     * hashed every asset for the 50 rows, a cost that grew with the
+     * assets tracked (at 10,000, a third of the request; bench/scale.sh). */
     [SQL_RECENT_UPDATES] =
         {"api_recent_updates",
          "SELECT json_build_object('updates', coalesce(json_agg(json_build_object("
-         " 'id', p.id, 'symbol', p.symbol, 'name', a.name, 'timestamp', " TS("p.\"timestamp\"") ","
+         " 'id', p.id, 'symbol', p.symbol,"
+         " 'name', (SELECT a.name FROM assets a WHERE a.id = p.asset_id),"
+         " 'timestamp', " TS("p.\"timestamp\"") ","
          " 'price', trim_scale(p.price), 'success', p.success, 'error', p.error,"
          " 'currency', p.currency, 'duration_ms', p.duration_ms, 'cycle_id', p.cycle_id,"
          " 'source', p.source, 'failover_reason', p.failover_reason, 'crosscheck', p.crosscheck)"
@@ -243,7 +258,7 @@ const struct db_stmt api_sql[SQL_COUNT_] = {
          "  WHERE ($2::text IS NULL OR asset_id = (SELECT id FROM assets WHERE symbol = $2::text))"
          "  AND ($3::boolean IS NULL OR success = $3::boolean)"
          "  AND ($4::bigint IS NULL OR id < $4::bigint)"
-         "  ORDER BY id DESC LIMIT $1::int) p LEFT JOIN assets a ON a.id = p.asset_id",
+         "  ORDER BY id DESC LIMIT $1::int) p",
          4},
     [SQL_TRIGGER] = {"api_trigger", "SELECT pg_notify('fetcher_trigger', $1::text)", 1},
     /* The total from fetcher_cycle_counts (kept by triggers, migration
@@ -767,7 +782,11 @@ const struct db_stmt api_sql[SQL_COUNT_] = {
          " SELECT (SELECT count(*) FROM assets), (SELECT count(*) FROM portfolios),"
          " (SELECT count(*) FROM tracked_assets), pg_notify('fetcher_trigger', $2::text)",
          2},
-    /* The log search's own time bound, set around it (apidb.c). */
-    [SQL_SET_TIMEOUT] = {"api_set_timeout", "SELECT set_config('statement_timeout', $1::text, false)", 1},
+    /* The log queries' own time bound and plan settings, set around them
+     * (apidb.c). */
+    [SQL_SET_TIMEOUT] = {"api_set_timeout",
+                         "SELECT set_config('statement_timeout', $1::text, false),"
+                         " set_config('plan_cache_mode', $2::text, false),"
+                         " set_config('enable_seqscan', $3::text, false)", 3},
 };
 // clang-format on

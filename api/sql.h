@@ -81,8 +81,9 @@ enum api_stmt {
                              (NULL: all) $3 intraday (bool) $4 points per symbol $5 range
                              name → JSON */
     SQL_RATE_KNOWN,       /* $1 currency → 1 when a USD rate for it is stored (or USD) */
-    SQL_SET_TIMEOUT,      /* $1 ms → this session's statement_timeout */
+    SQL_SET_TIMEOUT,      /* $1 ms, $2 plan_cache_mode, $3 enable_seqscan → the session's */
     SQL_LOGS_NARROW,      /* as SQL_LOGS, for cycle_id or q: the matches found first */
+    SQL_LOGS_SEARCH,      /* as SQL_LOGS_NARROW with $8 q required: a generic plan */
     SQL_COUNT_
 };
 

@@ -34,6 +34,12 @@
 # SCALE_PLANS=1 (default at full size) writes EXPLAIN (ANALYZE, BUFFERS) of
 # every API statement on the big database to bench/plans/.
 #
+# SCALE_BEFORE=DIR (a directory holding another build's fetcher-api, e.g.
+# main's before a change) runs the uncached requests and the log search a
+# second time through that binary, on the same databases in the same run
+# (names ending in _before), so a change's effect on a ratio is measured
+# under one load.
+#
 #   BIN=build  SCALE_ASSETS=10000  SCALE_DAYS=30  BENCH_DURATION=10s
 #
 # Needs ~40 GB free under .local/ at full size (it says so and stops
@@ -271,11 +277,15 @@ echo "generated: small ${ROWS_U[scale_small]} updates + ${ROWS_L[scale_small]} l
   done ) &
 pids+=($!)
 declare -A PORT
+BEFORE=${SCALE_BEFORE:-}
+[ -z "$BEFORE" ] || [ -x "$BEFORE/fetcher-api" ] || { echo "bench/scale.sh: $BEFORE/fetcher-api missing" >&2; exit 1; }
 for db in scale_small scale_big; do
-  for cache in 500 0; do
+  for cache in 500 0 ${BEFORE:+0b}; do
     port=$(free_port)
-    DATABASE_URL=$(url "$db") API_CACHE_MS=$cache API_THREADS=4 API_PORT=$port LOG_LEVEL=WARNING \
-      "$BIN/fetcher-api" >>"$PGLOCAL_DIR/api-$db-$cache.log" 2>&1 &
+    api=$BIN/fetcher-api
+    [ "$cache" = 0b ] && api=$BEFORE/fetcher-api
+    DATABASE_URL=$(url "$db") API_CACHE_MS=${cache%b} API_THREADS=4 API_PORT=$port LOG_LEVEL=WARNING \
+      "$api" >>"$PGLOCAL_DIR/api-$db-$cache.log" 2>&1 &
     pids+=($!)
     PORT[$db-$cache]=$port
     for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
@@ -295,7 +305,7 @@ wrk_one() {
           wrk -t2 -c"${WRK_C:-32}" -d"$DUR" --latency -s bench/scale.lua "$base")
   else
     curl -sf -o /dev/null "$base$path" || { echo "bench/scale.sh: $path failed on $db" >&2; exit 1; }
-    out=$(wrk -t2 -c32 -d"$DUR" --latency "$base$path")
+    out=$(wrk -t2 -c"${WRK_C:-32}" -d"$DUR" --latency "$base$path")
   fi
   RPS[$key]=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' <<<"$out")
   P50[$key]=$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")
@@ -340,6 +350,15 @@ bench_api log_search 0 "" log_search
 # The search's own latency: as many searches at once as the API has
 # workers (API_THREADS=4), so the figure is the query's, not a queue's.
 WRK_C=4 bench_api log_search_c4 0 "" log_search
+# The machine's part of that latency: a request that touches no database
+# (/healthz), 4 at once, under the same load.
+WRK_C=4 bench_api healthz_c4 0 /healthz
+if [ -n "$BEFORE" ]; then
+  for m in logs_offset logs_level logs_before_id updates_symbol updates_before_id cycles_before_id; do
+    bench_api "d_${m}_before" 0b "" "$m"
+  done
+  WRK_C=4 bench_api log_search_c4_before 0b "" log_search
+fi
 api_load=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---- a cycle's writes ---------------------------------------------------------------------------
@@ -374,13 +393,14 @@ if [ "$PLANS" = 1 ]; then
   deep_log=$(( (LMIN[$b] + LMAX[$b]) / 2 ))
   deep_upd=$(( (UMIN[$b] + UMAX[$b]) / 2 ))
   cyc=$(( CYC[$b] - 10 ))
-  plan() { # file EXECUTE-args
+  plan() { # file EXECUTE-args [settings, as api/apidb.c makes them for that statement]
+    local set=${3:-plan_cache_mode = force_custom_plan}
     { echo "EXPLAIN (ANALYZE, BUFFERS) EXECUTE $2"
-      echo "-- fetcher-api's statement (build/bench/dbtool sql), plan_cache_mode = force_custom_plan as"
+      echo "-- fetcher-api's statement (build/bench/dbtool sql), $set as"
       echo "-- api/apidb.c sets it; ${ROWS_U[$b]} price_update_log rows, ${ROWS_L[$b]} fetcher_logs rows;"
       echo "-- the second run on one connection (the first fills its caches); load $(cut -d' ' -f1-3 /proc/loadavg)"
       { "$BIN/bench/dbtool" sql
-        echo "SET plan_cache_mode = force_custom_plan; SET max_parallel_workers_per_gather = 0; SET jit = off;"
+        echo "SET ${set//, /; SET }; SET max_parallel_workers_per_gather = 0; SET jit = off;"
         # the first run fills the session's caches; the second is what a
         # worker of fetcher-api, whose connection lives on, sees
         echo "\\o /dev/null"
@@ -395,8 +415,11 @@ if [ "$PLANS" = 1 ]; then
   plan logs_min_level_warning "api_logs_fast(100, 0, NULL, '{WARNING,ERROR,CRITICAL}', NULL)"
   plan logs_offset_4999 "api_logs_fast(100, 4999, NULL, NULL, NULL)"
   plan logs_before_id "api_logs_fast(100, 0, NULL, NULL, $deep_log)"
-  plan logs_search_symbol "api_logs_narrow(100, 0, NULL, NULL, NULL, NULL, NULL, '$sym:', NULL)"
-  plan logs_search_phrase "api_logs_narrow(100, 0, NULL, NULL, NULL, NULL, NULL, 'HTTP 503 from yahoo after', NULL)"
+  # q alone: the search's generic plan (planned once per connection)
+  gen="plan_cache_mode = force_generic_plan, enable_seqscan = off"
+  plan logs_search_symbol "api_logs_search(100, 0, NULL, NULL, NULL, NULL, NULL, '$sym:', NULL)" "$gen"
+  plan logs_search_phrase "api_logs_search(100, 0, NULL, NULL, NULL, NULL, NULL, 'HTTP 503 from yahoo after', NULL)" "$gen"
+  plan logs_search_symbol_custom "api_logs_narrow(100, 0, NULL, NULL, NULL, NULL, NULL, '$sym:', NULL)"
   plan logs_since_until "api_logs(100, 0, NULL, NULL, now() - interval '3 days', now() - interval '3 days' + interval '1 hour', NULL, NULL, NULL)"
   plan logs_cycle "api_logs_narrow(100, 0, NULL, NULL, NULL, NULL, $cyc, NULL, NULL)"
   plan recent_updates "api_recent_updates(50, NULL, NULL, NULL)"
