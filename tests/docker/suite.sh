@@ -171,6 +171,10 @@ figure docker_up_build $(( $(date +%s) - t )) s
 # changed (a cache hit here: nothing is built again).
 dk build -q --network host --target build -t fetcherd-test/build-stage "$proj" >/dev/null 2>&1
 db=$(cid db) fetcher=$(cid fetcher) api=$(cid api)
+# compose v1 can leave 'up --build' at exit 0 when the image failed to
+# build (seen: make in the image needed a bench/ the context leaves out)
+check "… the image built and each service has its container (db, fetcher, api)" \
+  test -n "$db" -a -n "$fetcher" -a -n "$api"
 check "db turns healthy (pg_isready)" poll 90 is_health "$db" healthy
 t=$(date +%s)
 check "api turns healthy (fetcher-api --readycheck: GET /readyz, it can serve)" poll 90 is_health "$api" healthy
