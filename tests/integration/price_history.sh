@@ -59,6 +59,21 @@ check_eq "fetcher_market_day: 02:00 UTC at UTC-4 is the day before" 2021-07-16 \
 check_eq "fetcher_market_day: no offset known is the UTC date" 2021-07-17 \
   "$(sql "SELECT fetcher_market_day('2021-07-17 02:00+00', NULL)")"
 
+# --- a price as of a moment: only a close known by then --------------------
+# Monday 5 Jan 2026 in New York ends at 00:00-05:00; its close (200, fetched
+# 00:20 UTC on the 6th) is Monday's market day, but 24 hours before 00:30
+# UTC the price was Friday's close (100). No intraday row (BTC has none).
+sql "INSERT INTO asset_prices_daily (asset_id, day, close, currency, source, price_time)
+     SELECT id, v.day, v.close, 'USD', 'coingecko', v.t FROM assets,
+       (VALUES ('2026-01-02'::date, 100, '2026-01-02 21:00+00'::timestamptz),
+               ('2026-01-05'::date, 200, '2026-01-06 00:20+00'::timestamptz)) v(day, close, t)
+     WHERE symbol = 'BTC'"
+check_eq "fetcher_price_at: a close that came later is not the price of before (Friday's)" 100 \
+  "$(sql "SELECT fetcher_price_at(id, '2026-01-06 00:10+00')::float8 FROM assets WHERE symbol = 'BTC'")"
+check_eq "fetcher_price_at: … and is once it is known (Monday's)" 200 \
+  "$(sql "SELECT fetcher_price_at(id, '2026-01-06 00:30+00')::float8 FROM assets WHERE symbol = 'BTC'")"
+sql "DELETE FROM asset_prices_daily WHERE asset_id = (SELECT id FROM assets WHERE symbol = 'BTC')"
+
 # --- the recorded answer, twice -------------------------------------------
 cp "$SPARK" "$RDIR/a.json"
 replay /v7/finance/spark a.json
